@@ -1,0 +1,294 @@
+// Package screen answers, for any address, whether it is sanctioned, who
+// it is attributed to, what partners flagged it and how risky it is. The
+// index lives in memory, is built from the store at start and is swapped
+// layer by layer when a list, a tag source or a partner feed changes, so
+// screening never waits on disk or on an import.
+package screen
+
+import (
+	"sync/atomic"
+	"time"
+
+	"github.com/tracehound/tracehound/chain"
+	"github.com/tracehound/tracehound/sanctions"
+	"github.com/tracehound/tracehound/tags"
+)
+
+// Sanction says an address is on an official list.
+type Sanction struct {
+	Source    string    `json:"source"`
+	Asset     string    `json:"asset"`
+	ListedAs  string    `json:"listed_as"`
+	Party     string    `json:"party"`
+	FixedRef  string    `json:"fixed_ref,omitempty"`
+	Programs  []string  `json:"programs,omitempty"`
+	ListDate  time.Time `json:"list_date"`
+	FeatureID string    `json:"feature_id,omitempty"`
+}
+
+// Attribution says which entity an address belongs to, per one source.
+type Attribution struct {
+	Entity          string    `json:"entity"`
+	Label           string    `json:"label,omitempty"`
+	Category        string    `json:"category"`
+	Abuse           string    `json:"abuse,omitempty"`
+	Source          string    `json:"source"`
+	Pack            string    `json:"pack,omitempty"`
+	Confidence      int       `json:"confidence"`
+	ConfidenceLevel string    `json:"confidence_level,omitempty"`
+	LastMod         time.Time `json:"lastmod,omitzero"`
+}
+
+// IntelFlag says a partner shared an indicator naming the address.
+type IntelFlag struct {
+	Partner   string    `json:"partner"`
+	Report    string    `json:"report,omitempty"`
+	Indicator string    `json:"indicator"`
+	Marking   string    `json:"marking,omitempty"` // TLP:CLEAR, TLP:GREEN, TLP:AMBER ...
+	Category  string    `json:"category,omitempty"`
+	Risk      Risk      `json:"risk"`
+	Modified  time.Time `json:"modified,omitzero"`
+}
+
+// Hit is everything the index knows about one address. Its slices are
+// shared with the index and must not be modified.
+type Hit struct {
+	Sanctions    []Sanction
+	Attributions []Attribution
+	Intel        []IntelFlag
+}
+
+// Empty reports whether nothing is known about the address.
+func (h Hit) Empty() bool {
+	return len(h.Sanctions) == 0 && len(h.Attributions) == 0 && len(h.Intel) == 0
+}
+
+// span locates one address's items in a layer's flat slice.
+type span struct{ start, n uint32 }
+
+// layer is an immutable map from address to items, laid out flat so that
+// half a million tags cost one slice, not half a million.
+type layer[T any] struct {
+	items []T
+	byKey map[chain.Key]span
+	// byRaw finds addresses of chains without a codec by the string
+	// alone: a BCH or LTC address listed as written matches a query that
+	// names no chain, or that reads like a Bitcoin address.
+	byRaw map[string][]chain.Key
+}
+
+func (l *layer[T]) lookup(k chain.Key) []T {
+	if l == nil {
+		return nil
+	}
+	if s, ok := l.byKey[k]; ok {
+		return l.items[s.start : s.start+s.n : s.start+s.n]
+	}
+	return nil
+}
+
+// rawKeys returns the opaque keys listed under the string v.
+func (l *layer[T]) rawKeys(v string) []chain.Key {
+	if l == nil || len(l.byRaw) == 0 {
+		return nil
+	}
+	return l.byRaw[v]
+}
+
+func (l *layer[T]) size() int {
+	if l == nil {
+		return 0
+	}
+	return len(l.byKey)
+}
+
+// keyed is an item with the address it belongs to.
+type keyed[T any] struct {
+	addr chain.Address
+	item T
+}
+
+// buildLayer groups items by address in two passes, keeping input order
+// within an address.
+func buildLayer[T any](in []keyed[T]) *layer[T] {
+	l := &layer[T]{items: make([]T, len(in)), byKey: make(map[chain.Key]span, len(in))}
+	for _, e := range in {
+		k := e.addr.Key()
+		s, seen := l.byKey[k]
+		s.n++
+		l.byKey[k] = s
+		if !seen && e.addr.Kind == "opaque" {
+			if l.byRaw == nil {
+				l.byRaw = make(map[string][]chain.Key)
+			}
+			l.byRaw[k.Value] = append(l.byRaw[k.Value], k)
+		}
+	}
+	var off uint32
+	for k, s := range l.byKey {
+		s.start = off
+		off += s.n
+		s.n = 0
+		l.byKey[k] = s
+	}
+	for _, e := range in {
+		k := e.addr.Key()
+		s := l.byKey[k]
+		l.items[s.start+s.n] = e.item
+		s.n++
+		l.byKey[k] = s
+	}
+	return l
+}
+
+// AddressParser turns raw strings into canonical addresses.
+type AddressParser interface {
+	Parse(s string, hint chain.Chain) (chain.Address, error)
+}
+
+// Index is the in-memory screening index. It is safe for concurrent use;
+// readers never block on updates.
+type Index struct {
+	parser    AddressParser
+	policy    Policy
+	sanctions atomic.Pointer[layer[Sanction]]
+	tags      atomic.Pointer[layer[Attribution]]
+	intel     atomic.Pointer[layer[IntelFlag]]
+}
+
+// NewIndex returns an empty index.
+func NewIndex(p AddressParser, policy Policy) *Index {
+	return &Index{parser: p, policy: policy}
+}
+
+// Stats counts what the index holds.
+type Stats struct {
+	SanctionedAddresses int `json:"sanctioned_addresses"`
+	TaggedAddresses     int `json:"tagged_addresses"`
+	Tags                int `json:"tags"`
+	IntelAddresses      int `json:"intel_addresses"`
+}
+
+// Stats returns the index's current sizes.
+func (x *Index) Stats() Stats {
+	t := x.tags.Load()
+	st := Stats{
+		SanctionedAddresses: x.sanctions.Load().size(),
+		TaggedAddresses:     t.size(),
+		IntelAddresses:      x.intel.Load().size(),
+	}
+	if t != nil {
+		st.Tags = len(t.items)
+	}
+	return st
+}
+
+// SetSanctions replaces the sanctions layer with the current list entries.
+// An entry whose address does not parse for its asset is kept as written
+// under the asset's code, so that no listed address is ever dropped.
+func (x *Index) SetSanctions(entries []sanctions.Entry) {
+	in := make([]keyed[Sanction], 0, len(entries))
+	for _, e := range entries {
+		addr, err := x.parser.Parse(e.Address, chain.ParseChain(e.Asset))
+		if err != nil {
+			addr = chain.Opaque(chainForAsset(e.Asset), e.Address)
+		}
+		in = append(in, keyed[Sanction]{addr: addr, item: Sanction{
+			Source:    e.Source,
+			Asset:     e.Asset,
+			ListedAs:  e.Address,
+			Party:     e.Party.Name,
+			FixedRef:  e.Party.FixedRef,
+			Programs:  e.Party.Programs,
+			ListDate:  e.ListDate,
+			FeatureID: e.FeatureID,
+		}})
+	}
+	x.sanctions.Store(buildLayer(in))
+}
+
+// chainForAsset names the opaque chain an unparsable listed address is
+// kept under.
+func chainForAsset(asset string) chain.Chain {
+	if c := chain.ParseChain(asset); c != "" {
+		return c
+	}
+	return chain.Chain("asset:" + asset)
+}
+
+// SetTags replaces the attribution layer.
+func (x *Index) SetTags(all []tags.Tag) {
+	in := make([]keyed[Attribution], 0, len(all))
+	for _, t := range all {
+		in = append(in, keyed[Attribution]{addr: t.Address, item: attributionOf(t)})
+	}
+	x.tags.Store(buildLayer(in))
+}
+
+func attributionOf(t tags.Tag) Attribution {
+	return Attribution{
+		Entity:          t.Entity,
+		Label:           t.Label,
+		Category:        string(t.Category),
+		Abuse:           t.Abuse,
+		Source:          t.Source,
+		Pack:            t.Pack,
+		Confidence:      t.Confidence,
+		ConfidenceLevel: t.ConfidenceLevel,
+		LastMod:         t.LastMod,
+	}
+}
+
+// IntelEntry is one partner flag on one address, as the intel domain
+// hands it over.
+type IntelEntry struct {
+	Address chain.Address
+	Flag    IntelFlag
+}
+
+// SetIntel replaces the shared-intelligence layer.
+func (x *Index) SetIntel(entries []IntelEntry) {
+	in := make([]keyed[IntelFlag], 0, len(entries))
+	for _, e := range entries {
+		in = append(in, keyed[IntelFlag]{addr: e.Address, item: e.Flag})
+	}
+	x.intel.Store(buildLayer(in))
+}
+
+// Lookup returns what the index knows about a parsed address. It
+// allocates only when the address is also listed as written under a chain
+// without a codec.
+func (x *Index) Lookup(a chain.Address) Hit {
+	k := a.Key()
+	s, t, i := x.sanctions.Load(), x.tags.Load(), x.intel.Load()
+	h := Hit{Sanctions: s.lookup(k), Attributions: t.lookup(k), Intel: i.lookup(k)}
+	// The same string may be listed under an asset without a codec: a
+	// legacy BCH address reads like a Bitcoin one.
+	for _, rk := range s.rawKeys(a.Value) {
+		if rk != k {
+			h.Sanctions = appendShared(h.Sanctions, s.lookup(rk))
+		}
+	}
+	for _, rk := range t.rawKeys(a.Value) {
+		if rk != k {
+			h.Attributions = appendShared(h.Attributions, t.lookup(rk))
+		}
+	}
+	return h
+}
+
+// appendShared appends without writing into the index's shared backing array.
+func appendShared[T any](dst, src []T) []T {
+	return append(dst[:len(dst):len(dst)], src...)
+}
+
+// resolveUnknown finds a string that no codec recognises among the
+// addresses listed as written under chains without a codec.
+func (x *Index) resolveUnknown(raw string) (chain.Address, bool) {
+	for _, keys := range [][]chain.Key{x.sanctions.Load().rawKeys(raw), x.tags.Load().rawKeys(raw), x.intel.Load().rawKeys(raw)} {
+		if len(keys) > 0 {
+			return chain.Opaque(keys[0].Chain, raw), true
+		}
+	}
+	return chain.Address{}, false
+}

@@ -1,0 +1,117 @@
+// Package pebble is tracehound's embedded store: one Pebble LSM tree in a
+// data directory. It implements the storage interfaces the domain packages
+// define (sanctions.Store, tags.Store, ...). Each domain owns a key prefix.
+package pebble
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// Key prefixes, one per domain, so that every domain's data is one range.
+const (
+	prefixMeta      = "m/"
+	prefixSanctions = "s/"
+	prefixTags      = "t/"
+)
+
+// DB is an open store.
+type DB struct {
+	db  *pebble.DB
+	dir string
+}
+
+// Open opens or creates the store in dir.
+func Open(ctx context.Context, dir string) (*DB, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	db, err := pebble.Open(dir, &pebble.Options{
+		// Imports write hundreds of thousands of keys in one batch.
+		MemTableSize: 64 << 20,
+		Logger:       quietLogger{},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", dir, err)
+	}
+	return &DB{db: db, dir: dir}, nil
+}
+
+// Close flushes and closes the store.
+func (d *DB) Close() error { return d.db.Close() }
+
+// Dir is the data directory.
+func (d *DB) Dir() string { return d.dir }
+
+// get returns a copy of the value at key, or nil, false if absent.
+func (d *DB) get(key []byte) ([]byte, bool, error) {
+	v, closer, err := d.db.Get(key)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	out := append([]byte(nil), v...)
+	closer.Close()
+	return out, true, nil
+}
+
+// scan calls fn for every key with the given prefix, in key order. The
+// slices are valid only during the call.
+func (d *DB) scan(ctx context.Context, prefix []byte, fn func(k, v []byte) error) error {
+	it, err := d.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
+	if err != nil {
+		return err
+	}
+	n := 0
+	for it.First(); it.Valid(); it.Next() {
+		if n++; n%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				it.Close()
+				return err
+			}
+		}
+		if err := fn(it.Key(), it.Value()); err != nil {
+			it.Close()
+			return err
+		}
+	}
+	if err := it.Error(); err != nil {
+		it.Close()
+		return err
+	}
+	return it.Close()
+}
+
+// deleteRange queues the deletion of every key with prefix into b.
+func deleteRange(b *pebble.Batch, prefix []byte) error {
+	return b.DeleteRange(prefix, prefixEnd(prefix), nil)
+}
+
+// prefixEnd returns the smallest key greater than every key with prefix.
+func prefixEnd(prefix []byte) []byte {
+	end := append([]byte(nil), prefix...)
+	for i := len(end) - 1; i >= 0; i-- {
+		if end[i] < 0xff {
+			end[i]++
+			return end[:i+1]
+		}
+	}
+	return nil
+}
+
+type quietLogger struct{}
+
+func (quietLogger) Infof(string, ...any)  {}
+func (quietLogger) Errorf(string, ...any) {}
+func (quietLogger) Fatalf(format string, args ...any) {
+	panic(fmt.Sprintf(format, args...))
+}
