@@ -92,7 +92,7 @@ func (s *Server) routes() {
 		s.handle("GET /v1/sanctions/versions", RoleScreen, s.sanctionsVersions)
 		s.handle("POST /v1/admin/tags", RoleAdmin, s.importTags)
 	}
-	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	s.handle("/", "", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, http.StatusNotFound, "not_found", "no such endpoint: "+r.Method+" "+r.URL.Path)
 	})
 }
