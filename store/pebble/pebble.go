@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
+	"syscall"
 
 	"github.com/cockroachdb/pebble/v2"
 )
@@ -18,6 +20,10 @@ const (
 	prefixSanctions = "s/"
 	prefixTags      = "t/"
 )
+
+// ErrLocked means another process (or another DB in this one) has the
+// store open: Pebble allows one writer per directory.
+var ErrLocked = errors.New("store is in use by another process")
 
 // DB is an open store.
 type DB struct {
@@ -39,6 +45,9 @@ func Open(ctx context.Context, dir string) (*DB, error) {
 		Logger:       quietLogger{},
 	})
 	if err != nil {
+		if errors.Is(err, syscall.EAGAIN) || strings.Contains(err.Error(), "lock held") {
+			return nil, fmt.Errorf("open store %s: %w (stop the tracehound using it, or send the work to its API)", dir, ErrLocked)
+		}
 		return nil, fmt.Errorf("open store %s: %w", dir, err)
 	}
 	return &DB{db: db, dir: dir}, nil
