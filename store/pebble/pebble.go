@@ -43,6 +43,7 @@ func Open(ctx context.Context, dir string) (*DB, error) {
 		// Imports write hundreds of thousands of keys in one batch.
 		MemTableSize: 64 << 20,
 		Logger:       quietLogger{},
+		Merger:       newMerger(),
 	})
 	if err != nil {
 		if errors.Is(err, syscall.EAGAIN) || strings.Contains(err.Error(), "lock held") {

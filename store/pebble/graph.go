@@ -1,0 +1,613 @@
+package pebble
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/tracehound/tracehound/chain"
+)
+
+// Graph key prefixes, all under "g/".
+//
+//	g/b/<chain>\0<height:8>                          block: hash, parent, time, tx hashes
+//	g/k/<chain>                                      tip: height, hash, source, updated
+//	g/x/<chain>\0<txhash:32>                         transaction: its whole structure
+//	g/o/<chain>\0<addr><time:8><height:8><txi:4><kind:1><pos:4>   outgoing posting
+//	g/i/<chain>\0<addr><time:8><height:8><txi:4><kind:1><pos:4>   incoming posting
+//	g/s/<chain>\0<addr>                              running totals (merge operands)
+//	g/u/<chain>\0<txhash:32><vout:4>                 unspent output: address, value
+//	g/p/<chain>\0<txhash:32><vout:4>                 spent output: spending tx, input index
+const (
+	gBlock  = "g/b/"
+	gTip    = "g/k/"
+	gTx     = "g/x/"
+	gOut    = "g/o/"
+	gIn     = "g/i/"
+	gTotals = "g/s/"
+	gUTXO   = "g/u/"
+	gSpent  = "g/p/"
+)
+
+// KindInput marks the outgoing posting of a Bitcoin input: the address
+// whose coin the input spends sent its value in that transaction.
+const KindInput chain.TransferKind = 100
+
+// Posting is one transfer as seen from one address: incoming or outgoing.
+type Posting struct {
+	Chain        chain.Chain        `json:"chain"`
+	Address      string             `json:"address"`
+	Incoming     bool               `json:"incoming"`
+	Time         time.Time          `json:"time"`
+	Block        uint64             `json:"block"`
+	TxIndex      uint32             `json:"tx_index"`
+	Kind         chain.TransferKind `json:"kind"`
+	Pos          uint32             `json:"pos"`
+	Tx           string             `json:"tx"`
+	Counterparty string             `json:"counterparty"`
+	Asset        chain.Asset        `json:"asset,omitempty"`
+	Amount       chain.Amount       `json:"amount"`
+}
+
+// Tip is the last block stored for a chain.
+type Tip struct {
+	Height  uint64    `json:"height"`
+	Hash    string    `json:"hash"`
+	Source  string    `json:"source"`
+	Updated time.Time `json:"updated"`
+}
+
+// Tip returns the chain's last stored block.
+func (d *DB) Tip(ctx context.Context, c chain.Chain) (Tip, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return Tip{}, false, err
+	}
+	v, ok, err := d.get(chainKey(gTip, c))
+	if err != nil || !ok {
+		return Tip{}, ok, err
+	}
+	return decodeTip(c, v)
+}
+
+func decodeTip(c chain.Chain, v []byte) (Tip, bool, error) {
+	dd := dec{b: v}
+	t := Tip{Height: dd.u64(), Hash: hashString(c, dd.raw(32)), Source: dd.str(), Updated: time.Unix(dd.svar(), 0).UTC()}
+	if dd.err != nil {
+		return Tip{}, false, fmt.Errorf("read %s tip: %w", c, dd.err)
+	}
+	return t, true, nil
+}
+
+func tipValue(height uint64, hash []byte, source string, now time.Time) []byte {
+	var e enc
+	e.u64(height)
+	e.raw(hash)
+	e.str(source)
+	e.svar(now.Unix())
+	return e.b
+}
+
+// BlockHash returns the stored hash of the chain's block at height.
+func (d *DB) BlockHash(ctx context.Context, c chain.Chain, height uint64) (string, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return "", false, err
+	}
+	v, ok, err := d.get(blockKey(c, height))
+	if err != nil || !ok {
+		return "", ok, err
+	}
+	if len(v) < 32 {
+		return "", false, fmt.Errorf("read %s block %d: %w", c, height, errCorrupt)
+	}
+	return hashString(c, v[:32]), true, nil
+}
+
+func blockKey(c chain.Chain, height uint64) []byte {
+	k := chainKey(gBlock, c)
+	return binaryAppendU64(k, height)
+}
+
+func binaryAppendU64(b []byte, v uint64) []byte {
+	return append(b, byte(v>>56), byte(v>>48), byte(v>>40), byte(v>>32), byte(v>>24), byte(v>>16), byte(v>>8), byte(v))
+}
+
+// OutPoint names a transaction output.
+type OutPoint struct {
+	Tx    string
+	Index uint32
+}
+
+// Unspent returns the address and value of each outpoint still unspent in
+// the store; outpoints it does not hold are absent from the map.
+func (d *DB) Unspent(ctx context.Context, c chain.Chain, refs []OutPoint) (map[OutPoint]chain.Output, error) {
+	out := make(map[OutPoint]chain.Output, len(refs))
+	for i, r := range refs {
+		if i%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+		k, err := outpointKey(gUTXO, c, r.Tx, r.Index)
+		if err != nil {
+			return nil, err
+		}
+		v, ok, err := d.get(k)
+		if err != nil {
+			return nil, fmt.Errorf("read unspent output %s:%d: %w", r.Tx, r.Index, err)
+		}
+		if !ok {
+			continue
+		}
+		dd := dec{b: v}
+		o := chain.Output{Index: r.Index, Address: dd.str(), Value: dd.uvar(), Script: dd.str()}
+		if dd.err != nil {
+			return nil, fmt.Errorf("read unspent output %s:%d: %w", r.Tx, r.Index, dd.err)
+		}
+		out[r] = o
+	}
+	return out, nil
+}
+
+func outpointKey(prefix string, c chain.Chain, tx string, index uint32) ([]byte, error) {
+	h, err := hashBytes(tx)
+	if err != nil {
+		return nil, err
+	}
+	k := chainKey(prefix, c)
+	k = append(k, h...)
+	return append(k, byte(index>>24), byte(index>>16), byte(index>>8), byte(index)), nil
+}
+
+// WriteBlocks stores consecutive blocks of one chain and moves the chain's
+// tip to the last of them, in one atomic, synced batch: after a crash the
+// store holds either all of the blocks or none. Bitcoin inputs must be
+// resolved (address and value) and Bitcoin transfers derived before.
+func (d *DB) WriteBlocks(ctx context.Context, c chain.Chain, source string, blocks []*chain.Block) error {
+	if len(blocks) == 0 {
+		return nil
+	}
+	// Totals are merge operands: writing a block twice would count it
+	// twice, so blocks must extend the tip.
+	if tip, ok, err := d.Tip(ctx, c); err != nil {
+		return err
+	} else if ok && blocks[0].Height <= tip.Height {
+		return fmt.Errorf("write %s block %d: the store already holds blocks up to %d", c, blocks[0].Height, tip.Height)
+	}
+	for i := 1; i < len(blocks); i++ {
+		if blocks[i].Height != blocks[i-1].Height+1 {
+			return fmt.Errorf("write %s blocks: %d follows %d", c, blocks[i].Height, blocks[i-1].Height)
+		}
+	}
+	b := d.db.NewBatch()
+	defer b.Close()
+	w := graphWriter{b: b, c: c, totals: make(map[string]*totals)}
+	for i, blk := range blocks {
+		if i%64 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		if err := w.block(blk); err != nil {
+			return fmt.Errorf("write %s block %d: %w", c, blk.Height, err)
+		}
+	}
+	if err := w.flushTotals(); err != nil {
+		return err
+	}
+	last := blocks[len(blocks)-1]
+	h, err := hashBytes(last.Hash)
+	if err != nil {
+		return err
+	}
+	if err := b.Set(chainKey(gTip, c), tipValue(last.Height, h, source, time.Now()), nil); err != nil {
+		return err
+	}
+	if err := b.Commit(pebble.Sync); err != nil {
+		return fmt.Errorf("commit %s blocks %d-%d: %w", c, blocks[0].Height, last.Height, err)
+	}
+	return nil
+}
+
+// graphWriter accumulates one batch. Totals are summed in memory per
+// address and written as one merge operand each, so that a hot address
+// costs one operand per batch rather than one per transfer.
+type graphWriter struct {
+	b      *pebble.Batch
+	c      chain.Chain
+	totals map[string]*totals
+	key    []byte
+	val    enc
+}
+
+func (w *graphWriter) block(blk *chain.Block) error {
+	hash, err := hashBytes(blk.Hash)
+	if err != nil {
+		return err
+	}
+	parent := make([]byte, 32)
+	if blk.Parent != "" {
+		if parent, err = hashBytes(blk.Parent); err != nil {
+			return err
+		}
+	}
+	var e enc
+	e.raw(hash)
+	e.raw(parent)
+	e.svar(blk.Time.Unix())
+	e.uvar(uint64(len(blk.Txs)))
+	for i := range blk.Txs {
+		th, err := hashBytes(blk.Txs[i].Hash)
+		if err != nil {
+			return err
+		}
+		e.raw(th)
+		if err := w.tx(blk, &blk.Txs[i], th); err != nil {
+			return fmt.Errorf("tx %s: %w", blk.Txs[i].Hash, err)
+		}
+	}
+	return w.b.Set(blockKey(w.c, blk.Height), e.b, nil)
+}
+
+func (w *graphWriter) tx(blk *chain.Block, tx *chain.Tx, th []byte) error {
+	ts := blk.Time.Unix()
+	if err := w.b.Set(append(chainKey(gTx, w.c), th...), encodeTx(blk, tx), nil); err != nil {
+		return err
+	}
+	if tx.From != "" && !tx.Fee.IsZero() {
+		w.total(tx.From).addFee(tx.Fee, ts)
+	}
+	for i := range tx.Transfers {
+		t := &tx.Transfers[i]
+		if err := w.posting(gOut, t.From, t.To, blk.Height, ts, uint32(tx.Index), t.Kind, t.Pos, th, t.Asset, t.Amount); err != nil {
+			return err
+		}
+		if err := w.posting(gIn, t.To, t.From, blk.Height, ts, uint32(tx.Index), t.Kind, t.Pos, th, t.Asset, t.Amount); err != nil {
+			return err
+		}
+	}
+	if w.c != chain.Bitcoin || len(tx.Outputs) == 0 && len(tx.Inputs) == 0 {
+		return nil
+	}
+	principalOut := principalOutput(tx.Outputs)
+	for i, in := range tx.Inputs {
+		k, err := outpointKey(gUTXO, w.c, in.PrevTx, in.PrevIndex)
+		if err != nil {
+			return err
+		}
+		if err := w.b.Delete(k, nil); err != nil {
+			return err
+		}
+		k[2] = 'p' // g/u/ -> g/p/
+		var e enc
+		e.raw(th)
+		e.u32(uint32(i))
+		if err := w.b.Set(k, e.b, nil); err != nil {
+			return err
+		}
+		if in.Address != "" {
+			if err := w.posting(gOut, in.Address, principalOut, blk.Height, ts, uint32(tx.Index), KindInput, uint32(i), th, chain.Native, chain.NewAmount(in.Value)); err != nil {
+				return err
+			}
+		}
+	}
+	for _, o := range tx.Outputs {
+		k := chainKey(gUTXO, w.c)
+		k = append(k, th...)
+		k = append(k, byte(o.Index>>24), byte(o.Index>>16), byte(o.Index>>8), byte(o.Index))
+		var e enc
+		e.str(o.Address)
+		e.uvar(o.Value)
+		e.str(o.Script)
+		if err := w.b.Set(k, e.b, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// principalOutput is the address of the largest output, the counterparty
+// shown for a Bitcoin input.
+func principalOutput(outs []chain.Output) string {
+	var best string
+	var max uint64
+	for _, o := range outs {
+		if o.Address != "" && (best == "" || o.Value > max) {
+			best, max = o.Address, o.Value
+		}
+	}
+	return best
+}
+
+func (w *graphWriter) posting(prefix, addr, counterparty string, height uint64, ts int64, txi uint32, kind chain.TransferKind, pos uint32, th []byte, asset chain.Asset, amount chain.Amount) error {
+	if addr == "" {
+		return nil
+	}
+	if len(addr) > 255 {
+		return fmt.Errorf("address of %d bytes", len(addr))
+	}
+	k := append(w.key[:0], prefix...)
+	k = append(k, w.c...)
+	k = append(k, 0, byte(len(addr)))
+	k = append(k, addr...)
+	k = binaryAppendU64(k, uint64(ts))
+	k = binaryAppendU64(k, height)
+	k = append(k, byte(txi>>24), byte(txi>>16), byte(txi>>8), byte(txi), byte(kind), byte(pos>>24), byte(pos>>16), byte(pos>>8), byte(pos))
+	w.key = k
+	w.val.b = w.val.b[:0]
+	w.val.raw(th)
+	w.val.str(counterparty)
+	w.val.str(string(asset))
+	w.val.amount(amount)
+	if err := w.b.Set(k, w.val.b, nil); err != nil {
+		return err
+	}
+	t := w.total(addr)
+	if prefix == gIn {
+		t.add(asset, amount, true, ts)
+	} else {
+		t.add(asset, amount, false, ts)
+	}
+	return nil
+}
+
+func (w *graphWriter) total(addr string) *totals {
+	t := w.totals[addr]
+	if t == nil {
+		t = &totals{}
+		w.totals[addr] = t
+	}
+	return t
+}
+
+func (w *graphWriter) flushTotals() error {
+	for addr, t := range w.totals {
+		if err := w.b.Merge(addrKey(gTotals, w.c, addr), t.encode(), nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func encodeTx(blk *chain.Block, tx *chain.Tx) []byte {
+	var e enc
+	e.u8(1) // format version
+	e.uvar(blk.Height)
+	e.svar(blk.Time.Unix())
+	e.uvar(uint64(tx.Index))
+	var flags byte
+	if tx.Failed {
+		flags |= 1
+	}
+	if tx.Coinbase {
+		flags |= 2
+	}
+	e.u8(flags)
+	e.amount(tx.Fee)
+	e.str(tx.From)
+	e.uvar(uint64(len(tx.Transfers)))
+	for _, t := range tx.Transfers {
+		e.u8(byte(t.Kind))
+		e.uvar(uint64(t.Pos))
+		e.str(t.From)
+		e.str(t.To)
+		e.str(string(t.Asset))
+		e.amount(t.Amount)
+	}
+	e.uvar(uint64(len(tx.Inputs)))
+	for _, in := range tx.Inputs {
+		e.str(in.PrevTx)
+		e.uvar(uint64(in.PrevIndex))
+		e.str(in.Address)
+		e.uvar(in.Value)
+	}
+	e.uvar(uint64(len(tx.Outputs)))
+	for _, o := range tx.Outputs {
+		e.uvar(uint64(o.Index))
+		e.str(o.Address)
+		e.uvar(o.Value)
+		e.str(o.Script)
+	}
+	return e.b
+}
+
+// TxRecord is a stored transaction with its block.
+type TxRecord struct {
+	Chain chain.Chain `json:"chain"`
+	Block uint64      `json:"block"`
+	Time  time.Time   `json:"time"`
+	chain.Tx
+}
+
+// Tx returns a stored transaction by hash.
+func (d *DB) Tx(ctx context.Context, c chain.Chain, hash string) (*TxRecord, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, false, err
+	}
+	h, err := hashBytes(hash)
+	if err != nil {
+		return nil, false, err
+	}
+	v, ok, err := d.get(append(chainKey(gTx, c), h...))
+	if err != nil || !ok {
+		return nil, ok, err
+	}
+	r, err := decodeTx(c, h, v)
+	if err != nil {
+		return nil, false, fmt.Errorf("read tx %s: %w", hash, err)
+	}
+	return r, true, nil
+}
+
+func decodeTx(c chain.Chain, hash, v []byte) (*TxRecord, error) {
+	dd := dec{b: v}
+	if ver := dd.u8(); ver != 1 {
+		return nil, fmt.Errorf("tx record format %d: %w", ver, errCorrupt)
+	}
+	r := &TxRecord{Chain: c}
+	r.Block = dd.uvar()
+	r.Time = time.Unix(dd.svar(), 0).UTC()
+	r.Hash = hashString(c, hash)
+	r.Index = int(dd.uvar())
+	flags := dd.u8()
+	r.Failed, r.Coinbase = flags&1 != 0, flags&2 != 0
+	r.Fee = dd.amount()
+	r.From = dd.str()
+	n := dd.uvar()
+	for i := uint64(0); i < n && dd.err == nil; i++ {
+		t := chain.Transfer{Chain: c, Tx: r.Hash, Block: r.Block, Time: r.Time}
+		t.Kind = chain.TransferKind(dd.u8())
+		t.Pos = uint32(dd.uvar())
+		t.From, t.To, t.Asset = dd.str(), dd.str(), chain.Asset(dd.str())
+		t.Amount = dd.amount()
+		r.Transfers = append(r.Transfers, t)
+	}
+	n = dd.uvar()
+	for i := uint64(0); i < n && dd.err == nil; i++ {
+		r.Inputs = append(r.Inputs, chain.Input{PrevTx: dd.str(), PrevIndex: uint32(dd.uvar()), Address: dd.str(), Value: dd.uvar()})
+	}
+	n = dd.uvar()
+	for i := uint64(0); i < n && dd.err == nil; i++ {
+		r.Outputs = append(r.Outputs, chain.Output{Index: uint32(dd.uvar()), Address: dd.str(), Value: dd.uvar(), Script: dd.str()})
+	}
+	return r, dd.err
+}
+
+// PostingQuery selects an address's transfers.
+type PostingQuery struct {
+	Incoming, Outgoing bool
+	// Since and Until bound the block time (inclusive, exclusive); zero
+	// means unbounded.
+	Since, Until time.Time
+	// Oldest reads in time order; the default is newest first.
+	Oldest bool
+	Limit  int
+}
+
+// Postings calls fn for an address's transfers in time order (newest
+// first unless q.Oldest), incoming and outgoing interleaved, until fn
+// returns false, the limit is reached or the range ends.
+func (d *DB) Postings(ctx context.Context, c chain.Chain, addr string, q PostingQuery, fn func(Posting) bool) error {
+	if !q.Incoming && !q.Outgoing {
+		q.Incoming, q.Outgoing = true, true
+	}
+	var its []*postingIter
+	defer func() {
+		for _, it := range its {
+			it.close()
+		}
+	}()
+	for _, p := range []struct {
+		prefix string
+		on     bool
+	}{{gIn, q.Incoming}, {gOut, q.Outgoing}} {
+		if !p.on {
+			continue
+		}
+		it, err := d.newPostingIter(c, addr, p.prefix, q)
+		if err != nil {
+			return err
+		}
+		its = append(its, it)
+	}
+	n := 0
+	for {
+		if n%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		var best *postingIter
+		for _, it := range its {
+			if !it.valid {
+				continue
+			}
+			if best == nil || (bytes.Compare(it.suffix(), best.suffix()) < 0) == q.Oldest {
+				best = it
+			}
+		}
+		if best == nil {
+			break
+		}
+		p, err := best.posting()
+		if err != nil {
+			return err
+		}
+		n++
+		if !fn(p) || (q.Limit > 0 && n >= q.Limit) {
+			break
+		}
+		best.next()
+	}
+	for _, it := range its {
+		if err := it.it.Error(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type postingIter struct {
+	it       *pebble.Iterator
+	c        chain.Chain
+	addr     string
+	incoming bool
+	plen     int
+	oldest   bool
+	valid    bool
+}
+
+func (d *DB) newPostingIter(c chain.Chain, addr, prefix string, q PostingQuery) (*postingIter, error) {
+	base := addrKey(prefix, c, addr)
+	lower, upper := base, prefixEnd(base)
+	if !q.Since.IsZero() {
+		lower = binaryAppendU64(append([]byte(nil), base...), uint64(max(q.Since.Unix(), 0)))
+	}
+	if !q.Until.IsZero() {
+		upper = binaryAppendU64(append([]byte(nil), base...), uint64(max(q.Until.Unix(), 0)))
+	}
+	it, err := d.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
+	if err != nil {
+		return nil, err
+	}
+	p := &postingIter{it: it, c: c, addr: addr, incoming: prefix == gIn, plen: len(base), oldest: q.Oldest}
+	if q.Oldest {
+		p.valid = it.First()
+	} else {
+		p.valid = it.Last()
+	}
+	return p, nil
+}
+
+func (p *postingIter) suffix() []byte { return p.it.Key()[p.plen:] }
+
+func (p *postingIter) next() {
+	if p.oldest {
+		p.valid = p.it.Next()
+	} else {
+		p.valid = p.it.Prev()
+	}
+}
+
+func (p *postingIter) close() { p.it.Close() }
+
+func (p *postingIter) posting() (Posting, error) {
+	kd := dec{b: p.suffix()}
+	out := Posting{Chain: p.c, Address: p.addr, Incoming: p.incoming}
+	out.Time = time.Unix(int64(kd.u64()), 0).UTC()
+	out.Block = kd.u64()
+	out.TxIndex = kd.u32()
+	out.Kind = chain.TransferKind(kd.u8())
+	out.Pos = kd.u32()
+	vd := dec{b: p.it.Value()}
+	out.Tx = hashString(p.c, vd.raw(32))
+	out.Counterparty = vd.str()
+	out.Asset = chain.Asset(vd.str())
+	out.Amount = vd.amount()
+	if kd.err != nil || vd.err != nil {
+		return Posting{}, fmt.Errorf("read posting of %s: %w", p.addr, errCorrupt)
+	}
+	return out, nil
+}
