@@ -13,9 +13,7 @@ const lazarus = "0x098B716B8Aaf21512996dC57EB0615e2383E2f96"
 
 func TestParseForms(t *testing.T) {
 	want := strings.ToLower(lazarus)
-	for _, in := range []string{lazarus, want, "0x" + strings.ToUpper(lazarus[2:]), "0X" + strings.ToUpper(lazarus[2:]), " " + lazarus + "\n",
-		// EIP-55's own examples.
-	} {
+	for _, in := range []string{lazarus, want, "0x" + strings.ToUpper(lazarus[2:]), "0X" + strings.ToUpper(lazarus[2:]), " " + lazarus + "\n"} {
 		a, err := eth.Codec{}.Parse(in)
 		if err != nil {
 			t.Fatalf("%q: %v", in, err)
@@ -27,6 +25,7 @@ func TestParseForms(t *testing.T) {
 			t.Errorf("Checksum = %s, want %s", got, lazarus)
 		}
 	}
+	// EIP-55's own examples.
 	for _, in := range []string{"0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed", "0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359",
 		"0xdbF03B407c01E7cD3CBea99509d93f8DDDC8C6FB", "0xD1220A0cf47c7B9Be7A2E6BA89F429762e7b9aDb"} {
 		if _, err := (eth.Codec{}).Parse(in); err != nil {
