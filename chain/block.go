@@ -105,3 +105,17 @@ type Output struct {
 	Value   uint64 // satoshi
 	Script  string // script class: p2pkh, p2sh, p2wpkh, p2wsh, p2tr, p2pk, multisig, nulldata, nonstandard
 }
+
+// OutPoint names a Bitcoin transaction output.
+type OutPoint struct {
+	Tx    string
+	Index uint32
+}
+
+// Tip is the last block a store holds for a chain.
+type Tip struct {
+	Height  uint64    `json:"height"`
+	Hash    string    `json:"hash"`
+	Source  string    `json:"source"`
+	Updated time.Time `json:"updated"`
+}

@@ -21,6 +21,9 @@ type NodeSource interface {
 	// Blocks returns blocks from..to inclusive, in height order. Sources
 	// batch and parallelise requests and retry transient failures.
 	Blocks(ctx context.Context, from, to uint64) ([]*chain.Block, error)
+	// HashAt is the hash of the node's block at height, to find where a
+	// reorganised chain forks from the stored one.
+	HashAt(ctx context.Context, height uint64) (string, error)
 }
 
 // StreamSource yields blocks in chain order from files; Next returns io.EOF

@@ -52,31 +52,23 @@ type Posting struct {
 	Amount       chain.Amount       `json:"amount"`
 }
 
-// Tip is the last block stored for a chain.
-type Tip struct {
-	Height  uint64    `json:"height"`
-	Hash    string    `json:"hash"`
-	Source  string    `json:"source"`
-	Updated time.Time `json:"updated"`
-}
-
 // Tip returns the chain's last stored block.
-func (d *DB) Tip(ctx context.Context, c chain.Chain) (Tip, bool, error) {
+func (d *DB) Tip(ctx context.Context, c chain.Chain) (chain.Tip, bool, error) {
 	if err := ctx.Err(); err != nil {
-		return Tip{}, false, err
+		return chain.Tip{}, false, err
 	}
 	v, ok, err := d.get(chainKey(gTip, c))
 	if err != nil || !ok {
-		return Tip{}, ok, err
+		return chain.Tip{}, ok, err
 	}
 	return decodeTip(c, v)
 }
 
-func decodeTip(c chain.Chain, v []byte) (Tip, bool, error) {
+func decodeTip(c chain.Chain, v []byte) (chain.Tip, bool, error) {
 	dd := dec{b: v}
-	t := Tip{Height: dd.u64(), Hash: hashString(c, dd.raw(32)), Source: dd.str(), Updated: time.Unix(dd.svar(), 0).UTC()}
+	t := chain.Tip{Height: dd.u64(), Hash: hashString(c, dd.raw(32)), Source: dd.str(), Updated: time.Unix(dd.svar(), 0).UTC()}
 	if dd.err != nil {
-		return Tip{}, false, fmt.Errorf("read %s tip: %w", c, dd.err)
+		return chain.Tip{}, false, fmt.Errorf("read %s tip: %w", c, dd.err)
 	}
 	return t, true, nil
 }
@@ -114,16 +106,10 @@ func binaryAppendU64(b []byte, v uint64) []byte {
 	return append(b, byte(v>>56), byte(v>>48), byte(v>>40), byte(v>>32), byte(v>>24), byte(v>>16), byte(v>>8), byte(v))
 }
 
-// OutPoint names a transaction output.
-type OutPoint struct {
-	Tx    string
-	Index uint32
-}
-
 // Unspent returns the address and value of each outpoint still unspent in
 // the store; outpoints it does not hold are absent from the map.
-func (d *DB) Unspent(ctx context.Context, c chain.Chain, refs []OutPoint) (map[OutPoint]chain.Output, error) {
-	out := make(map[OutPoint]chain.Output, len(refs))
+func (d *DB) Unspent(ctx context.Context, c chain.Chain, refs []chain.OutPoint) (map[chain.OutPoint]chain.Output, error) {
+	out := make(map[chain.OutPoint]chain.Output, len(refs))
 	for i, r := range refs {
 		if i%1024 == 0 {
 			if err := ctx.Err(); err != nil {

@@ -154,7 +154,7 @@ func TestGraphUTXOAndRollback(t *testing.T) {
 	if err := db.WriteBlocks(ctx, chain.Bitcoin, "test", btcBlocks(1, 6)); err != nil {
 		t.Fatal(err)
 	}
-	refs := []pebble.OutPoint{{Tx: hash("", 10), Index: 0}, {Tx: hash("", 60), Index: 0}, {Tx: hash("", 61), Index: 0}}
+	refs := []chain.OutPoint{{Tx: hash("", 10), Index: 0}, {Tx: hash("", 60), Index: 0}, {Tx: hash("", 61), Index: 0}}
 	un, err := db.Unspent(ctx, chain.Bitcoin, refs)
 	if err != nil {
 		t.Fatal(err)
@@ -187,8 +187,8 @@ func TestGraphUTXOAndRollback(t *testing.T) {
 		}
 	}
 	// Block 3's coinbase, spent in the orphaned block 4, is unspent again.
-	un, err = db.Unspent(ctx, chain.Bitcoin, []pebble.OutPoint{{Tx: hash("", 30), Index: 0}, {Tx: hash("", 41), Index: 0}})
-	if err != nil || len(un) != 1 || un[pebble.OutPoint{Tx: hash("", 30), Index: 0}].Value != 5_000_001_000 {
+	un, err = db.Unspent(ctx, chain.Bitcoin, []chain.OutPoint{{Tx: hash("", 30), Index: 0}, {Tx: hash("", 41), Index: 0}})
+	if err != nil || len(un) != 1 || un[chain.OutPoint{Tx: hash("", 30), Index: 0}].Value != 5_000_001_000 {
 		t.Errorf("unspent after rollback: %+v %v", un, err)
 	}
 	if _, ok, _ := db.Tx(ctx, chain.Bitcoin, hash("", 41)); ok {

@@ -1,0 +1,376 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/tracehound/tracehound/chain"
+)
+
+// Store is what ingest needs of the transfer graph.
+type Store interface {
+	Tip(ctx context.Context, c chain.Chain) (chain.Tip, bool, error)
+	BlockHash(ctx context.Context, c chain.Chain, height uint64) (string, bool, error)
+	// Unspent returns the outpoints the store holds unspent.
+	Unspent(ctx context.Context, c chain.Chain, refs []chain.OutPoint) (map[chain.OutPoint]chain.Output, error)
+	// WriteBlocks stores consecutive blocks extending the tip, atomically.
+	WriteBlocks(ctx context.Context, c chain.Chain, source string, blocks []*chain.Block) error
+	// Rollback removes the blocks above height.
+	Rollback(ctx context.Context, c chain.Chain, height uint64) (int, error)
+}
+
+// Options control a run.
+type Options struct {
+	// From is the first height to ingest when the store holds nothing of
+	// the chain yet; later runs resume after the stored tip.
+	From uint64
+	// To, if set, is the last height to ingest.
+	To *uint64
+	// Confirmations keeps this many blocks behind the node's head, so
+	// that shallow reorgs rarely reach the store.
+	Confirmations uint64
+	// Batch is the number of blocks written per atomic batch.
+	Batch int
+	// Follow keeps polling for new blocks after catching up.
+	Follow bool
+	// Poll is the interval between head checks when following.
+	Poll time.Duration
+	// MaxReorg bounds how far back a fork is searched.
+	MaxReorg uint64
+	// Progress, if set, is called after every batch.
+	Progress func(Progress)
+	Metrics  *Metrics
+	Log      *slog.Logger
+}
+
+func (o *Options) defaults() {
+	if o.Batch <= 0 {
+		o.Batch = 100
+	}
+	if o.Poll <= 0 {
+		o.Poll = time.Second
+	}
+	if o.MaxReorg == 0 {
+		o.MaxReorg = 1000
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Progress reports a run's state.
+type Progress struct {
+	Source    string
+	Height    uint64 // last block stored
+	Target    uint64 // height the run is heading for; 0 if unknown
+	Blocks    int
+	Transfers int
+	Elapsed   time.Duration
+	// SourceWait is the time spent waiting on the source (RPC or disk).
+	SourceWait time.Duration
+	// Fraction done by a source that knows its size (files), else by height.
+	Fraction float64
+}
+
+// BlocksPerSecond and TransfersPerSecond are averages over the run.
+func (p Progress) BlocksPerSecond() float64    { return rate(p.Blocks, p.Elapsed) }
+func (p Progress) TransfersPerSecond() float64 { return rate(p.Transfers, p.Elapsed) }
+
+// ETA estimates the time left, or 0 when unknown.
+func (p Progress) ETA() time.Duration {
+	if p.Fraction <= 0 || p.Fraction >= 1 {
+		return 0
+	}
+	return time.Duration(float64(p.Elapsed) * (1 - p.Fraction) / p.Fraction)
+}
+
+func rate(n int, d time.Duration) float64 {
+	if d <= 0 {
+		return 0
+	}
+	return float64(n) / d.Seconds()
+}
+
+// Stats is a finished run's summary.
+type Stats = Progress
+
+// run carries one ingest run's state.
+type run struct {
+	st    Store
+	c     chain.Chain
+	id    string
+	o     Options
+	start time.Time
+	p     Progress
+}
+
+func newRun(st Store, c chain.Chain, id string, o Options) *run {
+	o.defaults()
+	return &run{st: st, c: c, id: id, o: o, start: time.Now(), p: Progress{Source: id}}
+}
+
+// write prepares and stores a batch and reports progress.
+func (r *run) write(ctx context.Context, blocks []*chain.Block) error {
+	if len(blocks) == 0 {
+		return nil
+	}
+	if r.c == chain.Bitcoin {
+		if err := ResolveInputs(ctx, r.st, r.c, blocks); err != nil {
+			return err
+		}
+	}
+	n := 0
+	for _, b := range blocks {
+		for i := range b.Txs {
+			n += len(b.Txs[i].Transfers)
+		}
+	}
+	if err := r.st.WriteBlocks(ctx, r.c, r.id, blocks); err != nil {
+		return err
+	}
+	r.p.Height = blocks[len(blocks)-1].Height
+	r.p.Blocks += len(blocks)
+	r.p.Transfers += n
+	r.p.Elapsed = time.Since(r.start)
+	if m := r.o.Metrics; m != nil {
+		m.observe(r.id, len(blocks), n, r.p.Height)
+	}
+	if r.o.Progress != nil {
+		r.o.Progress(r.p)
+	}
+	return nil
+}
+
+// RunNode ingests from a node: from the stored tip (or o.From) up to the
+// node's head less the confirmations (or o.To), then, with o.Follow, keeps
+// up as blocks arrive. A block whose parent is not the stored block below
+// it means the node reorganised: the orphaned blocks are rolled back and
+// the new branch ingested.
+func RunNode(ctx context.Context, st Store, src NodeSource, o Options) (Stats, error) {
+	r := newRun(st, src.Chain(), src.ID(), o)
+	for {
+		next, err := r.next(ctx)
+		if err != nil {
+			return r.p, err
+		}
+		t0 := time.Now()
+		head, err := src.Head(ctx)
+		r.p.SourceWait += time.Since(t0)
+		if err != nil {
+			return r.p, fmt.Errorf("%s: read head: %w", r.id, err)
+		}
+		if m := r.o.Metrics; m != nil {
+			m.head.WithLabelValues(r.id).Set(float64(head))
+		}
+		target := uint64(0)
+		if head >= r.o.Confirmations {
+			target = head - r.o.Confirmations
+		}
+		if r.o.To != nil && *r.o.To < target {
+			target = *r.o.To
+		}
+		r.p.Target = target
+		if next > target || (head < r.o.Confirmations) {
+			if r.o.To != nil && next > *r.o.To || !r.o.Follow {
+				return r.p, nil
+			}
+			select {
+			case <-ctx.Done():
+				return r.p, nil
+			case <-time.After(r.o.Poll):
+			}
+			continue
+		}
+		to := min(target, next+uint64(r.o.Batch)-1)
+		t0 = time.Now()
+		blocks, err := src.Blocks(ctx, next, to)
+		r.p.SourceWait += time.Since(t0)
+		if err != nil {
+			return r.p, fmt.Errorf("%s: blocks %d-%d: %w", r.id, next, to, err)
+		}
+		if err := checkLinks(blocks, next, to); err != nil {
+			// The node changed branch while answering: ask again.
+			r.o.Log.Warn("blocks do not link, fetching again", "source", r.id, "error", err)
+			continue
+		}
+		forked, err := r.forked(ctx, blocks[0])
+		if err != nil {
+			return r.p, err
+		}
+		if forked {
+			if err := r.reorg(ctx, src, next-1); err != nil {
+				return r.p, err
+			}
+			continue
+		}
+		if err := r.write(ctx, blocks); err != nil {
+			return r.p, err
+		}
+		if r.o.To != nil && r.p.Height >= *r.o.To && !r.o.Follow {
+			return r.p, nil
+		}
+		if target > 0 {
+			r.p.Fraction = float64(r.p.Height-min(r.o.From, r.p.Height)) / float64(max(1, target-min(r.o.From, target)))
+		}
+	}
+}
+
+// next is the first height to ingest.
+func (r *run) next(ctx context.Context) (uint64, error) {
+	tip, ok, err := r.st.Tip(ctx, r.c)
+	if err != nil {
+		return 0, err
+	}
+	if !ok {
+		return r.o.From, nil
+	}
+	return tip.Height + 1, nil
+}
+
+// forked reports whether b does not extend the stored chain.
+func (r *run) forked(ctx context.Context, b *chain.Block) (bool, error) {
+	if b.Height == 0 {
+		return false, nil
+	}
+	h, ok, err := r.st.BlockHash(ctx, r.c, b.Height-1)
+	if err != nil || !ok {
+		return false, err
+	}
+	return h != b.Parent, nil
+}
+
+// reorg walks back from height until the node's block equals the stored
+// one and rolls back everything above it.
+func (r *run) reorg(ctx context.Context, src NodeSource, height uint64) error {
+	for depth := uint64(0); ; depth++ {
+		if depth > r.o.MaxReorg {
+			return fmt.Errorf("%s: no common block within %d blocks of %d: the node follows another chain than the store", r.id, r.o.MaxReorg, height)
+		}
+		stored, ok, err := r.st.BlockHash(ctx, r.c, height)
+		if err != nil {
+			return err
+		}
+		node, err := src.HashAt(ctx, height)
+		if err != nil {
+			return fmt.Errorf("%s: hash at %d: %w", r.id, height, err)
+		}
+		if ok && stored == node {
+			n, err := r.st.Rollback(ctx, r.c, height)
+			if err != nil {
+				return err
+			}
+			r.o.Log.Warn("reorg: rolled back orphaned blocks", "source", r.id, "fork_height", height, "removed", n)
+			if m := r.o.Metrics; m != nil {
+				m.reorgs.WithLabelValues(r.id).Inc()
+			}
+			return nil
+		}
+		if height == 0 {
+			return fmt.Errorf("%s: the node's genesis block differs from the store's", r.id)
+		}
+		height--
+	}
+}
+
+// checkLinks verifies that blocks are from..to and each names the one
+// before it as parent.
+func checkLinks(blocks []*chain.Block, from, to uint64) error {
+	if uint64(len(blocks)) != to-from+1 {
+		return fmt.Errorf("asked for %d blocks, got %d", to-from+1, len(blocks))
+	}
+	for i, b := range blocks {
+		if b.Height != from+uint64(i) {
+			return fmt.Errorf("block %d where %d was expected", b.Height, from+uint64(i))
+		}
+		if i > 0 && b.Parent != blocks[i-1].Hash {
+			return fmt.Errorf("block %d's parent %s is not block %d (%s)", b.Height, b.Parent, blocks[i-1].Height, blocks[i-1].Hash)
+		}
+	}
+	return nil
+}
+
+// sized is a stream source that knows how far through its input it is.
+type sized interface {
+	Progress() (done, total int64)
+}
+
+// RunStream ingests every block a stream yields, skipping blocks the
+// store already holds (so that an interrupted run resumes), in atomic
+// batches. A stream error stops the run after everything before it has
+// been stored.
+func RunStream(ctx context.Context, st Store, src StreamSource, o Options) (Stats, error) {
+	r := newRun(st, src.Chain(), src.ID(), o)
+	next, err := r.next(ctx)
+	if err != nil {
+		return r.p, err
+	}
+	tipHeight := next - 1
+	var batch []*chain.Block
+	flush := func() error {
+		if err := r.write(ctx, batch); err != nil {
+			return err
+		}
+		batch = batch[:0]
+		return nil
+	}
+	for {
+		if err := ctx.Err(); err != nil {
+			return r.p, err
+		}
+		t0 := time.Now()
+		b, err := src.Next(ctx)
+		r.p.SourceWait += time.Since(t0)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			if ferr := flush(); ferr != nil {
+				return r.p, errors.Join(err, ferr)
+			}
+			return r.p, fmt.Errorf("%s: %w", r.id, err)
+		}
+		if s, ok := src.(sized); ok {
+			if done, total := s.Progress(); total > 0 {
+				r.p.Fraction = float64(done) / float64(total)
+			}
+		}
+		if b.Height < next {
+			// Already stored: the stream must agree with the store.
+			if b.Height == tipHeight && next > 0 {
+				h, ok, err := st.BlockHash(ctx, r.c, b.Height)
+				if err != nil {
+					return r.p, err
+				}
+				if ok && h != b.Hash {
+					return r.p, fmt.Errorf("%s: block %d is %s in the input but %s in the store: a different chain", r.id, b.Height, b.Hash, h)
+				}
+			}
+			continue
+		}
+		if r.o.To != nil && b.Height > *r.o.To {
+			break
+		}
+		if len(batch) > 0 && b.Height != batch[len(batch)-1].Height+1 {
+			return r.p, fmt.Errorf("%s: block %d after %d: the input skips blocks", r.id, b.Height, batch[len(batch)-1].Height)
+		}
+		if len(batch) == 0 && b.Height != next {
+			return r.p, fmt.Errorf("%s: input starts at block %d but the store needs %d next", r.id, b.Height, next)
+		}
+		batch = append(batch, b)
+		next = b.Height + 1
+		if len(batch) >= r.o.Batch {
+			if err := flush(); err != nil {
+				return r.p, err
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return r.p, err
+	}
+	r.p.Fraction = 1
+	return r.p, nil
+}
