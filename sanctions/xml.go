@@ -216,4 +216,3 @@ func contains(s []string, v string) bool {
 	}
 	return false
 }
-
