@@ -26,8 +26,10 @@ func (Codec) Chain() chain.Chain { return chain.Bitcoin }
 // length starting with a known version character.
 func (Codec) Looks(s string) bool {
 	if hrp, ok := bech32HRP(s); ok {
-		_, known := hrpNetworks[hrp]
-		return known
+		if _, known := hrpNetworks[hrp]; known {
+			return true
+		}
+		// Base58 addresses contain '1's too: fall through.
 	}
 	if len(s) < 26 || len(s) > 35 {
 		return false

@@ -95,3 +95,21 @@ func BenchmarkParse(b *testing.B) {
 		}
 	}
 }
+
+func TestLooks(t *testing.T) {
+	for _, s := range []string{"1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa", "3J98t1WpEZ73CNmQviecrnyiWrnqRhWNLy", "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4", "mipcBbFg9gMiCh81Kj8tqqdgoZub1ZJRfn"} {
+		if !(btc.Codec{}).Looks(s) {
+			t.Errorf("Looks(%s) = false", s)
+		}
+	}
+	for _, s := range []string{"0x098B716B8Aaf21512996dC57EB0615e2383E2f96", "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t", "LNf2JDiuunBz7GMDKFYHN4rq5meXWxiwfb"} {
+		if (btc.Codec{}).Looks(s) {
+			t.Errorf("Looks(%s) = true", s)
+		}
+	}
+	// Detection without a chain hint, through a parser.
+	p := chain.NewParser(btc.Codec{})
+	if a, err := p.Parse("1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa", ""); err != nil || a.Chain != chain.Bitcoin {
+		t.Errorf("detect: %+v %v", a, err)
+	}
+}

@@ -1,0 +1,187 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tracehound/tracehound/sanctions"
+)
+
+func newSanctionsCmd(a *app) *cobra.Command {
+	cmd := &cobra.Command{Use: "sanctions", Short: "Import official sanctions lists and see their versions"}
+	var comments, date string
+	var force bool
+	parseOpts := func() (sanctions.ParseOptions, error) {
+		o := sanctions.ParseOptions{Comments: comments}
+		if date != "" {
+			t, err := time.Parse(time.DateOnly, date)
+			if err != nil {
+				return o, usageError("--date: %v", err)
+			}
+			o.Date = t
+		}
+		return o, nil
+	}
+	imp := &cobra.Command{
+		Use:   "import FILE",
+		Short: "Import an SDN advanced XML (plain or .bz2) or SDN.CSV list as a new version",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			o, err := parseOpts()
+			if err != nil {
+				return err
+			}
+			start := time.Now()
+			l, err := sanctions.ParseFile(ctx, args[0], o)
+			if err != nil {
+				return fmt.Errorf("%w; nothing was imported", err)
+			}
+			db, err := a.openStore(ctx)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			res, err := sanctions.Import(ctx, db, l, time.Now(), force)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "%s: %s (%s)\n", args[0], res, time.Since(start).Round(time.Millisecond))
+			return nil
+		},
+	}
+	imp.Flags().StringVar(&comments, "comments", "", "SDN_COMMENTS.CSV continuing an SDN.CSV's remarks")
+	imp.Flags().StringVar(&date, "date", "", "list date YYYY-MM-DD (SDN.CSV carries none)")
+	imp.Flags().BoolVar(&force, "force", false, "import a list older than the current version")
+
+	var asset string
+	addrs := &cobra.Command{
+		Use:   "addresses FILE",
+		Short: "Print the addresses a list file names, exactly as written, without touching the store",
+		Long:  "Prints one address a line in file order; without --asset each line is ASSET<TAB>ADDRESS.",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o, err := parseOpts()
+			if err != nil {
+				return err
+			}
+			if o.Date.IsZero() {
+				o.Date = time.Unix(0, 0) // the date does not matter here
+			}
+			l, err := sanctions.ParseFile(cmd.Context(), args[0], o)
+			if err != nil {
+				return err
+			}
+			for _, e := range l.Entries {
+				switch {
+				case asset == "":
+					fmt.Fprintf(a.stdout, "%s\t%s\n", e.Asset, e.Address)
+				case e.Asset == asset:
+					fmt.Fprintln(a.stdout, e.Address)
+				}
+			}
+			return nil
+		},
+	}
+	addrs.Flags().StringVar(&asset, "asset", "", "only this asset code (XBT, ETH, USDT ...)")
+	addrs.Flags().StringVar(&comments, "comments", "", "SDN_COMMENTS.CSV continuing an SDN.CSV's remarks")
+
+	var asJSON bool
+	versions := &cobra.Command{
+		Use:   "versions",
+		Short: "List the imported list versions",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			db, err := a.openStore(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			vs, err := sanctions.Versions(cmd.Context(), db)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return json.NewEncoder(a.stdout).Encode(vs)
+			}
+			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "SEQ\tLIST DATE\tIMPORTED\tADDRESSES\tADDED\tREMOVED\tFILE")
+			for _, v := range vs {
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%d\t%d\t%s\n", v.Seq, v.ListDate.Format(time.DateOnly), v.ImportedAt.Format(time.RFC3339), v.Entries, v.Added, v.Removed, v.File)
+			}
+			return tw.Flush()
+		},
+	}
+	versions.Flags().BoolVar(&asJSON, "json", false, "JSON output")
+
+	var seq int
+	diff := &cobra.Command{
+		Use:   "diff",
+		Short: "Show the addresses a version added and removed (default: the latest)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			db, err := a.openStore(ctx)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			if seq == 0 {
+				vs, err := sanctions.Versions(ctx, db)
+				if err != nil {
+					return err
+				}
+				if len(vs) == 0 {
+					return fmt.Errorf("no list imported yet")
+				}
+				seq = vs[len(vs)-1].Seq
+			}
+			changes, err := db.SanctionsChanges(ctx, seq)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return json.NewEncoder(a.stdout).Encode(changes)
+			}
+			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "CHANGE\tDATE\tASSET\tADDRESS\tPARTY\tPROGRAMS")
+			for _, c := range changes {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%v\n", c.Kind, c.ListDate.Format(time.DateOnly), c.Entry.Asset, c.Entry.Address, c.Entry.Party.Name, c.Entry.Party.Programs)
+			}
+			return tw.Flush()
+		},
+	}
+	diff.Flags().IntVar(&seq, "version", 0, "version sequence number")
+	diff.Flags().BoolVar(&asJSON, "json", false, "JSON output")
+
+	var url string
+	sync := &cobra.Command{
+		Use:   "sync --url URL",
+		Short: "Fetch a list over HTTP with a conditional request and import it if it changed",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if url == "" {
+				return usageError("--url is required")
+			}
+			db, err := a.openStore(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			res, err := sanctions.Sync(cmd.Context(), db, &http.Client{Timeout: 10 * time.Minute}, url, time.Now())
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(a.stdout, res)
+			return nil
+		},
+	}
+	sync.Flags().StringVar(&url, "url", "", "list URL")
+	cmd.AddCommand(imp, addrs, versions, diff, sync)
+	return cmd
+}

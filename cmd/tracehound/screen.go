@@ -1,0 +1,357 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+
+	"github.com/tracehound/tracehound/chain"
+	"github.com/tracehound/tracehound/screen"
+)
+
+type screenOptions struct {
+	json    bool
+	csv     bool
+	file    string
+	out     string
+	chain   string
+	server  string
+	failOn  string
+	noProgr bool
+}
+
+func newScreenCmd(a *app) *cobra.Command {
+	var o screenOptions
+	cmd := &cobra.Command{
+		Use:   "screen [ADDRESS...]",
+		Short: "Screen addresses against sanctions, attributions and shared intelligence",
+		Long: `Screen addresses against sanctions, attributions and shared intelligence.
+
+Addresses come from the arguments or from --file (one a line, or a CSV with
+an "address" column and an optional "chain" column). The chain is detected
+from the address unless --chain names it. With --server, addresses are
+screened by a running tracehound serve (key in $TRACEHOUND_API_KEY);
+otherwise the store in --data is opened directly.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.screenCmd(cmd.Context(), o, args)
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVar(&o.json, "json", false, "write JSON")
+	f.BoolVar(&o.csv, "csv", false, "write CSV")
+	f.StringVar(&o.file, "file", "", "read addresses from this file (- for standard input)")
+	f.StringVarP(&o.out, "out", "o", "", "write results to this file instead of standard output")
+	f.StringVar(&o.chain, "chain", "", "chain of every address (btc, eth, tron, or an asset code such as ltc)")
+	f.StringVar(&o.server, "server", "", "screen through a running server at this URL")
+	f.StringVar(&o.failOn, "fail-on", "", "exit with status 3 if any address is at this risk level or above (low, medium, high, severe)")
+	f.BoolVar(&o.noProgr, "no-progress", false, "no progress bar")
+	return cmd
+}
+
+func (a *app) screenCmd(ctx context.Context, o screenOptions, args []string) error {
+	if o.json && o.csv {
+		return usageError("--json and --csv exclude each other")
+	}
+	if len(args) == 0 && o.file == "" {
+		return usageError("give addresses as arguments or --file")
+	}
+	var failOn screen.Risk
+	if o.failOn != "" {
+		var err error
+		if failOn, err = screen.ParseRisk(o.failOn); err != nil {
+			return usageError("--fail-on: %v", err)
+		}
+	}
+	hint := chain.ParseChain(o.chain)
+	qs := make([]screen.Query, 0, len(args))
+	for _, s := range args {
+		qs = append(qs, screen.Query{Address: s, Chain: hint})
+	}
+	if o.file != "" {
+		fq, err := readQueries(o.file, hint)
+		if err != nil {
+			return err
+		}
+		qs = append(qs, fq...)
+	}
+	var bar *progressbar.ProgressBar
+	if len(qs) >= 10_000 && !o.noProgr {
+		bar = progressbar.NewOptions(len(qs), progressbar.OptionSetWriter(a.stderr), progressbar.OptionSetDescription("screening"),
+			progressbar.OptionShowCount(), progressbar.OptionShowIts(), progressbar.OptionSetItsString("addr"),
+			progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
+	}
+	var results []screen.Result
+	var err error
+	if o.server != "" {
+		results, err = screenRemote(ctx, o.server, os.Getenv("TRACEHOUND_API_KEY"), qs, bar)
+	} else {
+		results, err = a.screenLocal(ctx, qs, bar)
+	}
+	if err != nil {
+		return err
+	}
+	if bar != nil {
+		_ = bar.Finish()
+	}
+	w := a.stdout
+	if o.out != "" {
+		f, err := os.Create(o.out)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		w = f
+	}
+	bw := bufio.NewWriterSize(w, 1<<16)
+	switch {
+	case o.json || (o.out != "" && isJSONPath(o.out) && !o.csv):
+		err = writeResultsJSON(bw, results)
+	case o.csv || (o.out != "" && strings.HasSuffix(strings.ToLower(o.out), ".csv")):
+		err = writeResultsCSV(bw, results)
+	default:
+		err = writeResultsText(bw, results)
+	}
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err != nil {
+		return err
+	}
+	if failOn != 0 {
+		for _, r := range results {
+			if r.Risk >= failOn {
+				return &exitError{code: 3, err: fmt.Errorf("an address is at %s risk or above", failOn)}
+			}
+		}
+	}
+	return nil
+}
+
+// screenLocal screens against the store in --data, in chunks so that the
+// progress bar moves.
+func (a *app) screenLocal(ctx context.Context, qs []screen.Query, bar *progressbar.ProgressBar) ([]screen.Result, error) {
+	db, err := a.openStore(ctx)
+	if err != nil {
+		return nil, err
+	}
+	svc, err := newService(ctx, db, a.log)
+	db.Close()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]screen.Result, 0, len(qs))
+	const chunk = 50_000
+	for lo := 0; lo < len(qs); lo += chunk {
+		rs, err := svc.index.ScreenBatch(ctx, qs[lo:min(lo+chunk, len(qs))])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rs...)
+		if bar != nil {
+			_ = bar.Add(len(rs))
+		}
+	}
+	return out, nil
+}
+
+// screenRemote screens through a running server's POST /v1/screen.
+func screenRemote(ctx context.Context, server, key string, qs []screen.Query, bar *progressbar.ProgressBar) ([]screen.Result, error) {
+	if key == "" {
+		return nil, usageError("--server needs an API key in $TRACEHOUND_API_KEY")
+	}
+	url := strings.TrimRight(server, "/") + "/v1/screen"
+	out := make([]screen.Result, 0, len(qs))
+	const chunk = 100_000
+	for lo := 0; lo < len(qs); lo += chunk {
+		body, err := json.Marshal(map[string]any{"addresses": qs[lo:min(lo+chunk, len(qs))]})
+		if err != nil {
+			return nil, err
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Authorization", "Bearer "+key)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return nil, fmt.Errorf("screen via %s: %w", server, err)
+		}
+		var r struct {
+			Results []screen.Result `json:"results"`
+			Error   *struct {
+				Code, Message string
+			} `json:"error"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&r)
+		resp.Body.Close()
+		if err != nil {
+			return nil, fmt.Errorf("screen via %s: %s: %w", server, resp.Status, err)
+		}
+		if r.Error != nil {
+			return nil, fmt.Errorf("screen via %s: %s: %s", server, r.Error.Code, r.Error.Message)
+		}
+		out = append(out, r.Results...)
+		if bar != nil {
+			_ = bar.Add(len(r.Results))
+		}
+	}
+	return out, nil
+}
+
+// readQueries reads one address a line, or a CSV whose header names an
+// "address" column (and optionally "chain").
+func readQueries(path string, hint chain.Chain) ([]screen.Query, error) {
+	var r io.Reader = os.Stdin
+	if path != "-" {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		r = f
+	}
+	br := bufio.NewReaderSize(r, 1<<20)
+	first, err := br.Peek(256)
+	if err != nil && err != io.EOF {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	header := strings.ToLower(string(first))
+	if i := strings.IndexByte(header, '\n'); i >= 0 {
+		header = header[:i]
+	}
+	if strings.Contains(header, ",") {
+		return readQueriesCSV(path, br, hint)
+	}
+	var qs []screen.Query
+	sc := bufio.NewScanner(br)
+	sc.Buffer(make([]byte, 0, 1<<16), 1<<20)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		qs = append(qs, screen.Query{Address: line, Chain: hint})
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	return qs, nil
+}
+
+func readQueriesCSV(path string, r io.Reader, hint chain.Chain) ([]screen.Query, error) {
+	cr := csv.NewReader(r)
+	cr.FieldsPerRecord = -1
+	head, err := cr.Read()
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	ai, ci := -1, -1
+	for i, h := range head {
+		switch strings.ToLower(strings.TrimSpace(h)) {
+		case "address":
+			ai = i
+		case "chain", "currency", "asset":
+			ci = i
+		}
+	}
+	if ai < 0 {
+		return nil, fmt.Errorf("read %s: CSV header %q has no \"address\" column", path, strings.Join(head, ","))
+	}
+	var qs []screen.Query
+	for {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", path, err)
+		}
+		if ai >= len(rec) {
+			line, _ := cr.FieldPos(0)
+			return nil, fmt.Errorf("read %s line %d: no address column", path, line)
+		}
+		q := screen.Query{Address: rec[ai], Chain: hint}
+		if ci >= 0 && ci < len(rec) && hint == "" {
+			q.Chain = chain.ParseChain(rec[ci])
+		}
+		qs = append(qs, q)
+	}
+	return qs, nil
+}
+
+func writeResultsJSON(w io.Writer, results []screen.Result) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	return enc.Encode(results)
+}
+
+func writeResultsCSV(w io.Writer, results []screen.Result) error {
+	cw := csv.NewWriter(w)
+	_ = cw.Write([]string{"input", "chain", "address", "risk", "sanctioned", "parties", "programs", "entities", "categories", "reasons", "error"})
+	for _, r := range results {
+		var parties, programs, entities, categories, reasons []string
+		for _, s := range r.Sanctions {
+			parties = appendUnique(parties, s.Party)
+			for _, p := range s.Programs {
+				programs = appendUnique(programs, p)
+			}
+		}
+		for _, at := range r.Attributions {
+			entities = appendUnique(entities, at.Entity)
+			categories = appendUnique(categories, at.Category)
+		}
+		for _, rs := range r.Reasons {
+			reasons = append(reasons, rs.Message)
+		}
+		errText := ""
+		if r.Error != nil {
+			errText = r.Error.Reason + ": " + r.Error.Message
+		}
+		_ = cw.Write([]string{r.Input, string(r.Chain), r.Address, r.Risk.String(), strconv.FormatBool(r.Sanctioned),
+			strings.Join(parties, "; "), strings.Join(programs, "; "), strings.Join(entities, "; "), strings.Join(categories, "; "),
+			strings.Join(reasons, "; "), errText})
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+func writeResultsText(w io.Writer, results []screen.Result) error {
+	for _, r := range results {
+		if r.Error != nil {
+			fmt.Fprintf(w, "%s  INVALID (%s)\n    %s\n", r.Input, r.Error.Reason, r.Error.Message)
+			continue
+		}
+		flag := ""
+		if r.Sanctioned {
+			flag = "  SANCTIONED"
+		}
+		fmt.Fprintf(w, "%s  %s  %s%s\n", r.Address, r.Chain, strings.ToUpper(r.Risk.String()), flag)
+		for _, rs := range r.Reasons {
+			fmt.Fprintf(w, "    [%s] %s\n", rs.Risk, rs.Message)
+		}
+	}
+	return nil
+}
+
+func appendUnique(s []string, v string) []string {
+	for _, x := range s {
+		if x == v {
+			return s
+		}
+	}
+	return append(s, v)
+}

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tracehound/tracehound/api"
+)
+
+type serveOptions struct {
+	addr     string
+	tlsCert  string
+	tlsKey   string
+	maxBatch int
+}
+
+func newServeCmd(a *app) *cobra.Command {
+	var o serveOptions
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve the screening API from the store in --data",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.serve(cmd.Context(), o, nil)
+		},
+	}
+	addServeFlags(cmd, &o)
+	return cmd
+}
+
+func addServeFlags(cmd *cobra.Command, o *serveOptions) {
+	cmd.Flags().StringVar(&o.addr, "addr", "127.0.0.1:8080", "listen address")
+	cmd.Flags().StringVar(&o.tlsCert, "tls-cert", "", "TLS certificate file (PEM); serve HTTPS when set with --tls-key")
+	cmd.Flags().StringVar(&o.tlsKey, "tls-key", "", "TLS private key file (PEM)")
+	cmd.Flags().IntVar(&o.maxBatch, "max-batch", api.DefaultMaxBatch, "most addresses in one screening request")
+}
+
+// serve opens the store, loads the index and serves until ctx ends.
+// ready, if not nil, receives the listening address once serving.
+func (a *app) serve(ctx context.Context, o serveOptions, ready func(addr string)) error {
+	start := time.Now()
+	db, err := a.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	svc, err := newService(ctx, db, a.log)
+	if err != nil {
+		return err
+	}
+	return a.serveService(ctx, svc, o, start, ready)
+}
+
+// serveService serves the API over an open service until ctx ends.
+func (a *app) serveService(ctx context.Context, svc *service, o serveOptions, start time.Time, ready func(addr string)) error {
+	keys, err := svc.db.Keys(ctx)
+	if err != nil {
+		return err
+	}
+	keyring := api.NewKeyring(keys)
+	if len(keys) == 0 {
+		a.log.Warn("no API keys: every endpoint but /healthz will answer 401; create one with `tracehound keys create NAME`")
+	}
+	srv := api.New(api.Config{Index: svc.index, Keys: keyring, Logger: a.log, MaxBatch: o.maxBatch, Admin: svc})
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", o.addr, err)
+	}
+	hs := &http.Server{
+		Handler:           srv,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+	}
+	st := svc.index.Stats()
+	scheme := "http"
+	if o.tlsCert != "" {
+		scheme = "https"
+	}
+	a.log.Info("serving", "url", scheme+"://"+ln.Addr().String(), "startup", time.Since(start).Round(time.Millisecond).String(),
+		"sanctioned_addresses", st.SanctionedAddresses, "tagged_addresses", st.TaggedAddresses, "tags", st.Tags, "keys", len(keys))
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+	errc := make(chan error, 1)
+	go func() {
+		if o.tlsCert != "" || o.tlsKey != "" {
+			errc <- hs.ServeTLS(ln, o.tlsCert, o.tlsKey)
+		} else {
+			errc <- hs.Serve(ln)
+		}
+	}()
+	select {
+	case err := <-errc:
+		if !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("serve: %w", err)
+		}
+		return nil
+	case <-ctx.Done():
+	}
+	a.log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return hs.Shutdown(sctx)
+}

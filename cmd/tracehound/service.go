@@ -1,0 +1,144 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/tracehound/tracehound/chain"
+	"github.com/tracehound/tracehound/sanctions"
+	"github.com/tracehound/tracehound/screen"
+	"github.com/tracehound/tracehound/store/pebble"
+	"github.com/tracehound/tracehound/tags"
+)
+
+// service wires the domains over one open store: it loads the screening
+// index at start and keeps it current as imports land. It implements
+// api.Admin.
+type service struct {
+	db     *pebble.DB
+	parser *chain.Parser
+	index  *screen.Index
+	log    *slog.Logger
+	// mu serialises imports: each replaces a whole index layer.
+	mu sync.Mutex
+}
+
+func newService(ctx context.Context, db *pebble.DB, log *slog.Logger) (*service, error) {
+	p := newAddressParser()
+	s := &service{db: db, parser: p, index: screen.NewIndex(p, screen.DefaultPolicy()), log: log}
+	if err := s.reloadSanctions(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.reloadTags(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *service) reloadSanctions(ctx context.Context) error {
+	start := time.Now()
+	entries, err := sanctions.Current(ctx, s.db)
+	if err != nil {
+		return fmt.Errorf("load sanctions: %w", err)
+	}
+	s.index.SetSanctions(entries)
+	s.log.Debug("sanctions loaded", "entries", len(entries), "elapsed", time.Since(start).String())
+	return nil
+}
+
+func (s *service) reloadTags(ctx context.Context) error {
+	start := time.Now()
+	all, err := s.db.AllTags(ctx)
+	if err != nil {
+		return fmt.Errorf("load tags: %w", err)
+	}
+	s.index.SetTags(all)
+	s.log.Debug("tags loaded", "tags", len(all), "elapsed", time.Since(start).String())
+	return nil
+}
+
+// ImportSanctions parses a list file and, if it is new, stores it as the
+// current version and swaps the index's sanctions layer. A file that does
+// not parse changes nothing.
+func (s *service) ImportSanctions(ctx context.Context, path, name string) (any, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	list, err := sanctions.ParseFile(ctx, path, sanctions.ParseOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	res, err := sanctions.Import(ctx, s.db, list, time.Now().UTC(), false)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if err := s.reloadSanctions(ctx); err != nil {
+		return nil, err
+	}
+	s.log.Info("sanctions imported", "file", name, "entries", len(list.Entries))
+	return res, nil
+}
+
+// ImportTags imports a TagPack or label file under its original name, so
+// that uploading a newer version of a pack replaces the older one.
+func (s *service) ImportTags(ctx context.Context, path, name string) (any, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	dir, err := os.MkdirTemp("", "tracehound-tags-*")
+	if err != nil {
+		return nil, fmt.Errorf("import tags: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	named := filepath.Join(dir, filepath.Base(name))
+	if err := os.Link(path, named); err != nil {
+		if err := copyFile(path, named); err != nil {
+			return nil, fmt.Errorf("import tags: %w", err)
+		}
+	}
+	return s.importTagsLocked(ctx, named)
+}
+
+// importTagsPath imports a tag file or a directory of them.
+func (s *service) importTagsPath(ctx context.Context, path string) (any, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.importTagsLocked(ctx, path)
+}
+
+func (s *service) importTagsLocked(ctx context.Context, path string) (any, error) {
+	rep, err := tags.Import(ctx, s.db, s.parser, path, tags.ImportOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Base(path), err)
+	}
+	if err := s.reloadTags(ctx); err != nil {
+		return nil, err
+	}
+	return rep, nil
+}
+
+// SanctionsVersions lists the stored list versions, oldest first.
+func (s *service) SanctionsVersions(ctx context.Context) (any, error) {
+	return sanctions.Versions(ctx, s.db)
+}
+
+func copyFile(from, to string) error {
+	in, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
