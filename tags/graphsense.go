@@ -85,7 +85,9 @@ type Problem struct {
 	Reason string `json:"reason"`
 }
 
-func (p Problem) String() string { return fmt.Sprintf("%s:%d: %q: %s", p.File, p.Line, p.Input, p.Reason) }
+func (p Problem) String() string {
+	return fmt.Sprintf("%s:%d: %q: %s", p.File, p.Line, p.Input, p.Reason)
+}
 
 // headerKeys are the fields a tag inherits from its pack's header.
 var headerKeys = []string{"label", "source", "category", "abuse", "currency", "network", "confidence", "lastmod", "actor", "context"}
