@@ -24,7 +24,6 @@ type xmlParser struct {
 	order   []*xmlParty
 
 	date              [3]int
-	dateField         string
 	inDate, sawEnd    bool
 	sawFeatureTypes   bool
 	path              []string
@@ -32,7 +31,6 @@ type xmlParser struct {
 	party             *xmlParty
 	primaryAlias      bool
 	feature           *Entry
-	featureType       string
 	featureTypeID     string
 	entryProfile      string
 	inMeasureComment  bool

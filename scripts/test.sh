@@ -15,7 +15,7 @@ export PATH="$cache/bin:$PATH"
 tool() {
 	local name=$1 pkg=$2 ver=$3 dir="$cache/$1-$3"
 	if [ ! -x "$dir/$name" ]; then
-		echo "== installing $pkg@$ver (cached in $dir)"
+		echo "== installing $pkg@$ver (cached in $dir)" >&2
 		GOBIN="$dir" go install "$pkg@$ver"
 	fi
 	echo "$dir/$name"

@@ -1,0 +1,79 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func sharedData(t *testing.T) string {
+	t.Helper()
+	d, _ := filepath.Abs(filepath.Join("..", "..", "..", "shared", "data"))
+	if _, err := os.Stat(filepath.Join(d, "ofac")); err != nil {
+		t.Skipf("shared data not found at %s", d)
+	}
+	return d
+}
+
+// run executes the command line in-process and returns its output.
+func run(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	root := newRootCmd(&out, &errOut)
+	root.SetArgs(args)
+	err := root.ExecuteContext(context.Background())
+	return out.String(), err
+}
+
+func TestSanctionsAddressesAsWritten(t *testing.T) {
+	d := sharedData(t)
+	out, err := run(t, "--data", t.TempDir(), "sanctions", "addresses", filepath.Join(d, "ofac", "sdn_advanced-2025-11-19.xml.bz2"), "--asset", "ETH")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Fields(out)
+	f, err := os.Open(filepath.Join(d, "ofac", "lists-2025-11-19", "sanctioned_addresses_ETH.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var want []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if s := strings.TrimSpace(sc.Text()); s != "" {
+			want = append(want, s)
+		}
+	}
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(slices.Compact(got), slices.Compact(want)) {
+		t.Errorf("ETH: %d addresses printed, list has %d", len(got), len(want))
+	}
+}
+
+func TestImportAndScreen(t *testing.T) {
+	d := sharedData(t)
+	data := t.TempDir()
+	if _, err := run(t, "--data", data, "sanctions", "import", filepath.Join(d, "ofac", "sdn_advanced-2025-11-19.xml.bz2")); err != nil {
+		t.Fatal(err)
+	}
+	out, err := run(t, "--data", data, "screen", "--json", "--no-progress",
+		"0x098B716B8Aaf21512996dC57EB0615e2383E2f96", "0x098b716B8Aaf21512996dC57EB0615e2383E2f96")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, `"party":"LAZARUS GROUP"`) && !strings.Contains(out, `"party": "LAZARUS GROUP"`) {
+		t.Errorf("no LAZARUS GROUP in %s", out)
+	}
+	if !strings.Contains(out, "checksum") {
+		t.Errorf("bad checksum not reported: %s", out)
+	}
+	if _, err := run(t, "--data", data, "screen", "--no-progress", "--fail-on", "high", "0x098B716B8Aaf21512996dC57EB0615e2383E2f96"); err == nil {
+		t.Error("--fail-on high passed a sanctioned address")
+	}
+}
