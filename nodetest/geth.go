@@ -1,0 +1,195 @@
+package nodetest
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"fmt"
+	"math/big"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/ethclient"
+	"github.com/ethereum/go-ethereum/rpc"
+)
+
+// gethDevKey is the key geth --dev imports as its pre-funded developer
+// account when the keystore is empty (cmd/utils.DeveloperKey). It is a
+// well-known test key that owns nothing on any real network.
+const gethDevKey = "b71c71a67e1177ad4e901695e1b4b9ee17ae16c6668d313eac2f96dbcda3f291"
+
+// GethOptions configures a geth --dev node.
+type GethOptions struct {
+	// Period is the block period in seconds; 0 seals a block as soon as a
+	// transaction arrives.
+	Period int
+	// Args are further geth flags.
+	Args []string
+}
+
+// Geth is a geth --dev node on 127.0.0.1 with its HTTP JSON-RPC server
+// offering the eth, net, web3, debug and txpool APIs, for one test.
+type Geth struct {
+	// URL is the HTTP JSON-RPC endpoint.
+	URL string
+	Dir string
+	// DevKey owns the pre-funded developer account DevAddr, which also
+	// receives the priority fees of the blocks the node seals.
+	DevKey  *ecdsa.PrivateKey
+	DevAddr common.Address
+	// Client talks to URL.
+	Client *ethclient.Client
+
+	log    string // geth's output
+	cmd    *exec.Cmd
+	exited chan struct{}
+	once   sync.Once
+}
+
+// StartGeth builds geth at the pinned version (once per machine; about
+// three minutes), starts a --dev node in a temporary directory and waits
+// for its RPC server. The node is killed when the test ends, and the tail
+// of its log is printed if the test failed.
+func StartGeth(t testing.TB, opts GethOptions) *Geth {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	bin, err := Tool(ctx, "geth", GethModule, GethVersion)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := startGeth(bin, t.TempDir(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		g.Kill()
+		if t.Failed() {
+			t.Logf("geth output (%s), last lines:\n%s", g.log, g.LogTail(40))
+		}
+	})
+	if err := g.waitRPC(ctx, time.Minute); err != nil {
+		t.Fatalf("%v\n%s", err, g.LogTail(40))
+	}
+	return g
+}
+
+func startGeth(bin, dir string, opts GethOptions) (*Geth, error) {
+	httpPort, err := FreePort()
+	if err != nil {
+		return nil, err
+	}
+	authPort, err := FreePort()
+	if err != nil {
+		return nil, err
+	}
+	key, err := crypto.HexToECDSA(gethDevKey)
+	if err != nil {
+		return nil, err
+	}
+	g := &Geth{
+		URL:     "http://127.0.0.1:" + strconv.Itoa(httpPort),
+		Dir:     dir,
+		DevKey:  key,
+		DevAddr: crypto.PubkeyToAddress(key.PublicKey),
+		log:     filepath.Join(dir, "geth.out"),
+		exited:  make(chan struct{}),
+	}
+	args := []string{
+		"--dev",
+		"--dev.period", strconv.Itoa(opts.Period),
+		"--datadir", filepath.Join(dir, "data"),
+		"--http",
+		"--http.addr", "127.0.0.1",
+		"--http.port", strconv.Itoa(httpPort),
+		"--http.api", "eth,net,web3,debug,txpool",
+		"--authrpc.addr", "127.0.0.1",
+		"--authrpc.port", strconv.Itoa(authPort),
+		"--ipcdisable",
+		"--nodiscover",
+		"--maxpeers", "0",
+		"--port", "0",
+		// Small caches: a dev chain is tiny and the machine is shared.
+		"--cache", "256",
+	}
+	args = append(args, opts.Args...)
+	out, err := os.Create(g.log)
+	if err != nil {
+		return nil, err
+	}
+	g.cmd = exec.Command(bin, args...)
+	g.cmd.Stdout, g.cmd.Stderr = out, out
+	g.cmd.Dir = dir
+	if err := g.cmd.Start(); err != nil {
+		out.Close()
+		return nil, fmt.Errorf("start geth: %w", err)
+	}
+	go func() {
+		g.cmd.Wait()
+		out.Close()
+		close(g.exited)
+	}()
+	return g, nil
+}
+
+// waitRPC polls the RPC server until it answers and the developer
+// account holds its allocation.
+func (g *Geth) waitRPC(ctx context.Context, limit time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	c, err := rpc.DialContext(ctx, g.URL)
+	if err != nil {
+		return err
+	}
+	g.Client = ethclient.NewClient(c)
+	for {
+		var bal *big.Int
+		bal, err = g.Client.BalanceAt(ctx, g.DevAddr, nil)
+		if err == nil {
+			if bal.Sign() == 0 {
+				return fmt.Errorf("geth --dev: developer account %s holds nothing: the node uses another developer key", g.DevAddr.Hex())
+			}
+			return nil
+		}
+		select {
+		case <-g.exited:
+			return fmt.Errorf("geth exited before its RPC server answered: %v", g.cmd.ProcessState)
+		case <-ctx.Done():
+			return fmt.Errorf("geth RPC at %s did not answer within %s: %w", g.URL, limit, err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// Kill stops the node at once. It is safe to call more than once.
+func (g *Geth) Kill() {
+	g.once.Do(func() {
+		if g.Client != nil {
+			g.Client.Close()
+		}
+		if g.cmd.Process != nil {
+			g.cmd.Process.Kill()
+		}
+		<-g.exited
+	})
+}
+
+// LogTail returns the last n lines geth printed.
+func (g *Geth) LogTail(n int) string {
+	data, err := os.ReadFile(g.log)
+	if err != nil {
+		return err.Error()
+	}
+	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
