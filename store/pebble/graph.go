@@ -94,8 +94,13 @@ func (d *DB) BlockHash(ctx context.Context, c chain.Chain, height uint64) (strin
 	if len(v) < 32 {
 		return "", false, fmt.Errorf("read %s block %d: %w", c, height, errCorrupt)
 	}
+	if bytes.Equal(v[:32], zeroHash[:]) {
+		return "", true, nil
+	}
 	return hashString(c, v[:32]), true, nil
 }
+
+var zeroHash [32]byte
 
 func blockKey(c chain.Chain, height uint64) []byte {
 	k := chainKey(gBlock, c)
@@ -184,7 +189,7 @@ func (d *DB) WriteBlocks(ctx context.Context, c chain.Chain, source string, bloc
 		return err
 	}
 	last := blocks[len(blocks)-1]
-	h, err := hashBytes(last.Hash)
+	h, err := blockHashBytes(last.Hash)
 	if err != nil {
 		return err
 	}
@@ -209,7 +214,7 @@ type graphWriter struct {
 }
 
 func (w *graphWriter) block(blk *chain.Block) error {
-	hash, err := hashBytes(blk.Hash)
+	hash, err := blockHashBytes(blk.Hash)
 	if err != nil {
 		return err
 	}

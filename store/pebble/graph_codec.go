@@ -133,6 +133,16 @@ func hashBytes(s string) ([]byte, error) {
 	return b, nil
 }
 
+// blockHashBytes is hashBytes, but a block whose hash the input does not
+// give (CSV exports omit blocks without transactions) is stored with 32
+// zero bytes and read back as "".
+func blockHashBytes(s string) ([]byte, error) {
+	if s == "" {
+		return make([]byte, 32), nil
+	}
+	return hashBytes(s)
+}
+
 func hashString(c chain.Chain, b []byte) string {
 	if c == chain.Bitcoin {
 		return hex.EncodeToString(b)
