@@ -385,7 +385,9 @@ func (s *Source) readBatch(ctx context.Context, lo, hi uint64) ([]*chain.Block, 
 		if blockReceipts {
 			calls = append(calls, &call{method: "eth_getBlockReceipts", args: []any{num}, result: &rawReceipts[i], what: what})
 		}
-		if s.traces {
+		// The genesis block has no transactions, and nodes refuse to
+		// trace it.
+		if s.traces && h > 0 {
 			calls = append(calls, &call{method: "debug_traceBlockByNumber", args: []any{num, map[string]string{"tracer": "callTracer"}}, result: &rawTraces[i], what: what})
 		}
 	}
@@ -442,7 +444,9 @@ func (s *Source) readBatch(ctx context.Context, lo, hi uint64) ([]*chain.Block, 
 	for i := range n {
 		h := lo + uint64(i)
 		var traces []rpcTrace
-		if s.traces {
+		if s.traces && h == 0 {
+			traces = []rpcTrace{}
+		} else if s.traces {
 			if isNull(rawTraces[i]) {
 				return nil, fmt.Errorf("block %d: the node returned no traces for it", h)
 			}

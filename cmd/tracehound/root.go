@@ -54,6 +54,8 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		newServeCmd(a),
 		newDemoCmd(a),
 		newKeysCmd(a),
+		newIngestCmd(a),
+		newAddressCmd(a),
 	)
 	return root
 }

@@ -252,8 +252,14 @@ func (w *graphWriter) tx(blk *chain.Block, tx *chain.Tx, th []byte) error {
 	}
 	for i := range tx.Transfers {
 		t := &tx.Transfers[i]
-		if err := w.posting(gOut, t.From, t.To, blk.Height, ts, uint32(tx.Index), t.Kind, t.Pos, th, t.Asset, t.Amount); err != nil {
-			return err
+		// A Bitcoin address sends what its inputs spend: those are its
+		// outgoing postings (KindInput, below). The transfer from the
+		// principal input is an edge of the address graph, not an amount
+		// that address sent.
+		if t.Kind != chain.KindOutput {
+			if err := w.posting(gOut, t.From, t.To, blk.Height, ts, uint32(tx.Index), t.Kind, t.Pos, th, t.Asset, t.Amount); err != nil {
+				return err
+			}
 		}
 		if err := w.posting(gIn, t.To, t.From, blk.Height, ts, uint32(tx.Index), t.Kind, t.Pos, th, t.Asset, t.Amount); err != nil {
 			return err

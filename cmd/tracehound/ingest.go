@@ -1,0 +1,338 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/btcsuite/btcd/chaincfg"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/tracehound/tracehound/chain/btc"
+	"github.com/tracehound/tracehound/chain/eth"
+	"github.com/tracehound/tracehound/ingest"
+	"github.com/tracehound/tracehound/ingest/etl"
+)
+
+// ingestFlags are the flags every ingest command shares.
+type ingestFlags struct {
+	from, to      uint64
+	follow        bool
+	confirmations uint64
+	batch         int
+	poll          time.Duration
+	metricsAddr   string
+	noProgress    bool
+}
+
+func (f *ingestFlags) add(cmd *cobra.Command, node bool) {
+	fl := cmd.Flags()
+	fl.Uint64Var(&f.from, "from", 0, "first block when the store holds none of the chain yet (later runs resume after the stored tip)")
+	fl.Uint64Var(&f.to, "to", 0, "last block to ingest")
+	fl.IntVar(&f.batch, "batch", 0, "blocks per atomic write (default 100)")
+	fl.StringVar(&f.metricsAddr, "metrics-addr", "", "serve Prometheus metrics on this address while ingesting, e.g. 127.0.0.1:9101")
+	fl.BoolVar(&f.noProgress, "no-progress", false, "no progress line")
+	if node {
+		fl.BoolVar(&f.follow, "follow", false, "keep following the node's head after catching up")
+		fl.Uint64Var(&f.confirmations, "confirmations", 0, "stay this many blocks behind the node's head")
+		fl.DurationVar(&f.poll, "poll", time.Second, "how often to ask for a new head when following")
+	}
+}
+
+func (f *ingestFlags) options(cmd *cobra.Command, log *slog.Logger) (ingest.Options, error) {
+	o := ingest.Options{From: f.from, Follow: f.follow, Confirmations: f.confirmations, Batch: f.batch, Poll: f.poll, Log: log}
+	if cmd.Flags().Changed("to") {
+		if f.follow {
+			return o, usageError("--to and --follow exclude each other")
+		}
+		if f.to < f.from {
+			return o, usageError("--to %d is below --from %d", f.to, f.from)
+		}
+		to := f.to
+		o.To = &to
+	}
+	return o, nil
+}
+
+func newIngestCmd(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "ingest",
+		Short: "Ingest blocks from nodes, raw block files or CSV exports into the transfer graph",
+		Long: `Ingest blocks into the transfer graph in --data.
+
+Each chain's tip is a checkpoint: a run that is stopped or killed resumes
+after the last block it stored, and every batch of blocks is written
+atomically, so nothing is duplicated or lost.`,
+	}
+	cmd.AddCommand(newIngestEthCmd(a), newIngestBtcCmd(a), newIngestCSVCmd(a))
+	return cmd
+}
+
+func newIngestEthCmd(a *app) *cobra.Command {
+	var f ingestFlags
+	var rpcURL string
+	var so eth.SourceOptions
+	cmd := &cobra.Command{
+		Use:   "eth --rpc URL [--from N --to M | --follow]",
+		Short: "Ingest Ethereum blocks, receipts, ERC-20 transfers and internal transfers from a node",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if rpcURL == "" {
+				return usageError("--rpc is required")
+			}
+			o, err := f.options(cmd, a.log)
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			src, err := eth.NewSource(ctx, rpcURL, so)
+			if err != nil {
+				return err
+			}
+			defer src.Close()
+			if w := src.Warning(); w != "" {
+				a.log.Warn(w)
+				fmt.Fprintln(a.stderr, "warning:", w)
+			}
+			st, err := a.runIngest(ctx, f, o, func(ctx context.Context, db ingest.Store, o ingest.Options) (ingest.Stats, error) {
+				return ingest.RunNode(ctx, db, src, o)
+			})
+			s := src.Stats()
+			if st.Elapsed > 0 {
+				fmt.Fprintf(a.stdout, "node: %d requests, %d calls, %d retries; waited on RPC %s (%.0f%% of the run)\n",
+					s.Requests, s.Calls, s.Retries, st.SourceWait.Round(time.Millisecond), 100*st.SourceWait.Seconds()/st.Elapsed.Seconds())
+			}
+			return err
+		},
+	}
+	f.add(cmd, true)
+	cmd.Flags().StringVar(&rpcURL, "rpc", "", "node JSON-RPC URL (http, https, ws, wss)")
+	cmd.Flags().StringVar(&so.Traces, "traces", eth.TracesAuto, "internal transfers from debug_traceBlockByNumber: auto, on or off")
+	cmd.Flags().IntVar(&so.Concurrency, "concurrency", eth.DefaultConcurrency, "JSON-RPC batches in flight")
+	cmd.Flags().IntVar(&so.BatchSize, "rpc-batch", eth.DefaultBatchSize, "blocks per JSON-RPC batch")
+	cmd.Flags().IntVar(&so.Retries, "retries", eth.DefaultRetries, "retries of a failed request before giving up")
+	return cmd
+}
+
+func newIngestBtcCmd(a *app) *cobra.Command {
+	var f ingestFlags
+	var cfg btc.RPCConfig
+	var blocks, network string
+	cmd := &cobra.Command{
+		Use:   "btc --rpc URL | --blocks FILE_OR_DIR",
+		Short: "Ingest Bitcoin blocks from a node (Bitcoin Core or btcd) or from blk*.dat files",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if (cfg.URL == "") == (blocks == "") {
+				return usageError("give exactly one of --rpc and --blocks")
+			}
+			params, err := btcParams(network)
+			if err != nil {
+				return err
+			}
+			o, err := f.options(cmd, a.log)
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			if blocks != "" {
+				if f.follow {
+					return usageError("--follow needs --rpc")
+				}
+				src, err := btc.OpenFiles(blocks, params)
+				if err != nil {
+					return err
+				}
+				defer src.Close()
+				_, err = a.runIngest(ctx, f, o, func(ctx context.Context, db ingest.Store, o ingest.Options) (ingest.Stats, error) {
+					return ingest.RunStream(ctx, db, src, o)
+				})
+				return err
+			}
+			cfg.Params = params
+			src, err := btc.NewRPCSource(cfg)
+			if err != nil {
+				return err
+			}
+			_, err = a.runIngest(ctx, f, o, func(ctx context.Context, db ingest.Store, o ingest.Options) (ingest.Stats, error) {
+				return ingest.RunNode(ctx, db, src, o)
+			})
+			return err
+		},
+	}
+	f.add(cmd, true)
+	fl := cmd.Flags()
+	fl.StringVar(&blocks, "blocks", "", "a blk*.dat file or a directory of them")
+	fl.StringVar(&network, "net", "mainnet", "network: mainnet, testnet3, testnet4, signet, regtest, simnet")
+	fl.StringVar(&cfg.URL, "rpc", "", "node JSON-RPC URL, e.g. http://127.0.0.1:8332")
+	fl.StringVar(&cfg.User, "rpc-user", "", "RPC user")
+	fl.StringVar(&cfg.Pass, "rpc-pass", os.Getenv("TRACEHOUND_BTC_RPC_PASS"), "RPC password (default $TRACEHOUND_BTC_RPC_PASS)")
+	fl.StringVar(&cfg.CookieFile, "rpc-cookie", "", "Bitcoin Core .cookie file (instead of user and password)")
+	fl.StringVar(&cfg.CAFile, "rpc-cert", "", "certificate to trust for https (btcd's rpc.cert)")
+	fl.IntVar(&cfg.Concurrency, "concurrency", 0, "requests in flight (default 4)")
+	return cmd
+}
+
+func btcParams(name string) (*chaincfg.Params, error) {
+	switch name {
+	case "mainnet", "main", "":
+		return &chaincfg.MainNetParams, nil
+	case "testnet3", "testnet":
+		return &chaincfg.TestNet3Params, nil
+	case "testnet4":
+		return &chaincfg.TestNet4Params, nil
+	case "signet":
+		return &chaincfg.SigNetParams, nil
+	case "regtest":
+		return &chaincfg.RegressionNetParams, nil
+	case "simnet":
+		return &chaincfg.SimNetParams, nil
+	}
+	return nil, usageError("--net %q: want mainnet, testnet3, testnet4, signet, regtest or simnet", name)
+}
+
+func newIngestCSVCmd(a *app) *cobra.Command {
+	var f ingestFlags
+	cmd := &cobra.Command{
+		Use:   "csv FILE...",
+		Short: "Ingest Ethereum history from blockchain-etl CSV exports",
+		Long: `Ingest Ethereum history from blockchain-etl (ethereum-etl, BigQuery
+crypto_ethereum) CSV exports. Give the transactions export and any of the
+receipts, token_transfers, traces and blocks exports of the same block
+range; each file's kind is told by its header. Transactions need their
+receipts (receipt_* columns or a receipts file) so that failed
+transactions and fees are known.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o, err := f.options(cmd, a.log)
+			if err != nil {
+				return err
+			}
+			src, err := etl.Open(args...)
+			if err != nil {
+				return err
+			}
+			defer src.Close()
+			if first, ok := src.First(); ok && !cmd.Flags().Changed("from") {
+				o.From = first
+			}
+			_, err = a.runIngest(cmd.Context(), f, o, func(ctx context.Context, db ingest.Store, o ingest.Options) (ingest.Stats, error) {
+				return ingest.RunStream(ctx, db, src, o)
+			})
+			return err
+		},
+	}
+	f.add(cmd, false)
+	return cmd
+}
+
+// runIngest opens the store, wires progress and metrics, runs and
+// prints the summary.
+func (a *app) runIngest(ctx context.Context, f ingestFlags, o ingest.Options, run func(context.Context, ingest.Store, ingest.Options) (ingest.Stats, error)) (ingest.Stats, error) {
+	db, err := a.openStore(ctx)
+	if err != nil {
+		return ingest.Stats{}, err
+	}
+	defer db.Close()
+	if f.metricsAddr != "" {
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		o.Metrics = ingest.NewMetrics(reg)
+		stop, err := serveMetrics(f.metricsAddr, reg, a.log)
+		if err != nil {
+			return ingest.Stats{}, err
+		}
+		defer stop()
+	}
+	if !f.noProgress {
+		p := newProgressLine(a.stderr)
+		o.Progress = p.update
+		defer p.done()
+	}
+	st, err := run(ctx, db, o)
+	fmt.Fprintf(a.stdout, "%s: %d blocks, %d transfers in %s (%.0f blocks/s, %.0f transfers/s); tip %d\n",
+		st.Source, st.Blocks, st.Transfers, st.Elapsed.Round(time.Millisecond), st.BlocksPerSecond(), st.TransfersPerSecond(), st.Height)
+	if errors.Is(err, context.Canceled) {
+		fmt.Fprintf(a.stdout, "stopped; the next run resumes after block %d\n", st.Height)
+	}
+	return st, err
+}
+
+func serveMetrics(addr string, reg *prometheus.Registry, log *slog.Logger) (func(), error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("metrics: listen on %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("metrics server", "err", err)
+		}
+	}()
+	log.Info("serving metrics", "addr", ln.Addr().String())
+	return func() { srv.Close() }, nil
+}
+
+// progressLine prints the run's state: rewritten in place on a terminal,
+// a line every 10 s otherwise.
+type progressLine struct {
+	w     io.Writer
+	tty   bool
+	last  time.Time
+	every time.Duration
+	shown bool
+}
+
+func newProgressLine(w io.Writer) *progressLine {
+	p := &progressLine{w: w, every: 10 * time.Second}
+	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		p.tty, p.every = true, 200*time.Millisecond
+	}
+	return p
+}
+
+func (p *progressLine) update(pr ingest.Progress) {
+	now := time.Now()
+	if now.Sub(p.last) < p.every {
+		return
+	}
+	p.last = now
+	line := fmt.Sprintf("%s: block %d", pr.Source, pr.Height)
+	if pr.Target > 0 {
+		line += fmt.Sprintf("/%d", pr.Target)
+	}
+	if pr.Fraction > 0 {
+		line += fmt.Sprintf(" (%.1f%%)", 100*pr.Fraction)
+	}
+	line += fmt.Sprintf(", %.0f blocks/s, %.0f transfers/s", pr.BlocksPerSecond(), pr.TransfersPerSecond())
+	if pr.Elapsed > 0 {
+		line += fmt.Sprintf(", %.0f%% waiting on the source", 100*pr.SourceWait.Seconds()/pr.Elapsed.Seconds())
+	}
+	if eta := pr.ETA(); eta > 0 {
+		line += ", ETA " + eta.Round(time.Second).String()
+	}
+	if p.tty {
+		fmt.Fprintf(p.w, "\r\033[K%s", line)
+		p.shown = true
+	} else {
+		fmt.Fprintln(p.w, line)
+	}
+}
+
+func (p *progressLine) done() {
+	if p.shown {
+		fmt.Fprintln(p.w)
+	}
+}
