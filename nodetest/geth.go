@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/ethereum/go-ethereum/rpc"
@@ -51,6 +52,10 @@ type Geth struct {
 	cmd    *exec.Cmd
 	exited chan struct{}
 	once   sync.Once
+
+	mu      sync.Mutex // Pay's nonce
+	chainID *big.Int
+	nonce   uint64
 }
 
 // StartGeth builds geth at the pinned version (once per machine; about
@@ -192,4 +197,47 @@ func (g *Geth) LogTail(n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// Pay sends wei from the developer account to `to` in a plain transfer
+// and returns the transaction's hash without waiting for it to be mined.
+func (g *Geth) Pay(ctx context.Context, to common.Address, wei *big.Int) (common.Hash, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.chainID == nil {
+		id, err := g.Client.ChainID(ctx)
+		if err != nil {
+			return common.Hash{}, err
+		}
+		nonce, err := g.Client.PendingNonceAt(ctx, g.DevAddr)
+		if err != nil {
+			return common.Hash{}, err
+		}
+		g.chainID, g.nonce = id, nonce
+	}
+	tx := types.NewTx(&types.DynamicFeeTx{ChainID: g.chainID, Nonce: g.nonce, GasTipCap: big.NewInt(1e9), GasFeeCap: big.NewInt(100e9), Gas: 21000, To: &to, Value: wei})
+	signed, err := types.SignTx(tx, types.LatestSignerForChainID(g.chainID), g.DevKey)
+	if err != nil {
+		return common.Hash{}, err
+	}
+	if err := g.Client.SendTransaction(ctx, signed); err != nil {
+		return common.Hash{}, fmt.Errorf("send: %w", err)
+	}
+	g.nonce++
+	return signed.Hash(), nil
+}
+
+// Mined waits for a transaction's receipt.
+func (g *Geth) Mined(ctx context.Context, tx common.Hash) (*types.Receipt, error) {
+	for {
+		r, err := g.Client.TransactionReceipt(ctx, tx)
+		if err == nil {
+			return r, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("transaction %s not mined: %w", tx.Hex(), err)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }

@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
-	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/tracehound/tracehound/nodetest"
@@ -27,31 +26,12 @@ func pay(t *testing.T, g *nodetest.Geth, to common.Address, wei int64) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	nonce, err := g.Client.PendingNonceAt(ctx, g.DevAddr)
+	h, err := g.Pay(ctx, to, big.NewInt(wei))
+	if err == nil {
+		_, err = g.Mined(ctx, h)
+	}
 	if err != nil {
 		t.Fatal(err)
-	}
-	id, err := g.Client.ChainID(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tx := types.NewTx(&types.DynamicFeeTx{ChainID: id, Nonce: nonce, GasTipCap: big.NewInt(1e9), GasFeeCap: big.NewInt(100e9), Gas: 21000, To: &to, Value: big.NewInt(wei)})
-	signed, err := types.SignTx(tx, types.LatestSignerForChainID(id), g.DevKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := g.Client.SendTransaction(ctx, signed); err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := g.Client.TransactionReceipt(ctx, signed.Hash()); err == nil {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatal("not mined")
-		case <-time.After(50 * time.Millisecond):
-		}
 	}
 }
 

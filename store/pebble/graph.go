@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -32,25 +33,14 @@ const (
 	gSpent  = "g/p/"
 )
 
-// KindInput marks the outgoing posting of a Bitcoin input: the address
-// whose coin the input spends sent its value in that transaction.
-const KindInput chain.TransferKind = 100
+// KindInput, Posting and PostingQuery are the chain model's, named here
+// for the store's callers.
+const KindInput = chain.KindInput
 
-// Posting is one transfer as seen from one address: incoming or outgoing.
-type Posting struct {
-	Chain        chain.Chain        `json:"chain"`
-	Address      string             `json:"address"`
-	Incoming     bool               `json:"incoming"`
-	Time         time.Time          `json:"time"`
-	Block        uint64             `json:"block"`
-	TxIndex      uint32             `json:"tx_index"`
-	Kind         chain.TransferKind `json:"kind"`
-	Pos          uint32             `json:"pos"`
-	Tx           string             `json:"tx"`
-	Counterparty string             `json:"counterparty"`
-	Asset        chain.Asset        `json:"asset,omitempty"`
-	Amount       chain.Amount       `json:"amount"`
-}
+type (
+	Posting      = chain.Posting
+	PostingQuery = chain.PostingQuery
+)
 
 // Tip returns the chain's last stored block.
 func (d *DB) Tip(ctx context.Context, c chain.Chain) (chain.Tip, bool, error) {
@@ -172,9 +162,7 @@ func (d *DB) WriteBlocks(ctx context.Context, c chain.Chain, source string, bloc
 			return fmt.Errorf("write %s blocks: %d follows %d", c, blocks[i].Height, blocks[i-1].Height)
 		}
 	}
-	b := d.db.NewBatch()
-	defer b.Close()
-	w := graphWriter{b: b, c: c, totals: make(map[string]*totals)}
+	w := graphWriter{c: c, totals: make(map[string]*totals)}
 	for i, blk := range blocks {
 		if i%64 == 0 {
 			if err := ctx.Err(); err != nil {
@@ -193,7 +181,10 @@ func (d *DB) WriteBlocks(ctx context.Context, c chain.Chain, source string, bloc
 	if err != nil {
 		return err
 	}
-	if err := b.Set(chainKey(gTip, c), tipValue(last.Height, h, source, time.Now()), nil); err != nil {
+	w.set(chainKey(gTip, c), tipValue(last.Height, h, source, time.Now()))
+	b := d.db.NewBatchWithSize(w.size)
+	defer b.Close()
+	if err := w.apply(b); err != nil {
 		return err
 	}
 	if err := b.Commit(pebble.Sync); err != nil {
@@ -205,12 +196,79 @@ func (d *DB) WriteBlocks(ctx context.Context, c chain.Chain, source string, bloc
 // graphWriter accumulates one batch. Totals are summed in memory per
 // address and written as one merge operand each, so that a hot address
 // costs one operand per batch rather than one per transfer.
+//
+// Operations are collected and applied to the Pebble batch in key order:
+// the memtable's skiplist then finds each insertion point from the last
+// one instead of searching from the top, which more than halves the cost
+// of committing postings scattered over every address.
 type graphWriter struct {
-	b      *pebble.Batch
 	c      chain.Chain
 	totals map[string]*totals
 	key    []byte
 	val    enc
+	ops    []op
+	arena  []byte // ops' keys and values, in chunks
+	size   int    // the batch's size, roughly
+}
+
+type opKind uint8
+
+const (
+	opSet opKind = iota
+	opDelete
+	opMerge
+)
+
+type op struct {
+	kind opKind
+	seq  int32 // order of arrival, for operations on the same key
+	k, v []byte
+}
+
+const arenaChunk = 1 << 20
+
+// copyIn copies p into the arena; earlier copies stay valid when a new
+// chunk is started.
+func (w *graphWriter) copyIn(p []byte) []byte {
+	if len(p) > cap(w.arena)-len(w.arena) {
+		w.arena = make([]byte, 0, max(arenaChunk, len(p)))
+	}
+	off := len(w.arena)
+	w.arena = append(w.arena, p...)
+	return w.arena[off:len(w.arena):len(w.arena)]
+}
+
+func (w *graphWriter) add(kind opKind, k, v []byte) {
+	w.ops = append(w.ops, op{kind, int32(len(w.ops)), w.copyIn(k), w.copyIn(v)})
+	w.size += len(k) + len(v) + 16
+}
+
+func (w *graphWriter) set(k, v []byte) { w.add(opSet, k, v) }
+
+// apply writes the operations to b in key order; operations on the same
+// key keep their order (an output created and spent in the batch).
+func (w *graphWriter) apply(b *pebble.Batch) error {
+	slices.SortFunc(w.ops, func(x, y op) int {
+		if c := bytes.Compare(x.k, y.k); c != 0 {
+			return c
+		}
+		return int(x.seq - y.seq)
+	})
+	for _, o := range w.ops {
+		var err error
+		switch o.kind {
+		case opSet:
+			err = b.Set(o.k, o.v, nil)
+		case opDelete:
+			err = b.Delete(o.k, nil)
+		case opMerge:
+			err = b.Merge(o.k, o.v, nil)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (w *graphWriter) block(blk *chain.Block) error {
@@ -239,14 +297,13 @@ func (w *graphWriter) block(blk *chain.Block) error {
 			return fmt.Errorf("tx %s: %w", blk.Txs[i].Hash, err)
 		}
 	}
-	return w.b.Set(blockKey(w.c, blk.Height), e.b, nil)
+	w.set(blockKey(w.c, blk.Height), e.b)
+	return nil
 }
 
 func (w *graphWriter) tx(blk *chain.Block, tx *chain.Tx, th []byte) error {
 	ts := blk.Time.Unix()
-	if err := w.b.Set(append(chainKey(gTx, w.c), th...), encodeTx(blk, tx), nil); err != nil {
-		return err
-	}
+	w.set(append(chainKey(gTx, w.c), th...), encodeTx(blk, tx))
 	if tx.From != "" && !tx.Fee.IsZero() {
 		w.total(tx.From).addFee(tx.Fee, ts)
 	}
@@ -274,16 +331,12 @@ func (w *graphWriter) tx(blk *chain.Block, tx *chain.Tx, th []byte) error {
 		if err != nil {
 			return err
 		}
-		if err := w.b.Delete(k, nil); err != nil {
-			return err
-		}
+		w.add(opDelete, k, nil)
 		k[2] = 'p' // g/u/ -> g/p/
 		var e enc
 		e.raw(th)
 		e.u32(uint32(i))
-		if err := w.b.Set(k, e.b, nil); err != nil {
-			return err
-		}
+		w.set(k, e.b)
 		if in.Address != "" {
 			if err := w.posting(gOut, in.Address, principalOut, blk.Height, ts, uint32(tx.Index), KindInput, uint32(i), th, chain.Native, chain.NewAmount(in.Value)); err != nil {
 				return err
@@ -298,9 +351,7 @@ func (w *graphWriter) tx(blk *chain.Block, tx *chain.Tx, th []byte) error {
 		e.str(o.Address)
 		e.uvar(o.Value)
 		e.str(o.Script)
-		if err := w.b.Set(k, e.b, nil); err != nil {
-			return err
-		}
+		w.set(k, e.b)
 	}
 	return nil
 }
@@ -338,9 +389,7 @@ func (w *graphWriter) posting(prefix, addr, counterparty string, height uint64, 
 	w.val.str(counterparty)
 	w.val.str(string(asset))
 	w.val.amount(amount)
-	if err := w.b.Set(k, w.val.b, nil); err != nil {
-		return err
-	}
+	w.set(k, w.val.b)
 	t := w.total(addr)
 	if prefix == gIn {
 		t.add(asset, amount, true, ts)
@@ -361,9 +410,7 @@ func (w *graphWriter) total(addr string) *totals {
 
 func (w *graphWriter) flushTotals() error {
 	for addr, t := range w.totals {
-		if err := w.b.Merge(addrKey(gTotals, w.c, addr), t.encode(), nil); err != nil {
-			return err
-		}
+		w.add(opMerge, addrKey(gTotals, w.c, addr), t.encode())
 	}
 	return nil
 }
@@ -473,15 +520,6 @@ func decodeTx(c chain.Chain, hash, v []byte) (*TxRecord, error) {
 }
 
 // PostingQuery selects an address's transfers.
-type PostingQuery struct {
-	Incoming, Outgoing bool
-	// Since and Until bound the block time (inclusive, exclusive); zero
-	// means unbounded.
-	Since, Until time.Time
-	// Oldest reads in time order; the default is newest first.
-	Oldest bool
-	Limit  int
-}
 
 // Postings calls fn for an address's transfers in time order (newest
 // first unless q.Oldest), incoming and outgoing interleaved, until fn

@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 )
@@ -39,12 +40,18 @@ func Open(ctx context.Context, dir string) (*DB, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	db, err := pebble.Open(dir, &pebble.Options{
+	opts := &pebble.Options{
 		// Imports write hundreds of thousands of keys in one batch.
 		MemTableSize: 64 << 20,
 		Logger:       quietLogger{},
 		Merger:       newMerger(),
-	})
+	}
+	// Reading an address's recent transfers touches a few blocks per
+	// level; Pebble's default 8 MiB cache would miss on a busy graph.
+	cache := pebble.NewCache(256 << 20)
+	defer cache.Unref()
+	opts.Cache = cache
+	db, err := pebble.Open(dir, opts)
 	if err != nil {
 		if errors.Is(err, syscall.EAGAIN) || strings.Contains(err.Error(), "lock held") {
 			return nil, fmt.Errorf("open store %s: %w (stop the tracehound using it, or send the work to its API)", dir, ErrLocked)
@@ -124,4 +131,23 @@ func (quietLogger) Infof(string, ...any)  {}
 func (quietLogger) Errorf(string, ...any) {}
 func (quietLogger) Fatalf(format string, args ...any) {
 	panic(fmt.Sprintf(format, args...))
+}
+
+// Settle waits until no compaction has run for a second, so that reads
+// can be measured on a store at rest after a bulk load.
+func (d *DB) Settle(ctx context.Context) error {
+	idle := 0
+	for idle < 10 {
+		if d.db.Metrics().Compact.NumInProgress == 0 {
+			idle++
+		} else {
+			idle = 0
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return nil
 }

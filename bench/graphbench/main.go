@@ -1,0 +1,191 @@
+// Command graphbench measures the transfer graph's write and read paths on
+// a synthetic Ethereum-like stream: blocks of 150 transactions between
+// addresses drawn from a Zipf distribution (a few exchange-like hot
+// addresses, a long tail), one transfer each (native, token or internal).
+// It writes -transfers transfers through pebble.DB.WriteBlocks in batches
+// of -batch blocks, then reads the -recent most recent transfers of hot
+// addresses and reports latency percentiles and the process's peak RSS.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"log"
+	mrand "math/rand/v2"
+	"os"
+	"runtime/pprof"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/tracehound/tracehound/chain"
+	"github.com/tracehound/tracehound/store/pebble"
+)
+
+func main() {
+	var (
+		dir       = flag.String("dir", "", "store directory (default: a new temporary one)")
+		transfers = flag.Int("transfers", 10_000_000, "transfers to write")
+		addrs     = flag.Int("addresses", 2_000_000, "distinct addresses")
+		perBlock  = flag.Int("txs", 150, "transactions per block")
+		batch     = flag.Int("batch", 100, "blocks per WriteBlocks call")
+		recent    = flag.Int("recent", 1000, "transfers per read")
+		reads     = flag.Int("reads", 10_000, "reads")
+		cpuprof   = flag.String("cpuprofile", "", "write a CPU profile of the write phase to this file")
+	)
+	flag.Parse()
+	if *dir == "" {
+		d, err := os.MkdirTemp("", "graphbench")
+		if err != nil {
+			log.Fatal(err)
+		}
+		defer os.RemoveAll(d)
+		*dir = d
+	}
+	ctx := context.Background()
+	db, err := pebble.Open(ctx, *dir)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer db.Close()
+
+	pool := make([]string, *addrs)
+	for i := range pool {
+		pool[i] = randHex(20)
+	}
+	tokens := []chain.Asset{chain.Asset(randHex(20)), chain.Asset(randHex(20)), chain.Asset(randHex(20))}
+	zipf := mrand.NewZipf(mrand.New(mrand.NewPCG(1, 2)), 1.1, 1, uint64(*addrs-1))
+
+	// Blocks are generated on their own goroutine, as a node source
+	// would deliver them; the figure is the store's write rate.
+	batches := make(chan []*chain.Block, 4)
+	go func() {
+		defer close(batches)
+		height := uint64(1)
+		t0 := time.Unix(1_700_000_000, 0)
+		for n := 0; n < *transfers; {
+			bs := make([]*chain.Block, 0, *batch)
+			for range *batch {
+				if n >= *transfers {
+					break
+				}
+				b := &chain.Block{Chain: chain.Ethereum, Height: height, Hash: randHex(32), Parent: randHex(32), Time: t0.Add(time.Duration(height) * 12 * time.Second)}
+				b.Txs = make([]chain.Tx, 0, *perBlock)
+				for i := 0; i < *perBlock && n < *transfers; i++ {
+					from, to := pool[zipf.Uint64()], pool[zipf.Uint64()]
+					tx := chain.Tx{Hash: randHex(32), Index: i, From: from, Fee: chain.NewAmount(21000 * 30_000_000_000)}
+					tr := chain.Transfer{Chain: chain.Ethereum, Tx: tx.Hash, Block: height, Time: b.Time, From: from, To: to,
+						Amount: chain.NewAmount(mrand.Uint64N(1e18))}
+					switch i % 10 {
+					case 0, 1, 2:
+						tr.Kind, tr.Asset, tr.Pos = chain.KindToken, tokens[i%3], uint32(i)
+					case 3:
+						tr.Kind, tr.Pos = chain.KindInternal, 1
+					default:
+						tr.Kind = chain.KindNative
+					}
+					tx.Transfers = []chain.Transfer{tr}
+					b.Txs = append(b.Txs, tx)
+					n++
+				}
+				bs = append(bs, b)
+				height++
+			}
+			batches <- bs
+		}
+	}()
+
+	if *cpuprof != "" {
+		f, err := os.Create(*cpuprof)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			log.Fatal(err)
+		}
+	}
+	start := time.Now()
+	var inStore time.Duration
+	written, last := 0, time.Now()
+	for bs := range batches {
+		t := time.Now()
+		if err := db.WriteBlocks(ctx, chain.Ethereum, "bench", bs); err != nil {
+			log.Fatal(err)
+		}
+		inStore += time.Since(t)
+		for _, b := range bs {
+			written += len(b.Txs)
+		}
+		if time.Since(last) > 5*time.Second {
+			last = time.Now()
+			el := time.Since(start)
+			fmt.Fprintf(os.Stderr, "%d transfers, %.0f/s, ETA %s\n", written, float64(written)/el.Seconds(),
+				time.Duration(float64(el)*float64(*transfers-written)/float64(written)).Round(time.Second))
+		}
+	}
+	wall := time.Since(start)
+	pprof.StopCPUProfile()
+	fmt.Printf("write: %d transfers in %s: %.0f transfers/s wall, %.0f transfers/s inside WriteBlocks\n",
+		written, wall.Round(time.Millisecond), float64(written)/wall.Seconds(), float64(written)/inStore.Seconds())
+
+	t := time.Now()
+	if err := db.Settle(ctx); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("compactions settled %s after the last write\n", time.Since(t).Round(time.Millisecond))
+
+	// Reads: the hottest addresses hold thousands of transfers.
+	var hot []string
+	for _, a := range pool[:200] {
+		tot, ok, err := db.AddressTotals(ctx, chain.Ethereum, a)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if ok && tot.Incoming+tot.Outgoing >= uint64(*recent) {
+			hot = append(hot, a)
+		}
+	}
+	if len(hot) == 0 {
+		log.Fatalf("no address has %d transfers", *recent)
+	}
+	lat := make([]time.Duration, *reads)
+	rng := mrand.New(mrand.NewPCG(3, 4))
+	for i := range lat {
+		a := hot[rng.IntN(len(hot))]
+		n := 0
+		t := time.Now()
+		err := db.Postings(ctx, chain.Ethereum, a, pebble.PostingQuery{Limit: *recent}, func(pebble.Posting) bool { n++; return true })
+		lat[i] = time.Since(t)
+		if err != nil || n != *recent {
+			log.Fatalf("read %s: %d postings, %v", a, n, err)
+		}
+	}
+	slices.Sort(lat)
+	pct := func(p float64) time.Duration { return lat[int(p*float64(len(lat)-1))] }
+	fmt.Printf("read %d most recent transfers of %d hot addresses, %d reads: p50 %s, p90 %s, p99 %s, max %s\n",
+		*recent, len(hot), len(lat), pct(0.5), pct(0.9), pct(0.99), lat[len(lat)-1])
+	fmt.Printf("peak RSS: %s\n", peakRSS())
+}
+
+func randHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return "0x" + hex.EncodeToString(b)
+}
+
+// peakRSS is VmHWM from /proc/self/status.
+func peakRSS() string {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return "unknown"
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(line, "VmHWM:") {
+			return strings.TrimSpace(strings.TrimPrefix(line, "VmHWM:"))
+		}
+	}
+	return "unknown"
+}
