@@ -1,0 +1,680 @@
+// Package trace follows tainted funds through the transfer graph, hop by
+// hop, under one of three taint models, and reports where they went: the
+// flow (every transfer that carried taint, with the tainted amount), the
+// endpoints (services the funds reached, where they can be frozen) and a
+// per-hop summary. Amounts are exact integers in base units.
+//
+// The models, for an address (an account) that holds tainted and clean
+// value and sends some of it on:
+//
+//   - Poison: once an address holds any taint, everything it sends is
+//     tainted in full. Taint is not conserved: it marks, it does not
+//     measure. Use it to find every place stolen funds might have reached.
+//   - Haircut: each payment carries taint in proportion to the address's
+//     balance at that moment: tainted = amount × tainted balance ÷ balance,
+//     rounded down, so that no more taint leaves than arrived.
+//   - FIFO: value leaves in the order it arrived; each incoming transfer
+//     is a lot, consumed oldest first, and a lot that is itself partly
+//     tainted gives up its taint pro rata.
+//
+// Under haircut and FIFO the tainted value is conserved at every address:
+// what arrived equals what left plus what remains (Result.Check proves it
+// for each trace). Balances are replayed from each address's whole history
+// in the graph, so the clean value an address held before the taint
+// arrived counts.
+package trace
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/tracehound/tracehound/chain"
+)
+
+// Model is a taint model.
+type Model string
+
+// The taint models.
+const (
+	Poison  Model = "poison"
+	Haircut Model = "haircut"
+	FIFO    Model = "fifo"
+)
+
+// ParseModel reads a model's name.
+func ParseModel(s string) (Model, error) {
+	switch m := Model(strings.ToLower(s)); m {
+	case Poison, Haircut, FIFO:
+		return m, nil
+	}
+	return "", fmt.Errorf("taint model %q: want poison, haircut or fifo", s)
+}
+
+// Graph is the transfer graph a trace reads.
+type Graph interface {
+	Postings(ctx context.Context, c chain.Chain, addr string, q chain.PostingQuery, fn func(chain.Posting) bool) error
+	// Tip is the last block stored for the chain, to tell a trace window
+	// that runs past the ingested data.
+	Tip(ctx context.Context, c chain.Chain) (chain.Tip, bool, error)
+}
+
+// Label attributes an address to a service.
+type Label struct {
+	Entity   string `json:"entity"`
+	Category string `json:"category"`
+	// Heuristic names how the address was linked to the entity when no
+	// tag names it directly (e.g. "deposit-address").
+	Heuristic string `json:"heuristic,omitempty"`
+}
+
+// Labeler tells which addresses belong to services. Tracing stops at
+// them: a hop into an exchange, mixer or bridge ends the branch there.
+type Labeler interface {
+	Label(ctx context.Context, c chain.Chain, addr string) (Label, bool, error)
+}
+
+// Seed is where tainted value enters the trace.
+type Seed struct {
+	// Address is a tainted address: every transfer it received in the
+	// trace window is tainted in full (the thief's address after the theft).
+	Address string `json:"address,omitempty"`
+	// Tx is a tainted transaction: every transfer it made (of the traced
+	// asset) is tainted in full at its recipient.
+	Tx string `json:"tx,omitempty"`
+}
+
+// Options control a trace.
+type Options struct {
+	Chain chain.Chain
+	Asset chain.Asset // "" for the chain's coin
+	Model Model
+	// MaxHops bounds the hops from a seed; addresses at the limit are
+	// reported as the frontier, not expanded.
+	MaxHops int
+	// MinAmount drops branches whose tainted amount is below it (dust).
+	MinAmount chain.Amount
+	// Since and Until bound the transfers considered (block time);
+	// zero is unbounded.
+	Since, Until time.Time
+	// MaxAddresses caps the addresses a trace may taint; past it the
+	// trace stops with ErrTooLarge rather than grow without bound.
+	MaxAddresses int
+	// MaxPostings caps the transfers read for one address: a busy address
+	// that is not labelled as a service would otherwise be read whole.
+	MaxPostings int
+	// Labels, if set, marks service addresses as endpoints.
+	Labels Labeler
+}
+
+// Defaults for Options.
+const (
+	DefaultMaxHops      = 10
+	DefaultMaxAddresses = 200_000
+	DefaultMaxPostings  = 1_000_000
+)
+
+// ErrTooLarge is returned when a trace would exceed Options.MaxAddresses.
+var ErrTooLarge = errors.New("trace too large")
+
+// Edge is a transfer that carried taint.
+type Edge struct {
+	Tx      string             `json:"tx"`
+	Kind    chain.TransferKind `json:"kind"`
+	Pos     uint32             `json:"pos"`
+	Block   uint64             `json:"block"`
+	Time    time.Time          `json:"time"`
+	From    string             `json:"from"`
+	To      string             `json:"to"`
+	Amount  chain.Amount       `json:"amount"`
+	Tainted chain.Amount       `json:"tainted"`
+	// Hop is the recipient's hop: 1 for transfers out of a seed.
+	Hop int `json:"hop"`
+}
+
+// Node is an address the taint reached.
+type Node struct {
+	Address string `json:"address"`
+	Hop     int    `json:"hop"`
+	// Received and Sent are the tainted amounts in and out; Remaining is
+	// what the address still holds (haircut and FIFO).
+	Received  chain.Amount `json:"received"`
+	Sent      chain.Amount `json:"sent"`
+	Remaining chain.Amount `json:"remaining"`
+	Label     *Label       `json:"label,omitempty"`
+	// Frontier is set when the hop limit stopped the trace here.
+	Frontier bool `json:"frontier,omitempty"`
+	// Seed marks a seed address.
+	Seed bool `json:"seed,omitempty"`
+	// Truncated is set when the address has more transfers than
+	// MaxPostings: its outgoing taint is then computed from the first
+	// MaxPostings only.
+	Truncated bool `json:"truncated,omitempty"`
+}
+
+// Endpoint is a service that received tainted value.
+type Endpoint struct {
+	Address string       `json:"address"`
+	Label   Label        `json:"label"`
+	Amount  chain.Amount `json:"amount"`
+	First   time.Time    `json:"first"`
+	Last    time.Time    `json:"last"`
+	Txs     []string     `json:"txs"`
+	Hop     int          `json:"hop"`
+	// Continues says the funds go on by other means (a mixer or a
+	// bridge): the trace continues there with other evidence.
+	Continues bool `json:"continues,omitempty"`
+}
+
+// Hop summarises one hop.
+type Hop struct {
+	Hop       int          `json:"hop"`
+	Addresses int          `json:"addresses"`
+	Transfers int          `json:"transfers"`
+	Tainted   chain.Amount `json:"tainted"`
+}
+
+// Result is a finished trace.
+type Result struct {
+	Chain     chain.Chain  `json:"chain"`
+	Asset     chain.Asset  `json:"asset"`
+	Model     Model        `json:"model"`
+	Seeds     []Seed       `json:"seeds"`
+	Tainted   chain.Amount `json:"tainted"` // what entered at the seeds
+	Nodes     []Node       `json:"nodes"`
+	Edges     []Edge       `json:"edges"`
+	Endpoints []Endpoint   `json:"endpoints"`
+	Hops      []Hop        `json:"hops"`
+	// Warnings say where the answer is partial: truncated addresses, a
+	// window past the ingested data.
+	Warnings []string `json:"warnings,omitempty"`
+	// Through is the last block the store held when the trace ran:
+	// later transfers are not in it.
+	Through uint64        `json:"through_block"`
+	Elapsed time.Duration `json:"elapsed_ns"`
+}
+
+// transferID identifies a transfer in both its postings.
+type transferID struct {
+	tx   string
+	kind chain.TransferKind
+	pos  uint32
+}
+
+type node struct {
+	hop       int
+	in        map[transferID]chain.Amount // tainted incoming
+	out       map[transferID]*Edge        // tainted outgoing, from the last replay
+	label     *Label
+	seed      bool
+	truncated bool
+	remaining chain.Amount
+	queued    bool
+}
+
+type tracer struct {
+	g     Graph
+	o     Options
+	nodes map[string]*node
+	queue []string
+	res   *Result
+}
+
+// Run traces forward from the seeds.
+func Run(ctx context.Context, g Graph, seeds []Seed, o Options) (*Result, error) {
+	start := time.Now()
+	if len(seeds) == 0 {
+		return nil, errors.New("trace: no seeds")
+	}
+	if o.Model == "" {
+		o.Model = Haircut
+	}
+	if _, err := ParseModel(string(o.Model)); err != nil {
+		return nil, err
+	}
+	if o.MaxHops <= 0 {
+		o.MaxHops = DefaultMaxHops
+	}
+	if o.MaxAddresses <= 0 {
+		o.MaxAddresses = DefaultMaxAddresses
+	}
+	if o.MaxPostings <= 0 {
+		o.MaxPostings = DefaultMaxPostings
+	}
+	if !o.Until.IsZero() && !o.Since.IsZero() && !o.Until.After(o.Since) {
+		return nil, fmt.Errorf("trace: window %s..%s is empty", o.Since.Format(time.RFC3339), o.Until.Format(time.RFC3339))
+	}
+	t := &tracer{g: g, o: o, nodes: make(map[string]*node),
+		res: &Result{Chain: o.Chain, Asset: o.Asset, Model: o.Model, Seeds: seeds}}
+	if o.Chain == chain.Bitcoin {
+		// Bitcoin taint flows from a transaction's inputs to its outputs,
+		// which the account model here does not follow.
+		return nil, errors.New("trace: Bitcoin tracing through transaction inputs and outputs is not available yet; trace an account chain (eth)")
+	}
+	if err := t.checkTip(ctx); err != nil {
+		return nil, err
+	}
+	for _, s := range seeds {
+		if err := t.seed(ctx, s); err != nil {
+			return nil, err
+		}
+	}
+	for len(t.queue) > 0 {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		addr := t.queue[0]
+		t.queue = t.queue[1:]
+		n := t.nodes[addr]
+		n.queued = false
+		if err := t.replay(ctx, addr, n); err != nil {
+			return nil, err
+		}
+	}
+	t.collect()
+	t.res.Elapsed = time.Since(start)
+	return t.res, nil
+}
+
+// checkTip refuses a chain with nothing ingested and records how far
+// the store reaches, so that a reader knows what the trace could see.
+func (t *tracer) checkTip(ctx context.Context) error {
+	tip, ok, err := t.g.Tip(ctx, t.o.Chain)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("trace: nothing of %s is ingested", t.o.Chain)
+	}
+	t.res.Through = tip.Height
+	return nil
+}
+
+func (t *tracer) query(incoming, outgoing bool) chain.PostingQuery {
+	return chain.PostingQuery{Incoming: incoming, Outgoing: outgoing, Since: t.o.Since, Until: t.o.Until, Oldest: true}
+}
+
+func (t *tracer) seed(ctx context.Context, s Seed) error {
+	switch {
+	case s.Address != "" && s.Tx != "":
+		return errors.New("trace: a seed is an address or a transaction, not both")
+	case s.Address != "":
+		n := t.node(s.Address, 0)
+		n.seed = true
+		found := false
+		err := t.g.Postings(ctx, t.o.Chain, s.Address, t.query(true, false), func(p chain.Posting) bool {
+			if p.Asset == t.o.Asset {
+				n.in[transferID{p.Tx, p.Kind, p.Pos}] = p.Amount
+				found = true
+			}
+			return true
+		})
+		if err != nil {
+			return err
+		}
+		if !found {
+			return fmt.Errorf("trace: seed %s received no %s in the window: nothing to trace (is the chain ingested for that period?)", s.Address, assetName(t.o.Asset))
+		}
+		t.push(s.Address)
+	case s.Tx != "":
+		return t.seedTx(ctx, s.Tx)
+	default:
+		return errors.New("trace: empty seed")
+	}
+	return nil
+}
+
+// TxReader is the part of the graph that reads a transaction, for seeds
+// given as transactions.
+type TxReader interface {
+	TxTransfers(ctx context.Context, c chain.Chain, hash string) ([]chain.Transfer, bool, error)
+}
+
+func (t *tracer) seedTx(ctx context.Context, hash string) error {
+	r, ok := t.g.(TxReader)
+	if !ok {
+		return errors.New("trace: this graph cannot read transactions")
+	}
+	trs, found, err := r.TxTransfers(ctx, t.o.Chain, hash)
+	if err != nil {
+		return err
+	}
+	if !found {
+		return fmt.Errorf("trace: seed transaction %s is not in the store", hash)
+	}
+	any := false
+	for _, tr := range trs {
+		if tr.Asset != t.o.Asset || tr.To == "" {
+			continue
+		}
+		n := t.node(tr.To, 0)
+		n.seed = true
+		n.in[transferID{tr.Tx, tr.Kind, tr.Pos}] = tr.Amount
+		t.push(tr.To)
+		any = true
+	}
+	if !any {
+		return fmt.Errorf("trace: seed transaction %s moved no %s", hash, assetName(t.o.Asset))
+	}
+	return nil
+}
+
+func assetName(a chain.Asset) string {
+	if a == chain.Native {
+		return "native coin"
+	}
+	return string(a)
+}
+
+func (t *tracer) node(addr string, hop int) *node {
+	n := t.nodes[addr]
+	if n == nil {
+		n = &node{hop: hop, in: make(map[transferID]chain.Amount), out: make(map[transferID]*Edge)}
+		t.nodes[addr] = n
+	}
+	return n
+}
+
+func (t *tracer) push(addr string) {
+	n := t.nodes[addr]
+	if !n.queued {
+		n.queued = true
+		t.queue = append(t.queue, addr)
+	}
+}
+
+// replay walks an address's history in time order with its tainted
+// arrivals and recomputes what taint it sent; recipients whose tainted
+// arrivals changed are queued.
+func (t *tracer) replay(ctx context.Context, addr string, n *node) error {
+	if n.hop >= t.o.MaxHops || n.label != nil {
+		return nil
+	}
+	var (
+		bal, taint chain.Amount // balance and tainted balance (haircut)
+		lots       []lot        // FIFO
+		out        = make(map[transferID]*Edge)
+		count      int
+	)
+	// The whole history up to the window's end counts: clean value held
+	// before the taint arrived dilutes it.
+	q := t.query(false, false)
+	q.Since = time.Time{}
+	err := t.g.Postings(ctx, t.o.Chain, addr, q, func(p chain.Posting) bool {
+		count++
+		if count > t.o.MaxPostings {
+			n.truncated = true
+			return false
+		}
+		if p.Asset != t.o.Asset {
+			return true
+		}
+		id := transferID{p.Tx, p.Kind, p.Pos}
+		if p.Incoming {
+			ti := n.in[id]
+			bal, _ = bal.Add(p.Amount)
+			taint, _ = taint.Add(ti)
+			if t.o.Model == FIFO {
+				lots = append(lots, lot{p.Amount, ti})
+			}
+			return true
+		}
+		if p.Kind == chain.KindInput {
+			// Bitcoin inputs are the address's spends; the transfers they
+			// fund are traced through their outputs.
+			return true
+		}
+		var sent chain.Amount
+		switch t.o.Model {
+		case Poison:
+			if !taint.IsZero() {
+				sent = p.Amount
+			}
+		case Haircut:
+			if !taint.IsZero() {
+				den := bal
+				if den.Cmp(p.Amount) < 0 {
+					// The graph lacks value the address had (genesis
+					// allocations, block rewards): all it sends is its own.
+					den = p.Amount
+				}
+				sent = p.Amount.MulDiv(taint, den)
+				if sent.Cmp(taint) > 0 {
+					sent = taint
+				}
+				taint, _ = taint.Sub(sent)
+			}
+			bal = sub(bal, p.Amount)
+		case FIFO:
+			sent, lots = consume(lots, p.Amount)
+		}
+		if sent.IsZero() {
+			return true
+		}
+		out[id] = &Edge{Tx: p.Tx, Kind: p.Kind, Pos: p.Pos, Block: p.Block, Time: p.Time, From: addr, To: p.Counterparty,
+			Amount: p.Amount, Tainted: sent, Hop: n.hop + 1}
+		return true
+	})
+	if err != nil {
+		return fmt.Errorf("trace %s: %w", addr, err)
+	}
+	switch t.o.Model {
+	case Haircut:
+		n.remaining = taint
+	case FIFO:
+		n.remaining = chain.Amount{}
+		for _, l := range lots {
+			n.remaining, _ = n.remaining.Add(l.taint)
+		}
+	}
+	// Update recipients: arrivals that changed, appeared or vanished.
+	for id, e := range out {
+		if old, ok := n.out[id]; ok && old.Tainted.Cmp(e.Tainted) == 0 {
+			continue
+		}
+		if err := t.arrive(ctx, e); err != nil {
+			return err
+		}
+	}
+	for id, old := range n.out {
+		if _, ok := out[id]; !ok {
+			r := t.nodes[old.To]
+			delete(r.in, id)
+			t.push(old.To)
+		}
+	}
+	n.out = out
+	return nil
+}
+
+func sub(a, b chain.Amount) chain.Amount {
+	r, under := a.Sub(b)
+	if under {
+		return chain.Amount{}
+	}
+	return r
+}
+
+// lot is value that arrived in one transfer, for FIFO.
+type lot struct{ amount, taint chain.Amount }
+
+// consume takes amount from the oldest lots and returns the taint it
+// carried.
+func consume(lots []lot, amount chain.Amount) (chain.Amount, []lot) {
+	var taint chain.Amount
+	for len(lots) > 0 && !amount.IsZero() {
+		l := &lots[0]
+		take := amount
+		if l.amount.Cmp(take) < 0 {
+			take = l.amount
+		}
+		var t chain.Amount
+		if take.Cmp(l.amount) == 0 {
+			t = l.taint
+		} else {
+			t = take.MulDiv(l.taint, l.amount)
+		}
+		taint, _ = taint.Add(t)
+		l.taint = sub(l.taint, t)
+		l.amount = sub(l.amount, take)
+		amount = sub(amount, take)
+		if l.amount.IsZero() {
+			lots = lots[1:]
+		}
+	}
+	return taint, lots
+}
+
+// arrive records a tainted transfer at its recipient.
+func (t *tracer) arrive(ctx context.Context, e *Edge) error {
+	id := transferID{e.Tx, e.Kind, e.Pos}
+	r := t.nodes[e.To]
+	if r == nil {
+		if e.Tainted.Cmp(t.o.MinAmount) < 0 {
+			return nil
+		}
+		if len(t.nodes) >= t.o.MaxAddresses {
+			return fmt.Errorf("%w: more than %d addresses tainted by hop %d (raise the cap, lower the hops or set a dust limit)", ErrTooLarge, t.o.MaxAddresses, e.Hop)
+		}
+		r = t.node(e.To, e.Hop)
+		if t.o.Labels != nil {
+			l, ok, err := t.o.Labels.Label(ctx, t.o.Chain, e.To)
+			if err != nil {
+				return err
+			}
+			if ok {
+				r.label = &l
+			}
+		}
+	}
+	r.in[id] = e.Tainted
+	t.push(e.To)
+	return nil
+}
+
+// collect builds the result from the final state.
+func (t *tracer) collect() {
+	res := t.res
+	hops := make(map[int]*Hop)
+	hop := func(h int) *Hop {
+		if hops[h] == nil {
+			hops[h] = &Hop{Hop: h}
+		}
+		return hops[h]
+	}
+	for addr, n := range t.nodes {
+		nd := Node{Address: addr, Hop: n.hop, Label: n.label, Seed: n.seed, Truncated: n.truncated, Remaining: n.remaining}
+		for _, a := range n.in {
+			nd.Received, _ = nd.Received.Add(a)
+		}
+		for _, e := range n.out {
+			nd.Sent, _ = nd.Sent.Add(e.Tainted)
+			res.Edges = append(res.Edges, *e)
+			h := hop(e.Hop)
+			h.Transfers++
+			h.Tainted, _ = h.Tainted.Add(e.Tainted)
+		}
+		if n.seed {
+			res.Tainted, _ = res.Tainted.Add(nd.Received)
+		}
+		if n.hop >= t.o.MaxHops && n.label == nil {
+			nd.Frontier = true
+		}
+		if t.o.Model == Poison {
+			nd.Remaining = chain.Amount{}
+		}
+		if n.truncated {
+			res.Warnings = append(res.Warnings, fmt.Sprintf("%s has more than %d transfers: only the first were replayed; label it as a service or raise the limit", addr, t.o.MaxPostings))
+		}
+		hop(n.hop).Addresses++
+		res.Nodes = append(res.Nodes, nd)
+	}
+	into := make(map[string][]*Edge)
+	for i := range res.Edges {
+		into[res.Edges[i].To] = append(into[res.Edges[i].To], &res.Edges[i])
+	}
+	for _, nd := range res.Nodes {
+		if nd.Label != nil {
+			res.Endpoints = append(res.Endpoints, endpoint(nd, into[nd.Address]))
+		}
+	}
+	slices.SortFunc(res.Nodes, func(a, b Node) int {
+		if a.Hop != b.Hop {
+			return a.Hop - b.Hop
+		}
+		return strings.Compare(a.Address, b.Address)
+	})
+	slices.SortFunc(res.Edges, func(a, b Edge) int {
+		if c := a.Time.Compare(b.Time); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.Tx, b.Tx); c != 0 {
+			return c
+		}
+		return int(a.Pos) - int(b.Pos)
+	})
+	slices.SortFunc(res.Endpoints, func(a, b Endpoint) int {
+		if c := b.Amount.Cmp(a.Amount); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Address, b.Address)
+	})
+	for h := 0; h <= t.o.MaxHops; h++ {
+		if x, ok := hops[h]; ok {
+			res.Hops = append(res.Hops, *x)
+		}
+	}
+	slices.Sort(res.Warnings)
+}
+
+func endpoint(n Node, in []*Edge) Endpoint {
+	ep := Endpoint{Address: n.Address, Label: *n.Label, Amount: n.Received, Hop: n.Hop}
+	switch strings.ToLower(n.Label.Category) {
+	case "mixer", "bridge":
+		ep.Continues = true
+	}
+	for _, e := range in {
+		if ep.First.IsZero() || e.Time.Before(ep.First) {
+			ep.First = e.Time
+		}
+		if e.Time.After(ep.Last) {
+			ep.Last = e.Time
+		}
+		ep.Txs = append(ep.Txs, e.Tx)
+	}
+	slices.Sort(ep.Txs)
+	ep.Txs = slices.Compact(ep.Txs)
+	return ep
+}
+
+// Check verifies a result's invariants: every edge's taint is at most its
+// amount (and equal to it under poison); under haircut and FIFO, taint is
+// conserved at every address (received = sent + remaining) and the
+// endpoints, frontier and remainders account for exactly what entered at
+// the seeds, less dust dropped.
+func (r *Result) Check() error {
+	for _, e := range r.Edges {
+		if e.Tainted.Cmp(e.Amount) > 0 {
+			return fmt.Errorf("edge %s:%d carries %s tainted of %s", e.Tx, e.Pos, e.Tainted, e.Amount)
+		}
+		if r.Model == Poison && e.Tainted.Cmp(e.Amount) != 0 {
+			return fmt.Errorf("poison edge %s:%d carries %s of %s", e.Tx, e.Pos, e.Tainted, e.Amount)
+		}
+	}
+	if r.Model == Poison {
+		return nil
+	}
+	for _, n := range r.Nodes {
+		if n.Label != nil || n.Frontier {
+			continue
+		}
+		sum, _ := n.Sent.Add(n.Remaining)
+		if sum.Cmp(n.Received) != 0 {
+			return fmt.Errorf("%s: received %s tainted, sent %s and holds %s", n.Address, n.Received, n.Sent, n.Remaining)
+		}
+	}
+	return nil
+}
