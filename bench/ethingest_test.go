@@ -23,7 +23,8 @@ import (
 //
 //	go test -tags integration ./bench -run '^$' -bench IngestGeth -benchtime 3x
 func BenchmarkIngestGeth(b *testing.B) {
-	g := nodetest.StartGeth(b, nodetest.GethOptions{})
+	// Tracing old blocks needs their state: an archive node.
+	g := nodetest.StartGeth(b, nodetest.GethOptions{Args: []string{"--gcmode", "archive", "--state.scheme", "hash"}})
 	ctx := context.Background()
 	var last common.Hash
 	for i := range 3000 {

@@ -403,6 +403,9 @@ func (s *Source) readBatch(ctx context.Context, lo, hi uint64) ([]*chain.Block, 
 			blockReceipts = false
 			continue
 		}
+		if c.method == "debug_traceBlockByNumber" && isPruned(c.err) {
+			return nil, fmt.Errorf("%s %s: %w (the node has pruned the state this block needs: trace against an archive node, e.g. geth --gcmode archive, or ingest with traces off)", c.method, c.what, c.err)
+		}
 		return nil, fmt.Errorf("%s %s: %w", c.method, c.what, c.err)
 	}
 
@@ -518,7 +521,8 @@ type call struct {
 
 // batch makes the calls in batches of at most maxBatchCalls. Transport
 // failures and the node's errors are retried with backoff, all but "method
-// not found", which is left in the call's err for the caller. After the
+// not found" and pruned state, which are left in the call's err for the
+// caller. After the
 // last retry it returns the last error.
 func (s *Source) batch(ctx context.Context, calls []*call) error {
 	pending := calls
@@ -548,7 +552,7 @@ func (s *Source) batch(ctx context.Context, calls []*call) error {
 			}
 			for i, c := range part {
 				c.err = elems[i].Error
-				if c.err == nil || isMethodNotFound(c.err) {
+				if c.err == nil || isMethodNotFound(c.err) || isPruned(c.err) {
 					continue
 				}
 				last = fmt.Errorf("%s %s: %w", c.method, c.what, c.err)
@@ -635,6 +639,12 @@ func sleep(ctx context.Context, d time.Duration) error {
 func isMethodNotFound(err error) bool {
 	var re rpc.Error
 	return errors.As(err, &re) && re.ErrorCode() == -32601
+}
+
+// isPruned recognises a node that no longer has the state a trace needs:
+// asking again will not help.
+func isPruned(err error) bool {
+	return strings.Contains(err.Error(), "historical state")
 }
 
 // isTooLarge recognises a node's limits on batch and response size.

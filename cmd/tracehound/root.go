@@ -56,6 +56,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		newKeysCmd(a),
 		newIngestCmd(a),
 		newAddressCmd(a),
+		newTraceCmd(a),
 	)
 	return root
 }

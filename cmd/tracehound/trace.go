@@ -1,0 +1,377 @@
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tracehound/tracehound/chain"
+	"github.com/tracehound/tracehound/cluster"
+	"github.com/tracehound/tracehound/screen"
+	"github.com/tracehound/tracehound/store/pebble"
+	"github.com/tracehound/tracehound/trace"
+)
+
+type traceFlags struct {
+	model, asset, since, until, min string
+	hops, maxAddresses              int
+	json, csv, noCluster            bool
+	freeze, caseRef                 string
+}
+
+func newTraceCmd(a *app) *cobra.Command {
+	var f traceFlags
+	cmd := &cobra.Command{
+		Use:   "trace CHAIN SEED...",
+		Short: "Follow tainted funds forward from addresses or transactions to the services that hold them",
+		Long: `Follow tainted funds forward from seeds (addresses, or transaction hashes)
+hop by hop through the transfer graph, under the poison, haircut or FIFO
+taint model, to the services (exchanges, mixers, bridges) they reached.
+
+An address seed taints everything it received in the window (--since,
+--until); a transaction seed taints everything the transaction moved.
+Exchange deposit addresses are recognised from their sweeps to a tagged
+hot wallet unless --no-cluster. With --freeze DIR, a freeze request per
+exchange is written there as CSV and as a printable HTML page.`,
+		Args: cobra.MinimumNArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.traceCmd(cmd.Context(), f, args)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.model, "model", "haircut", "taint model: poison, haircut or fifo")
+	fl.IntVar(&f.hops, "hops", 6, "most hops from a seed")
+	fl.StringVar(&f.min, "min", "0", "drop branches carrying less than this many base units (dust)")
+	fl.StringVar(&f.since, "since", "", "first block time considered (RFC 3339 or YYYY-MM-DD)")
+	fl.StringVar(&f.until, "until", "", "block time after the window (RFC 3339 or YYYY-MM-DD)")
+	fl.StringVar(&f.asset, "asset", "", "token contract to trace instead of the chain's coin")
+	fl.IntVar(&f.maxAddresses, "max-addresses", trace.DefaultMaxAddresses, "stop with an error past this many tainted addresses")
+	fl.BoolVar(&f.json, "json", false, "write the whole result as JSON")
+	fl.BoolVar(&f.csv, "csv", false, "write the tainted transfers as CSV")
+	fl.BoolVar(&f.noCluster, "no-cluster", false, "do not recognise deposit addresses by their sweeps")
+	fl.StringVar(&f.freeze, "freeze", "", "write freeze requests, one per exchange, into this directory")
+	fl.StringVar(&f.caseRef, "case", "", "case reference printed on freeze requests")
+	return cmd
+}
+
+func parseWhen(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		return time.Time{}, usageError("time %q: want RFC 3339 or YYYY-MM-DD", s)
+	}
+	return t, nil
+}
+
+var txHash = regexp.MustCompile(`^0x[0-9a-fA-F]{64}$`)
+
+func (a *app) traceCmd(ctx context.Context, f traceFlags, args []string) error {
+	if f.json && f.csv {
+		return usageError("--json and --csv exclude each other")
+	}
+	c := chain.ParseChain(args[0])
+	if c != chain.Ethereum && c != chain.Bitcoin {
+		return usageError("chain %q: the graph holds btc and eth", args[0])
+	}
+	model, err := trace.ParseModel(f.model)
+	if err != nil {
+		return usageError("--model: %v", err)
+	}
+	min, err := chain.ParseAmount(f.min)
+	if err != nil {
+		return usageError("--min: %v", err)
+	}
+	o := trace.Options{Chain: c, Model: model, MaxHops: f.hops, MinAmount: min, MaxAddresses: f.maxAddresses, Asset: chain.Asset(strings.ToLower(f.asset))}
+	if o.Since, err = parseWhen(f.since); err != nil {
+		return err
+	}
+	if o.Until, err = parseWhen(f.until); err != nil {
+		return err
+	}
+	p := newAddressParser()
+	var seeds []trace.Seed
+	for _, s := range args[1:] {
+		if c == chain.Ethereum && txHash.MatchString(s) {
+			seeds = append(seeds, trace.Seed{Tx: strings.ToLower(s)})
+			continue
+		}
+		addr, err := p.Parse(s, c)
+		if err != nil {
+			return err
+		}
+		seeds = append(seeds, trace.Seed{Address: addr.Value})
+	}
+	db, err := a.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	svc, err := newService(ctx, db, a.log)
+	if err != nil {
+		return err
+	}
+	var labels trace.Labeler = indexLabels{svc.index}
+	if !f.noCluster {
+		labels = &cluster.Deposits{Graph: db, Base: labels}
+	}
+	o.Labels = labels
+	res, err := trace.Run(ctx, txGraph{db}, seeds, o)
+	if err != nil {
+		return err
+	}
+	if err := res.Check(); err != nil {
+		return fmt.Errorf("trace failed its own check: %w", err)
+	}
+	if f.freeze != "" {
+		files, err := writeFreezeRequests(f.freeze, f.caseRef, res, time.Now().UTC())
+		if err != nil {
+			return err
+		}
+		for _, file := range files {
+			fmt.Fprintln(a.stderr, "wrote", file)
+		}
+	}
+	switch {
+	case f.json:
+		enc := json.NewEncoder(a.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(res)
+	case f.csv:
+		return writeEdgesCSV(a.stdout, res)
+	}
+	printTrace(a.stdout, res)
+	return nil
+}
+
+// serviceCategories end a trace branch: value reaching them is held by
+// a service that can freeze it, or moves on by other means.
+var serviceCategories = map[string]bool{
+	"exchange": true, "mixer": true, "bridge": true, "service": true, "defi": true,
+	"gambling": true, "miner": true, "marketplace": true, "payment_processor": true,
+}
+
+// indexLabels reads service attributions from the screening index.
+type indexLabels struct{ idx *screen.Index }
+
+func (l indexLabels) Label(_ context.Context, c chain.Chain, addr string) (trace.Label, bool, error) {
+	h := l.idx.Lookup(chain.Address{Chain: c, Value: addr})
+	best := -1
+	for i, at := range h.Attributions {
+		if serviceCategories[strings.ToLower(at.Category)] && (best < 0 || at.Confidence > h.Attributions[best].Confidence) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return trace.Label{}, false, nil
+	}
+	at := h.Attributions[best]
+	return trace.Label{Entity: at.Entity, Category: strings.ToLower(at.Category)}, true, nil
+}
+
+// txGraph lets a trace read transactions, for transaction seeds.
+type txGraph struct{ *pebble.DB }
+
+func (g txGraph) TxTransfers(ctx context.Context, c chain.Chain, hash string) ([]chain.Transfer, bool, error) {
+	r, ok, err := g.Tx(ctx, c, hash)
+	if err != nil || !ok {
+		return nil, ok, err
+	}
+	trs := slices.Clone(r.Transfers)
+	for i := range trs {
+		trs[i].Tx, trs[i].Chain, trs[i].Block, trs[i].Time = r.Hash, c, r.Block, r.Time
+	}
+	return trs, true, nil
+}
+
+func assetLabel(a chain.Asset) string {
+	if a == chain.Native {
+		return "native"
+	}
+	return string(a)
+}
+
+func printTrace(w io.Writer, r *trace.Result) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	defer tw.Flush()
+	fmt.Fprintf(tw, "%s trace of %s on %s: %s base units entered at %d seeds; %d addresses, %d transfers, %d endpoints (store through block %d, %s)\n",
+		r.Model, assetLabel(r.Asset), r.Chain, r.Tainted, len(r.Seeds), len(r.Nodes), len(r.Edges), len(r.Endpoints), r.Through, r.Elapsed.Round(time.Millisecond))
+	for _, w := range r.Warnings {
+		fmt.Fprintf(tw, "warning: %s\n", w)
+	}
+	if len(r.Endpoints) > 0 {
+		fmt.Fprintf(tw, "\nENDPOINT\tENTITY\tCATEGORY\tTAINTED\tFIRST\tLAST\tHOP\tTXS\n")
+		for _, e := range r.Endpoints {
+			cat := e.Label.Category
+			if e.Label.Heuristic != "" {
+				cat += " (" + e.Label.Heuristic + ")"
+			}
+			if e.Continues {
+				cat += ", continues"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\n", e.Address, e.Label.Entity, cat, e.Amount,
+				e.First.Format(time.RFC3339), e.Last.Format(time.RFC3339), e.Hop, len(e.Txs))
+		}
+	}
+	fmt.Fprintf(tw, "\nHOP\tADDRESSES\tTRANSFERS IN\tTAINTED IN\n")
+	for _, h := range r.Hops {
+		fmt.Fprintf(tw, "%d\t%d\t%d\t%s\n", h.Hop, h.Addresses, h.Transfers, h.Tainted)
+	}
+}
+
+func writeEdgesCSV(w io.Writer, r *trace.Result) error {
+	cw := csv.NewWriter(w)
+	cw.Write([]string{"hop", "time", "block", "tx", "kind", "pos", "from", "to", "amount", "tainted"})
+	for _, e := range r.Edges {
+		cw.Write([]string{strconv.Itoa(e.Hop), e.Time.Format(time.RFC3339), strconv.FormatUint(e.Block, 10), e.Tx, e.Kind.String(),
+			strconv.FormatUint(uint64(e.Pos), 10), e.From, e.To, e.Amount.String(), e.Tainted.String()})
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// evidencePath walks back from addr to a seed along the incoming edge
+// that carried the most taint from a nearer hop.
+func evidencePath(r *trace.Result, addr string) []trace.Edge {
+	best := make(map[string]trace.Edge)
+	hop := make(map[string]int)
+	for _, n := range r.Nodes {
+		hop[n.Address] = n.Hop
+	}
+	for _, e := range r.Edges {
+		if hop[e.From] >= hop[e.To] {
+			continue
+		}
+		if b, ok := best[e.To]; !ok || e.Tainted.Cmp(b.Tainted) > 0 {
+			best[e.To] = e
+		}
+	}
+	var path []trace.Edge
+	for at := addr; len(path) <= len(r.Nodes); {
+		e, ok := best[at]
+		if !ok {
+			break
+		}
+		path = append(path, e)
+		at = e.From
+	}
+	slices.Reverse(path)
+	return path
+}
+
+type freezeDeposit struct {
+	trace.Endpoint
+	Path []trace.Edge
+}
+
+type freezeRequest struct {
+	Case, Entity, Chain, Asset, Model string
+	Generated                         time.Time
+	Seeds                             []trace.Seed
+	Through                           uint64
+	Total                             chain.Amount
+	Deposits                          []freezeDeposit
+}
+
+var freezeHTML = template.Must(template.New("freeze").Funcs(template.FuncMap{
+	"date": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
+}).Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Freeze request {{.Case}}: {{.Entity}}</title>
+<style>
+body{font-family:system-ui,sans-serif;margin:2em;max-width:60em}
+table{border-collapse:collapse;width:100%;margin:1em 0}th,td{border:1px solid #999;padding:.3em;text-align:left;font-size:.9em}
+td.n{text-align:right;font-family:monospace}code{font-size:.85em;word-break:break-all}
+@media print{body{margin:0}}
+</style></head><body>
+<h1>Request to freeze funds</h1>
+<p><b>To:</b> {{.Entity}} (compliance)<br><b>Case reference:</b> {{.Case}}<br><b>Prepared:</b> {{date .Generated}}</p>
+<p>Funds traced from the seeds below reached the deposit addresses listed at {{.Entity}}. We ask that the amounts be frozen
+pending legal process. Amounts are exact, in base units of {{.Asset}} on {{.Chain}}, computed under the <b>{{.Model}}</b> taint model
+from the transfers ingested through block {{.Through}}.</p>
+<h2>Seeds</h2><ul>{{range .Seeds}}<li><code>{{.Address}}{{.Tx}}</code></li>{{end}}</ul>
+<h2>Deposit addresses</h2>
+<table><tr><th>Address</th><th>Tainted amount</th><th>First arrival</th><th>Last arrival</th><th>Identified by</th></tr>
+{{range .Deposits}}<tr><td><code>{{.Address}}</code></td><td class="n">{{.Amount}}</td><td>{{date .First}}</td><td>{{date .Last}}</td><td>{{if .Label.Heuristic}}{{.Label.Heuristic}} heuristic{{else}}attribution tag{{end}}</td></tr>{{end}}
+<tr><th>Total</th><th class="n">{{.Total}}</th><th colspan="3"></th></tr></table>
+{{range .Deposits}}<h2>Evidence path to <code>{{.Address}}</code></h2>
+<table><tr><th>Hop</th><th>Time</th><th>Transaction</th><th>From</th><th>To</th><th>Amount</th><th>Tainted</th></tr>
+{{range .Path}}<tr><td>{{.Hop}}</td><td>{{date .Time}}</td><td><code>{{.Tx}}</code></td><td><code>{{.From}}</code></td><td><code>{{.To}}</code></td><td class="n">{{.Amount}}</td><td class="n">{{.Tainted}}</td></tr>{{end}}
+</table>
+<p>Arriving transactions: {{range .Txs}}<code>{{.}}</code> {{end}}</p>{{end}}
+</body></html>
+`))
+
+var unsafeName = regexp.MustCompile(`[^a-z0-9]+`)
+
+// writeFreezeRequests writes a CSV and an HTML freeze request for every
+// exchange among the endpoints and returns the files written.
+func writeFreezeRequests(dir, caseRef string, r *trace.Result, now time.Time) ([]string, error) {
+	byEntity := make(map[string]*freezeRequest)
+	var order []string
+	for _, e := range r.Endpoints {
+		if e.Label.Category != "exchange" {
+			continue
+		}
+		fr := byEntity[e.Label.Entity]
+		if fr == nil {
+			fr = &freezeRequest{Case: caseRef, Entity: e.Label.Entity, Chain: string(r.Chain), Asset: assetLabel(r.Asset), Model: string(r.Model),
+				Generated: now, Seeds: r.Seeds, Through: r.Through}
+			byEntity[e.Label.Entity] = fr
+			order = append(order, e.Label.Entity)
+		}
+		fr.Total, _ = fr.Total.Add(e.Amount)
+		fr.Deposits = append(fr.Deposits, freezeDeposit{e, evidencePath(r, e.Address)})
+	}
+	if len(order) == 0 {
+		return nil, nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	var files []string
+	for _, entity := range order {
+		fr := byEntity[entity]
+		base := filepath.Join(dir, "freeze-"+strings.Trim(unsafeName.ReplaceAllString(strings.ToLower(entity), "-"), "-"))
+		var b strings.Builder
+		cw := csv.NewWriter(&b)
+		cw.Write([]string{"case", "exchange", "chain", "asset", "deposit_address", "tainted_amount", "first_arrival", "last_arrival", "identified_by", "transactions", "model", "through_block"})
+		for _, d := range fr.Deposits {
+			by := "tag"
+			if d.Label.Heuristic != "" {
+				by = d.Label.Heuristic
+			}
+			cw.Write([]string{caseRef, entity, fr.Chain, fr.Asset, d.Address, d.Amount.String(), d.First.Format(time.RFC3339), d.Last.Format(time.RFC3339),
+				by, strings.Join(d.Txs, " "), fr.Model, strconv.FormatUint(fr.Through, 10)})
+		}
+		cw.Flush()
+		if err := os.WriteFile(base+".csv", []byte(b.String()), 0o644); err != nil {
+			return nil, err
+		}
+		var h strings.Builder
+		if err := freezeHTML.Execute(&h, fr); err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(base+".html", []byte(h.String()), 0o644); err != nil {
+			return nil, err
+		}
+		files = append(files, base+".csv", base+".html")
+	}
+	return files, nil
+}

@@ -1,0 +1,104 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/tracehound/tracehound/trace"
+)
+
+// TestTraceToFreezeRequest loads a small theft from a CSV export, tags an
+// exchange's hot wallet, traces from the thief and checks the endpoints,
+// amounts and the freeze requests written.
+func TestTraceToFreezeRequest(t *testing.T) {
+	a := func(n string) string { return fmt.Sprintf("0x%040s", n) }
+	h := func(n int) string { return fmt.Sprintf("0x%064x", n) }
+	// The thief (7) receives 1,000 from the victim, sends 600 to a and 400
+	// to b. a pays 600 into deposit address d1, which sweeps it to the
+	// exchange's hot wallet; b pays 150 into d2 (swept likewise) and 250
+	// into a mixer.
+	pays := [][3]string{
+		{"71c7", "7", "1000"}, {"7", "a", "600"}, {"7", "b", "400"}, {"a", "d1", "600"},
+		{"b", "d2", "150"}, {"b", "f", "250"}, {"d1", "407", "600"}, {"d2", "407", "150"},
+	}
+	txs := "hash,nonce,block_hash,block_number,transaction_index,from_address,to_address,value,gas,gas_price,input,block_timestamp,receipt_gas_used,receipt_status\n"
+	for i, p := range pays {
+		txs += fmt.Sprintf("%s,%d,%s,%d,0,%s,%s,%s,21000,1,0x,%d,21000,1\n", h(i+1), i, h(100+i), 20_000_000+i, a(p[0]), a(p[1]), p[2], 1_740_000_000+60*i)
+	}
+	dir := t.TempDir()
+	csvPath := filepath.Join(dir, "transactions.csv")
+	pack := filepath.Join(dir, "services.yaml")
+	must(t, os.WriteFile(csvPath, []byte(txs), 0o644))
+	must(t, os.WriteFile(pack, []byte(`title: Services
+creator: test
+lastmod: 2025-01-01
+confidence: service_data
+currency: ETH
+tags:
+- address: `+a("407")+`
+  label: Exchange One
+  category: exchange
+- address: `+a("f")+`
+  label: Mixer
+  category: mixer
+`), 0o644))
+	data := filepath.Join(dir, "store")
+	if _, err := run(t, "--data", data, "ingest", "csv", csvPath, "--no-progress"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := run(t, "--data", data, "tags", "import", pack); err != nil {
+		t.Fatal(err)
+	}
+	freeze := filepath.Join(dir, "freeze")
+	out, err := run(t, "--data", data, "trace", "eth", a("7"), "--json", "--freeze", freeze, "--case", "CASE-2025-001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res trace.Result
+	must(t, json.Unmarshal([]byte(out), &res))
+	var got []string
+	for _, e := range res.Endpoints {
+		got = append(got, fmt.Sprintf("%s %s %s %s", e.Address[38:], e.Label.Entity, e.Label.Heuristic, e.Amount))
+	}
+	want := []string{"00d1 Exchange One deposit-address 600", "000f Mixer  250", "00d2 Exchange One deposit-address 150"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("endpoints %q, want %q", got, want)
+	}
+	csvOut, err := os.ReadFile(filepath.Join(freeze, "freeze-exchange-one.csv"))
+	must(t, err)
+	for _, s := range []string{"CASE-2025-001,Exchange One,eth,native," + a("d1") + ",600,", a("d2") + ",150,", "deposit-address," + h(4)} {
+		if !strings.Contains(string(csvOut), s) {
+			t.Errorf("freeze CSV lacks %q:\n%s", s, csvOut)
+		}
+	}
+	html, err := os.ReadFile(filepath.Join(freeze, "freeze-exchange-one.html"))
+	must(t, err)
+	// The evidence path to d1: thief -> a -> d1, with the transactions.
+	for _, s := range []string{"CASE-2025-001", "Evidence path to <code>" + a("d1"), h(2), h(4), "<b>haircut</b>"} {
+		if !strings.Contains(string(html), s) {
+			t.Errorf("freeze HTML lacks %q", s)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(freeze, "freeze-mixer.csv")); err == nil {
+		t.Error("a freeze request was written for a mixer")
+	}
+
+	out, err = run(t, "--data", data, "trace", "eth", a("7"), "--no-cluster", "--model", "poison")
+	if err != nil || !strings.Contains(out, "Mixer") || strings.Contains(out, "deposit-address") {
+		t.Errorf("without clustering: %v\n%s", err, out)
+	}
+	if _, err := run(t, "--data", data, "trace", "eth", a("7"), "--model", "lifo"); err == nil {
+		t.Error("unknown model accepted")
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
