@@ -27,7 +27,7 @@ const (
 // colon, e.g. "intel:read".
 func ValidRole(r string) bool {
 	switch r {
-	case RoleScreen, RoleAdmin, RoleMetrics:
+	case RoleScreen, RoleAdmin, RoleMetrics, RoleTrace:
 		return true
 	}
 	return strings.Contains(r, ":") && !strings.ContainsAny(r, " \t\n")
@@ -69,7 +69,7 @@ func NewKey(name string, roles []string, now time.Time) (Key, string, error) {
 	}
 	for _, r := range roles {
 		if !ValidRole(r) {
-			return Key{}, "", fmt.Errorf("new key %q: unknown role %q (want %s, %s or %s)", name, r, RoleScreen, RoleAdmin, RoleMetrics)
+			return Key{}, "", fmt.Errorf("new key %q: unknown role %q (want %s, %s, %s or %s)", name, r, RoleScreen, RoleTrace, RoleAdmin, RoleMetrics)
 		}
 	}
 	var b [24]byte

@@ -32,6 +32,8 @@ type Config struct {
 	MaxBody int64
 	// Admin performs imports; nil disables the admin endpoints.
 	Admin Admin
+	// Tracer runs traces; nil disables POST /v1/traces.
+	Tracer Tracer
 }
 
 // Admin performs the imports the admin endpoints expose. The server saves
@@ -91,6 +93,9 @@ func (s *Server) routes() {
 		s.handle("POST /v1/admin/sanctions", RoleAdmin, s.importSanctions)
 		s.handle("GET /v1/sanctions/versions", RoleScreen, s.sanctionsVersions)
 		s.handle("POST /v1/admin/tags", RoleAdmin, s.importTags)
+	}
+	if s.cfg.Tracer != nil {
+		s.handle("POST /v1/traces", RoleTrace, s.runTrace)
 	}
 	s.handle("/", "", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, http.StatusNotFound, "not_found", "no such endpoint: "+r.Method+" "+r.URL.Path)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html/template"
 	"io"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tracehound/tracehound/api"
 	"github.com/tracehound/tracehound/chain"
 	"github.com/tracehound/tracehound/cluster"
 	"github.com/tracehound/tracehound/screen"
@@ -76,7 +78,7 @@ func parseWhen(s string) (time.Time, error) {
 	}
 	t, err := time.Parse(time.DateOnly, s)
 	if err != nil {
-		return time.Time{}, usageError("time %q: want RFC 3339 or YYYY-MM-DD", s)
+		return time.Time{}, fmt.Errorf("time %q: want RFC 3339 or YYYY-MM-DD", s)
 	}
 	return t, nil
 }
@@ -87,38 +89,8 @@ func (a *app) traceCmd(ctx context.Context, f traceFlags, args []string) error {
 	if f.json && f.csv {
 		return usageError("--json and --csv exclude each other")
 	}
-	c := chain.ParseChain(args[0])
-	if c != chain.Ethereum && c != chain.Bitcoin {
-		return usageError("chain %q: the graph holds btc and eth", args[0])
-	}
-	model, err := trace.ParseModel(f.model)
-	if err != nil {
-		return usageError("--model: %v", err)
-	}
-	min, err := chain.ParseAmount(f.min)
-	if err != nil {
-		return usageError("--min: %v", err)
-	}
-	o := trace.Options{Chain: c, Model: model, MaxHops: f.hops, MinAmount: min, MaxAddresses: f.maxAddresses, Asset: chain.Asset(strings.ToLower(f.asset))}
-	if o.Since, err = parseWhen(f.since); err != nil {
-		return err
-	}
-	if o.Until, err = parseWhen(f.until); err != nil {
-		return err
-	}
-	p := newAddressParser()
-	var seeds []trace.Seed
-	for _, s := range args[1:] {
-		if c == chain.Ethereum && txHash.MatchString(s) {
-			seeds = append(seeds, trace.Seed{Tx: strings.ToLower(s)})
-			continue
-		}
-		addr, err := p.Parse(s, c)
-		if err != nil {
-			return err
-		}
-		seeds = append(seeds, trace.Seed{Address: addr.Value})
-	}
+	req := api.TraceRequest{Chain: args[0], Seeds: args[1:], Model: f.model, Hops: f.hops, Min: f.min, Since: f.since, Until: f.until,
+		Asset: f.asset, NoCluster: f.noCluster}
 	db, err := a.openStore(ctx)
 	if err != nil {
 		return err
@@ -128,17 +100,13 @@ func (a *app) traceCmd(ctx context.Context, f traceFlags, args []string) error {
 	if err != nil {
 		return err
 	}
-	var labels trace.Labeler = indexLabels{svc.index}
-	if !f.noCluster {
-		labels = &cluster.Deposits{Graph: db, Base: labels}
+	res, err := svc.trace(ctx, req, f.maxAddresses)
+	var ie *api.InputError
+	if errors.As(err, &ie) {
+		return usageError("%v", ie.Err)
 	}
-	o.Labels = labels
-	res, err := trace.Run(ctx, txGraph{db}, seeds, o)
 	if err != nil {
 		return err
-	}
-	if err := res.Check(); err != nil {
-		return fmt.Errorf("trace failed its own check: %w", err)
 	}
 	if f.freeze != "" {
 		files, err := writeFreezeRequests(f.freeze, f.caseRef, res, time.Now().UTC())
@@ -159,6 +127,72 @@ func (a *app) traceCmd(ctx context.Context, f traceFlags, args []string) error {
 	}
 	printTrace(a.stdout, res)
 	return nil
+}
+
+// Trace implements api.Tracer.
+func (s *service) Trace(ctx context.Context, req api.TraceRequest) (any, error) {
+	return s.trace(ctx, req, 0)
+}
+
+// trace checks a request and runs it; mistakes in it are api.InputErrors.
+func (s *service) trace(ctx context.Context, req api.TraceRequest, maxAddresses int) (*trace.Result, error) {
+	bad := func(format string, args ...any) error { return &api.InputError{Err: fmt.Errorf(format, args...)} }
+	c := chain.ParseChain(req.Chain)
+	if c != chain.Ethereum && c != chain.Bitcoin {
+		return nil, bad("chain %q: the graph holds btc and eth", req.Chain)
+	}
+	if req.Model == "" {
+		req.Model = string(trace.Haircut)
+	}
+	model, err := trace.ParseModel(req.Model)
+	if err != nil {
+		return nil, bad("%v", err)
+	}
+	if req.Min == "" {
+		req.Min = "0"
+	}
+	min, err := chain.ParseAmount(req.Min)
+	if err != nil {
+		return nil, bad("min: %v", err)
+	}
+	if req.Hops == 0 {
+		req.Hops = 6
+	}
+	if req.Hops < 0 || req.Hops > 50 {
+		return nil, bad("hops %d: want 1 to 50", req.Hops)
+	}
+	o := trace.Options{Chain: c, Model: model, MaxHops: req.Hops, MinAmount: min, MaxAddresses: maxAddresses, Asset: chain.Asset(strings.ToLower(req.Asset))}
+	if o.Since, err = parseWhen(req.Since); err != nil {
+		return nil, bad("since: %v", err)
+	}
+	if o.Until, err = parseWhen(req.Until); err != nil {
+		return nil, bad("until: %v", err)
+	}
+	var seeds []trace.Seed
+	for _, sd := range req.Seeds {
+		if c == chain.Ethereum && txHash.MatchString(sd) {
+			seeds = append(seeds, trace.Seed{Tx: strings.ToLower(sd)})
+			continue
+		}
+		addr, err := s.parser.Parse(sd, c)
+		if err != nil {
+			return nil, bad("seed: %v", err)
+		}
+		seeds = append(seeds, trace.Seed{Address: addr.Value})
+	}
+	var labels trace.Labeler = indexLabels{s.index}
+	if !req.NoCluster {
+		labels = &cluster.Deposits{Graph: s.db, Base: labels}
+	}
+	o.Labels = labels
+	res, err := trace.Run(ctx, txGraph{s.db}, seeds, o)
+	if err != nil {
+		return nil, err
+	}
+	if err := res.Check(); err != nil {
+		return nil, fmt.Errorf("trace failed its own check: %w", err)
+	}
+	return res, nil
 }
 
 // serviceCategories end a trace branch: value reaching them is held by

@@ -1,7 +1,12 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -94,6 +99,48 @@ tags:
 	if _, err := run(t, "--data", data, "trace", "eth", a("7"), "--model", "lifo"); err == nil {
 		t.Error("unknown model accepted")
 	}
+
+	// The same trace over HTTP: a trace key may trace, a screening key may not.
+	traceKey, err := run(t, "--data", data, "keys", "create", "investigator", "--role", "trace")
+	must(t, err)
+	screenKey, err := run(t, "--data", data, "keys", "create", "exchange", "--role", "screen")
+	must(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	app := &app{dataDir: data, stdout: &stdout, stderr: &stderr, log: slog.New(slog.DiscardHandler)}
+	addrCh := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- app.serve(ctx, serveOptions{addr: "127.0.0.1:0"}, func(addr string) { addrCh <- addr })
+	}()
+	var base string
+	select {
+	case base = <-addrCh:
+	case err := <-done:
+		t.Fatal(err)
+	}
+	post := func(key, body string) (int, string) {
+		req, _ := http.NewRequest("POST", "http://"+base+"/v1/traces", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(key))
+		resp, err := http.DefaultClient.Do(req)
+		must(t, err)
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	code, body := post(traceKey, `{"chain":"eth","seeds":["`+a("7")+`"],"model":"haircut"}`)
+	if code != 200 || !strings.Contains(body, `"heuristic":"deposit-address"`) || !strings.Contains(body, `"amount":"600"`) {
+		t.Errorf("trace over HTTP: %d %s", code, body)
+	}
+	if code, _ := post(screenKey, `{"chain":"eth","seeds":["`+a("7")+`"]}`); code != 403 {
+		t.Errorf("screening key traced: %d", code)
+	}
+	if code, body := post(traceKey, `{"chain":"eth","seeds":["0x123"]}`); code != 400 || !strings.Contains(body, "seed") {
+		t.Errorf("bad seed: %d %s", code, body)
+	}
+	cancel()
+	<-done
 }
 
 func must(t *testing.T, err error) {
