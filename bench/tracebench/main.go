@@ -1,0 +1,208 @@
+// Command tracebench measures a forward haircut trace on a large store: a
+// theft of 18 ETH fans out over six hops to about 10,000 addresses (a tree of fan-out
+// ten, as when stolen funds are split and split again), ends at exchange
+// deposit addresses that sweep to tagged hot wallets, and is interleaved
+// with a background of ordinary Zipf-distributed transfers (10 million by
+// default). It reports the trace's time warm (the store's caches filled by
+// a first run) and cold (the store reopened: Pebble's block cache empty;
+// the operating system's page cache is not dropped).
+package main
+
+import (
+	"context"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"log"
+	mrand "math/rand/v2"
+	"os"
+	"slices"
+	"time"
+
+	"github.com/tracehound/tracehound/chain"
+	"github.com/tracehound/tracehound/cluster"
+	"github.com/tracehound/tracehound/store/pebble"
+	"github.com/tracehound/tracehound/trace"
+)
+
+type labels map[string]trace.Label
+
+func (l labels) Label(_ context.Context, _ chain.Chain, a string) (trace.Label, bool, error) {
+	x, ok := l[a]
+	return x, ok, nil
+}
+
+func main() {
+	var (
+		dir        = flag.String("dir", "", "store directory; an existing one built by this command is reused")
+		background = flag.Int("transfers", 10_000_000, "background transfers")
+		pool       = flag.Int("addresses", 2_000_000, "background addresses")
+		runs       = flag.Int("runs", 10, "warm runs")
+	)
+	flag.Parse()
+	ctx := context.Background()
+	if *dir == "" {
+		d, err := os.MkdirTemp("", "tracebench")
+		if err != nil {
+			log.Fatal(err)
+		}
+		defer os.RemoveAll(d)
+		*dir = d
+	}
+	thief, hot := name(1, 0), []string{name(2, 0), name(2, 1), name(2, 2), name(2, 3), name(2, 4)}
+	db, err := pebble.Open(ctx, *dir)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if _, ok, _ := db.Tip(ctx, chain.Ethereum); !ok {
+		start := time.Now()
+		n, err := build(ctx, db, *background, *pool, thief, hot)
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Printf("built: %d transfers in %s\n", n, time.Since(start).Round(time.Second))
+		if err := db.Settle(ctx); err != nil {
+			log.Fatal(err)
+		}
+	}
+	l := labels{}
+	for i, h := range hot {
+		l[h] = trace.Label{Entity: fmt.Sprintf("Exchange %d", i), Category: "exchange"}
+	}
+	opts := trace.Options{Chain: chain.Ethereum, Model: trace.Haircut, MaxHops: 6, Labels: &cluster.Deposits{Graph: db, Base: l}}
+	seeds := []trace.Seed{{Address: thief}}
+	one := func(db *pebble.DB) (*trace.Result, time.Duration) {
+		o := opts
+		o.Labels = &cluster.Deposits{Graph: db, Base: l}
+		t := time.Now()
+		r, err := trace.Run(ctx, db, seeds, o)
+		d := time.Since(t)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := r.Check(); err != nil {
+			log.Fatal(err)
+		}
+		return r, d
+	}
+	db.Close()
+	db, err = pebble.Open(ctx, *dir)
+	if err != nil {
+		log.Fatal(err)
+	}
+	r, cold := one(db)
+	var total chain.Amount
+	for _, e := range r.Endpoints {
+		total, _ = total.Add(e.Amount)
+	}
+	fmt.Printf("trace: %d addresses, %d tainted transfers, %d endpoints holding %s of %s wei\n", len(r.Nodes), len(r.Edges), len(r.Endpoints), total, r.Tainted)
+	var warm []time.Duration
+	for range *runs {
+		_, d := one(db)
+		warm = append(warm, d)
+	}
+	db.Close()
+	slices.Sort(warm)
+	fmt.Printf("6-hop haircut trace: cold %s; warm min %s, median %s, max %s (%d runs)\n",
+		cold.Round(time.Millisecond), warm[0].Round(time.Millisecond), warm[len(warm)/2].Round(time.Millisecond), warm[len(warm)-1].Round(time.Millisecond), len(warm))
+}
+
+// name is a deterministic address: a kind byte and a number.
+func name(kind byte, n uint64) string {
+	var b [20]byte
+	b[0] = kind
+	for i := 0; i < 8; i++ {
+		b[19-i] = byte(n >> (8 * i))
+	}
+	return "0x" + hex.EncodeToString(b[:])
+}
+
+// build writes the background with the laundering tree woven in.
+func build(ctx context.Context, db *pebble.DB, background, pool int, thief string, hot []string) (int, error) {
+	rng := mrand.New(mrand.NewPCG(7, 11))
+	zipf := mrand.NewZipf(rng, 1.1, 1, uint64(pool-1))
+	const perBlock, batch = 150, 100
+	// The laundering, in order: the theft, then each hop's payments, then
+	// the deposits and the sweeps.
+	type pay struct {
+		from, to string
+		amount   uint64
+	}
+	ether := uint64(1_000_000_000_000_000_000)
+	laundering := []pay{{name(3, 0), thief, 18 * ether}}
+	level := []string{thief}
+	amount := 18 * ether
+	var id uint64
+	for hop := 1; hop <= 4; hop++ {
+		fan := 10
+		if hop == 4 {
+			fan = 9
+		}
+		amount /= uint64(fan)
+		var next []string
+		for _, from := range level {
+			for range fan {
+				id++
+				to := name(4, id)
+				laundering = append(laundering, pay{from, to, amount})
+				next = append(next, to)
+			}
+		}
+		level = next
+	}
+	deposits := make([]string, 100)
+	for i := range deposits {
+		deposits[i] = name(5, uint64(i))
+	}
+	for i, from := range level {
+		laundering = append(laundering, pay{from, deposits[i%len(deposits)], amount})
+	}
+	for i, d := range deposits {
+		laundering = append(laundering, pay{d, hot[i%len(hot)], amount * uint64(len(level)/len(deposits))})
+	}
+	// Spread the laundering evenly through the background.
+	total := background + len(laundering)
+	every := total / len(laundering)
+	t0 := time.Unix(1_740_000_000, 0)
+	height := uint64(1)
+	written, li := 0, 0
+	for written < total {
+		var blocks []*chain.Block
+		for range batch {
+			if written >= total {
+				break
+			}
+			bt := t0.Add(time.Duration(height) * 12 * time.Second)
+			b := &chain.Block{Chain: chain.Ethereum, Height: height, Hash: hashOf(height, 0), Time: bt}
+			for i := 0; i < perBlock && written < total; i++ {
+				var p pay
+				if li < len(laundering) && (written%every == 0 || total-written <= len(laundering)-li) {
+					p = laundering[li]
+					li++
+				} else {
+					p = pay{name(9, zipf.Uint64()), name(9, zipf.Uint64()), rng.Uint64N(ether)}
+				}
+				th := hashOf(height, uint64(i+1))
+				b.Txs = append(b.Txs, chain.Tx{Hash: th, Index: i, From: p.from, Transfers: []chain.Transfer{{
+					Chain: chain.Ethereum, Tx: th, Kind: chain.KindNative, Block: height, Time: bt, From: p.from, To: p.to, Amount: chain.NewAmount(p.amount)}}})
+				written++
+			}
+			blocks = append(blocks, b)
+			height++
+		}
+		if err := db.WriteBlocks(ctx, chain.Ethereum, "tracebench", blocks); err != nil {
+			return written, err
+		}
+	}
+	return written, nil
+}
+
+func hashOf(height, i uint64) string {
+	var b [32]byte
+	for k := 0; k < 8; k++ {
+		b[7-k] = byte(height >> (8 * k))
+		b[15-k] = byte(i >> (8 * k))
+	}
+	b[31] = 1
+	return "0x" + hex.EncodeToString(b[:])
+}
