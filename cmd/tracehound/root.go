@@ -57,6 +57,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		newIngestCmd(a),
 		newAddressCmd(a),
 		newTraceCmd(a),
+		newIntelCmd(a),
 	)
 	return root
 }

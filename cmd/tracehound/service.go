@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tracehound/tracehound/audit"
 	"github.com/tracehound/tracehound/chain"
 	"github.com/tracehound/tracehound/sanctions"
 	"github.com/tracehound/tracehound/screen"
@@ -25,13 +26,14 @@ type service struct {
 	parser *chain.Parser
 	index  *screen.Index
 	log    *slog.Logger
+	audit  *audit.Log
 	// mu serialises imports: each replaces a whole index layer.
 	mu sync.Mutex
 }
 
 func newService(ctx context.Context, db *pebble.DB, log *slog.Logger) (*service, error) {
 	p := newAddressParser()
-	s := &service{db: db, parser: p, index: screen.NewIndex(p, screen.DefaultPolicy()), log: log}
+	s := &service{db: db, parser: p, index: screen.NewIndex(p, screen.DefaultPolicy()), log: log, audit: audit.New(db)}
 	if err := s.reloadSanctions(ctx); err != nil {
 		return nil, err
 	}

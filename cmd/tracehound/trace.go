@@ -129,9 +129,24 @@ func (a *app) traceCmd(ctx context.Context, f traceFlags, args []string) error {
 	return nil
 }
 
-// Trace implements api.Tracer.
+// Trace implements api.Tracer. Every trace run through the API is
+// audited: who traced which seeds.
 func (s *service) Trace(ctx context.Context, req api.TraceRequest) (any, error) {
-	return s.trace(ctx, req, 0)
+	actor := "unknown"
+	if k := api.KeyFrom(ctx); k != nil {
+		actor = k.Name
+	}
+	res, err := s.trace(ctx, req, 0)
+	detail := map[string]string{"seeds": strings.Join(req.Seeds, " "), "model": req.Model}
+	if err != nil {
+		detail["error"] = err.Error()
+	} else {
+		detail["endpoints"] = strconv.Itoa(len(res.Endpoints))
+	}
+	if _, aerr := s.audit.Record(ctx, actor, "trace.run", req.Chain, detail); aerr != nil {
+		return nil, aerr
+	}
+	return res, err
 }
 
 // trace checks a request and runs it; mistakes in it are api.InputErrors.

@@ -141,6 +141,14 @@ tags:
 	}
 	cancel()
 	<-done
+	out, err = run(t, "--data", data, "intel", "audit", "verify")
+	if err != nil || !strings.Contains(out, "intact: 2 entries") {
+		t.Errorf("audit after two API traces (the refused key never reached the tracer): %v %s", err, out)
+	}
+	out, _ = run(t, "--data", data, "intel", "audit", "show")
+	if !strings.Contains(out, "investigator\ttrace.run") {
+		t.Errorf("audit show: %s", out)
+	}
 }
 
 func must(t *testing.T, err error) {
