@@ -191,6 +191,10 @@ type Result struct {
 	// Warnings say where the answer is partial: truncated addresses, a
 	// window past the ingested data.
 	Warnings []string `json:"warnings,omitempty"`
+	// MinAmount is the dust limit the trace ran with.
+	MinAmount chain.Amount `json:"min_amount"`
+	// FeesTainted is taint paid to miners as fees (Bitcoin).
+	FeesTainted chain.Amount `json:"fees_tainted"`
 	// Through is the last block the store held when the trace ran:
 	// later transfers are not in it.
 	Through uint64        `json:"through_block"`
@@ -213,6 +217,9 @@ type node struct {
 	truncated bool
 	remaining chain.Amount
 	queued    bool
+	// spent, for Bitcoin, is the taint of the address's coins that traced
+	// transactions spent.
+	spent *chain.Amount
 }
 
 type tracer struct {
@@ -221,6 +228,9 @@ type tracer struct {
 	nodes map[string]*node
 	queue []string
 	res   *Result
+	// seeds are the transfers tainted in full by the seeds; seedComputed
+	// the taint the trace itself carried into them.
+	seeds, seedComputed map[transferID]chain.Amount
 }
 
 // Run traces forward from the seeds.
@@ -247,15 +257,17 @@ func Run(ctx context.Context, g Graph, seeds []Seed, o Options) (*Result, error)
 	if !o.Until.IsZero() && !o.Since.IsZero() && !o.Until.After(o.Since) {
 		return nil, fmt.Errorf("trace: window %s..%s is empty", o.Since.Format(time.RFC3339), o.Until.Format(time.RFC3339))
 	}
-	t := &tracer{g: g, o: o, nodes: make(map[string]*node),
-		res: &Result{Chain: o.Chain, Asset: o.Asset, Model: o.Model, Seeds: seeds}}
-	if o.Chain == chain.Bitcoin {
-		// Bitcoin taint flows from a transaction's inputs to its outputs,
-		// which the account model here does not follow.
-		return nil, errors.New("trace: Bitcoin tracing through transaction inputs and outputs is not available yet; trace an account chain (eth)")
-	}
+	t := &tracer{g: g, o: o, nodes: make(map[string]*node), seeds: make(map[transferID]chain.Amount), seedComputed: make(map[transferID]chain.Amount),
+		res: &Result{Chain: o.Chain, Asset: o.Asset, Model: o.Model, Seeds: seeds, MinAmount: o.MinAmount}}
 	if err := t.checkTip(ctx); err != nil {
 		return nil, err
+	}
+	if o.Chain == chain.Bitcoin {
+		if err := t.runUTXO(ctx, seeds); err != nil {
+			return nil, err
+		}
+		t.res.Elapsed = time.Since(start)
+		return t.res, nil
 	}
 	for _, s := range seeds {
 		if err := t.seed(ctx, s); err != nil {
@@ -307,7 +319,7 @@ func (t *tracer) seed(ctx context.Context, s Seed) error {
 		found := false
 		err := t.g.Postings(ctx, t.o.Chain, s.Address, t.query(true, false), func(p chain.Posting) bool {
 			if p.Asset == t.o.Asset {
-				n.in[transferID{p.Tx, p.Kind, p.Pos}] = p.Amount
+				t.seedArrival(n, transferID{p.Tx, p.Kind, p.Pos}, p.Amount)
 				found = true
 			}
 			return true
@@ -352,7 +364,7 @@ func (t *tracer) seedTx(ctx context.Context, hash string) error {
 		}
 		n := t.node(tr.To, 0)
 		n.seed = true
-		n.in[transferID{tr.Tx, tr.Kind, tr.Pos}] = tr.Amount
+		t.seedArrival(n, transferID{tr.Tx, tr.Kind, tr.Pos}, tr.Amount)
 		t.push(tr.To)
 		any = true
 	}
@@ -550,9 +562,21 @@ func (t *tracer) arrive(ctx context.Context, e *Edge) error {
 			}
 		}
 	}
+	if _, ok := t.seeds[id]; ok {
+		// A seed's arrival stays tainted in full; what the trace computed
+		// for it was already counted as it entered.
+		t.seedComputed[id] = e.Tainted
+		return nil
+	}
 	r.in[id] = e.Tainted
 	t.push(e.To)
 	return nil
+}
+
+// seedArrival taints a transfer into a seed in full.
+func (t *tracer) seedArrival(n *node, id transferID, amount chain.Amount) {
+	n.in[id] = amount
+	t.seeds[id] = amount
 }
 
 // collect builds the result from the final state.
@@ -571,14 +595,16 @@ func (t *tracer) collect() {
 			nd.Received, _ = nd.Received.Add(a)
 		}
 		for _, e := range n.out {
-			nd.Sent, _ = nd.Sent.Add(e.Tainted)
+			if n.spent == nil {
+				nd.Sent, _ = nd.Sent.Add(e.Tainted)
+			}
 			res.Edges = append(res.Edges, *e)
 			h := hop(e.Hop)
 			h.Transfers++
 			h.Tainted, _ = h.Tainted.Add(e.Tainted)
 		}
-		if n.seed {
-			res.Tainted, _ = res.Tainted.Add(nd.Received)
+		if n.spent != nil {
+			nd.Sent = *n.spent
 		}
 		if n.hop >= t.o.MaxHops && n.label == nil {
 			nd.Frontier = true
@@ -622,6 +648,12 @@ func (t *tracer) collect() {
 		}
 		return strings.Compare(a.Address, b.Address)
 	})
+	// What entered: the seeds' tainted arrivals, less the part of them the
+	// trace itself carried there (funds that came back round).
+	for id, a := range t.seeds {
+		res.Tainted, _ = res.Tainted.Add(a)
+		res.Tainted = sub(res.Tainted, t.seedComputed[id])
+	}
 	for h := 0; h <= t.o.MaxHops; h++ {
 		if x, ok := hops[h]; ok {
 			res.Hops = append(res.Hops, *x)
@@ -667,14 +699,22 @@ func (r *Result) Check() error {
 	if r.Model == Poison {
 		return nil
 	}
+	held := r.FeesTainted
 	for _, n := range r.Nodes {
 		if n.Label != nil || n.Frontier {
+			// The trace stopped here: all that arrived is held here.
+			held, _ = held.Add(n.Received)
 			continue
 		}
+		held, _ = held.Add(n.Remaining)
 		sum, _ := n.Sent.Add(n.Remaining)
 		if sum.Cmp(n.Received) != 0 {
 			return fmt.Errorf("%s: received %s tainted, sent %s and holds %s", n.Address, n.Received, n.Sent, n.Remaining)
 		}
+	}
+	// Without a dust limit, everything that entered is somewhere.
+	if r.MinAmount.IsZero() && held.Cmp(r.Tainted) != 0 {
+		return fmt.Errorf("%s entered at the seeds but %s is accounted for (held, at endpoints and the frontier, or paid as fees)", r.Tainted, held)
 	}
 	return nil
 }

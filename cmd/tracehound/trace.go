@@ -23,7 +23,6 @@ import (
 	"github.com/tracehound/tracehound/chain"
 	"github.com/tracehound/tracehound/cluster"
 	"github.com/tracehound/tracehound/screen"
-	"github.com/tracehound/tracehound/store/pebble"
 	"github.com/tracehound/tracehound/trace"
 )
 
@@ -200,7 +199,7 @@ func (s *service) trace(ctx context.Context, req api.TraceRequest, maxAddresses 
 		labels = &cluster.Deposits{Graph: s.db, Base: labels}
 	}
 	o.Labels = labels
-	res, err := trace.Run(ctx, txGraph{s.db}, seeds, o)
+	res, err := trace.Run(ctx, s.db, seeds, o)
 	if err != nil {
 		return nil, err
 	}
@@ -233,21 +232,6 @@ func (l indexLabels) Label(_ context.Context, c chain.Chain, addr string) (trace
 	}
 	at := h.Attributions[best]
 	return trace.Label{Entity: at.Entity, Category: strings.ToLower(at.Category)}, true, nil
-}
-
-// txGraph lets a trace read transactions, for transaction seeds.
-type txGraph struct{ *pebble.DB }
-
-func (g txGraph) TxTransfers(ctx context.Context, c chain.Chain, hash string) ([]chain.Transfer, bool, error) {
-	r, ok, err := g.Tx(ctx, c, hash)
-	if err != nil || !ok {
-		return nil, ok, err
-	}
-	trs := slices.Clone(r.Transfers)
-	for i := range trs {
-		trs[i].Tx, trs[i].Chain, trs[i].Block, trs[i].Time = r.Hash, c, r.Block, r.Time
-	}
-	return trs, true, nil
 }
 
 func assetLabel(a chain.Asset) string {
@@ -424,3 +408,4 @@ func writeFreezeRequests(dir, caseRef string, r *trace.Result, now time.Time) ([
 	}
 	return files, nil
 }
+

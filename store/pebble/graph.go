@@ -646,3 +646,50 @@ func (p *postingIter) posting() (Posting, error) {
 	}
 	return out, nil
 }
+
+// SpentBy returns the transaction that spends an output, and the input
+// index, or false if the output is unspent or unknown.
+func (d *DB) SpentBy(ctx context.Context, c chain.Chain, op chain.OutPoint) (string, uint32, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return "", 0, false, err
+	}
+	k, err := outpointKey(gSpent, c, op.Tx, op.Index)
+	if err != nil {
+		return "", 0, false, err
+	}
+	v, ok, err := d.get(k)
+	if err != nil || !ok {
+		return "", 0, false, err
+	}
+	dd := dec{b: v}
+	h := dd.raw(32)
+	i := dd.u32()
+	if dd.err != nil {
+		return "", 0, false, fmt.Errorf("read spender of %s:%d: %w", op.Tx, op.Index, errCorrupt)
+	}
+	return hashString(c, h), i, true, nil
+}
+
+// TxTransfers returns a stored transaction's transfers, for tracing from
+// a transaction.
+func (d *DB) TxTransfers(ctx context.Context, c chain.Chain, hash string) ([]chain.Transfer, bool, error) {
+	r, ok, err := d.Tx(ctx, c, hash)
+	if err != nil || !ok {
+		return nil, ok, err
+	}
+	trs := slices.Clone(r.Transfers)
+	for i := range trs {
+		trs[i].Tx, trs[i].Chain, trs[i].Block, trs[i].Time = r.Hash, c, r.Block, r.Time
+	}
+	return trs, true, nil
+}
+
+// UTXOTx returns a stored Bitcoin transaction with its inputs and outputs,
+// its block and time.
+func (d *DB) UTXOTx(ctx context.Context, c chain.Chain, hash string) (*chain.Tx, uint64, time.Time, bool, error) {
+	r, ok, err := d.Tx(ctx, c, hash)
+	if err != nil || !ok {
+		return nil, 0, time.Time{}, ok, err
+	}
+	return &r.Tx, r.Block, r.Time, true, nil
+}
