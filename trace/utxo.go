@@ -225,7 +225,7 @@ func (u *utxoTracer) step(ctx context.Context, tx *utxoTx) error {
 				if a >= b || r.taint.IsZero() || r.value == 0 {
 					continue
 				}
-				s, _ = s.Add(chain.NewAmount(b - a).MulDiv(r.taint, chain.NewAmount(r.value)))
+				s, _ = s.Add(chain.NewAmount(b-a).MulDiv(r.taint, chain.NewAmount(r.value)))
 			}
 			out[o.Index] = s
 			paid, _ = paid.Add(s)

@@ -408,4 +408,3 @@ func writeFreezeRequests(dir, caseRef string, r *trace.Result, now time.Time) ([
 	}
 	return files, nil
 }
-
