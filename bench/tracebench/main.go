@@ -38,6 +38,8 @@ func main() {
 		background = flag.Int("transfers", 10_000_000, "background transfers")
 		pool       = flag.Int("addresses", 2_000_000, "background addresses")
 		runs       = flag.Int("runs", 10, "warm runs")
+		pgBin      = flag.String("postgres", "", "also load the transfers into a throwaway PostgreSQL from this bin directory (e.g. /usr/lib/postgresql/15/bin) and time the recursive query there")
+		pgPort     = flag.Int("postgres-port", 55432, "port of the throwaway PostgreSQL")
 	)
 	flag.Parse()
 	ctx := context.Background()
@@ -56,7 +58,7 @@ func main() {
 	}
 	if _, ok, _ := db.Tip(ctx, chain.Ethereum); !ok {
 		start := time.Now()
-		n, err := build(ctx, db, *background, *pool, thief, hot)
+		n, err := build(ctx, db, *background, *pool, thief, hot, nil)
 		if err != nil {
 			log.Fatal(err)
 		}
@@ -101,10 +103,38 @@ func main() {
 		_, d := one(db)
 		warm = append(warm, d)
 	}
+	opts.Model = trace.Poison
+	var poison []time.Duration
+	for range *runs {
+		_, d := one(db)
+		poison = append(poison, d)
+	}
 	db.Close()
 	slices.Sort(warm)
+	slices.Sort(poison)
 	fmt.Printf("6-hop haircut trace: cold %s; warm min %s, median %s, max %s (%d runs)\n",
 		cold.Round(time.Millisecond), warm[0].Round(time.Millisecond), warm[len(warm)/2].Round(time.Millisecond), warm[len(warm)-1].Round(time.Millisecond), len(warm))
+	fmt.Printf("6-hop poison trace: warm median %s\n", poison[len(poison)/2].Round(time.Millisecond))
+	if *pgBin == "" {
+		return
+	}
+	pg, err := startPostgres(ctx, *pgBin, *pgPort)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer pg.stop(ctx)
+	load, err := pg.load(ctx, *background, *pool, thief, hot)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("postgres: loaded and indexed in %s\n", load.Round(time.Second))
+	ds, reached, err := pg.trace(ctx, thief, hot, 3)
+	if err != nil {
+		log.Fatal(err)
+	}
+	med := ds[len(ds)/2]
+	fmt.Printf("postgres recursive CTE (reachability only): %s addresses reached; execution min %s, median %s (%d runs)\n", reached, ds[0].Round(time.Millisecond), med.Round(time.Millisecond), len(ds))
+	fmt.Printf("ratio: tracehound haircut %.1fx faster, poison %.1fx faster (medians)\n", float64(med)/float64(warm[len(warm)/2]), float64(med)/float64(poison[len(poison)/2]))
 }
 
 // name is a deterministic address: a kind byte and a number.
@@ -117,8 +147,9 @@ func name(kind byte, n uint64) string {
 	return "0x" + hex.EncodeToString(b[:])
 }
 
-// build writes the background with the laundering tree woven in.
-func build(ctx context.Context, db *pebble.DB, background, pool int, thief string, hot []string) (int, error) {
+// build writes the background with the laundering tree woven in, into db
+// if it is not nil, and to emit if it is not nil.
+func build(ctx context.Context, db *pebble.DB, background, pool int, thief string, hot []string, emit func(from, to string, amount uint64, at time.Time) error) (int, error) {
 	rng := mrand.New(mrand.NewPCG(7, 11))
 	zipf := mrand.NewZipf(rng, 1.1, 1, uint64(pool-1))
 	const perBlock, batch = 150, 100
@@ -183,12 +214,20 @@ func build(ctx context.Context, db *pebble.DB, background, pool int, thief strin
 					p = pay{name(9, zipf.Uint64()), name(9, zipf.Uint64()), rng.Uint64N(ether)}
 				}
 				th := hashOf(height, uint64(i+1))
+				if emit != nil {
+					if err := emit(p.from, p.to, p.amount, bt); err != nil {
+						return written, err
+					}
+				}
 				b.Txs = append(b.Txs, chain.Tx{Hash: th, Index: i, From: p.from, Transfers: []chain.Transfer{{
 					Chain: chain.Ethereum, Tx: th, Kind: chain.KindNative, Block: height, Time: bt, From: p.from, To: p.to, Amount: chain.NewAmount(p.amount)}}})
 				written++
 			}
 			blocks = append(blocks, b)
 			height++
+		}
+		if db == nil {
+			continue
 		}
 		if err := db.WriteBlocks(ctx, chain.Ethereum, "tracebench", blocks); err != nil {
 			return written, err
