@@ -24,6 +24,9 @@ type TraceRequest struct {
 	Asset string `json:"asset,omitempty"`
 	// NoCluster turns the deposit-address heuristic off.
 	NoCluster bool `json:"no_cluster,omitempty"`
+	// Direction is "forward" (default: where did it go) or "backward"
+	// (where did the seed's incoming funds come from; one address seed).
+	Direction string `json:"direction,omitempty"`
 }
 
 // Tracer runs traces.

@@ -29,7 +29,7 @@ import (
 type traceFlags struct {
 	model, asset, since, until, min string
 	hops, maxAddresses              int
-	json, csv, noCluster            bool
+	json, csv, noCluster, backward  bool
 	freeze, caseRef                 string
 }
 
@@ -63,6 +63,7 @@ exchange is written there as CSV and as a printable HTML page.`,
 	fl.BoolVar(&f.json, "json", false, "write the whole result as JSON")
 	fl.BoolVar(&f.csv, "csv", false, "write the tainted transfers as CSV")
 	fl.BoolVar(&f.noCluster, "no-cluster", false, "do not recognise deposit addresses by their sweeps")
+	fl.BoolVar(&f.backward, "backward", false, "trace backwards: where did what the seed address received come from")
 	fl.StringVar(&f.freeze, "freeze", "", "write freeze requests, one per exchange, into this directory")
 	fl.StringVar(&f.caseRef, "case", "", "case reference printed on freeze requests")
 	return cmd
@@ -90,6 +91,9 @@ func (a *app) traceCmd(ctx context.Context, f traceFlags, args []string) error {
 	}
 	req := api.TraceRequest{Chain: args[0], Seeds: args[1:], Model: f.model, Hops: f.hops, Min: f.min, Since: f.since, Until: f.until,
 		Asset: f.asset, NoCluster: f.noCluster}
+	if f.backward {
+		req.Direction = "backward"
+	}
 	db, err := a.openStore(ctx)
 	if err != nil {
 		return err
@@ -98,6 +102,23 @@ func (a *app) traceCmd(ctx context.Context, f traceFlags, args []string) error {
 	svc, err := newService(ctx, db, a.log)
 	if err != nil {
 		return err
+	}
+	if f.backward {
+		res, err := svc.traceBack(ctx, req, f.maxAddresses)
+		var ie *api.InputError
+		if errors.As(err, &ie) {
+			return usageError("%v", ie.Err)
+		}
+		if err != nil {
+			return err
+		}
+		if f.json {
+			enc := json.NewEncoder(a.stdout)
+			enc.SetIndent("", "  ")
+			return enc.Encode(res)
+		}
+		printBack(a.stdout, res)
+		return nil
 	}
 	res, err := svc.trace(ctx, req, f.maxAddresses)
 	var ie *api.InputError
@@ -135,12 +156,25 @@ func (s *service) Trace(ctx context.Context, req api.TraceRequest) (any, error) 
 	if k := api.KeyFrom(ctx); k != nil {
 		actor = k.Name
 	}
-	res, err := s.trace(ctx, req, 0)
-	detail := map[string]string{"seeds": strings.Join(req.Seeds, " "), "model": req.Model}
+	var res any
+	var err error
+	detail := map[string]string{"seeds": strings.Join(req.Seeds, " "), "model": req.Model, "direction": req.Direction}
+	switch req.Direction {
+	case "", "forward":
+		var r *trace.Result
+		if r, err = s.trace(ctx, req, 0); err == nil {
+			res, detail["endpoints"] = r, strconv.Itoa(len(r.Endpoints))
+		}
+	case "backward":
+		var r *trace.BackResult
+		if r, err = s.traceBack(ctx, req, 0); err == nil {
+			res, detail["sources"] = r, strconv.Itoa(len(r.Sources))
+		}
+	default:
+		err = &api.InputError{Err: fmt.Errorf("direction %q: want forward or backward", req.Direction)}
+	}
 	if err != nil {
 		detail["error"] = err.Error()
-	} else {
-		detail["endpoints"] = strconv.Itoa(len(res.Endpoints))
 	}
 	if _, aerr := s.audit.Record(ctx, actor, "trace.run", req.Chain, detail); aerr != nil {
 		return nil, aerr
@@ -148,39 +182,70 @@ func (s *service) Trace(ctx context.Context, req api.TraceRequest) (any, error) 
 	return res, err
 }
 
+// traceBack runs a backward trace from one address.
+func (s *service) traceBack(ctx context.Context, req api.TraceRequest, maxAddresses int) (*trace.BackResult, error) {
+	if len(req.Seeds) != 1 {
+		return nil, &api.InputError{Err: errors.New("a backward trace starts from one address")}
+	}
+	seeds, o, err := s.traceOptions(req, maxAddresses)
+	if err != nil {
+		return nil, err
+	}
+	if seeds[0].Address == "" {
+		return nil, &api.InputError{Err: errors.New("a backward trace starts from an address, not a transaction")}
+	}
+	return trace.Back(ctx, s.db, seeds[0], o)
+}
+
 // trace checks a request and runs it; mistakes in it are api.InputErrors.
 func (s *service) trace(ctx context.Context, req api.TraceRequest, maxAddresses int) (*trace.Result, error) {
+	seeds, o, err := s.traceOptions(req, maxAddresses)
+	if err != nil {
+		return nil, err
+	}
+	res, err := trace.Run(ctx, s.db, seeds, o)
+	if err != nil {
+		return nil, err
+	}
+	if err := res.Check(); err != nil {
+		return nil, fmt.Errorf("trace failed its own check: %w", err)
+	}
+	return res, nil
+}
+
+// traceOptions reads a request into seeds and options.
+func (s *service) traceOptions(req api.TraceRequest, maxAddresses int) ([]trace.Seed, trace.Options, error) {
 	bad := func(format string, args ...any) error { return &api.InputError{Err: fmt.Errorf(format, args...)} }
 	c := chain.ParseChain(req.Chain)
 	if c != chain.Ethereum && c != chain.Bitcoin {
-		return nil, bad("chain %q: the graph holds btc and eth", req.Chain)
+		return nil, trace.Options{}, bad("chain %q: the graph holds btc and eth", req.Chain)
 	}
 	if req.Model == "" {
 		req.Model = string(trace.Haircut)
 	}
 	model, err := trace.ParseModel(req.Model)
 	if err != nil {
-		return nil, bad("%v", err)
+		return nil, trace.Options{}, bad("%v", err)
 	}
 	if req.Min == "" {
 		req.Min = "0"
 	}
 	min, err := chain.ParseAmount(req.Min)
 	if err != nil {
-		return nil, bad("min: %v", err)
+		return nil, trace.Options{}, bad("min: %v", err)
 	}
 	if req.Hops == 0 {
 		req.Hops = 6
 	}
 	if req.Hops < 0 || req.Hops > 50 {
-		return nil, bad("hops %d: want 1 to 50", req.Hops)
+		return nil, trace.Options{}, bad("hops %d: want 1 to 50", req.Hops)
 	}
 	o := trace.Options{Chain: c, Model: model, MaxHops: req.Hops, MinAmount: min, MaxAddresses: maxAddresses, Asset: chain.Asset(strings.ToLower(req.Asset))}
 	if o.Since, err = parseWhen(req.Since); err != nil {
-		return nil, bad("since: %v", err)
+		return nil, trace.Options{}, bad("since: %v", err)
 	}
 	if o.Until, err = parseWhen(req.Until); err != nil {
-		return nil, bad("until: %v", err)
+		return nil, trace.Options{}, bad("until: %v", err)
 	}
 	var seeds []trace.Seed
 	for _, sd := range req.Seeds {
@@ -190,7 +255,7 @@ func (s *service) trace(ctx context.Context, req api.TraceRequest, maxAddresses 
 		}
 		addr, err := s.parser.Parse(sd, c)
 		if err != nil {
-			return nil, bad("seed: %v", err)
+			return nil, trace.Options{}, bad("seed: %v", err)
 		}
 		seeds = append(seeds, trace.Seed{Address: addr.Value})
 	}
@@ -199,14 +264,7 @@ func (s *service) trace(ctx context.Context, req api.TraceRequest, maxAddresses 
 		labels = &cluster.Deposits{Graph: s.db, Base: labels}
 	}
 	o.Labels = labels
-	res, err := trace.Run(ctx, s.db, seeds, o)
-	if err != nil {
-		return nil, err
-	}
-	if err := res.Check(); err != nil {
-		return nil, fmt.Errorf("trace failed its own check: %w", err)
-	}
-	return res, nil
+	return seeds, o, nil
 }
 
 // serviceCategories end a trace branch: value reaching them is held by
@@ -266,6 +324,24 @@ func printTrace(w io.Writer, r *trace.Result) {
 	fmt.Fprintf(tw, "\nHOP\tADDRESSES\tTRANSFERS IN\tTAINTED IN\n")
 	for _, h := range r.Hops {
 		fmt.Fprintf(tw, "%d\t%d\t%d\t%s\n", h.Hop, h.Addresses, h.Transfers, h.Tainted)
+	}
+}
+
+func printBack(w io.Writer, r *trace.BackResult) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	defer tw.Flush()
+	fmt.Fprintf(tw, "backward %s trace of %s on %s: %s base units received by %s; %d sources, %s unattributed (store through block %d, %s)\n",
+		r.Model, assetLabel(r.Asset), r.Chain, r.Amount, r.Seed.Address, len(r.Sources), r.Unattributed, r.Through, r.Elapsed.Round(time.Millisecond))
+	fmt.Fprintf(tw, "\nSOURCE\tENTITY\tCATEGORY\tAMOUNT\tHOP\n")
+	for _, s := range r.Sources {
+		entity, cat := "", ""
+		if s.Label != nil {
+			entity, cat = s.Label.Entity, s.Label.Category
+		}
+		if s.Origin {
+			cat = "origin (no earlier inflow in the graph)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\n", s.Address, entity, cat, s.Amount, s.Hop)
 	}
 }
 

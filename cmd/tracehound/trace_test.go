@@ -96,6 +96,12 @@ tags:
 	if err != nil || !strings.Contains(out, "Mixer") || strings.Contains(out, "deposit-address") {
 		t.Errorf("without clustering: %v\n%s", err, out)
 	}
+	// Backwards from the exchange's deposit address d2: all 150 came from
+	// the victim's theft through the thief and b.
+	out, err = run(t, "--data", data, "trace", "eth", a("d2"), "--backward")
+	if err != nil || !strings.Contains(out, a("71c7")) || !strings.Contains(out, "150") || !strings.Contains(out, "0 unattributed") {
+		t.Errorf("backward: %v\n%s", err, out)
+	}
 	if _, err := run(t, "--data", data, "trace", "eth", a("7"), "--model", "lifo"); err == nil {
 		t.Error("unknown model accepted")
 	}
