@@ -43,6 +43,9 @@ type Options struct {
 	MaxReorg uint64
 	// Progress, if set, is called after every batch.
 	Progress func(Progress)
+	// AfterWrite, if set, is called after every stored batch (to rerun
+	// live traces, say); an error stops the run.
+	AfterWrite func(context.Context, Progress) error
 	Metrics  *Metrics
 	Log      *slog.Logger
 }
@@ -141,6 +144,11 @@ func (r *run) write(ctx context.Context, blocks []*chain.Block) error {
 	}
 	if r.o.Progress != nil {
 		r.o.Progress(r.p)
+	}
+	if r.o.AfterWrite != nil {
+		if err := r.o.AfterWrite(ctx, r.p); err != nil {
+			return err
+		}
 	}
 	return nil
 }

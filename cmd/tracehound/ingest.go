@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/tracehound/tracehound/chain"
 	"github.com/tracehound/tracehound/chain/btc"
 	"github.com/tracehound/tracehound/chain/eth"
 	"github.com/tracehound/tracehound/ingest"
@@ -33,6 +34,9 @@ type ingestFlags struct {
 	poll          time.Duration
 	metricsAddr   string
 	noProgress    bool
+	watch         bool
+	watchEvery    time.Duration
+	webhook       string
 }
 
 func (f *ingestFlags) add(cmd *cobra.Command, node bool) {
@@ -42,6 +46,9 @@ func (f *ingestFlags) add(cmd *cobra.Command, node bool) {
 	fl.IntVar(&f.batch, "batch", 0, "blocks per atomic write (default 100)")
 	fl.StringVar(&f.metricsAddr, "metrics-addr", "", "serve Prometheus metrics on this address while ingesting, e.g. 127.0.0.1:9101")
 	fl.BoolVar(&f.noProgress, "no-progress", false, "no progress line")
+	fl.BoolVar(&f.watch, "watch", false, "rerun the saved watches (tracehound watch) as blocks are stored, and alert on new endpoints")
+	fl.DurationVar(&f.watchEvery, "watch-interval", 10*time.Second, "rerun watches at most this often while catching up")
+	fl.StringVar(&f.webhook, "alert-webhook", "", "also POST each watch alert as JSON to this URL")
 	if node {
 		fl.BoolVar(&f.follow, "follow", false, "keep following the node's head after catching up")
 		fl.Uint64Var(&f.confirmations, "confirmations", 0, "stay this many blocks behind the node's head")
@@ -104,7 +111,7 @@ func newIngestEthCmd(a *app) *cobra.Command {
 				a.log.Warn(w)
 				fmt.Fprintln(a.stderr, "warning:", w)
 			}
-			st, err := a.runIngest(ctx, f, o, func(ctx context.Context, db ingest.Store, o ingest.Options) (ingest.Stats, error) {
+			st, err := a.runIngest(ctx, chain.Ethereum, f, o, func(ctx context.Context, db ingest.Store, o ingest.Options) (ingest.Stats, error) {
 				return ingest.RunNode(ctx, db, src, o)
 			})
 			s := src.Stats()
@@ -154,7 +161,7 @@ func newIngestBtcCmd(a *app) *cobra.Command {
 					return err
 				}
 				defer src.Close()
-				_, err = a.runIngest(ctx, f, o, func(ctx context.Context, db ingest.Store, o ingest.Options) (ingest.Stats, error) {
+				_, err = a.runIngest(ctx, chain.Bitcoin, f, o, func(ctx context.Context, db ingest.Store, o ingest.Options) (ingest.Stats, error) {
 					return ingest.RunStream(ctx, db, src, o)
 				})
 				return err
@@ -164,7 +171,7 @@ func newIngestBtcCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			_, err = a.runIngest(ctx, f, o, func(ctx context.Context, db ingest.Store, o ingest.Options) (ingest.Stats, error) {
+			_, err = a.runIngest(ctx, chain.Bitcoin, f, o, func(ctx context.Context, db ingest.Store, o ingest.Options) (ingest.Stats, error) {
 				return ingest.RunNode(ctx, db, src, o)
 			})
 			return err
@@ -226,7 +233,7 @@ transactions and fees are known.`,
 			if first, ok := src.First(); ok && !cmd.Flags().Changed("from") {
 				o.From = first
 			}
-			_, err = a.runIngest(cmd.Context(), f, o, func(ctx context.Context, db ingest.Store, o ingest.Options) (ingest.Stats, error) {
+			_, err = a.runIngest(cmd.Context(), chain.Ethereum, f, o, func(ctx context.Context, db ingest.Store, o ingest.Options) (ingest.Stats, error) {
 				return ingest.RunStream(ctx, db, src, o)
 			})
 			return err
@@ -238,12 +245,21 @@ transactions and fees are known.`,
 
 // runIngest opens the store, wires progress and metrics, runs and
 // prints the summary.
-func (a *app) runIngest(ctx context.Context, f ingestFlags, o ingest.Options, run func(context.Context, ingest.Store, ingest.Options) (ingest.Stats, error)) (ingest.Stats, error) {
+func (a *app) runIngest(ctx context.Context, c chain.Chain, f ingestFlags, o ingest.Options, run func(context.Context, ingest.Store, ingest.Options) (ingest.Stats, error)) (ingest.Stats, error) {
 	db, err := a.openStore(ctx)
 	if err != nil {
 		return ingest.Stats{}, err
 	}
 	defer db.Close()
+	var wa *watcher
+	if f.watch {
+		svc, err := newService(ctx, db, a.log)
+		if err != nil {
+			return ingest.Stats{}, err
+		}
+		wa = &watcher{a: a, db: db, svc: svc, webhook: f.webhook, every: f.watchEvery}
+		o.AfterWrite = wa.afterWrite(c)
+	}
 	if f.metricsAddr != "" {
 		reg := prometheus.NewRegistry()
 		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -260,6 +276,9 @@ func (a *app) runIngest(ctx context.Context, f ingestFlags, o ingest.Options, ru
 		defer p.done()
 	}
 	st, err := run(ctx, db, o)
+	if wa != nil && wa.sinceRun && err == nil {
+		err = wa.check(ctx, c)
+	}
 	fmt.Fprintf(a.stdout, "%s: %d blocks, %d transfers in %s (%.0f blocks/s, %.0f transfers/s); tip %d\n",
 		st.Source, st.Blocks, st.Transfers, st.Elapsed.Round(time.Millisecond), st.BlocksPerSecond(), st.TransfersPerSecond(), st.Height)
 	if errors.Is(err, context.Canceled) {

@@ -58,6 +58,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		newAddressCmd(a),
 		newTraceCmd(a),
 		newIntelCmd(a),
+		newWatchCmd(a),
 	)
 	return root
 }
