@@ -46,8 +46,8 @@ type Options struct {
 	// AfterWrite, if set, is called after every stored batch (to rerun
 	// live traces, say); an error stops the run.
 	AfterWrite func(context.Context, Progress) error
-	Metrics  *Metrics
-	Log      *slog.Logger
+	Metrics    *Metrics
+	Log        *slog.Logger
 }
 
 func (o *Options) defaults() {
