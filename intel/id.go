@@ -1,0 +1,112 @@
+package intel
+
+import (
+	"crypto/rand"
+	"crypto/sha1"
+	"encoding/hex"
+	"fmt"
+	"strings"
+)
+
+// scoNamespace is the UUIDv5 namespace the STIX 2.1 spec fixes for the
+// deterministic ids of cyber-observable objects
+// (00abedb4-aa42-466c-9c01-fed23315a9b7), as raw bytes.
+const scoNamespace = "\x00\xab\xed\xb4\xaa\x42\x46\x6c\x9c\x01\xfe\xd2\x33\x15\xa9\xb7"
+
+// NewID returns "typ--" followed by a random (version 4) UUID, the form the
+// spec recommends for domain, relationship and meta objects and bundles.
+func NewID(typ string) string {
+	var u [16]byte
+	rand.Read(u[:]) // never fails (crypto/rand, Go 1.24+)
+	u[6] = u[6]&0x0f | 0x40
+	u[8] = u[8]&0x3f | 0x80
+	return typ + "--" + formatUUID(u)
+}
+
+// WalletID returns the deterministic id of the cryptocurrency-wallet
+// observable for value: a UUIDv5 in the STIX observable namespace over the
+// RFC 8785 canonical JSON of its id-contributing properties, {"value":...}.
+// Two producers that see the same address thus agree on the id.
+func WalletID(value string) string {
+	return TypeCryptocurrencyWallet + "--" + formatUUID(uuidV5(scoNamespace, `{"value":`+jcsString(value)+`}`))
+}
+
+// uuidV5 computes a name-based UUID with SHA-1 (RFC 4122, section 4.3).
+func uuidV5(ns, name string) [16]byte {
+	h := sha1.New()
+	h.Write([]byte(ns))
+	h.Write([]byte(name))
+	var u [16]byte
+	copy(u[:], h.Sum(nil))
+	u[6] = u[6]&0x0f | 0x50
+	u[8] = u[8]&0x3f | 0x80
+	return u
+}
+
+func formatUUID(u [16]byte) string {
+	var b [36]byte
+	hex.Encode(b[0:8], u[0:4])
+	b[8] = '-'
+	hex.Encode(b[9:13], u[4:6])
+	b[13] = '-'
+	hex.Encode(b[14:18], u[6:8])
+	b[18] = '-'
+	hex.Encode(b[19:23], u[8:10])
+	b[23] = '-'
+	hex.Encode(b[24:], u[10:])
+	return string(b[:])
+}
+
+// parseUUID checks the 8-4-4-4-12 hex form of an RFC 4122 UUID. Other
+// variants (NCS, Microsoft, reserved) and versions fail: the spec's
+// identifier type requires RFC 4122.
+func parseUUID(s string) error {
+	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
+		return fmt.Errorf("UUID %q: want 8-4-4-4-12 hex digits", s)
+	}
+	var u [16]byte
+	digits := s[0:8] + s[9:13] + s[14:18] + s[19:23] + s[24:]
+	if _, err := hex.Decode(u[:], []byte(digits)); err != nil {
+		return fmt.Errorf("UUID %q: want 8-4-4-4-12 hex digits", s)
+	}
+	if u[8]&0xc0 != 0x80 {
+		return fmt.Errorf("UUID %q: not an RFC 4122 variant", s)
+	}
+	if v := u[6] >> 4; v < 1 || v > 5 {
+		return fmt.Errorf("UUID %q: version %d is not one RFC 4122 defines", s, v)
+	}
+	return nil
+}
+
+// jcsString serialises s as RFC 8785 (JSON canonicalisation) does: only the
+// quote, the backslash and control characters are escaped, unlike
+// encoding/json, which also escapes <, >, & and U+2028/U+2029. Invalid
+// UTF-8 becomes U+FFFD, as encoding/json would decode it.
+func jcsString(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range s {
+		switch {
+		case r == '"':
+			b.WriteString(`\"`)
+		case r == '\\':
+			b.WriteString(`\\`)
+		case r == '\b':
+			b.WriteString(`\b`)
+		case r == '\f':
+			b.WriteString(`\f`)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r < 0x20:
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
