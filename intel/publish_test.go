@@ -1,0 +1,71 @@
+package intel
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// bybit reads the incident's addresses from the shared data set.
+func bybit(t *testing.T) []Listed {
+	t.Helper()
+	f, err := os.Open(filepath.Join("..", "..", "shared", "data", "incidents", "bybit-2025-addresses.csv"))
+	if err != nil {
+		t.Skip("shared data not found")
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []Listed
+	for _, r := range rows[1:] {
+		out = append(out, Listed{Chain: r[1], Address: r[2], Role: r[3]})
+	}
+	return out
+}
+
+func TestPublishBybit(t *testing.T) {
+	addrs := bybit(t)
+	agency := NewIdentity("US agency", "organization")
+	objs, err := Publish(Publication{Creator: agency, Name: "Bybit theft, February 2025", TLP: TLPAmber, Actor: "Lazarus Group",
+		ActorAliases: []string{"TraderTraitor"}, Incident: "Bybit theft 2025-02-21", Addresses: addrs, Now: time.Date(2025, 2, 24, 12, 0, 0, 0, time.UTC)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := json.Marshal(NewBundle(objs...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	good, rejected, err := ParseBundle(data, 10<<20)
+	if err != nil || len(rejected) != 0 {
+		t.Fatalf("rejected %v, %v", rejected, err)
+	}
+	var wallets []string
+	markings := MarkingIndex(good)
+	for _, o := range good {
+		raw, _ := json.Marshal(o)
+		if err := checkSchema(t, raw); err != nil {
+			t.Errorf("%s: %v", o.ObjectID(), err)
+		}
+		if ind, ok := o.(*Indicator); ok {
+			ws, err := WalletAddresses(ind.Pattern)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wallets = append(wallets, ws...)
+			if tlp, marked := ObjectTLP(o, markings); !marked || tlp != TLPAmber {
+				t.Errorf("%s marked %v %v", o.ObjectID(), tlp, marked)
+			}
+		}
+	}
+	if len(wallets) != len(addrs) {
+		t.Errorf("%d wallet indicators for %d addresses", len(wallets), len(addrs))
+	}
+	if _, err := Publish(Publication{Creator: agency, TLP: TLPRed, Addresses: []Listed{{Address: "0x' OR 1=1"}}}); err == nil {
+		t.Error("a quote in an address was written into a pattern")
+	}
+}
