@@ -10,9 +10,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/btcsuite/btcd/chaincfg"
 	"github.com/spf13/cobra"
 
 	"github.com/tracehound/tracehound/api"
+	"github.com/tracehound/tracehound/chain/btc"
+	"github.com/tracehound/tracehound/ingest"
 	"github.com/tracehound/tracehound/sanctions"
 )
 
@@ -68,6 +71,9 @@ func (a *app) demo(ctx context.Context, o demoOptions, ready func(addr, key stri
 		return err
 	}
 	if err := a.demoTags(ctx, svc, shared, o.reload); err != nil {
+		return err
+	}
+	if err := a.demoBlocks(ctx, svc, shared); err != nil {
 		return err
 	}
 	key, err := demoKey(ctx, svc, a.dataDir)
@@ -156,6 +162,27 @@ func (a *app) demoTags(ctx context.Context, svc *service, shared string, reload 
 	return nil
 }
 
+// demoBlocks ingests the real early mainnet block file, so that address
+// and trace have a real chain to walk.
+func (a *app) demoBlocks(ctx context.Context, svc *service, shared string) error {
+	file := filepath.Join(shared, "btc", "blk_0_to_14131.dat")
+	if _, err := os.Stat(file); err != nil {
+		fmt.Fprintf(a.stdout, "  bitcoin: no %s; skipped\n", file)
+		return nil
+	}
+	src, err := btc.OpenFiles(file, &chaincfg.MainNetParams)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	st, err := ingest.RunStream(ctx, svc.db, src, ingest.Options{})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stdout, "  bitcoin: %d blocks (%d transfers) of %s ingested in %s; tip %d\n", st.Blocks, st.Transfers, filepath.Base(file), st.Elapsed.Round(time.Millisecond), st.Height)
+	return nil
+}
+
 // summarize renders an import result on one line.
 func summarize(v any) string {
 	if s, ok := v.(fmt.Stringer); ok {
@@ -179,7 +206,7 @@ func demoKey(ctx context.Context, svc *service, dataDir string) (string, error) 
 			return secret, nil
 		}
 	}
-	k, secret, err := api.NewKey("demo", []string{api.RoleScreen, api.RoleAdmin, api.RoleMetrics}, time.Now().UTC())
+	k, secret, err := api.NewKey("demo", []string{api.RoleScreen, api.RoleTrace, api.RoleAdmin, api.RoleMetrics}, time.Now().UTC())
 	if err != nil {
 		return "", err
 	}
@@ -203,6 +230,7 @@ Try:
   curl -s %[1]s/healthz
   curl -s -H "Authorization: Bearer %[2]s" %[1]s/v1/addresses/auto/0x098B716B8Aaf21512996dC57EB0615e2383E2f96
   curl -s -H "Authorization: Bearer %[2]s" -d '{"addresses":["0x28c6c06298d514db089934071355e5743bf21d60","1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa",{"address":"LNf2JDiuunBz7GMDKFYHN4rq5meXWxiwfb","chain":"LTC"}]}' %[1]s/v1/screen
+  curl -s -H "Authorization: Bearer %[2]s" -d '{"chain":"btc","seeds":["f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16"],"hops":3}' %[1]s/v1/traces
   curl -s -H "Authorization: Bearer %[2]s" %[1]s/metrics | head
   TRACEHOUND_API_KEY=%[2]s go run ./cmd/tracehound screen --server %[1]s 0x098B716B8Aaf21512996dC57EB0615e2383E2f96
 

@@ -83,7 +83,10 @@ func parseWhen(s string) (time.Time, error) {
 	return t, nil
 }
 
-var txHash = regexp.MustCompile(`^0x[0-9a-fA-F]{64}$`)
+var (
+	txHash    = regexp.MustCompile(`^0x[0-9a-fA-F]{64}$`)
+	btcTxHash = regexp.MustCompile(`^[0-9a-fA-F]{64}$`)
+)
 
 func (a *app) traceCmd(ctx context.Context, f traceFlags, args []string) error {
 	if f.json && f.csv {
@@ -249,7 +252,7 @@ func (s *service) traceOptions(req api.TraceRequest, maxAddresses int) ([]trace.
 	}
 	var seeds []trace.Seed
 	for _, sd := range req.Seeds {
-		if c == chain.Ethereum && txHash.MatchString(sd) {
+		if c == chain.Ethereum && txHash.MatchString(sd) || c == chain.Bitcoin && btcTxHash.MatchString(sd) {
 			seeds = append(seeds, trace.Seed{Tx: strings.ToLower(sd)})
 			continue
 		}
