@@ -59,6 +59,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		newTraceCmd(a),
 		newIntelCmd(a),
 		newWatchCmd(a),
+		newSimulateCmd(a),
 	)
 	return root
 }

@@ -1,0 +1,86 @@
+package trace_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/tracehound/tracehound/chain"
+	"github.com/tracehound/tracehound/cluster"
+	"github.com/tracehound/tracehound/ingest"
+	"github.com/tracehound/tracehound/sim"
+	"github.com/tracehound/tracehound/store/pebble"
+	"github.com/tracehound/tracehound/trace"
+)
+
+// TestGroundTruth traces simulated thefts (split wallets, peel chains, a
+// mixer, a bridge, a swap, deposits at several exchanges, in a background
+// of ordinary transfers) from the theft transaction and compares the
+// exchange endpoints with what the simulator knows: under poison every
+// deposit address the stolen funds reached without passing the mixer is
+// found (recall 1.0); under haircut the amounts equal the simulator's to
+// the wei; and no endpoint is reported that the simulator did not create.
+func TestGroundTruth(t *testing.T) {
+	for _, seed := range []uint64{1, 2, 3} {
+		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) {
+			ctx := context.Background()
+			cfg := sim.DefaultConfig()
+			cfg.Seed, cfg.Background = seed, 50_000
+			sc, err := sim.Generate(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			db, err := pebble.Open(ctx, t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			if _, err := ingest.RunStream(ctx, db, sc.Source(), ingest.Options{From: cfg.StartHeight, Batch: 500}); err != nil {
+				t.Fatal(err)
+			}
+			truth := sc.Truth
+			tagged := labels{}
+			for _, tg := range truth.Tags() {
+				tagged[tg.Address.Value] = trace.Label{Entity: tg.Entity, Category: string(tg.Category)}
+			}
+			lab := &cluster.Deposits{Graph: db, Base: tagged}
+			// What a tracer stopping at the mixer can see at each deposit.
+			want := map[string]chain.Amount{}
+			for addr, d := range truth.Deposits {
+				if v, under := d.Haircut.Sub(d.ViaMixer); !under && !v.IsZero() {
+					want[addr] = v
+				}
+			}
+			for _, m := range []trace.Model{trace.Poison, trace.Haircut} {
+				r, err := trace.Run(ctx, db, []trace.Seed{{Tx: truth.TheftTx}}, trace.Options{Chain: chain.Ethereum, Model: m, MaxHops: 30, Labels: lab})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := r.Check(); err != nil {
+					t.Fatalf("%s: %v", m, err)
+				}
+				got := map[string]chain.Amount{}
+				for _, e := range r.Endpoints {
+					if e.Label.Category != "exchange" {
+						continue
+					}
+					if _, ok := truth.Deposits[e.Address]; !ok {
+						t.Errorf("%s: endpoint %s (%s, %s) is not a deposit address the simulator made", m, e.Address, e.Label.Entity, e.Label.Heuristic)
+					}
+					got[e.Address] = e.Amount
+				}
+				for addr, amt := range want {
+					g, ok := got[addr]
+					if !ok {
+						t.Errorf("%s: deposit address %s (%s) with %s stolen wei not found", m, addr, truth.Deposits[addr].Exchange, amt)
+						continue
+					}
+					if m == trace.Haircut && g.Cmp(amt) != 0 {
+						t.Errorf("haircut at %s: %s, simulator %s", addr, g, amt)
+					}
+				}
+				t.Logf("%s: %d exchange endpoints of %d expected, %d addresses, %d transfers, %s", m, len(got), len(want), len(r.Nodes), len(r.Edges), r.Elapsed)
+			}
+		})
+	}
+}
