@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -67,5 +68,37 @@ func TestPublishBybit(t *testing.T) {
 	}
 	if _, err := Publish(Publication{Creator: agency, TLP: TLPRed, Addresses: []Listed{{Address: "0x' OR 1=1"}}}); err == nil {
 		t.Error("a quote in an address was written into a pattern")
+	}
+}
+
+func TestWalletFlags(t *testing.T) {
+	agency := NewIdentity("US agency", "organization")
+	now := time.Date(2025, 2, 24, 12, 0, 0, 0, time.UTC)
+	objs, err := Publish(Publication{Creator: agency, Name: "Bybit theft", TLP: TLPAmber, Actor: "Lazarus Group",
+		Addresses: []Listed{{Chain: "ETH", Address: "0x47666Fab8bd0Ac7003bce3f5C3585383F09486E2"}, {Chain: "ETH", Address: "0x36ed3c0213565530c35115d93a80f9c04d94e4cb"}}, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	flags := WalletFlags(objs, now)
+	if len(flags) != 2 || flags[0].Report != "Bybit theft" || flags[0].TLP != TLPAmber || !flags[0].Marked || flags[0].Chain != "eth" {
+		t.Fatalf("flags %+v", flags)
+	}
+	// A later version that revokes the first indicator withdraws its flag.
+	var revoked Indicator
+	for _, o := range objs {
+		if ind, ok := o.(*Indicator); ok && strings.Contains(ind.Pattern, flags[0].Address) {
+			revoked = *ind
+		}
+	}
+	revoked.Revoked = true
+	revoked.Modified = NewTimestamp(now.Add(time.Hour))
+	flags = WalletFlags(append(objs, &revoked), now)
+	if len(flags) != 1 {
+		t.Errorf("after revocation: %+v", flags)
+	}
+	// An older version arriving later does not bring it back.
+	flags = WalletFlags(append(append([]Object{}, &revoked), objs...), now)
+	if len(flags) != 1 {
+		t.Errorf("after a replayed old version: %+v", flags)
 	}
 }
