@@ -1,0 +1,715 @@
+package pebble
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/tracehound/tracehound/taxii"
+)
+
+// TAXII keys:
+//
+//	x/c/<collection>                      collection (JSON)
+//	x/s/<status id>                       add status (JSON)
+//	x/p/<peer>\x00<collection>            poller cursor (JSON)
+//	x/o/<collection>\x00d<date_added:8>   object version (record below)
+//	x/o/<collection>\x00l<date_added:8>   empty: the version at date_added is its object's last
+//	x/o/<collection>\x00v<id>\x00<ver:8>  date_added:8 of version ver of object id
+//
+// date_added (microseconds) and versions (nanoseconds) are big-endian
+// with the sign bit flipped, so that key order is time order. date_added
+// is unique within a collection, so a page of objects is a range scan of
+// d, or of l for the usual "last version" query; v finds an object's
+// versions.
+const (
+	prefixTAXII      = "x/"
+	taxiiCollections = prefixTAXII + "c/"
+	taxiiStatus      = prefixTAXII + "s/"
+	taxiiCursors     = prefixTAXII + "p/"
+	taxiiObjects     = prefixTAXII + "o/"
+)
+
+const (
+	kindDate    = 'd'
+	kindLast    = 'l'
+	kindVersion = 'v'
+)
+
+var errTAXIIRecord = errors.New("corrupt TAXII object record")
+
+func taxiiCollPrefix(coll string) []byte {
+	return append([]byte(taxiiObjects+coll), 0)
+}
+
+func taxiiKindPrefix(coll string, kind byte) []byte {
+	return append(taxiiCollPrefix(coll), kind)
+}
+
+func appendTime(b []byte, t int64) []byte {
+	return binary.BigEndian.AppendUint64(b, uint64(t)^1<<63)
+}
+
+func readTime(b []byte) int64 { return int64(binary.BigEndian.Uint64(b) ^ 1<<63) }
+
+func taxiiDateKey(coll string, kind byte, micro int64) []byte {
+	return appendTime(taxiiKindPrefix(coll, kind), micro)
+}
+
+func taxiiVersionPrefix(coll, id string) []byte {
+	return append(append(taxiiKindPrefix(coll, kindVersion), id...), 0)
+}
+
+// Object record: a format byte, flags (1 created, 2 modified), date_added
+// (µs), version (ns), created and modified (ns) if flagged, then id, type,
+// spec_version and the markings as uvarint-length strings, then the raw
+// JSON to the end.
+const taxiiRecordV1 = 1
+
+func appendTAXIIRecord(b []byte, o *taxii.Object) []byte {
+	var flags byte
+	if !o.Created.IsZero() {
+		flags |= 1
+	}
+	if !o.Modified.IsZero() {
+		flags |= 2
+	}
+	b = append(b, taxiiRecordV1, flags)
+	b = binary.BigEndian.AppendUint64(b, uint64(o.DateAdded.UnixMicro()))
+	b = binary.BigEndian.AppendUint64(b, uint64(o.Version.UnixNano()))
+	if flags&1 != 0 {
+		b = binary.BigEndian.AppendUint64(b, uint64(o.Created.UnixNano()))
+	}
+	if flags&2 != 0 {
+		b = binary.BigEndian.AppendUint64(b, uint64(o.Modified.UnixNano()))
+	}
+	for _, s := range []string{o.ID, o.Type, o.SpecVersion} {
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		b = append(b, s...)
+	}
+	b = binary.AppendUvarint(b, uint64(len(o.Markings)))
+	for _, m := range o.Markings {
+		b = binary.AppendUvarint(b, uint64(len(m)))
+		b = append(b, m...)
+	}
+	return append(b, o.Raw...)
+}
+
+// decodeTAXIIRecord decodes a record; Raw is copied, as b belongs to an
+// iterator.
+func decodeTAXIIRecord(b []byte) (taxii.Object, error) {
+	var o taxii.Object
+	if len(b) < 18 || b[0] != taxiiRecordV1 {
+		return o, errTAXIIRecord
+	}
+	flags := b[1]
+	o.DateAdded = time.UnixMicro(int64(binary.BigEndian.Uint64(b[2:]))).UTC()
+	o.Version = time.Unix(0, int64(binary.BigEndian.Uint64(b[10:]))).UTC()
+	b = b[18:]
+	for _, f := range []struct {
+		bit byte
+		t   *time.Time
+	}{{1, &o.Created}, {2, &o.Modified}} {
+		if flags&f.bit != 0 {
+			if len(b) < 8 {
+				return o, errTAXIIRecord
+			}
+			*f.t = time.Unix(0, int64(binary.BigEndian.Uint64(b))).UTC()
+			b = b[8:]
+		}
+	}
+	str := func() (string, bool) {
+		n, k := binary.Uvarint(b)
+		if k <= 0 || uint64(len(b)-k) < n {
+			return "", false
+		}
+		s := string(b[k : k+int(n)])
+		b = b[k+int(n):]
+		return s, true
+	}
+	var ok bool
+	for _, p := range []*string{&o.ID, &o.Type, &o.SpecVersion} {
+		if *p, ok = str(); !ok {
+			return o, errTAXIIRecord
+		}
+	}
+	n, k := binary.Uvarint(b)
+	if k <= 0 || n > uint64(len(b)) {
+		return o, errTAXIIRecord
+	}
+	b = b[k:]
+	if n > 0 {
+		o.Markings = make([]string, n)
+		for i := range o.Markings {
+			if o.Markings[i], ok = str(); !ok {
+				return o, errTAXIIRecord
+			}
+		}
+	}
+	o.Raw = bytes.Clone(b)
+	return o, nil
+}
+
+// TAXIICollections lists the TAXII collections by id.
+func (d *DB) TAXIICollections(ctx context.Context) ([]taxii.Collection, error) {
+	var out []taxii.Collection
+	err := d.scan(ctx, []byte(taxiiCollections), func(_, v []byte) error {
+		var c taxii.Collection
+		if err := json.Unmarshal(v, &c); err != nil {
+			return fmt.Errorf("decode TAXII collection: %w", err)
+		}
+		out = append(out, c)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list TAXII collections: %w", err)
+	}
+	return out, nil
+}
+
+// TAXIICollection returns a TAXII collection.
+func (d *DB) TAXIICollection(ctx context.Context, id string) (taxii.Collection, bool, error) {
+	var c taxii.Collection
+	if err := ctx.Err(); err != nil {
+		return c, false, err
+	}
+	v, ok, err := d.get([]byte(taxiiCollections + id))
+	if err != nil || !ok {
+		return c, false, err
+	}
+	if err := json.Unmarshal(v, &c); err != nil {
+		return c, false, fmt.Errorf("decode TAXII collection %s: %w", id, err)
+	}
+	return c, true, nil
+}
+
+// PutTAXIICollection creates or replaces a TAXII collection.
+func (d *DB) PutTAXIICollection(ctx context.Context, c taxii.Collection) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	v, err := json.Marshal(c)
+	if err != nil {
+		return fmt.Errorf("store TAXII collection %s: %w", c.ID, err)
+	}
+	if err := d.db.Set([]byte(taxiiCollections+c.ID), v, pebble.Sync); err != nil {
+		return fmt.Errorf("store TAXII collection %s: %w", c.ID, err)
+	}
+	return nil
+}
+
+// DeleteTAXIICollection removes a TAXII collection and its objects.
+func (d *DB) DeleteTAXIICollection(ctx context.Context, id string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	b := d.db.NewBatch()
+	defer b.Close()
+	if err := b.Delete([]byte(taxiiCollections+id), nil); err != nil {
+		return err
+	}
+	if err := deleteRange(b, taxiiCollPrefix(id)); err != nil {
+		return err
+	}
+	if err := b.Commit(pebble.Sync); err != nil {
+		return fmt.Errorf("delete TAXII collection %s: %w", id, err)
+	}
+	return nil
+}
+
+// lastTAXIIVersion returns the newest version of an object and its
+// date_added (µs), reading through r.
+func lastTAXIIVersion(r pebble.Reader, prefix []byte) (ver, da int64, ok bool, err error) {
+	it, err := r.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
+	if err != nil {
+		return 0, 0, false, err
+	}
+	if it.Last() {
+		k, v := it.Key(), it.Value()
+		if len(k) != len(prefix)+8 || len(v) != 8 {
+			it.Close()
+			return 0, 0, false, errTAXIIRecord
+		}
+		ver, da, ok = readTime(k[len(prefix):]), readTime(v), true
+	}
+	if err := it.Error(); err != nil {
+		it.Close()
+		return 0, 0, false, err
+	}
+	return ver, da, ok, it.Close()
+}
+
+// AddTAXIIObjects stores object versions in one synced batch, skipping
+// those already stored (and unversioned objects whose id is).
+func (d *DB) AddTAXIIObjects(ctx context.Context, coll string, objs []taxii.Object) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	if _, ok, err := d.get([]byte(taxiiCollections + coll)); err != nil {
+		return 0, fmt.Errorf("add TAXII objects to %s: %w", coll, err)
+	} else if !ok {
+		return 0, fmt.Errorf("add TAXII objects: no collection %q", coll)
+	}
+	// An indexed batch reads its own writes: a bundle may carry one
+	// object twice, or two versions of one object.
+	b := d.db.NewIndexedBatch()
+	defer b.Close()
+	added := 0
+	var rec []byte
+	for i := range objs {
+		if i%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return 0, err
+			}
+		}
+		o := &objs[i]
+		if o.DateAdded.IsZero() || o.Version.IsZero() || o.DateAdded.Nanosecond()%1000 != 0 {
+			return 0, fmt.Errorf("add TAXII object %s: date_added must be set in whole microseconds, and the version set", o.ID)
+		}
+		vp := taxiiVersionPrefix(coll, o.ID)
+		lastVer, lastDA, exists, err := lastTAXIIVersion(b, vp)
+		if err != nil {
+			return 0, fmt.Errorf("add TAXII object %s: %w", o.ID, err)
+		}
+		if exists && !o.Versioned() {
+			continue
+		}
+		ver := o.Version.UnixNano()
+		vk := appendTime(slices.Clip(vp), ver)
+		if exists {
+			_, closer, err := b.Get(vk)
+			if err == nil {
+				closer.Close()
+				continue
+			}
+			if !errors.Is(err, pebble.ErrNotFound) {
+				return 0, fmt.Errorf("add TAXII object %s: %w", o.ID, err)
+			}
+		}
+		da := o.DateAdded.UnixMicro()
+		dk := taxiiDateKey(coll, kindDate, da)
+		// date_added orders the collection: a second object at one
+		// instant would overwrite the first.
+		if _, closer, err := b.Get(dk); err == nil {
+			closer.Close()
+			return 0, fmt.Errorf("add TAXII object %s: date_added %s is taken", o.ID, o.DateAdded.Format(time.RFC3339Nano))
+		} else if !errors.Is(err, pebble.ErrNotFound) {
+			return 0, fmt.Errorf("add TAXII object %s: %w", o.ID, err)
+		}
+		rec = appendTAXIIRecord(rec[:0], o)
+		if err := b.Set(dk, rec, nil); err != nil {
+			return 0, err
+		}
+		if err := b.Set(vk, appendTime(nil, da), nil); err != nil {
+			return 0, err
+		}
+		if !exists || ver > lastVer {
+			if err := b.Set(taxiiDateKey(coll, kindLast, da), nil, nil); err != nil {
+				return 0, err
+			}
+			if exists {
+				if err := b.Delete(taxiiDateKey(coll, kindLast, lastDA), nil); err != nil {
+					return 0, err
+				}
+			}
+		}
+		added++
+	}
+	if added == 0 {
+		return 0, nil
+	}
+	if err := b.Commit(pebble.Sync); err != nil {
+		return 0, fmt.Errorf("add TAXII objects to %s: %w", coll, err)
+	}
+	return added, nil
+}
+
+// TAXIIObjects returns up to limit objects matching f in date_added order.
+func (d *DB) TAXIIObjects(ctx context.Context, coll string, f taxii.Filter, limit int) (taxii.Page, error) {
+	if err := ctx.Err(); err != nil {
+		return taxii.Page{}, err
+	}
+	if limit <= 0 {
+		return taxii.Page{}, fmt.Errorf("TAXII objects of %s: limit %d", coll, limit)
+	}
+	snap := d.db.NewSnapshot()
+	defer snap.Close()
+	var p taxii.Page
+	var err error
+	switch {
+	case len(f.IDs) > 0:
+		p, err = taxiiObjectsByID(ctx, snap, coll, f, limit)
+	case f.Versions.OnlyLast():
+		p, err = taxiiScan(ctx, snap, coll, kindLast, f, limit)
+	default:
+		p, err = taxiiScan(ctx, snap, coll, kindDate, f, limit)
+	}
+	if err != nil {
+		return taxii.Page{}, fmt.Errorf("TAXII objects of %s: %w", coll, err)
+	}
+	return p, nil
+}
+
+// lowerDate is the first date_added key of kind strictly after t.
+func lowerDate(coll string, kind byte, t time.Time) []byte {
+	if t.IsZero() {
+		return taxiiKindPrefix(coll, kind)
+	}
+	return taxiiDateKey(coll, kind, t.UnixMicro()+1)
+}
+
+// taxiiScan pages through the l (last versions) or d (all versions) range
+// from f.AddedAfter, reading records from d.
+func taxiiScan(ctx context.Context, snap *pebble.Snapshot, coll string, kind byte, f taxii.Filter, limit int) (taxii.Page, error) {
+	var p taxii.Page
+	prefix := taxiiKindPrefix(coll, kind)
+	it, err := snap.NewIter(&pebble.IterOptions{LowerBound: lowerDate(coll, kind, f.AddedAfter), UpperBound: prefixEnd(prefix)})
+	if err != nil {
+		return p, err
+	}
+	defer it.Close()
+	// For l, a second iterator reads each record from d: both ranges are
+	// in date_added order, so its seeks only move forward.
+	var recs *pebble.Iterator
+	if kind == kindLast {
+		dp := taxiiKindPrefix(coll, kindDate)
+		if recs, err = snap.NewIter(&pebble.IterOptions{LowerBound: dp, UpperBound: prefixEnd(dp)}); err != nil {
+			return p, err
+		}
+		defer recs.Close()
+	}
+	var versions *pebble.Iterator // for match[version]=first
+	dkey := taxiiKindPrefix(coll, kindDate)
+	n := 0
+	for it.First(); it.Valid(); it.Next() {
+		if n++; n%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return p, err
+			}
+		}
+		k := it.Key()
+		if len(k) != len(prefix)+8 {
+			return p, errTAXIIRecord
+		}
+		v := it.Value()
+		if recs != nil {
+			dkey = append(dkey[:len(prefix)], k[len(prefix):]...)
+			if !recs.SeekGE(dkey) || !bytes.Equal(recs.Key(), dkey) {
+				if err := recs.Error(); err != nil {
+					return p, err
+				}
+				return p, fmt.Errorf("%w: no record for last-version key %x", errTAXIIRecord, k)
+			}
+			v = recs.Value()
+		}
+		o, err := decodeTAXIIRecord(v)
+		if err != nil {
+			return p, err
+		}
+		if !f.MatchObject(&o) {
+			continue
+		}
+		if kind == kindDate && !f.Versions.All {
+			first, last, err := taxiiFirstLast(snap, &versions, coll, &o, f.Versions)
+			if err != nil {
+				return p, err
+			}
+			if !f.Versions.Match(o.Version, first, last) {
+				continue
+			}
+		}
+		if len(p.Objects) == limit {
+			p.More = true
+			break
+		}
+		p.Objects = append(p.Objects, o)
+	}
+	return p, it.Error()
+}
+
+// taxiiFirstLast reports whether a version is its object's first and
+// last, looking up only what vf needs.
+func taxiiFirstLast(snap *pebble.Snapshot, versions **pebble.Iterator, coll string, o *taxii.Object, vf taxii.VersionFilter) (first, last bool, err error) {
+	da := o.DateAdded.UnixMicro()
+	if vf.Last || vf.IsZero() {
+		_, closer, err := snap.Get(taxiiDateKey(coll, kindLast, da))
+		switch {
+		case err == nil:
+			closer.Close()
+			last = true
+		case !errors.Is(err, pebble.ErrNotFound):
+			return false, false, err
+		}
+	}
+	if vf.First {
+		if *versions == nil {
+			vp := taxiiKindPrefix(coll, kindVersion)
+			if *versions, err = snap.NewIter(&pebble.IterOptions{LowerBound: vp, UpperBound: prefixEnd(vp)}); err != nil {
+				return false, false, err
+			}
+		}
+		it := *versions
+		vp := taxiiVersionPrefix(coll, o.ID)
+		if it.SeekGE(vp) && bytes.HasPrefix(it.Key(), vp) && len(it.Value()) == 8 {
+			first = readTime(it.Value()) == da
+		}
+		if err := it.Error(); err != nil {
+			return false, false, err
+		}
+	}
+	return first, last, nil
+}
+
+// taxiiVersionEntry is one version of an object as the v range lists it.
+type taxiiVersionEntry struct{ ver, da int64 }
+
+func taxiiVersionEntries(r pebble.Reader, coll, id string) ([]taxiiVersionEntry, error) {
+	vp := taxiiVersionPrefix(coll, id)
+	it, err := r.NewIter(&pebble.IterOptions{LowerBound: vp, UpperBound: prefixEnd(vp)})
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	var out []taxiiVersionEntry
+	for it.First(); it.Valid(); it.Next() {
+		k, v := it.Key(), it.Value()
+		if len(k) != len(vp)+8 || len(v) != 8 {
+			return nil, errTAXIIRecord
+		}
+		out = append(out, taxiiVersionEntry{readTime(k[len(vp):]), readTime(v)})
+	}
+	return out, it.Error()
+}
+
+func taxiiRecord(r pebble.Reader, coll string, da int64) (taxii.Object, error) {
+	v, closer, err := r.Get(taxiiDateKey(coll, kindDate, da))
+	if err != nil {
+		return taxii.Object{}, fmt.Errorf("record at date_added %d: %w", da, err)
+	}
+	defer closer.Close()
+	return decodeTAXIIRecord(v)
+}
+
+// taxiiObjectsByID answers a match[id] query from the v range: a few
+// objects, whose versions are gathered and put in date_added order.
+func taxiiObjectsByID(ctx context.Context, snap *pebble.Snapshot, coll string, f taxii.Filter, limit int) (taxii.Page, error) {
+	var p taxii.Page
+	var all []taxii.Object
+	after := int64(-1 << 63)
+	if !f.AddedAfter.IsZero() {
+		after = f.AddedAfter.UnixMicro()
+	}
+	for i, id := range f.IDs {
+		if slices.Contains(f.IDs[:i], id) {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return p, err
+		}
+		vs, err := taxiiVersionEntries(snap, coll, id)
+		if err != nil {
+			return p, err
+		}
+		for i, e := range vs {
+			if e.da <= after || !f.Versions.Match(time.Unix(0, e.ver).UTC(), i == 0, i == len(vs)-1) {
+				continue
+			}
+			o, err := taxiiRecord(snap, coll, e.da)
+			if err != nil {
+				return p, err
+			}
+			if f.MatchObject(&o) {
+				all = append(all, o)
+			}
+		}
+	}
+	slices.SortFunc(all, func(a, b taxii.Object) int { return a.DateAdded.Compare(b.DateAdded) })
+	if len(all) > limit {
+		all, p.More = all[:limit], true
+	}
+	p.Objects = all
+	return p, nil
+}
+
+// TAXIIVersions returns every version of an object, oldest version first.
+func (d *DB) TAXIIVersions(ctx context.Context, coll, id string) ([]taxii.Object, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	snap := d.db.NewSnapshot()
+	defer snap.Close()
+	vs, err := taxiiVersionEntries(snap, coll, id)
+	if err != nil {
+		return nil, fmt.Errorf("TAXII versions of %s in %s: %w", id, coll, err)
+	}
+	out := make([]taxii.Object, 0, len(vs))
+	for _, e := range vs {
+		o, err := taxiiRecord(snap, coll, e.da)
+		if err != nil {
+			return nil, fmt.Errorf("TAXII versions of %s in %s: %w", id, coll, err)
+		}
+		out = append(out, o)
+	}
+	return out, nil
+}
+
+// DeleteTAXIIObjects removes the versions of an object f selects (all if
+// f.Versions is zero); if the last goes, the newest left becomes last.
+func (d *DB) DeleteTAXIIObjects(ctx context.Context, coll, id string, f taxii.Filter) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	if f.Versions.IsZero() {
+		f.Versions.All = true
+	}
+	b := d.db.NewIndexedBatch()
+	defer b.Close()
+	vs, err := taxiiVersionEntries(b, coll, id)
+	if err != nil {
+		return 0, fmt.Errorf("delete TAXII object %s from %s: %w", id, coll, err)
+	}
+	vp := taxiiVersionPrefix(coll, id)
+	var keep []taxiiVersionEntry
+	lastGone := false
+	for i, e := range vs {
+		o, err := taxiiRecord(b, coll, e.da)
+		if err != nil {
+			return 0, fmt.Errorf("delete TAXII object %s from %s: %w", id, coll, err)
+		}
+		last := i == len(vs)-1
+		if !f.MatchObject(&o) || !f.Versions.Match(o.Version, i == 0, last) {
+			keep = append(keep, e)
+			continue
+		}
+		lastGone = lastGone || last
+		for _, k := range [][]byte{taxiiDateKey(coll, kindDate, e.da), appendTime(slices.Clip(vp), e.ver)} {
+			if err := b.Delete(k, nil); err != nil {
+				return 0, err
+			}
+		}
+		if last {
+			if err := b.Delete(taxiiDateKey(coll, kindLast, e.da), nil); err != nil {
+				return 0, err
+			}
+		}
+	}
+	n := len(vs) - len(keep)
+	if n == 0 {
+		return 0, nil
+	}
+	if lastGone && len(keep) > 0 {
+		if err := b.Set(taxiiDateKey(coll, kindLast, keep[len(keep)-1].da), nil, nil); err != nil {
+			return 0, err
+		}
+	}
+	if err := b.Commit(pebble.Sync); err != nil {
+		return 0, fmt.Errorf("delete TAXII object %s from %s: %w", id, coll, err)
+	}
+	return n, nil
+}
+
+// TAXIILastAdded returns the newest date_added in a collection.
+func (d *DB) TAXIILastAdded(ctx context.Context, coll string) (time.Time, error) {
+	if err := ctx.Err(); err != nil {
+		return time.Time{}, err
+	}
+	prefix := taxiiKindPrefix(coll, kindDate)
+	it, err := d.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
+	if err != nil {
+		return time.Time{}, err
+	}
+	defer it.Close()
+	if !it.Last() {
+		return time.Time{}, it.Error()
+	}
+	k := it.Key()
+	if len(k) != len(prefix)+8 {
+		return time.Time{}, fmt.Errorf("last TAXII object of %s: %w", coll, errTAXIIRecord)
+	}
+	return time.UnixMicro(readTime(k[len(prefix):])).UTC(), nil
+}
+
+// taxiiStatusRecord keeps the partner a status belongs to, which the
+// status resource does not show.
+type taxiiStatusRecord struct {
+	Partner string       `json:"partner"`
+	Status  taxii.Status `json:"status"`
+}
+
+// PutTAXIIStatus stores the status of an add request.
+func (d *DB) PutTAXIIStatus(ctx context.Context, s taxii.Status) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	v, err := json.Marshal(taxiiStatusRecord{s.Partner, s})
+	if err != nil {
+		return fmt.Errorf("store TAXII status %s: %w", s.ID, err)
+	}
+	if err := d.db.Set([]byte(taxiiStatus+s.ID), v, pebble.Sync); err != nil {
+		return fmt.Errorf("store TAXII status %s: %w", s.ID, err)
+	}
+	return nil
+}
+
+// TAXIIStatus returns the status of an add request.
+func (d *DB) TAXIIStatus(ctx context.Context, id string) (taxii.Status, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return taxii.Status{}, false, err
+	}
+	v, ok, err := d.get([]byte(taxiiStatus + id))
+	if err != nil || !ok {
+		return taxii.Status{}, false, err
+	}
+	var r taxiiStatusRecord
+	if err := json.Unmarshal(v, &r); err != nil {
+		return taxii.Status{}, false, fmt.Errorf("decode TAXII status %s: %w", id, err)
+	}
+	r.Status.Partner = r.Partner
+	return r.Status, true, nil
+}
+
+func taxiiCursorKey(peer, coll string) []byte {
+	return append(append([]byte(taxiiCursors+peer), 0), coll...)
+}
+
+// TAXIICursor returns a poller's cursor, or the zero cursor.
+func (d *DB) TAXIICursor(ctx context.Context, peer, coll string) (taxii.Cursor, error) {
+	var c taxii.Cursor
+	if err := ctx.Err(); err != nil {
+		return c, err
+	}
+	v, ok, err := d.get(taxiiCursorKey(peer, coll))
+	if err != nil || !ok {
+		return c, err
+	}
+	if err := json.Unmarshal(v, &c); err != nil {
+		return c, fmt.Errorf("decode TAXII cursor %s/%s: %w", peer, coll, err)
+	}
+	return c, nil
+}
+
+// PutTAXIICursor stores a poller's cursor, synced: it is what keeps a
+// restarted poller from losing or repeating objects.
+func (d *DB) PutTAXIICursor(ctx context.Context, peer, coll string, c taxii.Cursor) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	v, err := json.Marshal(c)
+	if err != nil {
+		return fmt.Errorf("store TAXII cursor %s/%s: %w", peer, coll, err)
+	}
+	if err := d.db.Set(taxiiCursorKey(peer, coll), v, pebble.Sync); err != nil {
+		return fmt.Errorf("store TAXII cursor %s/%s: %w", peer, coll, err)
+	}
+	return nil
+}

@@ -1,0 +1,305 @@
+package taxii
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+)
+
+// MemStore keeps everything in memory: for tests, and for a node that
+// shares nothing it must keep across restarts. It implements Store and
+// CursorStore and is safe for concurrent use.
+type MemStore struct {
+	mu      sync.RWMutex
+	colls   map[string]Collection
+	objs    map[string]*memCollection
+	status  map[string]Status
+	cursors map[[2]string]Cursor
+}
+
+type memCollection struct {
+	byDate []*Object            // by DateAdded
+	byID   map[string][]*Object // each by Version
+}
+
+// NewMemStore returns an empty store.
+func NewMemStore() *MemStore {
+	return &MemStore{
+		colls:   map[string]Collection{},
+		objs:    map[string]*memCollection{},
+		status:  map[string]Status{},
+		cursors: map[[2]string]Cursor{},
+	}
+}
+
+// TAXIICollections lists the collections by id.
+func (m *MemStore) TAXIICollections(ctx context.Context) ([]Collection, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	out := make([]Collection, 0, len(m.colls))
+	for _, c := range m.colls {
+		out = append(out, cloneCollection(c))
+	}
+	slices.SortFunc(out, func(a, b Collection) int { return cmp.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
+// TAXIICollection returns a collection.
+func (m *MemStore) TAXIICollection(ctx context.Context, id string) (Collection, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return Collection{}, false, err
+	}
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	c, ok := m.colls[id]
+	return cloneCollection(c), ok, nil
+}
+
+func cloneCollection(c Collection) Collection {
+	c.CanRead, c.CanWrite = slices.Clone(c.CanRead), slices.Clone(c.CanWrite)
+	return c
+}
+
+// PutTAXIICollection creates or replaces a collection.
+func (m *MemStore) PutTAXIICollection(ctx context.Context, c Collection) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.colls[c.ID] = cloneCollection(c)
+	if m.objs[c.ID] == nil {
+		m.objs[c.ID] = &memCollection{byID: map[string][]*Object{}}
+	}
+	return nil
+}
+
+// DeleteTAXIICollection removes a collection and its objects.
+func (m *MemStore) DeleteTAXIICollection(ctx context.Context, id string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.colls, id)
+	delete(m.objs, id)
+	return nil
+}
+
+// AddTAXIIObjects stores new versions and skips known ones.
+func (m *MemStore) AddTAXIIObjects(ctx context.Context, collection string, objs []Object) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	mc := m.objs[collection]
+	if mc == nil {
+		return 0, fmt.Errorf("add objects: no collection %q", collection)
+	}
+	// Check first, so that a refused batch leaves nothing behind.
+	dates := make(map[int64]bool, len(objs))
+	for _, o := range objs {
+		if o.DateAdded.IsZero() || o.Version.IsZero() {
+			return 0, fmt.Errorf("add objects: %s lacks date_added or version", o.ID)
+		}
+		_, taken := slices.BinarySearchFunc(mc.byDate, o.DateAdded, func(e *Object, t time.Time) int { return e.DateAdded.Compare(t) })
+		if taken || dates[o.DateAdded.UnixNano()] {
+			return 0, fmt.Errorf("add objects: %s: date_added %s is taken", o.ID, o.DateAdded.Format(time.RFC3339Nano))
+		}
+		dates[o.DateAdded.UnixNano()] = true
+	}
+	added := 0
+	for i := range objs {
+		o := objs[i]
+		vs := mc.byID[o.ID]
+		if !o.Versioned() && len(vs) > 0 {
+			continue
+		}
+		j, found := slices.BinarySearchFunc(vs, o.Version, func(e *Object, t time.Time) int { return e.Version.Compare(t) })
+		if found {
+			continue
+		}
+		k, _ := slices.BinarySearchFunc(mc.byDate, o.DateAdded, func(e *Object, t time.Time) int { return e.DateAdded.Compare(t) })
+		o.Markings, o.Raw = slices.Clone(o.Markings), slices.Clone(o.Raw)
+		p := &o
+		mc.byID[o.ID] = slices.Insert(vs, j, p)
+		mc.byDate = slices.Insert(mc.byDate, k, p)
+		added++
+	}
+	return added, nil
+}
+
+// TAXIIObjects returns a page of matching objects.
+func (m *MemStore) TAXIIObjects(ctx context.Context, collection string, f Filter, limit int) (Page, error) {
+	if err := ctx.Err(); err != nil {
+		return Page{}, err
+	}
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	mc := m.objs[collection]
+	if mc == nil {
+		return Page{}, nil
+	}
+	var cand []*Object
+	if len(f.IDs) > 0 {
+		for i, id := range f.IDs {
+			if !slices.Contains(f.IDs[:i], id) {
+				cand = append(cand, mc.byID[id]...)
+			}
+		}
+		slices.SortFunc(cand, func(a, b *Object) int { return a.DateAdded.Compare(b.DateAdded) })
+	} else {
+		cand = mc.byDate
+	}
+	start, _ := slices.BinarySearchFunc(cand, f.AddedAfter, func(e *Object, t time.Time) int {
+		if e.DateAdded.After(t) {
+			return 1
+		}
+		return -1
+	})
+	var p Page
+	for _, o := range cand[start:] {
+		if !f.MatchObject(o) {
+			continue
+		}
+		vs := mc.byID[o.ID]
+		if !f.Versions.Match(o.Version, vs[0] == o, vs[len(vs)-1] == o) {
+			continue
+		}
+		if len(p.Objects) == limit {
+			p.More = true
+			break
+		}
+		p.Objects = append(p.Objects, cloneObject(o))
+	}
+	return p, nil
+}
+
+func cloneObject(o *Object) Object {
+	c := *o
+	c.Markings, c.Raw = slices.Clone(o.Markings), slices.Clone(o.Raw)
+	return c
+}
+
+// TAXIIVersions returns every version of an object.
+func (m *MemStore) TAXIIVersions(ctx context.Context, collection, id string) ([]Object, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	mc := m.objs[collection]
+	if mc == nil {
+		return nil, nil
+	}
+	var out []Object
+	for _, o := range mc.byID[id] {
+		out = append(out, cloneObject(o))
+	}
+	return out, nil
+}
+
+// DeleteTAXIIObjects removes the selected versions of an object.
+func (m *MemStore) DeleteTAXIIObjects(ctx context.Context, collection, id string, f Filter) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	mc := m.objs[collection]
+	if mc == nil {
+		return 0, nil
+	}
+	vs := mc.byID[id]
+	if f.Versions.IsZero() {
+		f.Versions.All = true
+	}
+	var keep []*Object
+	n := 0
+	for i, o := range vs {
+		if f.MatchObject(o) && f.Versions.Match(o.Version, i == 0, i == len(vs)-1) {
+			k, _ := slices.BinarySearchFunc(mc.byDate, o.DateAdded, func(e *Object, t time.Time) int { return e.DateAdded.Compare(t) })
+			mc.byDate = slices.Delete(mc.byDate, k, k+1)
+			n++
+			continue
+		}
+		keep = append(keep, o)
+	}
+	if len(keep) == 0 {
+		delete(mc.byID, id)
+	} else {
+		mc.byID[id] = keep
+	}
+	return n, nil
+}
+
+// TAXIILastAdded returns the newest date_added.
+func (m *MemStore) TAXIILastAdded(ctx context.Context, collection string) (time.Time, error) {
+	if err := ctx.Err(); err != nil {
+		return time.Time{}, err
+	}
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if mc := m.objs[collection]; mc != nil && len(mc.byDate) > 0 {
+		return mc.byDate[len(mc.byDate)-1].DateAdded, nil
+	}
+	return time.Time{}, nil
+}
+
+// PutTAXIIStatus stores a status.
+func (m *MemStore) PutTAXIIStatus(ctx context.Context, s Status) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.status[s.ID] = cloneStatus(s)
+	return nil
+}
+
+// TAXIIStatus returns a status.
+func (m *MemStore) TAXIIStatus(ctx context.Context, id string) (Status, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return Status{}, false, err
+	}
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	s, ok := m.status[id]
+	return cloneStatus(s), ok, nil
+}
+
+func cloneStatus(s Status) Status {
+	s.Successes, s.Failures, s.Pendings = slices.Clone(s.Successes), slices.Clone(s.Failures), slices.Clone(s.Pendings)
+	return s
+}
+
+// TAXIICursor returns a poller's cursor.
+func (m *MemStore) TAXIICursor(ctx context.Context, peer, collection string) (Cursor, error) {
+	if err := ctx.Err(); err != nil {
+		return Cursor{}, err
+	}
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.cursors[[2]string{peer, collection}], nil
+}
+
+// PutTAXIICursor stores a poller's cursor.
+func (m *MemStore) PutTAXIICursor(ctx context.Context, peer, collection string, c Cursor) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.cursors[[2]string{peer, collection}] = c
+	return nil
+}

@@ -1,0 +1,202 @@
+package taxii
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// head is the part of a STIX object the package reads.
+type head struct {
+	Type        string   `json:"type"`
+	ID          string   `json:"id"`
+	SpecVersion *string  `json:"spec_version"`
+	Created     *string  `json:"created"`
+	Modified    *string  `json:"modified"`
+	Markings    []string `json:"object_marking_refs"`
+}
+
+// ParseObject reads and validates one STIX 2.1 object. The checks are the
+// minimum a collection needs to store and version it: a valid type and
+// id, spec_version 2.1 (optional for cyber-observables), and RFC 3339
+// created and modified where STIX requires them. The caller sets
+// DateAdded (and Version, for objects without created or modified).
+func ParseObject(raw []byte) (Object, error) {
+	o, h, err := decodeObject(raw)
+	if err != nil {
+		return o, err
+	}
+	if err := validTypeName(h.Type); err != nil {
+		return o, err
+	}
+	if err := validID(h.ID, h.Type); err != nil {
+		return o, err
+	}
+	sco := isSCO(h.Type, h.Created != nil)
+	if h.SpecVersion == nil && !sco {
+		return o, errors.New("spec_version is required")
+	}
+	if o.SpecVersion != "2.1" {
+		return o, fmt.Errorf("spec_version %q: only 2.1 is accepted", o.SpecVersion)
+	}
+	switch {
+	case sco:
+	case h.Type == "marking-definition":
+		if h.Created == nil {
+			return o, errors.New("created is required")
+		}
+	default:
+		if h.Created == nil || h.Modified == nil {
+			return o, errors.New("created and modified are required")
+		}
+		if o.Modified.Before(o.Created) {
+			return o, errors.New("modified is before created")
+		}
+	}
+	return o, nil
+}
+
+// decodeObject reads the common properties without validating them
+// beyond their syntax: a client takes what a partner sends.
+func decodeObject(raw []byte) (Object, head, error) {
+	var h head
+	var o Object
+	if err := json.Unmarshal(raw, &h); err != nil {
+		if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok && te.Field != "" {
+			return o, h, fmt.Errorf("property %s: wrong JSON type %s", te.Field, te.Value)
+		}
+		return o, h, fmt.Errorf("not a JSON object: %w", err)
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, raw); err != nil {
+		return o, h, fmt.Errorf("not a JSON object: %w", err)
+	}
+	o.Raw = buf.Bytes()
+	o.ID, o.Type, o.Markings = h.ID, h.Type, h.Markings
+	o.SpecVersion = "2.1" // what an observable without spec_version implies
+	if h.SpecVersion != nil {
+		o.SpecVersion = *h.SpecVersion
+	}
+	var err error
+	if h.Created != nil {
+		if o.Created, err = parseObjectTime("created", *h.Created); err != nil {
+			return o, h, err
+		}
+	}
+	if h.Modified != nil {
+		if o.Modified, err = parseObjectTime("modified", *h.Modified); err != nil {
+			return o, h, err
+		}
+	}
+	switch {
+	case !o.Modified.IsZero():
+		o.Version = o.Modified
+	case !o.Created.IsZero():
+		o.Version = o.Created
+	}
+	return o, h, nil
+}
+
+// parseObjectTime reads a version timestamp. Stores keep versions as
+// int64 nanoseconds, which span the years 1678 to 2262.
+func parseObjectTime(name, s string) (time.Time, error) {
+	t, err := ParseTimestamp(s)
+	if err != nil {
+		return t, fmt.Errorf("%s %q is not an RFC 3339 timestamp", name, s)
+	}
+	if y := t.Year(); y < 1678 || y > 2261 {
+		return time.Time{}, fmt.Errorf("%s %q is out of range (years 1678 to 2261)", name, s)
+	}
+	return t, nil
+}
+
+// validTypeName applies STIX 2.1's rules for type names: 3 to 250
+// characters of a-z, 0-9 and single hyphens, starting with a letter.
+func validTypeName(t string) error {
+	if t == "" {
+		return errors.New("type is required")
+	}
+	if len(t) < 3 || len(t) > 250 {
+		return fmt.Errorf("type %q: must be 3 to 250 characters", t)
+	}
+	for i := 0; i < len(t); i++ {
+		c := t[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return fmt.Errorf("type %q: only a-z, 0-9 and '-' are allowed", t)
+		}
+	}
+	if t[0] < 'a' || t[0] > 'z' || t[len(t)-1] == '-' || strings.Contains(t, "--") {
+		return fmt.Errorf("type %q: must start with a letter and have no leading, trailing or double hyphen", t)
+	}
+	if t == "bundle" {
+		return errors.New("a bundle is not an object: send its objects")
+	}
+	return nil
+}
+
+// validID checks the form type--uuid, the type being the object's own.
+func validID(id, typ string) error {
+	if id == "" {
+		return errors.New("id is required")
+	}
+	prefix, uuid, ok := strings.Cut(id, "--")
+	if !ok || prefix != typ {
+		return fmt.Errorf("id %q: must be %s--<uuid>", id, typ)
+	}
+	if len(uuid) != 36 {
+		return fmt.Errorf("id %q: %q is not a UUID", id, uuid)
+	}
+	for i := 0; i < len(uuid); i++ {
+		c := uuid[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return fmt.Errorf("id %q: %q is not a UUID", id, uuid)
+			}
+		default:
+			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+				return fmt.Errorf("id %q: %q is not a UUID", id, uuid)
+			}
+		}
+	}
+	return nil
+}
+
+// isSCO reports whether a type is a cyber-observable: one of STIX 2.1's,
+// or a custom type without created (observables have none).
+func isSCO(typ string, hasCreated bool) bool {
+	switch typ {
+	case "artifact", "autonomous-system", "directory", "domain-name", "email-addr",
+		"email-message", "file", "ipv4-addr", "ipv6-addr", "mac-addr", "mutex",
+		"network-traffic", "process", "software", "url", "user-account",
+		"windows-registry-key", "x509-certificate":
+		return true
+	case "attack-pattern", "campaign", "course-of-action", "grouping", "identity",
+		"incident", "indicator", "infrastructure", "intrusion-set", "location",
+		"malware", "malware-analysis", "note", "observed-data", "opinion", "report",
+		"threat-actor", "tool", "vulnerability", "relationship", "sighting",
+		"marking-definition", "language-content", "extension-definition":
+		return false
+	}
+	return !hasCreated
+}
+
+// versionOf is the version a status reports for an object.
+func versionOf(o Object) string {
+	if o.Version.IsZero() {
+		return ""
+	}
+	return FormatTimestamp(o.Version)
+}
+
+// stampUnversioned gives an object without created or modified its
+// date_added as version, as TAXII 2.1 prescribes.
+func stampUnversioned(o *Object, added time.Time) {
+	o.DateAdded = added
+	if !o.Versioned() {
+		o.Version = added
+	}
+}

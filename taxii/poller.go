@@ -1,0 +1,166 @@
+package taxii
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"time"
+)
+
+// PollerConfig sets up a Poller.
+type PollerConfig struct {
+	Client *Client
+	// Peer names the partner in cursors and logs.
+	Peer       string
+	Collection string
+	Cursors    CursorStore
+	// Handle receives each page of new objects. The cursor moves past a
+	// page only once Handle has returned nil for it, so a failure or a
+	// restart hands the page over again: Handle should be idempotent
+	// (it is when it stores by id and version).
+	Handle func(ctx context.Context, objs []Object) error
+	// Interval is the wait between passes (default 5 minutes).
+	Interval time.Duration
+	// PageSize is the limit asked for (default 1000; the partner may
+	// send fewer).
+	PageSize int
+	// MinBackoff and MaxBackoff bound the wait after a failed pass
+	// (defaults 1 second and 5 minutes); it doubles with each failure.
+	MinBackoff time.Duration
+	MaxBackoff time.Duration
+	Logger     *slog.Logger
+}
+
+// Poller pulls a partner's collection.
+type Poller struct {
+	cfg PollerConfig
+	log *slog.Logger
+}
+
+// NewPoller returns a poller over cfg.
+func NewPoller(cfg PollerConfig) (*Poller, error) {
+	switch {
+	case cfg.Client == nil:
+		return nil, errors.New("poller: a client is required")
+	case cfg.Peer == "" || cfg.Collection == "":
+		return nil, errors.New("poller: a peer and a collection are required")
+	case cfg.Cursors == nil:
+		return nil, errors.New("poller: a cursor store is required")
+	case cfg.Handle == nil:
+		return nil, errors.New("poller: a handler is required")
+	}
+	if cfg.Interval <= 0 {
+		cfg.Interval = 5 * time.Minute
+	}
+	if cfg.PageSize <= 0 {
+		cfg.PageSize = DefaultPageSize
+	}
+	if cfg.MinBackoff <= 0 {
+		cfg.MinBackoff = time.Second
+	}
+	if cfg.MaxBackoff < cfg.MinBackoff {
+		cfg.MaxBackoff = max(cfg.MinBackoff, 5*time.Minute)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	log := cfg.Logger.With("peer", cfg.Peer, "collection", cfg.Collection)
+	return &Poller{cfg: cfg, log: log}, nil
+}
+
+// Run polls every Interval until ctx ends, retrying a failed pass with
+// backoff; the cursor stays where the last handed-over page left it.
+func (p *Poller) Run(ctx context.Context) error {
+	backoff := p.cfg.MinBackoff
+	for {
+		n, err := p.Poll(ctx)
+		wait := p.cfg.Interval
+		switch {
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case err != nil:
+			p.log.WarnContext(ctx, "taxii poll failed", "err", err, "objects", n, "retry_in", backoff)
+			wait = backoff
+			backoff = min(2*backoff, p.cfg.MaxBackoff)
+		default:
+			p.log.DebugContext(ctx, "taxii poll", "objects", n)
+			backoff = p.cfg.MinBackoff
+		}
+		// Jitter keeps nodes that failed together from retrying together.
+		wait += rand.N(wait/10 + 1)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// Poll makes one pass: it pulls pages until the partner has no more and
+// returns how many objects it handed over.
+func (p *Poller) Poll(ctx context.Context) (int, error) {
+	cur, err := p.cfg.Cursors.TAXIICursor(ctx, p.cfg.Peer, p.cfg.Collection)
+	if err != nil {
+		return 0, fmt.Errorf("poll %s/%s: read cursor: %w", p.cfg.Peer, p.cfg.Collection, err)
+	}
+	total := 0
+	for {
+		q := Query{AddedAfter: cur.AddedAfter, Limit: p.cfg.PageSize, Next: cur.Next}
+		res, err := p.cfg.Client.ObjectsPage(ctx, p.cfg.Collection, q)
+		if err != nil && cur.Next != "" && StatusCode(err) == http.StatusBadRequest {
+			// The partner no longer knows its token: resume after the
+			// last object handed over instead.
+			p.log.InfoContext(ctx, "taxii next token refused, resuming from date_added", "last", cur.Last)
+			cur = Cursor{AddedAfter: cur.Last, Last: cur.Last}
+			continue
+		}
+		if err != nil {
+			return total, fmt.Errorf("poll %s/%s: %w", p.cfg.Peer, p.cfg.Collection, err)
+		}
+		if len(res.Objects) > 0 {
+			if err := p.cfg.Handle(ctx, res.Objects); err != nil {
+				return total, fmt.Errorf("poll %s/%s: handle %d objects: %w", p.cfg.Peer, p.cfg.Collection, len(res.Objects), err)
+			}
+			total += len(res.Objects)
+		}
+		next := cur
+		if res.DateAddedLast.After(next.Last) {
+			next.Last = res.DateAddedLast
+		}
+		switch {
+		case res.More && res.Next != "":
+			// Within a pass the query stays as it began, as TAXII asks.
+			next.Next = res.Next
+		case res.More && !res.DateAddedLast.IsZero():
+			// More without a token: page by date_added.
+			next = Cursor{AddedAfter: next.Last, Last: next.Last}
+		default:
+			// The pass is over: the next one starts after the newest
+			// object seen.
+			next = Cursor{AddedAfter: next.Last, Last: next.Last}
+		}
+		if !next.equal(cur) {
+			if err := p.cfg.Cursors.PutTAXIICursor(ctx, p.cfg.Peer, p.cfg.Collection, next); err != nil {
+				return total, fmt.Errorf("poll %s/%s: store cursor: %w", p.cfg.Peer, p.cfg.Collection, err)
+			}
+		}
+		if !res.More {
+			return total, nil
+		}
+		if next.equal(cur) {
+			// More, but neither a token nor a date to go on: stop rather
+			// than ask for the same page forever.
+			return total, fmt.Errorf("poll %s/%s: the partner says there is more but gives no way to page", p.cfg.Peer, p.cfg.Collection)
+		}
+		cur = next
+	}
+}
+
+func (c Cursor) equal(d Cursor) bool {
+	return c.AddedAfter.Equal(d.AddedAfter) && c.Next == d.Next && c.Last.Equal(d.Last)
+}

@@ -1,0 +1,242 @@
+package taxii_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/tracehound/tracehound/taxii"
+	"github.com/tracehound/tracehound/taxii/taxiitest"
+)
+
+func TestMemStore(t *testing.T) {
+	taxiitest.Run(t, func(*testing.T) taxiitest.Store { return taxii.NewMemStore() })
+}
+
+// received collects what a poller hands over and fails on duplicates.
+type received struct {
+	t   *testing.T
+	mu  sync.Mutex
+	ids []string
+}
+
+func (r *received) add(objs []taxii.Object) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, o := range objs {
+		key := o.ID + "@" + taxii.FormatTimestamp(o.Version)
+		if slices.Contains(r.ids, key) {
+			r.t.Errorf("%s handed over twice", key)
+		}
+		r.ids = append(r.ids, key)
+	}
+}
+
+func (r *received) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.ids)
+}
+
+func greens(from, to int) [][]byte {
+	var out [][]byte
+	for i := from; i < to; i++ {
+		out = append(out, taxiitest.Indicator(i, taxiitest.Created(), taxii.MarkingTLPGreen))
+	}
+	return out
+}
+
+// TestPoller pulls from node a into node b, restarting the poller in the
+// middle of a pass.
+func TestPoller(t *testing.T) {
+	ctx := context.Background()
+	a, b := newNode(t, nil), newNode(t, nil)
+	objs := greens(0, 25)
+	// RED objects in between never arrive.
+	objs = slices.Insert(objs, 10, taxiitest.Indicator(100, taxiitest.Created(), taxii.MarkingTLPRed))
+	objs = slices.Insert(objs, 20, taxiitest.Indicator(101, taxiitest.Created(), taxii.MarkingTLPRed))
+	a.post("mixed", objs...)
+
+	// b's key at a is "bob"; a's key at b is "alice".
+	fromA := taxii.NewClient(a.srv.URL, "tracehound", a.keys["bob"], a.srv.Client())
+	toB := taxii.NewClient(b.srv.URL+"/", "/taxii2/tracehound", b.keys["alice"], b.srv.Client())
+	cs, err := fromA.Collections(ctx)
+	if err != nil || len(cs) != 3 || !slices.ContainsFunc(cs, func(c taxii.CollectionResource) bool { return c.ID == "mixed" && c.CanRead }) {
+		t.Fatalf("collections: %+v %v", cs, err)
+	}
+
+	got := &received{t: t}
+	forward := func(ctx context.Context, objs []taxii.Object) error {
+		raws := make([]json.RawMessage, len(objs))
+		for i, o := range objs {
+			raws[i] = o.Raw
+		}
+		st, err := toB.Add(ctx, "shared", raws)
+		if err != nil {
+			return err
+		}
+		if st.FailureCount > 0 {
+			return errors.New(st.Failures[0].Message)
+		}
+		got.add(objs)
+		return nil
+	}
+	cursors := b.store // the cursor store survives the "restart"
+	newPoller := func(handle func(context.Context, []taxii.Object) error) *taxii.Poller {
+		p, err := taxii.NewPoller(taxii.PollerConfig{Client: fromA, Peer: "a", Collection: "mixed", Cursors: cursors, Handle: handle, PageSize: 7})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+
+	// The first poller dies on its second page: the page is not lost.
+	calls := 0
+	p1 := newPoller(func(ctx context.Context, objs []taxii.Object) error {
+		if calls++; calls == 2 {
+			return errors.New("crash")
+		}
+		return forward(ctx, objs)
+	})
+	if n, err := p1.Poll(ctx); err == nil || n != 7 {
+		t.Fatalf("first poller: %d, %v", n, err)
+	}
+	cur, _ := cursors.TAXIICursor(ctx, "a", "mixed")
+	if cur.Next == "" || cur.Last.IsZero() {
+		t.Fatalf("cursor mid-pass: %+v", cur)
+	}
+
+	p2 := newPoller(forward)
+	if n, err := p2.Poll(ctx); err != nil || n != 18 {
+		t.Fatalf("second poller: %d, %v", n, err)
+	}
+	if got.count() != 25 {
+		t.Fatalf("received %d, want 25", got.count())
+	}
+	a.post("mixed", greens(25, 30)...)
+	// And a new version of one seen before.
+	a.post("mixed", taxiitest.Indicator(3, taxiitest.Created().Add(time.Hour), taxii.MarkingTLPGreen))
+	if n, err := newPoller(forward).Poll(ctx); err != nil || n != 6 {
+		t.Fatalf("third poller: %d, %v", n, err)
+	}
+	if n, err := newPoller(forward).Poll(ctx); err != nil || n != 0 {
+		t.Fatalf("nothing new: %d, %v", n, err)
+	}
+	// Read b back, following next (its pages hold 20).
+	cl := taxii.NewClient(b.srv.URL, "tracehound", b.keys["bob"], nil)
+	page, next, err := cl.Objects(ctx, "shared", time.Time{}, 100)
+	all := page.Objects
+	for err == nil && next != "" {
+		page, err = cl.ObjectsPage(ctx, "shared", taxii.Query{Limit: 100, Next: next})
+		all, next = append(all, page.Objects...), page.Next
+	}
+	if err != nil || len(all) != 30 {
+		t.Fatalf("b has %d objects: %v", len(all), err)
+	}
+	for _, o := range all {
+		if taxii.ObjectTLP(o) == taxii.TLPRed {
+			t.Errorf("%s reached b", o.ID)
+		}
+	}
+	st, err := toB.Add(ctx, "shared", []json.RawMessage{json.RawMessage(taxiitest.Observable(1))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, err := toB.Status(ctx, st.ID); err != nil || again.SuccessCount != 1 {
+		t.Errorf("status: %+v %v", again, err)
+	}
+	if _, err := toB.Add(ctx, "private", nil); taxii.StatusCode(err) != http.StatusBadRequest {
+		t.Errorf("empty add: %v", err)
+	}
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestPollerOutage takes the partner down under a running poller.
+func TestPollerOutage(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	a := newNode(t, nil)
+	var down atomic.Bool
+	var refused atomic.Int32
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if down.Load() {
+			refused.Add(1)
+			http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
+			return
+		}
+		a.srv.Config.Handler.ServeHTTP(w, r)
+	}))
+	defer proxy.Close()
+	a.post("shared", greens(0, 10)...)
+
+	cursors := taxii.NewMemStore()
+	got := &received{t: t}
+	p, err := taxii.NewPoller(taxii.PollerConfig{
+		Client: taxii.NewClient(proxy.URL, "tracehound", a.keys["carol"], proxy.Client()),
+		Peer:   "a", Collection: "shared", Cursors: cursors, PageSize: 4,
+		Handle:   func(_ context.Context, objs []taxii.Object) error { got.add(objs); return nil },
+		Interval: 10 * time.Millisecond, MinBackoff: 5 * time.Millisecond, MaxBackoff: 20 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	waitFor(t, "the first 10 objects", func() bool { return got.count() == 10 })
+
+	down.Store(true)
+	a.post("shared", greens(10, 20)...)
+	before, _ := cursors.TAXIICursor(ctx, "a", "shared")
+	waitFor(t, "retries", func() bool { return refused.Load() >= 4 })
+	after, _ := cursors.TAXIICursor(ctx, "a", "shared")
+	if got.count() != 10 || !after.Last.Equal(before.Last) || !after.AddedAfter.Equal(before.AddedAfter) {
+		t.Fatalf("during the outage: %d objects, cursor %+v then %+v", got.count(), before, after)
+	}
+	down.Store(false)
+	waitFor(t, "recovery", func() bool { return got.count() == 20 })
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("Run: %v", err)
+	}
+}
+
+// TestPollerStaleToken: a token the partner refuses sends the poller back
+// to the last date_added it handed over, without loss.
+func TestPollerStaleToken(t *testing.T) {
+	ctx := context.Background()
+	a := newNode(t, nil)
+	a.post("shared", greens(0, 6)...)
+	cl := taxii.NewClient(a.srv.URL, "tracehound", a.keys["carol"], a.srv.Client())
+	first, _, err := cl.Objects(ctx, "shared", time.Time{}, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cursors := taxii.NewMemStore()
+	cursors.PutTAXIICursor(ctx, "a", "shared", taxii.Cursor{Next: "expired", Last: first.DateAddedLast})
+	got := &received{t: t}
+	p, _ := taxii.NewPoller(taxii.PollerConfig{Client: cl, Peer: "a", Collection: "shared", Cursors: cursors,
+		Handle: func(_ context.Context, objs []taxii.Object) error { got.add(objs); return nil }})
+	if n, err := p.Poll(ctx); err != nil || n != 4 {
+		t.Fatalf("poll: %d %v", n, err)
+	}
+	if _, err := taxii.NewPoller(taxii.PollerConfig{Client: cl}); err == nil {
+		t.Error("a poller without a collection was made")
+	}
+}

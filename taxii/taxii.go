@@ -1,0 +1,281 @@
+// Package taxii shares threat intelligence with partner nodes over TAXII
+// 2.1 (OASIS Standard, 10 June 2021): a server whose collections carry
+// per-partner access lists and whose every served object passes a TLP
+// policy and is audited, a client for other nodes, and a poller that pulls
+// a partner's collection from a persisted cursor.
+//
+// Objects are STIX 2.1 JSON kept as received; the package reads only the
+// common properties it needs (type, id, spec_version, created, modified,
+// object_marking_refs).
+package taxii
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Media types of TAXII 2.1 resources and of the STIX 2.1 objects in them.
+const (
+	MediaType     = "application/taxii+json;version=2.1"
+	StixMediaType = "application/stix+json;version=2.1"
+)
+
+// Everyone in a collection's CanRead or CanWrite grants access to every
+// authenticated partner.
+const Everyone = "*"
+
+// Collection is a set of objects shared with named partners.
+type Collection struct {
+	ID          string `json:"id"`
+	Title       string `json:"title"`
+	Description string `json:"description,omitempty"`
+	Alias       string `json:"alias,omitempty"`
+	// CanRead and CanWrite name the partners (API key names) allowed to
+	// read and add objects; Everyone allows all.
+	CanRead  []string `json:"can_read,omitempty"`
+	CanWrite []string `json:"can_write,omitempty"`
+}
+
+// Validate checks what the stores rely on: the id is part of their keys.
+func (c Collection) Validate() error {
+	switch {
+	case c.ID == "":
+		return errors.New("collection: an id is required")
+	case len(c.ID) > 256:
+		return fmt.Errorf("collection %.32q...: the id is longer than 256 bytes", c.ID)
+	case strings.ContainsAny(c.ID, "\x00/?#"):
+		return fmt.Errorf("collection %q: the id must not contain NUL, '/', '?' or '#'", c.ID)
+	case c.Title == "":
+		return fmt.Errorf("collection %q: a title is required", c.ID)
+	}
+	return nil
+}
+
+// CanBeReadBy reports whether partner may read the collection.
+func (c Collection) CanBeReadBy(partner string) bool {
+	return partner != "" && (slices.Contains(c.CanRead, partner) || slices.Contains(c.CanRead, Everyone))
+}
+
+// CanBeWrittenBy reports whether partner may add to the collection.
+func (c Collection) CanBeWrittenBy(partner string) bool {
+	return partner != "" && (slices.Contains(c.CanWrite, partner) || slices.Contains(c.CanWrite, Everyone))
+}
+
+// NamesReader reports whether partner is named in CanRead itself, not
+// only admitted by Everyone: TLP:AMBER goes to named partners only.
+func (c Collection) NamesReader(partner string) bool {
+	return partner != "" && partner != Everyone && slices.Contains(c.CanRead, partner)
+}
+
+// Object is one version of a STIX object as stored in a collection.
+type Object struct {
+	ID          string
+	Type        string
+	SpecVersion string
+	// Created and Modified are zero when the object lacks them (SCOs).
+	Created  time.Time
+	Modified time.Time
+	// Version identifies this version: Modified, else Created, else
+	// DateAdded (set by the server for objects that have neither).
+	Version time.Time
+	// DateAdded is when this server added this version; it is unique
+	// within a collection and orders it.
+	DateAdded time.Time
+	// Markings are the object_marking_refs.
+	Markings []string
+	// Raw is the object's JSON, compacted.
+	Raw []byte
+}
+
+// Versioned reports whether the object carries its own version
+// (modified or created). Objects without one, such as SCOs, are
+// immutable: adding one again is a no-op.
+func (o Object) Versioned() bool { return !o.Created.IsZero() || !o.Modified.IsZero() }
+
+// VersionFilter selects versions of each object, as match[version]
+// does. The zero value selects the last version.
+type VersionFilter struct {
+	All, First, Last bool
+	// At selects the versions with exactly these timestamps.
+	At []time.Time
+}
+
+// IsZero reports whether no version was asked for (meaning the last).
+func (v VersionFilter) IsZero() bool { return !v.All && !v.First && !v.Last && len(v.At) == 0 }
+
+// OnlyLast reports whether the filter selects the last versions only,
+// the common case that stores serve from an index.
+func (v VersionFilter) OnlyLast() bool {
+	return v.IsZero() || (v.Last && !v.All && !v.First && len(v.At) == 0)
+}
+
+// Match reports whether a version passes, given whether it is the
+// object's first and last. Stores call it for the general case.
+func (v VersionFilter) Match(version time.Time, first, last bool) bool {
+	if v.IsZero() {
+		return last
+	}
+	if v.All || (v.First && first) || (v.Last && last) {
+		return true
+	}
+	return slices.ContainsFunc(v.At, version.Equal)
+}
+
+// ParseVersionFilter reads the values of match[version]: "last",
+// "first", "all" or timestamps.
+func ParseVersionFilter(values []string) (VersionFilter, error) {
+	var v VersionFilter
+	for _, s := range values {
+		switch s {
+		case "all":
+			v.All = true
+		case "first":
+			v.First = true
+		case "last":
+			v.Last = true
+		default:
+			t, err := ParseTimestamp(s)
+			if err != nil {
+				return VersionFilter{}, fmt.Errorf("match[version] %q: want last, first, all or a timestamp", s)
+			}
+			v.At = append(v.At, t)
+		}
+	}
+	return v, nil
+}
+
+// Filter selects objects as a query's match[...] and added_after do.
+// Empty lists select everything.
+type Filter struct {
+	// AddedAfter keeps objects added strictly after it (zero: all).
+	AddedAfter   time.Time
+	IDs          []string
+	Types        []string
+	Versions     VersionFilter
+	SpecVersions []string
+}
+
+// MatchObject applies the type and spec_version filters, which need
+// nothing but the object.
+func (f Filter) MatchObject(o *Object) bool {
+	if len(f.Types) > 0 && !slices.Contains(f.Types, o.Type) {
+		return false
+	}
+	if len(f.SpecVersions) > 0 && !slices.Contains(f.SpecVersions, o.SpecVersion) {
+		return false
+	}
+	return true
+}
+
+// Page is a store's answer to a query: objects in date_added order and
+// whether more match after the last of them.
+type Page struct {
+	Objects []Object
+	More    bool
+}
+
+// Store persists collections, their objects and add statuses.
+//
+// AddTAXIIObjects and DeleteTAXIIObjects must not run concurrently for
+// one collection: the Server serialises them, so that date_added order is
+// commit order and a reader paging by date_added never skips an object
+// committed late.
+type Store interface {
+	TAXIICollections(ctx context.Context) ([]Collection, error)
+	TAXIICollection(ctx context.Context, id string) (Collection, bool, error)
+	PutTAXIICollection(ctx context.Context, c Collection) error
+	// DeleteTAXIICollection removes a collection and its objects.
+	DeleteTAXIICollection(ctx context.Context, id string) error
+
+	// AddTAXIIObjects stores objects whose Version and DateAdded are set.
+	// An object whose id and version are stored already, or an
+	// unversioned object whose id is, is skipped; added counts the rest.
+	AddTAXIIObjects(ctx context.Context, collection string, objs []Object) (added int, err error)
+	// TAXIIObjects returns up to limit objects matching f, oldest
+	// date_added first.
+	TAXIIObjects(ctx context.Context, collection string, f Filter, limit int) (Page, error)
+	// TAXIIVersions returns every stored version of an object, oldest
+	// version first.
+	TAXIIVersions(ctx context.Context, collection, id string) ([]Object, error)
+	// DeleteTAXIIObjects removes the versions of an object that
+	// f.Versions and f.SpecVersions select (all versions if f.Versions
+	// is zero) and returns how many it removed.
+	DeleteTAXIIObjects(ctx context.Context, collection, id string, f Filter) (int, error)
+	// TAXIILastAdded returns the newest date_added in a collection, or
+	// the zero time.
+	TAXIILastAdded(ctx context.Context, collection string) (time.Time, error)
+
+	PutTAXIIStatus(ctx context.Context, s Status) error
+	TAXIIStatus(ctx context.Context, id string) (Status, bool, error)
+}
+
+// Status is the TAXII status resource of one add request.
+type Status struct {
+	ID               string         `json:"id"`
+	Status           string         `json:"status"` // "complete" or "pending"
+	RequestTimestamp string         `json:"request_timestamp,omitempty"`
+	TotalCount       int            `json:"total_count"`
+	SuccessCount     int            `json:"success_count"`
+	Successes        []StatusDetail `json:"successes,omitempty"`
+	FailureCount     int            `json:"failure_count"`
+	Failures         []StatusDetail `json:"failures,omitempty"`
+	PendingCount     int            `json:"pending_count"`
+	Pendings         []StatusDetail `json:"pendings,omitempty"`
+	// Partner made the request; only it may read the status.
+	Partner string `json:"-"`
+}
+
+// StatusDetail names one object of an add request.
+type StatusDetail struct {
+	ID      string `json:"id"`
+	Version string `json:"version"`
+	Message string `json:"message,omitempty"`
+}
+
+// Cursor is how far a poller has read a partner's collection.
+type Cursor struct {
+	// AddedAfter is the added_after of the pass in progress (with Next),
+	// or of the next pass.
+	AddedAfter time.Time `json:"added_after,omitzero"`
+	// Next is the partner's token for the rest of the pass in progress.
+	Next string `json:"next,omitempty"`
+	// Last is the newest date_added handed over so far.
+	Last time.Time `json:"last,omitzero"`
+}
+
+// CursorStore persists pollers' cursors per partner and collection.
+type CursorStore interface {
+	// TAXIICursor returns the zero Cursor if none was stored.
+	TAXIICursor(ctx context.Context, peer, collection string) (Cursor, error)
+	PutTAXIICursor(ctx context.Context, peer, collection string, c Cursor) error
+}
+
+// ParseTimestamp reads a STIX/TAXII timestamp (RFC 3339).
+func ParseTimestamp(s string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return t.UTC(), nil
+}
+
+// FormatTimestamp writes t in UTC with as many fractional digits as it
+// needs, at least three (STIX timestamps carry milliseconds).
+func FormatTimestamp(t time.Time) string {
+	t = t.UTC()
+	switch {
+	case t.Nanosecond()%1e6 == 0:
+		return t.Format("2006-01-02T15:04:05.000Z")
+	case t.Nanosecond()%1e3 == 0:
+		return t.Format("2006-01-02T15:04:05.000000Z")
+	}
+	return t.Format("2006-01-02T15:04:05.000000000Z")
+}
+
+// formatDateAdded writes a date_added, always to the microsecond, so that
+// the values a client reads sort as they compare.
+func formatDateAdded(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000000Z") }
