@@ -64,5 +64,6 @@ func newIntelCmd(a *app) *cobra.Command {
 	show.Flags().Uint64Var(&from, "from", 1, "first sequence number")
 	auditCmd.AddCommand(verify, show)
 	cmd.AddCommand(auditCmd)
+	addSharingCmds(a, cmd)
 	return cmd
 }

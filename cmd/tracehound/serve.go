@@ -19,6 +19,7 @@ type serveOptions struct {
 	tlsCert  string
 	tlsKey   string
 	maxBatch int
+	poll     time.Duration
 }
 
 func newServeCmd(a *app) *cobra.Command {
@@ -40,6 +41,7 @@ func addServeFlags(cmd *cobra.Command, o *serveOptions) {
 	cmd.Flags().StringVar(&o.tlsCert, "tls-cert", "", "TLS certificate file (PEM); serve HTTPS when set with --tls-key")
 	cmd.Flags().StringVar(&o.tlsKey, "tls-key", "", "TLS private key file (PEM)")
 	cmd.Flags().IntVar(&o.maxBatch, "max-batch", api.DefaultMaxBatch, "most addresses in one screening request")
+	cmd.Flags().DurationVar(&o.poll, "poll", 30*time.Second, "how often to pull each peer's collection (tracehound intel peer add)")
 }
 
 // serve opens the store, loads the index and serves until ctx ends.
@@ -69,6 +71,20 @@ func (a *app) serveService(ctx context.Context, svc *service, o serveOptions, st
 		a.log.Warn("no API keys: every endpoint but /healthz will answer 401; create one with `tracehound keys create NAME`")
 	}
 	srv := api.New(api.Config{Index: svc.index, Keys: keyring, Logger: a.log, MaxBatch: o.maxBatch, Admin: svc, Tracer: svc})
+	tx := svc.newTAXII()
+	tx.Register(srv)
+	if err := svc.reloadIntel(ctx); err != nil {
+		return err
+	}
+	if o.poll <= 0 {
+		o.poll = 30 * time.Second
+	}
+	pctx, stopPollers := context.WithCancel(ctx)
+	wait, err := svc.startPollers(pctx, tx, o.poll)
+	defer func() { stopPollers(); wait() }()
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", o.addr, err)

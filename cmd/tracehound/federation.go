@@ -1,0 +1,172 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tracehound/tracehound/chain"
+	"github.com/tracehound/tracehound/intel"
+	"github.com/tracehound/tracehound/screen"
+	"github.com/tracehound/tracehound/store/pebble"
+	"github.com/tracehound/tracehound/taxii"
+)
+
+// inboxPrefix names the local collection each peer's objects are kept
+// in: readable by no partner, so received intelligence is never passed
+// on by this node.
+const inboxPrefix = "from-"
+
+// newTAXII returns the node's TAXII server over its store.
+func (s *service) newTAXII() *taxii.Server {
+	return taxii.New(taxii.Config{
+		Store:   s.db,
+		Policy:  taxii.TLPPolicy{Unmarked: taxii.TLPAmber},
+		Auditor: taxii.AuditLog(s.audit),
+		Title:   "tracehound",
+		Logger:  s.log,
+	})
+}
+
+// reloadIntel rebuilds the screening index's intelligence layer from every
+// collection the node holds: what it published itself and what its peers
+// sent. Each flag says who flagged the address, in which report, under
+// which TLP marking.
+func (s *service) reloadIntel(ctx context.Context) error {
+	start := time.Now()
+	cols, err := s.db.TAXIICollections(ctx)
+	if err != nil {
+		return err
+	}
+	var entries []screen.IntelEntry
+	for _, c := range cols {
+		partner := "this node"
+		if p, ok := strings.CutPrefix(c.ID, inboxPrefix); ok {
+			partner = p
+		}
+		var objs []intel.Object
+		var after time.Time
+		for {
+			page, err := s.db.TAXIIObjects(ctx, c.ID, taxii.Filter{AddedAfter: after, Versions: taxii.VersionFilter{Last: true}}, 10_000)
+			if err != nil {
+				return fmt.Errorf("load intel of %s: %w", c.ID, err)
+			}
+			for _, o := range page.Objects {
+				if obj, err := intel.DecodeObject(o.Raw); err == nil {
+					objs = append(objs, obj)
+				}
+				after = o.DateAdded
+			}
+			if !page.More || len(page.Objects) == 0 {
+				break
+			}
+		}
+		for _, f := range intel.WalletFlags(objs, time.Now()) {
+			addr, err := s.parser.Parse(f.Address, chain.ParseChain(f.Chain))
+			if err != nil {
+				s.log.Warn("intel: unusable wallet address", "collection", c.ID, "indicator", f.Indicator, "err", err)
+				continue
+			}
+			marking := f.TLP.String()
+			if !f.Marked {
+				marking = "unmarked"
+			}
+			entries = append(entries, screen.IntelEntry{Address: addr, Flag: screen.IntelFlag{
+				Partner: partner, Report: f.Report, Indicator: f.Indicator, Marking: marking, Category: "intel", Risk: screen.High, Modified: f.Modified}})
+		}
+	}
+	s.index.SetIntel(entries)
+	s.log.Debug("intel loaded", "flags", len(entries), "elapsed", time.Since(start).String())
+	return nil
+}
+
+// startPollers pulls every peer's collection into its inbox and reloads
+// the intelligence layer as objects arrive, until ctx ends; wait returns
+// once every poller has stopped.
+func (s *service) startPollers(ctx context.Context, tx *taxii.Server, every time.Duration) (wait func(), err error) {
+	var wg sync.WaitGroup
+	peers, err := s.db.Peers(ctx)
+	if err != nil {
+		return wg.Wait, err
+	}
+	for _, p := range peers {
+		inbox := inboxPrefix + p.Name
+		if _, ok, err := s.db.TAXIICollection(ctx, inbox); err != nil {
+			return wg.Wait, err
+		} else if !ok {
+			if err := s.db.PutTAXIICollection(ctx, taxii.Collection{ID: inbox, Title: "Received from " + p.Name}); err != nil {
+				return wg.Wait, err
+			}
+		}
+		poller, err := taxii.NewPoller(taxii.PollerConfig{
+			Client:     taxii.NewClient(p.URL, p.APIRoot, p.Key, &http.Client{Timeout: 30 * time.Second}),
+			Peer:       p.Name,
+			Collection: p.Collection,
+			Cursors:    s.db,
+			Interval:   every,
+			MinBackoff: every,
+			Logger:     s.log,
+			Handle: func(ctx context.Context, objs []taxii.Object) error {
+				return s.receive(ctx, tx, p.Name, inbox, objs)
+			},
+		})
+		if err != nil {
+			return wg.Wait, fmt.Errorf("peer %s: %w", p.Name, err)
+		}
+		wg.Go(func() {
+			if err := poller.Run(ctx); err != nil && ctx.Err() == nil {
+				s.log.Error("poller stopped", "peer", p.Name, "err", err)
+			}
+		})
+		s.log.Info("polling peer", "peer", p.Name, "url", p.URL, "collection", p.Collection, "every", every.String())
+	}
+	return wg.Wait, nil
+}
+
+// receive validates a peer's objects against STIX 2.1, keeps the valid
+// ones in the peer's inbox (idempotently: by id and version) and reloads
+// the intelligence layer.
+func (s *service) receive(ctx context.Context, tx *taxii.Server, peer, inbox string, objs []taxii.Object) error {
+	raws := make([]json.RawMessage, 0, len(objs))
+	for _, o := range objs {
+		obj, err := intel.DecodeObject(o.Raw)
+		if err == nil {
+			err = intel.Validate(obj)
+		}
+		if err != nil {
+			s.log.Warn("intel: rejected object from peer", "peer", peer, "id", o.ID, "err", err)
+			continue
+		}
+		raws = append(raws, o.Raw)
+	}
+	if len(raws) > 0 {
+		st, err := tx.AddObjects(ctx, inbox, raws)
+		if err != nil {
+			return err
+		}
+		if st.FailureCount > 0 {
+			s.log.Warn("intel: peer objects not stored", "peer", peer, "failures", st.FailureCount)
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.reloadIntel(ctx)
+}
+
+// peerFromFlags is the peer `intel peer add` saves.
+func peerFromFlags(name, url, root, collection, key string) (pebble.Peer, error) {
+	if !strings.HasPrefix(url, "http://") && !strings.HasPrefix(url, "https://") {
+		return pebble.Peer{}, usageError("peer URL %q: want http:// or https://", url)
+	}
+	if key == "" {
+		return pebble.Peer{}, usageError("a peer needs the API key it issued to this node (--key or $TRACEHOUND_PEER_KEY)")
+	}
+	if root == "" {
+		root = taxii.DefaultAPIRoot
+	}
+	return pebble.Peer{Name: name, URL: strings.TrimRight(url, "/"), APIRoot: root, Collection: collection, Key: key}, nil
+}

@@ -1,0 +1,254 @@
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tracehound/tracehound/audit"
+	"github.com/tracehound/tracehound/intel"
+	"github.com/tracehound/tracehound/taxii"
+)
+
+func addSharingCmds(a *app, cmd *cobra.Command) {
+	col := &cobra.Command{Use: "collection", Short: "TAXII collections this node serves, and who may read and write them"}
+	var title, desc string
+	var readers, writers []string
+	colAdd := &cobra.Command{
+		Use:   "add ID",
+		Short: "Create or replace a collection; --read and --write name partners (API key names), * for every partner",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			db, err := a.openStore(ctx)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			c := taxii.Collection{ID: args[0], Title: title, Description: desc, CanRead: readers, CanWrite: writers}
+			if c.Title == "" {
+				c.Title = c.ID
+			}
+			if err := c.Validate(); err != nil {
+				return usageError("%v", err)
+			}
+			return db.PutTAXIICollection(ctx, c)
+		},
+	}
+	colAdd.Flags().StringVar(&title, "title", "", "title shown to partners")
+	colAdd.Flags().StringVar(&desc, "description", "", "description shown to partners")
+	colAdd.Flags().StringSliceVar(&readers, "read", nil, "partners that may read (TLP:AMBER goes only to partners named here)")
+	colAdd.Flags().StringSliceVar(&writers, "write", nil, "partners that may add objects")
+	colList := &cobra.Command{
+		Use:   "list",
+		Short: "List collections",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			db, err := a.openStore(ctx)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			cs, err := db.TAXIICollections(ctx)
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tTITLE\tREAD\tWRITE")
+			for _, c := range cs {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", c.ID, c.Title, strings.Join(c.CanRead, ","), strings.Join(c.CanWrite, ","))
+			}
+			return tw.Flush()
+		},
+	}
+	col.AddCommand(colAdd, colList)
+
+	var p publishFlags
+	publish := &cobra.Command{
+		Use:   "publish FILE",
+		Short: "Publish the addresses in a CSV file (address, and optional chain and role columns) as a STIX report in a collection",
+		Long: `Publish turns a list of addresses into a STIX 2.1 report: this node's
+identity, the TLP marking, an intrusion set and an incident if named, and
+one wallet observable and indicator per address. Without --server the
+objects go into the store in --data; with --server they are posted over
+TAXII to a running node (key with taxii:write in $TRACEHOUND_API_KEY).`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.publish(cmd.Context(), p, args[0])
+		},
+	}
+	publish.Flags().StringVar(&p.collection, "collection", "", "collection to publish into (required)")
+	publish.Flags().StringVar(&p.tlp, "tlp", "amber", "TLP marking: clear, green, amber, amber+strict or red")
+	publish.Flags().StringVar(&p.name, "name", "", "report name (required)")
+	publish.Flags().StringVar(&p.description, "description", "", "report description")
+	publish.Flags().StringVar(&p.actor, "actor", "", "intrusion set the addresses are attributed to, e.g. \"Lazarus Group\"")
+	publish.Flags().StringSliceVar(&p.aliases, "alias", nil, "the intrusion set's aliases")
+	publish.Flags().StringVar(&p.incident, "incident", "", "incident the report is about")
+	publish.Flags().StringVar(&p.creator, "creator", "", "this node's organisation, named as the creator (required)")
+	publish.Flags().StringVar(&p.server, "server", "", "publish through a running node's TAXII API at this URL")
+
+	peer := &cobra.Command{Use: "peer", Short: "Partner nodes whose collections this node pulls"}
+	var root, collection, key string
+	peerAdd := &cobra.Command{
+		Use:   "add NAME URL",
+		Short: "Subscribe to a partner's collection; `serve` pulls it and flags its wallet indicators at once",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if collection == "" {
+				return usageError("--collection is required")
+			}
+			if key == "" {
+				key = os.Getenv("TRACEHOUND_PEER_KEY")
+			}
+			pr, err := peerFromFlags(args[0], args[1], root, collection, key)
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			db, err := a.openStore(ctx)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			return db.PutPeer(ctx, pr)
+		},
+	}
+	peerAdd.Flags().StringVar(&root, "api-root", taxii.DefaultAPIRoot, "the partner's TAXII API root")
+	peerAdd.Flags().StringVar(&collection, "collection", "", "the partner's collection id")
+	peerAdd.Flags().StringVar(&key, "key", "", "the API key the partner issued to this node (default $TRACEHOUND_PEER_KEY)")
+	peerList := &cobra.Command{
+		Use:   "list",
+		Short: "List partner nodes (never their keys)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			db, err := a.openStore(ctx)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			ps, err := db.Peers(ctx)
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "NAME\tURL\tAPI ROOT\tCOLLECTION")
+			for _, p := range ps {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", p.Name, p.URL, p.APIRoot, p.Collection)
+			}
+			return tw.Flush()
+		},
+	}
+	peer.AddCommand(peerAdd, peerList)
+	cmd.AddCommand(col, publish, peer)
+}
+
+type publishFlags struct {
+	collection, tlp, name, description, actor, incident, creator, server string
+	aliases                                                            []string
+}
+
+// readListed reads addresses from a CSV with an "address" column and
+// optional "chain" and "role" columns, or one address a line.
+func readListed(path string) ([]intel.Listed, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	r := csv.NewReader(f)
+	r.FieldsPerRecord = -1
+	head, err := r.Read()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	col := map[string]int{}
+	for i, h := range head {
+		col[strings.ToLower(strings.TrimSpace(h))] = i
+	}
+	ai, ok := col["address"]
+	var out []intel.Listed
+	if !ok {
+		ai = 0
+		out = append(out, intel.Listed{Address: strings.TrimSpace(head[0])})
+	}
+	get := func(row []string, name string) string {
+		if i, ok := col[name]; ok && i < len(row) {
+			return strings.TrimSpace(row[i])
+		}
+		return ""
+	}
+	for {
+		row, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		if ai < len(row) && strings.TrimSpace(row[ai]) != "" {
+			out = append(out, intel.Listed{Address: strings.TrimSpace(row[ai]), Chain: get(row, "chain"), Role: get(row, "role")})
+		}
+	}
+}
+
+func (a *app) publish(ctx context.Context, p publishFlags, path string) error {
+	if p.collection == "" || p.name == "" || p.creator == "" {
+		return usageError("--collection, --name and --creator are required")
+	}
+	tlp, err := intel.ParseTLP(p.tlp)
+	if err != nil {
+		return usageError("--tlp: %v", err)
+	}
+	listed, err := readListed(path)
+	if err != nil {
+		return err
+	}
+	objs, err := intel.Publish(intel.Publication{Creator: intel.NewIdentity(p.creator, "organization"), Name: p.name, Description: p.description,
+		TLP: tlp, Actor: p.actor, ActorAliases: p.aliases, Incident: p.incident, Addresses: listed, Now: time.Now()})
+	if err != nil {
+		return err
+	}
+	raws := make([]json.RawMessage, len(objs))
+	for i, o := range objs {
+		if raws[i], err = json.Marshal(o); err != nil {
+			return err
+		}
+	}
+	var st taxii.Status
+	if p.server != "" {
+		c := taxii.NewClient(p.server, taxii.DefaultAPIRoot, os.Getenv("TRACEHOUND_API_KEY"), nil)
+		st, err = c.Add(ctx, p.collection, raws)
+	} else {
+		db, err2 := a.openStore(ctx)
+		if err2 != nil {
+			return err2
+		}
+		defer db.Close()
+		if _, ok, err2 := db.TAXIICollection(ctx, p.collection); err2 != nil {
+			return err2
+		} else if !ok {
+			return fmt.Errorf("no collection %q: create it with `tracehound intel collection add`", p.collection)
+		}
+		svc := &service{db: db, log: a.log, audit: audit.New(db)}
+		st, err = svc.newTAXII().AddObjects(ctx, p.collection, raws)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stdout, "published %q (%s) in %s: %d addresses, %d objects stored, %d failed\n", p.name, tlp, p.collection, len(listed), st.SuccessCount, st.FailureCount)
+	for _, f := range st.Failures {
+		fmt.Fprintf(a.stdout, "  failed %s: %s\n", f.ID, f.Message)
+	}
+	return nil
+}
