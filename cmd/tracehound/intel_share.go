@@ -155,7 +155,7 @@ TAXII to a running node (key with taxii:write in $TRACEHOUND_API_KEY).`,
 
 type publishFlags struct {
 	collection, tlp, name, description, actor, incident, creator, server string
-	aliases                                                            []string
+	aliases                                                              []string
 }
 
 // readListed reads addresses from a CSV with an "address" column and
