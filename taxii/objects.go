@@ -9,9 +9,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -459,8 +461,9 @@ func (s *Server) addObjects(w http.ResponseWriter, r *http.Request) {
 func (s *Server) ingest(ctx context.Context, collection, partner string, raws []json.RawMessage) (Status, error) {
 	st := Status{ID: newStatusID(), Status: "complete", RequestTimestamp: formatDateAdded(s.cfg.Now()), TotalCount: len(raws), Partner: partner}
 	good := make([]Object, 0, len(raws))
-	for i, raw := range raws {
-		o, err := ParseObject(raw)
+	parsed, errs := parseAll(raws)
+	for i := range raws {
+		o, err := parsed[i], errs[i]
 		if err != nil {
 			id := o.ID
 			if id == "" {
@@ -493,6 +496,28 @@ func (s *Server) ingest(ctx context.Context, collection, partner string, raws []
 		summary = ""
 	}
 	return st, nil
+}
+
+// parseAll parses objects on every core, keeping their order: a large
+// bundle is mostly JSON decoding.
+func parseAll(raws []json.RawMessage) ([]Object, []error) {
+	objs, errs := make([]Object, len(raws)), make([]error, len(raws))
+	workers := runtime.GOMAXPROCS(0)
+	if len(raws) < 256 {
+		workers = 1
+	}
+	chunk := (len(raws) + workers - 1) / workers
+	var wg sync.WaitGroup
+	for lo := 0; lo < len(raws); lo += max(chunk, 1) {
+		hi := min(lo+chunk, len(raws))
+		wg.Go(func() {
+			for i := lo; i < hi; i++ {
+				objs[i], errs[i] = ParseObject(raws[i])
+			}
+		})
+	}
+	wg.Wait()
+	return objs, errs
 }
 
 // add stamps objects with date_added, strictly increasing within the

@@ -21,7 +21,7 @@ func sharedData(t *testing.T) string {
 }
 
 // run executes the command line in-process and returns its output.
-func run(t *testing.T, args ...string) (string, error) {
+func run(t testing.TB, args ...string) (string, error) {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	root := newRootCmd(&out, &errOut)

@@ -26,7 +26,7 @@ type node struct {
 	done            chan error
 }
 
-func newNode(t *testing.T, name string) *node {
+func newNode(t testing.TB, name string) *node {
 	port, err := nodetest.FreePort()
 	if err != nil {
 		t.Fatal(err)
@@ -34,7 +34,7 @@ func newNode(t *testing.T, name string) *node {
 	return &node{name: name, data: filepath.Join(t.TempDir(), name), url: "http://127.0.0.1:" + strconv.Itoa(port), keys: map[string]string{}}
 }
 
-func (n *node) key(t *testing.T, name string, roles ...string) string {
+func (n *node) key(t testing.TB, name string, roles ...string) string {
 	t.Helper()
 	args := []string{"--data", n.data, "keys", "create", name}
 	for _, r := range roles {
@@ -48,7 +48,7 @@ func (n *node) key(t *testing.T, name string, roles ...string) string {
 	return n.keys[name]
 }
 
-func (n *node) cli(t *testing.T, args ...string) string {
+func (n *node) cli(t testing.TB, args ...string) string {
 	t.Helper()
 	out, err := run(t, append([]string{"--data", n.data}, args...)...)
 	if err != nil {
@@ -57,7 +57,7 @@ func (n *node) cli(t *testing.T, args ...string) string {
 	return out
 }
 
-func (n *node) start(ctx context.Context, t *testing.T) {
+func (n *node) start(ctx context.Context, t testing.TB) {
 	t.Helper()
 	var stderr bytes.Buffer
 	a := &app{dataDir: n.data, stdout: &n.stdout, stderr: &stderr, log: slog.New(slog.DiscardHandler)}
@@ -75,7 +75,7 @@ func (n *node) start(ctx context.Context, t *testing.T) {
 
 // flagged asks a node's screening API whether it flags the address, and
 // returns the answer.
-func (n *node) flagged(t *testing.T, addr string) (bool, string) {
+func (n *node) flagged(t testing.TB, addr string) (bool, string) {
 	t.Helper()
 	req, _ := http.NewRequest("GET", n.url+"/v1/addresses/eth/"+addr, nil)
 	req.Header.Set("Authorization", "Bearer "+n.keys["screen"])

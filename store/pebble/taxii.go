@@ -261,8 +261,13 @@ func (d *DB) AddTAXIIObjects(ctx context.Context, coll string, objs []taxii.Obje
 		return 0, fmt.Errorf("add TAXII objects: no collection %q", coll)
 	}
 	// An indexed batch reads its own writes: a bundle may carry one
-	// object twice, or two versions of one object.
-	b := d.db.NewIndexedBatch()
+	// object twice, or two versions of one object. Sized up front: each
+	// object is written under three keys.
+	size := 0
+	for i := range objs {
+		size += 3*len(objs[i].Raw)/2 + 256
+	}
+	b := d.db.NewIndexedBatchWithSize(size)
 	defer b.Close()
 	added := 0
 	var rec []byte
