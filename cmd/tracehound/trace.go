@@ -45,7 +45,9 @@ taint model, to the services (exchanges, mixers, bridges) they reached.
 An address seed taints everything it received in the window (--since,
 --until); a transaction seed taints everything the transaction moved.
 Exchange deposit addresses are recognised from their sweeps to a tagged
-hot wallet unless --no-cluster. With --freeze DIR, a freeze request per
+hot wallet, and Bitcoin addresses by the tagged addresses they were spent
+together with (multi-input clustering, CoinJoins excluded), unless
+--no-cluster. With --freeze DIR, a freeze request per
 exchange is written there as CSV and as a printable HTML page.`,
 		Args: cobra.MinimumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -263,7 +265,11 @@ func (s *service) traceOptions(req api.TraceRequest, maxAddresses int) ([]trace.
 		seeds = append(seeds, trace.Seed{Address: addr.Value})
 	}
 	var labels trace.Labeler = indexLabels{s.index}
-	if !req.NoCluster {
+	switch {
+	case req.NoCluster:
+	case c == chain.Bitcoin:
+		labels = &cluster.MultiInput{Graph: s.db, Base: labels}
+	default:
 		labels = &cluster.Deposits{Graph: s.db, Base: labels}
 	}
 	o.Labels = labels
