@@ -51,6 +51,7 @@ type Server struct {
 	metrics *metrics
 	mux     *http.ServeMux
 	started time.Time
+	jobs    jobs
 }
 
 // Default limits.
@@ -96,6 +97,8 @@ func (s *Server) routes() {
 	}
 	if s.cfg.Tracer != nil {
 		s.handle("POST /v1/traces", RoleTrace, s.runTrace)
+		s.handle("GET /v1/traces/jobs/{id}", RoleTrace, s.traceJob)
+		s.handle("DELETE /v1/traces/jobs/{id}", RoleTrace, s.traceJob)
 	}
 	s.handle("/", "", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, http.StatusNotFound, "not_found", "no such endpoint: "+r.Method+" "+r.URL.Path)

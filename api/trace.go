@@ -54,6 +54,10 @@ func (s *Server) runTrace(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, http.StatusBadRequest, "bad_request", "trace request: give 1 to 10,000 seeds")
 		return
 	}
+	if r.URL.Query().Get("async") == "true" {
+		s.startTraceJob(w, r, req)
+		return
+	}
 	res, err := s.cfg.Tracer.Trace(r.Context(), req)
 	var ie *InputError
 	switch {

@@ -108,6 +108,9 @@ type Options struct {
 	MaxPostings int
 	// Labels, if set, marks service addresses as endpoints.
 	Labels Labeler
+	// Progress, if set, is called every few hundred addresses replayed
+	// with the addresses tainted so far and those waiting.
+	Progress func(tainted, queued int)
 }
 
 // Defaults for Options.
@@ -274,6 +277,7 @@ func Run(ctx context.Context, g Graph, seeds []Seed, o Options) (*Result, error)
 			return nil, err
 		}
 	}
+	replays := 0
 	for len(t.queue) > 0 {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -284,6 +288,9 @@ func Run(ctx context.Context, g Graph, seeds []Seed, o Options) (*Result, error)
 		n.queued = false
 		if err := t.replay(ctx, addr, n); err != nil {
 			return nil, err
+		}
+		if replays++; o.Progress != nil && replays%256 == 0 {
+			o.Progress(len(t.nodes), len(t.queue))
 		}
 	}
 	t.collect()

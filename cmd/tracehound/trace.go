@@ -192,7 +192,7 @@ func (s *service) traceBack(ctx context.Context, req api.TraceRequest, maxAddres
 	if len(req.Seeds) != 1 {
 		return nil, &api.InputError{Err: errors.New("a backward trace starts from one address")}
 	}
-	seeds, o, err := s.traceOptions(req, maxAddresses)
+	seeds, o, err := s.traceOptions(ctx, req, maxAddresses)
 	if err != nil {
 		return nil, err
 	}
@@ -204,7 +204,7 @@ func (s *service) traceBack(ctx context.Context, req api.TraceRequest, maxAddres
 
 // trace checks a request and runs it; mistakes in it are api.InputErrors.
 func (s *service) trace(ctx context.Context, req api.TraceRequest, maxAddresses int) (*trace.Result, error) {
-	seeds, o, err := s.traceOptions(req, maxAddresses)
+	seeds, o, err := s.traceOptions(ctx, req, maxAddresses)
 	if err != nil {
 		return nil, err
 	}
@@ -219,7 +219,7 @@ func (s *service) trace(ctx context.Context, req api.TraceRequest, maxAddresses 
 }
 
 // traceOptions reads a request into seeds and options.
-func (s *service) traceOptions(req api.TraceRequest, maxAddresses int) ([]trace.Seed, trace.Options, error) {
+func (s *service) traceOptions(ctx context.Context, req api.TraceRequest, maxAddresses int) ([]trace.Seed, trace.Options, error) {
 	bad := func(format string, args ...any) error { return &api.InputError{Err: fmt.Errorf(format, args...)} }
 	c := chain.ParseChain(req.Chain)
 	if c != chain.Ethereum && c != chain.Bitcoin {
@@ -273,6 +273,9 @@ func (s *service) traceOptions(req api.TraceRequest, maxAddresses int) ([]trace.
 		labels = &cluster.Deposits{Graph: s.db, Base: labels}
 	}
 	o.Labels = labels
+	if report := api.ProgressFrom(ctx); report != nil {
+		o.Progress = func(tainted, queued int) { report(api.JobProgress{Tainted: tainted, Queued: queued}) }
+	}
 	return seeds, o, nil
 }
 

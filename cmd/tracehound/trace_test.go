@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tracehound/tracehound/trace"
 )
@@ -111,6 +112,8 @@ tags:
 	must(t, err)
 	screenKey, err := run(t, "--data", data, "keys", "create", "exchange", "--role", "screen")
 	must(t, err)
+	otherKey, err := run(t, "--data", data, "keys", "create", "other", "--role", "trace")
+	must(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var stdout, stderr bytes.Buffer
@@ -145,11 +148,48 @@ tags:
 	if code, body := post(traceKey, `{"chain":"eth","seeds":["0x123"]}`); code != 400 || !strings.Contains(body, "seed") {
 		t.Errorf("bad seed: %d %s", code, body)
 	}
+	// The same trace as a job: 202 at once, then the result by its id,
+	// to the key that started it only.
+	req, _ := http.NewRequest("POST", "http://"+base+"/v1/traces?async=true", strings.NewReader(`{"chain":"eth","seeds":["`+a("7")+`"]}`))
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(traceKey))
+	resp, err := http.DefaultClient.Do(req)
+	must(t, err)
+	var started struct{ ID, State string }
+	json.NewDecoder(resp.Body).Decode(&started)
+	resp.Body.Close()
+	if resp.StatusCode != 202 || started.ID == "" {
+		t.Fatalf("async trace: %d %+v", resp.StatusCode, started)
+	}
+	get := func(key string) (int, string) {
+		req, _ := http.NewRequest("GET", "http://"+base+"/v1/traces/jobs/"+started.ID, nil)
+		req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(key))
+		resp, err := http.DefaultClient.Do(req)
+		must(t, err)
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	for i := 0; ; i++ {
+		code, body := get(traceKey)
+		if code == 200 && strings.Contains(body, `"state":"done"`) {
+			if !strings.Contains(body, `"heuristic":"deposit-address"`) {
+				t.Errorf("job result: %s", body)
+			}
+			break
+		}
+		if code != 200 || i > 100 {
+			t.Fatalf("job: %d %s", code, body)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if code, _ := get(otherKey); code != 404 {
+		t.Errorf("another key read the job: %d", code)
+	}
 	cancel()
 	<-done
 	out, err = run(t, "--data", data, "intel", "audit", "verify")
-	if err != nil || !strings.Contains(out, "intact: 2 entries") {
-		t.Errorf("audit after two API traces (the refused key never reached the tracer): %v %s", err, out)
+	if err != nil || !strings.Contains(out, "intact: 3 entries") {
+		t.Errorf("audit after three API traces (the refused key never reached the tracer): %v %s", err, out)
 	}
 	out, _ = run(t, "--data", data, "intel", "audit", "show")
 	if !strings.Contains(out, "investigator\ttrace.run") {

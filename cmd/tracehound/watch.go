@@ -45,7 +45,7 @@ them arrive there.`,
 				return err
 			}
 			req := api.TraceRequest{Chain: args[1], Seeds: args[2:], Model: f.model, Hops: f.hops, Min: f.min, Since: f.since, Asset: f.asset, NoCluster: f.noCluster}
-			seeds, o, err := svc.traceOptions(req, 0)
+			seeds, o, err := svc.traceOptions(ctx, req, 0)
 			if err != nil {
 				return err
 			}
@@ -174,7 +174,7 @@ func (w *watcher) afterWrite(c chain.Chain) func(context.Context, ingest.Progres
 
 func (w *watcher) check(ctx context.Context, c chain.Chain) error {
 	w.last, w.sinceRun = time.Now(), false
-	_, o, err := w.svc.traceOptions(api.TraceRequest{Chain: string(c), Seeds: nil}, 0)
+	_, o, err := w.svc.traceOptions(ctx, api.TraceRequest{Chain: string(c), Seeds: nil}, 0)
 	if err != nil {
 		return err
 	}
