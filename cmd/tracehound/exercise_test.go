@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -233,4 +234,31 @@ func mustJSON(t *testing.T, v any) json.RawMessage {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestIntelImport imports a MISP event export and a hostile STIX bundle
+// into a collection and screens a wallet the MISP event names.
+func TestIntelImport(t *testing.T) {
+	n := newNode(t, "node")
+	n.cli(t, "intel", "collection", "add", "imports")
+	dir := t.TempDir()
+	misp := filepath.Join(dir, "event.json")
+	must(t, os.WriteFile(misp, []byte(`{"Event": {"info": "Lazarus cash-out", "uuid": "5f6d8c1e-0000-4000-8000-000000000002", "date": "2025-03-01",
+ "Orgc": {"name": "CERT-X"}, "Tag": [{"name": "tlp:green"}],
+ "Object": [{"name": "coin-address", "Attribute": [{"object_relation": "address", "type": "btc", "value": "0x36ed3c0213565530c35115d93a80f9c04d94e4cb"}, {"object_relation": "symbol", "type": "text", "value": "ETH"}]}]}}`), 0o644))
+	out := n.cli(t, "intel", "import", misp, "--collection", "imports")
+	if !strings.Contains(out, "0 failed") {
+		t.Errorf("MISP import: %s", out)
+	}
+	out = n.cli(t, "intel", "import", filepath.Join("..", "..", "intel", "testdata", "hostile-bundle.json"), "--collection", "imports")
+	if !strings.Contains(out, "rejected objects[") || !strings.Contains(out, "0 failed") {
+		t.Errorf("hostile bundle: %s", out)
+	}
+	n.key(t, "screen", "screen")
+	ctx, cancel := context.WithCancel(context.Background())
+	n.start(ctx, t)
+	defer func() { cancel(); <-n.done }()
+	if f, body := n.flagged(t, "0x36ed3c0213565530c35115d93a80f9c04d94e4cb"); !f || !strings.Contains(body, "Lazarus cash-out, TLP:GREEN") {
+		t.Errorf("imported wallet not flagged: %s", body)
+	}
 }

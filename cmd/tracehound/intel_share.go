@@ -150,7 +150,110 @@ TAXII to a running node (key with taxii:write in $TRACEHOUND_API_KEY).`,
 		},
 	}
 	peer.AddCommand(peerAdd, peerList)
-	cmd.AddCommand(col, publish, peer)
+	var impCollection, impTLP string
+	imp := &cobra.Command{
+		Use:   "import FILE",
+		Short: "Import a STIX 2.1 bundle (OpenCTI, MISP's STIX export, any producer) or a MISP event export into a collection",
+		Long: `import validates a STIX 2.1 bundle object by object (the good objects are
+kept, each bad one is reported with the rule it breaks) or turns a MISP
+event export's wallet addresses (cryptocurrency attributes and
+coin-address objects) into a STIX report marked by the event's tlp tag.
+The objects go into a collection of the store in --data, where screening
+flags their wallets.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.importIntel(cmd.Context(), args[0], impCollection, impTLP)
+		},
+	}
+	imp.Flags().StringVar(&impCollection, "collection", "", "collection to import into (required)")
+	imp.Flags().StringVar(&impTLP, "tlp", "amber", "marking for a MISP event without a tlp tag")
+	cmd.AddCommand(col, publish, peer, imp)
+}
+
+// importIntel stores a STIX bundle's valid objects, or a MISP event's
+// wallets as a report, in a collection.
+func (a *app) importIntel(ctx context.Context, path, collection, unmarked string) error {
+	if collection == "" {
+		return usageError("--collection is required")
+	}
+	def, err := intel.ParseTLP(unmarked)
+	if err != nil {
+		return usageError("--tlp: %v", err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	var raws []json.RawMessage
+	var probe struct {
+		Type string `json:"type"`
+	}
+	if err := json.Unmarshal(data, &probe); err == nil && probe.Type == "bundle" {
+		good, rejected, err := intel.ParseBundle(data, 100<<20)
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		for _, r := range rejected {
+			fmt.Fprintf(a.stdout, "  rejected objects[%d] %s: %v\n", r.Index, r.ID, r.Err)
+		}
+		for _, o := range good {
+			raw, err := json.Marshal(o)
+			if err != nil {
+				return err
+			}
+			raws = append(raws, raw)
+		}
+	} else {
+		events, err := intel.ImportMISP(data)
+		if err != nil {
+			return fmt.Errorf("%s: neither a STIX bundle nor a MISP event export: %w", path, err)
+		}
+		for _, ev := range events {
+			tlp := def
+			if ev.Marked {
+				tlp = ev.TLP
+			}
+			creator := ev.Creator
+			if creator == "" {
+				creator = "MISP"
+			}
+			now := ev.Date
+			if now.IsZero() {
+				now = time.Now()
+			}
+			objs, err := intel.Publish(intel.Publication{Creator: intel.NewIdentity(creator, "organization"), Name: ev.Name, TLP: tlp, Addresses: ev.Addresses, Now: now})
+			if err != nil {
+				return fmt.Errorf("MISP event %s: %w", ev.UUID, err)
+			}
+			for _, o := range objs {
+				raw, err := json.Marshal(o)
+				if err != nil {
+					return err
+				}
+				raws = append(raws, raw)
+			}
+		}
+	}
+	db, err := a.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if _, ok, err := db.TAXIICollection(ctx, collection); err != nil {
+		return err
+	} else if !ok {
+		return fmt.Errorf("no collection %q: create it with `tracehound intel collection add`", collection)
+	}
+	svc := &service{db: db, log: a.log, audit: audit.New(db)}
+	st, err := svc.newTAXII().AddObjects(ctx, collection, raws)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stdout, "%s: %d objects stored in %s, %d failed\n", path, st.SuccessCount, collection, st.FailureCount)
+	for _, f := range st.Failures {
+		fmt.Fprintf(a.stdout, "  failed %s: %s\n", f.ID, f.Message)
+	}
+	return nil
 }
 
 type publishFlags struct {
