@@ -95,6 +95,9 @@ func (s *service) startPollers(ctx context.Context, tx *taxii.Server, every time
 	if err != nil {
 		return wg.Wait, err
 	}
+	if len(peers) > 0 {
+		wg.Go(func() { s.reloadOnChange(ctx) })
+	}
 	for _, p := range peers {
 		inbox := inboxPrefix + p.Name
 		if _, ok, err := s.db.TAXIICollection(ctx, inbox); err != nil {
@@ -154,9 +157,32 @@ func (s *service) receive(ctx context.Context, tx *taxii.Server, peer, inbox str
 			s.log.Warn("intel: peer objects not stored", "peer", peer, "failures", st.FailureCount)
 		}
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.reloadIntel(ctx)
+	// Rebuilding the layer reads every collection: coalesce, so that a
+	// partner's backlog of many pages costs a few rebuilds, not one a
+	// page.
+	select {
+	case s.intelDirty <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// reloadOnChange rebuilds the intelligence layer whenever received
+// objects were stored, until ctx ends.
+func (s *service) reloadOnChange(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.intelDirty:
+		}
+		s.mu.Lock()
+		err := s.reloadIntel(ctx)
+		s.mu.Unlock()
+		if err != nil && ctx.Err() == nil {
+			s.log.Error("reload intel", "err", err)
+		}
+	}
 }
 
 // peerFromFlags is the peer `intel peer add` saves.

@@ -27,13 +27,15 @@ type service struct {
 	index  *screen.Index
 	log    *slog.Logger
 	audit  *audit.Log
+	// intelDirty signals that received intelligence awaits indexing.
+	intelDirty chan struct{}
 	// mu serialises imports: each replaces a whole index layer.
 	mu sync.Mutex
 }
 
 func newService(ctx context.Context, db *pebble.DB, log *slog.Logger) (*service, error) {
 	p := newAddressParser()
-	s := &service{db: db, parser: p, index: screen.NewIndex(p, screen.DefaultPolicy()), log: log, audit: audit.New(db)}
+	s := &service{db: db, parser: p, index: screen.NewIndex(p, screen.DefaultPolicy()), log: log, audit: audit.New(db), intelDirty: make(chan struct{}, 1)}
 	if err := s.reloadSanctions(ctx); err != nil {
 		return nil, err
 	}
