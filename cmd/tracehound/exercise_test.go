@@ -25,6 +25,8 @@ type node struct {
 	keys            map[string]string
 	stdout          bytes.Buffer
 	done            chan error
+	tls             serveOptions // TLS files, if the node serves HTTPS
+	client          *http.Client // how tests reach it
 }
 
 func newNode(t testing.TB, name string) *node {
@@ -64,8 +66,10 @@ func (n *node) start(ctx context.Context, t testing.TB) {
 	a := &app{dataDir: n.data, stdout: &n.stdout, stderr: &stderr, log: slog.New(slog.DiscardHandler)}
 	ready := make(chan struct{})
 	n.done = make(chan error, 1)
+	o := n.tls
+	o.addr, o.poll = strings.TrimPrefix(strings.TrimPrefix(n.url, "http://"), "https://"), 250*time.Millisecond
 	go func() {
-		n.done <- a.serve(ctx, serveOptions{addr: strings.TrimPrefix(n.url, "http://"), poll: 250 * time.Millisecond}, func(string) { close(ready) })
+		n.done <- a.serve(ctx, o, func(string) { close(ready) })
 	}()
 	select {
 	case <-ready:
@@ -80,7 +84,11 @@ func (n *node) flagged(t testing.TB, addr string) (bool, string) {
 	t.Helper()
 	req, _ := http.NewRequest("GET", n.url+"/v1/addresses/eth/"+addr, nil)
 	req.Header.Set("Authorization", "Bearer "+n.keys["screen"])
-	resp, err := http.DefaultClient.Do(req)
+	hc := n.client
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"runtime"
 	"slices"
 	"strings"
@@ -107,8 +110,12 @@ func (s *service) startPollers(ctx context.Context, tx *taxii.Server, every time
 				return wg.Wait, err
 			}
 		}
+		hc, err := peerHTTPClient(p)
+		if err != nil {
+			return wg.Wait, fmt.Errorf("peer %s: %w", p.Name, err)
+		}
 		poller, err := taxii.NewPoller(taxii.PollerConfig{
-			Client:     taxii.NewClient(p.URL, p.APIRoot, p.Key, &http.Client{Timeout: 30 * time.Second}),
+			Client:     taxii.NewClient(p.URL, p.APIRoot, p.Key, hc),
 			Peer:       p.Name,
 			Collection: p.Collection,
 			Cursors:    s.db,
@@ -130,6 +137,33 @@ func (s *service) startPollers(ctx context.Context, tx *taxii.Server, every time
 		s.log.Info("polling peer", "peer", p.Name, "url", p.URL, "collection", p.Collection, "every", every.String())
 	}
 	return wg.Wait, nil
+}
+
+// peerHTTPClient trusts the peer's CA, if given, and presents this
+// node's client certificate, if given, for mutual TLS.
+func peerHTTPClient(p pebble.Peer) (*http.Client, error) {
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if p.CAFile != "" {
+		pem, err := os.ReadFile(p.CAFile)
+		if err != nil {
+			return nil, err
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("%s: no PEM certificates", p.CAFile)
+		}
+		cfg.RootCAs = pool
+	}
+	if p.CertFile != "" || p.KeyFile != "" {
+		cert, err := tls.LoadX509KeyPair(p.CertFile, p.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("client certificate: %w", err)
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = cfg
+	return &http.Client{Timeout: 30 * time.Second, Transport: tr}, nil
 }
 
 // receive validates a peer's objects against STIX 2.1, keeps the valid
@@ -186,7 +220,7 @@ func (s *service) reloadOnChange(ctx context.Context) {
 }
 
 // peerFromFlags is the peer `intel peer add` saves.
-func peerFromFlags(name, url, root, collection, key string) (pebble.Peer, error) {
+func peerFromFlags(name, url, root, collection, key, ca, cert, certKey string) (pebble.Peer, error) {
 	if !strings.HasPrefix(url, "http://") && !strings.HasPrefix(url, "https://") {
 		return pebble.Peer{}, usageError("peer URL %q: want http:// or https://", url)
 	}
@@ -196,7 +230,15 @@ func peerFromFlags(name, url, root, collection, key string) (pebble.Peer, error)
 	if root == "" {
 		root = taxii.DefaultAPIRoot
 	}
-	return pebble.Peer{Name: name, URL: strings.TrimRight(url, "/"), APIRoot: root, Collection: collection, Key: key}, nil
+	if (cert == "") != (certKey == "") {
+		return pebble.Peer{}, usageError("--cert and --cert-key go together")
+	}
+	p := pebble.Peer{Name: name, URL: strings.TrimRight(url, "/"), APIRoot: root, Collection: collection, Key: key, CAFile: ca, CertFile: cert, KeyFile: certKey}
+	// Check the files now rather than at the next serve.
+	if _, err := peerHTTPClient(p); err != nil {
+		return pebble.Peer{}, err
+	}
+	return p, nil
 }
 
 // indicatorFields are the properties of an indicator that flagging reads:

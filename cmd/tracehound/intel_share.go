@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -98,7 +99,7 @@ TAXII to a running node (key with taxii:write in $TRACEHOUND_API_KEY).`,
 	publish.Flags().StringVar(&p.server, "server", "", "publish through a running node's TAXII API at this URL")
 
 	peer := &cobra.Command{Use: "peer", Short: "Partner nodes whose collections this node pulls"}
-	var root, collection, key string
+	var root, collection, key, ca, cert, certKey string
 	peerAdd := &cobra.Command{
 		Use:   "add NAME URL",
 		Short: "Subscribe to a partner's collection; `serve` pulls it and flags its wallet indicators at once",
@@ -110,7 +111,7 @@ TAXII to a running node (key with taxii:write in $TRACEHOUND_API_KEY).`,
 			if key == "" {
 				key = os.Getenv("TRACEHOUND_PEER_KEY")
 			}
-			pr, err := peerFromFlags(args[0], args[1], root, collection, key)
+			pr, err := peerFromFlags(args[0], args[1], root, collection, key, absPath(ca), absPath(cert), absPath(certKey))
 			if err != nil {
 				return err
 			}
@@ -126,6 +127,9 @@ TAXII to a running node (key with taxii:write in $TRACEHOUND_API_KEY).`,
 	peerAdd.Flags().StringVar(&root, "api-root", taxii.DefaultAPIRoot, "the partner's TAXII API root")
 	peerAdd.Flags().StringVar(&collection, "collection", "", "the partner's collection id")
 	peerAdd.Flags().StringVar(&key, "key", "", "the API key the partner issued to this node (default $TRACEHOUND_PEER_KEY)")
+	peerAdd.Flags().StringVar(&ca, "ca", "", "PEM file of the CA to trust for the partner's server certificate")
+	peerAdd.Flags().StringVar(&cert, "cert", "", "PEM client certificate, for a partner requiring mutual TLS")
+	peerAdd.Flags().StringVar(&certKey, "cert-key", "", "PEM key of the client certificate")
 	peerList := &cobra.Command{
 		Use:   "list",
 		Short: "List partner nodes (never their keys)",
@@ -254,6 +258,17 @@ func (a *app) importIntel(ctx context.Context, path, collection, unmarked string
 		fmt.Fprintf(a.stdout, "  failed %s: %s\n", f.ID, f.Message)
 	}
 	return nil
+}
+
+// absPath makes a file flag absolute, since serve may run elsewhere.
+func absPath(p string) string {
+	if p == "" {
+		return ""
+	}
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
 }
 
 type publishFlags struct {

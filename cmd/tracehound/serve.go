@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -18,6 +21,7 @@ type serveOptions struct {
 	addr     string
 	tlsCert  string
 	tlsKey   string
+	clientCA string
 	maxBatch int
 	poll     time.Duration
 }
@@ -40,6 +44,7 @@ func addServeFlags(cmd *cobra.Command, o *serveOptions) {
 	cmd.Flags().StringVar(&o.addr, "addr", "127.0.0.1:8080", "listen address")
 	cmd.Flags().StringVar(&o.tlsCert, "tls-cert", "", "TLS certificate file (PEM); serve HTTPS when set with --tls-key")
 	cmd.Flags().StringVar(&o.tlsKey, "tls-key", "", "TLS private key file (PEM)")
+	cmd.Flags().StringVar(&o.clientCA, "tls-client-ca", "", "require partners to present a client certificate signed by a CA in this PEM file (mutual TLS), in addition to their API key")
 	cmd.Flags().IntVar(&o.maxBatch, "max-batch", api.DefaultMaxBatch, "most addresses in one screening request")
 	cmd.Flags().DurationVar(&o.poll, "poll", 30*time.Second, "how often to pull each peer's collection (tracehound intel peer add)")
 }
@@ -94,6 +99,20 @@ func (a *app) serveService(ctx context.Context, svc *service, o serveOptions, st
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+	}
+	if o.clientCA != "" {
+		if o.tlsCert == "" {
+			return usageError("--tls-client-ca needs --tls-cert and --tls-key")
+		}
+		pem, err := os.ReadFile(o.clientCA)
+		if err != nil {
+			return fmt.Errorf("--tls-client-ca: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return fmt.Errorf("--tls-client-ca %s: no PEM certificates", o.clientCA)
+		}
+		hs.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: pool}
 	}
 	st := svc.index.Stats()
 	scheme := "http"

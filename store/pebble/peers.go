@@ -19,6 +19,12 @@ type Peer struct {
 	APIRoot    string `json:"api_root"`
 	Collection string `json:"collection"`
 	Key        string `json:"key"`
+	// CAFile, CertFile and KeyFile are PEM files: the CA to trust for the
+	// partner's server certificate, and this node's client certificate
+	// and key where the partner requires mutual TLS.
+	CAFile   string `json:"ca_file,omitempty"`
+	CertFile string `json:"cert_file,omitempty"`
+	KeyFile  string `json:"key_file,omitempty"`
 }
 
 // Peers returns the partner nodes in name order.
