@@ -110,3 +110,20 @@ func jcsString(s string) string {
 	b.WriteByte('"')
 	return b.String()
 }
+
+// identityNamespace is tracehound's own UUIDv5 namespace for identities
+// (a UUIDv5 of "tracehound identity" in the URL namespace), so that an
+// organisation publishes under one id on every node and every run.
+var identityNamespace = string(func() []byte {
+	u := uuidV5("\x6b\xa7\xb8\x11\x9d\xad\x11\xd1\x80\xb4\x00\xc0\x4f\xd4\x30\xc8", "tracehound identity")
+	return u[:]
+}())
+
+// IdentityFor returns the identity of an organisation (class
+// "organization") with an id derived from its name: the same name gives
+// the same id, so that reports it publishes over time share a creator.
+func IdentityFor(name string) *Identity {
+	id := NewIdentity(name, "organization")
+	id.ID = TypeIdentity + "--" + formatUUID(uuidV5(identityNamespace, name))
+	return id
+}

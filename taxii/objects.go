@@ -464,6 +464,9 @@ func (s *Server) ingest(ctx context.Context, collection, partner string, raws []
 	parsed, errs := parseAll(raws)
 	for i := range raws {
 		o, err := parsed[i], errs[i]
+		if err == nil && s.cfg.Accept != nil {
+			err = s.cfg.Accept(ctx, partner, o)
+		}
 		if err != nil {
 			id := o.ID
 			if id == "" {

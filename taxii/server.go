@@ -56,8 +56,12 @@ type Config struct {
 	// Partner names the authenticated caller; the default is the name
 	// of its API key (api.KeyFrom).
 	Partner func(ctx context.Context) string
-	Now     func() time.Time
-	Logger  *slog.Logger
+	// Accept, if set, vets each object a partner adds beyond the format
+	// checks (a claimed creator, say); an error makes it a failure in
+	// the status, with the error as the message.
+	Accept func(ctx context.Context, partner string, o Object) error
+	Now    func() time.Time
+	Logger *slog.Logger
 }
 
 // Handler is where a Server registers its routes: an api.Server, which

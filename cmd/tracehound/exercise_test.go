@@ -120,9 +120,11 @@ func TestExerciseThreeNodes(t *testing.T) {
 	jpKey := us.key(t, "jp-exchange", "taxii:read")
 	krKey := us.key(t, "kr-exchange", "taxii:read")
 	outsider := us.key(t, "outsider", "taxii:read")
-	analyst := us.key(t, "us-analyst", "taxii:read", "taxii:write")
+	analyst := us.key(t, "us-analyst", "taxii:read", "taxii:write", "taxii:publish")
+	forger := us.key(t, "kr-writer", "taxii:write")
+	us.cli(t, "intel", "identity", "US agency")
 	us.key(t, "screen", "screen")
-	us.cli(t, "intel", "collection", "add", "bybit", "--title", "Bybit theft indicators", "--read", "jp-exchange,kr-exchange,us-analyst", "--write", "us-analyst")
+	us.cli(t, "intel", "collection", "add", "bybit", "--title", "Bybit theft indicators", "--read", "jp-exchange,kr-exchange,us-analyst", "--write", "us-analyst,kr-writer")
 	for _, n := range []*node{jp, kr} {
 		n.key(t, "screen", "screen")
 	}
@@ -207,6 +209,17 @@ func TestExerciseThreeNodes(t *testing.T) {
 	}
 	if f, _ := jp.flagged(t, "0x36ed3c0213565530c35115d93a80f9c04d94e4cb"); !f {
 		t.Error("revoking one indicator dropped another")
+	}
+
+	// A partner posting in the agency's name is refused: forged.
+	forged, _ := json.Marshal(&intel.Indicator{Common: func() intel.Common {
+		c := newTestCommon(intel.TypeIndicator, intel.TLPGreen)
+		c.CreatedByRef = intel.IdentityFor("US agency").ID
+		return c
+	}(), Pattern: "[cryptocurrency-wallet:value = '0x00000000000000000000000000000000000bad01']", PatternType: "stix", ValidFrom: intel.NewTimestamp(time.Now())})
+	st, err := taxii.NewClient(us.url, taxii.DefaultAPIRoot, forger, nil).Add(ctx, "bybit", []json.RawMessage{forged})
+	if err != nil || st.FailureCount != 1 || !strings.Contains(st.Failures[0].Message, "forged") {
+		t.Errorf("forged indicator: %+v %v", st, err)
 	}
 
 	// A partner the collection does not name is refused, and audited.

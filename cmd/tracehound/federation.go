@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tracehound/tracehound/api"
 	"github.com/tracehound/tracehound/chain"
 	"github.com/tracehound/tracehound/intel"
 	"github.com/tracehound/tracehound/screen"
@@ -34,7 +35,39 @@ func (s *service) newTAXII() *taxii.Server {
 		Auditor: taxii.AuditLog(s.audit),
 		Title:   "tracehound",
 		Logger:  s.log,
+		Accept: func(ctx context.Context, partner string, o taxii.Object) error {
+			// The node itself, and its own analysts' keys, speak for it.
+			if k := api.KeyFrom(ctx); partner == taxii.LocalPartner || k != nil && k.Has(RolePublish) {
+				return nil
+			}
+			return s.notForged(ctx, partner, o.Raw)
+		},
 	})
+}
+
+// RolePublish lets a key post objects in this node's own name (its
+// analysts' keys); a partner's objects that claim the node's identity are
+// refused as forged.
+const RolePublish = "taxii:publish"
+
+// notForged refuses an object a partner sent that claims to be created by
+// this node's own identity.
+func (s *service) notForged(ctx context.Context, partner string, raw []byte) error {
+	var c struct {
+		CreatedByRef string `json:"created_by_ref"`
+		ID           string `json:"id"`
+	}
+	if err := json.Unmarshal(raw, &c); err != nil || c.CreatedByRef == "" {
+		return nil
+	}
+	me, ok, err := s.db.NodeIdentity(ctx)
+	if err != nil || !ok {
+		return err
+	}
+	if c.CreatedByRef == me.ID || c.ID == me.ID {
+		return fmt.Errorf("forged: %s claims to come from this node (%s), but %s sent it", c.ID, me.Name, partner)
+	}
+	return nil
 }
 
 // reloadIntel rebuilds the screening index's intelligence layer from every
@@ -175,6 +208,9 @@ func (s *service) receive(ctx context.Context, tx *taxii.Server, peer, inbox str
 		obj, err := intel.DecodeObject(o.Raw)
 		if err == nil {
 			err = intel.Validate(obj)
+		}
+		if err == nil {
+			err = s.notForged(ctx, peer, o.Raw)
 		}
 		if err != nil {
 			s.log.Warn("intel: rejected object from peer", "peer", peer, "id", o.ID, "err", err)

@@ -171,7 +171,26 @@ flags their wallets.`,
 	}
 	imp.Flags().StringVar(&impCollection, "collection", "", "collection to import into (required)")
 	imp.Flags().StringVar(&impTLP, "tlp", "amber", "marking for a MISP event without a tlp tag")
-	cmd.AddCommand(col, publish, peer, imp)
+	identity := &cobra.Command{
+		Use:   "identity NAME",
+		Short: "Name the organisation this node speaks for: partners' objects claiming to come from it are refused as forged",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			db, err := a.openStore(ctx)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			id := intel.IdentityFor(args[0])
+			if err := db.PutNodeIdentity(ctx, id); err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "this node speaks for %s (%s)\n", id.Name, id.ID)
+			return nil
+		},
+	}
+	cmd.AddCommand(col, publish, peer, imp, identity)
 }
 
 // importIntel stores a STIX bundle's valid objects, or a MISP event's
@@ -225,7 +244,7 @@ func (a *app) importIntel(ctx context.Context, path, collection, unmarked string
 			if now.IsZero() {
 				now = time.Now()
 			}
-			objs, err := intel.Publish(intel.Publication{Creator: intel.NewIdentity(creator, "organization"), Name: ev.Name, TLP: tlp, Addresses: ev.Addresses, Now: now})
+			objs, err := intel.Publish(intel.Publication{Creator: intel.IdentityFor(creator), Name: ev.Name, TLP: tlp, Addresses: ev.Addresses, Now: now})
 			if err != nil {
 				return fmt.Errorf("MISP event %s: %w", ev.UUID, err)
 			}
@@ -332,7 +351,7 @@ func (a *app) publish(ctx context.Context, p publishFlags, path string) error {
 	if err != nil {
 		return err
 	}
-	objs, err := intel.Publish(intel.Publication{Creator: intel.NewIdentity(p.creator, "organization"), Name: p.name, Description: p.description,
+	objs, err := intel.Publish(intel.Publication{Creator: intel.IdentityFor(p.creator), Name: p.name, Description: p.description,
 		TLP: tlp, Actor: p.actor, ActorAliases: p.aliases, Incident: p.incident, Addresses: listed, Now: time.Now()})
 	if err != nil {
 		return err
