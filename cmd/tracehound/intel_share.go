@@ -18,6 +18,7 @@ import (
 	"github.com/tracehound/tracehound/audit"
 	"github.com/tracehound/tracehound/intel"
 	"github.com/tracehound/tracehound/taxii"
+	"github.com/tracehound/tracehound/trace"
 )
 
 func addSharingCmds(a *app, cmd *cobra.Command) {
@@ -97,6 +98,7 @@ TAXII to a running node (key with taxii:write in $TRACEHOUND_API_KEY).`,
 	publish.Flags().StringVar(&p.incident, "incident", "", "incident the report is about")
 	publish.Flags().StringVar(&p.creator, "creator", "", "this node's organisation, named as the creator (required)")
 	publish.Flags().StringVar(&p.server, "server", "", "publish through a running node's TAXII API at this URL")
+	publish.Flags().StringVar(&p.from, "from", "csv", "what FILE is: csv (addresses), or trace (the JSON of tracehound trace --json: its laundering addresses, not the services)")
 
 	peer := &cobra.Command{Use: "peer", Short: "Partner nodes whose collections this node pulls"}
 	var root, collection, key, ca, cert, certKey string
@@ -291,7 +293,7 @@ func absPath(p string) string {
 }
 
 type publishFlags struct {
-	collection, tlp, name, description, actor, incident, creator, server string
+	collection, tlp, name, description, actor, incident, creator, server, from string
 	aliases                                                              []string
 }
 
@@ -339,6 +341,31 @@ func readListed(path string) ([]intel.Listed, error) {
 	}
 }
 
+// readTraceAddresses reads a trace's JSON result and lists the addresses
+// the stolen funds passed through: every tainted address that is not a
+// service (exchanges freeze; the thief's wallets are what partners block).
+func readTraceAddresses(path string) ([]intel.Listed, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var r trace.Result
+	if err := json.Unmarshal(data, &r); err != nil {
+		return nil, fmt.Errorf("%s: not a trace result: %w", path, err)
+	}
+	var out []intel.Listed
+	for _, n := range r.Nodes {
+		if n.Label != nil {
+			continue
+		}
+		out = append(out, intel.Listed{Chain: string(r.Chain), Address: n.Address, Role: fmt.Sprintf("hop %d of a %s trace; %s base units tainted", n.Hop, r.Model, n.Received)})
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s: the trace holds no laundering address", path)
+	}
+	return out, nil
+}
+
 func (a *app) publish(ctx context.Context, p publishFlags, path string) error {
 	if p.collection == "" || p.name == "" || p.creator == "" {
 		return usageError("--collection, --name and --creator are required")
@@ -347,7 +374,15 @@ func (a *app) publish(ctx context.Context, p publishFlags, path string) error {
 	if err != nil {
 		return usageError("--tlp: %v", err)
 	}
-	listed, err := readListed(path)
+	var listed []intel.Listed
+	switch p.from {
+	case "", "csv":
+		listed, err = readListed(path)
+	case "trace":
+		listed, err = readTraceAddresses(path)
+	default:
+		return usageError("--from %q: want csv or trace", p.from)
+	}
 	if err != nil {
 		return err
 	}
