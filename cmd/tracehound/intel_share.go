@@ -294,7 +294,7 @@ func absPath(p string) string {
 
 type publishFlags struct {
 	collection, tlp, name, description, actor, incident, creator, server, from string
-	aliases                                                              []string
+	aliases                                                                    []string
 }
 
 // readListed reads addresses from a CSV with an "address" column and
