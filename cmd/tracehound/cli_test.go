@@ -76,4 +76,12 @@ func TestImportAndScreen(t *testing.T) {
 	if _, err := run(t, "--data", data, "screen", "--no-progress", "--fail-on", "high", "0x098B716B8Aaf21512996dC57EB0615e2383E2f96"); err == nil {
 		t.Error("--fail-on high passed a sanctioned address")
 	}
+	// The list shared as intelligence.
+	if _, err := run(t, "--data", data, "intel", "collection", "add", "ofac"); err != nil {
+		t.Fatal(err)
+	}
+	out, err = run(t, "--data", data, "intel", "publish", "--from", "sanctions", "--collection", "ofac", "--name", "OFAC SDN digital currency addresses", "--creator", "Agency", "--tlp", "clear")
+	if err != nil || !strings.Contains(out, "745 addresses") && !strings.Contains(out, "761 addresses") || !strings.Contains(out, " 0 failed") {
+		t.Errorf("publish sanctions: %v %s", err, out)
+	}
 }

@@ -77,16 +77,23 @@ func addSharingCmds(a *app, cmd *cobra.Command) {
 
 	var p publishFlags
 	publish := &cobra.Command{
-		Use:   "publish FILE",
+		Use:   "publish [FILE]",
 		Short: "Publish the addresses in a CSV file (address, and optional chain and role columns) as a STIX report in a collection",
 		Long: `Publish turns a list of addresses into a STIX 2.1 report: this node's
 identity, the TLP marking, an intrusion set and an incident if named, and
 one wallet observable and indicator per address. Without --server the
 objects go into the store in --data; with --server they are posted over
 TAXII to a running node (key with taxii:write in $TRACEHOUND_API_KEY).`,
-		Args: cobra.ExactArgs(1),
+		Args: cobra.RangeArgs(0, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.publish(cmd.Context(), p, args[0])
+			if (len(args) == 0) != (p.from == "sanctions") {
+				return usageError("give FILE, except with --from sanctions")
+			}
+			path := ""
+			if len(args) == 1 {
+				path = args[0]
+			}
+			return a.publish(cmd.Context(), p, path)
 		},
 	}
 	publish.Flags().StringVar(&p.collection, "collection", "", "collection to publish into (required)")
@@ -98,7 +105,7 @@ TAXII to a running node (key with taxii:write in $TRACEHOUND_API_KEY).`,
 	publish.Flags().StringVar(&p.incident, "incident", "", "incident the report is about")
 	publish.Flags().StringVar(&p.creator, "creator", "", "this node's organisation, named as the creator (required)")
 	publish.Flags().StringVar(&p.server, "server", "", "publish through a running node's TAXII API at this URL")
-	publish.Flags().StringVar(&p.from, "from", "csv", "what FILE is: csv (addresses), or trace (the JSON of tracehound trace --json: its laundering addresses, not the services)")
+	publish.Flags().StringVar(&p.from, "from", "csv", "what to publish: csv (FILE of addresses), trace (FILE is the JSON of tracehound trace --json: its laundering addresses, not the services) or sanctions (the imported sanctions list's addresses)")
 
 	peer := &cobra.Command{Use: "peer", Short: "Partner nodes whose collections this node pulls"}
 	var root, collection, key, ca, cert, certKey string
@@ -366,6 +373,31 @@ func readTraceAddresses(path string) ([]intel.Listed, error) {
 	return out, nil
 }
 
+// sanctionedAddresses lists the current sanctions list's addresses, from
+// the store in --data.
+func (a *app) sanctionedAddresses(ctx context.Context, remote bool) ([]intel.Listed, error) {
+	db, err := a.openStore(ctx)
+	if err != nil {
+		if remote {
+			return nil, fmt.Errorf("%w (with --server, run publish --from sanctions where the serving node's store is not open, or publish locally)", err)
+		}
+		return nil, err
+	}
+	defer db.Close()
+	entries, err := db.CurrentSanctions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(entries) == 0 {
+		return nil, errors.New("no sanctions list imported: run tracehound sanctions import first")
+	}
+	out := make([]intel.Listed, 0, len(entries))
+	for _, e := range entries {
+		out = append(out, intel.Listed{Chain: strings.ToLower(e.Asset), Address: e.Address, Role: e.Source + ": " + e.Party.Name})
+	}
+	return out, nil
+}
+
 func (a *app) publish(ctx context.Context, p publishFlags, path string) error {
 	if p.collection == "" || p.name == "" || p.creator == "" {
 		return usageError("--collection, --name and --creator are required")
@@ -380,8 +412,10 @@ func (a *app) publish(ctx context.Context, p publishFlags, path string) error {
 		listed, err = readListed(path)
 	case "trace":
 		listed, err = readTraceAddresses(path)
+	case "sanctions":
+		listed, err = a.sanctionedAddresses(ctx, p.server != "")
 	default:
-		return usageError("--from %q: want csv or trace", p.from)
+		return usageError("--from %q: want csv, trace or sanctions", p.from)
 	}
 	if err != nil {
 		return err
