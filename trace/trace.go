@@ -596,6 +596,12 @@ func (t *tracer) collect() {
 		}
 		return hops[h]
 	}
+	edges := 0
+	for _, n := range t.nodes {
+		edges += len(n.out)
+	}
+	res.Nodes = make([]Node, 0, len(t.nodes))
+	res.Edges = make([]Edge, 0, edges)
 	for addr, n := range t.nodes {
 		nd := Node{Address: addr, Hop: n.hop, Label: n.label, Seed: n.seed, Truncated: n.truncated, Remaining: n.remaining}
 		for _, a := range n.in {
@@ -627,7 +633,9 @@ func (t *tracer) collect() {
 	}
 	into := make(map[string][]*Edge)
 	for i := range res.Edges {
-		into[res.Edges[i].To] = append(into[res.Edges[i].To], &res.Edges[i])
+		if n := t.nodes[res.Edges[i].To]; n != nil && n.label != nil {
+			into[res.Edges[i].To] = append(into[res.Edges[i].To], &res.Edges[i])
+		}
 	}
 	for _, nd := range res.Nodes {
 		if nd.Label != nil {
@@ -640,9 +648,13 @@ func (t *tracer) collect() {
 		}
 		return strings.Compare(a.Address, b.Address)
 	})
+	// Block order is time order, and cheaper to compare.
 	slices.SortFunc(res.Edges, func(a, b Edge) int {
-		if c := a.Time.Compare(b.Time); c != 0 {
-			return c
+		if a.Block != b.Block {
+			if a.Block < b.Block {
+				return -1
+			}
+			return 1
 		}
 		if c := strings.Compare(a.Tx, b.Tx); c != 0 {
 			return c

@@ -16,6 +16,7 @@ import (
 	"log"
 	mrand "math/rand/v2"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"time"
 
@@ -40,6 +41,7 @@ func main() {
 		runs       = flag.Int("runs", 10, "warm runs")
 		pgBin      = flag.String("postgres", "", "also load the transfers into a throwaway PostgreSQL from this bin directory (e.g. /usr/lib/postgresql/15/bin) and time the recursive query there")
 		pgPort     = flag.Int("postgres-port", 55432, "port of the throwaway PostgreSQL")
+		cpuprof    = flag.String("cpuprofile", "", "profile the cached warm runs into this file")
 	)
 	flag.Parse()
 	ctx := context.Background()
@@ -73,11 +75,12 @@ func main() {
 	}
 	opts := trace.Options{Chain: chain.Ethereum, Model: trace.Haircut, MaxHops: 6, Labels: &cluster.Deposits{Graph: db, Base: l}}
 	seeds := []trace.Seed{{Address: thief}}
-	one := func(db *pebble.DB) (*trace.Result, time.Duration) {
+	one := func(g trace.Graph, model trace.Model) (*trace.Result, time.Duration) {
 		o := opts
-		o.Labels = &cluster.Deposits{Graph: db, Base: l}
+		o.Model = model
+		o.Labels = &cluster.Deposits{Graph: g.(cluster.Graph), Base: l}
 		t := time.Now()
-		r, err := trace.Run(ctx, db, seeds, o)
+		r, err := trace.Run(ctx, g, seeds, o)
 		d := time.Since(t)
 		if err != nil {
 			log.Fatal(err)
@@ -92,29 +95,43 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	r, cold := one(db)
+	r, cold := one(db, trace.Haircut)
 	var total chain.Amount
 	for _, e := range r.Endpoints {
 		total, _ = total.Add(e.Amount)
 	}
 	fmt.Printf("trace: %d addresses, %d tainted transfers, %d endpoints holding %s of %s wei\n", len(r.Nodes), len(r.Edges), len(r.Endpoints), total, r.Tainted)
-	var warm []time.Duration
-	for range *runs {
-		_, d := one(db)
-		warm = append(warm, d)
+	median := func(ds []time.Duration) time.Duration { slices.Sort(ds); return ds[len(ds)/2] }
+	repeat := func(g trace.Graph, m trace.Model) []time.Duration {
+		var ds []time.Duration
+		for range *runs {
+			_, d := one(g, m)
+			ds = append(ds, d)
+		}
+		slices.Sort(ds)
+		return ds
 	}
-	opts.Model = trace.Poison
-	var poison []time.Duration
-	for range *runs {
-		_, d := one(db)
-		poison = append(poison, d)
+	warm := repeat(db, trace.Haircut)
+	poison := repeat(db, trace.Poison)
+	// The server's trace cache: the first trace fills it.
+	cg := trace.NewCachedGraph(db, 2_000_000)
+	_, fill := one(cg, trace.Haircut)
+	if *cpuprof != "" {
+		f, err := os.Create(*cpuprof)
+		if err != nil {
+			log.Fatal(err)
+		}
+		pprof.StartCPUProfile(f)
 	}
+	cached := repeat(cg, trace.Haircut)
+	pprof.StopCPUProfile()
+	cachedPoison := repeat(cg, trace.Poison)
 	db.Close()
-	slices.Sort(warm)
-	slices.Sort(poison)
-	fmt.Printf("6-hop haircut trace: cold %s; warm min %s, median %s, max %s (%d runs)\n",
-		cold.Round(time.Millisecond), warm[0].Round(time.Millisecond), warm[len(warm)/2].Round(time.Millisecond), warm[len(warm)-1].Round(time.Millisecond), len(warm))
-	fmt.Printf("6-hop poison trace: warm median %s\n", poison[len(poison)/2].Round(time.Millisecond))
+	fmt.Printf("6-hop haircut trace, store only: cold %s; warm min %s, median %s, max %s (%d runs)\n",
+		cold.Round(time.Millisecond), warm[0].Round(time.Millisecond), median(warm).Round(time.Millisecond), warm[len(warm)-1].Round(time.Millisecond), len(warm))
+	fmt.Printf("6-hop poison trace, store only: warm median %s\n", median(poison).Round(time.Millisecond))
+	fmt.Printf("with the trace cache: first trace %s; haircut warm median %s (min %s, max %s), poison warm median %s\n",
+		fill.Round(time.Millisecond), median(cached).Round(time.Microsecond*100), cached[0].Round(time.Microsecond*100), cached[len(cached)-1].Round(time.Microsecond*100), median(cachedPoison).Round(time.Microsecond*100))
 	if *pgBin == "" {
 		return
 	}
@@ -134,7 +151,8 @@ func main() {
 	}
 	med := ds[len(ds)/2]
 	fmt.Printf("postgres recursive CTE (reachability only): %s addresses reached; execution min %s, median %s (%d runs)\n", reached, ds[0].Round(time.Millisecond), med.Round(time.Millisecond), len(ds))
-	fmt.Printf("ratio: tracehound haircut %.1fx faster, poison %.1fx faster (medians)\n", float64(med)/float64(warm[len(warm)/2]), float64(med)/float64(poison[len(poison)/2]))
+	fmt.Printf("ratio (medians): store only, haircut %.1fx and poison %.1fx faster; with the trace cache, haircut %.1fx and poison %.1fx faster\n",
+		float64(med)/float64(median(warm)), float64(med)/float64(median(poison)), float64(med)/float64(median(cached)), float64(med)/float64(median(cachedPoison)))
 }
 
 // name is a deterministic address: a kind byte and a number.

@@ -16,6 +16,7 @@ import (
 	"github.com/tracehound/tracehound/screen"
 	"github.com/tracehound/tracehound/store/pebble"
 	"github.com/tracehound/tracehound/tags"
+	"github.com/tracehound/tracehound/trace"
 )
 
 // service wires the domains over one open store: it loads the screening
@@ -27,15 +28,22 @@ type service struct {
 	index  *screen.Index
 	log    *slog.Logger
 	audit  *audit.Log
+	// graph serves traces: the store with recently traced addresses'
+	// transfers kept in memory (the store is not written while a service
+	// serves).
+	graph *trace.CachedGraph
 	// intelDirty signals that received intelligence awaits indexing.
 	intelDirty chan struct{}
 	// mu serialises imports: each replaces a whole index layer.
 	mu sync.Mutex
 }
 
+// traceCacheBudget is the postings the trace cache holds: about 400 MB.
+const traceCacheBudget = 2_000_000
+
 func newService(ctx context.Context, db *pebble.DB, log *slog.Logger) (*service, error) {
 	p := newAddressParser()
-	s := &service{db: db, parser: p, index: screen.NewIndex(p, screen.DefaultPolicy()), log: log, audit: audit.New(db), intelDirty: make(chan struct{}, 1)}
+	s := &service{db: db, parser: p, index: screen.NewIndex(p, screen.DefaultPolicy()), log: log, audit: audit.New(db), intelDirty: make(chan struct{}, 1), graph: trace.NewCachedGraph(db, traceCacheBudget)}
 	if err := s.reloadSanctions(ctx); err != nil {
 		return nil, err
 	}

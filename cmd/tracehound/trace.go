@@ -199,7 +199,7 @@ func (s *service) traceBack(ctx context.Context, req api.TraceRequest, maxAddres
 	if seeds[0].Address == "" {
 		return nil, &api.InputError{Err: errors.New("a backward trace starts from an address, not a transaction")}
 	}
-	return trace.Back(ctx, s.db, seeds[0], o)
+	return trace.Back(ctx, s.graph, seeds[0], o)
 }
 
 // trace checks a request and runs it; mistakes in it are api.InputErrors.
@@ -208,7 +208,7 @@ func (s *service) trace(ctx context.Context, req api.TraceRequest, maxAddresses 
 	if err != nil {
 		return nil, err
 	}
-	res, err := trace.Run(ctx, s.db, seeds, o)
+	res, err := trace.Run(ctx, s.graph, seeds, o)
 	if err != nil {
 		return nil, err
 	}
@@ -268,9 +268,9 @@ func (s *service) traceOptions(ctx context.Context, req api.TraceRequest, maxAdd
 	switch {
 	case req.NoCluster:
 	case c == chain.Bitcoin:
-		labels = &cluster.MultiInput{Graph: s.db, Base: labels}
+		labels = &cluster.MultiInput{Graph: s.graph, Base: labels}
 	default:
-		labels = &cluster.Deposits{Graph: s.db, Base: labels}
+		labels = &cluster.Deposits{Graph: s.graph, Base: labels}
 	}
 	o.Labels = labels
 	if report := api.ProgressFrom(ctx); report != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/tracehound/tracehound/chain"
 	"github.com/tracehound/tracehound/ingest"
 	"github.com/tracehound/tracehound/store/pebble"
+	"github.com/tracehound/tracehound/trace"
 	"github.com/tracehound/tracehound/watch"
 )
 
@@ -174,11 +175,13 @@ func (w *watcher) afterWrite(c chain.Chain) func(context.Context, ingest.Progres
 
 func (w *watcher) check(ctx context.Context, c chain.Chain) error {
 	w.last, w.sinceRun = time.Now(), false
+	// The store grows between checks: each check gets a fresh cache.
+	w.svc.graph = trace.NewCachedGraph(w.db, traceCacheBudget)
 	_, o, err := w.svc.traceOptions(ctx, api.TraceRequest{Chain: string(c), Seeds: nil}, 0)
 	if err != nil {
 		return err
 	}
-	alerts, err := watch.CheckAll(ctx, w.db, w.db, o.Labels, c, time.Now())
+	alerts, err := watch.CheckAll(ctx, w.db, w.svc.graph, o.Labels, c, time.Now())
 	if err != nil {
 		return err
 	}
