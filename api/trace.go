@@ -24,6 +24,9 @@ type TraceRequest struct {
 	Asset string `json:"asset,omitempty"`
 	// NoCluster turns the deposit-address heuristic off.
 	NoCluster bool `json:"no_cluster,omitempty"`
+	// NoSwaps ends the trace at DeFi venues instead of following swaps
+	// into the assets they paid out.
+	NoSwaps bool `json:"no_swaps,omitempty"`
 	// Direction is "forward" (default: where did it go) or "backward"
 	// (where did the seed's incoming funds come from; one address seed).
 	Direction string `json:"direction,omitempty"`

@@ -14,12 +14,13 @@ import (
 )
 
 // TestGroundTruth traces simulated thefts (split wallets, peel chains, a
-// mixer, a bridge, a swap, deposits at several exchanges, in a background
-// of ordinary transfers) from the theft transaction and compares the
-// exchange endpoints with what the simulator knows: under poison every
-// deposit address the stolen funds reached without passing the mixer is
-// found (recall 1.0); under haircut the amounts equal the simulator's to
-// the wei; and no endpoint is reported that the simulator did not create.
+// mixer, a bridge, a swap into a token, deposits at several exchanges, in
+// a background of ordinary transfers) from the theft transaction and
+// compares the exchange endpoints with what the simulator knows: under
+// poison every deposit address the stolen funds reached without passing
+// the mixer is found (recall 1.0), in ETH and, through the swap, in the
+// token; under haircut the amounts equal the simulator's to the base
+// unit; and no endpoint is reported that the simulator did not create.
 func TestGroundTruth(t *testing.T) {
 	for _, seed := range []uint64{1, 2, 3} {
 		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) {
@@ -44,11 +45,19 @@ func TestGroundTruth(t *testing.T) {
 				tagged[tg.Address.Value] = trace.Label{Entity: tg.Entity, Category: string(tg.Category)}
 			}
 			lab := &cluster.Deposits{Graph: db, Base: tagged}
-			// What a tracer stopping at the mixer can see at each deposit.
-			want := map[string]chain.Amount{}
+			// What a tracer stopping at the mixer can see at each deposit,
+			// in ETH and in the token the swap paid.
+			type key struct {
+				addr  string
+				asset chain.Asset
+			}
+			want := map[key]chain.Amount{}
 			for addr, d := range truth.Deposits {
 				if v, under := d.Haircut.Sub(d.ViaMixer); !under && !v.IsZero() {
-					want[addr] = v
+					want[key{addr, chain.Native}] = v
+				}
+				if !d.Tokens.IsZero() {
+					want[key{addr, truth.Services.Token}] = d.Tokens
 				}
 			}
 			for _, m := range []trace.Model{trace.Poison, trace.Haircut} {
@@ -59,7 +68,7 @@ func TestGroundTruth(t *testing.T) {
 				if err := r.Check(); err != nil {
 					t.Fatalf("%s: %v", m, err)
 				}
-				got := map[string]chain.Amount{}
+				got := map[key]chain.Amount{}
 				for _, e := range r.Endpoints {
 					if e.Label.Category != "exchange" {
 						continue
@@ -67,17 +76,25 @@ func TestGroundTruth(t *testing.T) {
 					if _, ok := truth.Deposits[e.Address]; !ok {
 						t.Errorf("%s: endpoint %s (%s, %s) is not a deposit address the simulator made", m, e.Address, e.Label.Entity, e.Label.Heuristic)
 					}
-					got[e.Address] = e.Amount
+					got[key{e.Address, e.Asset}] = e.Amount
 				}
-				for addr, amt := range want {
-					g, ok := got[addr]
+				for k, amt := range want {
+					g, ok := got[k]
 					if !ok {
-						t.Errorf("%s: deposit address %s (%s) with %s stolen wei not found", m, addr, truth.Deposits[addr].Exchange, amt)
+						t.Errorf("%s: deposit address %s (%s) with %s stolen %q not found", m, k.addr, truth.Deposits[k.addr].Exchange, amt, k.asset)
 						continue
 					}
 					if m == trace.Haircut && g.Cmp(amt) != 0 {
-						t.Errorf("haircut at %s: %s, simulator %s", addr, g, amt)
+						t.Errorf("haircut at %s in %q: %s, simulator %s", k.addr, k.asset, g, amt)
 					}
+				}
+				for k := range got {
+					if _, ok := want[k]; !ok {
+						t.Errorf("%s: endpoint %s in %q, where the simulator deposited none", m, k.addr, k.asset)
+					}
+				}
+				if len(r.Swaps) == 0 {
+					t.Errorf("%s: no swap followed", m)
 				}
 				t.Logf("%s: %d exchange endpoints of %d expected, %d addresses, %d transfers, %s", m, len(got), len(want), len(r.Nodes), len(r.Edges), r.Elapsed)
 			}

@@ -108,6 +108,11 @@ type Options struct {
 	MaxPostings int
 	// Labels, if set, marks service addresses as endpoints.
 	Labels Labeler
+	// NoSwaps keeps the trace in its asset. By default, taint that enters
+	// a DeFi venue (a DEX pool or router, labelled with category "defi")
+	// continues in whatever asset the venue paid out in the same
+	// transaction: see Swap.
+	NoSwaps bool
 	// Progress, if set, is called every few hundred addresses replayed
 	// with the addresses tainted so far and those waiting.
 	Progress func(tainted, queued int)
@@ -134,14 +139,23 @@ type Edge struct {
 	To      string             `json:"to"`
 	Amount  chain.Amount       `json:"amount"`
 	Tainted chain.Amount       `json:"tainted"`
+	// Asset is what the transfer moved: the traced asset, or one a swap
+	// converted it into.
+	Asset chain.Asset `json:"asset,omitempty"`
 	// Hop is the recipient's hop: 1 for transfers out of a seed.
 	Hop int `json:"hop"`
+	// Swap marks a DeFi venue's payout, tainted by what the trace put in
+	// (Result.Swaps).
+	Swap bool `json:"swap,omitempty"`
 }
 
 // Node is an address the taint reached.
 type Node struct {
 	Address string `json:"address"`
-	Hop     int    `json:"hop"`
+	// Asset is the asset the address holds taint in: an address reached
+	// in two assets is two nodes.
+	Asset chain.Asset `json:"asset,omitempty"`
+	Hop   int         `json:"hop"`
 	// Received and Sent are the tainted amounts in and out; Remaining is
 	// what the address still holds (haircut and FIFO).
 	Received  chain.Amount `json:"received"`
@@ -162,22 +176,54 @@ type Node struct {
 type Endpoint struct {
 	Address string       `json:"address"`
 	Label   Label        `json:"label"`
+	Asset   chain.Asset  `json:"asset,omitempty"`
 	Amount  chain.Amount `json:"amount"`
 	First   time.Time    `json:"first"`
 	Last    time.Time    `json:"last"`
 	Txs     []string     `json:"txs"`
 	Hop     int          `json:"hop"`
-	// Continues says the funds go on by other means (a mixer or a
-	// bridge): the trace continues there with other evidence.
+	// Continues says the funds go on by other means: a mixer or a bridge,
+	// where the trace continues with other evidence, or a DeFi venue,
+	// where it continues in the asset the venue paid out (Result.Swaps).
 	Continues bool `json:"continues,omitempty"`
 }
 
 // Hop summarises one hop.
 type Hop struct {
 	Hop       int          `json:"hop"`
+	Asset     chain.Asset  `json:"asset,omitempty"`
 	Addresses int          `json:"addresses"`
 	Transfers int          `json:"transfers"`
 	Tainted   chain.Amount `json:"tainted"`
+}
+
+// Swap is a DeFi venue's payout the trace followed: in one transaction,
+// tainted value went into the venue in one asset and the venue paid out
+// another. The payout is tainted in the share of the venue's intake that
+// was tainted (poison: in full): Tainted = Amount × In.Tainted ÷
+// In.Amount, rounded down, summed over the tainted intakes.
+type Swap struct {
+	Tx    string    `json:"tx"`
+	Block uint64    `json:"block"`
+	Time  time.Time `json:"time"`
+	// Venue is the address that paid out, and Label its attribution.
+	Venue string `json:"venue"`
+	Label Label  `json:"label"`
+	// In are the tainted intakes: per asset, what the transaction put
+	// into the venue in all and how much of it was tainted.
+	In []SwapLeg `json:"in"`
+	// To received Amount of Asset, of which Tainted.
+	To      string       `json:"to"`
+	Asset   chain.Asset  `json:"asset"`
+	Amount  chain.Amount `json:"amount"`
+	Tainted chain.Amount `json:"tainted"`
+}
+
+// SwapLeg is one asset's intake into a venue in a swap transaction.
+type SwapLeg struct {
+	Asset   chain.Asset  `json:"asset"`
+	Amount  chain.Amount `json:"amount"`
+	Tainted chain.Amount `json:"tainted"`
 }
 
 // Result is a finished trace.
@@ -191,6 +237,9 @@ type Result struct {
 	Edges     []Edge       `json:"edges"`
 	Endpoints []Endpoint   `json:"endpoints"`
 	Hops      []Hop        `json:"hops"`
+	// Swaps are the conversions the trace followed out of the traced
+	// asset and between others, in block order.
+	Swaps []Swap `json:"swaps,omitempty"`
 	// Warnings say where the answer is partial: truncated addresses, a
 	// window past the ingested data.
 	Warnings []string `json:"warnings,omitempty"`
@@ -211,7 +260,14 @@ type transferID struct {
 	pos  uint32
 }
 
+// nodeKey names a node: an address's taint in one asset.
+type nodeKey struct {
+	addr  string
+	asset chain.Asset
+}
+
 type node struct {
+	nodeKey
 	hop       int
 	in        map[transferID]chain.Amount // tainted incoming
 	out       map[transferID]*Edge        // tainted outgoing, from the last replay
@@ -228,9 +284,18 @@ type node struct {
 type tracer struct {
 	g     Graph
 	o     Options
-	nodes map[string]*node
-	queue []string
+	nodes map[nodeKey]*node
+	queue []*node
 	res   *Result
+	// venues are the nodes at DeFi venues, whose tainted intakes swaps
+	// carry on; swapOut the payouts last computed, swapTxs the venues'
+	// transactions read, labels the lookups made.
+	venues  []*node
+	swapOut map[transferID]*Edge
+	swapTxs map[string][]chain.Transfer
+	labels  map[string]*Label
+	// minFor is the dust limit in each asset swapped into.
+	minFor map[chain.Asset]chain.Amount
 	// seeds are the transfers tainted in full by the seeds; seedComputed
 	// the taint the trace itself carried into them.
 	seeds, seedComputed map[transferID]chain.Amount
@@ -260,7 +325,8 @@ func Run(ctx context.Context, g Graph, seeds []Seed, o Options) (*Result, error)
 	if !o.Until.IsZero() && !o.Since.IsZero() && !o.Until.After(o.Since) {
 		return nil, fmt.Errorf("trace: window %s..%s is empty", o.Since.Format(time.RFC3339), o.Until.Format(time.RFC3339))
 	}
-	t := &tracer{g: g, o: o, nodes: make(map[string]*node), seeds: make(map[transferID]chain.Amount), seedComputed: make(map[transferID]chain.Amount),
+	t := &tracer{g: g, o: o, nodes: make(map[nodeKey]*node), swapOut: make(map[transferID]*Edge), swapTxs: make(map[string][]chain.Transfer),
+		labels: make(map[string]*Label), minFor: make(map[chain.Asset]chain.Amount), seeds: make(map[transferID]chain.Amount), seedComputed: make(map[transferID]chain.Amount),
 		res: &Result{Chain: o.Chain, Asset: o.Asset, Model: o.Model, Seeds: seeds, MinAmount: o.MinAmount}}
 	if err := t.checkTip(ctx); err != nil {
 		return nil, err
@@ -278,19 +344,35 @@ func Run(ctx context.Context, g Graph, seeds []Seed, o Options) (*Result, error)
 		}
 	}
 	replays := 0
-	for len(t.queue) > 0 {
-		if err := ctx.Err(); err != nil {
+	for round := 0; ; round++ {
+		for len(t.queue) > 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			n := t.queue[0]
+			t.queue = t.queue[1:]
+			n.queued = false
+			if err := t.replay(ctx, n); err != nil {
+				return nil, err
+			}
+			if replays++; o.Progress != nil && replays%256 == 0 {
+				o.Progress(len(t.nodes), len(t.queue))
+			}
+		}
+		if o.NoSwaps || len(t.venues) == 0 {
+			break
+		}
+		// Swaps pay out of what the venues received: once the taint has
+		// settled, carry it through them, and settle again.
+		if round == maxSwapRounds {
+			t.res.Warnings = append(t.res.Warnings, fmt.Sprintf("swaps were followed for %d rounds and their taint was still changing: the amounts past them are not final", maxSwapRounds))
+			break
+		}
+		if err := t.swaps(ctx); err != nil {
 			return nil, err
 		}
-		addr := t.queue[0]
-		t.queue = t.queue[1:]
-		n := t.nodes[addr]
-		n.queued = false
-		if err := t.replay(ctx, addr, n); err != nil {
-			return nil, err
-		}
-		if replays++; o.Progress != nil && replays%256 == 0 {
-			o.Progress(len(t.nodes), len(t.queue))
+		if len(t.queue) == 0 {
+			break
 		}
 	}
 	t.collect()
@@ -337,7 +419,7 @@ func (t *tracer) seed(ctx context.Context, s Seed) error {
 		if !found {
 			return fmt.Errorf("trace: seed %s received no %s in the window: nothing to trace (is the chain ingested for that period?)", s.Address, assetName(t.o.Asset))
 		}
-		t.push(s.Address)
+		t.push(n)
 	case s.Tx != "":
 		return t.seedTx(ctx, s.Tx)
 	default:
@@ -372,7 +454,7 @@ func (t *tracer) seedTx(ctx context.Context, hash string) error {
 		n := t.node(tr.To, 0)
 		n.seed = true
 		t.seedArrival(n, transferID{tr.Tx, tr.Kind, tr.Pos}, tr.Amount)
-		t.push(tr.To)
+		t.push(n)
 		any = true
 	}
 	if !any {
@@ -388,27 +470,32 @@ func assetName(a chain.Asset) string {
 	return string(a)
 }
 
+// node returns the address's node in the traced asset.
 func (t *tracer) node(addr string, hop int) *node {
-	n := t.nodes[addr]
+	return t.nodeIn(nodeKey{addr, t.o.Asset}, hop)
+}
+
+func (t *tracer) nodeIn(k nodeKey, hop int) *node {
+	n := t.nodes[k]
 	if n == nil {
-		n = &node{hop: hop, in: make(map[transferID]chain.Amount), out: make(map[transferID]*Edge)}
-		t.nodes[addr] = n
+		n = &node{nodeKey: k, hop: hop, in: make(map[transferID]chain.Amount), out: make(map[transferID]*Edge)}
+		t.nodes[k] = n
 	}
 	return n
 }
 
-func (t *tracer) push(addr string) {
-	n := t.nodes[addr]
+func (t *tracer) push(n *node) {
 	if !n.queued {
 		n.queued = true
-		t.queue = append(t.queue, addr)
+		t.queue = append(t.queue, n)
 	}
 }
 
 // replay walks an address's history in time order with its tainted
 // arrivals and recomputes what taint it sent; recipients whose tainted
 // arrivals changed are queued.
-func (t *tracer) replay(ctx context.Context, addr string, n *node) error {
+func (t *tracer) replay(ctx context.Context, n *node) error {
+	addr := n.addr
 	if n.hop >= t.o.MaxHops || n.label != nil {
 		return nil
 	}
@@ -428,7 +515,7 @@ func (t *tracer) replay(ctx context.Context, addr string, n *node) error {
 			n.truncated = true
 			return false
 		}
-		if p.Asset != t.o.Asset {
+		if p.Asset != n.asset {
 			return true
 		}
 		id := transferID{p.Tx, p.Kind, p.Pos}
@@ -474,7 +561,7 @@ func (t *tracer) replay(ctx context.Context, addr string, n *node) error {
 			return true
 		}
 		out[id] = &Edge{Tx: p.Tx, Kind: p.Kind, Pos: p.Pos, Block: p.Block, Time: p.Time, From: addr, To: p.Counterparty,
-			Amount: p.Amount, Tainted: sent, Hop: n.hop + 1}
+			Amount: p.Amount, Tainted: sent, Asset: n.asset, Hop: n.hop + 1}
 		return true
 	})
 	if err != nil {
@@ -500,9 +587,9 @@ func (t *tracer) replay(ctx context.Context, addr string, n *node) error {
 	}
 	for id, old := range n.out {
 		if _, ok := out[id]; !ok {
-			r := t.nodes[old.To]
+			r := t.nodes[nodeKey{old.To, old.Asset}]
 			delete(r.in, id)
-			t.push(old.To)
+			t.push(r)
 		}
 	}
 	n.out = out
@@ -550,23 +637,27 @@ func consume(lots []lot, amount chain.Amount) (chain.Amount, []lot) {
 // arrive records a tainted transfer at its recipient.
 func (t *tracer) arrive(ctx context.Context, e *Edge) error {
 	id := transferID{e.Tx, e.Kind, e.Pos}
-	r := t.nodes[e.To]
+	k := nodeKey{e.To, e.Asset}
+	r := t.nodes[k]
 	if r == nil {
-		if e.Tainted.Cmp(t.o.MinAmount) < 0 {
+		dust := t.o.MinAmount
+		if e.Asset != t.o.Asset {
+			dust = t.minFor[e.Asset]
+		}
+		if e.Tainted.Cmp(dust) < 0 {
 			return nil
 		}
 		if len(t.nodes) >= t.o.MaxAddresses {
 			return fmt.Errorf("%w: more than %d addresses tainted by hop %d (raise the cap, lower the hops or set a dust limit)", ErrTooLarge, t.o.MaxAddresses, e.Hop)
 		}
-		r = t.node(e.To, e.Hop)
-		if t.o.Labels != nil {
-			l, ok, err := t.o.Labels.Label(ctx, t.o.Chain, e.To)
-			if err != nil {
-				return err
-			}
-			if ok {
-				r.label = &l
-			}
+		r = t.nodeIn(k, e.Hop)
+		l, err := t.label(ctx, e.To)
+		if err != nil {
+			return err
+		}
+		r.label = l
+		if l != nil && !t.o.NoSwaps && isVenue(l) {
+			t.venues = append(t.venues, r)
 		}
 	}
 	if _, ok := t.seeds[id]; ok {
@@ -576,8 +667,27 @@ func (t *tracer) arrive(ctx context.Context, e *Edge) error {
 		return nil
 	}
 	r.in[id] = e.Tainted
-	t.push(e.To)
+	t.push(r)
 	return nil
+}
+
+// label looks an address up once per trace.
+func (t *tracer) label(ctx context.Context, addr string) (*Label, error) {
+	if l, ok := t.labels[addr]; ok {
+		return l, nil
+	}
+	var lp *Label
+	if t.o.Labels != nil {
+		l, ok, err := t.o.Labels.Label(ctx, t.o.Chain, addr)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			lp = &l
+		}
+	}
+	t.labels[addr] = lp
+	return lp, nil
 }
 
 // seedArrival taints a transfer into a seed in full.
@@ -589,21 +699,29 @@ func (t *tracer) seedArrival(n *node, id transferID, amount chain.Amount) {
 // collect builds the result from the final state.
 func (t *tracer) collect() {
 	res := t.res
-	hops := make(map[int]*Hop)
-	hop := func(h int) *Hop {
-		if hops[h] == nil {
-			hops[h] = &Hop{Hop: h}
-		}
-		return hops[h]
+	type hopKey struct {
+		hop   int
+		asset chain.Asset
 	}
-	edges := 0
+	hops := make(map[hopKey]*Hop)
+	hop := func(h int, a chain.Asset) *Hop {
+		k := hopKey{h, a}
+		if hops[k] == nil {
+			hops[k] = &Hop{Hop: h, Asset: a}
+		}
+		return hops[k]
+	}
+	edges := len(t.swapOut)
 	for _, n := range t.nodes {
 		edges += len(n.out)
 	}
 	res.Nodes = make([]Node, 0, len(t.nodes))
 	res.Edges = make([]Edge, 0, edges)
-	for addr, n := range t.nodes {
-		nd := Node{Address: addr, Hop: n.hop, Label: n.label, Seed: n.seed, Truncated: n.truncated, Remaining: n.remaining}
+	for _, e := range t.swapOut {
+		res.Edges = append(res.Edges, *e)
+	}
+	for _, n := range t.nodes {
+		nd := Node{Address: n.addr, Asset: n.asset, Hop: n.hop, Label: n.label, Seed: n.seed, Truncated: n.truncated, Remaining: n.remaining}
 		for _, a := range n.in {
 			nd.Received, _ = nd.Received.Add(a)
 		}
@@ -612,9 +730,6 @@ func (t *tracer) collect() {
 				nd.Sent, _ = nd.Sent.Add(e.Tainted)
 			}
 			res.Edges = append(res.Edges, *e)
-			h := hop(e.Hop)
-			h.Transfers++
-			h.Tainted, _ = h.Tainted.Add(e.Tainted)
 		}
 		if n.spent != nil {
 			nd.Sent = *n.spent
@@ -626,27 +741,39 @@ func (t *tracer) collect() {
 			nd.Remaining = chain.Amount{}
 		}
 		if n.truncated {
-			res.Warnings = append(res.Warnings, fmt.Sprintf("%s has more than %d transfers: only the first were replayed; label it as a service or raise the limit", addr, t.o.MaxPostings))
+			res.Warnings = append(res.Warnings, fmt.Sprintf("%s has more than %d transfers: only the first were replayed; label it as a service or raise the limit", n.addr, t.o.MaxPostings))
 		}
-		hop(n.hop).Addresses++
+		hop(n.hop, n.asset).Addresses++
 		res.Nodes = append(res.Nodes, nd)
 	}
-	into := make(map[string][]*Edge)
+	into := make(map[nodeKey][]*Edge)
 	for i := range res.Edges {
-		if n := t.nodes[res.Edges[i].To]; n != nil && n.label != nil {
-			into[res.Edges[i].To] = append(into[res.Edges[i].To], &res.Edges[i])
+		e := &res.Edges[i]
+		h := hop(e.Hop, e.Asset)
+		h.Transfers++
+		h.Tainted, _ = h.Tainted.Add(e.Tainted)
+		k := nodeKey{e.To, e.Asset}
+		if n := t.nodes[k]; n != nil && n.label != nil {
+			into[k] = append(into[k], e)
 		}
 	}
 	for _, nd := range res.Nodes {
 		if nd.Label != nil {
-			res.Endpoints = append(res.Endpoints, endpoint(nd, into[nd.Address]))
+			ep := endpoint(nd, into[nodeKey{nd.Address, nd.Asset}])
+			if !t.o.NoSwaps && isVenue(nd.Label) {
+				ep.Continues = true
+			}
+			res.Endpoints = append(res.Endpoints, ep)
 		}
 	}
 	slices.SortFunc(res.Nodes, func(a, b Node) int {
 		if a.Hop != b.Hop {
 			return a.Hop - b.Hop
 		}
-		return strings.Compare(a.Address, b.Address)
+		if c := strings.Compare(a.Address, b.Address); c != 0 {
+			return c
+		}
+		return strings.Compare(string(a.Asset), string(b.Asset))
 	})
 	// Block order is time order, and cheaper to compare.
 	slices.SortFunc(res.Edges, func(a, b Edge) int {
@@ -659,9 +786,19 @@ func (t *tracer) collect() {
 		if c := strings.Compare(a.Tx, b.Tx); c != 0 {
 			return c
 		}
+		if a.Kind != b.Kind {
+			return int(a.Kind) - int(b.Kind)
+		}
 		return int(a.Pos) - int(b.Pos)
 	})
 	slices.SortFunc(res.Endpoints, func(a, b Endpoint) int {
+		if a.Asset != b.Asset {
+			// The traced asset first.
+			if a.Asset == res.Asset || b.Asset != res.Asset && a.Asset < b.Asset {
+				return -1
+			}
+			return 1
+		}
 		if c := b.Amount.Cmp(a.Amount); c != 0 {
 			return c
 		}
@@ -673,16 +810,20 @@ func (t *tracer) collect() {
 		res.Tainted, _ = res.Tainted.Add(a)
 		res.Tainted = sub(res.Tainted, t.seedComputed[id])
 	}
-	for h := 0; h <= t.o.MaxHops; h++ {
-		if x, ok := hops[h]; ok {
-			res.Hops = append(res.Hops, *x)
-		}
+	for _, h := range hops {
+		res.Hops = append(res.Hops, *h)
 	}
+	slices.SortFunc(res.Hops, func(a, b Hop) int {
+		if a.Hop != b.Hop {
+			return a.Hop - b.Hop
+		}
+		return strings.Compare(string(a.Asset), string(b.Asset))
+	})
 	slices.Sort(res.Warnings)
 }
 
 func endpoint(n Node, in []*Edge) Endpoint {
-	ep := Endpoint{Address: n.Address, Label: *n.Label, Amount: n.Received, Hop: n.Hop}
+	ep := Endpoint{Address: n.Address, Label: *n.Label, Asset: n.Asset, Amount: n.Received, Hop: n.Hop}
 	switch strings.ToLower(n.Label.Category) {
 	case "mixer", "bridge":
 		ep.Continues = true
@@ -703,9 +844,9 @@ func endpoint(n Node, in []*Edge) Endpoint {
 
 // Check verifies a result's invariants: every edge's taint is at most its
 // amount (and equal to it under poison); under haircut and FIFO, taint is
-// conserved at every address (received = sent + remaining) and the
-// endpoints, frontier and remainders account for exactly what entered at
-// the seeds, less dust dropped.
+// conserved at every address (received = sent + remaining) and, in each
+// asset, the endpoints, frontier and remainders account for exactly what
+// entered, at the seeds or out of swaps, less dust dropped.
 func (r *Result) Check() error {
 	for _, e := range r.Edges {
 		if e.Tainted.Cmp(e.Amount) > 0 {
@@ -718,22 +859,36 @@ func (r *Result) Check() error {
 	if r.Model == Poison {
 		return nil
 	}
-	held := r.FeesTainted
+	entered := map[chain.Asset]chain.Amount{r.Asset: r.Tainted}
+	for _, s := range r.Swaps {
+		entered[s.Asset], _ = entered[s.Asset].Add(s.Tainted)
+	}
+	held := map[chain.Asset]chain.Amount{r.Asset: r.FeesTainted}
 	for _, n := range r.Nodes {
 		if n.Label != nil || n.Frontier {
 			// The trace stopped here: all that arrived is held here.
-			held, _ = held.Add(n.Received)
+			held[n.Asset], _ = held[n.Asset].Add(n.Received)
 			continue
 		}
-		held, _ = held.Add(n.Remaining)
+		held[n.Asset], _ = held[n.Asset].Add(n.Remaining)
 		sum, _ := n.Sent.Add(n.Remaining)
 		if sum.Cmp(n.Received) != 0 {
-			return fmt.Errorf("%s: received %s tainted, sent %s and holds %s", n.Address, n.Received, n.Sent, n.Remaining)
+			return fmt.Errorf("%s: received %s tainted %s, sent %s and holds %s", n.Address, n.Received, assetName(n.Asset), n.Sent, n.Remaining)
 		}
 	}
 	// Without a dust limit, everything that entered is somewhere.
-	if r.MinAmount.IsZero() && held.Cmp(r.Tainted) != 0 {
-		return fmt.Errorf("%s entered at the seeds but %s is accounted for (held, at endpoints and the frontier, or paid as fees)", r.Tainted, held)
+	if !r.MinAmount.IsZero() {
+		return nil
+	}
+	for a, in := range entered {
+		if h := held[a]; h.Cmp(in) != 0 {
+			return fmt.Errorf("%s of %s entered (at the seeds or out of swaps) but %s is accounted for (held, at endpoints and the frontier, or paid as fees)", in, assetName(a), h)
+		}
+	}
+	for a, h := range held {
+		if _, ok := entered[a]; !ok && !h.IsZero() {
+			return fmt.Errorf("%s of %s is held but none entered", h, assetName(a))
+		}
 	}
 	return nil
 }

@@ -25,7 +25,9 @@ type Watch struct {
 	Asset   chain.Asset  `json:"asset,omitempty"`
 	Since   time.Time    `json:"since,omitzero"`
 	Created time.Time    `json:"created"`
-	// Endpoints are the amounts each endpoint held at the last check.
+	// Endpoints are the amounts each endpoint held at the last check, by
+	// address; an endpoint reached in another asset, through a swap, is
+	// keyed "address asset".
 	Endpoints map[string]chain.Amount `json:"endpoints"`
 	Checked   time.Time               `json:"checked,omitzero"`
 	Through   uint64                  `json:"through_block"`
@@ -44,6 +46,7 @@ type Alert struct {
 	Chain    chain.Chain  `json:"chain"`
 	Address  string       `json:"address"`
 	Label    trace.Label  `json:"label"`
+	Asset    chain.Asset  `json:"asset,omitempty"`
 	Amount   chain.Amount `json:"amount"`
 	Previous chain.Amount `json:"previous"`
 	Txs      []string     `json:"txs"`
@@ -65,10 +68,14 @@ func Check(ctx context.Context, g trace.Graph, labels trace.Labeler, w *Watch, n
 	var alerts []Alert
 	next := make(map[string]chain.Amount, len(r.Endpoints))
 	for _, e := range r.Endpoints {
-		next[e.Address] = e.Amount
-		prev := w.Endpoints[e.Address]
+		k := e.Address
+		if e.Asset != w.Asset {
+			k += " " + string(e.Asset)
+		}
+		next[k] = e.Amount
+		prev := w.Endpoints[k]
 		if e.Amount.Cmp(prev) > 0 {
-			alerts = append(alerts, Alert{Watch: w.Name, Chain: w.Chain, Address: e.Address, Label: e.Label, Amount: e.Amount, Previous: prev,
+			alerts = append(alerts, Alert{Watch: w.Name, Chain: w.Chain, Address: e.Address, Label: e.Label, Asset: e.Asset, Amount: e.Amount, Previous: prev,
 				Txs: e.Txs, Last: e.Last, Through: r.Through})
 		}
 	}

@@ -30,6 +30,7 @@ type traceFlags struct {
 	model, asset, since, until, min string
 	hops, maxAddresses              int
 	json, csv, noCluster, backward  bool
+	noSwaps                         bool
 	freeze, caseRef                 string
 }
 
@@ -47,7 +48,9 @@ An address seed taints everything it received in the window (--since,
 Exchange deposit addresses are recognised from their sweeps to a tagged
 hot wallet, and Bitcoin addresses by the tagged addresses they were spent
 together with (multi-input clustering, CoinJoins excluded), unless
---no-cluster. With --freeze DIR, a freeze request per
+--no-cluster. Taint that enters a DeFi venue (a DEX pool or router,
+tagged defi) continues in the asset the venue paid out in the same
+transaction, unless --no-swaps. With --freeze DIR, a freeze request per
 exchange is written there as CSV and as a printable HTML page.`,
 		Args: cobra.MinimumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -65,6 +68,7 @@ exchange is written there as CSV and as a printable HTML page.`,
 	fl.BoolVar(&f.json, "json", false, "write the whole result as JSON")
 	fl.BoolVar(&f.csv, "csv", false, "write the tainted transfers as CSV")
 	fl.BoolVar(&f.noCluster, "no-cluster", false, "do not recognise deposit addresses by their sweeps")
+	fl.BoolVar(&f.noSwaps, "no-swaps", false, "end the trace at DeFi venues instead of following swaps into other assets")
 	fl.BoolVar(&f.backward, "backward", false, "trace backwards: where did what the seed address received come from")
 	fl.StringVar(&f.freeze, "freeze", "", "write freeze requests, one per exchange, into this directory")
 	fl.StringVar(&f.caseRef, "case", "", "case reference printed on freeze requests")
@@ -95,7 +99,7 @@ func (a *app) traceCmd(ctx context.Context, f traceFlags, args []string) error {
 		return usageError("--json and --csv exclude each other")
 	}
 	req := api.TraceRequest{Chain: args[0], Seeds: args[1:], Model: f.model, Hops: f.hops, Min: f.min, Since: f.since, Until: f.until,
-		Asset: f.asset, NoCluster: f.noCluster}
+		Asset: f.asset, NoCluster: f.noCluster, NoSwaps: f.noSwaps}
 	if f.backward {
 		req.Direction = "backward"
 	}
@@ -245,7 +249,7 @@ func (s *service) traceOptions(ctx context.Context, req api.TraceRequest, maxAdd
 	if req.Hops < 0 || req.Hops > 50 {
 		return nil, trace.Options{}, bad("hops %d: want 1 to 50", req.Hops)
 	}
-	o := trace.Options{Chain: c, Model: model, MaxHops: req.Hops, MinAmount: min, MaxAddresses: maxAddresses, Asset: chain.Asset(strings.ToLower(req.Asset))}
+	o := trace.Options{Chain: c, Model: model, MaxHops: req.Hops, MinAmount: min, MaxAddresses: maxAddresses, Asset: chain.Asset(strings.ToLower(req.Asset)), NoSwaps: req.NoSwaps}
 	if o.Since, err = parseWhen(req.Since); err != nil {
 		return nil, trace.Options{}, bad("since: %v", err)
 	}
@@ -320,7 +324,7 @@ func printTrace(w io.Writer, r *trace.Result) {
 		fmt.Fprintf(tw, "warning: %s\n", w)
 	}
 	if len(r.Endpoints) > 0 {
-		fmt.Fprintf(tw, "\nENDPOINT\tENTITY\tCATEGORY\tTAINTED\tFIRST\tLAST\tHOP\tTXS\n")
+		fmt.Fprintf(tw, "\nENDPOINT\tENTITY\tCATEGORY\tASSET\tTAINTED\tFIRST\tLAST\tHOP\tTXS\n")
 		for _, e := range r.Endpoints {
 			cat := e.Label.Category
 			if e.Label.Heuristic != "" {
@@ -329,13 +333,23 @@ func printTrace(w io.Writer, r *trace.Result) {
 			if e.Continues {
 				cat += ", continues"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\n", e.Address, e.Label.Entity, cat, e.Amount,
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\n", e.Address, e.Label.Entity, cat, assetLabel(e.Asset), e.Amount,
 				e.First.Format(time.RFC3339), e.Last.Format(time.RFC3339), e.Hop, len(e.Txs))
 		}
 	}
-	fmt.Fprintf(tw, "\nHOP\tADDRESSES\tTRANSFERS IN\tTAINTED IN\n")
+	if len(r.Swaps) > 0 {
+		fmt.Fprintf(tw, "\nSWAP TX\tVENUE\tIN (TAINTED OF TOTAL)\tOUT TO\tASSET\tTAINTED OF AMOUNT\n")
+		for _, s := range r.Swaps {
+			var in []string
+			for _, l := range s.In {
+				in = append(in, fmt.Sprintf("%s of %s %s", l.Tainted, l.Amount, assetLabel(l.Asset)))
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s of %s\n", s.Tx, s.Label.Entity, strings.Join(in, ", "), s.To, assetLabel(s.Asset), s.Tainted, s.Amount)
+		}
+	}
+	fmt.Fprintf(tw, "\nHOP\tASSET\tADDRESSES\tTRANSFERS IN\tTAINTED IN\n")
 	for _, h := range r.Hops {
-		fmt.Fprintf(tw, "%d\t%d\t%d\t%s\n", h.Hop, h.Addresses, h.Transfers, h.Tainted)
+		fmt.Fprintf(tw, "%d\t%s\t%d\t%d\t%s\n", h.Hop, assetLabel(h.Asset), h.Addresses, h.Transfers, h.Tainted)
 	}
 }
 
@@ -359,39 +373,57 @@ func printBack(w io.Writer, r *trace.BackResult) {
 
 func writeEdgesCSV(w io.Writer, r *trace.Result) error {
 	cw := csv.NewWriter(w)
-	cw.Write([]string{"hop", "time", "block", "tx", "kind", "pos", "from", "to", "amount", "tainted"})
+	cw.Write([]string{"hop", "time", "block", "tx", "kind", "pos", "from", "to", "asset", "amount", "tainted", "swap"})
 	for _, e := range r.Edges {
 		cw.Write([]string{strconv.Itoa(e.Hop), e.Time.Format(time.RFC3339), strconv.FormatUint(e.Block, 10), e.Tx, e.Kind.String(),
-			strconv.FormatUint(uint64(e.Pos), 10), e.From, e.To, e.Amount.String(), e.Tainted.String()})
+			strconv.FormatUint(uint64(e.Pos), 10), e.From, e.To, assetLabel(e.Asset), e.Amount.String(), e.Tainted.String(), strconv.FormatBool(e.Swap)})
 	}
 	cw.Flush()
 	return cw.Error()
 }
 
-// evidencePath walks back from addr to a seed along the incoming edge
-// that carried the most taint from a nearer hop.
-func evidencePath(r *trace.Result, addr string) []trace.Edge {
-	best := make(map[string]trace.Edge)
-	hop := make(map[string]int)
+// evidencePath walks back from an endpoint to a seed along the incoming
+// edge that carried the most taint from a nearer hop; through a swap, it
+// goes on from the venue in the asset the swap took in.
+func evidencePath(r *trace.Result, addr string, asset chain.Asset) []trace.Edge {
+	type key struct {
+		addr  string
+		asset chain.Asset
+	}
+	best := make(map[key]trace.Edge)
+	hop := make(map[key]int)
 	for _, n := range r.Nodes {
-		hop[n.Address] = n.Hop
+		hop[key{n.Address, n.Asset}] = n.Hop
+	}
+	intake := make(map[string]chain.Asset) // swap tx -> an asset taken in
+	for _, s := range r.Swaps {
+		if len(s.In) > 0 {
+			intake[s.Tx] = s.In[0].Asset
+		}
+	}
+	from := func(e trace.Edge) key {
+		if e.Swap {
+			return key{e.From, intake[e.Tx]}
+		}
+		return key{e.From, e.Asset}
 	}
 	for _, e := range r.Edges {
-		if hop[e.From] >= hop[e.To] {
+		to := key{e.To, e.Asset}
+		if hop[from(e)] >= hop[to] {
 			continue
 		}
-		if b, ok := best[e.To]; !ok || e.Tainted.Cmp(b.Tainted) > 0 {
-			best[e.To] = e
+		if b, ok := best[to]; !ok || e.Tainted.Cmp(b.Tainted) > 0 {
+			best[to] = e
 		}
 	}
 	var path []trace.Edge
-	for at := addr; len(path) <= len(r.Nodes); {
+	for at := (key{addr, asset}); len(path) <= len(r.Nodes); {
 		e, ok := best[at]
 		if !ok {
 			break
 		}
 		path = append(path, e)
-		at = e.From
+		at = from(e)
 	}
 	slices.Reverse(path)
 	return path
@@ -403,16 +435,33 @@ type freezeDeposit struct {
 }
 
 type freezeRequest struct {
-	Case, Entity, Chain, Asset, Model string
-	Generated                         time.Time
-	Seeds                             []trace.Seed
-	Through                           uint64
-	Total                             chain.Amount
-	Deposits                          []freezeDeposit
+	Case, Entity, Chain, Model string
+	Generated                  time.Time
+	Seeds                      []trace.Seed
+	Through                    uint64
+	Totals                     []freezeTotal // per asset, the traced one first
+	Deposits                   []freezeDeposit
+}
+
+type freezeTotal struct {
+	Asset  string
+	Amount chain.Amount
+}
+
+// add counts a deposit in its asset's total.
+func (fr *freezeRequest) add(asset string, a chain.Amount) {
+	for i := range fr.Totals {
+		if fr.Totals[i].Asset == asset {
+			fr.Totals[i].Amount, _ = fr.Totals[i].Amount.Add(a)
+			return
+		}
+	}
+	fr.Totals = append(fr.Totals, freezeTotal{asset, a})
 }
 
 var freezeHTML = template.Must(template.New("freeze").Funcs(template.FuncMap{
-	"date": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
+	"date":  func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
+	"asset": assetLabel,
 }).Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Freeze request {{.Case}}: {{.Entity}}</title>
 <style>
@@ -424,16 +473,16 @@ td.n{text-align:right;font-family:monospace}code{font-size:.85em;word-break:brea
 <h1>Request to freeze funds</h1>
 <p><b>To:</b> {{.Entity}} (compliance)<br><b>Case reference:</b> {{.Case}}<br><b>Prepared:</b> {{date .Generated}}</p>
 <p>Funds traced from the seeds below reached the deposit addresses listed at {{.Entity}}. We ask that the amounts be frozen
-pending legal process. Amounts are exact, in base units of {{.Asset}} on {{.Chain}}, computed under the <b>{{.Model}}</b> taint model
-from the transfers ingested through block {{.Through}}.</p>
+pending legal process. Amounts are exact, in base units of the asset shown (native: the coin of {{.Chain}}; otherwise the token
+contract), computed under the <b>{{.Model}}</b> taint model from the transfers ingested through block {{.Through}}.</p>
 <h2>Seeds</h2><ul>{{range .Seeds}}<li><code>{{.Address}}{{.Tx}}</code></li>{{end}}</ul>
 <h2>Deposit addresses</h2>
-<table><tr><th>Address</th><th>Tainted amount</th><th>First arrival</th><th>Last arrival</th><th>Identified by</th></tr>
-{{range .Deposits}}<tr><td><code>{{.Address}}</code></td><td class="n">{{.Amount}}</td><td>{{date .First}}</td><td>{{date .Last}}</td><td>{{if .Label.Heuristic}}{{.Label.Heuristic}} heuristic{{else}}attribution tag{{end}}</td></tr>{{end}}
-<tr><th>Total</th><th class="n">{{.Total}}</th><th colspan="3"></th></tr></table>
+<table><tr><th>Address</th><th>Asset</th><th>Tainted amount</th><th>First arrival</th><th>Last arrival</th><th>Identified by</th></tr>
+{{range .Deposits}}<tr><td><code>{{.Address}}</code></td><td><code>{{asset .Asset}}</code></td><td class="n">{{.Amount}}</td><td>{{date .First}}</td><td>{{date .Last}}</td><td>{{if .Label.Heuristic}}{{.Label.Heuristic}} heuristic{{else}}attribution tag{{end}}</td></tr>{{end}}
+{{range .Totals}}<tr><th>Total</th><th><code>{{.Asset}}</code></th><th class="n">{{.Amount}}</th><th colspan="3"></th></tr>{{end}}</table>
 {{range .Deposits}}<h2>Evidence path to <code>{{.Address}}</code></h2>
-<table><tr><th>Hop</th><th>Time</th><th>Transaction</th><th>From</th><th>To</th><th>Amount</th><th>Tainted</th></tr>
-{{range .Path}}<tr><td>{{.Hop}}</td><td>{{date .Time}}</td><td><code>{{.Tx}}</code></td><td><code>{{.From}}</code></td><td><code>{{.To}}</code></td><td class="n">{{.Amount}}</td><td class="n">{{.Tainted}}</td></tr>{{end}}
+<table><tr><th>Hop</th><th>Time</th><th>Transaction</th><th>From</th><th>To</th><th>Asset</th><th>Amount</th><th>Tainted</th></tr>
+{{range .Path}}<tr><td>{{.Hop}}</td><td>{{date .Time}}</td><td><code>{{.Tx}}</code></td><td><code>{{.From}}</code></td><td><code>{{.To}}</code></td><td><code>{{asset .Asset}}</code>{{if .Swap}} (swap){{end}}</td><td class="n">{{.Amount}}</td><td class="n">{{.Tainted}}</td></tr>{{end}}
 </table>
 <p>Arriving transactions: {{range .Txs}}<code>{{.}}</code> {{end}}</p>{{end}}
 </body></html>
@@ -452,13 +501,13 @@ func writeFreezeRequests(dir, caseRef string, r *trace.Result, now time.Time) ([
 		}
 		fr := byEntity[e.Label.Entity]
 		if fr == nil {
-			fr = &freezeRequest{Case: caseRef, Entity: e.Label.Entity, Chain: string(r.Chain), Asset: assetLabel(r.Asset), Model: string(r.Model),
+			fr = &freezeRequest{Case: caseRef, Entity: e.Label.Entity, Chain: string(r.Chain), Model: string(r.Model),
 				Generated: now, Seeds: r.Seeds, Through: r.Through}
 			byEntity[e.Label.Entity] = fr
 			order = append(order, e.Label.Entity)
 		}
-		fr.Total, _ = fr.Total.Add(e.Amount)
-		fr.Deposits = append(fr.Deposits, freezeDeposit{e, evidencePath(r, e.Address)})
+		fr.add(assetLabel(e.Asset), e.Amount)
+		fr.Deposits = append(fr.Deposits, freezeDeposit{e, evidencePath(r, e.Address, e.Asset)})
 	}
 	if len(order) == 0 {
 		return nil, nil
@@ -478,7 +527,7 @@ func writeFreezeRequests(dir, caseRef string, r *trace.Result, now time.Time) ([
 			if d.Label.Heuristic != "" {
 				by = d.Label.Heuristic
 			}
-			cw.Write([]string{caseRef, entity, fr.Chain, fr.Asset, d.Address, d.Amount.String(), d.First.Format(time.RFC3339), d.Last.Format(time.RFC3339),
+			cw.Write([]string{caseRef, entity, fr.Chain, assetLabel(d.Asset), d.Address, d.Amount.String(), d.First.Format(time.RFC3339), d.Last.Format(time.RFC3339),
 				by, strings.Join(d.Txs, " "), fr.Model, strconv.FormatUint(fr.Through, 10)})
 		}
 		cw.Flush()

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tracehound/tracehound/sim"
 	"github.com/tracehound/tracehound/trace"
 )
 
@@ -212,5 +213,86 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestTraceThroughSwap simulates a laundering scenario, traces it from
+// the theft and checks that the funds swapped on the DEX are followed
+// into the token, to the deposit addresses the simulator deposited them
+// at, and that the freeze requests carry the token amounts with their
+// evidence path through the swap.
+func TestTraceThroughSwap(t *testing.T) {
+	dir := t.TempDir()
+	data, truthPath := filepath.Join(dir, "store"), filepath.Join(dir, "truth.json")
+	if _, err := run(t, "--data", data, "simulate", "--background", "20000", "--truth", truthPath, "--no-progress"); err != nil {
+		t.Fatal(err)
+	}
+	var truth sim.Truth
+	b, err := os.ReadFile(truthPath)
+	must(t, err)
+	must(t, json.Unmarshal(b, &truth))
+	freeze := filepath.Join(dir, "freeze")
+	out, err := run(t, "--data", data, "trace", "eth", truth.TheftTx, "--hops", "30", "--json", "--freeze", freeze)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res trace.Result
+	must(t, json.Unmarshal([]byte(out), &res))
+	if err := res.Check(); err != nil {
+		t.Fatal(err)
+	}
+	tok := truth.Services.Token
+	tokens := map[string]string{}
+	for _, e := range res.Endpoints {
+		if e.Asset == tok && e.Label.Category == "exchange" {
+			tokens[e.Address] = e.Amount.String()
+		}
+	}
+	want := 0
+	for addr, d := range truth.Deposits {
+		if d.Tokens.IsZero() {
+			continue
+		}
+		want++
+		if tokens[addr] != d.Tokens.String() {
+			t.Errorf("deposit %s: %q tokens traced, the simulator deposited %s", addr, tokens[addr], d.Tokens)
+		}
+	}
+	if want == 0 || len(tokens) != want {
+		t.Fatalf("%d token endpoints at exchanges, %d deposits of tokens", len(tokens), want)
+	}
+	if len(res.Swaps) == 0 || res.Swaps[0].Venue != truth.Services.Pool {
+		t.Fatalf("swaps: %+v", res.Swaps)
+	}
+	// The freeze requests list the token deposits, and their evidence
+	// paths go through the swap back to the theft.
+	files, err := filepath.Glob(filepath.Join(freeze, "*.csv"))
+	must(t, err)
+	var all, html string
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		must(t, err)
+		all += string(b)
+		h, err := os.ReadFile(strings.TrimSuffix(f, ".csv") + ".html")
+		must(t, err)
+		html += string(h)
+	}
+	for addr, amt := range tokens {
+		if !strings.Contains(all, ","+string(tok)+","+addr+","+amt+",") {
+			t.Errorf("freeze CSVs lack %s's %s tokens", addr, amt)
+		}
+	}
+	if !strings.Contains(html, "(swap)") || !strings.Contains(html, truth.TheftTx) {
+		t.Error("no evidence path in the freeze requests goes through the swap back to the theft")
+	}
+	// --no-swaps ends the trace at the pool.
+	out, err = run(t, "--data", data, "trace", "eth", truth.TheftTx, "--hops", "30", "--json", "--no-swaps")
+	must(t, err)
+	var stop trace.Result
+	must(t, json.Unmarshal([]byte(out), &stop))
+	for _, e := range stop.Endpoints {
+		if e.Asset != "" {
+			t.Fatalf("--no-swaps reached %s in %s", e.Address, e.Asset)
+		}
 	}
 }

@@ -51,6 +51,7 @@ func Open(ctx context.Context, dir string) (*DB, error) {
 	cache := pebble.NewCache(256 << 20)
 	defer cache.Unref()
 	opts.Cache = cache
+	tune(opts)
 	db, err := pebble.Open(dir, opts)
 	if err != nil {
 		if errors.Is(err, syscall.EAGAIN) || strings.Contains(err.Error(), "lock held") {
