@@ -30,6 +30,8 @@ const (
 	DefaultAPIRoot          = "tracehound"
 	DefaultPageSize         = 1000
 	DefaultMaxContentLength = 100 << 20
+	DefaultStatusRetention  = 24 * time.Hour
+	DefaultStatusLimit      = 10_000
 )
 
 // Config sets up a Server.
@@ -50,6 +52,11 @@ type Config struct {
 	PageSize int
 	// MaxContentLength is the largest request body, in bytes.
 	MaxContentLength int64
+	// StatusRetention is how long the status of an add request can be
+	// read; StatusLimit is the most kept. Older statuses are deleted, so
+	// that partners' requests cannot fill the store.
+	StatusRetention time.Duration
+	StatusLimit     int
 	// ReadRole and WriteRole default to RoleRead and RoleWrite.
 	ReadRole  string
 	WriteRole string
@@ -95,6 +102,12 @@ func New(cfg Config) *Server {
 	}
 	if cfg.MaxContentLength <= 0 {
 		cfg.MaxContentLength = DefaultMaxContentLength
+	}
+	if cfg.StatusRetention <= 0 {
+		cfg.StatusRetention = DefaultStatusRetention
+	}
+	if cfg.StatusLimit <= 0 {
+		cfg.StatusLimit = DefaultStatusLimit
 	}
 	if cfg.ReadRole == "" {
 		cfg.ReadRole = RoleRead
@@ -436,13 +449,42 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, fmt.Errorf("status %s: %w", id, err))
 		return
 	}
+	// An expired status is gone even if no prune has run since.
+	expired := ok && s.expired(st)
+	if expired {
+		if _, err := s.PruneStatuses(r.Context()); err != nil {
+			s.log.ErrorContext(r.Context(), "taxii: prune statuses", "err", err)
+		}
+	}
 	// Another partner's status is not found rather than forbidden: its
 	// ids say what that partner shared.
-	if !ok || st.Partner != partner {
-		s.fail(w, http.StatusNotFound, "Status not found", "no status "+id)
+	if !ok || expired || st.Partner != partner {
+		s.fail(w, http.StatusNotFound, "Status not found", "no status "+id+" (statuses are kept "+s.cfg.StatusRetention.String()+")")
 		return
 	}
 	writeJSON(w, http.StatusOK, st)
+}
+
+// expired reports whether a status is past the retention. A status
+// stored without its creation time is as old as its request_timestamp.
+func (s *Server) expired(st Status) bool {
+	created := st.Created
+	if created.IsZero() {
+		created, _ = ParseTimestamp(st.RequestTimestamp)
+	}
+	return created.Before(s.cfg.Now().Add(-s.cfg.StatusRetention))
+}
+
+// PruneStatuses deletes the statuses past the retention and the oldest
+// beyond the limit, and returns how many it deleted. The server prunes
+// after each add request; call it now and then to delete expired
+// statuses when no partner adds anything.
+func (s *Server) PruneStatuses(ctx context.Context) (int, error) {
+	n, err := s.cfg.Store.PruneTAXIIStatuses(ctx, s.cfg.Now().Add(-s.cfg.StatusRetention), s.cfg.StatusLimit)
+	if err != nil {
+		return n, fmt.Errorf("prune TAXII statuses: %w", err)
+	}
+	return n, nil
 }
 
 // Cursor tokens ("next") are opaque to partners: a kind byte and a time in
