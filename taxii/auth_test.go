@@ -3,6 +3,7 @@ package taxii_test
 import (
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
@@ -139,5 +140,19 @@ func TestBasicAuth(t *testing.T) {
 	// Basic is TAXII's: the rest of the API does not take it.
 	if r := get("/v1/index", basic("alice", n.keys["alice"])); r.code != http.StatusUnauthorized {
 		t.Errorf("basic on the API: %d", r.code)
+	}
+}
+
+func TestClientBasicAuth(t *testing.T) {
+	n := newNode(t, nil)
+	ctx := t.Context()
+	cols, err := taxii.NewClient(n.srv.URL, taxii.DefaultAPIRoot, n.keys["carol"], n.srv.Client()).UseBasicAuth("carol").Collections(ctx)
+	if err != nil || len(cols) != 2 {
+		t.Fatalf("collections over basic: %+v %v", cols, err)
+	}
+	_, err = taxii.NewClient(n.srv.URL, taxii.DefaultAPIRoot, n.keys["carol"], n.srv.Client()).UseBasicAuth("bob").Collections(ctx)
+	re, ok := errors.AsType[*taxii.ResponseError](err)
+	if !ok || re.StatusCode != http.StatusUnauthorized || re.TAXII == nil || re.TAXII.HTTPStatus != "401" {
+		t.Fatalf("basic with another partner's name: %v", err)
 	}
 }

@@ -173,7 +173,7 @@ func (s *service) startPollers(ctx context.Context, tx *taxii.Server, every time
 			return wg.Wait, fmt.Errorf("peer %s: %w", p.Name, err)
 		}
 		poller, err := taxii.NewPoller(taxii.PollerConfig{
-			Client:     taxii.NewClient(p.URL, p.APIRoot, p.Key, hc),
+			Client:     peerClient(p, hc),
 			Peer:       p.Name,
 			Collection: p.Collection,
 			Cursors:    s.db,
@@ -195,6 +195,16 @@ func (s *service) startPollers(ctx context.Context, tx *taxii.Server, every time
 		s.log.Info("polling peer", "peer", p.Name, "url", p.URL, "collection", p.Collection, "every", every.String())
 	}
 	return wg.Wait, nil
+}
+
+// peerClient is the TAXII client of a peer: its key as a bearer key, or
+// as the password of HTTP Basic if the peer has a user name.
+func peerClient(p pebble.Peer, hc *http.Client) *taxii.Client {
+	c := taxii.NewClient(p.URL, p.APIRoot, p.Key, hc)
+	if p.User != "" {
+		c.UseBasicAuth(p.User)
+	}
+	return c
 }
 
 // peerHTTPClient trusts the peer's CA, if given, and presents this
