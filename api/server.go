@@ -206,7 +206,11 @@ func (s *Server) handleWith(o RouteOptions, pattern, role string, h http.Handler
 			}
 			if !ok {
 				challenge(rw, o.Basic, `error="invalid_token"`)
-				refuse(rw, r, Refusal{Status: http.StatusUnauthorized, Code: "unauthenticated", Message: "unknown or revoked API key, or a user name that is not the key's", Role: role})
+				msg := "unknown or revoked API key"
+				if c.basic {
+					msg = "unknown or revoked API key, or a user name that is not the key's name"
+				}
+				refuse(rw, r, Refusal{Status: http.StatusUnauthorized, Code: "unauthenticated", Message: msg, Role: role})
 				return
 			}
 			keyID = k.ID

@@ -156,3 +156,21 @@ func TestClientBasicAuth(t *testing.T) {
 		t.Fatalf("basic with another partner's name: %v", err)
 	}
 }
+
+func TestRefusalResources(t *testing.T) {
+	n := newNode(t, nil)
+	for path, want := range map[string]string{
+		"/taxii2/":                            "discovery",
+		root:                                  "api root",
+		root + "collections/":                 "collections",
+		root + "collections/shared/":          "collection",
+		root + "collections/shared/manifest/": "manifest",
+		root + "status/abc/":                  "status",
+	} {
+		wantError(t, n.get(path, "eve"), http.StatusForbidden)
+		denied := n.audit.find(taxii.ActionDenied, "eve")
+		if got := denied[len(denied)-1].Resource; got != want {
+			t.Errorf("%s audited as %q, want %q", path, got, want)
+		}
+	}
+}

@@ -193,6 +193,8 @@ func (s *Server) refuse(w http.ResponseWriter, r *http.Request, f api.Refusal) {
 func requested(r *http.Request) string {
 	p := r.URL.Path
 	switch {
+	case p == "/taxii2/":
+		return "discovery"
 	case r.PathValue("status") != "":
 		return "status"
 	case r.PathValue("collection") == "":
