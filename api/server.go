@@ -5,6 +5,7 @@ package api
 import (
 	"context"
 	"crypto/rand"
+	"crypto/subtle"
 	_ "embed"
 	"encoding/hex"
 	"log/slog"
@@ -109,6 +110,35 @@ func (s *Server) routes() {
 // authentication, logging and metrics.
 func (s *Server) Handle(pattern, role string, h http.HandlerFunc) { s.handle(pattern, role, h) }
 
+// Refusal is an authentication (401) or authorisation (403) failure of a
+// request, for a domain that answers in its own format.
+type Refusal struct {
+	Status  int    // http.StatusUnauthorized or http.StatusForbidden
+	Code    string // "unauthenticated" or "forbidden"
+	Message string
+	// Role is the role the route needs.
+	Role string
+}
+
+// RouteOptions adapt the API's authentication to routes of another domain
+// whose clients expect that domain's conventions (TAXII's error messages
+// and HTTP Basic authentication, say).
+type RouteOptions struct {
+	// Refuse writes a refusal in the domain's format. The
+	// WWW-Authenticate header of a 401 is set already; on a 403 the
+	// request's context carries the key (KeyFrom). nil writes the API's
+	// own error.
+	Refuse func(w http.ResponseWriter, r *http.Request, f Refusal)
+	// Basic also accepts Authorization: Basic, whose password is the API
+	// key's secret and whose user name must be the key's name.
+	Basic bool
+}
+
+// HandleWith adds a route of another domain as Handle does, with o.
+func (s *Server) HandleWith(o RouteOptions, pattern, role string, h http.HandlerFunc) {
+	s.handleWith(o, pattern, role, h)
+}
+
 type keyCtx struct{}
 
 // KeyFrom returns the authenticated key of a request.
@@ -117,10 +147,21 @@ func KeyFrom(ctx context.Context) *Key {
 	return k
 }
 
+// realm names the node in WWW-Authenticate challenges.
+const realm = "tracehound"
+
 // handle wraps h with request ids, authentication, authorisation, metrics
 // and logging. role "" means no authentication (the health check only).
 func (s *Server) handle(pattern, role string, h http.HandlerFunc) {
+	s.handleWith(RouteOptions{}, pattern, role, h)
+}
+
+func (s *Server) handleWith(o RouteOptions, pattern, role string, h http.HandlerFunc) {
 	route := pattern
+	refuse := o.Refuse
+	if refuse == nil {
+		refuse = func(w http.ResponseWriter, r *http.Request, f Refusal) { writeError(w, r, f.Status, f.Code, f.Message) }
+	}
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
@@ -146,27 +187,72 @@ func (s *Server) handle(pattern, role string, h http.HandlerFunc) {
 				slog.String("key", keyID), slog.String("remote", r.RemoteAddr))
 		}()
 		if role != "" {
-			secret := bearer(r)
-			if secret == "" {
-				rw.Header().Set("WWW-Authenticate", `Bearer realm="tracehound"`)
-				writeError(rw, r, http.StatusUnauthorized, "unauthenticated", "an API key is required: Authorization: Bearer <key> or X-API-Key")
+			c := readCredentials(r, o.Basic)
+			if c.secret == "" {
+				challenge(rw, o.Basic, "")
+				want := "an API key is required: Authorization: Bearer <key> or X-API-Key"
+				if o.Basic {
+					want = "an API key is required: Authorization: Bearer <key>, X-API-Key, or Basic with the key's name as user name and the key as password"
+				}
+				refuse(rw, r, Refusal{Status: http.StatusUnauthorized, Code: "unauthenticated", Message: want, Role: role})
 				return
 			}
-			k, ok := s.cfg.Keys.Authenticate(secret)
+			k, ok := s.cfg.Keys.Authenticate(c.secret)
+			// The user name of Basic must name the key too, compared in
+			// constant time: it is checked only once the secret matched,
+			// so a user name alone proves nothing.
+			if ok && c.basic && subtle.ConstantTimeCompare([]byte(c.user), []byte(k.Name)) != 1 {
+				ok = false
+			}
 			if !ok {
-				rw.Header().Set("WWW-Authenticate", `Bearer realm="tracehound", error="invalid_token"`)
-				writeError(rw, r, http.StatusUnauthorized, "unauthenticated", "unknown or revoked API key")
+				challenge(rw, o.Basic, `error="invalid_token"`)
+				msg := "unknown or revoked API key"
+				if c.basic {
+					msg = "unknown or revoked API key, or a user name that is not the key's name"
+				}
+				refuse(rw, r, Refusal{Status: http.StatusUnauthorized, Code: "unauthenticated", Message: msg, Role: role})
 				return
 			}
 			keyID = k.ID
+			r = r.WithContext(context.WithValue(r.Context(), keyCtx{}, k))
 			if !k.Has(role) {
-				writeError(rw, r, http.StatusForbidden, "forbidden", "this key lacks the "+role+" role")
+				refuse(rw, r, Refusal{Status: http.StatusForbidden, Code: "forbidden", Message: "this key lacks the " + role + " role", Role: role})
 				return
 			}
-			r = r.WithContext(context.WithValue(r.Context(), keyCtx{}, k))
 		}
 		h(rw, r)
 	})
+}
+
+// challenge sets the WWW-Authenticate challenges of a 401 (RFC 9110
+// section 11.6.1), with a parameter for the Bearer one.
+func challenge(w http.ResponseWriter, basic bool, param string) {
+	bearer := `Bearer realm="` + realm + `"`
+	if param != "" {
+		bearer += ", " + param
+	}
+	w.Header().Set("WWW-Authenticate", bearer)
+	if basic {
+		w.Header().Add("WWW-Authenticate", `Basic realm="`+realm+`", charset="UTF-8"`)
+	}
+}
+
+// credentials are what a request presents to authenticate.
+type credentials struct {
+	secret string
+	user   string // the user name of Basic
+	basic  bool
+}
+
+// readCredentials reads the key from Authorization: Bearer, X-API-Key or,
+// if basic, Authorization: Basic.
+func readCredentials(r *http.Request, basic bool) credentials {
+	if basic {
+		if user, pass, ok := r.BasicAuth(); ok {
+			return credentials{secret: pass, user: user, basic: true}
+		}
+	}
+	return credentials{secret: bearer(r)}
 }
 
 // bearer reads the key from Authorization: Bearer or X-API-Key.

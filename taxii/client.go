@@ -19,6 +19,7 @@ type Client struct {
 	base string // scheme://host, without a trailing slash
 	root string // the API root's path, with both slashes
 	key  string
+	user string // with a user name, the key goes as HTTP Basic's password
 	hc   *http.Client
 }
 
@@ -38,6 +39,15 @@ func NewClient(baseURL, apiRoot, key string, httpClient *http.Client) *Client {
 		root += "/"
 	}
 	return &Client{base: strings.TrimRight(baseURL, "/"), root: root, key: key, hc: httpClient}
+}
+
+// UseBasicAuth makes the client send its key as the password of HTTP
+// Basic authentication with user as the user name, as TAXII servers that
+// know only Basic expect (and tracehound nodes accept, with the key's
+// name as the user name). It returns c.
+func (c *Client) UseBasicAuth(user string) *Client {
+	c.user = user
+	return c
 }
 
 // ResponseError is a non-success answer from the partner.
@@ -88,7 +98,10 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 	if body != nil {
 		req.Header.Set("Content-Type", MediaType)
 	}
-	if c.key != "" {
+	switch {
+	case c.user != "":
+		req.SetBasicAuth(c.user, c.key)
+	case c.key != "":
 		req.Header.Set("Authorization", "Bearer "+c.key)
 	}
 	resp, err := c.hc.Do(req)

@@ -278,6 +278,28 @@ func (m *MemStore) TAXIIStatus(ctx context.Context, id string) (Status, bool, er
 	return cloneStatus(s), ok, nil
 }
 
+// PruneTAXIIStatuses removes expired statuses and the oldest beyond keep.
+func (m *MemStore) PruneTAXIIStatuses(ctx context.Context, before time.Time, keep int) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	all := make([]Status, 0, len(m.status))
+	for _, s := range m.status {
+		all = append(all, s)
+	}
+	slices.SortFunc(all, func(a, b Status) int { return cmp.Or(a.Created.Compare(b.Created), cmp.Compare(a.ID, b.ID)) })
+	n := 0
+	for i, s := range all {
+		if s.Created.Before(before) || len(all)-i > keep {
+			delete(m.status, s.ID)
+			n++
+		}
+	}
+	return n, nil
+}
+
 func cloneStatus(s Status) Status {
 	s.Successes, s.Failures, s.Pendings = slices.Clone(s.Successes), slices.Clone(s.Failures), slices.Clone(s.Pendings)
 	return s

@@ -452,6 +452,11 @@ func (s *Server) addObjects(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, fmt.Errorf("store status: %w", err))
 		return
 	}
+	// The objects are stored and the status with them: a failed prune
+	// is the operator's concern, not the partner's.
+	if _, err := s.PruneStatuses(r.Context()); err != nil {
+		s.log.ErrorContext(r.Context(), "taxii", "err", err)
+	}
 	writeJSON(w, http.StatusAccepted, st)
 }
 
@@ -459,7 +464,8 @@ func (s *Server) addObjects(w http.ResponseWriter, r *http.Request) {
 // returns its status. Invalid objects are failures; the valid ones are
 // kept.
 func (s *Server) ingest(ctx context.Context, collection, partner string, raws []json.RawMessage) (Status, error) {
-	st := Status{ID: newStatusID(), Status: "complete", RequestTimestamp: formatDateAdded(s.cfg.Now()), TotalCount: len(raws), Partner: partner}
+	now := s.cfg.Now()
+	st := Status{ID: newStatusID(), Status: "complete", RequestTimestamp: formatDateAdded(now), TotalCount: len(raws), Partner: partner, Created: now.UTC()}
 	good := make([]Object, 0, len(raws))
 	parsed, errs := parseAll(raws)
 	for i := range raws {

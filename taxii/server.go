@@ -30,6 +30,8 @@ const (
 	DefaultAPIRoot          = "tracehound"
 	DefaultPageSize         = 1000
 	DefaultMaxContentLength = 100 << 20
+	DefaultStatusRetention  = 24 * time.Hour
+	DefaultStatusLimit      = 10_000
 )
 
 // Config sets up a Server.
@@ -50,6 +52,11 @@ type Config struct {
 	PageSize int
 	// MaxContentLength is the largest request body, in bytes.
 	MaxContentLength int64
+	// StatusRetention is how long the status of an add request can be
+	// read; StatusLimit is the most kept. Older statuses are deleted, so
+	// that partners' requests cannot fill the store.
+	StatusRetention time.Duration
+	StatusLimit     int
 	// ReadRole and WriteRole default to RoleRead and RoleWrite.
 	ReadRole  string
 	WriteRole string
@@ -67,7 +74,7 @@ type Config struct {
 // Handler is where a Server registers its routes: an api.Server, which
 // authenticates each request and checks the role before calling h.
 type Handler interface {
-	Handle(pattern, role string, h http.HandlerFunc)
+	HandleWith(o api.RouteOptions, pattern, role string, h http.HandlerFunc)
 }
 
 // Server serves one TAXII 2.1 API root.
@@ -95,6 +102,12 @@ func New(cfg Config) *Server {
 	}
 	if cfg.MaxContentLength <= 0 {
 		cfg.MaxContentLength = DefaultMaxContentLength
+	}
+	if cfg.StatusRetention <= 0 {
+		cfg.StatusRetention = DefaultStatusRetention
+	}
+	if cfg.StatusLimit <= 0 {
+		cfg.StatusLimit = DefaultStatusLimit
 	}
 	if cfg.ReadRole == "" {
 		cfg.ReadRole = RoleRead
@@ -131,21 +144,72 @@ func keyName(ctx context.Context) string {
 // RootPath is the API root's path, e.g. /taxii2/tracehound/.
 func (s *Server) RootPath() string { return "/taxii2/" + s.cfg.APIRoot + "/" }
 
-// Register adds the TAXII endpoints to h.
+// Register adds the TAXII endpoints to h. They accept HTTP Basic
+// authentication besides the API's own schemes, as TAXII 2.1 requires of
+// servers, and answer refusals with TAXII error messages.
 func (s *Server) Register(h Handler) {
 	read, write := s.cfg.ReadRole, s.cfg.WriteRole
+	o := api.RouteOptions{Refuse: s.refuse, Basic: true}
+	handle := func(pattern, role string, f http.HandlerFunc) { h.HandleWith(o, pattern, role, f) }
 	const coll = "/taxii2/{root}/collections/{collection}/"
-	h.Handle("GET /taxii2/{$}", read, s.discovery)
-	h.Handle("GET /taxii2/{root}/{$}", read, s.apiRoot)
-	h.Handle("GET /taxii2/{root}/collections/{$}", read, s.collections)
-	h.Handle("GET "+coll+"{$}", read, s.collection)
-	h.Handle("GET "+coll+"objects/{$}", read, s.getObjects)
-	h.Handle("POST "+coll+"objects/{$}", write, s.addObjects)
-	h.Handle("GET "+coll+"objects/{object}/{$}", read, s.getObject)
-	h.Handle("DELETE "+coll+"objects/{object}/{$}", write, s.deleteObject)
-	h.Handle("GET "+coll+"objects/{object}/versions/{$}", read, s.versions)
-	h.Handle("GET "+coll+"manifest/{$}", read, s.manifest)
-	h.Handle("GET /taxii2/{root}/status/{status}/{$}", read, s.status)
+	handle("GET /taxii2/{$}", read, s.discovery)
+	handle("GET /taxii2/{root}/{$}", read, s.apiRoot)
+	handle("GET /taxii2/{root}/collections/{$}", read, s.collections)
+	handle("GET "+coll+"{$}", read, s.collection)
+	handle("GET "+coll+"objects/{$}", read, s.getObjects)
+	handle("POST "+coll+"objects/{$}", write, s.addObjects)
+	handle("GET "+coll+"objects/{object}/{$}", read, s.getObject)
+	handle("DELETE "+coll+"objects/{object}/{$}", write, s.deleteObject)
+	handle("GET "+coll+"objects/{object}/versions/{$}", read, s.versions)
+	handle("GET "+coll+"manifest/{$}", read, s.manifest)
+	handle("GET /taxii2/{root}/status/{status}/{$}", read, s.status)
+	// Anything else under /taxii2/ is a TAXII client's mistake: answer
+	// it in TAXII's format rather than the API's.
+	handle("/taxii2/", read, func(w http.ResponseWriter, r *http.Request) {
+		s.fail(w, http.StatusNotFound, "Not found", "no TAXII endpoint "+r.Method+" "+r.URL.Path)
+	})
+}
+
+// refuse answers a request the API server did not authenticate or
+// authorise with a TAXII error message. A 403 comes from a known partner
+// whose key lacks the route's role: it is audited as any other denial.
+func (s *Server) refuse(w http.ResponseWriter, r *http.Request, f api.Refusal) {
+	title := "Unauthorized"
+	if f.Status == http.StatusForbidden {
+		title = "Forbidden"
+		if partner := s.cfg.Partner(r.Context()); partner != "" {
+			e := Event{Time: s.cfg.Now().UTC(), Partner: partner, Action: ActionDenied,
+				Collection: r.PathValue("collection"), Resource: requested(r), Reason: "no " + f.Role + " role"}
+			if err := s.audit.Record(r.Context(), e); err != nil {
+				s.internal(w, r, fmt.Errorf("audit denial: %w", err))
+				return
+			}
+		}
+	}
+	s.fail(w, f.Status, title, f.Message)
+}
+
+// requested names the resource a request asks for, for the audit.
+func requested(r *http.Request) string {
+	p := r.URL.Path
+	switch {
+	case p == "/taxii2/":
+		return "discovery"
+	case r.PathValue("status") != "":
+		return "status"
+	case r.PathValue("collection") == "":
+		if strings.HasSuffix(p, "/collections/") {
+			return "collections"
+		}
+		return "api root"
+	case strings.HasSuffix(p, "/manifest/"):
+		return "manifest"
+	case strings.HasSuffix(p, "/versions/"):
+		return "versions"
+	case strings.Contains(p, "/objects/"):
+		return "objects"
+	}
+	return "collection"
 }
 
 // Error is the TAXII error message resource.
@@ -245,6 +309,7 @@ func (s *Server) begin(w http.ResponseWriter, r *http.Request, root bool) (strin
 	}
 	partner := s.cfg.Partner(r.Context())
 	if partner == "" {
+		w.Header().Set("WWW-Authenticate", `Basic realm="tracehound", charset="UTF-8"`)
 		s.fail(w, http.StatusUnauthorized, "Unauthenticated", "no partner identity on this request")
 		return "", false
 	}
@@ -386,13 +451,42 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, fmt.Errorf("status %s: %w", id, err))
 		return
 	}
+	// An expired status is gone even if no prune has run since.
+	expired := ok && s.expired(st)
+	if expired {
+		if _, err := s.PruneStatuses(r.Context()); err != nil {
+			s.log.ErrorContext(r.Context(), "taxii: prune statuses", "err", err)
+		}
+	}
 	// Another partner's status is not found rather than forbidden: its
 	// ids say what that partner shared.
-	if !ok || st.Partner != partner {
-		s.fail(w, http.StatusNotFound, "Status not found", "no status "+id)
+	if !ok || expired || st.Partner != partner {
+		s.fail(w, http.StatusNotFound, "Status not found", "no status "+id+" (statuses are kept "+s.cfg.StatusRetention.String()+")")
 		return
 	}
 	writeJSON(w, http.StatusOK, st)
+}
+
+// expired reports whether a status is past the retention. A status
+// stored without its creation time is as old as its request_timestamp.
+func (s *Server) expired(st Status) bool {
+	created := st.Created
+	if created.IsZero() {
+		created, _ = ParseTimestamp(st.RequestTimestamp)
+	}
+	return created.Before(s.cfg.Now().Add(-s.cfg.StatusRetention))
+}
+
+// PruneStatuses deletes the statuses past the retention and the oldest
+// beyond the limit, and returns how many it deleted. The server prunes
+// after each add request; call it now and then to delete expired
+// statuses when no partner adds anything.
+func (s *Server) PruneStatuses(ctx context.Context) (int, error) {
+	n, err := s.cfg.Store.PruneTAXIIStatuses(ctx, s.cfg.Now().Add(-s.cfg.StatusRetention), s.cfg.StatusLimit)
+	if err != nil {
+		return n, fmt.Errorf("prune TAXII statuses: %w", err)
+	}
+	return n, nil
 }
 
 // Cursor tokens ("next") are opaque to partners: a kind byte and a time in

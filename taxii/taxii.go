@@ -211,6 +211,10 @@ type Store interface {
 
 	PutTAXIIStatus(ctx context.Context, s Status) error
 	TAXIIStatus(ctx context.Context, id string) (Status, bool, error)
+	// PruneTAXIIStatuses removes the statuses created before before,
+	// then the oldest of the rest beyond the newest keep, and returns
+	// how many it removed.
+	PruneTAXIIStatuses(ctx context.Context, before time.Time, keep int) (int, error)
 }
 
 // Status is the TAXII status resource of one add request.
@@ -227,6 +231,8 @@ type Status struct {
 	Pendings         []StatusDetail `json:"pendings,omitempty"`
 	// Partner made the request; only it may read the status.
 	Partner string `json:"-"`
+	// Created is when the server made the status, which expires it.
+	Created time.Time `json:"-"`
 }
 
 // StatusDetail names one object of an add request.

@@ -27,9 +27,10 @@ import (
 // on by this node.
 const inboxPrefix = "from-"
 
-// newTAXII returns the node's TAXII server over its store.
-func (s *service) newTAXII() *taxii.Server {
-	return taxii.New(taxii.Config{
+// newTAXII returns the node's TAXII server over its store; configure
+// funcs adjust the configuration (serve's flags).
+func (s *service) newTAXII(configure ...func(*taxii.Config)) *taxii.Server {
+	cfg := taxii.Config{
 		Store:   s.db,
 		Policy:  taxii.TLPPolicy{Unmarked: taxii.TLPAmber},
 		Auditor: taxii.AuditLog(s.audit),
@@ -42,7 +43,31 @@ func (s *service) newTAXII() *taxii.Server {
 			}
 			return s.notForged(ctx, partner, o.Raw)
 		},
-	})
+	}
+	for _, f := range configure {
+		f(&cfg)
+	}
+	return taxii.New(cfg)
+}
+
+// pruneStatuses deletes expired TAXII statuses now and then until ctx
+// ends: adding objects prunes too, but a node nobody sends to must
+// forget them as well.
+func (s *service) pruneStatuses(ctx context.Context, tx *taxii.Server, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if n, err := tx.PruneStatuses(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error("taxii: prune statuses", "err", err)
+		} else if n > 0 {
+			s.log.Debug("taxii: pruned statuses", "count", n)
+		}
+	}
 }
 
 // RolePublish lets a key post objects in this node's own name (its
@@ -148,7 +173,7 @@ func (s *service) startPollers(ctx context.Context, tx *taxii.Server, every time
 			return wg.Wait, fmt.Errorf("peer %s: %w", p.Name, err)
 		}
 		poller, err := taxii.NewPoller(taxii.PollerConfig{
-			Client:     taxii.NewClient(p.URL, p.APIRoot, p.Key, hc),
+			Client:     peerClient(p, hc),
 			Peer:       p.Name,
 			Collection: p.Collection,
 			Cursors:    s.db,
@@ -170,6 +195,16 @@ func (s *service) startPollers(ctx context.Context, tx *taxii.Server, every time
 		s.log.Info("polling peer", "peer", p.Name, "url", p.URL, "collection", p.Collection, "every", every.String())
 	}
 	return wg.Wait, nil
+}
+
+// peerClient is the TAXII client of a peer: its key as a bearer key, or
+// as the password of HTTP Basic if the peer has a user name.
+func peerClient(p pebble.Peer, hc *http.Client) *taxii.Client {
+	c := taxii.NewClient(p.URL, p.APIRoot, p.Key, hc)
+	if p.User != "" {
+		c.UseBasicAuth(p.User)
+	}
+	return c
 }
 
 // peerHTTPClient trusts the peer's CA, if given, and presents this

@@ -108,7 +108,7 @@ TAXII to a running node (key with taxii:write in $TRACEHOUND_API_KEY).`,
 	publish.Flags().StringVar(&p.from, "from", "csv", "what to publish: csv (FILE of addresses), trace (FILE is the JSON of tracehound trace --json: its laundering addresses, not the services) or sanctions (the imported sanctions list's addresses)")
 
 	peer := &cobra.Command{Use: "peer", Short: "Partner nodes whose collections this node pulls"}
-	var root, collection, key, ca, cert, certKey string
+	var root, collection, key, user, ca, cert, certKey string
 	peerAdd := &cobra.Command{
 		Use:   "add NAME URL",
 		Short: "Subscribe to a partner's collection; `serve` pulls it and flags its wallet indicators at once",
@@ -124,6 +124,7 @@ TAXII to a running node (key with taxii:write in $TRACEHOUND_API_KEY).`,
 			if err != nil {
 				return err
 			}
+			pr.User = user
 			ctx := cmd.Context()
 			db, err := a.openStore(ctx)
 			if err != nil {
@@ -136,6 +137,7 @@ TAXII to a running node (key with taxii:write in $TRACEHOUND_API_KEY).`,
 	peerAdd.Flags().StringVar(&root, "api-root", taxii.DefaultAPIRoot, "the partner's TAXII API root")
 	peerAdd.Flags().StringVar(&collection, "collection", "", "the partner's collection id")
 	peerAdd.Flags().StringVar(&key, "key", "", "the API key the partner issued to this node (default $TRACEHOUND_PEER_KEY)")
+	peerAdd.Flags().StringVar(&user, "user", "", "send the key as the password of HTTP Basic with this user name (for a tracehound partner, the name its key was created with), rather than as a bearer key")
 	peerAdd.Flags().StringVar(&ca, "ca", "", "PEM file of the CA to trust for the partner's server certificate")
 	peerAdd.Flags().StringVar(&cert, "cert", "", "PEM client certificate, for a partner requiring mutual TLS")
 	peerAdd.Flags().StringVar(&certKey, "cert-key", "", "PEM key of the client certificate")

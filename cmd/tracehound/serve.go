@@ -10,11 +10,13 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/tracehound/tracehound/api"
+	"github.com/tracehound/tracehound/taxii"
 )
 
 type serveOptions struct {
@@ -24,6 +26,9 @@ type serveOptions struct {
 	clientCA string
 	maxBatch int
 	poll     time.Duration
+	// statusRetention and statusLimit bound the TAXII statuses kept.
+	statusRetention time.Duration
+	statusLimit     int
 }
 
 func newServeCmd(a *app) *cobra.Command {
@@ -47,6 +52,8 @@ func addServeFlags(cmd *cobra.Command, o *serveOptions) {
 	cmd.Flags().StringVar(&o.clientCA, "tls-client-ca", "", "require partners to present a client certificate signed by a CA in this PEM file (mutual TLS), in addition to their API key")
 	cmd.Flags().IntVar(&o.maxBatch, "max-batch", api.DefaultMaxBatch, "most addresses in one screening request")
 	cmd.Flags().DurationVar(&o.poll, "poll", 30*time.Second, "how often to pull each peer's collection (tracehound intel peer add)")
+	cmd.Flags().DurationVar(&o.statusRetention, "taxii-status-retention", taxii.DefaultStatusRetention, "how long partners can read the status of a TAXII add request")
+	cmd.Flags().IntVar(&o.statusLimit, "taxii-status-limit", taxii.DefaultStatusLimit, "most TAXII statuses kept; the oldest go first")
 }
 
 // serve opens the store, loads the index and serves until ctx ends.
@@ -76,7 +83,7 @@ func (a *app) serveService(ctx context.Context, svc *service, o serveOptions, st
 		a.log.Warn("no API keys: every endpoint but /healthz will answer 401; create one with `tracehound keys create NAME`")
 	}
 	srv := api.New(api.Config{Index: svc.index, Keys: keyring, Logger: a.log, MaxBatch: o.maxBatch, Admin: svc, Tracer: svc})
-	tx := svc.newTAXII()
+	tx := svc.newTAXII(func(c *taxii.Config) { c.StatusRetention, c.StatusLimit = o.statusRetention, o.statusLimit })
 	tx.Register(srv)
 	if err := svc.reloadIntel(ctx); err != nil {
 		return err
@@ -85,11 +92,18 @@ func (a *app) serveService(ctx context.Context, svc *service, o serveOptions, st
 		o.poll = 30 * time.Second
 	}
 	pctx, stopPollers := context.WithCancel(ctx)
+	var pruner sync.WaitGroup
+	defer pruner.Wait()
 	wait, err := svc.startPollers(pctx, tx, o.poll)
 	defer func() { stopPollers(); wait() }()
 	if err != nil {
 		return err
 	}
+	retention := o.statusRetention
+	if retention <= 0 {
+		retention = taxii.DefaultStatusRetention
+	}
+	pruner.Go(func() { svc.pruneStatuses(pctx, tx, max(min(retention/4, time.Hour), time.Second)) })
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", o.addr, err)

@@ -19,6 +19,9 @@ type Peer struct {
 	APIRoot    string `json:"api_root"`
 	Collection string `json:"collection"`
 	Key        string `json:"key"`
+	// User, if set, sends Key as the password of HTTP Basic
+	// authentication with this user name, rather than as a bearer key.
+	User string `json:"user,omitempty"`
 	// CAFile, CertFile and KeyFile are PEM files: the CA to trust for the
 	// partner's server certificate, and this node's client certificate
 	// and key where the partner requires mutual TLS.

@@ -19,6 +19,9 @@ import (
 //
 //	x/c/<collection>                      collection (JSON)
 //	x/s/<status id>                       add status (JSON)
+//	x/t/<created:8><status id>            empty: statuses by creation, to expire them
+//	x/m/status-index                      empty: x/t holds every status (stores of
+//	                                      before x/t are indexed at the first prune)
 //	x/p/<peer>\x00<collection>            poller cursor (JSON)
 //	x/o/<collection>\x00d<date_added:8>   object version (record below)
 //	x/o/<collection>\x00l<date_added:8>   empty: the version at date_added is its object's last
@@ -33,6 +36,8 @@ const (
 	prefixTAXII      = "x/"
 	taxiiCollections = prefixTAXII + "c/"
 	taxiiStatus      = prefixTAXII + "s/"
+	taxiiStatusTimes = prefixTAXII + "t/"
+	taxiiStatusIndex = prefixTAXII + "m/status-index"
 	taxiiCursors     = prefixTAXII + "p/"
 	taxiiObjects     = prefixTAXII + "o/"
 )
@@ -644,11 +649,29 @@ func (d *DB) TAXIILastAdded(ctx context.Context, coll string) (time.Time, error)
 	return time.UnixMicro(readTime(k[len(prefix):])).UTC(), nil
 }
 
-// taxiiStatusRecord keeps the partner a status belongs to, which the
-// status resource does not show.
+// taxiiStatusRecord keeps what the status resource does not show: the
+// partner it belongs to and when it was made.
 type taxiiStatusRecord struct {
 	Partner string       `json:"partner"`
+	Created time.Time    `json:"created,omitzero"`
 	Status  taxii.Status `json:"status"`
+}
+
+// statusTime is the x/t time of a status: its creation, else its
+// request_timestamp, else the epoch (the first to expire).
+func statusTime(r taxiiStatusRecord) int64 {
+	t := r.Created
+	if t.IsZero() {
+		t, _ = taxii.ParseTimestamp(r.Status.RequestTimestamp)
+	}
+	if t.Before(time.Unix(0, 0)) {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func taxiiStatusTimeKey(t int64, id string) []byte {
+	return append(appendTime([]byte(taxiiStatusTimes), t), id...)
 }
 
 // PutTAXIIStatus stores the status of an add request.
@@ -656,11 +679,31 @@ func (d *DB) PutTAXIIStatus(ctx context.Context, s taxii.Status) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	v, err := json.Marshal(taxiiStatusRecord{s.Partner, s})
+	rec := taxiiStatusRecord{Partner: s.Partner, Created: s.Created, Status: s}
+	v, err := json.Marshal(rec)
 	if err != nil {
 		return fmt.Errorf("store TAXII status %s: %w", s.ID, err)
 	}
-	if err := d.db.Set([]byte(taxiiStatus+s.ID), v, pebble.Sync); err != nil {
+	b := d.db.NewBatch()
+	defer b.Close()
+	// A status stored again must not stay indexed at its old time.
+	if old, ok, err := d.get([]byte(taxiiStatus + s.ID)); err != nil {
+		return fmt.Errorf("store TAXII status %s: %w", s.ID, err)
+	} else if ok {
+		var r taxiiStatusRecord
+		if json.Unmarshal(old, &r) == nil {
+			if err := b.Delete(taxiiStatusTimeKey(statusTime(r), s.ID), nil); err != nil {
+				return err
+			}
+		}
+	}
+	if err := b.Set([]byte(taxiiStatus+s.ID), v, nil); err != nil {
+		return err
+	}
+	if err := b.Set(taxiiStatusTimeKey(statusTime(rec), s.ID), nil, nil); err != nil {
+		return err
+	}
+	if err := b.Commit(pebble.Sync); err != nil {
 		return fmt.Errorf("store TAXII status %s: %w", s.ID, err)
 	}
 	return nil
@@ -679,8 +722,93 @@ func (d *DB) TAXIIStatus(ctx context.Context, id string) (taxii.Status, bool, er
 	if err := json.Unmarshal(v, &r); err != nil {
 		return taxii.Status{}, false, fmt.Errorf("decode TAXII status %s: %w", id, err)
 	}
-	r.Status.Partner = r.Partner
+	r.Status.Partner, r.Status.Created = r.Partner, r.Created
 	return r.Status, true, nil
+}
+
+// PruneTAXIIStatuses deletes the statuses created before before and the
+// oldest beyond keep. It walks x/t newest first, so it reads the statuses
+// it keeps and those it deletes, never a status's record.
+func (d *DB) PruneTAXIIStatuses(ctx context.Context, before time.Time, keep int) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	if err := d.indexTAXIIStatuses(ctx); err != nil {
+		return 0, fmt.Errorf("prune TAXII statuses: %w", err)
+	}
+	cutoff := int64(0)
+	if before.After(time.Unix(0, 0)) {
+		cutoff = before.UnixNano()
+	}
+	prefix := []byte(taxiiStatusTimes)
+	it, err := d.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
+	if err != nil {
+		return 0, fmt.Errorf("prune TAXII statuses: %w", err)
+	}
+	defer it.Close()
+	b := d.db.NewBatch()
+	defer b.Close()
+	kept, n := 0, 0
+	for it.Last(); it.Valid(); it.Prev() {
+		k := it.Key()
+		if len(k) < len(prefix)+8 {
+			return 0, fmt.Errorf("prune TAXII statuses: %w: index key %x", errTAXIIRecord, k)
+		}
+		if readTime(k[len(prefix):]) >= cutoff && kept < keep {
+			kept++
+			continue
+		}
+		if n++; n%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return 0, err
+			}
+		}
+		id := k[len(prefix)+8:]
+		if err := b.Delete(k, nil); err != nil {
+			return 0, err
+		}
+		if err := b.Delete(append([]byte(taxiiStatus), id...), nil); err != nil {
+			return 0, err
+		}
+	}
+	if err := it.Error(); err != nil {
+		return 0, fmt.Errorf("prune TAXII statuses: %w", err)
+	}
+	if n == 0 {
+		return 0, nil
+	}
+	// Unsynced: a prune lost in a crash is redone by the next.
+	if err := b.Commit(pebble.NoSync); err != nil {
+		return 0, fmt.Errorf("prune TAXII statuses: %w", err)
+	}
+	return n, nil
+}
+
+// indexTAXIIStatuses adds to x/t the statuses stored before it existed,
+// once, so that they expire too.
+func (d *DB) indexTAXIIStatuses(ctx context.Context) error {
+	if _, done, err := d.get([]byte(taxiiStatusIndex)); err != nil || done {
+		return err
+	}
+	b := d.db.NewBatch()
+	defer b.Close()
+	err := d.scan(ctx, []byte(taxiiStatus), func(k, v []byte) error {
+		var r taxiiStatusRecord
+		if err := json.Unmarshal(v, &r); err != nil {
+			return fmt.Errorf("decode TAXII status %s: %w", k[len(taxiiStatus):], err)
+		}
+		return b.Set(taxiiStatusTimeKey(statusTime(r), string(k[len(taxiiStatus):])), nil, nil)
+	})
+	if err != nil {
+		return fmt.Errorf("index TAXII statuses: %w", err)
+	}
+	if err := b.Set([]byte(taxiiStatusIndex), nil, nil); err != nil {
+		return err
+	}
+	if err := b.Commit(pebble.Sync); err != nil {
+		return fmt.Errorf("index TAXII statuses: %w", err)
+	}
+	return nil
 }
 
 func taxiiCursorKey(peer, coll string) []byte {

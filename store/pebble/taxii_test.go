@@ -247,3 +247,67 @@ func BenchmarkTAXIIServe(b *testing.B) {
 	}
 	b.ReportMetric(float64(total)/b.Elapsed().Seconds(), "objects/s")
 }
+
+// TestTAXIIStatusExpiry runs the TAXII server on the store with a clock
+// that moves: expired statuses are deleted from the store, as are the
+// statuses a store of before the creation index holds.
+func TestTAXIIStatusExpiry(t *testing.T) {
+	ctx := context.Background()
+	d := openTest(t, t.TempDir())
+	defer d.Close()
+	if err := d.PutTAXIICollection(ctx, taxii.Collection{ID: "c", Title: "c", CanRead: []string{"partner"}, CanWrite: []string{"partner"}}); err != nil {
+		t.Fatal(err)
+	}
+	// A status as stores kept them before: no creation time, no index.
+	legacy := taxii.Status{ID: "00000000-0000-4000-8000-000000000001", Status: "complete", RequestTimestamp: "2025-05-31T23:00:00.000000Z"}
+	v, err := json.Marshal(taxiiStatusRecord{Partner: "partner", Status: legacy})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.db.Set([]byte(taxiiStatus+legacy.ID), v, nil); err != nil {
+		t.Fatal(err)
+	}
+
+	key, secret, err := api.NewKey("partner", []string{taxii.RoleRead, taxii.RoleWrite}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
+	as := api.New(api.Config{Keys: api.NewKeyring([]api.Key{key})})
+	tx := taxii.New(taxii.Config{Store: d, Now: func() time.Time { return now }, StatusRetention: 2 * time.Hour})
+	tx.Register(as)
+	srv := httptest.NewServer(as)
+	defer srv.Close()
+	cl := taxii.NewClient(srv.URL, "tracehound", secret, srv.Client())
+
+	st, err := cl.Add(ctx, "c", []json.RawMessage{taxiitest.Observable(1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cl.Status(ctx, legacy.ID); err != nil {
+		t.Fatalf("legacy status within the retention: %v", err)
+	}
+	now = now.Add(90 * time.Minute)
+	if _, err := cl.Status(ctx, legacy.ID); taxii.StatusCode(err) != 404 {
+		t.Fatalf("expired legacy status: %v", err)
+	}
+	if got, err := cl.Status(ctx, st.ID); err != nil || got.ID != st.ID {
+		t.Fatalf("fresh status: %+v %v", got, err)
+	}
+	now = now.Add(time.Hour)
+	if n, err := tx.PruneStatuses(ctx); err != nil || n != 1 {
+		t.Fatalf("prune: %d %v", n, err)
+	}
+	var left []string
+	for _, p := range []string{taxiiStatus, taxiiStatusTimes} {
+		if err := d.scan(ctx, []byte(p), func(k, _ []byte) error { left = append(left, string(k)); return nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(left) != 0 {
+		t.Errorf("left in the store: %q", left)
+	}
+	if _, err := cl.Status(ctx, st.ID); taxii.StatusCode(err) != 404 {
+		t.Fatalf("expired status: %v", err)
+	}
+}

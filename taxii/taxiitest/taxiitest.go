@@ -68,6 +68,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Run("Paging", func(t *testing.T) { testPaging(t, newStore(t)) })
 	t.Run("Delete", func(t *testing.T) { testDelete(t, newStore(t)) })
 	t.Run("StatusAndCursor", func(t *testing.T) { testStatusAndCursor(t, newStore(t)) })
+	t.Run("StatusPrune", func(t *testing.T) { testStatusPrune(t, newStore(t)) })
 }
 
 func put(t *testing.T, st Store, id string) {
@@ -328,5 +329,65 @@ func testStatusAndCursor(t *testing.T, st Store) {
 	c, err = st.TAXIICursor(ctx, "peer", "coll")
 	if err != nil || !c.AddedAfter.Equal(want.AddedAfter) || c.Next != "abc" || !c.Last.Equal(want.Last) {
 		t.Fatalf("cursor: %+v %v", c, err)
+	}
+}
+
+func testStatusPrune(t *testing.T, st Store) {
+	ctx := context.Background()
+	ids := make([]string, 6)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("4f1b2a5e-0000-4000-8000-%012d", i)
+		s := taxii.Status{ID: ids[i], Status: "complete", Partner: "alice", Created: at(i)}
+		if err := st.PutTAXIIStatus(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	left := func() []int {
+		t.Helper()
+		var out []int
+		for i, id := range ids {
+			s, ok, err := st.TAXIIStatus(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ok {
+				if !s.Created.Equal(at(i)) {
+					t.Errorf("status %d created %v, want %v", i, s.Created, at(i))
+				}
+				out = append(out, i)
+			}
+		}
+		return out
+	}
+	if got := left(); len(got) != 6 {
+		t.Fatalf("stored %v", got)
+	}
+	// Nothing is old enough, and the limit is not reached.
+	if n, err := st.PruneTAXIIStatuses(ctx, at(0), 6); err != nil || n != 0 {
+		t.Fatalf("prune nothing: %d %v", n, err)
+	}
+	// Created before at(2): the first two go.
+	if n, err := st.PruneTAXIIStatuses(ctx, at(2), 100); err != nil || n != 2 {
+		t.Fatalf("prune by age: %d %v", n, err)
+	}
+	if got := fmt.Sprint(left()); got != "[2 3 4 5]" {
+		t.Fatalf("after pruning by age: %s", got)
+	}
+	// The newest three stay.
+	if n, err := st.PruneTAXIIStatuses(ctx, time.Time{}, 3); err != nil || n != 1 {
+		t.Fatalf("prune by count: %d %v", n, err)
+	}
+	if got := fmt.Sprint(left()); got != "[3 4 5]" {
+		t.Fatalf("after pruning by count: %s", got)
+	}
+	// Both at once; then an emptied store prunes nothing.
+	if n, err := st.PruneTAXIIStatuses(ctx, at(4), 0); err != nil || n != 3 {
+		t.Fatalf("prune all: %d %v", n, err)
+	}
+	if got := left(); len(got) != 0 {
+		t.Fatalf("after pruning all: %v", got)
+	}
+	if n, err := st.PruneTAXIIStatuses(ctx, at(9), 0); err != nil || n != 0 {
+		t.Fatalf("prune empty: %d %v", n, err)
 	}
 }
