@@ -13,7 +13,10 @@ const RoleTrace = "trace"
 // TraceRequest is the body of POST /v1/traces.
 type TraceRequest struct {
 	Chain string `json:"chain"`
-	// Seeds are addresses or transaction hashes.
+	// Seeds are addresses or transaction hashes: ADDRESS, TX,
+	// TX:OUTPUT (a Bitcoin output) or TX:ADDRESS (what the transaction
+	// paid the address), each optionally followed by =AMOUNT (the stolen
+	// part, in base units) and @TIME (when the seed's funds count from).
 	Seeds []string `json:"seeds"`
 	Model string   `json:"model,omitempty"`
 	Hops  int      `json:"hops,omitempty"`

@@ -83,8 +83,78 @@ type Seed struct {
 	// trace window is tainted in full (the thief's address after the theft).
 	Address string `json:"address,omitempty"`
 	// Tx is a tainted transaction: every transfer it made (of the traced
-	// asset) is tainted in full at its recipient.
+	// asset) is tainted in full at its recipient. With Address too, only
+	// the transfers to Address are.
 	Tx string `json:"tx,omitempty"`
+	// Output narrows a Bitcoin transaction seed to one output.
+	Output *uint32 `json:"output,omitempty"`
+	// Amount, if not zero, is how much of what the seed received is
+	// stolen: its transfers are tainted in time (and transaction) order
+	// up to Amount, the last of them in part.
+	Amount chain.Amount `json:"amount,omitzero"`
+	// Since, if set, is when the seed's funds start to count: an address
+	// seed's arrivals before it are clean. It replaces Options.Since for
+	// the seed's own arrivals.
+	Since time.Time `json:"since,omitzero"`
+}
+
+// String names a seed as the CLI and API take it:
+// ADDRESS | TX[:OUTPUT|:ADDRESS], then [=AMOUNT] [@SINCE].
+func (s Seed) String() string {
+	var b strings.Builder
+	switch {
+	case s.Tx != "":
+		b.WriteString(s.Tx)
+		if s.Output != nil {
+			fmt.Fprintf(&b, ":%d", *s.Output)
+		} else if s.Address != "" {
+			b.WriteString(":" + s.Address)
+		}
+	default:
+		b.WriteString(s.Address)
+	}
+	if !s.Amount.IsZero() {
+		b.WriteString("=" + s.Amount.String())
+	}
+	if !s.Since.IsZero() {
+		b.WriteString("@" + s.Since.UTC().Format(time.RFC3339))
+	}
+	return b.String()
+}
+
+// seedBudget hands out a seed's Amount to its transfers in order.
+type seedBudget struct {
+	left    chain.Amount
+	limited bool
+}
+
+func newSeedBudget(s Seed) *seedBudget {
+	return &seedBudget{left: s.Amount, limited: !s.Amount.IsZero()}
+}
+
+// take returns the taint of a transfer of amount a, and false once the
+// budget is spent.
+func (b *seedBudget) take(a chain.Amount) (chain.Amount, bool) {
+	if !b.limited {
+		return a, true
+	}
+	if b.left.IsZero() {
+		return chain.Amount{}, false
+	}
+	if a.Cmp(b.left) > 0 {
+		a = b.left
+	}
+	b.left = sub(b.left, a)
+	return a, true
+}
+
+// short reports a seed whose transfers held less than its Amount.
+func (b *seedBudget) short(s Seed) error {
+	if b.limited && !b.left.IsZero() {
+		got := sub(s.Amount, b.left)
+		return fmt.Errorf("trace: seed %s: only %s of the %s stated was received in the window (is the chain ingested for that period?)", s, got, s.Amount)
+	}
+	return nil
 }
 
 // Options control a trace.
@@ -398,19 +468,37 @@ func (t *tracer) query(incoming, outgoing bool) chain.PostingQuery {
 	return chain.PostingQuery{Incoming: incoming, Outgoing: outgoing, Since: t.o.Since, Until: t.o.Until, Oldest: true}
 }
 
+// seedQuery is the window of a seed's own arrivals.
+func (t *tracer) seedQuery(s Seed) chain.PostingQuery {
+	q := t.query(true, false)
+	if !s.Since.IsZero() {
+		q.Since = s.Since
+	}
+	return q
+}
+
 func (t *tracer) seed(ctx context.Context, s Seed) error {
+	if s.Output != nil && t.o.Chain != chain.Bitcoin {
+		return fmt.Errorf("trace: seed %s: an output index names a Bitcoin output; on %s give the recipient's address", s, t.o.Chain)
+	}
 	switch {
-	case s.Address != "" && s.Tx != "":
-		return errors.New("trace: a seed is an address or a transaction, not both")
+	case s.Tx != "":
+		return t.seedTx(ctx, s)
 	case s.Address != "":
 		n := t.node(s.Address, 0)
 		n.seed = true
 		found := false
-		err := t.g.Postings(ctx, t.o.Chain, s.Address, t.query(true, false), func(p chain.Posting) bool {
-			if p.Asset == t.o.Asset {
-				t.seedArrival(n, transferID{p.Tx, p.Kind, p.Pos}, p.Amount)
-				found = true
+		budget := newSeedBudget(s)
+		err := t.g.Postings(ctx, t.o.Chain, s.Address, t.seedQuery(s), func(p chain.Posting) bool {
+			if p.Asset != t.o.Asset {
+				return true
 			}
+			a, ok := budget.take(p.Amount)
+			if !ok {
+				return false
+			}
+			t.seedArrival(n, transferID{p.Tx, p.Kind, p.Pos}, a)
+			found = true
 			return true
 		})
 		if err != nil {
@@ -419,9 +507,10 @@ func (t *tracer) seed(ctx context.Context, s Seed) error {
 		if !found {
 			return fmt.Errorf("trace: seed %s received no %s in the window: nothing to trace (is the chain ingested for that period?)", s.Address, assetName(t.o.Asset))
 		}
+		if err := budget.short(s); err != nil {
+			return err
+		}
 		t.push(n)
-	case s.Tx != "":
-		return t.seedTx(ctx, s.Tx)
 	default:
 		return errors.New("trace: empty seed")
 	}
@@ -434,33 +523,41 @@ type TxReader interface {
 	TxTransfers(ctx context.Context, c chain.Chain, hash string) ([]chain.Transfer, bool, error)
 }
 
-func (t *tracer) seedTx(ctx context.Context, hash string) error {
+func (t *tracer) seedTx(ctx context.Context, s Seed) error {
 	r, ok := t.g.(TxReader)
 	if !ok {
 		return errors.New("trace: this graph cannot read transactions")
 	}
-	trs, found, err := r.TxTransfers(ctx, t.o.Chain, hash)
+	trs, found, err := r.TxTransfers(ctx, t.o.Chain, s.Tx)
 	if err != nil {
 		return err
 	}
 	if !found {
-		return fmt.Errorf("trace: seed transaction %s is not in the store", hash)
+		return fmt.Errorf("trace: seed transaction %s is not in the store", s.Tx)
 	}
 	any := false
+	budget := newSeedBudget(s)
 	for _, tr := range trs {
-		if tr.Asset != t.o.Asset || tr.To == "" {
+		if tr.Asset != t.o.Asset || tr.To == "" || s.Address != "" && tr.To != s.Address {
 			continue
+		}
+		a, ok := budget.take(tr.Amount)
+		if !ok {
+			break
 		}
 		n := t.node(tr.To, 0)
 		n.seed = true
-		t.seedArrival(n, transferID{tr.Tx, tr.Kind, tr.Pos}, tr.Amount)
+		t.seedArrival(n, transferID{tr.Tx, tr.Kind, tr.Pos}, a)
 		t.push(n)
 		any = true
 	}
 	if !any {
-		return fmt.Errorf("trace: seed transaction %s moved no %s", hash, assetName(t.o.Asset))
+		if s.Address != "" {
+			return fmt.Errorf("trace: seed transaction %s paid %s no %s", s.Tx, s.Address, assetName(t.o.Asset))
+		}
+		return fmt.Errorf("trace: seed transaction %s moved no %s", s.Tx, assetName(t.o.Asset))
 	}
-	return nil
+	return budget.short(s)
 }
 
 func assetName(a chain.Asset) string {

@@ -81,16 +81,50 @@ func (t *tracer) runUTXO(ctx context.Context, seeds []Seed) error {
 }
 
 func (u *utxoTracer) seed(ctx context.Context, s Seed) error {
+	budget := newSeedBudget(s)
 	switch {
+	case s.Tx != "":
+		tx, _, _, ok, err := u.g.UTXOTx(ctx, u.o.Chain, s.Tx)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("trace: seed transaction %s is not in the store", s.Tx)
+		}
+		found := false
+		for _, o := range tx.Outputs {
+			if o.Value == 0 || s.Output != nil && o.Index != *s.Output || s.Address != "" && o.Address != s.Address {
+				continue
+			}
+			a, ok := budget.take(chain.NewAmount(o.Value))
+			if !ok {
+				break
+			}
+			op := chain.OutPoint{Tx: tx.Hash, Index: o.Index}
+			u.coins[op], u.coinAddr[op] = a, o.Address
+			u.seeds[coinID(op)] = a
+			if o.Address != "" {
+				u.node(o.Address, 0).seed = true
+			}
+			found = true
+		}
+		if !found {
+			return fmt.Errorf("trace: seed %s names no output of the transaction that carries value", s)
+		}
 	case s.Address != "":
 		found := false
-		err := u.g.Postings(ctx, u.o.Chain, s.Address, u.query(true, false), func(p chain.Posting) bool {
-			if p.Kind == chain.KindOutput {
-				op := chain.OutPoint{Tx: p.Tx, Index: p.Pos}
-				u.coins[op], u.coinAddr[op] = p.Amount, s.Address
-				u.seeds[coinID(op)] = p.Amount
-				found = true
+		err := u.g.Postings(ctx, u.o.Chain, s.Address, u.seedQuery(s), func(p chain.Posting) bool {
+			if p.Kind != chain.KindOutput {
+				return true
 			}
+			a, ok := budget.take(p.Amount)
+			if !ok {
+				return false
+			}
+			op := chain.OutPoint{Tx: p.Tx, Index: p.Pos}
+			u.coins[op], u.coinAddr[op] = a, s.Address
+			u.seeds[coinID(op)] = a
+			found = true
 			return true
 		})
 		if err != nil {
@@ -101,26 +135,11 @@ func (u *utxoTracer) seed(ctx context.Context, s Seed) error {
 		}
 		n := u.node(s.Address, 0)
 		n.seed = true
-	case s.Tx != "":
-		tx, _, _, ok, err := u.g.UTXOTx(ctx, u.o.Chain, s.Tx)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return fmt.Errorf("trace: seed transaction %s is not in the store", s.Tx)
-		}
-		for _, o := range tx.Outputs {
-			if o.Value > 0 {
-				op := chain.OutPoint{Tx: tx.Hash, Index: o.Index}
-				u.coins[op], u.coinAddr[op] = chain.NewAmount(o.Value), o.Address
-				u.seeds[coinID(op)] = chain.NewAmount(o.Value)
-				if o.Address != "" {
-					u.node(o.Address, 0).seed = true
-				}
-			}
-		}
 	default:
 		return errors.New("trace: empty seed")
+	}
+	if err := budget.short(s); err != nil {
+		return err
 	}
 	// Each seed coin flows into the transaction spending it.
 	for op, taint := range u.coins {

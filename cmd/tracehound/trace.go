@@ -45,6 +45,11 @@ taint model, to the services (exchanges, mixers, bridges) they reached.
 
 An address seed taints everything it received in the window (--since,
 --until); a transaction seed taints everything the transaction moved.
+A seed can be narrowed: TX:N is one output of a Bitcoin transaction,
+TX:ADDRESS what the transaction paid that address; SEED=AMOUNT taints
+only AMOUNT base units of what the seed received, oldest first; and
+SEED@TIME counts the seed's arrivals from TIME on (RFC 3339 or
+YYYY-MM-DD), e.g. 0xthief=401346000000000000000000@2025-02-21T14:13:00Z.
 Exchange deposit addresses are recognised from their sweeps to a tagged
 hot wallet, and Bitcoin addresses by the tagged addresses they were spent
 together with (multi-input clustering, CoinJoins excluded), unless
@@ -257,16 +262,12 @@ func (s *service) traceOptions(ctx context.Context, req api.TraceRequest, maxAdd
 		return nil, trace.Options{}, bad("until: %v", err)
 	}
 	var seeds []trace.Seed
-	for _, sd := range req.Seeds {
-		if c == chain.Ethereum && txHash.MatchString(sd) || c == chain.Bitcoin && btcTxHash.MatchString(sd) {
-			seeds = append(seeds, trace.Seed{Tx: strings.ToLower(sd)})
-			continue
-		}
-		addr, err := s.parser.Parse(sd, c)
+	for _, spec := range req.Seeds {
+		sd, err := s.parseSeed(c, spec)
 		if err != nil {
-			return nil, trace.Options{}, bad("seed: %v", err)
+			return nil, trace.Options{}, bad("%v", err)
 		}
-		seeds = append(seeds, trace.Seed{Address: addr.Value})
+		seeds = append(seeds, sd)
 	}
 	var labels trace.Labeler = indexLabels{s.index}
 	switch {
@@ -281,6 +282,59 @@ func (s *service) traceOptions(ctx context.Context, req api.TraceRequest, maxAdd
 		o.Progress = func(tainted, queued int) { report(api.JobProgress{Tainted: tainted, Queued: queued}) }
 	}
 	return seeds, o, nil
+}
+
+// parseSeed reads a seed: ADDRESS, or TX, TX:OUTPUT (a Bitcoin output's
+// index) or TX:ADDRESS (what the transaction paid that address), then
+// optionally =AMOUNT (how much of it is stolen, in base units) and
+// @TIME (when the seed's funds start to count).
+func (s *service) parseSeed(c chain.Chain, spec string) (trace.Seed, error) {
+	var sd trace.Seed
+	rest := spec
+	if i := strings.LastIndexByte(rest, '@'); i >= 0 {
+		t, err := parseWhen(rest[i+1:])
+		if err != nil {
+			return sd, fmt.Errorf("seed %q: start: %v", spec, err)
+		}
+		sd.Since, rest = t, rest[:i]
+	}
+	if i := strings.LastIndexByte(rest, '='); i >= 0 {
+		a, err := chain.ParseAmount(rest[i+1:])
+		if err != nil || a.IsZero() {
+			return sd, fmt.Errorf("seed %q: amount %q: want a positive integer in base units", spec, rest[i+1:])
+		}
+		sd.Amount, rest = a, rest[:i]
+	}
+	head, out, narrowed := strings.Cut(rest, ":")
+	if c == chain.Ethereum && txHash.MatchString(head) || c == chain.Bitcoin && btcTxHash.MatchString(head) {
+		sd.Tx = strings.ToLower(head)
+		if !narrowed {
+			return sd, nil
+		}
+		if n, err := strconv.ParseUint(out, 10, 32); err == nil {
+			if c != chain.Bitcoin {
+				return sd, fmt.Errorf("seed %q: an output index names a Bitcoin output; on %s give the recipient's address", spec, c)
+			}
+			o := uint32(n)
+			sd.Output = &o
+			return sd, nil
+		}
+		addr, err := s.parser.Parse(out, c)
+		if err != nil {
+			return sd, fmt.Errorf("seed %q: recipient: %v", spec, err)
+		}
+		sd.Address = addr.Value
+		return sd, nil
+	}
+	if narrowed {
+		return sd, fmt.Errorf("seed %q: only a transaction hash takes :OUTPUT or :ADDRESS", spec)
+	}
+	addr, err := s.parser.Parse(head, c)
+	if err != nil {
+		return sd, fmt.Errorf("seed: %v", err)
+	}
+	sd.Address = addr.Value
+	return sd, nil
 }
 
 // serviceCategories end a trace branch: value reaching them is held by
@@ -475,7 +529,7 @@ td.n{text-align:right;font-family:monospace}code{font-size:.85em;word-break:brea
 <p>Funds traced from the seeds below reached the deposit addresses listed at {{.Entity}}. We ask that the amounts be frozen
 pending legal process. Amounts are exact, in base units of the asset shown (native: the coin of {{.Chain}}; otherwise the token
 contract), computed under the <b>{{.Model}}</b> taint model from the transfers ingested through block {{.Through}}.</p>
-<h2>Seeds</h2><ul>{{range .Seeds}}<li><code>{{.Address}}{{.Tx}}</code></li>{{end}}</ul>
+<h2>Seeds</h2><ul>{{range .Seeds}}<li><code>{{.}}</code></li>{{end}}</ul>
 <h2>Deposit addresses</h2>
 <table><tr><th>Address</th><th>Asset</th><th>Tainted amount</th><th>First arrival</th><th>Last arrival</th><th>Identified by</th></tr>
 {{range .Deposits}}<tr><td><code>{{.Address}}</code></td><td><code>{{asset .Asset}}</code></td><td class="n">{{.Amount}}</td><td>{{date .First}}</td><td>{{date .Last}}</td><td>{{if .Label.Heuristic}}{{.Label.Heuristic}} heuristic{{else}}attribution tag{{end}}</td></tr>{{end}}

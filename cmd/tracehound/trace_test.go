@@ -117,6 +117,29 @@ tags:
 	if _, err := run(t, "--data", data, "trace", "eth", a("7"), "--model", "lifo"); err == nil {
 		t.Error("unknown model accepted")
 	}
+	// Narrowed seeds: part of what the thief received, and one recipient
+	// of a transaction, at a start time.
+	for spec, want := range map[string]string{
+		a("7") + "=300": "300",
+		h(2) + ":" + a("a") + "@2025-02-19T21:21:00Z": "600",
+		h(2) + ":" + a("a") + "=50":                   "50",
+	} {
+		out, err := run(t, "--data", data, "trace", "eth", spec, "--json")
+		if err != nil {
+			t.Errorf("seed %s: %v", spec, err)
+			continue
+		}
+		var r trace.Result
+		must(t, json.Unmarshal([]byte(out), &r))
+		if r.Tainted.String() != want || r.Check() != nil {
+			t.Errorf("seed %s: %s entered, want %s (%v)", spec, r.Tainted, want, r.Check())
+		}
+	}
+	for _, spec := range []string{a("7") + ":3", h(2) + ":3", a("7") + "=0", a("7") + "=-5", a("7") + "@yesterday", h(2) + ":" + a("b")} {
+		if _, err := run(t, "--data", data, "trace", "eth", spec); err == nil {
+			t.Errorf("seed %s accepted", spec)
+		}
+	}
 
 	// The same trace over HTTP: a trace key may trace, a screening key may not.
 	traceKey, err := run(t, "--data", data, "keys", "create", "investigator", "--role", "trace")
