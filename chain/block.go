@@ -114,8 +114,10 @@ type OutPoint struct {
 
 // Tip is the last block a store holds for a chain.
 type Tip struct {
-	Height  uint64    `json:"height"`
-	Hash    string    `json:"hash"`
+	Height uint64 `json:"height"`
+	Hash   string `json:"hash"`
+	// Time is the block's time: what a store holds ends there.
+	Time    time.Time `json:"time,omitzero"`
 	Source  string    `json:"source"`
 	Updated time.Time `json:"updated"`
 }

@@ -89,3 +89,26 @@ func TestBitcoinOutputSeed(t *testing.T) {
 		t.Error("a seed naming an output the transaction lacks was accepted")
 	}
 }
+
+// TestWindowPastIngested refuses a window that starts after the stored
+// data and warns of one that ends after it.
+func TestWindowPastIngested(t *testing.T) {
+	db := store(t, theft) // blocks 1 to 6, a minute apart
+	ctx := context.Background()
+	last := t0.Add(6 * time.Minute)
+	_, err := trace.Run(ctx, db, []trace.Seed{{Address: addr("7")}}, trace.Options{Chain: chain.Ethereum, Since: last.Add(time.Hour)})
+	if err == nil || !strings.Contains(err.Error(), "after the last eth block stored (6, 2025-02-19T21:26:00Z)") {
+		t.Errorf("a window after the data: %v", err)
+	}
+	r, err := trace.Run(ctx, db, []trace.Seed{{Address: addr("7")}}, trace.Options{Chain: chain.Ethereum, Since: t0, Until: last.Add(24 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], "only through block 6") {
+		t.Errorf("warnings %q", r.Warnings)
+	}
+	r, err = trace.Run(ctx, db, []trace.Seed{{Address: addr("7")}}, trace.Options{Chain: chain.Ethereum, Since: t0, Until: last})
+	if err != nil || len(r.Warnings) != 0 {
+		t.Errorf("a window within the data: %v %q", err, r.Warnings)
+	}
+}

@@ -461,6 +461,17 @@ func (t *tracer) checkTip(ctx context.Context) error {
 		return fmt.Errorf("trace: nothing of %s is ingested", t.o.Chain)
 	}
 	t.res.Through = tip.Height
+	if tip.Time.IsZero() {
+		return nil
+	}
+	if !t.o.Since.IsZero() && t.o.Since.After(tip.Time) {
+		return fmt.Errorf("trace: the window starts %s, after the last %s block stored (%d, %s): ingest up to then first",
+			t.o.Since.UTC().Format(time.RFC3339), t.o.Chain, tip.Height, tip.Time.Format(time.RFC3339))
+	}
+	if !t.o.Until.IsZero() && t.o.Until.After(tip.Time.Add(time.Second)) {
+		t.res.Warnings = append(t.res.Warnings, fmt.Sprintf("the window runs to %s but the store holds %s only through block %d (%s): transfers after that are missing",
+			t.o.Until.UTC().Format(time.RFC3339), t.o.Chain, tip.Height, tip.Time.Format(time.RFC3339)))
+	}
 	return nil
 }
 

@@ -51,7 +51,25 @@ func (d *DB) Tip(ctx context.Context, c chain.Chain) (chain.Tip, bool, error) {
 	if err != nil || !ok {
 		return chain.Tip{}, ok, err
 	}
-	return decodeTip(c, v)
+	tip, ok, err := decodeTip(c, v)
+	if err != nil {
+		return tip, ok, err
+	}
+	// The block record holds hash, parent hash, then the time.
+	b, found, err := d.get(blockKey(c, tip.Height))
+	if err != nil {
+		return chain.Tip{}, false, fmt.Errorf("read %s tip block %d: %w", c, tip.Height, err)
+	}
+	if found {
+		dd := dec{b: b}
+		dd.raw(64)
+		at := dd.svar()
+		if dd.err != nil {
+			return chain.Tip{}, false, fmt.Errorf("read %s tip block %d: %w", c, tip.Height, errCorrupt)
+		}
+		tip.Time = time.Unix(at, 0).UTC()
+	}
+	return tip, true, nil
 }
 
 func decodeTip(c chain.Chain, v []byte) (chain.Tip, bool, error) {
