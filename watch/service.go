@@ -93,9 +93,10 @@ func (s *Service) Alerts(ctx context.Context, q AlertQuery) ([]Alert, error) {
 }
 
 // CheckAll reruns every watch on chain c and returns the alerts. Each
-// watch's alerts are stored and audited before its new state is saved,
-// so that a check cut short raises them again rather than losing them.
-// A watch that fails does not stop the others; the errors are joined.
+// watch's alerts are audited, then stored with its new state in one
+// write, so that a check cut short raises them again rather than losing
+// them. A watch that fails does not stop the others; the errors are
+// joined.
 func (s *Service) CheckAll(ctx context.Context, g trace.Graph, labels trace.Labeler, c chain.Chain, now time.Time) ([]Alert, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -128,18 +129,16 @@ func (s *Service) check(ctx context.Context, g trace.Graph, labels trace.Labeler
 	if err != nil {
 		return nil, err
 	}
-	if len(alerts) > 0 {
-		if err := s.st.PutAlerts(ctx, alerts); err != nil {
-			return nil, fmt.Errorf("watch %s: store alerts: %w", w.Name, err)
-		}
-	}
+	// The trace is done: record what it found even if ctx ends now (a
+	// server stopping), rather than find it again on the next start.
+	ctx = context.WithoutCancel(ctx)
 	for _, al := range alerts {
 		if _, err := s.audit.Record(ctx, "watch:"+al.Watch, "watch.alert", al.Address, map[string]string{
 			"entity": al.Label.Entity, "amount": al.Amount.String(), "previous": al.Previous.String()}); err != nil {
 			return nil, err
 		}
 	}
-	if err := s.st.PutWatch(ctx, *w); err != nil {
+	if err := s.st.SaveCheck(ctx, *w, alerts); err != nil {
 		return nil, fmt.Errorf("watch %s: %w", w.Name, err)
 	}
 	return alerts, nil

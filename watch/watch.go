@@ -43,9 +43,10 @@ type Store interface {
 	Watch(ctx context.Context, name string) (Watch, bool, error)
 	PutWatch(ctx context.Context, w Watch) error
 	DeleteWatch(ctx context.Context, name string) (bool, error)
-	// PutAlerts records alerts; an alert is known by its watch, address
+	// SaveCheck saves a checked watch's new state and the alerts the
+	// check raised, atomically. An alert is known by its watch, address
 	// and time raised.
-	PutAlerts(ctx context.Context, alerts []Alert) error
+	SaveCheck(ctx context.Context, w Watch, alerts []Alert) error
 	// Alerts returns the alerts q selects, oldest first.
 	Alerts(ctx context.Context, q AlertQuery) ([]Alert, error)
 }

@@ -24,14 +24,22 @@ type serveOptions struct {
 	clientCA string
 	maxBatch int
 	poll     time.Duration
+	follow   followOptions
 }
 
 func newServeCmd(a *app) *cobra.Command {
 	var o serveOptions
 	cmd := &cobra.Command{
 		Use:   "serve",
-		Short: "Serve the screening API from the store in --data",
-		Args:  cobra.NoArgs,
+		Short: "Serve the API from the store in --data, optionally following nodes and rerunning watches",
+		Long: `Serve the screening, trace and watch API from the store in --data.
+
+With --follow-eth or --follow-btc the server ingests the node's new blocks
+itself (the store is open in one process only), reruns the saved watches
+after each batch and raises their alerts: stored for GET /v1/alerts,
+logged, audited and posted to --alert-webhook. Ingest progress is in
+/metrics. Stopping the server stops the followers after a whole batch.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.serve(cmd.Context(), o, nil)
 		},
@@ -47,6 +55,7 @@ func addServeFlags(cmd *cobra.Command, o *serveOptions) {
 	cmd.Flags().StringVar(&o.clientCA, "tls-client-ca", "", "require partners to present a client certificate signed by a CA in this PEM file (mutual TLS), in addition to their API key")
 	cmd.Flags().IntVar(&o.maxBatch, "max-batch", api.DefaultMaxBatch, "most addresses in one screening request")
 	cmd.Flags().DurationVar(&o.poll, "poll", 30*time.Second, "how often to pull each peer's collection (tracehound intel peer add)")
+	o.follow.addFlags(cmd.Flags())
 }
 
 // serve opens the store, loads the index and serves until ctx ends.
@@ -75,7 +84,7 @@ func (a *app) serveService(ctx context.Context, svc *service, o serveOptions, st
 	if len(keys) == 0 {
 		a.log.Warn("no API keys: every endpoint but /healthz will answer 401; create one with `tracehound keys create NAME`")
 	}
-	srv := api.New(api.Config{Index: svc.index, Keys: keyring, Logger: a.log, MaxBatch: o.maxBatch, Admin: svc, Tracer: svc})
+	srv := api.New(api.Config{Index: svc.index, Keys: keyring, Logger: a.log, MaxBatch: o.maxBatch, Admin: svc, Tracer: svc, Watcher: svc})
 	tx := svc.newTAXII()
 	tx.Register(srv)
 	if err := svc.reloadIntel(ctx); err != nil {
@@ -90,6 +99,14 @@ func (a *app) serveService(ctx context.Context, svc *service, o serveOptions, st
 	if err != nil {
 		return err
 	}
+	fctx, stopFollowers := context.WithCancel(ctx)
+	waitFollowers, err := a.startFollowers(fctx, svc, o.follow, srv.Registerer(), &syncWriter{w: a.stdout})
+	if err != nil {
+		stopFollowers()
+		return err
+	}
+	// The followers finish their batch before the caller closes the store.
+	defer func() { stopFollowers(); waitFollowers() }()
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", o.addr, err)

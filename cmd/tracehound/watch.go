@@ -210,7 +210,8 @@ func (w *watcher) report(ctx context.Context, alerts []watch.Alert) {
 		w.log.Warn("watch alert", "watch", al.Watch, "chain", string(al.Chain), "address", al.Address, "entity", al.Label.Entity,
 			"amount", al.Amount.String(), "previous", al.Previous.String(), "through_block", al.Through)
 		if w.webhook != "" {
-			if err := postAlert(ctx, w.webhook, al); err != nil {
+			// Delivered even while the server stops: postAlert bounds it.
+			if err := postAlert(context.WithoutCancel(ctx), w.webhook, al); err != nil {
 				// A webhook that is down must not stop the ingest: the
 				// alert is stored, logged and audited.
 				w.log.Error("alert webhook", "err", err)

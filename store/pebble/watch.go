@@ -86,13 +86,21 @@ func alertKey(al watch.Alert) []byte {
 	return append(append(k, 0), al.Address...)
 }
 
-// PutAlerts records alerts in one atomic write.
-func (d *DB) PutAlerts(ctx context.Context, alerts []watch.Alert) error {
+// SaveCheck saves a watch and the alerts its check raised in one atomic
+// write.
+func (d *DB) SaveCheck(ctx context.Context, w watch.Watch, alerts []watch.Alert) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	b := d.db.NewBatch()
 	defer b.Close()
+	v, err := json.Marshal(w)
+	if err != nil {
+		return err
+	}
+	if err := b.Set([]byte(prefixWatch+w.Name), v, nil); err != nil {
+		return err
+	}
 	for _, al := range alerts {
 		v, err := json.Marshal(al)
 		if err != nil {
