@@ -122,7 +122,7 @@ tags:
 	var stdout, stderr lockedBuffer
 	root := newRootCmd(&stdout, &stderr)
 	root.SetArgs([]string{"--data", data, "serve", "--addr", strings.TrimPrefix(api.base, "http://"),
-		"--follow-eth", g.URL, "--follow-poll", "50ms", "--watch-interval", "0"})
+		"--follow-eth", g.URL, "--follow-poll", "50ms"})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)

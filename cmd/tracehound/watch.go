@@ -169,12 +169,15 @@ type watcher struct {
 }
 
 // afterWrite drops the trace cache, which the new blocks made stale, and
-// reruns the chain's watches at most every w.every.
+// reruns the chain's watches: at most every w.every while catching up,
+// after every batch once at the node's head, where a skipped check could
+// wait long for the next block.
 func (w *watcher) afterWrite(c chain.Chain) func(context.Context, ingest.Progress) error {
-	return func(ctx context.Context, _ ingest.Progress) error {
+	return func(ctx context.Context, p ingest.Progress) error {
 		w.svc.refreshGraph()
 		w.sinceRun = true
-		if time.Since(w.last) < w.every {
+		atHead := p.Target > 0 && p.Height >= p.Target
+		if !atHead && time.Since(w.last) < w.every {
 			return nil
 		}
 		return w.check(ctx, c)
