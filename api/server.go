@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/tracehound/tracehound/screen"
@@ -35,6 +36,8 @@ type Config struct {
 	Admin Admin
 	// Tracer runs traces; nil disables POST /v1/traces.
 	Tracer Tracer
+	// Watcher keeps watches; nil disables /v1/watches and /v1/alerts.
+	Watcher Watcher
 }
 
 // Admin performs the imports the admin endpoints expose. The server saves
@@ -100,6 +103,13 @@ func (s *Server) routes() {
 		s.handle("POST /v1/traces", RoleTrace, s.runTrace)
 		s.handle("GET /v1/traces/jobs/{id}", RoleTrace, s.traceJob)
 		s.handle("DELETE /v1/traces/jobs/{id}", RoleTrace, s.traceJob)
+	}
+	if s.cfg.Watcher != nil {
+		s.handle("POST /v1/watches", RoleTrace, s.addWatch)
+		s.handle("GET /v1/watches", RoleTrace, s.listWatches)
+		s.handle("GET /v1/watches/{id}", RoleTrace, s.getWatch)
+		s.handle("DELETE /v1/watches/{id}", RoleTrace, s.deleteWatch)
+		s.handle("GET /v1/alerts", RoleTrace, s.listAlerts)
 	}
 	s.handle("/", "", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, http.StatusNotFound, "not_found", "no such endpoint: "+r.Method+" "+r.URL.Path)
@@ -268,6 +278,11 @@ func newRequestID() string {
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
 }
+
+// Registerer is where other domains running in the server (an ingest
+// following a node, say) register their metrics, so that GET /metrics
+// serves them too.
+func (s *Server) Registerer() prometheus.Registerer { return s.metrics.reg }
 
 // ServeHTTP serves the API.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }

@@ -215,15 +215,39 @@ func (g *Geth) Pay(ctx context.Context, to common.Address, wei *big.Int) (common
 		}
 		g.chainID, g.nonce = id, nonce
 	}
-	tx := types.NewTx(&types.DynamicFeeTx{ChainID: g.chainID, Nonce: g.nonce, GasTipCap: big.NewInt(1e9), GasFeeCap: big.NewInt(100e9), Gas: 21000, To: &to, Value: wei})
-	signed, err := types.SignTx(tx, types.LatestSignerForChainID(g.chainID), g.DevKey)
+	h, err := send(ctx, g.Client, g.chainID, g.DevKey, g.nonce, to, wei)
 	if err != nil {
 		return common.Hash{}, err
 	}
-	if err := g.Client.SendTransaction(ctx, signed); err != nil {
+	g.nonce++
+	return h, nil
+}
+
+// PayFrom sends wei from the account of key (which must hold the fee
+// too) to `to` and returns the transaction's hash without waiting for it
+// to be mined. Not for the developer account: use Pay.
+func (g *Geth) PayFrom(ctx context.Context, key *ecdsa.PrivateKey, to common.Address, wei *big.Int) (common.Hash, error) {
+	id, err := g.Client.ChainID(ctx)
+	if err != nil {
+		return common.Hash{}, err
+	}
+	nonce, err := g.Client.PendingNonceAt(ctx, crypto.PubkeyToAddress(key.PublicKey))
+	if err != nil {
+		return common.Hash{}, err
+	}
+	return send(ctx, g.Client, id, key, nonce, to, wei)
+}
+
+// send signs and sends a plain transfer.
+func send(ctx context.Context, c *ethclient.Client, chainID *big.Int, key *ecdsa.PrivateKey, nonce uint64, to common.Address, wei *big.Int) (common.Hash, error) {
+	tx := types.NewTx(&types.DynamicFeeTx{ChainID: chainID, Nonce: nonce, GasTipCap: big.NewInt(1e9), GasFeeCap: big.NewInt(100e9), Gas: 21000, To: &to, Value: wei})
+	signed, err := types.SignTx(tx, types.LatestSignerForChainID(chainID), key)
+	if err != nil {
+		return common.Hash{}, err
+	}
+	if err := c.SendTransaction(ctx, signed); err != nil {
 		return common.Hash{}, fmt.Errorf("send: %w", err)
 	}
-	g.nonce++
 	return signed.Hash(), nil
 }
 

@@ -15,7 +15,7 @@ import (
 // used first, within a budget of postings, so that traces rerun by an
 // investigator, or by the next request on a server, read memory instead
 // of the store. It assumes the graph does not change while it lives: a
-// serving process, whose store no ingest writes, or one trace.
+// process that ingests replaces it after each batch it stores.
 type CachedGraph struct {
 	g Graph
 	// Budget bounds the postings held; an address with more than a tenth

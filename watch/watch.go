@@ -6,6 +6,7 @@ package watch
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -25,19 +26,44 @@ type Watch struct {
 	Asset   chain.Asset  `json:"asset,omitempty"`
 	Since   time.Time    `json:"since,omitzero"`
 	Created time.Time    `json:"created"`
+	// CreatedBy names who saved the watch (an API key's name, or "cli").
+	CreatedBy string `json:"created_by,omitempty"`
 	// Endpoints are the amounts each endpoint held at the last check, by
 	// address; an endpoint reached in another asset, through a swap, is
 	// keyed "address asset".
 	Endpoints map[string]chain.Amount `json:"endpoints"`
-	Checked   time.Time               `json:"checked,omitzero"`
-	Through   uint64                  `json:"through_block"`
+	// Labels say whose each endpoint is.
+	Labels  map[string]trace.Label `json:"labels,omitempty"`
+	Checked time.Time              `json:"checked,omitzero"`
+	Through uint64                 `json:"through_block"`
 }
 
-// Store keeps watches.
+// Store keeps watches and the alerts they raised.
 type Store interface {
 	Watches(ctx context.Context) ([]Watch, error)
+	// Watch returns one watch; false if there is none of that name.
+	Watch(ctx context.Context, name string) (Watch, bool, error)
 	PutWatch(ctx context.Context, w Watch) error
 	DeleteWatch(ctx context.Context, name string) (bool, error)
+	// SaveCheck saves a checked watch's new state and the alerts the
+	// check raised, atomically. An alert is known by its watch, address
+	// and time raised.
+	SaveCheck(ctx context.Context, w Watch, alerts []Alert) error
+	// Alerts returns the alerts q selects, oldest first.
+	Alerts(ctx context.Context, q AlertQuery) ([]Alert, error)
+}
+
+// AlertQuery selects alerts.
+type AlertQuery struct {
+	// Watch, if set, keeps that watch's alerts only.
+	Watch string
+	// Since keeps alerts raised after it (strictly, so that a poller can
+	// pass the last alert's time and get only newer ones).
+	Since time.Time
+	// Limit, if positive, bounds the alerts returned, except that alerts
+	// raised together are never split, so the next page can start after
+	// the last one's time.
+	Limit int
 }
 
 // Alert says tainted funds reached an endpoint, or more of them did.
@@ -52,7 +78,12 @@ type Alert struct {
 	Txs      []string     `json:"txs"`
 	Last     time.Time    `json:"last_arrival"`
 	Through  uint64       `json:"through_block"`
+	// Raised is when the check that found it ran.
+	Raised time.Time `json:"raised"`
 }
+
+// ErrExists refuses a watch whose name is taken.
+var ErrExists = errors.New("a watch of that name exists")
 
 // Check runs a watch's trace and returns the alerts: endpoints that are
 // new or hold more than at the last check. It updates w.
@@ -65,46 +96,23 @@ func Check(ctx context.Context, g trace.Graph, labels trace.Labeler, w *Watch, n
 	if err := r.Check(); err != nil {
 		return nil, fmt.Errorf("watch %s: %w", w.Name, err)
 	}
+	now = now.UTC()
 	var alerts []Alert
 	next := make(map[string]chain.Amount, len(r.Endpoints))
+	nextLabels := make(map[string]trace.Label, len(r.Endpoints))
 	for _, e := range r.Endpoints {
 		k := e.Address
 		if e.Asset != w.Asset {
 			k += " " + string(e.Asset)
 		}
-		next[k] = e.Amount
+		next[k], nextLabels[k] = e.Amount, e.Label
 		prev := w.Endpoints[k]
 		if e.Amount.Cmp(prev) > 0 {
 			alerts = append(alerts, Alert{Watch: w.Name, Chain: w.Chain, Address: e.Address, Label: e.Label, Asset: e.Asset, Amount: e.Amount, Previous: prev,
-				Txs: e.Txs, Last: e.Last, Through: r.Through})
+				Txs: e.Txs, Last: e.Last, Through: r.Through, Raised: now})
 		}
 	}
 	slices.SortFunc(alerts, func(a, b Alert) int { return b.Amount.Cmp(a.Amount) })
-	w.Endpoints, w.Checked, w.Through = next, now.UTC(), r.Through
+	w.Endpoints, w.Labels, w.Checked, w.Through = next, nextLabels, now, r.Through
 	return alerts, nil
-}
-
-// CheckAll checks every watch on chain c, saves their new state and
-// returns the alerts.
-func CheckAll(ctx context.Context, st Store, g trace.Graph, labels trace.Labeler, c chain.Chain, now time.Time) ([]Alert, error) {
-	ws, err := st.Watches(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var all []Alert
-	for i := range ws {
-		w := &ws[i]
-		if w.Chain != c {
-			continue
-		}
-		alerts, err := Check(ctx, g, labels, w, now)
-		if err != nil {
-			return all, err
-		}
-		if err := st.PutWatch(ctx, *w); err != nil {
-			return all, err
-		}
-		all = append(all, alerts...)
-	}
-	return all, nil
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
 	"github.com/tracehound/tracehound/chain"
@@ -87,14 +88,13 @@ atomically, so nothing is duplicated or lost.`,
 
 func newIngestEthCmd(a *app) *cobra.Command {
 	var f ingestFlags
-	var rpcURL string
-	var so eth.SourceOptions
+	var node ethNode
 	cmd := &cobra.Command{
 		Use:   "eth --rpc URL [--from N --to M | --follow]",
 		Short: "Ingest Ethereum blocks, receipts, ERC-20 transfers and internal transfers from a node",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if rpcURL == "" {
+			if node.url == "" {
 				return usageError("--rpc is required")
 			}
 			o, err := f.options(cmd, a.log)
@@ -102,18 +102,12 @@ func newIngestEthCmd(a *app) *cobra.Command {
 				return err
 			}
 			ctx := cmd.Context()
-			src, err := eth.NewSource(ctx, rpcURL, so)
+			src, err := node.open(ctx, a.log, a.stderr)
 			if err != nil {
 				return err
 			}
 			defer src.Close()
-			if w := src.Warning(); w != "" {
-				a.log.Warn(w)
-				fmt.Fprintln(a.stderr, "warning:", w)
-			}
-			st, err := a.runIngest(ctx, chain.Ethereum, f, o, func(ctx context.Context, db ingest.Store, o ingest.Options) (ingest.Stats, error) {
-				return ingest.RunNode(ctx, db, src, o)
-			})
+			st, err := a.runIngest(ctx, chain.Ethereum, f, o, runNode(src))
 			s := src.Stats()
 			if st.Elapsed > 0 {
 				fmt.Fprintf(a.stdout, "node: %d requests, %d calls, %d retries; waited on RPC %s (%.0f%% of the run)\n",
@@ -123,29 +117,89 @@ func newIngestEthCmd(a *app) *cobra.Command {
 		},
 	}
 	f.add(cmd, true)
-	cmd.Flags().StringVar(&rpcURL, "rpc", "", "node JSON-RPC URL (http, https, ws, wss)")
-	cmd.Flags().StringVar(&so.Traces, "traces", eth.TracesAuto, "internal transfers from debug_traceBlockByNumber: auto, on or off")
-	cmd.Flags().IntVar(&so.Concurrency, "concurrency", eth.DefaultConcurrency, "JSON-RPC batches in flight")
-	cmd.Flags().IntVar(&so.BatchSize, "rpc-batch", eth.DefaultBatchSize, "blocks per JSON-RPC batch")
-	cmd.Flags().IntVar(&so.Retries, "retries", eth.DefaultRetries, "retries of a failed request before giving up")
+	node.addFlags(cmd.Flags(), "rpc", "")
 	return cmd
 }
 
+// ethNode is how to reach an Ethereum node: ingest eth's flags, and
+// serve's with an "eth-" prefix.
+type ethNode struct {
+	url string
+	so  eth.SourceOptions
+}
+
+// addFlags registers the URL flag as urlFlag and the others under prefix.
+func (n *ethNode) addFlags(fl *pflag.FlagSet, urlFlag, prefix string) {
+	fl.StringVar(&n.url, urlFlag, "", "Ethereum node JSON-RPC URL (http, https, ws, wss)")
+	fl.StringVar(&n.so.Traces, prefix+"traces", eth.TracesAuto, "internal transfers from debug_traceBlockByNumber: auto, on or off")
+	fl.IntVar(&n.so.Concurrency, prefix+"concurrency", eth.DefaultConcurrency, "JSON-RPC batches in flight")
+	fl.IntVar(&n.so.BatchSize, prefix+"rpc-batch", eth.DefaultBatchSize, "blocks per JSON-RPC batch")
+	fl.IntVar(&n.so.Retries, prefix+"retries", eth.DefaultRetries, "retries of a failed request before giving up")
+}
+
+// open connects to the node and reports what it cannot provide.
+func (n *ethNode) open(ctx context.Context, log *slog.Logger, stderr io.Writer) (*eth.Source, error) {
+	src, err := eth.NewSource(ctx, n.url, n.so)
+	if err != nil {
+		return nil, err
+	}
+	if w := src.Warning(); w != "" {
+		log.Warn(w)
+		fmt.Fprintln(stderr, "warning:", w)
+	}
+	return src, nil
+}
+
+// btcNode is how to reach a Bitcoin node: ingest btc's flags, and
+// serve's with a "btc-" prefix.
+type btcNode struct {
+	cfg     btc.RPCConfig
+	network string
+}
+
+// addFlags registers the URL flag as urlFlag and the others under prefix.
+func (n *btcNode) addFlags(fl *pflag.FlagSet, urlFlag, prefix string) {
+	fl.StringVar(&n.network, prefix+"net", "mainnet", "network: mainnet, testnet3, testnet4, signet, regtest, simnet")
+	fl.StringVar(&n.cfg.URL, urlFlag, "", "Bitcoin node JSON-RPC URL, e.g. http://127.0.0.1:8332")
+	fl.StringVar(&n.cfg.User, prefix+"rpc-user", "", "RPC user")
+	fl.StringVar(&n.cfg.Pass, prefix+"rpc-pass", os.Getenv("TRACEHOUND_BTC_RPC_PASS"), "RPC password (default $TRACEHOUND_BTC_RPC_PASS)")
+	fl.StringVar(&n.cfg.CookieFile, prefix+"rpc-cookie", "", "Bitcoin Core .cookie file (instead of user and password)")
+	fl.StringVar(&n.cfg.CAFile, prefix+"rpc-cert", "", "certificate to trust for https (btcd's rpc.cert)")
+	fl.IntVar(&n.cfg.Concurrency, prefix+"concurrency", 0, "requests in flight (default 4)")
+}
+
+// open makes the node source.
+func (n *btcNode) open() (*btc.RPCSource, error) {
+	params, err := btcParams(n.network)
+	if err != nil {
+		return nil, err
+	}
+	cfg := n.cfg
+	cfg.Params = params
+	return btc.NewRPCSource(cfg)
+}
+
+// runNode runs an ingest from a node.
+func runNode(src ingest.NodeSource) ingestFunc {
+	return func(ctx context.Context, db ingest.Store, o ingest.Options) (ingest.Stats, error) {
+		return ingest.RunNode(ctx, db, src, o)
+	}
+}
+
+// ingestFunc runs one ingest onto a store.
+type ingestFunc func(context.Context, ingest.Store, ingest.Options) (ingest.Stats, error)
+
 func newIngestBtcCmd(a *app) *cobra.Command {
 	var f ingestFlags
-	var cfg btc.RPCConfig
-	var blocks, network string
+	var node btcNode
+	var blocks string
 	cmd := &cobra.Command{
 		Use:   "btc --rpc URL | --blocks FILE_OR_DIR",
 		Short: "Ingest Bitcoin blocks from a node (Bitcoin Core or btcd) or from blk*.dat files",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if (cfg.URL == "") == (blocks == "") {
+			if (node.cfg.URL == "") == (blocks == "") {
 				return usageError("give exactly one of --rpc and --blocks")
-			}
-			params, err := btcParams(network)
-			if err != nil {
-				return err
 			}
 			o, err := f.options(cmd, a.log)
 			if err != nil {
@@ -155,6 +209,10 @@ func newIngestBtcCmd(a *app) *cobra.Command {
 			if blocks != "" {
 				if f.follow {
 					return usageError("--follow needs --rpc")
+				}
+				params, err := btcParams(node.network)
+				if err != nil {
+					return err
 				}
 				src, err := btc.OpenFiles(blocks, params)
 				if err != nil {
@@ -166,27 +224,17 @@ func newIngestBtcCmd(a *app) *cobra.Command {
 				})
 				return err
 			}
-			cfg.Params = params
-			src, err := btc.NewRPCSource(cfg)
+			src, err := node.open()
 			if err != nil {
 				return err
 			}
-			_, err = a.runIngest(ctx, chain.Bitcoin, f, o, func(ctx context.Context, db ingest.Store, o ingest.Options) (ingest.Stats, error) {
-				return ingest.RunNode(ctx, db, src, o)
-			})
+			_, err = a.runIngest(ctx, chain.Bitcoin, f, o, runNode(src))
 			return err
 		},
 	}
 	f.add(cmd, true)
-	fl := cmd.Flags()
-	fl.StringVar(&blocks, "blocks", "", "a blk*.dat file or a directory of them")
-	fl.StringVar(&network, "net", "mainnet", "network: mainnet, testnet3, testnet4, signet, regtest, simnet")
-	fl.StringVar(&cfg.URL, "rpc", "", "node JSON-RPC URL, e.g. http://127.0.0.1:8332")
-	fl.StringVar(&cfg.User, "rpc-user", "", "RPC user")
-	fl.StringVar(&cfg.Pass, "rpc-pass", os.Getenv("TRACEHOUND_BTC_RPC_PASS"), "RPC password (default $TRACEHOUND_BTC_RPC_PASS)")
-	fl.StringVar(&cfg.CookieFile, "rpc-cookie", "", "Bitcoin Core .cookie file (instead of user and password)")
-	fl.StringVar(&cfg.CAFile, "rpc-cert", "", "certificate to trust for https (btcd's rpc.cert)")
-	fl.IntVar(&cfg.Concurrency, "concurrency", 0, "requests in flight (default 4)")
+	cmd.Flags().StringVar(&blocks, "blocks", "", "a blk*.dat file or a directory of them")
+	node.addFlags(cmd.Flags(), "rpc", "")
 	return cmd
 }
 
@@ -243,9 +291,9 @@ transactions and fees are known.`,
 	return cmd
 }
 
-// runIngest opens the store, wires progress and metrics, runs and
-// prints the summary.
-func (a *app) runIngest(ctx context.Context, c chain.Chain, f ingestFlags, o ingest.Options, run func(context.Context, ingest.Store, ingest.Options) (ingest.Stats, error)) (ingest.Stats, error) {
+// runIngest opens the store, wires watches, progress and metrics, runs
+// and prints the summary.
+func (a *app) runIngest(ctx context.Context, c chain.Chain, f ingestFlags, o ingest.Options, run ingestFunc) (ingest.Stats, error) {
 	db, err := a.openStore(ctx)
 	if err != nil {
 		return ingest.Stats{}, err
@@ -257,8 +305,7 @@ func (a *app) runIngest(ctx context.Context, c chain.Chain, f ingestFlags, o ing
 		if err != nil {
 			return ingest.Stats{}, err
 		}
-		wa = &watcher{a: a, db: db, svc: svc, webhook: f.webhook, every: f.watchEvery}
-		o.AfterWrite = wa.afterWrite(c)
+		wa = &watcher{svc: svc, out: a.stdout, log: a.log, webhook: f.webhook, every: f.watchEvery}
 	}
 	if f.metricsAddr != "" {
 		reg := prometheus.NewRegistry()
@@ -275,14 +322,25 @@ func (a *app) runIngest(ctx context.Context, c chain.Chain, f ingestFlags, o ing
 		o.Progress = p.update
 		defer p.done()
 	}
-	st, err := run(ctx, db, o)
-	if wa != nil && wa.sinceRun && err == nil {
-		err = wa.check(ctx, c)
-	}
+	st, err := ingestWatched(ctx, db, c, o, wa, run)
 	fmt.Fprintf(a.stdout, "%s: %d blocks, %d transfers in %s (%.0f blocks/s, %.0f transfers/s); tip %d\n",
 		st.Source, st.Blocks, st.Transfers, st.Elapsed.Round(time.Millisecond), st.BlocksPerSecond(), st.TransfersPerSecond(), st.Height)
 	if errors.Is(err, context.Canceled) {
 		fmt.Fprintf(a.stdout, "stopped; the next run resumes after block %d\n", st.Height)
+	}
+	return st, err
+}
+
+// ingestWatched runs an ingest onto an open store. With wa, the chain's
+// watches rerun as batches are stored, and once more at the end if a
+// batch's check was left pending.
+func ingestWatched(ctx context.Context, db ingest.Store, c chain.Chain, o ingest.Options, wa *watcher, run ingestFunc) (ingest.Stats, error) {
+	if wa != nil {
+		o.AfterWrite = wa.afterWrite(c)
+	}
+	st, err := run(ctx, db, o)
+	if wa != nil && err == nil {
+		err = wa.finish(ctx, c)
 	}
 	return st, err
 }

@@ -29,14 +29,22 @@ type serveOptions struct {
 	// statusRetention and statusLimit bound the TAXII statuses kept.
 	statusRetention time.Duration
 	statusLimit     int
+	follow          followOptions
 }
 
 func newServeCmd(a *app) *cobra.Command {
 	var o serveOptions
 	cmd := &cobra.Command{
 		Use:   "serve",
-		Short: "Serve the screening API from the store in --data",
-		Args:  cobra.NoArgs,
+		Short: "Serve the API from the store in --data, optionally following nodes and rerunning watches",
+		Long: `Serve the screening, trace and watch API from the store in --data.
+
+With --follow-eth or --follow-btc the server ingests the node's new blocks
+itself (the store is open in one process only), reruns the saved watches
+after each batch and raises their alerts: stored for GET /v1/alerts,
+logged, audited and posted to --alert-webhook. Ingest progress is in
+/metrics. Stopping the server stops the followers after a whole batch.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.serve(cmd.Context(), o, nil)
 		},
@@ -54,6 +62,7 @@ func addServeFlags(cmd *cobra.Command, o *serveOptions) {
 	cmd.Flags().DurationVar(&o.poll, "poll", 30*time.Second, "how often to pull each peer's collection (tracehound intel peer add)")
 	cmd.Flags().DurationVar(&o.statusRetention, "taxii-status-retention", taxii.DefaultStatusRetention, "how long partners can read the status of a TAXII add request")
 	cmd.Flags().IntVar(&o.statusLimit, "taxii-status-limit", taxii.DefaultStatusLimit, "most TAXII statuses kept; the oldest go first")
+	o.follow.addFlags(cmd.Flags())
 }
 
 // serve opens the store, loads the index and serves until ctx ends.
@@ -82,7 +91,7 @@ func (a *app) serveService(ctx context.Context, svc *service, o serveOptions, st
 	if len(keys) == 0 {
 		a.log.Warn("no API keys: every endpoint but /healthz will answer 401; create one with `tracehound keys create NAME`")
 	}
-	srv := api.New(api.Config{Index: svc.index, Keys: keyring, Logger: a.log, MaxBatch: o.maxBatch, Admin: svc, Tracer: svc})
+	srv := api.New(api.Config{Index: svc.index, Keys: keyring, Logger: a.log, MaxBatch: o.maxBatch, Admin: svc, Tracer: svc, Watcher: svc})
 	tx := svc.newTAXII(func(c *taxii.Config) { c.StatusRetention, c.StatusLimit = o.statusRetention, o.statusLimit })
 	tx.Register(srv)
 	if err := svc.reloadIntel(ctx); err != nil {
@@ -104,6 +113,14 @@ func (a *app) serveService(ctx context.Context, svc *service, o serveOptions, st
 		retention = taxii.DefaultStatusRetention
 	}
 	pruner.Go(func() { svc.pruneStatuses(pctx, tx, max(min(retention/4, time.Hour), time.Second)) })
+	fctx, stopFollowers := context.WithCancel(ctx)
+	waitFollowers, err := a.startFollowers(fctx, svc, o.follow, srv.Registerer(), &syncWriter{w: a.stdout})
+	if err != nil {
+		stopFollowers()
+		return err
+	}
+	// The followers finish their batch before the caller closes the store.
+	defer func() { stopFollowers(); waitFollowers() }()
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", o.addr, err)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tracehound/tracehound/audit"
@@ -17,6 +18,7 @@ import (
 	"github.com/tracehound/tracehound/store/pebble"
 	"github.com/tracehound/tracehound/tags"
 	"github.com/tracehound/tracehound/trace"
+	"github.com/tracehound/tracehound/watch"
 )
 
 // service wires the domains over one open store: it loads the screening
@@ -29,9 +31,11 @@ type service struct {
 	log    *slog.Logger
 	audit  *audit.Log
 	// graph serves traces: the store with recently traced addresses'
-	// transfers kept in memory (the store is not written while a service
-	// serves).
-	graph *trace.CachedGraph
+	// transfers kept in memory. An ingest in the same process swaps in an
+	// empty one after each batch it stores (see refreshGraph).
+	graph atomic.Pointer[trace.CachedGraph]
+	// watches keeps the live traces and their alerts.
+	watches *watch.Service
 	// intelDirty signals that received intelligence awaits indexing.
 	intelDirty chan struct{}
 	// mu serialises imports: each replaces a whole index layer.
@@ -43,7 +47,9 @@ const traceCacheBudget = 2_000_000
 
 func newService(ctx context.Context, db *pebble.DB, log *slog.Logger) (*service, error) {
 	p := newAddressParser()
-	s := &service{db: db, parser: p, index: screen.NewIndex(p, screen.DefaultPolicy()), log: log, audit: audit.New(db), intelDirty: make(chan struct{}, 1), graph: trace.NewCachedGraph(db, traceCacheBudget)}
+	al := audit.New(db)
+	s := &service{db: db, parser: p, index: screen.NewIndex(p, screen.DefaultPolicy()), log: log, audit: al, intelDirty: make(chan struct{}, 1), watches: watch.NewService(db, al)}
+	s.refreshGraph()
 	if err := s.reloadSanctions(ctx); err != nil {
 		return nil, err
 	}
@@ -52,6 +58,13 @@ func newService(ctx context.Context, db *pebble.DB, log *slog.Logger) (*service,
 	}
 	return s, nil
 }
+
+// traceGraph is the graph traces read now.
+func (s *service) traceGraph() *trace.CachedGraph { return s.graph.Load() }
+
+// refreshGraph drops the cached postings: the store has grown, and a
+// cache assumes it does not.
+func (s *service) refreshGraph() { s.graph.Store(trace.NewCachedGraph(s.db, traceCacheBudget)) }
 
 func (s *service) reloadSanctions(ctx context.Context) error {
 	start := time.Now()

@@ -208,7 +208,7 @@ func (s *service) traceBack(ctx context.Context, req api.TraceRequest, maxAddres
 	if seeds[0].Address == "" {
 		return nil, &api.InputError{Err: errors.New("a backward trace starts from an address, not a transaction")}
 	}
-	return trace.Back(ctx, s.graph, seeds[0], o)
+	return trace.Back(ctx, s.traceGraph(), seeds[0], o)
 }
 
 // trace checks a request and runs it; mistakes in it are api.InputErrors.
@@ -217,7 +217,7 @@ func (s *service) trace(ctx context.Context, req api.TraceRequest, maxAddresses 
 	if err != nil {
 		return nil, err
 	}
-	res, err := trace.Run(ctx, s.graph, seeds, o)
+	res, err := trace.Run(ctx, s.traceGraph(), seeds, o)
 	if err != nil {
 		return nil, err
 	}
@@ -269,13 +269,14 @@ func (s *service) traceOptions(ctx context.Context, req api.TraceRequest, maxAdd
 		}
 		seeds = append(seeds, sd)
 	}
+	g := s.traceGraph()
 	var labels trace.Labeler = indexLabels{s.index}
 	switch {
 	case req.NoCluster:
 	case c == chain.Bitcoin:
-		labels = &cluster.MultiInput{Graph: s.graph, Base: labels}
+		labels = &cluster.MultiInput{Graph: g, Base: labels}
 	default:
-		labels = &cluster.Deposits{Graph: s.graph, Base: labels}
+		labels = &cluster.Deposits{Graph: g, Base: labels}
 	}
 	o.Labels = labels
 	if report := api.ProgressFrom(ctx); report != nil {

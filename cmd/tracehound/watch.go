@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"text/tabwriter"
 	"time"
@@ -15,8 +17,6 @@ import (
 	"github.com/tracehound/tracehound/api"
 	"github.com/tracehound/tracehound/chain"
 	"github.com/tracehound/tracehound/ingest"
-	"github.com/tracehound/tracehound/store/pebble"
-	"github.com/tracehound/tracehound/trace"
 	"github.com/tracehound/tracehound/watch"
 )
 
@@ -45,21 +45,17 @@ them arrive there.`,
 			if err != nil {
 				return err
 			}
-			req := api.TraceRequest{Chain: args[1], Seeds: args[2:], Model: f.model, Hops: f.hops, Min: f.min, Since: f.since, Asset: f.asset, NoCluster: f.noCluster}
-			seeds, o, err := svc.traceOptions(ctx, req, 0)
+			req := api.WatchRequest{Name: args[0], TraceRequest: api.TraceRequest{Chain: args[1], Seeds: args[2:], Model: f.model, Hops: f.hops, Min: f.min, Since: f.since, Asset: f.asset, NoCluster: f.noCluster}}
+			w, found, err := svc.addWatch(ctx, "cli", req)
+			var ie *api.InputError
+			if errors.As(err, &ie) {
+				return usageError("%v", ie.Err)
+			}
 			if err != nil {
 				return err
 			}
-			w := watch.Watch{Name: args[0], Chain: o.Chain, Seeds: seeds, Model: o.Model, Hops: o.MaxHops, Min: o.MinAmount, Asset: o.Asset, Since: o.Since, Created: time.Now().UTC()}
-			alerts, err := watch.Check(ctx, db, o.Labels, &w, time.Now())
-			if err != nil {
-				return err
-			}
-			if err := db.PutWatch(ctx, w); err != nil {
-				return err
-			}
-			fmt.Fprintf(a.stdout, "watch %s saved; %d endpoints now (through block %d)\n", w.Name, len(alerts), w.Through)
-			printAlerts(a.stdout, alerts)
+			fmt.Fprintf(a.stdout, "watch %s saved; %d endpoints now (through block %d)\n", w.Name, len(found), w.Through)
+			printAlerts(a.stdout, found)
 			return nil
 		},
 	}
@@ -103,7 +99,11 @@ them arrive there.`,
 				return err
 			}
 			defer db.Close()
-			ok, err := db.DeleteWatch(ctx, args[0])
+			svc, err := newService(ctx, db, a.log)
+			if err != nil {
+				return err
+			}
+			ok, err := svc.watches.Delete(ctx, "cli", args[0])
 			if err == nil && !ok {
 				err = fmt.Errorf("no watch %q", args[0])
 			}
@@ -126,7 +126,7 @@ them arrive there.`,
 			if err != nil {
 				return err
 			}
-			wa := &watcher{a: a, db: db, svc: svc, webhook: webhook}
+			wa := &watcher{svc: svc, out: a.stdout, log: a.log, webhook: webhook}
 			for _, c := range []chain.Chain{chain.Ethereum, chain.Bitcoin} {
 				if err := wa.check(ctx, c); err != nil {
 					return err
@@ -151,57 +151,76 @@ func printAlerts(w io.Writer, alerts []watch.Alert) {
 	}
 }
 
-// watcher reruns watches for an ingest and reports alerts.
+// watcher reruns a chain's watches as an ingest stores its blocks and
+// reports the alerts they raise: printed, logged and posted to the
+// webhook (the watch service has stored and audited them). ingest --watch
+// and serve --follow-* share it.
 type watcher struct {
-	a        *app
-	db       *pebble.DB
-	svc      *service
-	webhook  string
-	every    time.Duration
-	last     time.Time
-	sinceRun bool
+	svc     *service
+	out     io.Writer
+	log     *slog.Logger
+	webhook string
+	every   time.Duration
+	// keepGoing logs a failed check instead of stopping the ingest: a
+	// server's follower must not stall on one watch that fails.
+	keepGoing bool
+	last      time.Time
+	sinceRun  bool
 }
 
-// afterWrite reruns the chain's watches at most every w.every.
+// afterWrite drops the trace cache, which the new blocks made stale, and
+// reruns the chain's watches: at most every w.every while catching up,
+// after every batch once at the node's head, where a skipped check could
+// wait long for the next block.
 func (w *watcher) afterWrite(c chain.Chain) func(context.Context, ingest.Progress) error {
-	return func(ctx context.Context, _ ingest.Progress) error {
+	return func(ctx context.Context, p ingest.Progress) error {
+		w.svc.refreshGraph()
 		w.sinceRun = true
-		if time.Since(w.last) < w.every {
+		atHead := p.Target > 0 && p.Height >= p.Target
+		if !atHead && time.Since(w.last) < w.every {
 			return nil
 		}
 		return w.check(ctx, c)
 	}
 }
 
+// finish runs the check a rate-limited batch left pending.
+func (w *watcher) finish(ctx context.Context, c chain.Chain) error {
+	if !w.sinceRun || ctx.Err() != nil {
+		return nil
+	}
+	return w.check(ctx, c)
+}
+
 func (w *watcher) check(ctx context.Context, c chain.Chain) error {
 	w.last, w.sinceRun = time.Now(), false
-	// The store grows between checks: each check gets a fresh cache.
-	w.svc.graph = trace.NewCachedGraph(w.db, traceCacheBudget)
-	_, o, err := w.svc.traceOptions(ctx, api.TraceRequest{Chain: string(c), Seeds: nil}, 0)
+	_, o, err := w.svc.traceOptions(ctx, api.TraceRequest{Chain: string(c)}, 0)
 	if err != nil {
 		return err
 	}
-	alerts, err := watch.CheckAll(ctx, w.db, w.svc.graph, o.Labels, c, time.Now())
-	if err != nil {
-		return err
+	alerts, err := w.svc.watches.CheckAll(ctx, w.svc.traceGraph(), o.Labels, c, time.Now())
+	w.report(ctx, alerts)
+	if err != nil && w.keepGoing && ctx.Err() == nil {
+		w.log.Error("watch check failed", "chain", string(c), "err", err)
+		return nil
 	}
-	printAlerts(w.a.stdout, alerts)
+	return err
+}
+
+func (w *watcher) report(ctx context.Context, alerts []watch.Alert) {
+	printAlerts(w.out, alerts)
 	for _, al := range alerts {
-		w.a.log.Warn("watch alert", "watch", al.Watch, "chain", string(al.Chain), "address", al.Address, "entity", al.Label.Entity,
+		w.log.Warn("watch alert", "watch", al.Watch, "chain", string(al.Chain), "address", al.Address, "entity", al.Label.Entity,
 			"amount", al.Amount.String(), "previous", al.Previous.String(), "through_block", al.Through)
-		if _, err := w.svc.audit.Record(ctx, "watch:"+al.Watch, "watch.alert", al.Address, map[string]string{
-			"entity": al.Label.Entity, "amount": al.Amount.String(), "previous": al.Previous.String()}); err != nil {
-			return err
-		}
 		if w.webhook != "" {
-			if err := postAlert(ctx, w.webhook, al); err != nil {
+			// Delivered even while the server stops: postAlert bounds it.
+			if err := postAlert(context.WithoutCancel(ctx), w.webhook, al); err != nil {
 				// A webhook that is down must not stop the ingest: the
-				// alert is in the log and the audit trail.
-				w.a.log.Error("alert webhook", "err", err)
+				// alert is stored, logged and audited.
+				w.log.Error("alert webhook", "err", err)
 			}
 		}
 	}
-	return nil
 }
 
 func postAlert(ctx context.Context, url string, al watch.Alert) error {
@@ -225,4 +244,79 @@ func postAlert(ctx context.Context, url string, al watch.Alert) error {
 		return fmt.Errorf("webhook answered %s", resp.Status)
 	}
 	return nil
+}
+
+// addWatch saves a watch from a request shaped like a trace's and returns
+// it with the endpoints it finds now. A watch follows funds forward from
+// now on, so it takes neither an end of window nor a direction.
+func (s *service) addWatch(ctx context.Context, actor string, req api.WatchRequest) (watch.Watch, []watch.Alert, error) {
+	bad := func(format string, args ...any) error { return &api.InputError{Err: fmt.Errorf(format, args...)} }
+	if !validWatchName(req.Name) {
+		return watch.Watch{}, nil, bad("name %q: want 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit", req.Name)
+	}
+	if req.Until != "" {
+		return watch.Watch{}, nil, bad("a watch has no end of window (until)")
+	}
+	if req.Direction != "" && req.Direction != "forward" {
+		return watch.Watch{}, nil, bad("a watch traces forward")
+	}
+	if len(req.Seeds) == 0 {
+		return watch.Watch{}, nil, bad("a watch needs seeds")
+	}
+	seeds, o, err := s.traceOptions(ctx, req.TraceRequest, 0)
+	if err != nil {
+		return watch.Watch{}, nil, err
+	}
+	w := watch.Watch{Name: req.Name, Chain: o.Chain, Seeds: seeds, Model: o.Model, Hops: o.MaxHops, Min: o.MinAmount, Asset: o.Asset, Since: o.Since}
+	found, err := s.watches.Add(ctx, actor, &w, s.traceGraph(), o.Labels, time.Now())
+	if errors.Is(err, watch.ErrExists) {
+		return watch.Watch{}, nil, &api.ConflictError{Err: err}
+	}
+	return w, found, err
+}
+
+// validWatchName keeps names safe in URLs, logs and store keys.
+func validWatchName(name string) bool {
+	if len(name) == 0 || len(name) > 64 {
+		return false
+	}
+	for i, r := range name {
+		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || i > 0 && (r == '.' || r == '_' || r == '-')
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// AddWatch implements api.Watcher.
+func (s *service) AddWatch(ctx context.Context, req api.WatchRequest) (watch.Watch, error) {
+	w, _, err := s.addWatch(ctx, actorOf(ctx), req)
+	return w, err
+}
+
+// Watches implements api.Watcher.
+func (s *service) Watches(ctx context.Context) ([]watch.Watch, error) { return s.watches.Watches(ctx) }
+
+// Watch implements api.Watcher.
+func (s *service) Watch(ctx context.Context, name string) (watch.Watch, []watch.Alert, bool, error) {
+	return s.watches.Watch(ctx, name)
+}
+
+// DeleteWatch implements api.Watcher.
+func (s *service) DeleteWatch(ctx context.Context, name string) (bool, error) {
+	return s.watches.Delete(ctx, actorOf(ctx), name)
+}
+
+// Alerts implements api.Watcher.
+func (s *service) Alerts(ctx context.Context, q watch.AlertQuery) ([]watch.Alert, error) {
+	return s.watches.Alerts(ctx, q)
+}
+
+// actorOf names the API key acting, for the audit trail.
+func actorOf(ctx context.Context) string {
+	if k := api.KeyFrom(ctx); k != nil {
+		return k.Name
+	}
+	return "unknown"
 }

@@ -1,0 +1,168 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/tracehound/tracehound/watch"
+)
+
+// Watches are live traces: saved with POST /v1/watches, rerun by the
+// server as it ingests blocks, and raising alerts (GET /v1/alerts) when
+// the funds reach a service they had not reached, or more arrive there.
+// They belong to the node, not to a key: every investigator with the
+// trace role sees them, and every change is audited under its key.
+
+// WatchRequest is the body of POST /v1/watches: a trace request and a
+// name, which is the watch's id.
+type WatchRequest struct {
+	Name string `json:"name"`
+	TraceRequest
+}
+
+// Watcher keeps watches and their alerts. Its methods read the acting
+// key with KeyFrom for the audit trail.
+type Watcher interface {
+	// AddWatch saves a watch and returns it with the endpoints its trace
+	// reaches now. Mistakes in the request are InputErrors; a name in use
+	// is a ConflictError.
+	AddWatch(ctx context.Context, req WatchRequest) (watch.Watch, error)
+	Watches(ctx context.Context) ([]watch.Watch, error)
+	// Watch returns a watch and its alerts; false if there is none.
+	Watch(ctx context.Context, name string) (watch.Watch, []watch.Alert, bool, error)
+	DeleteWatch(ctx context.Context, name string) (bool, error)
+	Alerts(ctx context.Context, q watch.AlertQuery) ([]watch.Alert, error)
+}
+
+// ConflictError is a request that clashes with what exists: answered
+// with 409.
+type ConflictError struct{ Err error }
+
+func (e *ConflictError) Error() string { return e.Err.Error() }
+func (e *ConflictError) Unwrap() error { return e.Err }
+
+// Alert page sizes.
+const (
+	defaultAlertLimit = 1000
+	maxAlertLimit     = 10_000
+)
+
+// watchView is a watch with its alerts, as GET /v1/watches/{id} shows it.
+type watchView struct {
+	watch.Watch
+	Alerts []watch.Alert `json:"alerts"`
+}
+
+func (s *Server) addWatch(w http.ResponseWriter, r *http.Request) {
+	var req WatchRequest
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		writeError(w, r, http.StatusBadRequest, "bad_request", "watch request: "+err.Error())
+		return
+	}
+	if len(req.Seeds) == 0 || len(req.Seeds) > 10_000 {
+		writeError(w, r, http.StatusBadRequest, "bad_request", "watch request: give 1 to 10,000 seeds")
+		return
+	}
+	wt, err := s.cfg.Watcher.AddWatch(r.Context(), req)
+	var ie *InputError
+	var ce *ConflictError
+	switch {
+	case errors.As(err, &ie):
+		writeError(w, r, http.StatusBadRequest, "bad_request", err.Error())
+	case errors.As(err, &ce):
+		writeError(w, r, http.StatusConflict, "conflict", err.Error())
+	case err != nil:
+		writeError(w, r, http.StatusUnprocessableEntity, "trace_failed", err.Error())
+	default:
+		w.Header().Set("Location", "/v1/watches/"+wt.Name)
+		writeJSON(w, http.StatusCreated, watchView{Watch: wt, Alerts: []watch.Alert{}})
+	}
+}
+
+func (s *Server) listWatches(w http.ResponseWriter, r *http.Request) {
+	ws, err := s.cfg.Watcher.Watches(r.Context())
+	if err != nil {
+		s.internalError(w, r, "list watches", err)
+		return
+	}
+	if ws == nil {
+		ws = []watch.Watch{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"watches": ws})
+}
+
+func (s *Server) getWatch(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("id")
+	wt, alerts, ok, err := s.cfg.Watcher.Watch(r.Context(), name)
+	switch {
+	case err != nil:
+		s.internalError(w, r, "read watch", err)
+	case !ok:
+		writeError(w, r, http.StatusNotFound, "not_found", "no watch "+name)
+	default:
+		if alerts == nil {
+			alerts = []watch.Alert{}
+		}
+		writeJSON(w, http.StatusOK, watchView{Watch: wt, Alerts: alerts})
+	}
+}
+
+func (s *Server) deleteWatch(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("id")
+	ok, err := s.cfg.Watcher.DeleteWatch(r.Context(), name)
+	switch {
+	case err != nil:
+		s.internalError(w, r, "delete watch", err)
+	case !ok:
+		writeError(w, r, http.StatusNotFound, "not_found", "no watch "+name)
+	default:
+		w.WriteHeader(http.StatusNoContent)
+	}
+}
+
+// listAlerts answers GET /v1/alerts?since=&watch=&limit=, oldest first.
+// A poller passes next_since back as since to get only newer alerts.
+func (s *Server) listAlerts(w http.ResponseWriter, r *http.Request) {
+	q := watch.AlertQuery{Watch: r.URL.Query().Get("watch"), Limit: defaultAlertLimit}
+	if v := r.URL.Query().Get("since"); v != "" {
+		t, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil {
+			writeError(w, r, http.StatusBadRequest, "bad_request", "since: want an RFC 3339 time, e.g. 2025-02-21T14:00:00Z")
+			return
+		}
+		q.Since = t
+	}
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxAlertLimit {
+			writeError(w, r, http.StatusBadRequest, "bad_request", "limit: want 1 to "+strconv.Itoa(maxAlertLimit))
+			return
+		}
+		q.Limit = n
+	}
+	alerts, err := s.cfg.Watcher.Alerts(r.Context(), q)
+	if err != nil {
+		s.internalError(w, r, "read alerts", err)
+		return
+	}
+	body := map[string]any{"alerts": alerts}
+	if len(alerts) == 0 {
+		body["alerts"] = []watch.Alert{}
+	} else {
+		body["next_since"] = alerts[len(alerts)-1].Raised
+	}
+	writeJSON(w, http.StatusOK, body)
+}
+
+// internalError logs a failure the client cannot act on and answers 500
+// without its details.
+func (s *Server) internalError(w http.ResponseWriter, r *http.Request, what string, err error) {
+	s.log.ErrorContext(r.Context(), what, "err", err, "request_id", w.Header().Get("X-Request-Id"))
+	writeError(w, r, http.StatusInternalServerError, "internal", what+" failed")
+}

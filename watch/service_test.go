@@ -1,0 +1,149 @@
+package watch_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/tracehound/tracehound/audit"
+	"github.com/tracehound/tracehound/chain"
+	"github.com/tracehound/tracehound/store/pebble"
+	"github.com/tracehound/tracehound/trace"
+	"github.com/tracehound/tracehound/watch"
+)
+
+func addr(n string) string { return fmt.Sprintf("0x%040s", n) }
+
+// payBlock is block h in which each payment [from, to, amount] is one
+// transaction.
+func payBlock(h int, pays ...[3]string) *chain.Block {
+	ts := time.Unix(1_740_000_000+int64(h)*12, 0).UTC()
+	b := &chain.Block{Chain: chain.Ethereum, Height: uint64(h), Hash: fmt.Sprintf("0x%064x", h), Parent: fmt.Sprintf("0x%064x", h-1), Time: ts}
+	for i, p := range pays {
+		tx := fmt.Sprintf("0x%060x%04x", h, i)
+		amt, err := chain.ParseAmount(p[2])
+		if err != nil {
+			panic(err)
+		}
+		b.Txs = append(b.Txs, chain.Tx{Hash: tx, Index: i, From: addr(p[0]), Transfers: []chain.Transfer{{Chain: chain.Ethereum, Tx: tx, Kind: chain.KindNative,
+			Block: uint64(h), Time: ts, From: addr(p[0]), To: addr(p[1]), Amount: amt}}})
+	}
+	return b
+}
+
+type labels map[string]trace.Label
+
+func (l labels) Label(_ context.Context, _ chain.Chain, a string) (trace.Label, bool, error) {
+	lb, ok := l[a]
+	return lb, ok, nil
+}
+
+func auditActions(t *testing.T, db *pebble.DB) []string {
+	t.Helper()
+	var out []string
+	if err := db.AuditEntries(context.Background(), 1, func(e audit.Entry) error {
+		out = append(out, e.Actor+" "+e.Action+" "+e.Target)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestServiceLifecycle: a watch's baseline is not an alert; new funds at
+// the exchange and at a mixer are, once, stored and audited; deleting
+// the watch is audited, and no later check brings it back.
+func TestServiceLifecycle(t *testing.T) {
+	ctx := context.Background()
+	db, err := pebble.Open(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	write := func(b *chain.Block) {
+		t.Helper()
+		if err := db.WriteBlocks(ctx, chain.Ethereum, "test", []*chain.Block{b}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lb := labels{addr("e"): {Entity: "Exchange One", Category: "exchange"}, addr("f"): {Entity: "Mixer", Category: "mixer"}}
+	write(payBlock(1, [3]string{"1", "7", "1000"}))
+	write(payBlock(2, [3]string{"7", "e", "600"}))
+	svc := watch.NewService(db, audit.New(db))
+	t0 := time.Date(2025, 2, 21, 14, 0, 0, 0, time.UTC)
+	newWatch := func() *watch.Watch {
+		return &watch.Watch{Name: "bybit", Chain: chain.Ethereum, Seeds: []trace.Seed{{Address: addr("7")}}, Model: trace.Haircut, Hops: 6}
+	}
+	w := newWatch()
+	found, err := svc.Add(ctx, "alice", w, db, lb, t0)
+	if err != nil || len(found) != 1 || found[0].Address != addr("e") || w.Endpoints[addr("e")].String() != "600" || w.Labels[addr("e")].Entity != "Exchange One" {
+		t.Fatalf("add: %v %+v %+v", err, found, w)
+	}
+	if _, err := svc.Add(ctx, "bob", newWatch(), db, lb, t0); !errors.Is(err, watch.ErrExists) {
+		t.Fatalf("second add of the same name: %v", err)
+	}
+	if al, err := svc.Alerts(ctx, watch.AlertQuery{}); err != nil || len(al) != 0 {
+		t.Fatalf("the baseline was stored as alerts: %v %+v", err, al)
+	}
+
+	write(payBlock(3, [3]string{"7", "e", "300"}, [3]string{"7", "f", "100"}))
+	t1 := t0.Add(time.Minute)
+	alerts, err := svc.CheckAll(ctx, db, lb, chain.Ethereum, t1)
+	if err != nil || len(alerts) != 2 || alerts[0].Address != addr("e") || alerts[0].Amount.String() != "900" || alerts[0].Previous.String() != "600" ||
+		alerts[1].Address != addr("f") || !alerts[1].Raised.Equal(t1) {
+		t.Fatalf("check: %v %+v", err, alerts)
+	}
+	if again, err := svc.CheckAll(ctx, db, lb, chain.Ethereum, t1.Add(time.Minute)); err != nil || len(again) != 0 {
+		t.Fatalf("nothing new raised %+v %v", again, err)
+	}
+	for _, c := range []struct {
+		q    watch.AlertQuery
+		want int
+	}{
+		{watch.AlertQuery{}, 2},
+		{watch.AlertQuery{Since: t0}, 2},
+		{watch.AlertQuery{Since: t1}, 0},
+		{watch.AlertQuery{Limit: 1}, 2}, // raised together: not split
+		{watch.AlertQuery{Watch: "other"}, 0},
+	} {
+		got, err := svc.Alerts(ctx, c.q)
+		if err != nil || len(got) != c.want {
+			t.Errorf("alerts %+v: %d, %v; want %d", c.q, len(got), err, c.want)
+		}
+	}
+	if _, al, ok, err := svc.Watch(ctx, "bybit"); err != nil || !ok || len(al) != 2 {
+		t.Errorf("watch: %v %v %d alerts", err, ok, len(al))
+	}
+
+	if ok, err := svc.Delete(ctx, "alice", "bybit"); err != nil || !ok {
+		t.Fatalf("delete: %v %v", ok, err)
+	}
+	if ok, err := svc.Delete(ctx, "alice", "bybit"); err != nil || ok {
+		t.Fatalf("deleted twice: %v %v", ok, err)
+	}
+	write(payBlock(4, [3]string{"7", "e", "1"}))
+	if al, err := svc.CheckAll(ctx, db, lb, chain.Ethereum, t1.Add(2*time.Minute)); err != nil || len(al) != 0 {
+		t.Fatalf("a deleted watch alerted: %+v %v", al, err)
+	}
+	if ws, err := svc.Watches(ctx); err != nil || len(ws) != 0 {
+		t.Fatalf("a deleted watch came back: %+v %v", ws, err)
+	}
+	// A new watch of the old name starts without the old one's alerts.
+	if _, err := svc.Add(ctx, "bob", newWatch(), db, lb, t1.Add(3*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if _, al, _, err := svc.Watch(ctx, "bybit"); err != nil || len(al) != 0 {
+		t.Errorf("the new watch shows %d old alerts (%v)", len(al), err)
+	}
+
+	want := []string{"alice watch.create bybit", "watch:bybit watch.alert " + addr("e"), "watch:bybit watch.alert " + addr("f"), "alice watch.delete bybit", "bob watch.create bybit"}
+	got := auditActions(t, db)
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("audit:\n got %q\nwant %q", got, want)
+	}
+	if _, err := audit.Verify(ctx, db); err != nil {
+		t.Error(err)
+	}
+}
