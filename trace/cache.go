@@ -126,6 +126,11 @@ func (c *CachedGraph) Postings(ctx context.Context, ch chain.Chain, addr string,
 	return nil
 }
 
+// history gives replays the cached postings in place.
+func (c *CachedGraph) history(ctx context.Context, ch chain.Chain, addr string) ([]chain.Posting, bool, error) {
+	return c.load(ctx, ch, addr)
+}
+
 // load returns an address's postings, oldest first; false if the address
 // is too busy to cache.
 func (c *CachedGraph) load(ctx context.Context, ch chain.Chain, addr string) ([]chain.Posting, bool, error) {

@@ -586,7 +586,8 @@ func (t *tracer) node(addr string, hop int) *node {
 func (t *tracer) nodeIn(k nodeKey, hop int) *node {
 	n := t.nodes[k]
 	if n == nil {
-		n = &node{nodeKey: k, hop: hop, in: make(map[transferID]chain.Amount), out: make(map[transferID]*Edge)}
+		// out is made by the first replay that sends taint.
+		n = &node{nodeKey: k, hop: hop, in: make(map[transferID]chain.Amount)}
 		t.nodes[k] = n
 	}
 	return n
@@ -603,89 +604,129 @@ func (t *tracer) push(n *node) {
 // arrivals and recomputes what taint it sent; recipients whose tainted
 // arrivals changed are queued.
 func (t *tracer) replay(ctx context.Context, n *node) error {
-	addr := n.addr
 	if n.hop >= t.o.MaxHops || n.label != nil {
 		return nil
 	}
-	var (
-		bal, taint chain.Amount // balance and tainted balance (haircut)
-		lots       []lot        // FIFO
-		out        = make(map[transferID]*Edge)
-		count      int
-	)
+	rs := replayState{t: t, n: n}
 	// The whole history up to the window's end counts: clean value held
 	// before the taint arrived dilutes it.
+	if h, ok := t.g.(historian); ok {
+		ps, ok, err := h.history(ctx, t.o.Chain, n.addr)
+		if err != nil {
+			return fmt.Errorf("trace %s: %w", n.addr, err)
+		}
+		if ok {
+			for i := range ps {
+				p := &ps[i]
+				if !t.o.Until.IsZero() && !p.Time.Before(t.o.Until) {
+					break
+				}
+				if !rs.step(p) {
+					break
+				}
+			}
+			return t.settle(ctx, n, &rs)
+		}
+	}
 	q := t.query(false, false)
 	q.Since = time.Time{}
-	err := t.g.Postings(ctx, t.o.Chain, addr, q, func(p chain.Posting) bool {
-		count++
-		if count > t.o.MaxPostings {
-			n.truncated = true
-			return false
-		}
-		if p.Asset != n.asset {
-			return true
-		}
-		id := transferID{p.Tx, p.Kind, p.Pos}
-		if p.Incoming {
-			ti := n.in[id]
-			bal, _ = bal.Add(p.Amount)
-			taint, _ = taint.Add(ti)
-			if t.o.Model == FIFO {
-				lots = append(lots, lot{p.Amount, ti})
-			}
-			return true
-		}
-		if p.Kind == chain.KindInput {
-			// Bitcoin inputs are the address's spends; the transfers they
-			// fund are traced through their outputs.
-			return true
-		}
-		var sent chain.Amount
-		switch t.o.Model {
-		case Poison:
-			if !taint.IsZero() {
-				sent = p.Amount
-			}
-		case Haircut:
-			if !taint.IsZero() {
-				den := bal
-				if den.Cmp(p.Amount) < 0 {
-					// The graph lacks value the address had (genesis
-					// allocations, block rewards): all it sends is its own.
-					den = p.Amount
-				}
-				sent = p.Amount.MulDiv(taint, den)
-				if sent.Cmp(taint) > 0 {
-					sent = taint
-				}
-				taint, _ = taint.Sub(sent)
-			}
-			bal = sub(bal, p.Amount)
-		case FIFO:
-			sent, lots = consume(lots, p.Amount)
-		}
-		if sent.IsZero() {
-			return true
-		}
-		out[id] = &Edge{Tx: p.Tx, Kind: p.Kind, Pos: p.Pos, Block: p.Block, Time: p.Time, From: addr, To: p.Counterparty,
-			Amount: p.Amount, Tainted: sent, Asset: n.asset, Hop: n.hop + 1}
-		return true
-	})
+	err := t.g.Postings(ctx, t.o.Chain, n.addr, q, func(p chain.Posting) bool { return rs.step(&p) })
 	if err != nil {
-		return fmt.Errorf("trace %s: %w", addr, err)
+		return fmt.Errorf("trace %s: %w", n.addr, err)
 	}
+	return t.settle(ctx, n, &rs)
+}
+
+// historian is a graph that holds addresses' whole histories in memory,
+// oldest first: replays read them in place. ok is false for an address
+// it does not hold.
+type historian interface {
+	history(ctx context.Context, c chain.Chain, addr string) (ps []chain.Posting, ok bool, err error)
+}
+
+// replayState is one replay's running balance.
+type replayState struct {
+	t          *tracer
+	n          *node
+	bal, taint chain.Amount // balance and tainted balance (haircut)
+	lots       []lot        // FIFO
+	out        map[transferID]*Edge
+	count      int
+}
+
+// step applies one posting; false stops the replay.
+func (rs *replayState) step(p *chain.Posting) bool {
+	t, n := rs.t, rs.n
+	rs.count++
+	if rs.count > t.o.MaxPostings {
+		n.truncated = true
+		return false
+	}
+	if p.Asset != n.asset {
+		return true
+	}
+	if p.Incoming {
+		ti := n.in[transferID{p.Tx, p.Kind, p.Pos}]
+		rs.bal, _ = rs.bal.Add(p.Amount)
+		rs.taint, _ = rs.taint.Add(ti)
+		if t.o.Model == FIFO {
+			rs.lots = append(rs.lots, lot{p.Amount, ti})
+		}
+		return true
+	}
+	if p.Kind == chain.KindInput {
+		// Bitcoin inputs are the address's spends; the transfers they
+		// fund are traced through their outputs.
+		return true
+	}
+	var sent chain.Amount
+	switch t.o.Model {
+	case Poison:
+		if !rs.taint.IsZero() {
+			sent = p.Amount
+		}
+	case Haircut:
+		if !rs.taint.IsZero() {
+			den := rs.bal
+			if den.Cmp(p.Amount) < 0 {
+				// The graph lacks value the address had (genesis
+				// allocations, block rewards): all it sends is its own.
+				den = p.Amount
+			}
+			sent = p.Amount.MulDiv(rs.taint, den)
+			if sent.Cmp(rs.taint) > 0 {
+				sent = rs.taint
+			}
+			rs.taint, _ = rs.taint.Sub(sent)
+		}
+		rs.bal = sub(rs.bal, p.Amount)
+	case FIFO:
+		sent, rs.lots = consume(rs.lots, p.Amount)
+	}
+	if sent.IsZero() {
+		return true
+	}
+	if rs.out == nil {
+		rs.out = make(map[transferID]*Edge)
+	}
+	rs.out[transferID{p.Tx, p.Kind, p.Pos}] = &Edge{Tx: p.Tx, Kind: p.Kind, Pos: p.Pos, Block: p.Block, Time: p.Time, From: n.addr, To: p.Counterparty,
+		Amount: p.Amount, Tainted: sent, Asset: n.asset, Hop: n.hop + 1}
+	return true
+}
+
+// settle records a replay's outcome and updates the recipients whose
+// arrivals changed, appeared or vanished.
+func (t *tracer) settle(ctx context.Context, n *node, rs *replayState) error {
 	switch t.o.Model {
 	case Haircut:
-		n.remaining = taint
+		n.remaining = rs.taint
 	case FIFO:
 		n.remaining = chain.Amount{}
-		for _, l := range lots {
+		for _, l := range rs.lots {
 			n.remaining, _ = n.remaining.Add(l.taint)
 		}
 	}
-	// Update recipients: arrivals that changed, appeared or vanished.
-	for id, e := range out {
+	for id, e := range rs.out {
 		if old, ok := n.out[id]; ok && old.Tainted.Cmp(e.Tainted) == 0 {
 			continue
 		}
@@ -694,13 +735,13 @@ func (t *tracer) replay(ctx context.Context, n *node) error {
 		}
 	}
 	for id, old := range n.out {
-		if _, ok := out[id]; !ok {
+		if _, ok := rs.out[id]; !ok {
 			r := t.nodes[nodeKey{old.To, old.Asset}]
 			delete(r.in, id)
 			t.push(r)
 		}
 	}
-	n.out = out
+	n.out = rs.out
 	return nil
 }
 
@@ -819,16 +860,27 @@ func (t *tracer) collect() {
 		}
 		return hops[k]
 	}
-	edges := len(t.swapOut)
+	// Nodes and edges are sorted as pointers and copied once: the
+	// structs are large, and moving them dominated the sort.
+	nodes := make([]*node, 0, len(t.nodes))
+	edges := make([]*Edge, 0, len(t.swapOut)+len(t.nodes))
 	for _, n := range t.nodes {
-		edges += len(n.out)
+		nodes = append(nodes, n)
+	}
+	slices.SortFunc(nodes, func(a, b *node) int {
+		if a.hop != b.hop {
+			return a.hop - b.hop
+		}
+		if c := strings.Compare(a.addr, b.addr); c != 0 {
+			return c
+		}
+		return strings.Compare(string(a.asset), string(b.asset))
+	})
+	for _, e := range t.swapOut {
+		edges = append(edges, e)
 	}
 	res.Nodes = make([]Node, 0, len(t.nodes))
-	res.Edges = make([]Edge, 0, edges)
-	for _, e := range t.swapOut {
-		res.Edges = append(res.Edges, *e)
-	}
-	for _, n := range t.nodes {
+	for _, n := range nodes {
 		nd := Node{Address: n.addr, Asset: n.asset, Hop: n.hop, Label: n.label, Seed: n.seed, Truncated: n.truncated, Remaining: n.remaining}
 		for _, a := range n.in {
 			nd.Received, _ = nd.Received.Add(a)
@@ -837,7 +889,7 @@ func (t *tracer) collect() {
 			if n.spent == nil {
 				nd.Sent, _ = nd.Sent.Add(e.Tainted)
 			}
-			res.Edges = append(res.Edges, *e)
+			edges = append(edges, e)
 		}
 		if n.spent != nil {
 			nd.Sent = *n.spent
@@ -853,6 +905,26 @@ func (t *tracer) collect() {
 		}
 		hop(n.hop, n.asset).Addresses++
 		res.Nodes = append(res.Nodes, nd)
+	}
+	// Block order is time order, and cheaper to compare.
+	slices.SortFunc(edges, func(a, b *Edge) int {
+		if a.Block != b.Block {
+			if a.Block < b.Block {
+				return -1
+			}
+			return 1
+		}
+		if c := strings.Compare(a.Tx, b.Tx); c != 0 {
+			return c
+		}
+		if a.Kind != b.Kind {
+			return int(a.Kind) - int(b.Kind)
+		}
+		return int(a.Pos) - int(b.Pos)
+	})
+	res.Edges = make([]Edge, len(edges))
+	for i, e := range edges {
+		res.Edges[i] = *e
 	}
 	into := make(map[nodeKey][]*Edge)
 	for i := range res.Edges {
@@ -874,31 +946,6 @@ func (t *tracer) collect() {
 			res.Endpoints = append(res.Endpoints, ep)
 		}
 	}
-	slices.SortFunc(res.Nodes, func(a, b Node) int {
-		if a.Hop != b.Hop {
-			return a.Hop - b.Hop
-		}
-		if c := strings.Compare(a.Address, b.Address); c != 0 {
-			return c
-		}
-		return strings.Compare(string(a.Asset), string(b.Asset))
-	})
-	// Block order is time order, and cheaper to compare.
-	slices.SortFunc(res.Edges, func(a, b Edge) int {
-		if a.Block != b.Block {
-			if a.Block < b.Block {
-				return -1
-			}
-			return 1
-		}
-		if c := strings.Compare(a.Tx, b.Tx); c != 0 {
-			return c
-		}
-		if a.Kind != b.Kind {
-			return int(a.Kind) - int(b.Kind)
-		}
-		return int(a.Pos) - int(b.Pos)
-	})
 	slices.SortFunc(res.Endpoints, func(a, b Endpoint) int {
 		if a.Asset != b.Asset {
 			// The traced asset first.

@@ -326,7 +326,11 @@ func (u *utxoTracer) collect() {
 			id := transferID{tx.tx.Hash, chain.KindOutput, o.Index}
 			r := u.node(o.Address, tx.hop)
 			r.in[id] = s
-			u.node(from, tx.hop-1).out[id] = &Edge{Tx: tx.tx.Hash, Kind: chain.KindOutput, Pos: o.Index, Block: tx.block, Time: tx.time,
+			fn := u.node(from, tx.hop-1)
+			if fn.out == nil {
+				fn.out = make(map[transferID]*Edge)
+			}
+			fn.out[id] = &Edge{Tx: tx.tx.Hash, Kind: chain.KindOutput, Pos: o.Index, Block: tx.block, Time: tx.time,
 				From: from, To: o.Address, Amount: chain.NewAmount(o.Value), Tainted: s, Hop: tx.hop}
 		}
 	}
