@@ -36,7 +36,7 @@ func newKeysCmd(a *app) *cobra.Command {
 			return nil
 		},
 	}
-	create.Flags().StringSliceVar(&roles, "role", []string{api.RoleScreen}, "roles: screen, admin, metrics (repeat or comma-separate)")
+	create.Flags().StringSliceVar(&roles, "role", []string{api.RoleScreen}, "roles: screen, trace (traces and watches), admin, metrics, taxii:read, taxii:write, taxii:publish (repeat or comma-separate)")
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List API keys (never their secrets)",
