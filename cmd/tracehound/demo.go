@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -14,9 +15,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tracehound/tracehound/api"
+	"github.com/tracehound/tracehound/chain"
 	"github.com/tracehound/tracehound/chain/btc"
 	"github.com/tracehound/tracehound/ingest"
 	"github.com/tracehound/tracehound/sanctions"
+	"github.com/tracehound/tracehound/sim"
 )
 
 type demoOptions struct {
@@ -29,12 +32,14 @@ func newDemoCmd(a *app) *cobra.Command {
 	var o demoOptions
 	cmd := &cobra.Command{
 		Use:   "demo",
-		Short: "Load the real OFAC lists and attribution tags into the store in --data and serve the API",
-		Long: `demo imports the OFAC SDN list versions and the GraphSense and Etherscan
-attribution tags found in the shared data directory (../shared/data by
-default) into the embedded store, creates an API key, prints example
-requests, and serves the API on 127.0.0.1. Data already imported is not
-imported again unless --reload is given.`,
+		Short: "Load the real OFAC lists, attribution tags and early Bitcoin blocks into the store in --data and serve the API",
+		Long: `demo imports the OFAC SDN list versions, the GraphSense and Etherscan
+attribution tags and the first 14,132 Bitcoin blocks found in the shared
+data directory (../shared/data by default) into the embedded store, adds
+a simulated Bybit-style theft on Ethereum (clearly marked as simulated,
+with its ground truth) so that tracing can be tried end to end, creates
+an API key, prints example requests, and serves the API on 127.0.0.1.
+Data already imported is not imported again unless --reload is given.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.demo(cmd.Context(), o, nil)
@@ -76,12 +81,16 @@ func (a *app) demo(ctx context.Context, o demoOptions, ready func(addr, key stri
 	if err := a.demoBlocks(ctx, svc, shared); err != nil {
 		return err
 	}
+	theftTx, err := a.demoSimulation(ctx, svc)
+	if err != nil {
+		return err
+	}
 	key, err := demoKey(ctx, svc, a.dataDir)
 	if err != nil {
 		return err
 	}
 	return a.serveService(ctx, svc, o.serve, start, func(addr string) {
-		printDemoHelp(a, addr, key)
+		printDemoHelp(a, addr, key, theftTx)
 		if ready != nil {
 			ready(addr, key)
 		}
@@ -183,6 +192,36 @@ func (a *app) demoBlocks(ctx context.Context, svc *service, shared string) error
 	return nil
 }
 
+// demoSimulation writes a simulated Bybit-style theft on Ethereum (split
+// wallets, peel chains, a mixer, a bridge, a DEX swap, deposits at
+// exchanges, among ordinary traffic) on first run, so that a trace can
+// be tried end to end; it returns the theft's transaction.
+func (a *app) demoSimulation(ctx context.Context, svc *service) (string, error) {
+	truthPath := filepath.Join(a.dataDir, "demo-simulation.json")
+	if _, ok, err := svc.db.Tip(ctx, chain.Ethereum); err != nil {
+		return "", err
+	} else if ok {
+		var truth sim.Truth
+		b, err := os.ReadFile(truthPath)
+		if err != nil || json.Unmarshal(b, &truth) != nil {
+			fmt.Fprintf(a.stdout, "  ethereum: the store holds Ethereum data; no simulation added\n")
+			return "", nil
+		}
+		fmt.Fprintf(a.stdout, "  ethereum: simulated theft already stored (tx %s)\n", truth.TheftTx)
+		return truth.TheftTx, nil
+	}
+	truth, st, err := simulateInto(ctx, svc.db, 1, 100_000, truthPath, nil)
+	if err != nil {
+		return "", err
+	}
+	if err := svc.reloadTags(ctx); err != nil {
+		return "", err
+	}
+	fmt.Fprintf(a.stdout, "  ethereum: simulated theft of %s wei laundered among %d transfers in %s (SIMULATED data; ground truth in %s)\n",
+		truth.Theft, st.Transfers, st.Elapsed.Round(time.Millisecond), truthPath)
+	return truth.TheftTx, nil
+}
+
 // summarize renders an import result on one line.
 func summarize(v any) string {
 	if s, ok := v.(fmt.Stringer); ok {
@@ -219,7 +258,7 @@ func demoKey(ctx context.Context, svc *service, dataDir string) (string, error) 
 	return secret, nil
 }
 
-func printDemoHelp(a *app, addr, key string) {
+func printDemoHelp(a *app, addr, key, theftTx string) {
 	st := a.stdout
 	base := "http://" + addr
 	fmt.Fprintf(st, `
@@ -234,6 +273,11 @@ Try:
   curl -s -H "Authorization: Bearer %[2]s" %[1]s/metrics | head
   TRACEHOUND_API_KEY=%[2]s go run ./cmd/tracehound screen --server %[1]s 0x098B716B8Aaf21512996dC57EB0615e2383E2f96
 
-Stop with Ctrl-C.
 `, base, key, filepath.Join(a.dataDir, "demo-api-key"))
+	if theftTx != "" {
+		fmt.Fprintf(st, `  # the simulated theft, traced through the mixer, bridge and DEX swap to exchange deposit addresses:
+  curl -s -H "Authorization: Bearer %[2]s" -d '{"chain":"eth","seeds":["%[3]s"],"hops":30}' %[1]s/v1/traces
+`, base, key, theftTx)
+	}
+	fmt.Fprintf(st, "\nStop with Ctrl-C.\n")
 }

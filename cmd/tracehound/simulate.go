@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/tracehound/tracehound/ingest"
 	"github.com/tracehound/tracehound/sim"
+	"github.com/tracehound/tracehound/store/pebble"
 )
 
 func newSimulateCmd(a *app) *cobra.Command {
@@ -32,39 +34,20 @@ address, and every deposit address with the stolen wei it received.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			cfg := sim.DefaultConfig()
-			cfg.Seed, cfg.Background = seed, background
-			sc, err := sim.Generate(cfg)
-			if err != nil {
-				return err
-			}
 			db, err := a.openStore(ctx)
 			if err != nil {
 				return err
 			}
 			defer db.Close()
-			o := ingest.Options{From: cfg.StartHeight}
+			var progress func(ingest.Progress)
 			if !noProgress {
 				p := newProgressLine(a.stderr)
-				o.Progress = p.update
+				progress = p.update
 				defer p.done()
 			}
-			st, err := ingest.RunStream(ctx, db, sc.Source(), o)
+			truth, st, err := simulateInto(ctx, db, seed, background, truthPath, progress)
 			if err != nil {
-				return fmt.Errorf("simulate: %w (simulate into a store without Ethereum data)", err)
-			}
-			truth := sc.Truth
-			if err := db.ReplacePack(ctx, fmt.Sprintf("simulation-%d", seed), truth.Tags()); err != nil {
 				return err
-			}
-			if truthPath != "" {
-				b, err := json.MarshalIndent(truth, "", "  ")
-				if err != nil {
-					return err
-				}
-				if err := os.WriteFile(truthPath, b, 0o644); err != nil {
-					return err
-				}
 			}
 			fmt.Fprintf(a.stdout, "simulated %d blocks, %d transfers in %s; %s wei stolen from %s by %s in tx %s (block %d); %d deposit addresses at %d exchanges received stolen funds\n",
 				st.Blocks, st.Transfers, st.Elapsed.Round(time.Millisecond), truth.Theft, truth.Victim, truth.Thief, truth.TheftTx, truth.TheftBlock, len(truth.Deposits), len(truth.Services.Exchanges))
@@ -77,4 +60,34 @@ address, and every deposit address with the stolen wei it received.`,
 	cmd.Flags().StringVar(&truthPath, "truth", "", "write the ground truth as JSON to this file")
 	cmd.Flags().BoolVar(&noProgress, "no-progress", false, "no progress line")
 	return cmd
+}
+
+// simulateInto generates scenario seed with background ordinary
+// transfers, ingests it into db, tags its services and, if truthPath is
+// set, writes the ground truth there.
+func simulateInto(ctx context.Context, db *pebble.DB, seed uint64, background int, truthPath string, progress func(ingest.Progress)) (*sim.Truth, ingest.Stats, error) {
+	cfg := sim.DefaultConfig()
+	cfg.Seed, cfg.Background = seed, background
+	sc, err := sim.Generate(cfg)
+	if err != nil {
+		return nil, ingest.Stats{}, err
+	}
+	st, err := ingest.RunStream(ctx, db, sc.Source(), ingest.Options{From: cfg.StartHeight, Progress: progress})
+	if err != nil {
+		return nil, st, fmt.Errorf("simulate: %w (simulate into a store without Ethereum data)", err)
+	}
+	truth := sc.Truth
+	if err := db.ReplacePack(ctx, fmt.Sprintf("simulation-%d", seed), truth.Tags()); err != nil {
+		return nil, st, err
+	}
+	if truthPath != "" {
+		b, err := json.MarshalIndent(truth, "", "  ")
+		if err != nil {
+			return nil, st, err
+		}
+		if err := os.WriteFile(truthPath, b, 0o644); err != nil {
+			return nil, st, err
+		}
+	}
+	return &truth, st, nil
 }
