@@ -59,6 +59,10 @@ func Open(ctx context.Context, dir string) (*DB, error) {
 		}
 		return nil, fmt.Errorf("open store %s: %w", dir, err)
 	}
+	if err := checkGraphFormat(db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open store %s: %w", dir, err)
+	}
 	return &DB{db: db, dir: dir}, nil
 }
 
