@@ -51,7 +51,22 @@ func Open(ctx context.Context, dir string) (*DB, error) {
 	cache := pebble.NewCache(256 << 20)
 	defer cache.Unref()
 	opts.Cache = cache
-	tune(opts)
+	// Ingest writes postings at random points of the key space, so every
+	// flush overlaps all of Lbase. Letting L0 grow to 8 sublevels before
+	// compacting it (Pebble's default is 4) merges twice as many flushes
+	// per rewrite of Lbase; the stop threshold leaves room for the
+	// compactions to catch up instead of stalling writes.
+	opts.L0CompactionThreshold = 8
+	opts.L0StopWritesThreshold = 48
+	// A second compaction may run while the first is busy (the machines
+	// the targets are set on have two cores).
+	opts.CompactionConcurrencyRange = func() (int, int) { return 1, 2 }
+	// 32 KiB blocks: fewer index entries and compression calls per table,
+	// better compression of the hashes' neighbours, and an address's
+	// recent postings in fewer reads; the store shrank by a tenth.
+	for i := range opts.Levels {
+		opts.Levels[i].BlockSize = 32 << 10
+	}
 	db, err := pebble.Open(dir, opts)
 	if err != nil {
 		if errors.Is(err, syscall.EAGAIN) || strings.Contains(err.Error(), "lock held") {
