@@ -58,9 +58,6 @@ func Open(ctx context.Context, dir string) (*DB, error) {
 	// compactions to catch up instead of stalling writes.
 	opts.L0CompactionThreshold = 8
 	opts.L0StopWritesThreshold = 48
-	// A second compaction may run while the first is busy (the machines
-	// the targets are set on have two cores).
-	opts.CompactionConcurrencyRange = func() (int, int) { return 1, 2 }
 	// 32 KiB blocks: fewer index entries and compression calls per table,
 	// better compression of the hashes' neighbours, and an address's
 	// recent postings in fewer reads; the store shrank by a tenth.
