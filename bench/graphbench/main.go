@@ -13,12 +13,15 @@ import (
 	"encoding/hex"
 	"flag"
 	"fmt"
+	"io/fs"
 	"log"
 	mrand "math/rand/v2"
 	"os"
+	"path/filepath"
 	"runtime/pprof"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/tracehound/tracehound/chain"
@@ -136,6 +139,11 @@ func main() {
 		log.Fatal(err)
 	}
 	fmt.Printf("compactions settled %s after the last write\n", time.Since(t).Round(time.Millisecond))
+	// CPU time and the store's size do not depend on what else the
+	// machine runs, unlike the rates: they make A/B comparisons stable.
+	size := dirSize(*dir)
+	fmt.Printf("CPU for writing and compacting: %s (%.1f µs a transfer); store on disk %d MiB (%.0f bytes a transfer)\n",
+		cpuTime().Round(time.Millisecond), float64(cpuTime().Microseconds())/float64(written), size>>20, float64(size)/float64(written))
 
 	// Reads: the hottest addresses hold thousands of transfers.
 	var hot []string
@@ -152,6 +160,10 @@ func main() {
 		log.Fatalf("no address has %d transfers", *recent)
 	}
 	lat := make([]time.Duration, *reads)
+	// The first read of each address finds its blocks outside the block
+	// cache; those are reported apart as well as in the whole.
+	var first, repeat []time.Duration
+	seen := make(map[string]bool)
 	rng := mrand.New(mrand.NewPCG(3, 4))
 	for i := range lat {
 		a := hot[rng.IntN(len(hot))]
@@ -162,11 +174,26 @@ func main() {
 		if err != nil || n != *recent {
 			log.Fatalf("read %s: %d postings, %v", a, n, err)
 		}
+		if seen[a] {
+			repeat = append(repeat, lat[i])
+		} else {
+			seen[a] = true
+			first = append(first, lat[i])
+		}
 	}
-	slices.Sort(lat)
-	pct := func(p float64) time.Duration { return lat[int(p*float64(len(lat)-1))] }
+	pct := func(lat []time.Duration, p float64) time.Duration {
+		if len(lat) == 0 {
+			return 0
+		}
+		return lat[int(p*float64(len(lat)-1))]
+	}
+	for _, l := range [][]time.Duration{lat, first, repeat} {
+		slices.Sort(l)
+	}
 	fmt.Printf("read %d most recent transfers of %d hot addresses, %d reads: p50 %s, p90 %s, p99 %s, max %s\n",
-		*recent, len(hot), len(lat), pct(0.5), pct(0.9), pct(0.99), lat[len(lat)-1])
+		*recent, len(hot), len(lat), pct(lat, 0.5), pct(lat, 0.9), pct(lat, 0.99), lat[len(lat)-1])
+	fmt.Printf("  first read of each address (%d): p50 %s, p90 %s, max %s; repeated reads (%d): p50 %s, p99 %s, max %s\n",
+		len(first), pct(first, 0.5), pct(first, 0.9), pct(first, 1), len(repeat), pct(repeat, 0.5), pct(repeat, 0.99), pct(repeat, 1))
 	fmt.Printf("peak RSS: %s\n", peakRSS())
 }
 
@@ -174,6 +201,28 @@ func randHex(n int) string {
 	b := make([]byte, n)
 	rand.Read(b)
 	return "0x" + hex.EncodeToString(b)
+}
+
+// cpuTime is the process's user and system CPU time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func dirSize(dir string) int64 {
+	var n int64
+	filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if fi, err := d.Info(); err == nil {
+				n += fi.Size()
+			}
+		}
+		return nil
+	})
+	return n
 }
 
 // peakRSS is VmHWM from /proc/self/status.

@@ -2,7 +2,9 @@ package pebble
 
 import (
 	"bytes"
+	"cmp"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"slices"
 	"time"
@@ -20,6 +22,11 @@ import (
 //	g/o/<chain>\0<addr><time:8><height:8><txi:4><kind:1><pos:4>   outgoing posting
 //	g/i/<chain>\0<addr><time:8><height:8><txi:4><kind:1><pos:4>   incoming posting
 //	g/s/<chain>\0<addr>                              running totals (merge operands)
+//
+// <addr> is appendAddr's prefix-free encoding (20 bytes and a tag for an
+// Ethereum address). A posting's value is the tx hash (32 bytes), the
+// counterparty and the asset (both as addresses) and the amount.
+//
 //	g/u/<chain>\0<txhash:32><vout:4>                 unspent output: address, value
 //	g/p/<chain>\0<txhash:32><vout:4>                 spent output: spending tx, input index
 const (
@@ -225,6 +232,7 @@ type graphWriter struct {
 	key    []byte
 	val    enc
 	ops    []op
+	order  []opOrder
 	arena  []byte // ops' keys and values, in chunks
 	size   int    // the batch's size, roughly
 }
@@ -239,8 +247,15 @@ const (
 
 type op struct {
 	kind opKind
-	seq  int32 // order of arrival, for operations on the same key
 	k, v []byte
+}
+
+// opOrder sorts operations: the first 16 bytes of the key as two words,
+// which settle most comparisons without touching the keys, then the key,
+// then the order of arrival (i), for operations on the same key.
+type opOrder struct {
+	w0, w1 uint64
+	i      int32
 }
 
 const arenaChunk = 1 << 20
@@ -257,7 +272,10 @@ func (w *graphWriter) copyIn(p []byte) []byte {
 }
 
 func (w *graphWriter) add(kind opKind, k, v []byte) {
-	w.ops = append(w.ops, op{kind, int32(len(w.ops)), w.copyIn(k), w.copyIn(v)})
+	var pad [16]byte
+	copy(pad[:], k)
+	w.order = append(w.order, opOrder{binary.BigEndian.Uint64(pad[:8]), binary.BigEndian.Uint64(pad[8:]), int32(len(w.ops))})
+	w.ops = append(w.ops, op{kind, w.copyIn(k), w.copyIn(v)})
 	w.size += len(k) + len(v) + 16
 }
 
@@ -266,13 +284,20 @@ func (w *graphWriter) set(k, v []byte) { w.add(opSet, k, v) }
 // apply writes the operations to b in key order; operations on the same
 // key keep their order (an output created and spent in the batch).
 func (w *graphWriter) apply(b *pebble.Batch) error {
-	slices.SortFunc(w.ops, func(x, y op) int {
-		if c := bytes.Compare(x.k, y.k); c != 0 {
+	slices.SortFunc(w.order, func(x, y opOrder) int {
+		if x.w0 != y.w0 {
+			return cmp.Compare(x.w0, y.w0)
+		}
+		if x.w1 != y.w1 {
+			return cmp.Compare(x.w1, y.w1)
+		}
+		if c := bytes.Compare(w.ops[x.i].k, w.ops[y.i].k); c != 0 {
 			return c
 		}
-		return int(x.seq - y.seq)
+		return cmp.Compare(x.i, y.i)
 	})
-	for _, o := range w.ops {
+	for _, ord := range w.order {
+		o := &w.ops[ord.i]
 		var err error
 		switch o.kind {
 		case opSet:
@@ -321,7 +346,8 @@ func (w *graphWriter) block(blk *chain.Block) error {
 
 func (w *graphWriter) tx(blk *chain.Block, tx *chain.Tx, th []byte) error {
 	ts := blk.Time.Unix()
-	w.set(append(chainKey(gTx, w.c), th...), encodeTx(blk, tx))
+	w.val.b = encodeTx(w.val.b[:0], w.c, blk, tx)
+	w.set(append(chainKey(gTx, w.c), th...), w.val.b)
 	if tx.From != "" && !tx.Fee.IsZero() {
 		w.total(tx.From).addFee(tx.Fee, ts)
 	}
@@ -391,21 +417,21 @@ func (w *graphWriter) posting(prefix, addr, counterparty string, height uint64, 
 	if addr == "" {
 		return nil
 	}
-	if len(addr) > 255 {
+	if len(addr) > maxAddrLen {
 		return fmt.Errorf("address of %d bytes", len(addr))
 	}
 	k := append(w.key[:0], prefix...)
 	k = append(k, w.c...)
-	k = append(k, 0, byte(len(addr)))
-	k = append(k, addr...)
+	k = append(k, 0)
+	k = appendAddr(k, addr)
 	k = binaryAppendU64(k, uint64(ts))
 	k = binaryAppendU64(k, height)
 	k = append(k, byte(txi>>24), byte(txi>>16), byte(txi>>8), byte(txi), byte(kind), byte(pos>>24), byte(pos>>16), byte(pos>>8), byte(pos))
 	w.key = k
 	w.val.b = w.val.b[:0]
 	w.val.raw(th)
-	w.val.str(counterparty)
-	w.val.str(string(asset))
+	w.val.b = appendAddr(w.val.b, counterparty)
+	w.val.b = appendAddr(w.val.b, string(asset))
 	w.val.amount(amount)
 	w.set(k, w.val.b)
 	t := w.total(addr)
@@ -433,9 +459,14 @@ func (w *graphWriter) flushTotals() error {
 	return nil
 }
 
-func encodeTx(blk *chain.Block, tx *chain.Tx) []byte {
-	var e enc
-	e.u8(1) // format version
+// txRecordVersion is the first byte of a transaction record; the store's
+// format version (format.go) covers it, this catches a stray record.
+const txRecordVersion = 2
+
+// encodeTx appends a transaction's record to b.
+func encodeTx(b []byte, c chain.Chain, blk *chain.Block, tx *chain.Tx) []byte {
+	e := enc{b: b}
+	e.u8(txRecordVersion)
 	e.uvar(blk.Height)
 	e.svar(blk.Time.Unix())
 	e.uvar(uint64(tx.Index))
@@ -448,27 +479,27 @@ func encodeTx(blk *chain.Block, tx *chain.Tx) []byte {
 	}
 	e.u8(flags)
 	e.amount(tx.Fee)
-	e.str(tx.From)
+	e.b = appendAddr(e.b, tx.From)
 	e.uvar(uint64(len(tx.Transfers)))
 	for _, t := range tx.Transfers {
 		e.u8(byte(t.Kind))
 		e.uvar(uint64(t.Pos))
-		e.str(t.From)
-		e.str(t.To)
-		e.str(string(t.Asset))
+		e.b = appendAddr(e.b, t.From)
+		e.b = appendAddr(e.b, t.To)
+		e.b = appendAddr(e.b, string(t.Asset))
 		e.amount(t.Amount)
 	}
 	e.uvar(uint64(len(tx.Inputs)))
 	for _, in := range tx.Inputs {
-		e.str(in.PrevTx)
+		e.b = appendHash(e.b, c, in.PrevTx)
 		e.uvar(uint64(in.PrevIndex))
-		e.str(in.Address)
+		e.b = appendAddr(e.b, in.Address)
 		e.uvar(in.Value)
 	}
 	e.uvar(uint64(len(tx.Outputs)))
 	for _, o := range tx.Outputs {
 		e.uvar(uint64(o.Index))
-		e.str(o.Address)
+		e.b = appendAddr(e.b, o.Address)
 		e.uvar(o.Value)
 		e.str(o.Script)
 	}
@@ -505,7 +536,7 @@ func (d *DB) Tx(ctx context.Context, c chain.Chain, hash string) (*TxRecord, boo
 
 func decodeTx(c chain.Chain, hash, v []byte) (*TxRecord, error) {
 	dd := dec{b: v}
-	if ver := dd.u8(); ver != 1 {
+	if ver := dd.u8(); ver != txRecordVersion {
 		return nil, fmt.Errorf("tx record format %d: %w", ver, errCorrupt)
 	}
 	r := &TxRecord{Chain: c}
@@ -516,23 +547,23 @@ func decodeTx(c chain.Chain, hash, v []byte) (*TxRecord, error) {
 	flags := dd.u8()
 	r.Failed, r.Coinbase = flags&1 != 0, flags&2 != 0
 	r.Fee = dd.amount()
-	r.From = dd.str()
+	r.From = dd.addr()
 	n := dd.uvar()
 	for i := uint64(0); i < n && dd.err == nil; i++ {
 		t := chain.Transfer{Chain: c, Tx: r.Hash, Block: r.Block, Time: r.Time}
 		t.Kind = chain.TransferKind(dd.u8())
 		t.Pos = uint32(dd.uvar())
-		t.From, t.To, t.Asset = dd.str(), dd.str(), chain.Asset(dd.str())
+		t.From, t.To, t.Asset = dd.addr(), dd.addr(), chain.Asset(dd.addr())
 		t.Amount = dd.amount()
 		r.Transfers = append(r.Transfers, t)
 	}
 	n = dd.uvar()
 	for i := uint64(0); i < n && dd.err == nil; i++ {
-		r.Inputs = append(r.Inputs, chain.Input{PrevTx: dd.str(), PrevIndex: uint32(dd.uvar()), Address: dd.str(), Value: dd.uvar()})
+		r.Inputs = append(r.Inputs, chain.Input{PrevTx: dd.hash(c), PrevIndex: uint32(dd.uvar()), Address: dd.addr(), Value: dd.uvar()})
 	}
 	n = dd.uvar()
 	for i := uint64(0); i < n && dd.err == nil; i++ {
-		r.Outputs = append(r.Outputs, chain.Output{Index: uint32(dd.uvar()), Address: dd.str(), Value: dd.uvar(), Script: dd.str()})
+		r.Outputs = append(r.Outputs, chain.Output{Index: uint32(dd.uvar()), Address: dd.addr(), Value: dd.uvar(), Script: dd.str()})
 	}
 	return r, dd.err
 }
@@ -610,6 +641,9 @@ type postingIter struct {
 	plen     int
 	oldest   bool
 	valid    bool
+	assetTag byte
+	assetRaw []byte
+	asset    chain.Asset
 }
 
 func (d *DB) newPostingIter(c chain.Chain, addr, prefix string, q PostingQuery) (*postingIter, error) {
@@ -656,8 +690,13 @@ func (p *postingIter) posting() (Posting, error) {
 	out.Pos = kd.u32()
 	vd := dec{b: p.it.Value()}
 	out.Tx = hashString(p.c, vd.raw(32))
-	out.Counterparty = vd.str()
-	out.Asset = chain.Asset(vd.str())
+	out.Counterparty = vd.addr()
+	// An address trades few assets: reuse the last one's string.
+	tag, raw := vd.addrRaw()
+	if tag != p.assetTag || !bytes.Equal(raw, p.assetRaw) {
+		p.assetTag, p.assetRaw, p.asset = tag, append(p.assetRaw[:0], raw...), chain.Asset(addrText(tag, raw))
+	}
+	out.Asset = p.asset
 	out.Amount = vd.amount()
 	if kd.err != nil || vd.err != nil {
 		return Posting{}, fmt.Errorf("read posting of %s: %w", p.addr, errCorrupt)

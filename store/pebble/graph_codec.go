@@ -147,7 +147,123 @@ func hashString(c chain.Chain, b []byte) string {
 	if c == chain.Bitcoin {
 		return hex.EncodeToString(b)
 	}
-	return "0x" + hex.EncodeToString(b)
+	if len(b) != 32 {
+		return "0x" + hex.EncodeToString(b)
+	}
+	// One allocation: postings are read by the thousand.
+	var buf [66]byte
+	buf[0], buf[1] = '0', 'x'
+	hex.Encode(buf[2:], b)
+	return string(buf[:])
+}
+
+// Addresses (and token assets, which are contract addresses) are stored
+// compactly. An Ethereum-style address, "0x" and 40 lowercase hex digits,
+// is the tag addrHex20 and its 20 bytes: half the size of the string. Any
+// other string (Bitcoin addresses, test names, mixed case) is the tag
+// addrString, its length as a uvarint, and its bytes, so every string
+// round-trips exactly. The encoding is prefix-free: an address followed by
+// more key bytes never reads as another address, so one address's keys
+// are one contiguous range.
+const (
+	addrString = 0
+	addrHex20  = 1
+)
+
+// maxAddrLen bounds addresses in keys; no chain's addresses come near it.
+const maxAddrLen = 255
+
+func appendAddr(b []byte, s string) []byte {
+	if isHex20(s) {
+		b = append(b, addrHex20)
+		for i := 2; i < 42; i += 2 {
+			b = append(b, unhex(s[i])<<4|unhex(s[i+1]))
+		}
+		return b
+	}
+	b = append(b, addrString)
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+// isHex20 reports whether s is "0x" and 40 lowercase hex digits, the one
+// form that decodes back to itself.
+func isHex20(s string) bool {
+	if len(s) != 42 || s[0] != '0' || s[1] != 'x' {
+		return false
+	}
+	for i := 2; i < 42; i++ {
+		c := s[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// appendHash stores a transaction hash as the tag hashRaw and its 32
+// bytes when the chain shows those bytes as exactly s; any other string
+// as addrString, so that it round-trips.
+func appendHash(b []byte, c chain.Chain, s string) []byte {
+	if h, err := hashBytes(s); err == nil && hashString(c, h) == s {
+		b = append(b, hashRaw)
+		return append(b, h...)
+	}
+	b = append(b, addrString)
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+const hashRaw = 2
+
+func (d *dec) hash(c chain.Chain) string {
+	switch d.u8() {
+	case hashRaw:
+		return hashString(c, d.raw(32))
+	case addrString:
+		return d.str()
+	}
+	d.fail()
+	return ""
+}
+
+// unhex is the value of a lowercase hex digit isHex20 accepted.
+func unhex(c byte) byte {
+	if c <= '9' {
+		return c - '0'
+	}
+	return c - 'a' + 10
+}
+
+// addrRaw reads an address as its encoded bytes: the tag and the 20 bytes
+// or the tag and the string. It does not allocate.
+func (d *dec) addrRaw() (tag byte, p []byte) {
+	tag = d.u8()
+	switch {
+	case d.err != nil:
+		return 0, nil
+	case tag == addrHex20:
+		return tag, d.raw(20)
+	case tag == addrString:
+		return tag, d.bytes()
+	}
+	d.fail()
+	return 0, nil
+}
+
+func (d *dec) addr() string {
+	tag, p := d.addrRaw()
+	return addrText(tag, p)
+}
+
+func addrText(tag byte, p []byte) string {
+	if tag != addrHex20 {
+		return string(p)
+	}
+	var buf [42]byte
+	buf[0], buf[1] = '0', 'x'
+	hex.Encode(buf[2:], p)
+	return string(buf[:])
 }
 
 // chainKey starts every graph key of one chain: prefix, chain, 0.
@@ -158,10 +274,8 @@ func chainKey(prefix string, c chain.Chain) []byte {
 	return append(k, 0)
 }
 
-// addrKey is chainKey plus the length-prefixed address, so that one
-// address's keys are one contiguous range.
+// addrKey is chainKey plus the encoded address, so that one address's
+// keys are one contiguous range.
 func addrKey(prefix string, c chain.Chain, addr string) []byte {
-	k := chainKey(prefix, c)
-	k = append(k, byte(len(addr)))
-	return append(k, addr...)
+	return appendAddr(chainKey(prefix, c), addr)
 }

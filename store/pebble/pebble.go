@@ -51,12 +51,28 @@ func Open(ctx context.Context, dir string) (*DB, error) {
 	cache := pebble.NewCache(256 << 20)
 	defer cache.Unref()
 	opts.Cache = cache
-	tune(opts)
+	// Ingest writes postings at random points of the key space, so every
+	// flush overlaps all of Lbase. Letting L0 grow to 8 sublevels before
+	// compacting it (Pebble's default is 4) merges twice as many flushes
+	// per rewrite of Lbase; the stop threshold leaves room for the
+	// compactions to catch up instead of stalling writes.
+	opts.L0CompactionThreshold = 8
+	opts.L0StopWritesThreshold = 48
+	// 32 KiB blocks: fewer index entries and compression calls per table,
+	// better compression of the hashes' neighbours, and an address's
+	// recent postings in fewer reads; the store shrank by a tenth.
+	for i := range opts.Levels {
+		opts.Levels[i].BlockSize = 32 << 10
+	}
 	db, err := pebble.Open(dir, opts)
 	if err != nil {
 		if errors.Is(err, syscall.EAGAIN) || strings.Contains(err.Error(), "lock held") {
 			return nil, fmt.Errorf("open store %s: %w (stop the tracehound using it, or send the work to its API)", dir, ErrLocked)
 		}
+		return nil, fmt.Errorf("open store %s: %w", dir, err)
+	}
+	if err := checkGraphFormat(db); err != nil {
+		db.Close()
 		return nil, fmt.Errorf("open store %s: %w", dir, err)
 	}
 	return &DB{db: db, dir: dir}, nil

@@ -181,8 +181,8 @@ func (d *DB) recomputeTotals(ctx context.Context, b *pebble.Batch, c chain.Chain
 			ts := int64(kd.u64())
 			vd := dec{b: it.Value()}
 			vd.raw(32)
-			vd.str()
-			asset := chain.Asset(vd.str())
+			vd.addrRaw()
+			asset := chain.Asset(vd.addr())
 			amt := vd.amount()
 			if kd.err != nil || vd.err != nil {
 				it.Close()
