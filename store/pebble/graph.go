@@ -578,6 +578,7 @@ func (d *DB) Postings(ctx context.Context, c chain.Chain, addr string, q Posting
 		q.Incoming, q.Outgoing = true, true
 	}
 	var its []*postingIter
+	strs := new(strArena)
 	defer func() {
 		for _, it := range its {
 			it.close()
@@ -594,6 +595,7 @@ func (d *DB) Postings(ctx context.Context, c chain.Chain, addr string, q Posting
 		if err != nil {
 			return err
 		}
+		it.strs = strs
 		its = append(its, it)
 	}
 	n := 0
@@ -644,6 +646,7 @@ type postingIter struct {
 	assetTag byte
 	assetRaw []byte
 	asset    chain.Asset
+	strs     *strArena
 }
 
 func (d *DB) newPostingIter(c chain.Chain, addr, prefix string, q PostingQuery) (*postingIter, error) {
@@ -689,8 +692,16 @@ func (p *postingIter) posting() (Posting, error) {
 	out.Kind = chain.TransferKind(kd.u8())
 	out.Pos = kd.u32()
 	vd := dec{b: p.it.Value()}
-	out.Tx = hashString(p.c, vd.raw(32))
-	out.Counterparty = vd.addr()
+	if p.c == chain.Bitcoin {
+		out.Tx = p.strs.hex("", vd.raw(32))
+	} else {
+		out.Tx = p.strs.hex("0x", vd.raw(32))
+	}
+	if tag, raw := vd.addrRaw(); tag == addrHex20 {
+		out.Counterparty = p.strs.hex("0x", raw)
+	} else {
+		out.Counterparty = p.strs.str(raw)
+	}
 	// An address trades few assets: reuse the last one's string.
 	tag, raw := vd.addrRaw()
 	if tag != p.assetTag || !bytes.Equal(raw, p.assetRaw) {

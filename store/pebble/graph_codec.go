@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unsafe"
 
 	"github.com/tracehound/tracehound/chain"
 )
@@ -278,4 +279,39 @@ func chainKey(prefix string, c chain.Chain) []byte {
 // keys are one contiguous range.
 func addrKey(prefix string, c chain.Chain, addr string) []byte {
 	return appendAddr(chainKey(prefix, c), addr)
+}
+
+// strArena hands out strings carved from shared chunks. A read of a
+// thousand postings then allocates a few chunks instead of two thousand
+// strings, which keeps garbage collection out of the read's tail. The
+// strings are never written after they are handed out; a chunk lives as
+// long as any of its strings.
+type strArena struct{ buf []byte }
+
+const strChunk = 16 << 10
+
+func (a *strArena) room(n int) int {
+	if cap(a.buf)-len(a.buf) < n {
+		a.buf = make([]byte, 0, max(strChunk, n))
+	}
+	return len(a.buf)
+}
+
+// hex returns prefix followed by p in lowercase hex.
+func (a *strArena) hex(prefix string, p []byte) string {
+	n := len(prefix) + 2*len(p)
+	off := a.room(n)
+	a.buf = append(a.buf, prefix...)
+	a.buf = hex.AppendEncode(a.buf, p)
+	return unsafe.String(&a.buf[off], n)
+}
+
+// str returns p as a string.
+func (a *strArena) str(p []byte) string {
+	if len(p) == 0 {
+		return ""
+	}
+	off := a.room(len(p))
+	a.buf = append(a.buf, p...)
+	return unsafe.String(&a.buf[off], len(p))
 }
