@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -212,5 +213,26 @@ func TestGraphFormatRefused(t *testing.T) {
 	defer d.Close()
 	if v, ok, err := d.get([]byte(keyGraphFormat)); err != nil || !ok || !bytes.Equal(v, []byte{graphFormat}) {
 		t.Errorf("format record %v %v %v", v, ok, err)
+	}
+}
+
+// TestStrArena checks that strings handed out stay as they were while
+// the arena fills chunk after chunk.
+func TestStrArena(t *testing.T) {
+	var a strArena
+	type kept struct{ s, want string }
+	var all []kept
+	for i := range 5000 {
+		raw := []byte{byte(i), byte(i >> 8), 0xab, 0xcd}
+		all = append(all, kept{a.hex("0x", raw), fmt.Sprintf("0x%02x%02xabcd", byte(i), byte(i>>8))})
+		all = append(all, kept{a.str([]byte(fmt.Sprint("addr", i))), fmt.Sprint("addr", i)})
+	}
+	if a.str(nil) != "" {
+		t.Error("empty string")
+	}
+	for _, k := range all {
+		if k.s != k.want {
+			t.Fatalf("%q, want %q", k.s, k.want)
+		}
 	}
 }
