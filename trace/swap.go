@@ -1,6 +1,7 @@
 package trace
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -152,16 +153,7 @@ func (t *tracer) swaps(ctx context.Context) error {
 		}
 	}
 	slices.SortFunc(swaps, func(a, b Swap) int {
-		if a.Block != b.Block {
-			if a.Block < b.Block {
-				return -1
-			}
-			return 1
-		}
-		if c := strings.Compare(a.Tx, b.Tx); c != 0 {
-			return c
-		}
-		return strings.Compare(a.To, b.To)
+		return cmp.Or(cmp.Compare(a.Block, b.Block), strings.Compare(a.Tx, b.Tx), strings.Compare(a.To, b.To))
 	})
 	t.res.Swaps = swaps
 

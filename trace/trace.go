@@ -25,6 +25,7 @@
 package trace
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -908,19 +909,7 @@ func (t *tracer) collect() {
 	}
 	// Block order is time order, and cheaper to compare.
 	slices.SortFunc(edges, func(a, b *Edge) int {
-		if a.Block != b.Block {
-			if a.Block < b.Block {
-				return -1
-			}
-			return 1
-		}
-		if c := strings.Compare(a.Tx, b.Tx); c != 0 {
-			return c
-		}
-		if a.Kind != b.Kind {
-			return int(a.Kind) - int(b.Kind)
-		}
-		return int(a.Pos) - int(b.Pos)
+		return cmp.Or(cmp.Compare(a.Block, b.Block), strings.Compare(a.Tx, b.Tx), cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.Pos, b.Pos))
 	})
 	res.Edges = make([]Edge, len(edges))
 	for i, e := range edges {
