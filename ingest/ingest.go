@@ -43,6 +43,11 @@ type Options struct {
 	MaxReorg uint64
 	// Progress, if set, is called after every batch.
 	Progress func(Progress)
+	// Changed, if set, is told which addresses' histories each stored
+	// batch changed, before AfterWrite, so that caches of them can be
+	// dropped; all is set when a reorg rolled blocks back and the
+	// addresses are not named.
+	Changed func(addrs []string, all bool)
 	// AfterWrite, if set, is called after every stored batch (to rerun
 	// live traces, say); an error stops the run.
 	AfterWrite func(context.Context, Progress) error
@@ -144,6 +149,9 @@ func (r *run) write(ctx context.Context, blocks []*chain.Block) error {
 	}
 	if r.o.Progress != nil {
 		r.o.Progress(r.p)
+	}
+	if r.o.Changed != nil {
+		r.o.Changed(Touched(blocks), false)
 	}
 	if r.o.AfterWrite != nil {
 		if err := r.o.AfterWrite(ctx, r.p); err != nil {
@@ -274,6 +282,9 @@ func (r *run) reorg(ctx context.Context, src NodeSource, height uint64) error {
 				return err
 			}
 			r.o.Log.Warn("reorg: rolled back orphaned blocks", "source", r.id, "fork_height", height, "removed", n)
+			if r.o.Changed != nil {
+				r.o.Changed(nil, true)
+			}
 			if m := r.o.Metrics; m != nil {
 				m.reorgs.WithLabelValues(r.id).Inc()
 			}
@@ -383,4 +394,34 @@ func RunStream(ctx context.Context, st Store, src StreamSource, o Options) (Stat
 	}
 	r.p.Fraction = 1
 	return r.p, nil
+}
+
+// Touched returns the addresses whose histories the blocks add to: the
+// senders and recipients of their transfers and, on Bitcoin, the
+// addresses their inputs spend from and their outputs pay.
+func Touched(blocks []*chain.Block) []string {
+	seen := make(map[string]bool)
+	var out []string
+	add := func(a string) {
+		if a != "" && !seen[a] {
+			seen[a] = true
+			out = append(out, a)
+		}
+	}
+	for _, b := range blocks {
+		for i := range b.Txs {
+			tx := &b.Txs[i]
+			for _, t := range tx.Transfers {
+				add(t.From)
+				add(t.To)
+			}
+			for _, in := range tx.Inputs {
+				add(in.Address)
+			}
+			for _, o := range tx.Outputs {
+				add(o.Address)
+			}
+		}
+	}
+	return out
 }

@@ -14,8 +14,9 @@ import (
 // CachedGraph keeps addresses' decoded transfers in memory, most recently
 // used first, within a budget of postings, so that traces rerun by an
 // investigator, or by the next request on a server, read memory instead
-// of the store. It assumes the graph does not change while it lives: a
-// process that ingests replaces it after each batch it stores.
+// of the store. When the graph grows, the writer must Forget the
+// addresses whose histories changed; a trace running meanwhile may see
+// an address as of before the change.
 type CachedGraph struct {
 	g Graph
 	// Budget bounds the postings held; an address with more than a tenth
@@ -76,6 +77,20 @@ func (c *CachedGraph) SpentBy(ctx context.Context, ch chain.Chain, op chain.OutP
 		return "", 0, false, errors.New("trace: this graph cannot read Bitcoin transactions")
 	}
 	return u.SpentBy(ctx, ch, op)
+}
+
+// Forget drops the cached histories of addrs on chain ch.
+func (c *CachedGraph) Forget(ch chain.Chain, addrs []string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, a := range addrs {
+		k := cacheKey{ch, a}
+		if el, ok := c.entries[k]; ok {
+			c.lru.Remove(el)
+			delete(c.entries, k)
+			c.size -= len(el.Value.(*cacheEntry).ps) + 1
+		}
+	}
 }
 
 // Stats returns the cache's hits and misses so far.

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/tracehound/tracehound/chain"
+	"github.com/tracehound/tracehound/ingest"
 	"github.com/tracehound/tracehound/trace"
 )
 
@@ -47,5 +49,55 @@ func TestCachedGraph(t *testing.T) {
 		}
 		hits, misses := cg.Stats()
 		t.Logf("budget %d: %d hits, %d misses", budget, hits, misses)
+	}
+}
+
+// TestCachedGraphForget: after a new block, the cache answers the old
+// history until the changed addresses are forgotten, and then the new.
+func TestCachedGraphForget(t *testing.T) {
+	db := store(t, theft)
+	ctx := context.Background()
+	cg := trace.NewCachedGraph(db, 1_000_000)
+	o := trace.Options{Chain: chain.Ethereum, Model: trace.Haircut, Labels: services}
+	seed := []trace.Seed{{Address: addr("7")}}
+	before, err := trace.Run(ctx, cg, seed, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Block 7: a pays the exchange its remaining 50.
+	h := uint64(len(theft) + 1)
+	bt := t0.Add(time.Duration(h) * time.Minute)
+	blk := &chain.Block{Chain: chain.Ethereum, Height: h, Hash: hash(1001 + len(theft)), Parent: hash(1000 + len(theft)), Time: bt, Txs: []chain.Tx{{
+		Hash: hash(int(h)), From: addr("a"), Transfers: []chain.Transfer{{Chain: chain.Ethereum, Tx: hash(int(h)), Kind: chain.KindNative, Block: h, Time: bt,
+			From: addr("a"), To: addr("e"), Amount: chain.NewAmount(50)}}}}}
+	if err := db.WriteBlocks(ctx, chain.Ethereum, "test", []*chain.Block{blk}); err != nil {
+		t.Fatal(err)
+	}
+	exchange := func(r *trace.Result) string {
+		for _, e := range r.Endpoints {
+			if e.Address == addr("e") {
+				return e.Amount.String()
+			}
+		}
+		return ""
+	}
+	stale, err := trace.Run(ctx, cg, seed, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if exchange(stale) != exchange(before) {
+		t.Fatalf("the cache changed by itself: %s, then %s", exchange(before), exchange(stale))
+	}
+	cg.Forget(chain.Ethereum, ingest.Touched([]*chain.Block{blk}))
+	fresh, err := trace.Run(ctx, cg, seed, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := trace.Run(ctx, db, seed, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if exchange(fresh) != exchange(want) || exchange(fresh) == exchange(before) {
+		t.Errorf("after Forget the exchange holds %s; the store says %s (before the block: %s)", exchange(fresh), exchange(want), exchange(before))
 	}
 }

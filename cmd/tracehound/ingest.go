@@ -336,6 +336,7 @@ func (a *app) runIngest(ctx context.Context, c chain.Chain, f ingestFlags, o ing
 // batch's check was left pending.
 func ingestWatched(ctx context.Context, db ingest.Store, c chain.Chain, o ingest.Options, wa *watcher, run ingestFunc) (ingest.Stats, error) {
 	if wa != nil {
+		o.Changed = wa.svc.graphChanged(c)
 		o.AfterWrite = wa.afterWrite(c)
 	}
 	st, err := run(ctx, db, o)

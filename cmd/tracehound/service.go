@@ -31,8 +31,8 @@ type service struct {
 	log    *slog.Logger
 	audit  *audit.Log
 	// graph serves traces: the store with recently traced addresses'
-	// transfers kept in memory. An ingest in the same process swaps in an
-	// empty one after each batch it stores (see refreshGraph).
+	// transfers kept in memory. An ingest in the same process drops the
+	// histories each batch changes (see graphChanged).
 	graph atomic.Pointer[trace.CachedGraph]
 	// watches keeps the live traces and their alerts.
 	watches *watch.Service
@@ -62,9 +62,21 @@ func newService(ctx context.Context, db *pebble.DB, log *slog.Logger) (*service,
 // traceGraph is the graph traces read now.
 func (s *service) traceGraph() *trace.CachedGraph { return s.graph.Load() }
 
-// refreshGraph drops the cached postings: the store has grown, and a
-// cache assumes it does not.
+// refreshGraph drops every cached posting.
 func (s *service) refreshGraph() { s.graph.Store(trace.NewCachedGraph(s.db, traceCacheBudget)) }
+
+// graphChanged keeps the trace cache true to the store as an ingest
+// writes: the histories a batch changed are dropped, the rest stay warm,
+// so that watches rerun on every block at the cache's speed.
+func (s *service) graphChanged(c chain.Chain) func(addrs []string, all bool) {
+	return func(addrs []string, all bool) {
+		if all {
+			s.refreshGraph()
+			return
+		}
+		s.traceGraph().Forget(c, addrs)
+	}
+}
 
 func (s *service) reloadSanctions(ctx context.Context) error {
 	start := time.Now()

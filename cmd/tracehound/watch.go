@@ -168,13 +168,12 @@ type watcher struct {
 	sinceRun  bool
 }
 
-// afterWrite drops the trace cache, which the new blocks made stale, and
-// reruns the chain's watches: at most every w.every while catching up,
+// afterWrite reruns the chain's watches, once the ingest has dropped the
+// histories it changed from the trace cache: at most every w.every while catching up,
 // after every batch once at the node's head, where a skipped check could
 // wait long for the next block.
 func (w *watcher) afterWrite(c chain.Chain) func(context.Context, ingest.Progress) error {
 	return func(ctx context.Context, p ingest.Progress) error {
-		w.svc.refreshGraph()
 		w.sinceRun = true
 		atHead := p.Target > 0 && p.Height >= p.Target
 		if !atHead && time.Since(w.last) < w.every {
