@@ -196,7 +196,7 @@ func TestWatchAPI(t *testing.T) {
 	if err := f.db.WriteBlocks(ctx, chain.Ethereum, "test", []*chain.Block{payBlock(3, [3]string{"7", "e", "300"})}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.svc.CheckAll(ctx, f.db, f.svc.labels, chain.Ethereum, time.Now()); err != nil {
+	if _, err := f.svc.CheckAll(ctx, f.db, func(*watch.Watch) trace.Labeler { return f.svc.labels }, chain.Ethereum, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	type page struct {

@@ -96,8 +96,8 @@ func (s *Service) Alerts(ctx context.Context, q AlertQuery) ([]Alert, error) {
 // watch's alerts are audited, then stored with its new state in one
 // write, so that a check cut short raises them again rather than losing
 // them. A watch that fails does not stop the others; the errors are
-// joined.
-func (s *Service) CheckAll(ctx context.Context, g trace.Graph, labels trace.Labeler, c chain.Chain, now time.Time) ([]Alert, error) {
+// joined. labels gives each watch its labeler (with clustering or not).
+func (s *Service) CheckAll(ctx context.Context, g trace.Graph, labels func(*Watch) trace.Labeler, c chain.Chain, now time.Time) ([]Alert, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ws, err := s.st.Watches(ctx)
@@ -111,7 +111,7 @@ func (s *Service) CheckAll(ctx context.Context, g trace.Graph, labels trace.Labe
 		if w.Chain != c {
 			continue
 		}
-		alerts, err := s.check(ctx, g, labels, w, now)
+		alerts, err := s.check(ctx, g, labels(w), w, now)
 		if err != nil {
 			if ctx.Err() != nil {
 				return all, err

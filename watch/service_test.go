@@ -90,12 +90,12 @@ func TestServiceLifecycle(t *testing.T) {
 
 	write(payBlock(3, [3]string{"7", "e", "300"}, [3]string{"7", "f", "100"}))
 	t1 := t0.Add(time.Minute)
-	alerts, err := svc.CheckAll(ctx, db, lb, chain.Ethereum, t1)
+	alerts, err := svc.CheckAll(ctx, db, func(*watch.Watch) trace.Labeler { return lb }, chain.Ethereum, t1)
 	if err != nil || len(alerts) != 2 || alerts[0].Address != addr("e") || alerts[0].Amount.String() != "900" || alerts[0].Previous.String() != "600" ||
 		alerts[1].Address != addr("f") || !alerts[1].Raised.Equal(t1) {
 		t.Fatalf("check: %v %+v", err, alerts)
 	}
-	if again, err := svc.CheckAll(ctx, db, lb, chain.Ethereum, t1.Add(time.Minute)); err != nil || len(again) != 0 {
+	if again, err := svc.CheckAll(ctx, db, func(*watch.Watch) trace.Labeler { return lb }, chain.Ethereum, t1.Add(time.Minute)); err != nil || len(again) != 0 {
 		t.Fatalf("nothing new raised %+v %v", again, err)
 	}
 	for _, c := range []struct {
@@ -124,7 +124,7 @@ func TestServiceLifecycle(t *testing.T) {
 		t.Fatalf("deleted twice: %v %v", ok, err)
 	}
 	write(payBlock(4, [3]string{"7", "e", "1"}))
-	if al, err := svc.CheckAll(ctx, db, lb, chain.Ethereum, t1.Add(2*time.Minute)); err != nil || len(al) != 0 {
+	if al, err := svc.CheckAll(ctx, db, func(*watch.Watch) trace.Labeler { return lb }, chain.Ethereum, t1.Add(2*time.Minute)); err != nil || len(al) != 0 {
 		t.Fatalf("a deleted watch alerted: %+v %v", al, err)
 	}
 	if ws, err := svc.Watches(ctx); err != nil || len(ws) != 0 {

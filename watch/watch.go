@@ -17,15 +17,18 @@ import (
 
 // Watch is a saved forward trace and what it last found.
 type Watch struct {
-	Name    string       `json:"name"`
-	Chain   chain.Chain  `json:"chain"`
-	Seeds   []trace.Seed `json:"seeds"`
-	Model   trace.Model  `json:"model"`
-	Hops    int          `json:"hops"`
-	Min     chain.Amount `json:"min"`
-	Asset   chain.Asset  `json:"asset,omitempty"`
-	Since   time.Time    `json:"since,omitzero"`
-	Created time.Time    `json:"created"`
+	Name  string       `json:"name"`
+	Chain chain.Chain  `json:"chain"`
+	Seeds []trace.Seed `json:"seeds"`
+	Model trace.Model  `json:"model"`
+	Hops  int          `json:"hops"`
+	Min   chain.Amount `json:"min"`
+	Asset chain.Asset  `json:"asset,omitempty"`
+	Since time.Time    `json:"since,omitzero"`
+	// NoCluster and NoSwaps keep the trace options they name.
+	NoCluster bool      `json:"no_cluster,omitempty"`
+	NoSwaps   bool      `json:"no_swaps,omitempty"`
+	Created   time.Time `json:"created"`
 	// CreatedBy names who saved the watch (an API key's name, or "cli").
 	CreatedBy string `json:"created_by,omitempty"`
 	// Endpoints are the amounts each endpoint held at the last check, by
@@ -88,7 +91,7 @@ var ErrExists = errors.New("a watch of that name exists")
 // Check runs a watch's trace and returns the alerts: endpoints that are
 // new or hold more than at the last check. It updates w.
 func Check(ctx context.Context, g trace.Graph, labels trace.Labeler, w *Watch, now time.Time) ([]Alert, error) {
-	o := trace.Options{Chain: w.Chain, Model: w.Model, MaxHops: w.Hops, MinAmount: w.Min, Asset: w.Asset, Since: w.Since, Labels: labels}
+	o := trace.Options{Chain: w.Chain, Model: w.Model, MaxHops: w.Hops, MinAmount: w.Min, Asset: w.Asset, Since: w.Since, Labels: labels, NoSwaps: w.NoSwaps}
 	r, err := trace.Run(ctx, g, w.Seeds, o)
 	if err != nil {
 		return nil, fmt.Errorf("watch %s: %w", w.Name, err)

@@ -17,6 +17,7 @@ import (
 	"github.com/tracehound/tracehound/api"
 	"github.com/tracehound/tracehound/chain"
 	"github.com/tracehound/tracehound/ingest"
+	"github.com/tracehound/tracehound/trace"
 	"github.com/tracehound/tracehound/watch"
 )
 
@@ -45,7 +46,7 @@ them arrive there.`,
 			if err != nil {
 				return err
 			}
-			req := api.WatchRequest{Name: args[0], TraceRequest: api.TraceRequest{Chain: args[1], Seeds: args[2:], Model: f.model, Hops: f.hops, Min: f.min, Since: f.since, Asset: f.asset, NoCluster: f.noCluster}}
+			req := api.WatchRequest{Name: args[0], TraceRequest: api.TraceRequest{Chain: args[1], Seeds: args[2:], Model: f.model, Hops: f.hops, Min: f.min, Since: f.since, Asset: f.asset, NoCluster: f.noCluster, NoSwaps: f.noSwaps}}
 			w, found, err := svc.addWatch(ctx, "cli", req)
 			var ie *api.InputError
 			if errors.As(err, &ie) {
@@ -65,6 +66,7 @@ them arrive there.`,
 	add.Flags().StringVar(&f.since, "since", "", "first block time considered")
 	add.Flags().StringVar(&f.asset, "asset", "", "token contract to trace")
 	add.Flags().BoolVar(&f.noCluster, "no-cluster", false, "do not recognise deposit addresses by their sweeps")
+	add.Flags().BoolVar(&f.noSwaps, "no-swaps", false, "end the trace at DeFi venues instead of following swaps into other assets")
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List watches and what they last found",
@@ -193,11 +195,21 @@ func (w *watcher) finish(ctx context.Context, c chain.Chain) error {
 
 func (w *watcher) check(ctx context.Context, c chain.Chain) error {
 	w.last, w.sinceRun = time.Now(), false
-	_, o, err := w.svc.traceOptions(ctx, api.TraceRequest{Chain: string(c)}, 0)
+	_, clustered, err := w.svc.traceOptions(ctx, api.TraceRequest{Chain: string(c)}, 0)
 	if err != nil {
 		return err
 	}
-	alerts, err := w.svc.watches.CheckAll(ctx, w.svc.traceGraph(), o.Labels, c, time.Now())
+	_, plain, err := w.svc.traceOptions(ctx, api.TraceRequest{Chain: string(c), NoCluster: true}, 0)
+	if err != nil {
+		return err
+	}
+	labels := func(wt *watch.Watch) trace.Labeler {
+		if wt.NoCluster {
+			return plain.Labels
+		}
+		return clustered.Labels
+	}
+	alerts, err := w.svc.watches.CheckAll(ctx, w.svc.traceGraph(), labels, c, time.Now())
 	w.report(ctx, alerts)
 	if err != nil && w.keepGoing && ctx.Err() == nil {
 		w.log.Error("watch check failed", "chain", string(c), "err", err)
@@ -266,7 +278,8 @@ func (s *service) addWatch(ctx context.Context, actor string, req api.WatchReque
 	if err != nil {
 		return watch.Watch{}, nil, err
 	}
-	w := watch.Watch{Name: req.Name, Chain: o.Chain, Seeds: seeds, Model: o.Model, Hops: o.MaxHops, Min: o.MinAmount, Asset: o.Asset, Since: o.Since}
+	w := watch.Watch{Name: req.Name, Chain: o.Chain, Seeds: seeds, Model: o.Model, Hops: o.MaxHops, Min: o.MinAmount, Asset: o.Asset, Since: o.Since,
+		NoCluster: req.NoCluster, NoSwaps: req.NoSwaps}
 	found, err := s.watches.Add(ctx, actor, &w, s.traceGraph(), o.Labels, time.Now())
 	if errors.Is(err, watch.ErrExists) {
 		return watch.Watch{}, nil, &api.ConflictError{Err: err}

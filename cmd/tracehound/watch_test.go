@@ -63,6 +63,11 @@ tags:
 		t.Fatalf("watch add: %v\n%s", err, out)
 	}
 
+	// The same watch without clustering keeps that option on every check.
+	if _, err := run(t, "--data", data, "watch", "add", "plain", "eth", a("7"), "--no-cluster", "--no-swaps"); err != nil {
+		t.Fatal(err)
+	}
+
 	var mu sync.Mutex
 	var posted []watch.Alert
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -87,13 +92,16 @@ tags:
 	if strings.Contains(out, a("d1")+" now holds") {
 		t.Errorf("an unchanged endpoint alerted again:\n%s", out)
 	}
+	if !strings.Contains(out, "ALERT plain: Mixer mixer at "+a("f")) || strings.Contains(out, "ALERT plain: Exchange One exchange (deposit-address)") {
+		t.Errorf("the watch without clustering alerted as one with it:\n%s", out)
+	}
 	mu.Lock()
-	if len(posted) != 2 {
+	if len(posted) < 3 {
 		t.Errorf("webhook got %d alerts", len(posted))
 	}
 	mu.Unlock()
 	out, _ = run(t, "--data", data, "intel", "audit", "show")
-	if strings.Count(out, "watch.alert") != 2 {
+	if strings.Count(out, "watch:bybit-like\twatch.alert") != 2 || strings.Count(out, "watch:plain\twatch.alert") != 2 {
 		t.Errorf("audit:\n%s", out)
 	}
 	out, err = run(t, "--data", data, "watch", "list")
