@@ -2,6 +2,8 @@ package trace_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -110,5 +112,29 @@ func TestWindowPastIngested(t *testing.T) {
 	r, err = trace.Run(ctx, db, []trace.Seed{{Address: addr("7")}}, trace.Options{Chain: chain.Ethereum, Since: t0, Until: last})
 	if err != nil || len(r.Warnings) != 0 {
 		t.Errorf("a window within the data: %v %q", err, r.Warnings)
+	}
+}
+
+// TestCapProjection: a trace stopped by the address cap says how it was
+// growing and where that growth was heading.
+func TestCapProjection(t *testing.T) {
+	var pays []pay
+	pays = append(pays, pay{"71c7", "7", 1_000_000})
+	level := []string{"7"}
+	for hop := 1; hop <= 3; hop++ {
+		var next []string
+		for _, from := range level {
+			for i := range 3 {
+				to := fmt.Sprintf("%s%d", from, i)
+				pays = append(pays, pay{from, to, 1_000_000 / uint64(len(level)*3+1)})
+				next = append(next, to)
+			}
+		}
+		level = next
+	}
+	db := store(t, pays)
+	_, err := trace.Run(context.Background(), db, []trace.Seed{{Address: addr("7")}}, trace.Options{Chain: chain.Ethereum, Model: trace.Poison, MaxHops: 4, MaxAddresses: 20})
+	if !errors.Is(err, trace.ErrTooLarge) || !strings.Contains(err.Error(), "addresses by hop: [1 3 9 7]") || !strings.Contains(err.Error(), "growing 3.0 times a hop: about 180 by hop 4") {
+		t.Errorf("cap: %v", err)
 	}
 }

@@ -798,7 +798,7 @@ func (t *tracer) arrive(ctx context.Context, e *Edge) error {
 			return nil
 		}
 		if len(t.nodes) >= t.o.MaxAddresses {
-			return fmt.Errorf("%w: more than %d addresses tainted by hop %d (raise the cap, lower the hops or set a dust limit)", ErrTooLarge, t.o.MaxAddresses, e.Hop)
+			return fmt.Errorf("%w: more than %d addresses tainted by hop %d%s (raise the cap, lower the hops or set a dust limit)", ErrTooLarge, t.o.MaxAddresses, e.Hop, t.projection(e.Hop))
 		}
 		r = t.nodeIn(k, e.Hop)
 		l, err := t.label(ctx, e.To)
@@ -819,6 +819,33 @@ func (t *tracer) arrive(ctx context.Context, e *Edge) error {
 	r.in[id] = e.Tainted
 	t.push(r)
 	return nil
+}
+
+// projection estimates, when the address cap stops a trace at hop h,
+// the size the trace was heading for: the addresses per hop so far and
+// the last whole hop's growth carried to the hop limit.
+func (t *tracer) projection(h int) string {
+	per := make([]int, h+1)
+	for _, n := range t.nodes {
+		if n.hop <= h {
+			per[n.hop]++
+		}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "; addresses by hop: %v", per)
+	if h < 2 || per[h-2] == 0 || per[h-1] <= per[h-2] {
+		return b.String()
+	}
+	growth := float64(per[h-1]) / float64(per[h-2])
+	est := float64(len(t.nodes))
+	for range t.o.MaxHops - h + 1 {
+		est *= growth
+		if est > 1e12 {
+			break
+		}
+	}
+	fmt.Fprintf(&b, ", growing %.1f times a hop: about %.0f by hop %d at that rate", growth, est, t.o.MaxHops)
+	return b.String()
 }
 
 // label looks an address up once per trace.

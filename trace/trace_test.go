@@ -150,7 +150,7 @@ func TestControls(t *testing.T) {
 		t.Errorf("37 is dust under 40: %s", got)
 	}
 	_, err := trace.Run(context.Background(), db, []trace.Seed{{Address: addr("7")}}, trace.Options{Chain: chain.Ethereum, MaxAddresses: 2})
-	if !errors.Is(err, trace.ErrTooLarge) || !strings.Contains(err.Error(), "more than 2 addresses") {
+	if !errors.Is(err, trace.ErrTooLarge) || !strings.Contains(err.Error(), "more than 2 addresses") || !strings.Contains(err.Error(), "addresses by hop: [1 1]") {
 		t.Errorf("cap: %v", err)
 	}
 	_, err = trace.Run(context.Background(), db, []trace.Seed{{Address: addr("99")}}, trace.Options{Chain: chain.Ethereum})
