@@ -644,13 +644,36 @@ func (d *DB) Postings(ctx context.Context, c chain.Chain, addr string, q Posting
 
 // postingReader decodes one address's postings.
 type postingReader struct {
-	c        chain.Chain
-	addr     string
-	plen     int
-	assetTag byte
-	assetRaw []byte
-	asset    chain.Asset
-	strs     *strArena
+	c      chain.Chain
+	addr   string
+	plen   int
+	assets []seenAsset
+	strs   *strArena
+}
+
+// seenAsset is an asset's encoding and its string, for reuse: an address
+// trades few assets, in and out interleaved.
+type seenAsset struct {
+	raw   string
+	asset chain.Asset
+}
+
+// maxSeenAssets bounds the assets a read remembers; the rest are
+// converted posting by posting.
+const maxSeenAssets = 16
+
+func (p *postingReader) asset(enc []byte) chain.Asset {
+	for _, a := range p.assets {
+		if a.raw == string(enc) {
+			return a.asset
+		}
+	}
+	dd := dec{b: enc}
+	a := chain.Asset(dd.addr())
+	if len(p.assets) < maxSeenAssets {
+		p.assets = append(p.assets, seenAsset{string(enc), a})
+	}
+	return a
 }
 
 func (p *postingReader) posting(k, v []byte) (Posting, error) {
@@ -676,12 +699,9 @@ func (p *postingReader) posting(k, v []byte) (Posting, error) {
 	} else {
 		out.Counterparty = p.strs.str(raw)
 	}
-	// An address trades few assets: reuse the last one's string.
-	tag, raw := vd.addrRaw()
-	if tag != p.assetTag || !bytes.Equal(raw, p.assetRaw) {
-		p.assetTag, p.assetRaw, p.asset = tag, append(p.assetRaw[:0], raw...), chain.Asset(addrText(tag, raw))
-	}
-	out.Asset = p.asset
+	rest := vd.b
+	vd.addrRaw()
+	out.Asset = p.asset(rest[:len(rest)-len(vd.b)])
 	out.Amount = vd.amount()
 	if kd.err != nil || vd.err != nil || len(kd.b) != 0 {
 		return Posting{}, fmt.Errorf("read posting of %s: %w", p.addr, errCorrupt)
