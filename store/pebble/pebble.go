@@ -69,13 +69,19 @@ func Open(ctx context.Context, dir string) (*DB, error) {
 	// recent transfers, which are read far more than the rest: their
 	// blocks are stored uncompressed, so that a cold read copies them
 	// into the cache instead of decompressing them (Snappy was a third
-	// of a cold read's CPU), for 3 % more disk. The last level keeps
-	// Snappy. Every level is set: Pebble gives an unset level the
-	// setting of the level above.
+	// of a cold read's CPU), for 3 % more disk. They are also 8 KiB, with
+	// a two-level index of 8 KiB blocks: a cold read positions itself in
+	// each level by loading one block there, most of which it does not
+	// need, and 32 KiB blocks made that a third of what it loaded. The
+	// last level keeps Snappy and 32 KiB blocks. Every level is set:
+	// Pebble gives an unset level the setting of the level above.
 	for i := range opts.Levels {
 		profile := sstable.NoCompression
 		if i == len(opts.Levels)-1 {
 			profile = sstable.SnappyCompression
+		} else {
+			opts.Levels[i].BlockSize = 8 << 10
+			opts.Levels[i].IndexBlockSize = 8 << 10
 		}
 		opts.Levels[i].Compression = func() *sstable.CompressionProfile { return profile }
 	}
