@@ -38,6 +38,8 @@ func main() {
 		recent    = flag.Int("recent", 1000, "transfers per read")
 		reads     = flag.Int("reads", 10_000, "reads")
 		cpuprof   = flag.String("cpuprofile", "", "write a CPU profile of the write phase to this file")
+		readprof  = flag.String("readprofile", "", "write a CPU profile of the read phase to this file")
+		reuse     = flag.Bool("reuse", false, "if -dir already holds the transfers, skip writing and only read")
 	)
 	flag.Parse()
 	if *dir == "" {
@@ -55,11 +57,30 @@ func main() {
 	}
 	defer db.Close()
 
+	// Addresses come from a fixed seed, so that a store written once can
+	// be read again with -reuse: the hot addresses are the pool's first.
+	seeded := mrand.New(mrand.NewPCG(5, 6))
 	pool := make([]string, *addrs)
 	for i := range pool {
-		pool[i] = randHex(20)
+		pool[i] = seededHex(seeded, 20)
 	}
 	tokens := []chain.Asset{chain.Asset(randHex(20)), chain.Asset(randHex(20)), chain.Asset(randHex(20))}
+
+	if *reuse {
+		tip, ok, err := db.Tip(ctx, chain.Ethereum)
+		if err != nil {
+			log.Fatal(err)
+		}
+		want := uint64((*transfers + *perBlock - 1) / *perBlock)
+		if ok && tip.Height != want {
+			log.Fatalf("%s holds %d blocks, not the %d of %d transfers", *dir, tip.Height, want, *transfers)
+		}
+		if ok {
+			fmt.Printf("reusing %s: %d blocks\n", *dir, tip.Height)
+			read(ctx, db, pool, *recent, *reads, *readprof)
+			return
+		}
+	}
 	zipf := mrand.NewZipf(mrand.New(mrand.NewPCG(1, 2)), 1.1, 1, uint64(*addrs-1))
 
 	// Blocks are generated on their own goroutine, as a node source
@@ -144,6 +165,12 @@ func main() {
 	size := dirSize(*dir)
 	fmt.Printf("CPU for writing and compacting: %s (%.1f µs a transfer); store on disk %d MiB (%.0f bytes a transfer)\n",
 		cpuTime().Round(time.Millisecond), float64(cpuTime().Microseconds())/float64(written), size>>20, float64(size)/float64(written))
+	read(ctx, db, pool, *recent, *reads, *readprof)
+}
+
+// read reads the most recent transfers of the pool's hot addresses and
+// reports the latency percentiles.
+func read(ctx context.Context, db *pebble.DB, pool []string, recent, reads int, prof string) {
 
 	// Reads: the hottest addresses hold thousands of transfers.
 	var hot []string
@@ -152,14 +179,23 @@ func main() {
 		if err != nil {
 			log.Fatal(err)
 		}
-		if ok && tot.Incoming+tot.Outgoing >= uint64(*recent) {
+		if ok && tot.Incoming+tot.Outgoing >= uint64(recent) {
 			hot = append(hot, a)
 		}
 	}
 	if len(hot) == 0 {
-		log.Fatalf("no address has %d transfers", *recent)
+		log.Fatalf("no address has %d transfers", recent)
 	}
-	lat := make([]time.Duration, *reads)
+	if prof != "" {
+		f, err := os.Create(prof)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			log.Fatal(err)
+		}
+	}
+	lat := make([]time.Duration, reads)
 	// The first read of each address finds its blocks outside the block
 	// cache; those are reported apart as well as in the whole.
 	var first, repeat []time.Duration
@@ -169,9 +205,9 @@ func main() {
 		a := hot[rng.IntN(len(hot))]
 		n := 0
 		t := time.Now()
-		err := db.Postings(ctx, chain.Ethereum, a, pebble.PostingQuery{Limit: *recent}, func(pebble.Posting) bool { n++; return true })
+		err := db.Postings(ctx, chain.Ethereum, a, pebble.PostingQuery{Limit: recent}, func(pebble.Posting) bool { n++; return true })
 		lat[i] = time.Since(t)
-		if err != nil || n != *recent {
+		if err != nil || n != recent {
 			log.Fatalf("read %s: %d postings, %v", a, n, err)
 		}
 		if seen[a] {
@@ -180,6 +216,9 @@ func main() {
 			seen[a] = true
 			first = append(first, lat[i])
 		}
+	}
+	if prof != "" {
+		pprof.StopCPUProfile()
 	}
 	pct := func(lat []time.Duration, p float64) time.Duration {
 		if len(lat) == 0 {
@@ -191,10 +230,18 @@ func main() {
 		slices.Sort(l)
 	}
 	fmt.Printf("read %d most recent transfers of %d hot addresses, %d reads: p50 %s, p90 %s, p99 %s, max %s\n",
-		*recent, len(hot), len(lat), pct(lat, 0.5), pct(lat, 0.9), pct(lat, 0.99), lat[len(lat)-1])
+		recent, len(hot), len(lat), pct(lat, 0.5), pct(lat, 0.9), pct(lat, 0.99), lat[len(lat)-1])
 	fmt.Printf("  first read of each address (%d): p50 %s, p90 %s, max %s; repeated reads (%d): p50 %s, p99 %s, max %s\n",
 		len(first), pct(first, 0.5), pct(first, 0.9), pct(first, 1), len(repeat), pct(repeat, 0.5), pct(repeat, 0.99), pct(repeat, 1))
 	fmt.Printf("peak RSS: %s\n", peakRSS())
+}
+
+func seededHex(r *mrand.Rand, n int) string {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	return "0x" + hex.EncodeToString(b)
 }
 
 func randHex(n int) string {

@@ -10,11 +10,13 @@ import (
 // graphFormat is the transfer graph's on-disk format, recorded under
 // keyGraphFormat. Format 1 (no record) kept addresses as strings; format
 // 2 stores Ethereum addresses and transaction hashes as raw bytes
-// (appendAddr). The formats cannot be told apart key by key, so a store
-// of another format is refused rather than misread.
+// (appendAddr); format 3 keeps an address's incoming and outgoing
+// postings in one range (g/a/, the direction last in the key) instead of
+// two (g/i/ and g/o/). The formats cannot be told apart key by key, so a
+// store of another format is refused rather than misread.
 const (
 	keyGraphFormat = prefixMeta + "graph-format"
-	graphFormat    = 2
+	graphFormat    = 3
 )
 
 // ErrGraphFormat means the store's transfer graph was written in a format

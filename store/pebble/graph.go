@@ -19,12 +19,15 @@ import (
 //	g/b/<chain>\0<height:8>                          block: hash, parent, time, tx hashes
 //	g/k/<chain>                                      tip: height, hash, source, updated
 //	g/x/<chain>\0<txhash:32>                         transaction: its whole structure
-//	g/o/<chain>\0<addr><time:8><height:8><txi:4><kind:1><pos:4>   outgoing posting
-//	g/i/<chain>\0<addr><time:8><height:8><txi:4><kind:1><pos:4>   incoming posting
+//	g/a/<chain>\0<addr><time:8><height:8><txi:4><kind:1><pos:4><dir:1>   posting
 //	g/s/<chain>\0<addr>                              running totals (merge operands)
 //
 // <addr> is appendAddr's prefix-free encoding (20 bytes and a tag for an
-// Ethereum address). A posting's value is the tx hash (32 bytes), the
+// Ethereum address). <dir> is postingIn or postingOut: an address's
+// incoming and outgoing postings are one range in time order, so that
+// its most recent transfers are one scan of one iterator, which positions
+// itself once in each level of the LSM tree rather than once per
+// direction. A posting's value is the tx hash (32 bytes), the
 // counterparty and the asset (both as addresses) and the amount.
 //
 //	g/u/<chain>\0<txhash:32><vout:4>                 unspent output: address, value
@@ -33,12 +36,30 @@ const (
 	gBlock  = "g/b/"
 	gTip    = "g/k/"
 	gTx     = "g/x/"
-	gOut    = "g/o/"
-	gIn     = "g/i/"
+	gPost   = "g/a/"
 	gTotals = "g/s/"
 	gUTXO   = "g/u/"
 	gSpent  = "g/p/"
 )
+
+// A posting's direction, its key's last byte. Incoming sorts first, so
+// that a transfer from an address to itself reads as it did when the
+// directions were two ranges: incoming then outgoing oldest first.
+const (
+	postingIn  = 0
+	postingOut = 1
+)
+
+// postingKey appends a posting's key to b.
+func postingKey(b []byte, c chain.Chain, addr string, ts int64, height uint64, txi uint32, kind chain.TransferKind, pos uint32, dir byte) []byte {
+	b = append(b, gPost...)
+	b = append(b, c...)
+	b = append(b, 0)
+	b = appendAddr(b, addr)
+	b = binaryAppendU64(b, uint64(ts))
+	b = binaryAppendU64(b, height)
+	return append(b, byte(txi>>24), byte(txi>>16), byte(txi>>8), byte(txi), byte(kind), byte(pos>>24), byte(pos>>16), byte(pos>>8), byte(pos), dir)
+}
 
 // KindInput, Posting and PostingQuery are the chain model's, named here
 // for the store's callers.
@@ -358,11 +379,11 @@ func (w *graphWriter) tx(blk *chain.Block, tx *chain.Tx, th []byte) error {
 		// principal input is an edge of the address graph, not an amount
 		// that address sent.
 		if t.Kind != chain.KindOutput {
-			if err := w.posting(gOut, t.From, t.To, blk.Height, ts, uint32(tx.Index), t.Kind, t.Pos, th, t.Asset, t.Amount); err != nil {
+			if err := w.posting(postingOut, t.From, t.To, blk.Height, ts, uint32(tx.Index), t.Kind, t.Pos, th, t.Asset, t.Amount); err != nil {
 				return err
 			}
 		}
-		if err := w.posting(gIn, t.To, t.From, blk.Height, ts, uint32(tx.Index), t.Kind, t.Pos, th, t.Asset, t.Amount); err != nil {
+		if err := w.posting(postingIn, t.To, t.From, blk.Height, ts, uint32(tx.Index), t.Kind, t.Pos, th, t.Asset, t.Amount); err != nil {
 			return err
 		}
 	}
@@ -382,7 +403,7 @@ func (w *graphWriter) tx(blk *chain.Block, tx *chain.Tx, th []byte) error {
 		e.u32(uint32(i))
 		w.set(k, e.b)
 		if in.Address != "" {
-			if err := w.posting(gOut, in.Address, principalOut, blk.Height, ts, uint32(tx.Index), KindInput, uint32(i), th, chain.Native, chain.NewAmount(in.Value)); err != nil {
+			if err := w.posting(postingOut, in.Address, principalOut, blk.Height, ts, uint32(tx.Index), KindInput, uint32(i), th, chain.Native, chain.NewAmount(in.Value)); err != nil {
 				return err
 			}
 		}
@@ -413,20 +434,14 @@ func principalOutput(outs []chain.Output) string {
 	return best
 }
 
-func (w *graphWriter) posting(prefix, addr, counterparty string, height uint64, ts int64, txi uint32, kind chain.TransferKind, pos uint32, th []byte, asset chain.Asset, amount chain.Amount) error {
+func (w *graphWriter) posting(dir byte, addr, counterparty string, height uint64, ts int64, txi uint32, kind chain.TransferKind, pos uint32, th []byte, asset chain.Asset, amount chain.Amount) error {
 	if addr == "" {
 		return nil
 	}
 	if len(addr) > maxAddrLen {
 		return fmt.Errorf("address of %d bytes", len(addr))
 	}
-	k := append(w.key[:0], prefix...)
-	k = append(k, w.c...)
-	k = append(k, 0)
-	k = appendAddr(k, addr)
-	k = binaryAppendU64(k, uint64(ts))
-	k = binaryAppendU64(k, height)
-	k = append(k, byte(txi>>24), byte(txi>>16), byte(txi>>8), byte(txi), byte(kind), byte(pos>>24), byte(pos>>16), byte(pos>>8), byte(pos))
+	k := postingKey(w.key[:0], w.c, addr, ts, height, txi, kind, pos, dir)
 	w.key = k
 	w.val.b = w.val.b[:0]
 	w.val.raw(th)
@@ -434,12 +449,7 @@ func (w *graphWriter) posting(prefix, addr, counterparty string, height uint64, 
 	w.val.b = appendAddr(w.val.b, string(asset))
 	w.val.amount(amount)
 	w.set(k, w.val.b)
-	t := w.total(addr)
-	if prefix == gIn {
-		t.add(asset, amount, true, ts)
-	} else {
-		t.add(asset, amount, false, ts)
-	}
+	w.total(addr).add(asset, amount, dir == postingIn, ts)
 	return nil
 }
 
@@ -568,8 +578,6 @@ func decodeTx(c chain.Chain, hash, v []byte) (*TxRecord, error) {
 	return r, dd.err
 }
 
-// PostingQuery selects an address's transfers.
-
 // Postings calls fn for an address's transfers in time order (newest
 // first unless q.Oldest), incoming and outgoing interleaved, until fn
 // returns false, the limit is reached or the range ends.
@@ -577,121 +585,110 @@ func (d *DB) Postings(ctx context.Context, c chain.Chain, addr string, q Posting
 	if !q.Incoming && !q.Outgoing {
 		q.Incoming, q.Outgoing = true, true
 	}
-	var its []*postingIter
-	strs := new(strArena)
-	defer func() {
-		for _, it := range its {
-			it.close()
-		}
-	}()
-	for _, p := range []struct {
-		prefix string
-		on     bool
-	}{{gIn, q.Incoming}, {gOut, q.Outgoing}} {
-		if !p.on {
-			continue
-		}
-		it, err := d.newPostingIter(c, addr, p.prefix, q)
-		if err != nil {
-			return err
-		}
-		it.strs = strs
-		its = append(its, it)
+	base := addrKey(gPost, c, addr)
+	opts := pebble.IterOptions{LowerBound: base, UpperBound: prefixEnd(base)}
+	if !q.Since.IsZero() {
+		opts.LowerBound = binaryAppendU64(append([]byte(nil), base...), uint64(max(q.Since.Unix(), 0)))
 	}
-	n := 0
-	for {
+	if !q.Until.IsZero() {
+		opts.UpperBound = binaryAppendU64(append([]byte(nil), base...), uint64(max(q.Until.Unix(), 0)))
+	}
+	// One direction: the other's postings are skipped by their key's
+	// last byte, without reading their values.
+	if !q.Incoming || !q.Outgoing {
+		skip := byte(postingIn)
+		if !q.Outgoing {
+			skip = postingOut
+		}
+		opts.SkipPoint = func(k []byte) bool { return len(k) > 0 && k[len(k)-1] == skip }
+	}
+	it, err := d.db.NewIter(&opts)
+	if err != nil {
+		return err
+	}
+	p := postingReader{c: c, addr: addr, plen: len(base), strs: new(strArena)}
+	var ok bool
+	if q.Oldest {
+		ok = it.First()
+	} else {
+		ok = it.Last()
+	}
+	for n := 0; ok; {
 		if n%1024 == 0 {
 			if err := ctx.Err(); err != nil {
+				it.Close()
 				return err
 			}
 		}
-		var best *postingIter
-		for _, it := range its {
-			if !it.valid {
-				continue
-			}
-			if best == nil || (bytes.Compare(it.suffix(), best.suffix()) < 0) == q.Oldest {
-				best = it
-			}
-		}
-		if best == nil {
-			break
-		}
-		p, err := best.posting()
+		post, err := p.posting(it.Key(), it.Value())
 		if err != nil {
+			it.Close()
 			return err
 		}
 		n++
-		if !fn(p) || (q.Limit > 0 && n >= q.Limit) {
+		if !fn(post) || (q.Limit > 0 && n >= q.Limit) {
 			break
 		}
-		best.next()
-	}
-	for _, it := range its {
-		if err := it.it.Error(); err != nil {
-			return err
+		if q.Oldest {
+			ok = it.Next()
+		} else {
+			ok = it.Prev()
 		}
 	}
-	return nil
+	if err := it.Error(); err != nil {
+		it.Close()
+		return err
+	}
+	return it.Close()
 }
 
-type postingIter struct {
-	it       *pebble.Iterator
-	c        chain.Chain
-	addr     string
-	incoming bool
-	plen     int
-	oldest   bool
-	valid    bool
-	assetTag byte
-	assetRaw []byte
-	asset    chain.Asset
-	strs     *strArena
+// postingReader decodes one address's postings.
+type postingReader struct {
+	c      chain.Chain
+	addr   string
+	plen   int
+	assets []seenAsset
+	strs   *strArena
 }
 
-func (d *DB) newPostingIter(c chain.Chain, addr, prefix string, q PostingQuery) (*postingIter, error) {
-	base := addrKey(prefix, c, addr)
-	lower, upper := base, prefixEnd(base)
-	if !q.Since.IsZero() {
-		lower = binaryAppendU64(append([]byte(nil), base...), uint64(max(q.Since.Unix(), 0)))
-	}
-	if !q.Until.IsZero() {
-		upper = binaryAppendU64(append([]byte(nil), base...), uint64(max(q.Until.Unix(), 0)))
-	}
-	it, err := d.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
-	if err != nil {
-		return nil, err
-	}
-	p := &postingIter{it: it, c: c, addr: addr, incoming: prefix == gIn, plen: len(base), oldest: q.Oldest}
-	if q.Oldest {
-		p.valid = it.First()
-	} else {
-		p.valid = it.Last()
-	}
-	return p, nil
+// seenAsset is an asset's encoding and its string, for reuse: an address
+// trades few assets, in and out interleaved.
+type seenAsset struct {
+	raw   string
+	asset chain.Asset
 }
 
-func (p *postingIter) suffix() []byte { return p.it.Key()[p.plen:] }
+// maxSeenAssets bounds the assets a read remembers; the rest are
+// converted posting by posting.
+const maxSeenAssets = 16
 
-func (p *postingIter) next() {
-	if p.oldest {
-		p.valid = p.it.Next()
-	} else {
-		p.valid = p.it.Prev()
+func (p *postingReader) asset(enc []byte) chain.Asset {
+	for _, a := range p.assets {
+		if a.raw == string(enc) {
+			return a.asset
+		}
 	}
+	dd := dec{b: enc}
+	a := chain.Asset(dd.addr())
+	if len(p.assets) < maxSeenAssets {
+		p.assets = append(p.assets, seenAsset{string(enc), a})
+	}
+	return a
 }
 
-func (p *postingIter) close() { p.it.Close() }
-
-func (p *postingIter) posting() (Posting, error) {
-	kd := dec{b: p.suffix()}
-	out := Posting{Chain: p.c, Address: p.addr, Incoming: p.incoming}
+func (p *postingReader) posting(k, v []byte) (Posting, error) {
+	if len(k) < p.plen {
+		return Posting{}, fmt.Errorf("read posting of %s: %w", p.addr, errCorrupt)
+	}
+	kd := dec{b: k[p.plen:]}
+	out := Posting{Chain: p.c, Address: p.addr}
 	out.Time = time.Unix(int64(kd.u64()), 0).UTC()
 	out.Block = kd.u64()
 	out.TxIndex = kd.u32()
 	out.Kind = chain.TransferKind(kd.u8())
 	out.Pos = kd.u32()
-	vd := dec{b: p.it.Value()}
+	out.Incoming = kd.u8() == postingIn
+	vd := dec{b: v}
 	if p.c == chain.Bitcoin {
 		out.Tx = p.strs.hex("", vd.raw(32))
 	} else {
@@ -702,14 +699,11 @@ func (p *postingIter) posting() (Posting, error) {
 	} else {
 		out.Counterparty = p.strs.str(raw)
 	}
-	// An address trades few assets: reuse the last one's string.
-	tag, raw := vd.addrRaw()
-	if tag != p.assetTag || !bytes.Equal(raw, p.assetRaw) {
-		p.assetTag, p.assetRaw, p.asset = tag, append(p.assetRaw[:0], raw...), chain.Asset(addrText(tag, raw))
-	}
-	out.Asset = p.asset
+	rest := vd.b
+	vd.addrRaw()
+	out.Asset = p.asset(rest[:len(rest)-len(vd.b)])
 	out.Amount = vd.amount()
-	if kd.err != nil || vd.err != nil {
+	if kd.err != nil || vd.err != nil || len(kd.b) != 0 {
 		return Posting{}, fmt.Errorf("read posting of %s: %w", p.addr, errCorrupt)
 	}
 	return out, nil

@@ -179,8 +179,11 @@ func TestGraphFormatRefused(t *testing.T) {
 			}
 			return db.Set([]byte("g/k/eth\x00"), []byte{1}, pebble.Sync)
 		}},
-		{"another version", func(db *pebble.DB) error {
-			return db.Set([]byte(keyGraphFormat), []byte{3}, pebble.Sync)
+		{"format 2, postings by direction", func(db *pebble.DB) error {
+			return db.Set([]byte(keyGraphFormat), []byte{2}, pebble.Sync)
+		}},
+		{"a later version", func(db *pebble.DB) error {
+			return db.Set([]byte(keyGraphFormat), []byte{graphFormat + 1}, pebble.Sync)
 		}},
 	} {
 		dir := t.TempDir()

@@ -202,3 +202,57 @@ func TestGraphUTXOAndRollback(t *testing.T) {
 		t.Errorf("tip %+v", tip)
 	}
 }
+
+// TestPostingsDirections reads an address that pays itself: both of the
+// transfer's postings, incoming before outgoing oldest first, and each
+// direction alone.
+func TestPostingsDirections(t *testing.T) {
+	ctx := context.Background()
+	db := open(t)
+	const dan, erin = "0xda0", "0xe1e"
+	var blocks []*chain.Block
+	for h := 1; h <= 3; h++ {
+		ts := time.Unix(1_700_000_000+int64(h)*12, 0).UTC()
+		tx := hash("0x", h)
+		to := erin
+		if h == 2 {
+			to = dan
+		}
+		in := chain.Transfer{Chain: chain.Ethereum, Tx: tx, Kind: chain.KindNative, Block: uint64(h), Time: ts, From: erin, To: dan, Asset: chain.Native, Amount: chain.NewAmount(uint64(h))}
+		out := chain.Transfer{Chain: chain.Ethereum, Tx: tx, Kind: chain.KindToken, Pos: 1, Block: uint64(h), Time: ts, From: dan, To: to, Asset: "0x70ce4", Amount: chain.NewAmount(uint64(10 * h))}
+		blocks = append(blocks, &chain.Block{Chain: chain.Ethereum, Height: uint64(h), Hash: hash("0x", 100+h), Parent: hash("0x", 99+h), Time: ts,
+			Txs: []chain.Tx{{Hash: tx, From: dan, Transfers: []chain.Transfer{in, out}}}})
+	}
+	if err := db.WriteBlocks(ctx, chain.Ethereum, "test", blocks); err != nil {
+		t.Fatal(err)
+	}
+	read := func(q pebble.PostingQuery) []string {
+		var got []string
+		err := db.Postings(ctx, chain.Ethereum, dan, q, func(p pebble.Posting) bool {
+			dir := "out"
+			if p.Incoming {
+				dir = "in"
+			}
+			got = append(got, fmt.Sprintf("%d %s %s %s", p.Block, dir, p.Counterparty, p.Amount))
+			return true
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	for _, c := range []struct {
+		name string
+		q    pebble.PostingQuery
+		want []string
+	}{
+		{"newest first", pebble.PostingQuery{Limit: 4}, []string{"3 out 0xe1e 30", "3 in 0xe1e 3", "2 out 0xda0 20", "2 in 0xda0 20"}},
+		{"oldest first", pebble.PostingQuery{Oldest: true, Since: time.Unix(1_700_000_024, 0)}, []string{"2 in 0xe1e 2", "2 in 0xda0 20", "2 out 0xda0 20", "3 in 0xe1e 3", "3 out 0xe1e 30"}},
+		{"incoming", pebble.PostingQuery{Incoming: true}, []string{"3 in 0xe1e 3", "2 in 0xda0 20", "2 in 0xe1e 2", "1 in 0xe1e 1"}},
+		{"outgoing, limited", pebble.PostingQuery{Outgoing: true, Oldest: true, Limit: 2}, []string{"1 out 0xe1e 10", "2 out 0xda0 20"}},
+	} {
+		if got := read(c.q); !reflect.DeepEqual(got, c.want) {
+			t.Errorf("%s: %q, want %q", c.name, got, c.want)
+		}
+	}
+}

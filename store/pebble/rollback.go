@@ -86,25 +86,20 @@ func (d *DB) rollbackBlock(b *pebble.Batch, c chain.Chain, h uint64, touched map
 		if err != nil {
 			return err
 		}
-		del := func(prefix, addr string, kind chain.TransferKind, pos uint32) error {
+		del := func(dir byte, addr string, kind chain.TransferKind, pos uint32) error {
 			if addr == "" {
 				return nil
 			}
 			if _, ok := touched[addr]; !ok {
 				touched[addr] = chain.Amount{}
 			}
-			k := addrKey(prefix, c, addr)
-			k = binaryAppendU64(k, uint64(ts))
-			k = binaryAppendU64(k, h)
-			txi := uint32(r.Index)
-			k = append(k, byte(txi>>24), byte(txi>>16), byte(txi>>8), byte(txi), byte(kind), byte(pos>>24), byte(pos>>16), byte(pos>>8), byte(pos))
-			return b.Delete(k, nil)
+			return b.Delete(postingKey(nil, c, addr, ts, h, uint32(r.Index), kind, pos, dir), nil)
 		}
 		for _, t := range r.Transfers {
-			if err := del(gOut, t.From, t.Kind, t.Pos); err != nil {
+			if err := del(postingOut, t.From, t.Kind, t.Pos); err != nil {
 				return err
 			}
-			if err := del(gIn, t.To, t.Kind, t.Pos); err != nil {
+			if err := del(postingIn, t.To, t.Kind, t.Pos); err != nil {
 				return err
 			}
 		}
@@ -112,7 +107,7 @@ func (d *DB) rollbackBlock(b *pebble.Batch, c chain.Chain, h uint64, touched map
 			touched[r.From], _ = touched[r.From].Add(r.Fee)
 		}
 		for j, in := range r.Inputs {
-			if err := del(gOut, in.Address, KindInput, uint32(j)); err != nil {
+			if err := del(postingOut, in.Address, KindInput, uint32(j)); err != nil {
 				return err
 			}
 			uk, err := outpointKey(gUTXO, c, in.PrevTx, in.PrevIndex)
@@ -170,29 +165,28 @@ func (d *DB) scriptOfSpent(c chain.Chain, in chain.Input) string {
 // those paid in the removed blocks.
 func (d *DB) recomputeTotals(ctx context.Context, b *pebble.Batch, c chain.Chain, addr string, feesRemoved chain.Amount) error {
 	t := &totals{}
-	for _, prefix := range []string{gIn, gOut} {
-		base := addrKey(prefix, c, addr)
-		it, err := b.NewIter(&pebble.IterOptions{LowerBound: base, UpperBound: prefixEnd(base)})
-		if err != nil {
-			return err
+	base := addrKey(gPost, c, addr)
+	it, err := b.NewIter(&pebble.IterOptions{LowerBound: base, UpperBound: prefixEnd(base)})
+	if err != nil {
+		return err
+	}
+	for it.First(); it.Valid(); it.Next() {
+		k := it.Key()
+		kd := dec{b: k[len(base):]}
+		ts := int64(kd.u64())
+		vd := dec{b: it.Value()}
+		vd.raw(32)
+		vd.addrRaw()
+		asset := chain.Asset(vd.addr())
+		amt := vd.amount()
+		if kd.err != nil || vd.err != nil {
+			it.Close()
+			return fmt.Errorf("recompute totals of %s: %w", addr, errCorrupt)
 		}
-		for it.First(); it.Valid(); it.Next() {
-			kd := dec{b: it.Key()[len(base):]}
-			ts := int64(kd.u64())
-			vd := dec{b: it.Value()}
-			vd.raw(32)
-			vd.addrRaw()
-			asset := chain.Asset(vd.addr())
-			amt := vd.amount()
-			if kd.err != nil || vd.err != nil {
-				it.Close()
-				return fmt.Errorf("recompute totals of %s: %w", addr, errCorrupt)
-			}
-			t.add(asset, amt, prefix == gIn, ts)
-		}
-		if err := it.Close(); err != nil {
-			return err
-		}
+		t.add(asset, amt, k[len(k)-1] == postingIn, ts)
+	}
+	if err := it.Close(); err != nil {
+		return err
 	}
 	if err := ctx.Err(); err != nil {
 		return err
