@@ -51,7 +51,6 @@ type utxoTracer struct {
 	coins         map[chain.OutPoint]chain.Amount
 	coinAddr      map[chain.OutPoint]string
 	spentByTraced map[chain.OutPoint]bool
-	labelled      map[string]bool // addresses whose label was looked up
 }
 
 func (t *tracer) runUTXO(ctx context.Context, seeds []Seed) error {
@@ -60,7 +59,7 @@ func (t *tracer) runUTXO(ctx context.Context, seeds []Seed) error {
 		return errors.New("trace: this graph cannot read Bitcoin transactions")
 	}
 	u := &utxoTracer{tracer: t, g: g, txs: make(map[string]*utxoTx), coins: make(map[chain.OutPoint]chain.Amount),
-		coinAddr: make(map[chain.OutPoint]string), spentByTraced: make(map[chain.OutPoint]bool), labelled: make(map[string]bool)}
+		coinAddr: make(map[chain.OutPoint]string), spentByTraced: make(map[chain.OutPoint]bool)}
 	for _, s := range seeds {
 		if err := u.seed(ctx, s); err != nil {
 			return err
@@ -273,17 +272,11 @@ func (u *utxoTracer) step(ctx context.Context, tx *utxoTx) error {
 		u.coins[op], u.coinAddr[op] = s, o.Address
 		if o.Address != "" {
 			n := u.node(o.Address, tx.hop)
-			if u.o.Labels != nil && !u.labelled[o.Address] {
-				u.labelled[o.Address] = true
-				l, ok, err := u.o.Labels.Label(ctx, u.o.Chain, o.Address)
-				if err != nil {
-					return err
-				}
-				if ok {
-					n.label = &l
-				}
+			l, err := u.label(ctx, o.Address)
+			if err != nil {
+				return err
 			}
-			if n.label != nil {
+			if n.label = l; l != nil {
 				continue // a service: the branch ends here
 			}
 		}
