@@ -812,12 +812,17 @@ func (p *parser) observationExprs() (ObservationExpr, error) {
 	})
 }
 
-// observationBinary parses a left-associative chain of operands joined by
-// the operator op.
 func (p *parser) observationBinary(op tokKind, name string, operand func() (ObservationExpr, error)) (ObservationExpr, error) {
+	return binaryChain(p, op, operand, func(l, r ObservationExpr) ObservationExpr { return &ObservationOp{Op: name, Left: l, Right: r} })
+}
+
+// binaryChain parses a left-associative chain of operands joined by the
+// operator op, joining each pair with join.
+func binaryChain[E any](p *parser, op tokKind, operand func() (E, error), join func(l, r E) E) (E, error) {
+	var zero E
 	left, err := operand()
 	if err != nil {
-		return nil, err
+		return zero, err
 	}
 	for {
 		if _, ok := p.accept(op); !ok {
@@ -825,9 +830,9 @@ func (p *parser) observationBinary(op tokKind, name string, operand func() (Obse
 		}
 		right, err := operand()
 		if err != nil {
-			return nil, err
+			return zero, err
 		}
-		left = &ObservationOp{Op: name, Left: left, Right: right}
+		left = join(left, right)
 	}
 }
 
@@ -928,20 +933,7 @@ func (p *parser) comparisonExpr() (ComparisonExpr, error) {
 }
 
 func (p *parser) comparisonBinary(op tokKind, name string, operand func() (ComparisonExpr, error)) (ComparisonExpr, error) {
-	left, err := operand()
-	if err != nil {
-		return nil, err
-	}
-	for {
-		if _, ok := p.accept(op); !ok {
-			return left, nil
-		}
-		right, err := operand()
-		if err != nil {
-			return nil, err
-		}
-		left = &ComparisonOp{Op: name, Left: left, Right: right}
-	}
+	return binaryChain(p, op, operand, func(l, r ComparisonExpr) ComparisonExpr { return &ComparisonOp{Op: name, Left: l, Right: r} })
 }
 
 // propTest is one comparison, a parenthesised comparison expression, or an
