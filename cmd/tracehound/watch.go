@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tracehound/tracehound/api"
+	"github.com/tracehound/tracehound/audit"
 	"github.com/tracehound/tracehound/chain"
 	"github.com/tracehound/tracehound/ingest"
 	"github.com/tracehound/tracehound/trace"
@@ -101,11 +102,9 @@ them arrive there.`,
 				return err
 			}
 			defer db.Close()
-			svc, err := newService(ctx, db, a.log)
-			if err != nil {
-				return err
-			}
-			ok, err := svc.watches.Delete(ctx, "cli", args[0])
+			// Deleting needs the watches and the audit log, not the
+			// screening index a service loads.
+			ok, err := watch.NewService(db, audit.New(db)).Delete(ctx, "cli", args[0])
 			if err == nil && !ok {
 				err = fmt.Errorf("no watch %q", args[0])
 			}
