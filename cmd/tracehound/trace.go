@@ -437,10 +437,11 @@ func writeEdgesCSV(w io.Writer, r *trace.Result) error {
 	return cw.Error()
 }
 
-// evidencePath walks back from an endpoint to a seed along the incoming
-// edge that carried the most taint from a nearer hop; through a swap, it
-// goes on from the venue in the asset the swap took in.
-func evidencePath(r *trace.Result, addr string, asset chain.Asset) []trace.Edge {
+// evidencePaths returns a function that walks back from an endpoint to a
+// seed along the incoming edge that carried the most taint from a nearer
+// hop; through a swap, it goes on from the venue in the asset the swap
+// took in. The edges are indexed once for all the endpoints.
+func evidencePaths(r *trace.Result) func(addr string, asset chain.Asset) []trace.Edge {
 	type key struct {
 		addr  string
 		asset chain.Asset
@@ -471,17 +472,19 @@ func evidencePath(r *trace.Result, addr string, asset chain.Asset) []trace.Edge 
 			best[to] = e
 		}
 	}
-	var path []trace.Edge
-	for at := (key{addr, asset}); len(path) <= len(r.Nodes); {
-		e, ok := best[at]
-		if !ok {
-			break
+	return func(addr string, asset chain.Asset) []trace.Edge {
+		var path []trace.Edge
+		for at := (key{addr, asset}); len(path) <= len(r.Nodes); {
+			e, ok := best[at]
+			if !ok {
+				break
+			}
+			path = append(path, e)
+			at = from(e)
 		}
-		path = append(path, e)
-		at = from(e)
+		slices.Reverse(path)
+		return path
 	}
-	slices.Reverse(path)
-	return path
 }
 
 type freezeDeposit struct {
@@ -549,6 +552,7 @@ var unsafeName = regexp.MustCompile(`[^a-z0-9]+`)
 // exchange among the endpoints and returns the files written.
 func writeFreezeRequests(dir, caseRef string, r *trace.Result, now time.Time) ([]string, error) {
 	byEntity := make(map[string]*freezeRequest)
+	evidence := evidencePaths(r)
 	var order []string
 	for _, e := range r.Endpoints {
 		if e.Label.Category != "exchange" {
@@ -562,7 +566,7 @@ func writeFreezeRequests(dir, caseRef string, r *trace.Result, now time.Time) ([
 			order = append(order, e.Label.Entity)
 		}
 		fr.add(assetLabel(e.Asset), e.Amount)
-		fr.Deposits = append(fr.Deposits, freezeDeposit{e, evidencePath(r, e.Address, e.Asset)})
+		fr.Deposits = append(fr.Deposits, freezeDeposit{e, evidence(e.Address, e.Asset)})
 	}
 	if len(order) == 0 {
 		return nil, nil
