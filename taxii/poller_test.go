@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tracehound/tracehound/intel"
 	"github.com/tracehound/tracehound/taxii"
 	"github.com/tracehound/tracehound/taxii/taxiitest"
 )
@@ -48,7 +49,7 @@ func (r *received) count() int {
 func greens(from, to int) [][]byte {
 	var out [][]byte
 	for i := from; i < to; i++ {
-		out = append(out, taxiitest.Indicator(i, taxiitest.Created(), taxii.MarkingTLPGreen))
+		out = append(out, taxiitest.Indicator(i, taxiitest.Created(), intel.MarkingTLP2Green))
 	}
 	return out
 }
@@ -60,8 +61,8 @@ func TestPoller(t *testing.T) {
 	a, b := newNode(t, nil), newNode(t, nil)
 	objs := greens(0, 25)
 	// RED objects in between never arrive.
-	objs = slices.Insert(objs, 10, taxiitest.Indicator(100, taxiitest.Created(), taxii.MarkingTLPRed))
-	objs = slices.Insert(objs, 20, taxiitest.Indicator(101, taxiitest.Created(), taxii.MarkingTLPRed))
+	objs = slices.Insert(objs, 10, taxiitest.Indicator(100, taxiitest.Created(), intel.MarkingTLP2Red))
+	objs = slices.Insert(objs, 20, taxiitest.Indicator(101, taxiitest.Created(), intel.MarkingTLP2Red))
 	a.post("mixed", objs...)
 
 	// b's key at a is "bob"; a's key at b is "alice".
@@ -122,7 +123,7 @@ func TestPoller(t *testing.T) {
 	}
 	a.post("mixed", greens(25, 30)...)
 	// And a new version of one seen before.
-	a.post("mixed", taxiitest.Indicator(3, taxiitest.Created().Add(time.Hour), taxii.MarkingTLPGreen))
+	a.post("mixed", taxiitest.Indicator(3, taxiitest.Created().Add(time.Hour), intel.MarkingTLP2Green))
 	if n, err := newPoller(forward).Poll(ctx); err != nil || n != 6 {
 		t.Fatalf("third poller: %d, %v", n, err)
 	}
@@ -141,7 +142,7 @@ func TestPoller(t *testing.T) {
 		t.Fatalf("b has %d objects: %v", len(all), err)
 	}
 	for _, o := range all {
-		if taxii.ObjectTLP(o) == taxii.TLPRed {
+		if taxii.ObjectTLP(o) == intel.TLPRed {
 			t.Errorf("%s reached b", o.ID)
 		}
 	}

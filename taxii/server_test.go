@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/tracehound/tracehound/api"
+	"github.com/tracehound/tracehound/intel"
 	"github.com/tracehound/tracehound/taxii"
 	"github.com/tracehound/tracehound/taxii/taxiitest"
 )
@@ -272,7 +273,7 @@ func TestMediaTypes(t *testing.T) {
 			wantError(t, r, 406)
 		}
 	}
-	obj := taxiitest.Indicator(1, taxiitest.Created(), taxii.MarkingTLPGreen)
+	obj := taxiitest.Indicator(1, taxiitest.Created(), intel.MarkingTLP2Green)
 	for ct, want := range map[string]int{
 		"application/taxii+json;version=2.1": 202,
 		"application/taxii+json":             202,
@@ -348,7 +349,7 @@ func TestCollectionsAccess(t *testing.T) {
 func TestAddAndStatus(t *testing.T) {
 	n := newNode(t, nil)
 	good := [][]byte{
-		taxiitest.Indicator(1, taxiitest.Created(), taxii.MarkingTLPGreen),
+		taxiitest.Indicator(1, taxiitest.Created(), intel.MarkingTLP2Green),
 		taxiitest.Observable(2),
 		[]byte(`{"type":"marking-definition","spec_version":"2.1","id":"marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da","created":"2017-01-20T00:00:00.000Z","definition_type":"tlp","name":"TLP:GREEN","definition":{"tlp":"green"}}`),
 		[]byte(`{"type":"x-acme-thing","spec_version":"2.1","id":"x-acme-thing--6ba7b810-9dad-11d1-80b4-00c04fd430c8","created":"2025-01-01T00:00:00Z","modified":"2025-01-02T00:00:00Z"}`),
@@ -466,7 +467,7 @@ func TestPagination(t *testing.T) {
 		if i%5 == 0 {
 			objs = append(objs, taxiitest.Observable(i))
 		} else {
-			objs = append(objs, taxiitest.Indicator(i, taxiitest.Created(), taxii.MarkingTLPClear))
+			objs = append(objs, taxiitest.Indicator(i, taxiitest.Created(), intel.MarkingTLP2Clear))
 		}
 	}
 	// Unmarked observables are AMBER by default: bob is named in mixed.
@@ -570,9 +571,9 @@ func TestVersionsAndReplay(t *testing.T) {
 	n := newNode(t, nil)
 	c := taxiitest.Created()
 	v1, v2, v3 := c.Add(time.Minute), c.Add(2*time.Minute), c.Add(3*time.Minute)
-	ind := func(v time.Time) []byte { return taxiitest.Indicator(1, v, taxii.MarkingTLPGreen) }
+	ind := func(v time.Time) []byte { return taxiitest.Indicator(1, v, intel.MarkingTLP2Green) }
 	id := taxiitest.ID("indicator", 1)
-	n.post("shared", ind(v2), taxiitest.Indicator(2, v1, taxii.MarkingTLPGreen))
+	n.post("shared", ind(v2), taxiitest.Indicator(2, v1, intel.MarkingTLP2Green))
 	n.post("shared", ind(v3))
 	_, _, r := n.objects("shared", "bob", "")
 	afterV3 := r.header.Get("X-TAXII-Date-Added-Last")
@@ -658,7 +659,7 @@ func TestDelete(t *testing.T) {
 	n := newNode(t, nil)
 	c := taxiitest.Created()
 	id := taxiitest.ID("indicator", 1)
-	n.post("shared", taxiitest.Indicator(1, c, taxii.MarkingTLPGreen), taxiitest.Indicator(1, c.Add(time.Minute), taxii.MarkingTLPGreen))
+	n.post("shared", taxiitest.Indicator(1, c, intel.MarkingTLP2Green), taxiitest.Indicator(1, c.Add(time.Minute), intel.MarkingTLP2Green))
 	path := root + "collections/shared/objects/" + id + "/"
 	if r := n.do("DELETE", path+"?match[version]=last", "alice", nil); r.code != http.StatusOK {
 		t.Fatalf("delete last: %d %s", r.code, r.body)
@@ -683,17 +684,17 @@ func TestTLP(t *testing.T) {
 	n := newNode(t, nil)
 	c := taxiitest.Created()
 	marked := map[string][]string{
-		"red":          {taxii.MarkingTLPRed},
-		"red1":         {taxii.MarkingTLP1Red},
-		"green+red":    {taxii.MarkingTLPGreen, taxii.MarkingTLPRed},
-		"amber":        {taxii.MarkingTLPAmber},
-		"amber1":       {taxii.MarkingTLP1Amber},
-		"amber+strict": {taxii.MarkingTLPAmberStrict},
+		"red":          {intel.MarkingTLP2Red},
+		"red1":         {intel.MarkingTLP1Red},
+		"green+red":    {intel.MarkingTLP2Green, intel.MarkingTLP2Red},
+		"amber":        {intel.MarkingTLP2Amber},
+		"amber1":       {intel.MarkingTLP1Amber},
+		"amber+strict": {intel.MarkingTLP2AmberStrict},
 		"unmarked":     nil,
-		"green":        {taxii.MarkingTLPGreen},
-		"green1":       {taxii.MarkingTLP1Green},
-		"clear":        {taxii.MarkingTLPClear},
-		"white":        {taxii.MarkingTLP1White},
+		"green":        {intel.MarkingTLP2Green},
+		"green1":       {intel.MarkingTLP1Green},
+		"clear":        {intel.MarkingTLP2Clear},
+		"white":        {intel.MarkingTLP1White},
 		"other":        {"marking-definition--6ba7b810-9dad-41d1-80b4-00c04fd430c8"},
 	}
 	names := make([]string, 0, len(marked))
@@ -765,16 +766,16 @@ func TestTLPPolicyUnmarked(t *testing.T) {
 	if (taxii.TLPPolicy{}).Allow(ctx, "carol", coll, o) || !(taxii.TLPPolicy{}).Allow(ctx, "bob", coll, o) {
 		t.Error("unmarked objects are not AMBER by default")
 	}
-	if !(taxii.TLPPolicy{Unmarked: taxii.TLPGreen}).Allow(ctx, "carol", coll, o) {
+	if !(taxii.TLPPolicy{Unmarked: intel.TLPGreen}).Allow(ctx, "carol", coll, o) {
 		t.Error("Unmarked: GREEN does not serve everyone")
 	}
-	if (taxii.TLPPolicy{Unmarked: taxii.TLPRed}).Allow(ctx, "bob", coll, o) {
+	if (taxii.TLPPolicy{Unmarked: intel.TLPRed}).Allow(ctx, "bob", coll, o) {
 		t.Error("Unmarked: RED serves")
 	}
-	if (taxii.TLPPolicy{}).Allow(ctx, "mallory", coll, taxii.Object{Markings: []string{taxii.MarkingTLPClear}}) != true {
+	if (taxii.TLPPolicy{}).Allow(ctx, "mallory", coll, taxii.Object{Markings: []string{intel.MarkingTLP2Clear}}) != true {
 		t.Error("CLEAR not served to a reader admitted by *")
 	}
-	if (taxii.TLPPolicy{}).Allow(ctx, "x", taxii.Collection{ID: "c", CanWrite: []string{"x"}}, taxii.Object{Markings: []string{taxii.MarkingTLPClear}}) {
+	if (taxii.TLPPolicy{}).Allow(ctx, "x", taxii.Collection{ID: "c", CanWrite: []string{"x"}}, taxii.Object{Markings: []string{intel.MarkingTLP2Clear}}) {
 		t.Error("CLEAR served to a partner that cannot read the collection")
 	}
 }
@@ -809,7 +810,7 @@ func TestDateAddedMonotonic(t *testing.T) {
 // TestAuditFailure: what cannot be audited is not served.
 func TestAuditFailure(t *testing.T) {
 	n := newNode(t, nil)
-	n.post("shared", taxiitest.Indicator(1, taxiitest.Created(), taxii.MarkingTLPGreen))
+	n.post("shared", taxiitest.Indicator(1, taxiitest.Created(), intel.MarkingTLP2Green))
 	n.audit.fail = true
 	r := n.get(root+"collections/shared/objects/", "bob")
 	if r.code != http.StatusInternalServerError || bytes.Contains(r.body, []byte("indicator--")) {

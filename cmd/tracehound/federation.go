@@ -32,7 +32,7 @@ const inboxPrefix = "from-"
 func (s *service) newTAXII(configure ...func(*taxii.Config)) *taxii.Server {
 	cfg := taxii.Config{
 		Store:   s.db,
-		Policy:  taxii.TLPPolicy{Unmarked: taxii.TLPAmber},
+		Policy:  taxii.TLPPolicy{Unmarked: intel.TLPAmber},
 		Auditor: taxii.AuditLog(s.audit),
 		Title:   "tracehound",
 		Logger:  s.log,

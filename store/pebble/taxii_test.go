@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tracehound/tracehound/api"
+	"github.com/tracehound/tracehound/intel"
 	"github.com/tracehound/tracehound/taxii"
 	"github.com/tracehound/tracehound/taxii/taxiitest"
 )
@@ -31,7 +32,7 @@ func TestTAXIIStore(t *testing.T) {
 }
 
 func TestTAXIIRecordRoundTrip(t *testing.T) {
-	in := taxiitest.Object(t, taxiitest.Indicator(3, taxiitest.Created().Add(123456789), taxii.MarkingTLPAmber, taxii.MarkingTLP1Green), time.UnixMicro(1_750_000_000_123_456).UTC())
+	in := taxiitest.Object(t, taxiitest.Indicator(3, taxiitest.Created().Add(123456789), intel.MarkingTLP2Amber, intel.MarkingTLP1Green), time.UnixMicro(1_750_000_000_123_456).UTC())
 	out, err := decodeTAXIIRecord(appendTAXIIRecord(nil, &in))
 	if err != nil {
 		t.Fatal(err)
@@ -153,7 +154,7 @@ func loadTAXII(b testing.TB, d *DB, n int) {
 	const batch = 10_000
 	objs := make([]taxii.Object, 0, batch)
 	for i := range n {
-		o := taxiitest.Object(b, taxiitest.Indicator(i, created.Add(time.Duration(i)*time.Millisecond), taxii.MarkingTLPGreen), added.Add(time.Duration(i)*time.Microsecond))
+		o := taxiitest.Object(b, taxiitest.Indicator(i, created.Add(time.Duration(i)*time.Millisecond), intel.MarkingTLP2Green), added.Add(time.Duration(i)*time.Microsecond))
 		objs = append(objs, o)
 		if len(objs) == batch || i == n-1 {
 			if _, err := d.AddTAXIIObjects(ctx, "bench", objs); err != nil {

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tracehound/tracehound/intel"
 	"github.com/tracehound/tracehound/taxii"
 )
 
@@ -134,7 +135,7 @@ func testCollections(t *testing.T, st Store) {
 func testAddIdempotent(t *testing.T, st Store) {
 	ctx := context.Background()
 	put(t, st, "c")
-	raw := Indicator(1, Created().Add(time.Minute), taxii.MarkingTLPGreen)
+	raw := Indicator(1, Created().Add(time.Minute), intel.MarkingTLP2Green)
 	if n := add(t, st, "c", Object(t, raw, at(1)), Object(t, Observable(7), at(2))); n != 2 {
 		t.Fatalf("added %d, want 2", n)
 	}
@@ -150,7 +151,7 @@ func testAddIdempotent(t *testing.T, st Store) {
 	o := p.Objects[0]
 	if !bytes.Equal(o.Raw, raw) || o.ID != ID("indicator", 1) || o.Type != "indicator" || o.SpecVersion != "2.1" ||
 		!o.Created.Equal(Created()) || !o.Modified.Equal(Created().Add(time.Minute)) || !o.Version.Equal(o.Modified) ||
-		!o.DateAdded.Equal(at(1)) || len(o.Markings) != 1 || o.Markings[0] != taxii.MarkingTLPGreen {
+		!o.DateAdded.Equal(at(1)) || len(o.Markings) != 1 || o.Markings[0] != intel.MarkingTLP2Green {
 		t.Errorf("indicator came back as %+v", o)
 	}
 	sco := p.Objects[1]
