@@ -22,6 +22,13 @@ type Graph interface {
 	Postings(ctx context.Context, c chain.Chain, addr string, q chain.PostingQuery, fn func(chain.Posting) bool) error
 }
 
+// payees is a graph that can list the counterparties of an address's
+// payments, newest first, without building postings (the trace cache);
+// ok is false when it does not hold the address.
+type payees interface {
+	Payees(ctx context.Context, c chain.Chain, addr string, fn func(counterparty string) bool) (ok bool, err error)
+}
+
 // HeuristicDeposit names the deposit-address heuristic in labels.
 const HeuristicDeposit = "deposit-address"
 
@@ -48,16 +55,25 @@ func (d *Deposits) Label(ctx context.Context, c chain.Chain, addr string) (trace
 	}
 	var to string
 	n, mixed := 0, false
-	err := d.Graph.Postings(ctx, c, addr, chain.PostingQuery{Outgoing: true, Limit: limit + 1}, func(p chain.Posting) bool {
+	payee := func(cp string) bool {
 		n++
 		if to == "" {
-			to = p.Counterparty
-		} else if p.Counterparty != to {
+			to = cp
+		} else if cp != to {
 			mixed = true
 			return false
 		}
-		return true
-	})
+		return n <= limit
+	}
+	done := false
+	var err error
+	if p, ok := d.Graph.(payees); ok {
+		done, err = p.Payees(ctx, c, addr, payee)
+	}
+	if !done && err == nil {
+		n, to, mixed = 0, "", false
+		err = d.Graph.Postings(ctx, c, addr, chain.PostingQuery{Outgoing: true, Limit: limit + 1}, func(p chain.Posting) bool { return payee(p.Counterparty) })
+	}
 	if err != nil {
 		return trace.Label{}, false, fmt.Errorf("deposit heuristic for %s: %w", addr, err)
 	}

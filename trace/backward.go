@@ -52,6 +52,14 @@ type BackResult struct {
 	Elapsed      time.Duration `json:"elapsed_ns"`
 }
 
+// transferID identifies a transfer in both its postings, by its
+// transaction's hash.
+type transferID struct {
+	tx   string
+	kind chain.TransferKind
+	pos  uint32
+}
+
 type backNode struct {
 	hop int
 	// demand is the amount to explain per outgoing transfer of this

@@ -4,7 +4,6 @@ import (
 	"container/list"
 	"context"
 	"errors"
-	"slices"
 	"sync"
 	"time"
 
@@ -17,34 +16,29 @@ import (
 // of the store. When the graph grows, the writer must Forget the
 // addresses whose histories changed; a trace running meanwhile may see
 // an address as of before the change.
+//
+// Histories are held in a view per chain (see view): its interned
+// strings are never dropped with the histories that used them, so when
+// they outnumber the budget eight times over, the chain gets a new view
+// and the old one's histories leave the cache.
 type CachedGraph struct {
 	g Graph
 	// Budget bounds the postings held; an address with more than a tenth
 	// of it is never cached (exchanges' hot wallets run to millions).
 	budget int
 
-	mu      sync.Mutex
-	entries map[cacheKey]*list.Element
-	lru     list.List
-	size    int
-	hits    uint64
-	misses  uint64
+	mu     sync.Mutex
+	views  map[chain.Chain]*view
+	lru    list.List // of *hist, most recently loaded first
+	size   int
+	hits   uint64
+	misses uint64
 }
 
-type cacheKey struct {
-	c    chain.Chain
-	addr string
-}
-
-type cacheEntry struct {
-	key cacheKey
-	ps  []chain.Posting // oldest first, both directions
-}
-
-// NewCachedGraph caches g's postings within budget postings (about 200
-// bytes each).
+// NewCachedGraph caches g's postings within budget postings (about 80
+// bytes each, and their strings).
 func NewCachedGraph(g Graph, budget int) *CachedGraph {
-	return &CachedGraph{g: g, budget: budget, entries: make(map[cacheKey]*list.Element)}
+	return &CachedGraph{g: g, budget: budget, views: make(map[chain.Chain]*view)}
 }
 
 // Tip passes through.
@@ -83,13 +77,28 @@ func (c *CachedGraph) SpentBy(ctx context.Context, ch chain.Chain, op chain.OutP
 func (c *CachedGraph) Forget(ch chain.Chain, addrs []string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	v := c.views[ch]
+	if v == nil {
+		return
+	}
 	for _, a := range addrs {
-		k := cacheKey{ch, a}
-		if el, ok := c.entries[k]; ok {
-			c.lru.Remove(el)
-			delete(c.entries, k)
-			c.size -= len(el.Value.(*cacheEntry).ps) + 1
+		id, ok := v.addrIdx[a]
+		if !ok {
+			continue
 		}
+		if h := v.hists[id]; h != nil {
+			c.drop(h)
+		}
+	}
+}
+
+// drop removes a history; the caller holds c.mu.
+func (c *CachedGraph) drop(h *hist) {
+	delete(h.v.hists, h.addr)
+	if h.el != nil {
+		c.lru.Remove(h.el)
+		h.el = nil
+		c.size -= len(h.ps) + 1
 	}
 }
 
@@ -100,97 +109,131 @@ func (c *CachedGraph) Stats() (hits, misses uint64) {
 	return c.hits, c.misses
 }
 
+// view returns the chain's current view, replacing one whose interned
+// strings have outgrown the budget.
+func (c *CachedGraph) view(ch chain.Chain) *view {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v := c.views[ch]
+	if v != nil && v.symbols() > 8*c.budget+1<<16 {
+		for _, h := range v.hists {
+			c.drop(h)
+		}
+		v.retired = true
+		v = nil
+	}
+	if v == nil {
+		v = newView(ch, &c.mu)
+		c.views[ch] = v
+	}
+	return v
+}
+
 // Postings answers from memory, loading the address's whole history on a
 // miss.
 func (c *CachedGraph) Postings(ctx context.Context, ch chain.Chain, addr string, q chain.PostingQuery, fn func(chain.Posting) bool) error {
-	ps, ok, err := c.load(ctx, ch, addr)
+	v := c.view(ch)
+	ps, ok, err := c.history(ctx, v, v.addr(addr))
 	if err != nil {
 		return err
 	}
 	if !ok {
 		return c.g.Postings(ctx, ch, addr, q, fn)
 	}
+	nm := v.names()
 	in, out := q.Incoming, q.Outgoing
 	if !in && !out {
 		in, out = true, true
 	}
 	n := 0
-	visit := func(p chain.Posting) bool {
-		if p.Incoming && !in || !p.Incoming && !out {
+	visit := func(p *post) bool {
+		if p.in && !in || !p.in && !out {
 			return true
 		}
-		if !q.Since.IsZero() && p.Time.Before(q.Since) || !q.Until.IsZero() && !p.Time.Before(q.Until) {
+		if !q.Since.IsZero() && p.before(q.Since) || !q.Until.IsZero() && !p.before(q.Until) {
 			return true
 		}
 		n++
-		return fn(p) && (q.Limit <= 0 || n < q.Limit)
+		return fn(nm.posting(ch, addr, p)) && (q.Limit <= 0 || n < q.Limit)
 	}
 	if q.Oldest {
-		for _, p := range ps {
-			if !visit(p) {
+		for i := range ps {
+			if !visit(&ps[i]) {
 				return nil
 			}
 		}
 		return nil
 	}
 	for i := len(ps) - 1; i >= 0; i-- {
-		if !visit(ps[i]) {
+		if !visit(&ps[i]) {
 			return nil
 		}
 	}
 	return nil
 }
 
-// history gives replays the cached postings in place.
-func (c *CachedGraph) history(ctx context.Context, ch chain.Chain, addr string) ([]chain.Posting, bool, error) {
-	return c.load(ctx, ch, addr)
+// Payees calls fn with the counterparty of each of addr's outgoing
+// transfers, newest first, until fn returns false: what the
+// deposit-address heuristic reads of every address a trace reaches. ok
+// is false, and fn is not called, for an address too busy to cache.
+func (c *CachedGraph) Payees(ctx context.Context, ch chain.Chain, addr string, fn func(counterparty string) bool) (bool, error) {
+	v := c.view(ch)
+	ps, ok, err := c.history(ctx, v, v.addr(addr))
+	if err != nil || !ok {
+		return false, err
+	}
+	nm := v.names()
+	for i := len(ps) - 1; i >= 0; i-- {
+		if p := &ps[i]; !p.in && !fn(nm.addrs[p.peer]) {
+			break
+		}
+	}
+	return true, nil
 }
 
-// load returns an address's postings, oldest first; false if the address
-// is too busy to cache.
-func (c *CachedGraph) load(ctx context.Context, ch chain.Chain, addr string) ([]chain.Posting, bool, error) {
-	k := cacheKey{ch, addr}
+// history returns an address's history in v, oldest first, loading it
+// on a miss; false if the address is too busy to cache.
+func (c *CachedGraph) history(ctx context.Context, v *view, addr uint32) ([]post, bool, error) {
 	c.mu.Lock()
-	if el, ok := c.entries[k]; ok {
-		c.lru.MoveToFront(el)
+	if h := v.hists[addr]; h != nil {
+		h.used = true
 		c.hits++
-		ps := el.Value.(*cacheEntry).ps
 		c.mu.Unlock()
-		return ps, ps != nil, nil
+		return h.ps, h.ps != nil, nil
 	}
 	c.misses++
+	name := v.addrs[addr]
 	c.mu.Unlock()
-	limit := max(c.budget/10, 1)
-	var ps []chain.Posting
-	tooBusy := false
-	err := c.g.Postings(ctx, ch, addr, chain.PostingQuery{Oldest: true}, func(p chain.Posting) bool {
-		if len(ps) >= limit {
-			tooBusy = true
-			return false
-		}
-		ps = append(ps, p)
-		return true
-	})
+	ps, ok, err := v.read(ctx, c.g, name, max(c.budget/10, 1))
 	if err != nil {
 		return nil, false, err
 	}
-	if tooBusy {
-		ps = nil // remembered as uncacheable
-	} else {
-		ps = slices.Clip(ps)
+	if !ok {
+		ps = nil // remembered as too busy
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if _, ok := c.entries[k]; !ok {
-		c.entries[k] = c.lru.PushFront(&cacheEntry{key: k, ps: ps})
+	if h := v.hists[addr]; h != nil {
+		// Another trace loaded it meanwhile.
+		return h.ps, h.ps != nil, nil
+	}
+	h := &hist{v: v, addr: addr, ps: ps, used: true}
+	v.hists[addr] = h
+	if !v.retired {
+		h.el = c.lru.PushFront(h)
 		c.size += len(ps) + 1
+		// Second chance (CLOCK): a history used since it last came to
+		// the front goes round again; a hit then costs a flag, not a
+		// move in the list.
 		for c.size > c.budget && c.lru.Len() > 1 {
-			old := c.lru.Back()
-			e := old.Value.(*cacheEntry)
-			c.lru.Remove(old)
-			delete(c.entries, e.key)
-			c.size -= len(e.ps) + 1
+			back := c.lru.Back()
+			if old := back.Value.(*hist); old.used {
+				old.used = false
+				c.lru.MoveToFront(back)
+				continue
+			}
+			c.drop(back.Value.(*hist))
 		}
 	}
-	return ps, ps != nil, nil
+	return ps, ok, nil
 }

@@ -34,8 +34,7 @@ func isVenue(l *Label) bool {
 
 // swapKey is one asset's intake into venues in one transaction.
 type swapKey struct {
-	tx    string
-	asset chain.Asset
+	tx, asset uint32 // in the trace's view
 }
 
 // swaps computes the venues' payouts from their tainted intakes, and
@@ -63,16 +62,17 @@ func (t *tracer) swaps(ctx context.Context) error {
 	for k := range tainted {
 		keys = append(keys, k)
 	}
+	nm := t.v.names()
 	slices.SortFunc(keys, func(a, b swapKey) int {
-		if c := strings.Compare(a.tx, b.tx); c != 0 {
+		if c := strings.Compare(nm.txs[a.tx], nm.txs[b.tx]); c != 0 {
 			return c
 		}
-		return strings.Compare(string(a.asset), string(b.asset))
+		return strings.Compare(string(nm.assets[a.asset]), string(nm.assets[b.asset]))
 	})
 
-	out := make(map[transferID]*Edge)
+	out := make(map[tid]*edge)
 	var swaps []Swap
-	at := make(map[transferID]int) // payout -> its index in swaps
+	at := make(map[tid]int) // payout -> its index in swaps
 	for _, k := range keys {
 		if tainted[k].IsZero() {
 			continue
@@ -81,11 +81,12 @@ func (t *tracer) swaps(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		asset := nm.assets[k.asset]
 		// The venues' whole intake of the asset in the transaction, from
 		// outside the venues (a route through several pools counts once).
 		var intake chain.Amount
 		for _, tr := range trs {
-			if tr.Asset != k.asset {
+			if tr.Asset != asset {
 				continue
 			}
 			to, err := t.isVenueAddr(ctx, tr.To)
@@ -103,12 +104,12 @@ func (t *tracer) swaps(ctx context.Context) error {
 		if intake.IsZero() {
 			continue
 		}
-		leg := SwapLeg{Asset: k.asset, Amount: intake, Tainted: tainted[k]}
+		leg := SwapLeg{Asset: asset, Amount: intake, Tainted: tainted[k]}
 		if leg.Tainted.Cmp(intake) > 0 {
 			leg.Tainted = intake
 		}
 		for _, tr := range trs {
-			if tr.Asset == k.asset || tr.To == "" {
+			if tr.Asset == asset || tr.To == "" {
 				continue
 			}
 			from, err := t.isVenueAddr(ctx, tr.From)
@@ -126,29 +127,31 @@ func (t *tracer) swaps(ctx context.Context) error {
 			if t.o.Model != Poison {
 				share = tr.Amount.MulDiv(leg.Tainted, intake)
 			}
-			id := transferID{tr.Tx, tr.Kind, tr.Pos}
+			id := tid{k.tx, tr.Pos, tr.Kind}
 			e := out[id]
 			if e == nil {
-				e = &Edge{Tx: tr.Tx, Kind: tr.Kind, Pos: tr.Pos, Block: tr.Block, Time: tr.Time, From: tr.From, To: tr.To,
-					Amount: tr.Amount, Asset: tr.Asset, Hop: hop[k] + 1, Swap: true}
+				from := t.v.addr(tr.From)
+				e = &edge{id: id, block: tr.Block, from: from, to: t.v.addr(tr.To),
+					amount: tr.Amount, asset: t.v.asset(tr.Asset), hop: hop[k] + 1, swap: true}
+				e.setTime(tr.Time)
 				out[id] = e
-				l := t.labels[tr.From]
+				l := t.labels[from]
 				swaps = append(swaps, Swap{Tx: tr.Tx, Block: tr.Block, Time: tr.Time, Venue: tr.From, Label: *l, To: tr.To, Asset: tr.Asset, Amount: tr.Amount})
 				at[id] = len(swaps) - 1
 			}
 			// A payout funded by several tainted intakes carries the
 			// taint of each, up to its amount.
-			e.Tainted, _ = e.Tainted.Add(share)
-			if e.Tainted.Cmp(e.Amount) > 0 {
-				e.Tainted = e.Amount
+			e.tainted, _ = e.tainted.Add(share)
+			if e.tainted.Cmp(e.amount) > 0 {
+				e.tainted = e.amount
 			}
-			e.Hop = min(e.Hop, hop[k]+1)
+			e.hop = min(e.hop, hop[k]+1)
 			s := &swaps[at[id]]
 			s.In = append(s.In, leg)
-			s.Tainted = e.Tainted
-			if _, ok := t.minFor[tr.Asset]; !ok && tr.Asset != t.o.Asset {
+			s.Tainted = e.tainted
+			if _, ok := t.minFor[e.asset]; !ok && e.asset != t.asset {
 				// The dust limit carries over at the swap's rate.
-				t.minFor[tr.Asset] = t.o.MinAmount.MulDiv(tr.Amount, intake)
+				t.minFor[e.asset] = t.o.MinAmount.MulDiv(tr.Amount, intake)
 			}
 		}
 	}
@@ -158,7 +161,7 @@ func (t *tracer) swaps(ctx context.Context) error {
 	t.res.Swaps = swaps
 
 	for id, e := range out {
-		if old, ok := t.swapOut[id]; ok && old.Tainted.Cmp(e.Tainted) == 0 {
+		if old, ok := t.swapOut[id]; ok && old.tainted.Cmp(e.tainted) == 0 {
 			continue
 		}
 		if err := t.arrive(ctx, e); err != nil {
@@ -167,7 +170,7 @@ func (t *tracer) swaps(ctx context.Context) error {
 	}
 	for id, old := range t.swapOut {
 		if _, ok := out[id]; !ok {
-			if n := t.nodes[nodeKey{old.To, old.Asset}]; n != nil {
+			if n := t.nodes[nodeKey{old.to, old.asset}]; n != nil {
 				delete(n.in, id)
 				t.push(n)
 			}
@@ -178,10 +181,11 @@ func (t *tracer) swaps(ctx context.Context) error {
 }
 
 // venueTx reads a swap transaction's transfers once per trace.
-func (t *tracer) venueTx(ctx context.Context, r TxReader, hash string) ([]chain.Transfer, error) {
-	if trs, ok := t.swapTxs[hash]; ok {
+func (t *tracer) venueTx(ctx context.Context, r TxReader, tx uint32) ([]chain.Transfer, error) {
+	if trs, ok := t.swapTxs[tx]; ok {
 		return trs, nil
 	}
+	hash := t.v.txName(tx)
 	trs, found, err := r.TxTransfers(ctx, t.o.Chain, hash)
 	if err != nil {
 		return nil, fmt.Errorf("trace swap %s: %w", hash, err)
@@ -189,7 +193,7 @@ func (t *tracer) venueTx(ctx context.Context, r TxReader, hash string) ([]chain.
 	if !found {
 		return nil, fmt.Errorf("trace swap %s: the transaction is not in the store", hash)
 	}
-	t.swapTxs[hash] = trs
+	t.swapTxs[tx] = trs
 	return trs, nil
 }
 
@@ -197,7 +201,7 @@ func (t *tracer) isVenueAddr(ctx context.Context, addr string) (bool, error) {
 	if addr == "" {
 		return false, nil
 	}
-	l, err := t.label(ctx, addr)
+	l, err := t.label(ctx, t.v.addr(addr))
 	if err != nil {
 		return false, err
 	}

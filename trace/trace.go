@@ -27,10 +27,13 @@ package trace
 import (
 	"cmp"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tracehound/tracehound/chain"
@@ -324,24 +327,17 @@ type Result struct {
 	Elapsed time.Duration `json:"elapsed_ns"`
 }
 
-// transferID identifies a transfer in both its postings.
-type transferID struct {
-	tx   string
-	kind chain.TransferKind
-	pos  uint32
-}
-
-// nodeKey names a node: an address's taint in one asset.
+// nodeKey names a node: an address's taint in one asset, by their ids in
+// the trace's view.
 type nodeKey struct {
-	addr  string
-	asset chain.Asset
+	addr, asset uint32
 }
 
 type node struct {
 	nodeKey
 	hop       int
-	in        map[transferID]chain.Amount // tainted incoming
-	out       map[transferID]*Edge        // tainted outgoing, from the last replay
+	in        map[tid]chain.Amount // tainted incoming
+	out       map[tid]*edge        // tainted outgoing, from the last replay
 	label     *Label
 	seed      bool
 	truncated bool
@@ -352,9 +348,29 @@ type node struct {
 	spent *chain.Amount
 }
 
+// edge is a transfer that carried taint, by ids in the trace's view;
+// collect turns the final ones into Edges.
+type edge struct {
+	id              tid
+	block           uint64
+	sec             int64
+	nsec            uint32
+	from, to, asset uint32
+	amount, tainted chain.Amount
+	hop             int
+	swap            bool
+}
+
+func (e *edge) setTime(t time.Time) { e.sec, e.nsec = t.Unix(), uint32(t.Nanosecond()) }
+
 type tracer struct {
-	g     Graph
-	o     Options
+	g Graph
+	o Options
+	// v interns the trace's strings; h, if set, holds the histories,
+	// else the trace reads them into v for its own length.
+	v     *view
+	h     historian
+	asset uint32 // the traced asset, in v
 	nodes map[nodeKey]*node
 	queue []*node
 	res   *Result
@@ -362,14 +378,14 @@ type tracer struct {
 	// carry on; swapOut the payouts last computed, swapTxs the venues'
 	// transactions read, labels the lookups made.
 	venues  []*node
-	swapOut map[transferID]*Edge
-	swapTxs map[string][]chain.Transfer
-	labels  map[string]*Label
+	swapOut map[tid]*edge
+	swapTxs map[uint32][]chain.Transfer
+	labels  map[uint32]*Label
 	// minFor is the dust limit in each asset swapped into.
-	minFor map[chain.Asset]chain.Amount
+	minFor map[uint32]chain.Amount
 	// seeds are the transfers tainted in full by the seeds; seedComputed
 	// the taint the trace itself carried into them.
-	seeds, seedComputed map[transferID]chain.Amount
+	seeds, seedComputed map[tid]chain.Amount
 }
 
 // Run traces forward from the seeds.
@@ -396,9 +412,15 @@ func Run(ctx context.Context, g Graph, seeds []Seed, o Options) (*Result, error)
 	if !o.Until.IsZero() && !o.Since.IsZero() && !o.Until.After(o.Since) {
 		return nil, fmt.Errorf("trace: window %s..%s is empty", o.Since.Format(time.RFC3339), o.Until.Format(time.RFC3339))
 	}
-	t := &tracer{g: g, o: o, nodes: make(map[nodeKey]*node), swapOut: make(map[transferID]*Edge), swapTxs: make(map[string][]chain.Transfer),
-		labels: make(map[string]*Label), minFor: make(map[chain.Asset]chain.Amount), seeds: make(map[transferID]chain.Amount), seedComputed: make(map[transferID]chain.Amount),
+	t := &tracer{g: g, o: o, nodes: make(map[nodeKey]*node), swapOut: make(map[tid]*edge), swapTxs: make(map[uint32][]chain.Transfer),
+		labels: make(map[uint32]*Label), minFor: make(map[uint32]chain.Amount), seeds: make(map[tid]chain.Amount), seedComputed: make(map[tid]chain.Amount),
 		res: &Result{Chain: o.Chain, Asset: o.Asset, Model: o.Model, Seeds: seeds, MinAmount: o.MinAmount}}
+	if h, ok := g.(historian); ok {
+		t.h, t.v = h, h.view(o.Chain)
+	} else {
+		t.v = newView(o.Chain, new(sync.Mutex))
+	}
+	t.asset = t.v.asset(o.Asset)
 	if err := t.checkTip(ctx); err != nil {
 		return nil, err
 	}
@@ -497,7 +519,7 @@ func (t *tracer) seed(ctx context.Context, s Seed) error {
 	case s.Tx != "":
 		return t.seedTx(ctx, s)
 	case s.Address != "":
-		n := t.node(s.Address, 0)
+		n := t.node(t.v.addr(s.Address), 0)
 		n.seed = true
 		found := false
 		budget := newSeedBudget(s)
@@ -509,7 +531,7 @@ func (t *tracer) seed(ctx context.Context, s Seed) error {
 			if !ok {
 				return false
 			}
-			t.seedArrival(n, transferID{p.Tx, p.Kind, p.Pos}, a)
+			t.seedArrival(n, tid{t.v.tx(p.Tx), p.Pos, p.Kind}, a)
 			found = true
 			return true
 		})
@@ -557,9 +579,9 @@ func (t *tracer) seedTx(ctx context.Context, s Seed) error {
 		if !ok {
 			break
 		}
-		n := t.node(tr.To, 0)
+		n := t.node(t.v.addr(tr.To), 0)
 		n.seed = true
-		t.seedArrival(n, transferID{tr.Tx, tr.Kind, tr.Pos}, a)
+		t.seedArrival(n, tid{t.v.tx(tr.Tx), tr.Pos, tr.Kind}, a)
 		t.push(n)
 		any = true
 	}
@@ -580,15 +602,15 @@ func assetName(a chain.Asset) string {
 }
 
 // node returns the address's node in the traced asset.
-func (t *tracer) node(addr string, hop int) *node {
-	return t.nodeIn(nodeKey{addr, t.o.Asset}, hop)
+func (t *tracer) node(addr uint32, hop int) *node {
+	return t.nodeIn(nodeKey{addr, t.asset}, hop)
 }
 
 func (t *tracer) nodeIn(k nodeKey, hop int) *node {
 	n := t.nodes[k]
 	if n == nil {
 		// out is made by the first replay that sends taint.
-		n = &node{nodeKey: k, hop: hop, in: make(map[transferID]chain.Amount)}
+		n = &node{nodeKey: k, hop: hop, in: make(map[tid]chain.Amount)}
 		t.nodes[k] = n
 	}
 	return n
@@ -611,38 +633,40 @@ func (t *tracer) replay(ctx context.Context, n *node) error {
 	rs := replayState{t: t, n: n}
 	// The whole history up to the window's end counts: clean value held
 	// before the taint arrived dilutes it.
-	if h, ok := t.g.(historian); ok {
-		ps, ok, err := h.history(ctx, t.o.Chain, n.addr)
-		if err != nil {
-			return fmt.Errorf("trace %s: %w", n.addr, err)
-		}
-		if ok {
-			for i := range ps {
-				p := &ps[i]
-				if !t.o.Until.IsZero() && !p.Time.Before(t.o.Until) {
-					break
-				}
-				if !rs.step(p) {
-					break
-				}
-			}
-			return t.settle(ctx, n, &rs)
-		}
-	}
-	q := t.query(false, false)
-	q.Since = time.Time{}
-	err := t.g.Postings(ctx, t.o.Chain, n.addr, q, func(p chain.Posting) bool { return rs.step(&p) })
+	ps, ok, err := t.history(ctx, n.addr)
 	if err != nil {
-		return fmt.Errorf("trace %s: %w", n.addr, err)
+		return fmt.Errorf("trace %s: %w", t.v.addrName(n.addr), err)
+	}
+	if !ok {
+		if err := t.v.stream(ctx, t.g, t.v.addrName(n.addr), t.o.Until, rs.step); err != nil {
+			return fmt.Errorf("trace %s: %w", t.v.addrName(n.addr), err)
+		}
+		return t.settle(ctx, n, &rs)
+	}
+	for i := range ps {
+		p := &ps[i]
+		if !t.o.Until.IsZero() && !p.before(t.o.Until) {
+			break
+		}
+		if !rs.step(p) {
+			break
+		}
 	}
 	return t.settle(ctx, n, &rs)
 }
 
-// historian is a graph that holds addresses' whole histories in memory,
-// oldest first: replays read them in place. ok is false for an address
-// it does not hold.
-type historian interface {
-	history(ctx context.Context, c chain.Chain, addr string) (ps []chain.Posting, ok bool, err error)
+// history returns an address's history, oldest first; ok is false for
+// an address too busy to hold, which is streamed instead.
+func (t *tracer) history(ctx context.Context, addr uint32) ([]post, bool, error) {
+	if t.h != nil {
+		return t.h.history(ctx, t.v, addr)
+	}
+	limit := t.o.MaxPostings
+	if limit < math.MaxInt {
+		limit++ // one more than a replay reads, to tell it was cut
+	}
+	ps, err := ownHistory(ctx, t.g, t.v, addr, limit, t.o.Until)
+	return ps, err == nil, err
 }
 
 // replayState is one replay's running balance.
@@ -651,31 +675,31 @@ type replayState struct {
 	n          *node
 	bal, taint chain.Amount // balance and tainted balance (haircut)
 	lots       []lot        // FIFO
-	out        map[transferID]*Edge
+	out        map[tid]*edge
 	count      int
 }
 
 // step applies one posting; false stops the replay.
-func (rs *replayState) step(p *chain.Posting) bool {
+func (rs *replayState) step(p *post) bool {
 	t, n := rs.t, rs.n
 	rs.count++
 	if rs.count > t.o.MaxPostings {
 		n.truncated = true
 		return false
 	}
-	if p.Asset != n.asset {
+	if p.asset != n.asset {
 		return true
 	}
-	if p.Incoming {
-		ti := n.in[transferID{p.Tx, p.Kind, p.Pos}]
-		rs.bal, _ = rs.bal.Add(p.Amount)
+	if p.in {
+		ti := n.in[p.id()]
+		rs.bal, _ = rs.bal.Add(p.amount)
 		rs.taint, _ = rs.taint.Add(ti)
 		if t.o.Model == FIFO {
-			rs.lots = append(rs.lots, lot{p.Amount, ti})
+			rs.lots = append(rs.lots, lot{p.amount, ti})
 		}
 		return true
 	}
-	if p.Kind == chain.KindInput {
+	if p.kind == chain.KindInput {
 		// Bitcoin inputs are the address's spends; the transfers they
 		// fund are traced through their outputs.
 		return true
@@ -684,34 +708,34 @@ func (rs *replayState) step(p *chain.Posting) bool {
 	switch t.o.Model {
 	case Poison:
 		if !rs.taint.IsZero() {
-			sent = p.Amount
+			sent = p.amount
 		}
 	case Haircut:
 		if !rs.taint.IsZero() {
 			den := rs.bal
-			if den.Cmp(p.Amount) < 0 {
+			if den.Cmp(p.amount) < 0 {
 				// The graph lacks value the address had (genesis
 				// allocations, block rewards): all it sends is its own.
-				den = p.Amount
+				den = p.amount
 			}
-			sent = p.Amount.MulDiv(rs.taint, den)
+			sent = p.amount.MulDiv(rs.taint, den)
 			if sent.Cmp(rs.taint) > 0 {
 				sent = rs.taint
 			}
 			rs.taint, _ = rs.taint.Sub(sent)
 		}
-		rs.bal = sub(rs.bal, p.Amount)
+		rs.bal = sub(rs.bal, p.amount)
 	case FIFO:
-		sent, rs.lots = consume(rs.lots, p.Amount)
+		sent, rs.lots = consume(rs.lots, p.amount)
 	}
 	if sent.IsZero() {
 		return true
 	}
 	if rs.out == nil {
-		rs.out = make(map[transferID]*Edge)
+		rs.out = make(map[tid]*edge)
 	}
-	rs.out[transferID{p.Tx, p.Kind, p.Pos}] = &Edge{Tx: p.Tx, Kind: p.Kind, Pos: p.Pos, Block: p.Block, Time: p.Time, From: n.addr, To: p.Counterparty,
-		Amount: p.Amount, Tainted: sent, Asset: n.asset, Hop: n.hop + 1}
+	rs.out[p.id()] = &edge{id: p.id(), block: p.block, sec: p.sec, nsec: p.nsec, from: n.addr, to: p.peer,
+		amount: p.amount, tainted: sent, asset: n.asset, hop: n.hop + 1}
 	return true
 }
 
@@ -728,7 +752,7 @@ func (t *tracer) settle(ctx context.Context, n *node, rs *replayState) error {
 		}
 	}
 	for id, e := range rs.out {
-		if old, ok := n.out[id]; ok && old.Tainted.Cmp(e.Tainted) == 0 {
+		if old, ok := n.out[id]; ok && old.tainted.Cmp(e.tainted) == 0 {
 			continue
 		}
 		if err := t.arrive(ctx, e); err != nil {
@@ -737,7 +761,7 @@ func (t *tracer) settle(ctx context.Context, n *node, rs *replayState) error {
 	}
 	for id, old := range n.out {
 		if _, ok := rs.out[id]; !ok {
-			r := t.nodes[nodeKey{old.To, old.Asset}]
+			r := t.nodes[nodeKey{old.to, old.asset}]
 			delete(r.in, id)
 			t.push(r)
 		}
@@ -785,23 +809,23 @@ func consume(lots []lot, amount chain.Amount) (chain.Amount, []lot) {
 }
 
 // arrive records a tainted transfer at its recipient.
-func (t *tracer) arrive(ctx context.Context, e *Edge) error {
-	id := transferID{e.Tx, e.Kind, e.Pos}
-	k := nodeKey{e.To, e.Asset}
+func (t *tracer) arrive(ctx context.Context, e *edge) error {
+	id := e.id
+	k := nodeKey{e.to, e.asset}
 	r := t.nodes[k]
 	if r == nil {
 		dust := t.o.MinAmount
-		if e.Asset != t.o.Asset {
-			dust = t.minFor[e.Asset]
+		if e.asset != t.asset {
+			dust = t.minFor[e.asset]
 		}
-		if e.Tainted.Cmp(dust) < 0 {
+		if e.tainted.Cmp(dust) < 0 {
 			return nil
 		}
 		if len(t.nodes) >= t.o.MaxAddresses {
-			return fmt.Errorf("%w: more than %d addresses tainted by hop %d%s (raise the cap, lower the hops or set a dust limit)", ErrTooLarge, t.o.MaxAddresses, e.Hop, t.projection(e.Hop))
+			return fmt.Errorf("%w: more than %d addresses tainted by hop %d%s (raise the cap, lower the hops or set a dust limit)", ErrTooLarge, t.o.MaxAddresses, e.hop, t.projection(e.hop))
 		}
-		r = t.nodeIn(k, e.Hop)
-		l, err := t.label(ctx, e.To)
+		r = t.nodeIn(k, e.hop)
+		l, err := t.label(ctx, e.to)
 		if err != nil {
 			return err
 		}
@@ -813,10 +837,10 @@ func (t *tracer) arrive(ctx context.Context, e *Edge) error {
 	if _, ok := t.seeds[id]; ok {
 		// A seed's arrival stays tainted in full; what the trace computed
 		// for it was already counted as it entered.
-		t.seedComputed[id] = e.Tainted
+		t.seedComputed[id] = e.tainted
 		return nil
 	}
-	r.in[id] = e.Tainted
+	r.in[id] = e.tainted
 	t.push(r)
 	return nil
 }
@@ -849,13 +873,13 @@ func (t *tracer) projection(h int) string {
 }
 
 // label looks an address up once per trace.
-func (t *tracer) label(ctx context.Context, addr string) (*Label, error) {
+func (t *tracer) label(ctx context.Context, addr uint32) (*Label, error) {
 	if l, ok := t.labels[addr]; ok {
 		return l, nil
 	}
 	var lp *Label
 	if t.o.Labels != nil {
-		l, ok, err := t.o.Labels.Label(ctx, t.o.Chain, addr)
+		l, ok, err := t.o.Labels.Label(ctx, t.o.Chain, t.v.addrName(addr))
 		if err != nil {
 			return nil, err
 		}
@@ -868,7 +892,7 @@ func (t *tracer) label(ctx context.Context, addr string) (*Label, error) {
 }
 
 // seedArrival taints a transfer into a seed in full.
-func (t *tracer) seedArrival(n *node, id transferID, amount chain.Amount) {
+func (t *tracer) seedArrival(n *node, id tid, amount chain.Amount) {
 	n.in[id] = amount
 	t.seeds[id] = amount
 }
@@ -876,28 +900,47 @@ func (t *tracer) seedArrival(n *node, id transferID, amount chain.Amount) {
 // collect builds the result from the final state.
 func (t *tracer) collect() {
 	res := t.res
+	nm := t.v.names()
 	type hopKey struct {
 		hop   int
-		asset chain.Asset
+		asset uint32
 	}
 	hops := make(map[hopKey]*Hop)
-	hop := func(h int, a chain.Asset) *Hop {
+	hop := func(h int, a uint32) *Hop {
 		k := hopKey{h, a}
-		if hops[k] == nil {
-			hops[k] = &Hop{Hop: h, Asset: a}
+		x := hops[k]
+		if x == nil {
+			x = &Hop{Hop: h, Asset: nm.assets[a]}
+			hops[k] = x
 		}
-		return hops[k]
+		return x
 	}
-	// Nodes and edges are sorted as pointers and copied once: the
-	// structs are large, and moving them dominated the sort.
-	nodes := make([]*node, 0, len(t.nodes))
-	edges := make([]*Edge, 0, len(t.swapOut)+len(t.nodes))
+	// Nodes are sorted by hop and address: the address's first sixteen
+	// bytes, as two words, settle most comparisons without reading the
+	// strings.
+	type named struct {
+		n      *node
+		w0, w1 uint64
+		addr   string
+		asset  chain.Asset
+	}
+	nodes := make([]named, 0, len(t.nodes))
+	edges := make([]*edge, 0, len(t.swapOut)+len(t.nodes))
 	for _, n := range t.nodes {
-		nodes = append(nodes, n)
+		a := nm.addrs[n.addr]
+		var pad [16]byte
+		copy(pad[:], a)
+		nodes = append(nodes, named{n, binary.BigEndian.Uint64(pad[:8]), binary.BigEndian.Uint64(pad[8:]), a, nm.assets[n.asset]})
 	}
-	slices.SortFunc(nodes, func(a, b *node) int {
-		if a.hop != b.hop {
-			return a.hop - b.hop
+	slices.SortFunc(nodes, func(a, b named) int {
+		if a.n.hop != b.n.hop {
+			return a.n.hop - b.n.hop
+		}
+		if a.w0 != b.w0 {
+			return cmp.Compare(a.w0, b.w0)
+		}
+		if a.w1 != b.w1 {
+			return cmp.Compare(a.w1, b.w1)
 		}
 		if c := strings.Compare(a.addr, b.addr); c != 0 {
 			return c
@@ -908,14 +951,15 @@ func (t *tracer) collect() {
 		edges = append(edges, e)
 	}
 	res.Nodes = make([]Node, 0, len(t.nodes))
-	for _, n := range nodes {
-		nd := Node{Address: n.addr, Asset: n.asset, Hop: n.hop, Label: n.label, Seed: n.seed, Truncated: n.truncated, Remaining: n.remaining}
+	for _, x := range nodes {
+		n := x.n
+		nd := Node{Address: x.addr, Asset: x.asset, Hop: n.hop, Label: n.label, Seed: n.seed, Truncated: n.truncated, Remaining: n.remaining}
 		for _, a := range n.in {
 			nd.Received, _ = nd.Received.Add(a)
 		}
 		for _, e := range n.out {
 			if n.spent == nil {
-				nd.Sent, _ = nd.Sent.Add(e.Tainted)
+				nd.Sent, _ = nd.Sent.Add(e.tainted)
 			}
 			edges = append(edges, e)
 		}
@@ -929,33 +973,40 @@ func (t *tracer) collect() {
 			nd.Remaining = chain.Amount{}
 		}
 		if n.truncated {
-			res.Warnings = append(res.Warnings, fmt.Sprintf("%s has more than %d transfers: only the first were replayed; label it as a service or raise the limit", n.addr, t.o.MaxPostings))
+			res.Warnings = append(res.Warnings, fmt.Sprintf("%s has more than %d transfers: only the first were replayed; label it as a service or raise the limit", x.addr, t.o.MaxPostings))
 		}
 		hop(n.hop, n.asset).Addresses++
 		res.Nodes = append(res.Nodes, nd)
 	}
 	// Block order is time order, and cheaper to compare.
-	slices.SortFunc(edges, func(a, b *Edge) int {
-		return cmp.Or(cmp.Compare(a.Block, b.Block), strings.Compare(a.Tx, b.Tx), cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.Pos, b.Pos))
+	slices.SortFunc(edges, func(a, b *edge) int {
+		if a.block != b.block {
+			return cmp.Compare(a.block, b.block)
+		}
+		if a.id.tx != b.id.tx {
+			if c := strings.Compare(nm.txs[a.id.tx], nm.txs[b.id.tx]); c != 0 {
+				return c
+			}
+		}
+		return cmp.Or(cmp.Compare(a.id.kind, b.id.kind), cmp.Compare(a.id.pos, b.id.pos))
 	})
 	res.Edges = make([]Edge, len(edges))
-	for i, e := range edges {
-		res.Edges[i] = *e
-	}
 	into := make(map[nodeKey][]*Edge)
-	for i := range res.Edges {
-		e := &res.Edges[i]
-		h := hop(e.Hop, e.Asset)
+	for i, e := range edges {
+		re := &res.Edges[i]
+		*re = Edge{Tx: nm.txs[e.id.tx], Kind: e.id.kind, Pos: e.id.pos, Block: e.block, Time: time.Unix(e.sec, int64(e.nsec)).UTC(),
+			From: nm.addrs[e.from], To: nm.addrs[e.to], Amount: e.amount, Tainted: e.tainted, Asset: nm.assets[e.asset], Hop: e.hop, Swap: e.swap}
+		h := hop(e.hop, e.asset)
 		h.Transfers++
-		h.Tainted, _ = h.Tainted.Add(e.Tainted)
-		k := nodeKey{e.To, e.Asset}
+		h.Tainted, _ = h.Tainted.Add(re.Tainted)
+		k := nodeKey{e.to, e.asset}
 		if n := t.nodes[k]; n != nil && n.label != nil {
-			into[k] = append(into[k], e)
+			into[k] = append(into[k], re)
 		}
 	}
-	for _, nd := range res.Nodes {
+	for i, nd := range res.Nodes {
 		if nd.Label != nil {
-			ep := endpoint(nd, into[nodeKey{nd.Address, nd.Asset}])
+			ep := endpoint(nd, into[nodes[i].n.nodeKey])
 			if !t.o.NoSwaps && isVenue(nd.Label) {
 				ep.Continues = true
 			}

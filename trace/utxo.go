@@ -101,9 +101,9 @@ func (u *utxoTracer) seed(ctx context.Context, s Seed) error {
 			}
 			op := chain.OutPoint{Tx: tx.Hash, Index: o.Index}
 			u.coins[op], u.coinAddr[op] = a, o.Address
-			u.seeds[coinID(op)] = a
+			u.seeds[u.coinID(op)] = a
 			if o.Address != "" {
-				u.node(o.Address, 0).seed = true
+				u.node(u.v.addr(o.Address), 0).seed = true
 			}
 			found = true
 		}
@@ -122,7 +122,7 @@ func (u *utxoTracer) seed(ctx context.Context, s Seed) error {
 			}
 			op := chain.OutPoint{Tx: p.Tx, Index: p.Pos}
 			u.coins[op], u.coinAddr[op] = a, s.Address
-			u.seeds[coinID(op)] = a
+			u.seeds[u.coinID(op)] = a
 			found = true
 			return true
 		})
@@ -132,7 +132,7 @@ func (u *utxoTracer) seed(ctx context.Context, s Seed) error {
 		if !found {
 			return fmt.Errorf("trace: seed %s received nothing in the window: nothing to trace (is the chain ingested for that period?)", s.Address)
 		}
-		n := u.node(s.Address, 0)
+		n := u.node(u.v.addr(s.Address), 0)
 		n.seed = true
 	default:
 		return errors.New("trace: empty seed")
@@ -149,7 +149,9 @@ func (u *utxoTracer) seed(ctx context.Context, s Seed) error {
 	return nil
 }
 
-func coinID(op chain.OutPoint) transferID { return transferID{op.Tx, chain.KindOutput, op.Index} }
+func (u *utxoTracer) coinID(op chain.OutPoint) tid {
+	return tid{u.v.tx(op.Tx), op.Index, chain.KindOutput}
+}
 
 // spend sends a tainted coin's taint into the transaction that spends it,
 // if any; hop is the hop of the transaction that created the coin.
@@ -254,9 +256,9 @@ func (u *utxoTracer) step(ctx context.Context, tx *utxoTx) error {
 	}
 	for _, o := range outs {
 		s := out[o.Index]
-		if full, ok := u.seeds[coinID(chain.OutPoint{Tx: tx.tx.Hash, Index: o.Index})]; ok {
+		if full, ok := u.seeds[u.coinID(chain.OutPoint{Tx: tx.tx.Hash, Index: o.Index})]; ok {
 			// A seed coin stays tainted in full.
-			u.seedComputed[coinID(chain.OutPoint{Tx: tx.tx.Hash, Index: o.Index})] = s
+			u.seedComputed[u.coinID(chain.OutPoint{Tx: tx.tx.Hash, Index: o.Index})] = s
 			s = full
 		}
 		if old, ok := tx.out[o.Index]; ok && old.Cmp(s) == 0 {
@@ -271,8 +273,9 @@ func (u *utxoTracer) step(ctx context.Context, tx *utxoTx) error {
 		}
 		u.coins[op], u.coinAddr[op] = s, o.Address
 		if o.Address != "" {
-			n := u.node(o.Address, tx.hop)
-			l, err := u.label(ctx, o.Address)
+			a := u.v.addr(o.Address)
+			n := u.node(a, tx.hop)
+			l, err := u.label(ctx, a)
 			if err != nil {
 				return err
 			}
@@ -303,7 +306,7 @@ func (u *utxoTracer) collect() {
 				from, best = in.Address, ti
 			}
 			if in.Address != "" {
-				n := u.node(in.Address, tx.hop-1)
+				n := u.node(u.v.addr(in.Address), tx.hop-1)
 				if n.spent == nil {
 					n.spent = new(chain.Amount)
 				}
@@ -316,15 +319,17 @@ func (u *utxoTracer) collect() {
 			if s.IsZero() || s.Cmp(u.o.MinAmount) < 0 || o.Address == "" {
 				continue
 			}
-			id := transferID{tx.tx.Hash, chain.KindOutput, o.Index}
-			r := u.node(o.Address, tx.hop)
+			id := u.coinID(chain.OutPoint{Tx: tx.tx.Hash, Index: o.Index})
+			to, fromID := u.v.addr(o.Address), u.v.addr(from)
+			r := u.node(to, tx.hop)
 			r.in[id] = s
-			fn := u.node(from, tx.hop-1)
+			fn := u.node(fromID, tx.hop-1)
 			if fn.out == nil {
-				fn.out = make(map[transferID]*Edge)
+				fn.out = make(map[tid]*edge)
 			}
-			fn.out[id] = &Edge{Tx: tx.tx.Hash, Kind: chain.KindOutput, Pos: o.Index, Block: tx.block, Time: tx.time,
-				From: from, To: o.Address, Amount: chain.NewAmount(o.Value), Tainted: s, Hop: tx.hop}
+			e := &edge{id: id, block: tx.block, from: fromID, to: to, amount: chain.NewAmount(o.Value), tainted: s, asset: u.asset, hop: tx.hop}
+			e.setTime(tx.time)
+			fn.out[id] = e
 		}
 	}
 	for op, taint := range u.coins {
@@ -332,13 +337,13 @@ func (u *utxoTracer) collect() {
 		if addr == "" {
 			continue
 		}
-		n := u.node(addr, 0)
+		n := u.node(u.v.addr(addr), 0)
 		if n.spent == nil {
 			n.spent = new(chain.Amount)
 		}
 		if n.seed && n.hop == 0 {
-			if _, ok := n.in[transferID{op.Tx, chain.KindOutput, op.Index}]; !ok {
-				n.in[transferID{op.Tx, chain.KindOutput, op.Index}] = taint
+			if _, ok := n.in[u.coinID(op)]; !ok {
+				n.in[u.coinID(op)] = taint
 			}
 		}
 		if !u.spentByTraced[op] {

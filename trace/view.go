@@ -1,0 +1,251 @@
+package trace
+
+import (
+	"container/list"
+	"context"
+	"sync"
+	"time"
+
+	"github.com/tracehound/tracehound/chain"
+)
+
+// A trace touches each address, transaction and asset many times: as a
+// key of the taint it holds, of the transfers it made, of the recipients
+// it reached. Keyed by their strings, a trace spent a fifth of its time
+// hashing 66-character hashes. A view interns them once, as small
+// integers, and holds addresses' histories as posts that refer to them:
+// the trace then works on integers, and turns them back into strings
+// only for its result.
+
+// post is one posting with its strings interned in a view: less than half
+// a chain.Posting's size, and nothing in it for the garbage collector to
+// follow.
+type post struct {
+	amount chain.Amount
+	sec    int64 // block time, Unix seconds
+	block  uint64
+	txi    uint32
+	pos    uint32
+	tx     uint32 // view.txs
+	peer   uint32 // view.addrs: the counterparty
+	asset  uint32 // view.assets
+	nsec   uint32
+	kind   chain.TransferKind
+	in     bool
+}
+
+func (p *post) id() tid { return tid{p.tx, p.pos, p.kind} }
+
+// before tells whether the post is earlier than t.
+func (p *post) before(t time.Time) bool {
+	s := t.Unix()
+	return p.sec < s || p.sec == s && p.nsec < uint32(t.Nanosecond())
+}
+
+func (p *post) time() time.Time { return time.Unix(p.sec, int64(p.nsec)).UTC() }
+
+// tid identifies a transfer in both its postings: its transaction, kind
+// and position.
+type tid struct {
+	tx, pos uint32
+	kind    chain.TransferKind
+}
+
+// view interns one chain's addresses, transactions and assets, and holds
+// the histories read through it. Interned strings are never dropped, so
+// a long-lived cache replaces its view when the tables outgrow it; a
+// trace keeps the view it started with. Ids are only meaningful within
+// their view.
+type view struct {
+	c  chain.Chain
+	mu *sync.Mutex // the cache's, shared by its views; a trace's own otherwise
+
+	addrIdx  map[string]uint32
+	addrs    []string
+	txIdx    map[string]uint32
+	txs      []string
+	assetIdx map[chain.Asset]uint32
+	assets   []chain.Asset
+
+	hists map[uint32]*hist
+	// retired is set when the cache replaced the view: histories loaded
+	// into it from then on are not counted in the cache's budget.
+	retired bool
+}
+
+// hist is an address's history in a view.
+type hist struct {
+	v    *view
+	addr uint32
+	ps   []post        // oldest first; nil if the address is too busy to hold
+	el   *list.Element // in the cache's LRU; nil in a trace's own view
+	used bool          // read since it was last put at the front
+}
+
+func newView(c chain.Chain, mu *sync.Mutex) *view {
+	return &view{c: c, mu: mu, addrIdx: make(map[string]uint32), txIdx: make(map[string]uint32),
+		assetIdx: make(map[chain.Asset]uint32), hists: make(map[uint32]*hist)}
+}
+
+// symbols counts the strings interned, to bound a long-lived view.
+func (v *view) symbols() int { return len(v.addrs) + len(v.txs) }
+
+func (v *view) addrLocked(s string) uint32 {
+	id, ok := v.addrIdx[s]
+	if !ok {
+		id = uint32(len(v.addrs))
+		v.addrs = append(v.addrs, s)
+		v.addrIdx[s] = id
+	}
+	return id
+}
+
+func (v *view) txLocked(s string) uint32 {
+	id, ok := v.txIdx[s]
+	if !ok {
+		id = uint32(len(v.txs))
+		v.txs = append(v.txs, s)
+		v.txIdx[s] = id
+	}
+	return id
+}
+
+func (v *view) assetLocked(a chain.Asset) uint32 {
+	id, ok := v.assetIdx[a]
+	if !ok {
+		id = uint32(len(v.assets))
+		v.assets = append(v.assets, a)
+		v.assetIdx[a] = id
+	}
+	return id
+}
+
+// addr, tx and asset intern one string.
+func (v *view) addr(s string) uint32 {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.addrLocked(s)
+}
+
+func (v *view) tx(s string) uint32 {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.txLocked(s)
+}
+
+func (v *view) asset(a chain.Asset) uint32 {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.assetLocked(a)
+}
+
+// intern turns a posting into a post.
+func (v *view) internLocked(p *chain.Posting) post {
+	return post{amount: p.Amount, sec: p.Time.Unix(), nsec: uint32(p.Time.Nanosecond()), block: p.Block, txi: p.TxIndex, pos: p.Pos,
+		tx: v.txLocked(p.Tx), peer: v.addrLocked(p.Counterparty), asset: v.assetLocked(p.Asset), kind: p.Kind, in: p.Incoming}
+}
+
+// names is a snapshot of a view's tables. The tables only grow and their
+// entries never change, so a snapshot can be read without the lock for
+// every id interned before it was taken.
+type names struct {
+	addrs  []string
+	txs    []string
+	assets []chain.Asset
+}
+
+func (v *view) names() names {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return names{v.addrs, v.txs, v.assets}
+}
+
+// posting turns a post of addr's history back into a chain.Posting.
+func (n *names) posting(c chain.Chain, addr string, p *post) chain.Posting {
+	return chain.Posting{Chain: c, Address: addr, Incoming: p.in, Time: p.time(), Block: p.block, TxIndex: p.txi, Kind: p.kind, Pos: p.pos,
+		Tx: n.txs[p.tx], Counterparty: n.addrs[p.peer], Asset: n.assets[p.asset], Amount: p.amount}
+}
+
+// read reads addr's history, oldest first, from g into posts; past limit
+// postings it stops and reports the address too busy (ok false).
+func (v *view) read(ctx context.Context, g Graph, addr string, limit int) (ps []post, ok bool, err error) {
+	busy := false
+	err = g.Postings(ctx, v.c, addr, chain.PostingQuery{Oldest: true}, func(p chain.Posting) bool {
+		if len(ps) >= limit {
+			busy = true
+			return false
+		}
+		v.mu.Lock()
+		ps = append(ps, v.internLocked(&p))
+		v.mu.Unlock()
+		return true
+	})
+	if err != nil || busy {
+		return nil, false, err
+	}
+	if ps == nil {
+		ps = []post{} // an empty history is still a history
+	}
+	return ps[:len(ps):len(ps)], true, nil
+}
+
+// stream calls fn with each post of addr's history, oldest first, read
+// from g without keeping them: for an address too busy to hold.
+func (v *view) stream(ctx context.Context, g Graph, addr string, until time.Time, fn func(*post) bool) error {
+	q := chain.PostingQuery{Oldest: true, Until: until}
+	return g.Postings(ctx, v.c, addr, q, func(p chain.Posting) bool {
+		v.mu.Lock()
+		x := v.internLocked(&p)
+		v.mu.Unlock()
+		return fn(&x)
+	})
+}
+
+// historian is a graph that keeps histories in views; a trace reads
+// through the view it gets at its start.
+type historian interface {
+	view(c chain.Chain) *view
+	// history returns addr's history in v; ok is false if the address
+	// is too busy to hold, and must be streamed.
+	history(ctx context.Context, v *view, addr uint32) (ps []post, ok bool, err error)
+}
+
+// ownHistory reads histories into a trace's own view, kept for the
+// trace's length: each address is read from the store once however often
+// the trace replays it. Past limit postings (the trace reads no further)
+// the history is cut short, and it ends at the trace window's end.
+func ownHistory(ctx context.Context, g Graph, v *view, addr uint32, limit int, until time.Time) ([]post, error) {
+	v.mu.Lock()
+	h := v.hists[addr]
+	name := v.addrs[addr]
+	v.mu.Unlock()
+	if h != nil {
+		return h.ps, nil
+	}
+	var ps []post
+	err := g.Postings(ctx, v.c, name, chain.PostingQuery{Oldest: true, Until: until}, func(p chain.Posting) bool {
+		v.mu.Lock()
+		ps = append(ps, v.internLocked(&p))
+		v.mu.Unlock()
+		return len(ps) < limit
+	})
+	if err != nil {
+		return nil, err
+	}
+	v.mu.Lock()
+	v.hists[addr] = &hist{v: v, addr: addr, ps: ps}
+	v.mu.Unlock()
+	return ps, nil
+}
+
+func (v *view) addrName(id uint32) string {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.addrs[id]
+}
+
+func (v *view) txName(id uint32) string {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.txs[id]
+}
