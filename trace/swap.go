@@ -50,13 +50,13 @@ func (t *tracer) swaps(ctx context.Context) error {
 		if n.hop >= t.o.MaxHops {
 			continue
 		}
-		for id, a := range n.in {
+		n.in.all(func(id tid, a chain.Amount) {
 			k := swapKey{id.tx, n.asset}
 			tainted[k], _ = tainted[k].Add(a)
 			if h, ok := hop[k]; !ok || n.hop < h {
 				hop[k] = n.hop
 			}
-		}
+		})
 	}
 	keys := make([]swapKey, 0, len(tainted))
 	for k := range tainted {
@@ -171,7 +171,7 @@ func (t *tracer) swaps(ctx context.Context) error {
 	for id, old := range t.swapOut {
 		if _, ok := out[id]; !ok {
 			if n := t.nodes[nodeKey{old.to, old.asset}]; n != nil {
-				delete(n.in, id)
+				n.in.del(id)
 				t.push(n)
 			}
 		}

@@ -336,8 +336,8 @@ type nodeKey struct {
 type node struct {
 	nodeKey
 	hop       int
-	in        map[tid]chain.Amount // tainted incoming
-	out       map[tid]*edge        // tainted outgoing, from the last replay
+	in        taints // tainted incoming
+	out       []edge // tainted outgoing, from the last replay, in its order
 	label     *Label
 	seed      bool
 	truncated bool
@@ -386,6 +386,9 @@ type tracer struct {
 	// seeds are the transfers tainted in full by the seeds; seedComputed
 	// the taint the trace itself carried into them.
 	seeds, seedComputed map[tid]chain.Amount
+	// scratch collects a replay's edges, which settle then copies into
+	// a slice of their number.
+	scratch []edge
 }
 
 // Run traces forward from the seeds.
@@ -609,8 +612,7 @@ func (t *tracer) node(addr uint32, hop int) *node {
 func (t *tracer) nodeIn(k nodeKey, hop int) *node {
 	n := t.nodes[k]
 	if n == nil {
-		// out is made by the first replay that sends taint.
-		n = &node{nodeKey: k, hop: hop, in: make(map[tid]chain.Amount)}
+		n = &node{nodeKey: k, hop: hop}
 		t.nodes[k] = n
 	}
 	return n
@@ -630,7 +632,7 @@ func (t *tracer) replay(ctx context.Context, n *node) error {
 	if n.hop >= t.o.MaxHops || n.label != nil {
 		return nil
 	}
-	rs := replayState{t: t, n: n}
+	rs := replayState{t: t, n: n, out: t.scratch[:0]}
 	// The whole history up to the window's end counts: clean value held
 	// before the taint arrived dilutes it.
 	ps, ok, err := t.history(ctx, n.addr)
@@ -675,7 +677,7 @@ type replayState struct {
 	n          *node
 	bal, taint chain.Amount // balance and tainted balance (haircut)
 	lots       []lot        // FIFO
-	out        map[tid]*edge
+	out        []edge
 	count      int
 }
 
@@ -691,7 +693,7 @@ func (rs *replayState) step(p *post) bool {
 		return true
 	}
 	if p.in {
-		ti := n.in[p.id()]
+		ti, _ := n.in.get(p.id())
 		rs.bal, _ = rs.bal.Add(p.amount)
 		rs.taint, _ = rs.taint.Add(ti)
 		if t.o.Model == FIFO {
@@ -731,11 +733,8 @@ func (rs *replayState) step(p *post) bool {
 	if sent.IsZero() {
 		return true
 	}
-	if rs.out == nil {
-		rs.out = make(map[tid]*edge)
-	}
-	rs.out[p.id()] = &edge{id: p.id(), block: p.block, sec: p.sec, nsec: p.nsec, from: n.addr, to: p.peer,
-		amount: p.amount, tainted: sent, asset: n.asset, hop: n.hop + 1}
+	rs.out = append(rs.out, edge{id: p.id(), block: p.block, sec: p.sec, nsec: p.nsec, from: n.addr, to: p.peer,
+		amount: p.amount, tainted: sent, asset: n.asset, hop: n.hop + 1})
 	return true
 }
 
@@ -751,22 +750,30 @@ func (t *tracer) settle(ctx context.Context, n *node, rs *replayState) error {
 			n.remaining, _ = n.remaining.Add(l.taint)
 		}
 	}
-	for id, e := range rs.out {
-		if old, ok := n.out[id]; ok && old.tainted.Cmp(e.tainted) == 0 {
+	// A transfer is paid once, so each replay's edges are distinct.
+	was, is := newEdgeIndex(n.out), newEdgeIndex(rs.out)
+	for i := range rs.out {
+		e := &rs.out[i]
+		if old := was.find(e.id); old != nil && old.tainted.Cmp(e.tainted) == 0 {
 			continue
 		}
 		if err := t.arrive(ctx, e); err != nil {
 			return err
 		}
 	}
-	for id, old := range n.out {
-		if _, ok := rs.out[id]; !ok {
+	for i := range n.out {
+		old := &n.out[i]
+		if is.find(old.id) == nil {
 			r := t.nodes[nodeKey{old.to, old.asset}]
-			delete(r.in, id)
+			r.in.del(old.id)
 			t.push(r)
 		}
 	}
-	n.out = rs.out
+	t.scratch = rs.out[:0]
+	n.out = nil
+	if len(rs.out) > 0 {
+		n.out = slices.Clone(rs.out)
+	}
 	return nil
 }
 
@@ -840,7 +847,7 @@ func (t *tracer) arrive(ctx context.Context, e *edge) error {
 		t.seedComputed[id] = e.tainted
 		return nil
 	}
-	r.in[id] = e.tainted
+	r.in.set(id, e.tainted)
 	t.push(r)
 	return nil
 }
@@ -893,7 +900,7 @@ func (t *tracer) label(ctx context.Context, addr uint32) (*Label, error) {
 
 // seedArrival taints a transfer into a seed in full.
 func (t *tracer) seedArrival(n *node, id tid, amount chain.Amount) {
-	n.in[id] = amount
+	n.in.set(id, amount)
 	t.seeds[id] = amount
 }
 
@@ -915,26 +922,47 @@ func (t *tracer) collect() {
 		}
 		return x
 	}
-	// Nodes are sorted by hop and address: the address's first sixteen
-	// bytes, as two words, settle most comparisons without reading the
-	// strings.
+	// Nodes are sorted by hop and address: sixteen bytes of the address
+	// after the prefix all share, as two words, settle most comparisons
+	// without reading the strings; the sort moves small keys, not the
+	// nodes.
 	type named struct {
-		n      *node
+		n     *node
+		addr  string
+		asset chain.Asset
+	}
+	type order struct {
 		w0, w1 uint64
-		addr   string
-		asset  chain.Asset
+		hop, i int32
 	}
 	nodes := make([]named, 0, len(t.nodes))
-	edges := make([]*edge, 0, len(t.swapOut)+len(t.nodes))
+	ne := len(t.swapOut)
+	for _, n := range t.nodes {
+		ne += len(n.out)
+	}
+	edges := make([]*edge, 0, ne)
+	common := -1
+	var first string
 	for _, n := range t.nodes {
 		a := nm.addrs[n.addr]
-		var pad [16]byte
-		copy(pad[:], a)
-		nodes = append(nodes, named{n, binary.BigEndian.Uint64(pad[:8]), binary.BigEndian.Uint64(pad[8:]), a, nm.assets[n.asset]})
+		if common < 0 {
+			first, common = a, len(a)
+		}
+		common = min(common, len(a))
+		for common > 0 && a[:common] != first[:common] {
+			common--
+		}
+		nodes = append(nodes, named{n: n, addr: a, asset: nm.assets[n.asset]})
 	}
-	slices.SortFunc(nodes, func(a, b named) int {
-		if a.n.hop != b.n.hop {
-			return a.n.hop - b.n.hop
+	keys := make([]order, len(nodes))
+	for i := range nodes {
+		var pad [16]byte
+		copy(pad[:], nodes[i].addr[common:])
+		keys[i] = order{binary.BigEndian.Uint64(pad[:8]), binary.BigEndian.Uint64(pad[8:]), int32(nodes[i].n.hop), int32(i)}
+	}
+	slices.SortFunc(keys, func(a, b order) int {
+		if a.hop != b.hop {
+			return cmp.Compare(a.hop, b.hop)
 		}
 		if a.w0 != b.w0 {
 			return cmp.Compare(a.w0, b.w0)
@@ -942,11 +970,17 @@ func (t *tracer) collect() {
 		if a.w1 != b.w1 {
 			return cmp.Compare(a.w1, b.w1)
 		}
-		if c := strings.Compare(a.addr, b.addr); c != 0 {
+		x, y := &nodes[a.i], &nodes[b.i]
+		if c := strings.Compare(x.addr, y.addr); c != 0 {
 			return c
 		}
-		return strings.Compare(string(a.asset), string(b.asset))
+		return strings.Compare(string(x.asset), string(y.asset))
 	})
+	sorted := make([]named, len(nodes))
+	for i, k := range keys {
+		sorted[i] = nodes[k.i]
+	}
+	nodes = sorted
 	for _, e := range t.swapOut {
 		edges = append(edges, e)
 	}
@@ -954,10 +988,9 @@ func (t *tracer) collect() {
 	for _, x := range nodes {
 		n := x.n
 		nd := Node{Address: x.addr, Asset: x.asset, Hop: n.hop, Label: n.label, Seed: n.seed, Truncated: n.truncated, Remaining: n.remaining}
-		for _, a := range n.in {
-			nd.Received, _ = nd.Received.Add(a)
-		}
-		for _, e := range n.out {
+		nd.Received = n.in.sum()
+		for i := range n.out {
+			e := &n.out[i]
 			if n.spent == nil {
 				nd.Sent, _ = nd.Sent.Add(e.tainted)
 			}

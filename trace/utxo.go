@@ -322,14 +322,11 @@ func (u *utxoTracer) collect() {
 			id := u.coinID(chain.OutPoint{Tx: tx.tx.Hash, Index: o.Index})
 			to, fromID := u.v.addr(o.Address), u.v.addr(from)
 			r := u.node(to, tx.hop)
-			r.in[id] = s
+			r.in.set(id, s)
 			fn := u.node(fromID, tx.hop-1)
-			if fn.out == nil {
-				fn.out = make(map[tid]*edge)
-			}
-			e := &edge{id: id, block: tx.block, from: fromID, to: to, amount: chain.NewAmount(o.Value), tainted: s, asset: u.asset, hop: tx.hop}
+			e := edge{id: id, block: tx.block, from: fromID, to: to, amount: chain.NewAmount(o.Value), tainted: s, asset: u.asset, hop: tx.hop}
 			e.setTime(tx.time)
-			fn.out[id] = e
+			fn.out = append(fn.out, e)
 		}
 	}
 	for op, taint := range u.coins {
@@ -342,8 +339,8 @@ func (u *utxoTracer) collect() {
 			n.spent = new(chain.Amount)
 		}
 		if n.seed && n.hop == 0 {
-			if _, ok := n.in[u.coinID(op)]; !ok {
-				n.in[u.coinID(op)] = taint
+			if _, ok := n.in.get(u.coinID(op)); !ok {
+				n.in.set(u.coinID(op), taint)
 			}
 		}
 		if !u.spentByTraced[op] {

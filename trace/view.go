@@ -249,3 +249,116 @@ func (v *view) txName(id uint32) string {
 	defer v.mu.Unlock()
 	return v.txs[id]
 }
+
+// taints is the taint of an address's incoming transfers: a short slice
+// searched in turn, as most addresses a trace reaches receive taint once
+// or twice, and a map once it grows.
+type taints struct {
+	s []taintAt
+	m map[tid]chain.Amount
+}
+
+type taintAt struct {
+	id tid
+	a  chain.Amount
+}
+
+const taintsInline = 8
+
+func (x *taints) get(id tid) (chain.Amount, bool) {
+	if x.m != nil {
+		a, ok := x.m[id]
+		return a, ok
+	}
+	for i := range x.s {
+		if x.s[i].id == id {
+			return x.s[i].a, true
+		}
+	}
+	return chain.Amount{}, false
+}
+
+func (x *taints) set(id tid, a chain.Amount) {
+	if x.m != nil {
+		x.m[id] = a
+		return
+	}
+	for i := range x.s {
+		if x.s[i].id == id {
+			x.s[i].a = a
+			return
+		}
+	}
+	if len(x.s) < taintsInline {
+		x.s = append(x.s, taintAt{id, a})
+		return
+	}
+	x.m = make(map[tid]chain.Amount, 2*taintsInline)
+	for _, t := range x.s {
+		x.m[t.id] = t.a
+	}
+	x.s = nil
+	x.m[id] = a
+}
+
+func (x *taints) del(id tid) {
+	if x.m != nil {
+		delete(x.m, id)
+		return
+	}
+	for i := range x.s {
+		if x.s[i].id == id {
+			x.s = append(x.s[:i], x.s[i+1:]...)
+			return
+		}
+	}
+}
+
+// all calls fn with each transfer and its taint, in no set order.
+func (x *taints) all(fn func(tid, chain.Amount)) {
+	for id, a := range x.m {
+		fn(id, a)
+	}
+	for _, t := range x.s {
+		fn(t.id, t.a)
+	}
+}
+
+// sum is the taint of all the transfers.
+func (x *taints) sum() chain.Amount {
+	var s chain.Amount
+	x.all(func(_ tid, a chain.Amount) { s, _ = s.Add(a) })
+	return s
+}
+
+// edgeIndex finds an edge of a replay's outgoing edges by its transfer.
+type edgeIndex struct {
+	es []edge
+	m  map[tid]int
+}
+
+func newEdgeIndex(es []edge) edgeIndex {
+	x := edgeIndex{es: es}
+	if len(es) > taintsInline {
+		x.m = make(map[tid]int, len(es))
+		for i := range es {
+			x.m[es[i].id] = i
+		}
+	}
+	return x
+}
+
+func (x *edgeIndex) find(id tid) *edge {
+	if x.m != nil {
+		if i, ok := x.m[id]; ok {
+			return &x.es[i]
+		}
+		return nil
+	}
+	for i := range x.es {
+		if x.es[i].id == id {
+			return &x.es[i]
+		}
+	}
+	return nil
+}
