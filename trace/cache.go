@@ -18,14 +18,17 @@ import (
 // an address as of before the change.
 //
 // Histories are held in a view per chain (see view): its interned
-// strings are never dropped with the histories that used them, so when
-// they outnumber the budget eight times over, the chain gets a new view
-// and the old one's histories leave the cache.
+// strings are never dropped with the histories that used them (each
+// posting brings at most a transaction and a counterparty), so when they
+// outnumber the budget twice over, the chain gets a new view and the old
+// one's histories leave the cache.
 type CachedGraph struct {
 	g Graph
 	// Budget bounds the postings held; an address with more than a tenth
 	// of it is never cached (exchanges' hot wallets run to millions).
 	budget int
+	// symbols bounds the strings a view interns before it is replaced.
+	symbols int
 
 	mu     sync.Mutex
 	views  map[chain.Chain]*view
@@ -38,7 +41,7 @@ type CachedGraph struct {
 // NewCachedGraph caches g's postings within budget postings (about 80
 // bytes each, and their strings).
 func NewCachedGraph(g Graph, budget int) *CachedGraph {
-	return &CachedGraph{g: g, budget: budget, views: make(map[chain.Chain]*view)}
+	return &CachedGraph{g: g, budget: budget, symbols: 2*budget + 1<<16, views: make(map[chain.Chain]*view)}
 }
 
 // Tip passes through.
@@ -115,7 +118,7 @@ func (c *CachedGraph) view(ch chain.Chain) *view {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	v := c.views[ch]
-	if v != nil && v.symbols() > 8*c.budget+1<<16 {
+	if v != nil && v.symbols() > c.symbols {
 		for _, h := range v.hists {
 			c.drop(h)
 		}

@@ -101,3 +101,36 @@ func TestCachedGraphForget(t *testing.T) {
 		t.Errorf("after Forget the exchange holds %s; the store says %s (before the block: %s)", exchange(fresh), exchange(want), exchange(before))
 	}
 }
+
+// TestCachedGraphRenewsView: a cache whose interned strings outgrow
+// their bound starts a new view; traces through it still equal traces on
+// the store, and the old view's histories leave the budget.
+func TestCachedGraphRenewsView(t *testing.T) {
+	db := store(t, theft)
+	ctx := context.Background()
+	cg := trace.NewCachedGraph(db, 1_000_000)
+	trace.SetSymbolLimit(cg, 4)
+	o := trace.Options{Chain: chain.Ethereum, Model: trace.Haircut, Labels: services}
+	seed := []trace.Seed{{Address: addr("7")}}
+	want, err := trace.Run(ctx, db, seed, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want.Elapsed = 0
+	wj, _ := json.Marshal(want)
+	var views []any
+	for run := range 3 {
+		got, err := trace.Run(ctx, cg, seed, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got.Elapsed = 0
+		if gj, _ := json.Marshal(got); string(gj) != string(wj) {
+			t.Errorf("run %d: trace through a renewed view differs:\n%s\n%s", run, gj, wj)
+		}
+		views = append(views, trace.CurrentView(cg, chain.Ethereum))
+	}
+	if views[0] == views[1] || views[1] == views[2] {
+		t.Errorf("the view was not renewed although its strings passed the bound")
+	}
+}

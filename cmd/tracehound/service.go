@@ -42,7 +42,8 @@ type service struct {
 	mu sync.Mutex
 }
 
-// traceCacheBudget is the postings the trace cache holds: about 400 MB.
+// traceCacheBudget is the postings the trace cache holds: about 160 MB,
+// and at most 450 MB of the strings they refer to.
 const traceCacheBudget = 2_000_000
 
 func newService(ctx context.Context, db *pebble.DB, log *slog.Logger) (*service, error) {
