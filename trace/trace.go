@@ -386,6 +386,8 @@ type tracer struct {
 	// seeds are the transfers tainted in full by the seeds; seedComputed
 	// the taint the trace itself carried into them.
 	seeds, seedComputed map[tid]chain.Amount
+	// slab holds nodes, allocated a few hundred at a time.
+	slab []node
 	// scratch collects a replay's edges, which settle then copies into
 	// a slice of their number.
 	scratch []edge
@@ -612,7 +614,11 @@ func (t *tracer) node(addr uint32, hop int) *node {
 func (t *tracer) nodeIn(k nodeKey, hop int) *node {
 	n := t.nodes[k]
 	if n == nil {
-		n = &node{nodeKey: k, hop: hop}
+		if len(t.slab) == cap(t.slab) {
+			t.slab = make([]node, 0, min(256, max(8, len(t.nodes))))
+		}
+		t.slab = append(t.slab, node{nodeKey: k, hop: hop})
+		n = &t.slab[len(t.slab)-1]
 		t.nodes[k] = n
 	}
 	return n
