@@ -1,0 +1,81 @@
+package trace
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tracehound/tracehound/chain"
+)
+
+// TestTaints: the short slice and the map it turns into past eight
+// entries answer alike, through updates and deletions.
+func TestTaints(t *testing.T) {
+	var x taints
+	want := make(map[tid]chain.Amount)
+	for i := range 40 {
+		id := tid{tx: uint32(i % 25), pos: uint32(i % 3), kind: chain.KindNative}
+		a := chain.NewAmount(uint64(i + 1))
+		x.set(id, a)
+		want[id] = a
+		if i%7 == 6 {
+			del := tid{tx: uint32(i / 2 % 25), pos: uint32(i / 2 % 3), kind: chain.KindNative}
+			x.del(del)
+			delete(want, del)
+		}
+		var sum chain.Amount
+		for id, a := range want {
+			got, ok := x.get(id)
+			if !ok || got.Cmp(a) != 0 {
+				t.Fatalf("after %d sets: %v holds %v, %v; want %v", i+1, id, got, ok, a)
+			}
+			sum, _ = sum.Add(a)
+		}
+		if got := x.sum(); got.Cmp(sum) != 0 {
+			t.Fatalf("after %d sets: sum %v, want %v", i+1, got, sum)
+		}
+		n := 0
+		x.all(func(tid, chain.Amount) { n++ })
+		if n != len(want) {
+			t.Fatalf("after %d sets: %d entries, want %d", i+1, n, len(want))
+		}
+	}
+	if _, ok := x.get(tid{tx: 99}); ok {
+		t.Error("an absent transfer was found")
+	}
+}
+
+// TestEdgeIndex: an index finds each edge by its transfer, short or long.
+func TestEdgeIndex(t *testing.T) {
+	for _, n := range []int{0, 3, taintsInline, taintsInline + 1, 50} {
+		es := make([]edge, n)
+		for i := range es {
+			es[i] = edge{id: tid{tx: uint32(i), pos: 1}, tainted: chain.NewAmount(uint64(i))}
+		}
+		x := newEdgeIndex(es)
+		for i := range es {
+			e := x.find(tid{tx: uint32(i), pos: 1})
+			if e == nil || e.tainted.Cmp(chain.NewAmount(uint64(i))) != 0 {
+				t.Fatalf("%d edges: edge %d not found", n, i)
+			}
+		}
+		if x.find(tid{tx: uint32(n), pos: 1}) != nil || x.find(tid{tx: 0, pos: 2}) != nil {
+			t.Errorf("%d edges: found an edge that is not there", n)
+		}
+	}
+}
+
+// TestPostTime: a post gives back the posting's time exactly, and orders
+// against a window's bounds to the nanosecond.
+func TestPostTime(t *testing.T) {
+	v := newView(chain.Ethereum, new(sync.Mutex))
+	for _, at := range []time.Time{time.Unix(1700000000, 0).UTC(), time.Unix(1700000000, 999).UTC(), {}} {
+		p := v.internLocked(&chain.Posting{Time: at, Tx: "0x01", Counterparty: "0x02"})
+		if got := p.time(); !got.Equal(at) || got != at {
+			t.Errorf("time %v came back as %v", at, got)
+		}
+		if !p.before(at.Add(time.Nanosecond)) || p.before(at) {
+			t.Errorf("time %v does not order against its own bounds", at)
+		}
+	}
+}
