@@ -92,7 +92,10 @@ func (a *app) serveService(ctx context.Context, svc *service, o serveOptions, st
 		a.log.Warn("no API keys: every endpoint but /healthz will answer 401; create one with `tracehound keys create NAME`")
 	}
 	srv := api.New(api.Config{Index: svc.index, Keys: keyring, Logger: a.log, MaxBatch: o.maxBatch, Admin: svc, Tracer: svc, Watcher: svc})
+	// One TAXII server for partners and for what the node publishes
+	// itself; set before anything that publishes runs.
 	tx := svc.newTAXII(func(c *taxii.Config) { c.StatusRetention, c.StatusLimit = o.statusRetention, o.statusLimit })
+	svc.tx = tx
 	tx.Register(srv)
 	if err := svc.reloadIntel(ctx); err != nil {
 		return err
