@@ -234,3 +234,78 @@ func TestServiceShare(t *testing.T) {
 		t.Errorf("audit:\n got %q\nwant %q", got, want)
 	}
 }
+
+// TestPruneAlertsMovingClock: as the clock moves hour by hour and every
+// check raises an alert per watch, pruning by age keeps the alerts of the
+// last hours only, pruning by count keeps each watch's newest, and each
+// prune that deletes is audited.
+func TestPruneAlertsMovingClock(t *testing.T) {
+	ctx := context.Background()
+	db, err := pebble.Open(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	write := func(b *chain.Block) {
+		t.Helper()
+		if err := db.WriteBlocks(ctx, chain.Ethereum, "test", []*chain.Block{b}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lb := labels{addr("e"): {Entity: "Exchange One", Category: "exchange"}}
+	byWatch := func(*watch.Watch) trace.Labeler { return lb }
+	svc := watch.NewService(db, audit.New(db), nil)
+	write(payBlock(1, [3]string{"1", "7", "1000"}))
+	t0 := time.Date(2025, 2, 21, 14, 0, 0, 0, time.UTC)
+	// "a" is a prefix of "ab": the watch is told by the whole name.
+	for _, name := range []string{"a", "ab"} {
+		if _, err := svc.Add(ctx, "alice", &watch.Watch{Name: name, Chain: chain.Ethereum, Seeds: []trace.Seed{{Address: addr("7")}}, Model: trace.Haircut, Hops: 6}, db, lb, t0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	count := func(name string) int {
+		t.Helper()
+		al, err := svc.Alerts(ctx, watch.AlertQuery{Watch: name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(al)
+	}
+	byAge := watch.Retention{MaxAge: 150 * time.Minute}
+	for i := 1; i <= 5; i++ {
+		now := t0.Add(time.Duration(i) * time.Hour)
+		write(payBlock(1+i, [3]string{"7", "e", "10"}))
+		if al, err := svc.CheckAll(ctx, db, byWatch, chain.Ethereum, now); err != nil || len(al) != 2 {
+			t.Fatalf("hour %d: check %v %d alerts", i, err, len(al))
+		}
+		n, err := svc.PruneAlerts(ctx, byAge, now)
+		if want := 2 * min(max(i-3, 0), 1); err != nil || n != want {
+			t.Errorf("hour %d: pruned %d, %v; want %d", i, n, err, want)
+		}
+		if want := min(i, 3); count("a") != want || count("ab") != want {
+			t.Errorf("hour %d: %d and %d alerts kept; want %d each", i, count("a"), count("ab"), want)
+		}
+	}
+	now := t0.Add(5 * time.Hour)
+	if n, err := svc.PruneAlerts(ctx, watch.Retention{}, now.Add(1000*time.Hour)); err != nil || n != 0 {
+		t.Errorf("the zero retention pruned %d, %v", n, err)
+	}
+	if n, err := svc.PruneAlerts(ctx, watch.Retention{PerWatch: 1}, now); err != nil || n != 4 {
+		t.Errorf("by count: pruned %d, %v; want 4", n, err)
+	}
+	for _, name := range []string{"a", "ab"} {
+		al, err := svc.Alerts(ctx, watch.AlertQuery{Watch: name})
+		if err != nil || len(al) != 1 || !al[0].Raised.Equal(now) {
+			t.Errorf("%s keeps %+v, %v; want its newest alert", name, al, err)
+		}
+	}
+	var prunes int
+	for _, a := range auditActions(t, db) {
+		if a == "retention watch.alerts.prune alerts" {
+			prunes++
+		}
+	}
+	if prunes != 3 {
+		t.Errorf("%d prunes audited; want 3", prunes)
+	}
+}

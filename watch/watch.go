@@ -57,6 +57,10 @@ type Store interface {
 	SaveCheck(ctx context.Context, w Watch, alerts []Alert) error
 	// Alerts returns the alerts q selects, oldest first.
 	Alerts(ctx context.Context, q AlertQuery) ([]Alert, error)
+	// PruneAlerts deletes the alerts raised before before (none if it is
+	// zero) and, if keep is positive, each watch's oldest beyond its
+	// newest keep; it returns how many it deleted.
+	PruneAlerts(ctx context.Context, before time.Time, keep int) (int, error)
 }
 
 // AlertQuery selects alerts.

@@ -355,3 +355,33 @@ func actorOf(ctx context.Context) string {
 	}
 	return "unknown"
 }
+
+// alertPruneEvery is how often a server prunes alerts: often enough that
+// none outlives the retention by much more than a quarter of it, and,
+// with a count limit only, every ten minutes.
+func alertPruneEvery(r watch.Retention) time.Duration {
+	if r.MaxAge > 0 {
+		return max(min(r.MaxAge/4, time.Hour), time.Second)
+	}
+	return 10 * time.Minute
+}
+
+// pruneAlerts deletes the alerts r no longer keeps, at start and then
+// every so often until ctx ends. now is the clock, a parameter so that
+// retention can be tested without waiting.
+func (s *service) pruneAlerts(ctx context.Context, r watch.Retention, every time.Duration, now func() time.Time) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if n, err := s.watches.PruneAlerts(ctx, r, now()); err != nil && ctx.Err() == nil {
+			s.log.Error("watch: prune alerts", "err", err)
+		} else if n > 0 {
+			s.log.Info("watch: pruned alerts", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
