@@ -29,7 +29,9 @@ func newWatchCmd(a *app) *cobra.Command {
 		Long: `A watch is a saved forward trace. "ingest ... --watch" reruns the watches
 after each batch of blocks and raises an alert (log, audit entry, optional
 webhook) when the funds reach an endpoint they had not reached, or more of
-them arrive there.`,
+them arrive there. A watch added with --share also publishes each deposit
+address it finds as a STIX indicator in a TAXII collection of this node,
+for partners polling it to flag.`,
 	}
 	var f traceFlags
 	var share, shareTLP string
