@@ -181,20 +181,38 @@ tags:
 			t.Errorf("the indicator's description lacks %q: %s", want, ind.Description)
 		}
 	}
-	req, _ := http.NewRequest("GET", inv.url+"/v1/alerts?watch=theft", nil)
-	req.Header.Set("Authorization", "Bearer "+analyst)
-	resp, err := http.DefaultClient.Do(req)
-	must(t, err)
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	call := func(method, path, body string) (int, []byte) {
+		t.Helper()
+		req, _ := http.NewRequest(method, inv.url+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+analyst)
+		resp, err := http.DefaultClient.Do(req)
+		must(t, err)
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, b
+	}
+	code, body := call("GET", "/v1/alerts?watch=theft", "")
 	var page struct{ Alerts []watch.Alert }
-	if resp.StatusCode != http.StatusOK || json.Unmarshal(body, &page) != nil || len(page.Alerts) != 2 {
-		t.Fatalf("alerts: %d %s", resp.StatusCode, body)
+	if code != http.StatusOK || json.Unmarshal(body, &page) != nil || len(page.Alerts) != 2 {
+		t.Fatalf("alerts: %d %s", code, body)
 	}
 	for _, al := range page.Alerts {
 		if (al.Shared != nil) != (al.Address == a("d2")) || al.Shared != nil && al.Shared.Indicator != ind.ID {
 			t.Errorf("alert at %s shared as %+v", al.Address, al.Shared)
 		}
+	}
+
+	// The API takes the same share, and refuses RED the same way.
+	watchReq := func(name, tlp string) string {
+		return `{"name":"` + name + `","chain":"eth","seeds":["` + a("7") + `"],"share":{"collection":"theft-alerts","tlp":"` + tlp + `"}}`
+	}
+	if code, body := call("POST", "/v1/watches", watchReq("api-red", "red")); code != http.StatusBadRequest || !strings.Contains(string(body), "TLP:RED never leaves") {
+		t.Errorf("a RED share through the API: %d %s", code, body)
+	}
+	var saved watch.Watch
+	if code, body := call("POST", "/v1/watches", watchReq("api-green", "tlp:green")); code != http.StatusCreated || json.Unmarshal(body, &saved) != nil ||
+		saved.Share == nil || saved.Share.TLP != intel.TLPGreen || saved.Share.Collection != "theft-alerts" {
+		t.Errorf("a GREEN share through the API: %d %s", code, body)
 	}
 
 	stop()
