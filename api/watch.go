@@ -22,6 +22,18 @@ import (
 type WatchRequest struct {
 	Name string `json:"name"`
 	TraceRequest
+	// Share, if set, publishes the deposit addresses the watch's alerts
+	// find as STIX indicators in one of the node's TAXII collections.
+	Share *ShareRequest `json:"share,omitempty"`
+}
+
+// ShareRequest marks a watch to share its alerts as intelligence.
+type ShareRequest struct {
+	// Collection is the node's own TAXII collection to publish into.
+	Collection string `json:"collection"`
+	// TLP marks what is published: clear, green, amber (the default) or
+	// amber+strict; red is refused, since it never leaves the node.
+	TLP string `json:"tlp,omitempty"`
 }
 
 // Watcher keeps watches and their alerts. Its methods read the acting

@@ -100,7 +100,7 @@ func newWatchFixture(t *testing.T) *watchFixture {
 			t.Fatalf("block %d: %v", h+1, err)
 		}
 	}
-	svc := &storeWatcher{Service: watch.NewService(db, audit.New(db)), db: db,
+	svc := &storeWatcher{Service: watch.NewService(db, audit.New(db), nil), db: db,
 		labels: labelMap{ethAddr("e"): {Entity: "Exchange One", Category: "exchange"}}}
 	now := time.Now()
 	tk, tsecret, err := api.NewKey("analyst", []string{api.RoleTrace}, now)

@@ -102,3 +102,44 @@ func TestWalletFlags(t *testing.T) {
 		t.Errorf("after a replayed old version: %+v", flags)
 	}
 }
+
+// TestPublishKeyed: publishing under a key again yields new versions of
+// the same objects, created when first published; without a key, new
+// objects.
+func TestPublishKeyed(t *testing.T) {
+	node := IdentityFor("US agency")
+	first := time.Date(2025, 2, 21, 15, 0, 0, 0, time.UTC)
+	pub := func(key string, now time.Time, role string) map[string]Object {
+		t.Helper()
+		objs, err := Publish(Publication{Creator: node, Name: "Watch bybit", TLP: TLPAmber, Incident: "Bybit theft",
+			Addresses: []Listed{{Chain: "eth", Address: "0xd2", Role: role}}, Key: key, Created: first, Now: now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		byType := map[string]Object{}
+		for _, o := range objs {
+			byType[o.ObjectType()] = o
+		}
+		return byType
+	}
+	a := pub("bybit", first.Add(time.Hour), "150 wei")
+	b := pub("bybit", first.Add(2*time.Hour), "400 wei")
+	for _, typ := range []string{TypeIndicator, TypeReport, TypeIncident, TypeRelationship, TypeCryptocurrencyWallet, TypeIdentity} {
+		if a[typ].ObjectID() != b[typ].ObjectID() {
+			t.Errorf("%s: ids %s and %s under one key", typ, a[typ].ObjectID(), b[typ].ObjectID())
+		}
+	}
+	ia, ib := a[TypeIndicator].(*Indicator), b[TypeIndicator].(*Indicator)
+	if !ia.Created.Equal(first) || !ib.Created.Equal(first) || !ib.Modified.After(ia.Modified.Time) || ib.Description != "400 wei" {
+		t.Errorf("versions: created %v %v, modified %v %v, %q", ia.Created, ib.Created, ia.Modified, ib.Modified, ib.Description)
+	}
+	if other := pub("bybit-2", first.Add(time.Hour), ""); other[TypeIndicator].ObjectID() == ia.ID {
+		t.Error("two keys share an indicator id")
+	}
+	if c := pub("", first.Add(time.Hour), ""); c[TypeIndicator].ObjectID() == pub("", first.Add(time.Hour), "")[TypeIndicator].ObjectID() {
+		t.Error("unkeyed publications share an indicator id")
+	}
+	if _, err := Publish(Publication{Creator: node, Name: "x", TLP: TLPAmber, Addresses: []Listed{{Address: "0xd2"}}, Key: "a\x00b"}); err == nil {
+		t.Error("a key with a NUL was taken")
+	}
+}

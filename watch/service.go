@@ -20,11 +20,16 @@ import (
 type Service struct {
 	st    Store
 	audit *audit.Log
-	mu    sync.Mutex
+	// pub publishes the alerts of shared watches; nil publishes nothing.
+	pub Publisher
+	mu  sync.Mutex
 }
 
-// NewService returns a service over st that audits to log.
-func NewService(st Store, log *audit.Log) *Service { return &Service{st: st, audit: log} }
+// NewService returns a service over st that audits to log and publishes
+// shared watches' alerts with pub (nil: none are published).
+func NewService(st Store, log *audit.Log, pub Publisher) *Service {
+	return &Service{st: st, audit: log, pub: pub}
+}
 
 // Add runs a new watch's trace, keeps what it finds now as the baseline
 // later checks compare with, and saves it. The endpoints found now are
@@ -38,6 +43,11 @@ func (s *Service) Add(ctx context.Context, actor string, w *Watch, g trace.Graph
 	} else if ok {
 		return nil, fmt.Errorf("add watch %s: %w", w.Name, ErrExists)
 	}
+	if w.Share != nil {
+		if err := w.Share.Validate(); err != nil {
+			return nil, fmt.Errorf("add watch %s: %w", w.Name, err)
+		}
+	}
 	w.Created, w.CreatedBy = now.UTC(), actor
 	found, err := Check(ctx, g, labels, w, now)
 	if err != nil {
@@ -50,9 +60,13 @@ func (s *Service) Add(ctx context.Context, actor string, w *Watch, g trace.Graph
 	for i, sd := range w.Seeds {
 		seeds[i] = sd.Address + sd.Tx
 	}
-	if _, err := s.audit.Record(ctx, actor, "watch.create", w.Name, map[string]string{
+	detail := map[string]string{
 		"chain": string(w.Chain), "seeds": strings.Join(seeds, " "), "model": string(w.Model), "hops": strconv.Itoa(w.Hops),
-		"endpoints": strconv.Itoa(len(w.Endpoints)), "through_block": strconv.FormatUint(w.Through, 10)}); err != nil {
+		"endpoints": strconv.Itoa(len(w.Endpoints)), "through_block": strconv.FormatUint(w.Through, 10)}
+	if w.Share != nil {
+		detail["share"] = w.Share.Collection + " " + w.Share.TLP.String()
+	}
+	if _, err := s.audit.Record(ctx, actor, "watch.create", w.Name, detail); err != nil {
 		return nil, err
 	}
 	return found, nil
@@ -93,9 +107,9 @@ func (s *Service) Alerts(ctx context.Context, q AlertQuery) ([]Alert, error) {
 }
 
 // CheckAll reruns every watch on chain c and returns the alerts. Each
-// watch's alerts are audited, then stored with its new state in one
-// write, so that a check cut short raises them again rather than losing
-// them. A watch that fails does not stop the others; the errors are
+// watch's alerts are audited, shared if the watch shares, then stored
+// with its new state in one write, so that a check cut short raises them
+// again rather than losing them. A watch that fails does not stop the others; the errors are
 // joined. labels gives each watch its labeler (with clustering or not).
 func (s *Service) CheckAll(ctx context.Context, g trace.Graph, labels func(*Watch) trace.Labeler, c chain.Chain, now time.Time) ([]Alert, error) {
 	s.mu.Lock()
@@ -112,14 +126,13 @@ func (s *Service) CheckAll(ctx context.Context, g trace.Graph, labels func(*Watc
 			continue
 		}
 		alerts, err := s.check(ctx, g, labels(w), w, now)
+		all = append(all, alerts...)
 		if err != nil {
 			if ctx.Err() != nil {
 				return all, err
 			}
 			errs = append(errs, err)
-			continue
 		}
-		all = append(all, alerts...)
 	}
 	return all, errors.Join(errs...)
 }
@@ -138,8 +151,13 @@ func (s *Service) check(ctx context.Context, g trace.Graph, labels trace.Labeler
 			return nil, err
 		}
 	}
+	// Published before the check is saved, so that a check cut short
+	// shares again rather than never (a new version of the same
+	// indicator); a failed share is audited and returned, and does not
+	// hold back the alert.
+	shareErr := s.share(ctx, *w, alerts)
 	if err := s.st.SaveCheck(ctx, *w, alerts); err != nil {
-		return nil, fmt.Errorf("watch %s: %w", w.Name, err)
+		return nil, errors.Join(fmt.Errorf("watch %s: %w", w.Name, err), shareErr)
 	}
-	return alerts, nil
+	return alerts, shareErr
 }

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/tracehound/tracehound/audit"
 	"github.com/tracehound/tracehound/chain"
+	"github.com/tracehound/tracehound/intel"
 	"github.com/tracehound/tracehound/store/pebble"
 	"github.com/tracehound/tracehound/trace"
 	"github.com/tracehound/tracehound/watch"
@@ -71,7 +73,7 @@ func TestServiceLifecycle(t *testing.T) {
 	lb := labels{addr("e"): {Entity: "Exchange One", Category: "exchange"}, addr("f"): {Entity: "Mixer", Category: "mixer"}}
 	write(payBlock(1, [3]string{"1", "7", "1000"}))
 	write(payBlock(2, [3]string{"7", "e", "600"}))
-	svc := watch.NewService(db, audit.New(db))
+	svc := watch.NewService(db, audit.New(db), nil)
 	t0 := time.Date(2025, 2, 21, 14, 0, 0, 0, time.UTC)
 	newWatch := func() *watch.Watch {
 		return &watch.Watch{Name: "bybit", Chain: chain.Ethereum, Seeds: []trace.Seed{{Address: addr("7")}}, Model: trace.Haircut, Hops: 6}
@@ -145,5 +147,165 @@ func TestServiceLifecycle(t *testing.T) {
 	}
 	if _, err := audit.Verify(ctx, db); err != nil {
 		t.Error(err)
+	}
+}
+
+// publisher records what a shared watch publishes; fail makes it fail.
+type publisher struct {
+	got  []watch.Alert
+	fail error
+}
+
+func (p *publisher) PublishAlert(_ context.Context, w watch.Watch, al watch.Alert) (watch.Shared, error) {
+	if p.fail != nil {
+		return watch.Shared{}, p.fail
+	}
+	p.got = append(p.got, al)
+	return watch.Shared{Collection: w.Share.Collection, TLP: w.Share.TLP, Indicator: "indicator--" + al.Address, Report: "report--" + al.Address}, nil
+}
+
+// TestServiceShare: a shared watch publishes the deposit addresses the
+// funds reach, not the services' tagged wallets; each share is audited
+// and recorded on its alert; a failed share is audited and keeps the
+// alert; a share at TLP:RED is refused when the watch is saved.
+func TestServiceShare(t *testing.T) {
+	ctx := context.Background()
+	db, err := pebble.Open(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	write := func(b *chain.Block) {
+		t.Helper()
+		if err := db.WriteBlocks(ctx, chain.Ethereum, "test", []*chain.Block{b}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lb := labels{addr("d1"): {Entity: "Exchange One", Category: "exchange", Heuristic: "deposit-address"},
+		addr("d2"): {Entity: "Exchange One", Category: "exchange", Heuristic: "deposit-address"}, addr("f"): {Entity: "Mixer", Category: "mixer"}}
+	byWatch := func(*watch.Watch) trace.Labeler { return lb }
+	write(payBlock(1, [3]string{"1", "7", "1000"}))
+	pub := &publisher{}
+	svc := watch.NewService(db, audit.New(db), pub)
+	t0 := time.Date(2025, 2, 21, 14, 0, 0, 0, time.UTC)
+	newWatch := func(name string, tlp intel.TLP) *watch.Watch {
+		return &watch.Watch{Name: name, Chain: chain.Ethereum, Seeds: []trace.Seed{{Address: addr("7")}}, Model: trace.Haircut, Hops: 6,
+			Share: &watch.Share{Collection: "alerts", TLP: tlp}}
+	}
+	if _, err := svc.Add(ctx, "alice", newWatch("red", intel.TLPRed), db, lb, t0); !errors.Is(err, watch.ErrShareRed) {
+		t.Fatalf("a RED share was saved: %v", err)
+	}
+	if _, err := svc.Add(ctx, "alice", newWatch("bybit", intel.TLPAmber), db, lb, t0); err != nil {
+		t.Fatal(err)
+	}
+
+	write(payBlock(2, [3]string{"7", "d1", "600"}, [3]string{"7", "f", "100"}))
+	alerts, err := svc.CheckAll(ctx, db, byWatch, chain.Ethereum, t0.Add(time.Minute))
+	if err != nil || len(alerts) != 2 {
+		t.Fatalf("check: %v %+v", err, alerts)
+	}
+	if len(pub.got) != 1 || pub.got[0].Address != addr("d1") {
+		t.Fatalf("published %+v; want the deposit address only", pub.got)
+	}
+	stored, err := svc.Alerts(ctx, watch.AlertQuery{})
+	if err != nil || len(stored) != 2 {
+		t.Fatalf("alerts: %v %+v", err, stored)
+	}
+	for _, al := range stored {
+		if shared := al.Shared != nil && al.Shared.Indicator == "indicator--"+addr("d1"); shared != (al.Address == addr("d1")) {
+			t.Errorf("alert at %s shared as %+v", al.Address, al.Shared)
+		}
+	}
+
+	// The publisher fails: the alert is stored all the same, and the
+	// failure is in the audit log and the error.
+	pub.fail = errors.New("store full")
+	write(payBlock(3, [3]string{"7", "d2", "300"}))
+	alerts, err = svc.CheckAll(ctx, db, byWatch, chain.Ethereum, t0.Add(2*time.Minute))
+	if err == nil || !strings.Contains(err.Error(), "store full") || len(alerts) != 1 || alerts[0].Shared != nil {
+		t.Fatalf("failed share: %v %+v", err, alerts)
+	}
+	if stored, _ := svc.Alerts(ctx, watch.AlertQuery{Since: t0.Add(time.Minute)}); len(stored) != 1 || stored[0].Address != addr("d2") {
+		t.Errorf("the alert whose share failed was not stored: %+v", stored)
+	}
+	want := []string{"alice watch.create bybit", "watch:bybit watch.alert " + addr("d1"), "watch:bybit watch.alert " + addr("f"),
+		"watch:bybit watch.share " + addr("d1"), "watch:bybit watch.alert " + addr("d2"), "watch:bybit watch.share.failed " + addr("d2")}
+	if got := auditActions(t, db); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("audit:\n got %q\nwant %q", got, want)
+	}
+}
+
+// TestPruneAlertsMovingClock: as the clock moves hour by hour and every
+// check raises an alert per watch, pruning by age keeps the alerts of the
+// last hours only, pruning by count keeps each watch's newest, and each
+// prune that deletes is audited.
+func TestPruneAlertsMovingClock(t *testing.T) {
+	ctx := context.Background()
+	db, err := pebble.Open(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	write := func(b *chain.Block) {
+		t.Helper()
+		if err := db.WriteBlocks(ctx, chain.Ethereum, "test", []*chain.Block{b}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lb := labels{addr("e"): {Entity: "Exchange One", Category: "exchange"}}
+	byWatch := func(*watch.Watch) trace.Labeler { return lb }
+	svc := watch.NewService(db, audit.New(db), nil)
+	write(payBlock(1, [3]string{"1", "7", "1000"}))
+	t0 := time.Date(2025, 2, 21, 14, 0, 0, 0, time.UTC)
+	// "a" is a prefix of "ab": the watch is told by the whole name.
+	for _, name := range []string{"a", "ab"} {
+		if _, err := svc.Add(ctx, "alice", &watch.Watch{Name: name, Chain: chain.Ethereum, Seeds: []trace.Seed{{Address: addr("7")}}, Model: trace.Haircut, Hops: 6}, db, lb, t0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	count := func(name string) int {
+		t.Helper()
+		al, err := svc.Alerts(ctx, watch.AlertQuery{Watch: name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(al)
+	}
+	byAge := watch.Retention{MaxAge: 150 * time.Minute}
+	for i := 1; i <= 5; i++ {
+		now := t0.Add(time.Duration(i) * time.Hour)
+		write(payBlock(1+i, [3]string{"7", "e", "10"}))
+		if al, err := svc.CheckAll(ctx, db, byWatch, chain.Ethereum, now); err != nil || len(al) != 2 {
+			t.Fatalf("hour %d: check %v %d alerts", i, err, len(al))
+		}
+		n, err := svc.PruneAlerts(ctx, byAge, now)
+		if want := 2 * min(max(i-3, 0), 1); err != nil || n != want {
+			t.Errorf("hour %d: pruned %d, %v; want %d", i, n, err, want)
+		}
+		if want := min(i, 3); count("a") != want || count("ab") != want {
+			t.Errorf("hour %d: %d and %d alerts kept; want %d each", i, count("a"), count("ab"), want)
+		}
+	}
+	now := t0.Add(5 * time.Hour)
+	if n, err := svc.PruneAlerts(ctx, watch.Retention{}, now.Add(1000*time.Hour)); err != nil || n != 0 {
+		t.Errorf("the zero retention pruned %d, %v", n, err)
+	}
+	if n, err := svc.PruneAlerts(ctx, watch.Retention{PerWatch: 1}, now); err != nil || n != 4 {
+		t.Errorf("by count: pruned %d, %v; want 4", n, err)
+	}
+	for _, name := range []string{"a", "ab"} {
+		al, err := svc.Alerts(ctx, watch.AlertQuery{Watch: name})
+		if err != nil || len(al) != 1 || !al[0].Raised.Equal(now) {
+			t.Errorf("%s keeps %+v, %v; want its newest alert", name, al, err)
+		}
+	}
+	var prunes int
+	for _, a := range auditActions(t, db) {
+		if a == "retention watch.alerts.prune alerts" {
+			prunes++
+		}
+	}
+	if prunes != 3 {
+		t.Errorf("%d prunes audited; want 3", prunes)
 	}
 }

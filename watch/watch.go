@@ -26,9 +26,12 @@ type Watch struct {
 	Asset chain.Asset  `json:"asset,omitempty"`
 	Since time.Time    `json:"since,omitzero"`
 	// NoCluster and NoSwaps keep the trace options they name.
-	NoCluster bool      `json:"no_cluster,omitempty"`
-	NoSwaps   bool      `json:"no_swaps,omitempty"`
-	Created   time.Time `json:"created"`
+	NoCluster bool `json:"no_cluster,omitempty"`
+	NoSwaps   bool `json:"no_swaps,omitempty"`
+	// Share, if set, publishes the deposit addresses the funds reach as
+	// intelligence (see Share).
+	Share   *Share    `json:"share,omitempty"`
+	Created time.Time `json:"created"`
 	// CreatedBy names who saved the watch (an API key's name, or "cli").
 	CreatedBy string `json:"created_by,omitempty"`
 	// Endpoints are the amounts each endpoint held at the last check, by
@@ -54,6 +57,10 @@ type Store interface {
 	SaveCheck(ctx context.Context, w Watch, alerts []Alert) error
 	// Alerts returns the alerts q selects, oldest first.
 	Alerts(ctx context.Context, q AlertQuery) ([]Alert, error)
+	// PruneAlerts deletes the alerts raised before before (none if it is
+	// zero) and, if keep is positive, each watch's oldest beyond its
+	// newest keep; it returns how many it deleted.
+	PruneAlerts(ctx context.Context, before time.Time, keep int) (int, error)
 }
 
 // AlertQuery selects alerts.
@@ -83,6 +90,8 @@ type Alert struct {
 	Through  uint64       `json:"through_block"`
 	// Raised is when the check that found it ran.
 	Raised time.Time `json:"raised"`
+	// Shared says where the alert was published, if its watch shares.
+	Shared *Shared `json:"shared,omitempty"`
 }
 
 // ErrExists refuses a watch whose name is taken.

@@ -156,9 +156,8 @@ func (s *service) startPollers(ctx context.Context, tx *taxii.Server, every time
 	if err != nil {
 		return wg.Wait, err
 	}
-	if len(peers) > 0 {
-		wg.Go(func() { s.reloadOnChange(ctx) })
-	}
+	// Shared watches publish into the node's own collections too.
+	wg.Go(func() { s.reloadOnChange(ctx) })
 	for _, p := range peers {
 		inbox := inboxPrefix + p.Name
 		if _, ok, err := s.db.TAXIICollection(ctx, inbox); err != nil {
@@ -262,14 +261,18 @@ func (s *service) receive(ctx context.Context, tx *taxii.Server, peer, inbox str
 			s.log.Warn("intel: peer objects not stored", "peer", peer, "failures", st.FailureCount)
 		}
 	}
-	// Rebuilding the layer reads every collection: coalesce, so that a
-	// partner's backlog of many pages costs a few rebuilds, not one a
-	// page.
+	s.intelChanged()
+	return nil
+}
+
+// intelChanged asks for the intelligence layer to be rebuilt. Rebuilding
+// reads every collection: requests coalesce, so that a partner's backlog
+// of many pages costs a few rebuilds, not one a page.
+func (s *service) intelChanged() {
 	select {
 	case s.intelDirty <- struct{}{}:
 	default:
 	}
-	return nil
 }
 
 // reloadOnChange rebuilds the intelligence layer whenever received

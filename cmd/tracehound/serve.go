@@ -17,6 +17,7 @@ import (
 
 	"github.com/tracehound/tracehound/api"
 	"github.com/tracehound/tracehound/taxii"
+	"github.com/tracehound/tracehound/watch"
 )
 
 type serveOptions struct {
@@ -29,7 +30,9 @@ type serveOptions struct {
 	// statusRetention and statusLimit bound the TAXII statuses kept.
 	statusRetention time.Duration
 	statusLimit     int
-	follow          followOptions
+	// alerts bounds the watch alerts kept; zero keeps them all.
+	alerts watch.Retention
+	follow followOptions
 }
 
 func newServeCmd(a *app) *cobra.Command {
@@ -62,6 +65,8 @@ func addServeFlags(cmd *cobra.Command, o *serveOptions) {
 	cmd.Flags().DurationVar(&o.poll, "poll", 30*time.Second, "how often to pull each peer's collection (tracehound intel peer add)")
 	cmd.Flags().DurationVar(&o.statusRetention, "taxii-status-retention", taxii.DefaultStatusRetention, "how long partners can read the status of a TAXII add request")
 	cmd.Flags().IntVar(&o.statusLimit, "taxii-status-limit", taxii.DefaultStatusLimit, "most TAXII statuses kept; the oldest go first")
+	cmd.Flags().DurationVar(&o.alerts.MaxAge, "alert-retention", 0, "delete watch alerts raised longer ago than this (0 keeps them)")
+	cmd.Flags().IntVar(&o.alerts.PerWatch, "alert-limit", 0, "most alerts kept per watch; the oldest go first (0 keeps them all)")
 	o.follow.addFlags(cmd.Flags())
 }
 
@@ -83,6 +88,9 @@ func (a *app) serve(ctx context.Context, o serveOptions, ready func(addr string)
 
 // serveService serves the API over an open service until ctx ends.
 func (a *app) serveService(ctx context.Context, svc *service, o serveOptions, start time.Time, ready func(addr string)) error {
+	if o.alerts.MaxAge < 0 || o.alerts.PerWatch < 0 {
+		return usageError("--alert-retention and --alert-limit cannot be negative")
+	}
 	keys, err := svc.db.Keys(ctx)
 	if err != nil {
 		return err
@@ -92,7 +100,10 @@ func (a *app) serveService(ctx context.Context, svc *service, o serveOptions, st
 		a.log.Warn("no API keys: every endpoint but /healthz will answer 401; create one with `tracehound keys create NAME`")
 	}
 	srv := api.New(api.Config{Index: svc.index, Keys: keyring, Logger: a.log, MaxBatch: o.maxBatch, Admin: svc, Tracer: svc, Watcher: svc})
+	// One TAXII server for partners and for what the node publishes
+	// itself; set before anything that publishes runs.
 	tx := svc.newTAXII(func(c *taxii.Config) { c.StatusRetention, c.StatusLimit = o.statusRetention, o.statusLimit })
+	svc.tx = tx
 	tx.Register(srv)
 	if err := svc.reloadIntel(ctx); err != nil {
 		return err
@@ -113,6 +124,9 @@ func (a *app) serveService(ctx context.Context, svc *service, o serveOptions, st
 		retention = taxii.DefaultStatusRetention
 	}
 	pruner.Go(func() { svc.pruneStatuses(pctx, tx, max(min(retention/4, time.Hour), time.Second)) })
+	if !o.alerts.IsZero() {
+		pruner.Go(func() { svc.pruneAlerts(pctx, o.alerts, alertPruneEvery(o.alerts), time.Now) })
+	}
 	fctx, stopFollowers := context.WithCancel(ctx)
 	waitFollowers, err := a.startFollowers(fctx, svc, o.follow, srv.Registerer(), &syncWriter{w: a.stdout})
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/tracehound/tracehound/screen"
 	"github.com/tracehound/tracehound/store/pebble"
 	"github.com/tracehound/tracehound/tags"
+	"github.com/tracehound/tracehound/taxii"
 	"github.com/tracehound/tracehound/trace"
 	"github.com/tracehound/tracehound/watch"
 )
@@ -36,6 +37,10 @@ type service struct {
 	graph atomic.Pointer[trace.CachedGraph]
 	// watches keeps the live traces and their alerts.
 	watches *watch.Service
+	// tx adds the objects the node publishes itself (shared watches'
+	// alerts) to its TAXII collections. It is the server's own instance
+	// when serving, since one instance serialises a collection's writes.
+	tx *taxii.Server
 	// intelDirty signals that received intelligence awaits indexing.
 	intelDirty chan struct{}
 	// mu serialises imports: each replaces a whole index layer.
@@ -49,7 +54,9 @@ const traceCacheBudget = 2_000_000
 func newService(ctx context.Context, db *pebble.DB, log *slog.Logger) (*service, error) {
 	p := newAddressParser()
 	al := audit.New(db)
-	s := &service{db: db, parser: p, index: screen.NewIndex(p, screen.DefaultPolicy()), log: log, audit: al, intelDirty: make(chan struct{}, 1), watches: watch.NewService(db, al)}
+	s := &service{db: db, parser: p, index: screen.NewIndex(p, screen.DefaultPolicy()), log: log, audit: al, intelDirty: make(chan struct{}, 1)}
+	s.watches = watch.NewService(db, al, s)
+	s.tx = s.newTAXII()
 	s.refreshGraph()
 	if err := s.reloadSanctions(ctx); err != nil {
 		return nil, err

@@ -29,9 +29,12 @@ func newWatchCmd(a *app) *cobra.Command {
 		Long: `A watch is a saved forward trace. "ingest ... --watch" reruns the watches
 after each batch of blocks and raises an alert (log, audit entry, optional
 webhook) when the funds reach an endpoint they had not reached, or more of
-them arrive there.`,
+them arrive there. A watch added with --share also publishes each deposit
+address it finds as a STIX indicator in a TAXII collection of this node,
+for partners polling it to flag.`,
 	}
 	var f traceFlags
+	var share, shareTLP string
 	add := &cobra.Command{
 		Use:   "add NAME CHAIN SEED...",
 		Short: "Save a trace as a watch and record what it finds now",
@@ -48,6 +51,11 @@ them arrive there.`,
 				return err
 			}
 			req := api.WatchRequest{Name: args[0], TraceRequest: api.TraceRequest{Chain: args[1], Seeds: args[2:], Model: f.model, Hops: f.hops, Min: f.min, Since: f.since, Asset: f.asset, NoCluster: f.noCluster, NoSwaps: f.noSwaps}}
+			if share != "" {
+				req.Share = &api.ShareRequest{Collection: share, TLP: shareTLP}
+			} else if cmd.Flags().Changed("tlp") {
+				return usageError("--tlp marks what --share publishes: give --share too")
+			}
 			w, found, err := svc.addWatch(ctx, "cli", req)
 			var ie *api.InputError
 			if errors.As(err, &ie) {
@@ -57,6 +65,9 @@ them arrive there.`,
 				return err
 			}
 			fmt.Fprintf(a.stdout, "watch %s saved; %d endpoints now (through block %d)\n", w.Name, len(found), w.Through)
+			if w.Share != nil {
+				fmt.Fprintf(a.stdout, "new deposit addresses will be published in collection %s as %s\n", w.Share.Collection, w.Share.TLP)
+			}
 			printAlerts(a.stdout, found)
 			return nil
 		},
@@ -68,6 +79,8 @@ them arrive there.`,
 	add.Flags().StringVar(&f.asset, "asset", "", "token contract to trace")
 	add.Flags().BoolVar(&f.noCluster, "no-cluster", false, "do not recognise deposit addresses by their sweeps")
 	add.Flags().BoolVar(&f.noSwaps, "no-swaps", false, "end the trace at DeFi venues instead of following swaps into other assets")
+	add.Flags().StringVar(&share, "share", "", "publish each new deposit address the watch finds as a STIX indicator in this TAXII collection of the node (needs `intel identity`)")
+	add.Flags().StringVar(&shareTLP, "tlp", "amber", "TLP marking of what --share publishes: clear, green, amber or amber+strict (red never leaves the node, so it is refused)")
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List watches and what they last found",
@@ -84,9 +97,13 @@ them arrive there.`,
 				return err
 			}
 			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tCHAIN\tMODEL\tSEEDS\tENDPOINTS\tCHECKED\tTHROUGH")
+			fmt.Fprintln(tw, "NAME\tCHAIN\tMODEL\tSEEDS\tENDPOINTS\tCHECKED\tTHROUGH\tSHARE")
 			for _, w := range ws {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%d\n", w.Name, w.Chain, w.Model, len(w.Seeds), len(w.Endpoints), w.Checked.Format(time.RFC3339), w.Through)
+				share := "-"
+				if w.Share != nil {
+					share = w.Share.Collection + " " + w.Share.TLP.String()
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%d\t%s\n", w.Name, w.Chain, w.Model, len(w.Seeds), len(w.Endpoints), w.Checked.Format(time.RFC3339), w.Through, share)
 			}
 			return tw.Flush()
 		},
@@ -104,7 +121,7 @@ them arrive there.`,
 			defer db.Close()
 			// Deleting needs the watches and the audit log, not the
 			// screening index a service loads.
-			ok, err := watch.NewService(db, audit.New(db)).Delete(ctx, "cli", args[0])
+			ok, err := watch.NewService(db, audit.New(db), nil).Delete(ctx, "cli", args[0])
 			if err == nil && !ok {
 				err = fmt.Errorf("no watch %q", args[0])
 			}
@@ -147,8 +164,12 @@ func printAlerts(w io.Writer, alerts []watch.Alert) {
 		if al.Label.Heuristic != "" {
 			via = " (" + al.Label.Heuristic + ")"
 		}
-		fmt.Fprintf(w, "ALERT %s: %s %s%s at %s now holds %s (was %s); last arrival %s, txs %v\n", al.Watch, al.Label.Entity, al.Label.Category, via,
-			al.Address, al.Amount, al.Previous, al.Last.Format(time.RFC3339), al.Txs)
+		shared := ""
+		if al.Shared != nil {
+			shared = fmt.Sprintf("; shared in %s as %s (%s)", al.Shared.Collection, al.Shared.Indicator, al.Shared.TLP)
+		}
+		fmt.Fprintf(w, "ALERT %s: %s %s%s at %s now holds %s (was %s); last arrival %s, txs %v%s\n", al.Watch, al.Label.Entity, al.Label.Category, via,
+			al.Address, al.Amount, al.Previous, al.Last.Format(time.RFC3339), al.Txs, shared)
 	}
 }
 
@@ -279,6 +300,11 @@ func (s *service) addWatch(ctx context.Context, actor string, req api.WatchReque
 	}
 	w := watch.Watch{Name: req.Name, Chain: o.Chain, Seeds: seeds, Model: o.Model, Hops: o.MaxHops, Min: o.MinAmount, Asset: o.Asset, Since: o.Since,
 		NoCluster: req.NoCluster, NoSwaps: req.NoSwaps}
+	if req.Share != nil {
+		if w.Share, err = s.watchShare(ctx, req.Share); err != nil {
+			return watch.Watch{}, nil, err
+		}
+	}
 	found, err := s.watches.Add(ctx, actor, &w, s.traceGraph(), o.Labels, time.Now())
 	if errors.Is(err, watch.ErrExists) {
 		return watch.Watch{}, nil, &api.ConflictError{Err: err}
@@ -330,4 +356,34 @@ func actorOf(ctx context.Context) string {
 		return k.Name
 	}
 	return "unknown"
+}
+
+// alertPruneEvery is how often a server prunes alerts: often enough that
+// none outlives the retention by much more than a quarter of it, and,
+// with a count limit only, every ten minutes.
+func alertPruneEvery(r watch.Retention) time.Duration {
+	if r.MaxAge > 0 {
+		return max(min(r.MaxAge/4, time.Hour), time.Second)
+	}
+	return 10 * time.Minute
+}
+
+// pruneAlerts deletes the alerts r no longer keeps, at start and then
+// every so often until ctx ends. now is the clock, a parameter so that
+// retention can be tested without waiting.
+func (s *service) pruneAlerts(ctx context.Context, r watch.Retention, every time.Duration, now func() time.Time) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if n, err := s.watches.PruneAlerts(ctx, r, now()); err != nil && ctx.Err() == nil {
+			s.log.Error("watch: prune alerts", "err", err)
+		} else if n > 0 {
+			s.log.Info("watch: pruned alerts", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }

@@ -1,6 +1,7 @@
 package pebble
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -145,4 +146,64 @@ func (d *DB) Alerts(ctx context.Context, q watch.AlertQuery) ([]watch.Alert, err
 		out = append(out, al)
 	}
 	return out, it.Error()
+}
+
+// PruneAlerts deletes the alerts raised before before (none if before is
+// zero) and, if keep is positive, each watch's oldest beyond its newest
+// keep. It walks the alerts newest first reading keys only: the watch is
+// in the key.
+func (d *DB) PruneAlerts(ctx context.Context, before time.Time, keep int) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	prefix := []byte(prefixAlert)
+	cutoff := prefix
+	if !before.IsZero() {
+		cutoff = alertTimeKey(before)
+	}
+	it, err := d.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
+	if err != nil {
+		return 0, fmt.Errorf("prune alerts: %w", err)
+	}
+	defer it.Close()
+	b := d.db.NewBatch()
+	defer b.Close()
+	kept := map[string]int{}
+	n := 0
+	for it.Last(); it.Valid(); it.Prev() {
+		k := it.Key()
+		name, ok := alertWatch(k)
+		if !ok {
+			return 0, fmt.Errorf("prune alerts: malformed key %x", k)
+		}
+		if bytes.Compare(k, cutoff) >= 0 && (keep <= 0 || kept[name] < keep) {
+			kept[name]++
+			continue
+		}
+		if n++; n%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return 0, err
+			}
+		}
+		if err := b.Delete(k, nil); err != nil {
+			return 0, err
+		}
+	}
+	if err := it.Error(); err != nil {
+		return 0, fmt.Errorf("prune alerts: %w", err)
+	}
+	if n == 0 {
+		return 0, nil
+	}
+	if err := b.Commit(pebble.Sync); err != nil {
+		return 0, fmt.Errorf("prune alerts: %w", err)
+	}
+	return n, nil
+}
+
+// alertWatch reads the watch's name from an alert key.
+func alertWatch(k []byte) (string, bool) {
+	rest := k[min(len(k), len(prefixAlert)+8):]
+	name, _, ok := bytes.Cut(rest, []byte{0})
+	return string(name), ok && len(k) > len(prefixAlert)+8
 }
