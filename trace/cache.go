@@ -180,12 +180,36 @@ func (c *CachedGraph) Postings(ctx context.Context, ch chain.Chain, addr string,
 // deposit-address heuristic reads of every address a trace reaches. ok
 // is false, and fn is not called, for an address too busy to cache.
 func (c *CachedGraph) Payees(ctx context.Context, ch chain.Chain, addr string, fn func(counterparty string) bool) (bool, error) {
-	v := c.view(ch)
-	ps, ok, err := c.history(ctx, v, v.addr(addr))
-	if err != nil || !ok {
-		return false, err
+	// A trace asks this of every address it reaches: a hit takes one
+	// lock.
+	c.mu.Lock()
+	var ps []post
+	var nm names
+	v := c.views[ch]
+	if v != nil {
+		if id, ok := v.addrIdx[addr]; ok {
+			if h := v.hists[id]; h != nil {
+				h.used = true
+				c.hits++
+				ps, nm = h.ps, names{v.addrs, v.txs, v.assets}
+				if ps == nil {
+					c.mu.Unlock()
+					return false, nil // too busy to cache
+				}
+			}
+		}
 	}
-	nm := v.names()
+	c.mu.Unlock()
+	if ps == nil {
+		v = c.view(ch)
+		var ok bool
+		var err error
+		ps, ok, err = c.history(ctx, v, v.addr(addr))
+		if err != nil || !ok {
+			return false, err
+		}
+		nm = v.names()
+	}
 	for i := len(ps) - 1; i >= 0; i-- {
 		if p := &ps[i]; !p.in && !fn(nm.addrs[p.peer]) {
 			break

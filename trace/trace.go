@@ -386,8 +386,10 @@ type tracer struct {
 	// seeds are the transfers tainted in full by the seeds; seedComputed
 	// the taint the trace itself carried into them.
 	seeds, seedComputed map[tid]chain.Amount
-	// slab holds nodes, allocated a few hundred at a time.
-	slab []node
+	// slab holds nodes, allocated a few hundred at a time; edges the
+	// replays' edges, a thousand at a time.
+	slab  []node
+	edges []edge
 	// scratch collects a replay's edges, which settle then copies into
 	// a slice of their number.
 	scratch []edge
@@ -776,11 +778,22 @@ func (t *tracer) settle(ctx context.Context, n *node, rs *replayState) error {
 		}
 	}
 	t.scratch = rs.out[:0]
-	n.out = nil
-	if len(rs.out) > 0 {
-		n.out = slices.Clone(rs.out)
-	}
+	n.out = t.keep(rs.out)
 	return nil
+}
+
+// keep copies a replay's edges into the trace's chunks of edges: one
+// allocation for many nodes rather than one for each.
+func (t *tracer) keep(es []edge) []edge {
+	if len(es) == 0 {
+		return nil
+	}
+	if len(es) > cap(t.edges)-len(t.edges) {
+		t.edges = make([]edge, 0, max(1024, len(es)))
+	}
+	at := len(t.edges)
+	t.edges = append(t.edges, es...)
+	return t.edges[at:len(t.edges):len(t.edges)]
 }
 
 func sub(a, b chain.Amount) chain.Amount {
