@@ -923,43 +923,52 @@ func (t *tracer) seedArrival(n *node, id tid, amount chain.Amount) {
 	t.seeds[id] = amount
 }
 
-// collect builds the result from the final state.
+// hopKey names a hop's summary in one asset.
+type hopKey struct {
+	hop   int
+	asset uint32
+}
+
+type hopSet map[hopKey]*Hop
+
+func (s hopSet) get(h int, a uint32, nm *names) *Hop {
+	k := hopKey{h, a}
+	x := s[k]
+	if x == nil {
+		x = &Hop{Hop: h, Asset: nm.assets[a]}
+		s[k] = x
+	}
+	return x
+}
+
+// collect builds the result from the final state. The edges and the
+// nodes are assembled at once, on two cores where there are.
 func (t *tracer) collect() {
 	res := t.res
 	nm := t.v.names()
-	type hopKey struct {
-		hop   int
-		asset uint32
-	}
-	hops := make(map[hopKey]*Hop)
-	hop := func(h int, a uint32) *Hop {
-		k := hopKey{h, a}
-		x := hops[k]
-		if x == nil {
-			x = &Hop{Hop: h, Asset: nm.assets[a]}
-			hops[k] = x
-		}
-		return x
-	}
-	// Nodes are sorted by hop and address: sixteen bytes of the address
-	// after the prefix all share, as two words, settle most comparisons
-	// without reading the strings; the sort moves small keys, not the
-	// nodes.
+	var into map[nodeKey][]*Edge
+	edgeHops := make(hopSet)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		into = t.collectEdges(&nm, edgeHops)
+	}()
+	hops := make(hopSet)
+	// Nodes are sorted by hop and address: the address after the prefix
+	// all share, as four words, settles the comparisons of addresses up
+	// to 32 bytes past it (Ethereum's have 40 hex digits) without reading
+	// the strings; the sort moves small keys, not the nodes.
 	type named struct {
 		n     *node
 		addr  string
 		asset chain.Asset
 	}
 	type order struct {
-		w0, w1 uint64
+		w      [4]uint64
 		hop, i int32
 	}
 	nodes := make([]named, 0, len(t.nodes))
-	ne := len(t.swapOut)
-	for _, n := range t.nodes {
-		ne += len(n.out)
-	}
-	edges := make([]*edge, 0, ne)
 	common := -1
 	var first string
 	for _, n := range t.nodes {
@@ -975,19 +984,22 @@ func (t *tracer) collect() {
 	}
 	keys := make([]order, len(nodes))
 	for i := range nodes {
-		var pad [16]byte
+		var pad [32]byte
 		copy(pad[:], nodes[i].addr[common:])
-		keys[i] = order{binary.BigEndian.Uint64(pad[:8]), binary.BigEndian.Uint64(pad[8:]), int32(nodes[i].n.hop), int32(i)}
+		k := order{hop: int32(nodes[i].n.hop), i: int32(i)}
+		for j := range k.w {
+			k.w[j] = binary.BigEndian.Uint64(pad[8*j:])
+		}
+		keys[i] = k
 	}
 	slices.SortFunc(keys, func(a, b order) int {
 		if a.hop != b.hop {
 			return cmp.Compare(a.hop, b.hop)
 		}
-		if a.w0 != b.w0 {
-			return cmp.Compare(a.w0, b.w0)
-		}
-		if a.w1 != b.w1 {
-			return cmp.Compare(a.w1, b.w1)
+		for j := range a.w {
+			if a.w[j] != b.w[j] {
+				return cmp.Compare(a.w[j], b.w[j])
+			}
 		}
 		x, y := &nodes[a.i], &nodes[b.i]
 		if c := strings.Compare(x.addr, y.addr); c != 0 {
@@ -1000,22 +1012,16 @@ func (t *tracer) collect() {
 		sorted[i] = nodes[k.i]
 	}
 	nodes = sorted
-	for _, e := range t.swapOut {
-		edges = append(edges, e)
-	}
 	res.Nodes = make([]Node, 0, len(t.nodes))
 	for _, x := range nodes {
 		n := x.n
 		nd := Node{Address: x.addr, Asset: x.asset, Hop: n.hop, Label: n.label, Seed: n.seed, Truncated: n.truncated, Remaining: n.remaining}
 		nd.Received = n.in.sum()
-		for i := range n.out {
-			e := &n.out[i]
-			if n.spent == nil {
-				nd.Sent, _ = nd.Sent.Add(e.tainted)
+		if n.spent == nil {
+			for i := range n.out {
+				nd.Sent, _ = nd.Sent.Add(n.out[i].tainted)
 			}
-			edges = append(edges, e)
-		}
-		if n.spent != nil {
+		} else {
 			nd.Sent = *n.spent
 		}
 		if n.hop >= t.o.MaxHops && n.label == nil {
@@ -1027,34 +1033,13 @@ func (t *tracer) collect() {
 		if n.truncated {
 			res.Warnings = append(res.Warnings, fmt.Sprintf("%s has more than %d transfers: only the first were replayed; label it as a service or raise the limit", x.addr, t.o.MaxPostings))
 		}
-		hop(n.hop, n.asset).Addresses++
+		hops.get(n.hop, n.asset, &nm).Addresses++
 		res.Nodes = append(res.Nodes, nd)
 	}
-	// Block order is time order, and cheaper to compare.
-	slices.SortFunc(edges, func(a, b *edge) int {
-		if a.block != b.block {
-			return cmp.Compare(a.block, b.block)
-		}
-		if a.id.tx != b.id.tx {
-			if c := strings.Compare(nm.txs[a.id.tx], nm.txs[b.id.tx]); c != 0 {
-				return c
-			}
-		}
-		return cmp.Or(cmp.Compare(a.id.kind, b.id.kind), cmp.Compare(a.id.pos, b.id.pos))
-	})
-	res.Edges = make([]Edge, len(edges))
-	into := make(map[nodeKey][]*Edge)
-	for i, e := range edges {
-		re := &res.Edges[i]
-		*re = Edge{Tx: nm.txs[e.id.tx], Kind: e.id.kind, Pos: e.id.pos, Block: e.block, Time: time.Unix(e.sec, int64(e.nsec)).UTC(),
-			From: nm.addrs[e.from], To: nm.addrs[e.to], Amount: e.amount, Tainted: e.tainted, Asset: nm.assets[e.asset], Hop: e.hop, Swap: e.swap}
-		h := hop(e.hop, e.asset)
-		h.Transfers++
-		h.Tainted, _ = h.Tainted.Add(re.Tainted)
-		k := nodeKey{e.to, e.asset}
-		if n := t.nodes[k]; n != nil && n.label != nil {
-			into[k] = append(into[k], re)
-		}
+	wg.Wait()
+	for k, h := range edgeHops {
+		x := hops.get(k.hop, k.asset, &nm)
+		x.Transfers, x.Tainted = h.Transfers, h.Tainted
 	}
 	for i, nd := range res.Nodes {
 		if nd.Label != nil {
@@ -1094,6 +1079,52 @@ func (t *tracer) collect() {
 		return strings.Compare(string(a.Asset), string(b.Asset))
 	})
 	slices.Sort(res.Warnings)
+}
+
+// collectEdges builds the result's edges, in block order, and their hops'
+// summaries; it returns the edges into each endpoint.
+func (t *tracer) collectEdges(nm *names, hops hopSet) map[nodeKey][]*Edge {
+	ne := len(t.swapOut)
+	for _, n := range t.nodes {
+		ne += len(n.out)
+	}
+	edges := make([]*edge, 0, ne)
+	for _, e := range t.swapOut {
+		edges = append(edges, e)
+	}
+	for _, n := range t.nodes {
+		for i := range n.out {
+			edges = append(edges, &n.out[i])
+		}
+	}
+	// Block order is time order, and cheaper to compare. A transfer
+	// carries taint once, so the order is total.
+	slices.SortFunc(edges, func(a, b *edge) int {
+		if a.block != b.block {
+			return cmp.Compare(a.block, b.block)
+		}
+		if a.id.tx != b.id.tx {
+			if c := strings.Compare(nm.txs[a.id.tx], nm.txs[b.id.tx]); c != 0 {
+				return c
+			}
+		}
+		return cmp.Or(cmp.Compare(a.id.kind, b.id.kind), cmp.Compare(a.id.pos, b.id.pos))
+	})
+	t.res.Edges = make([]Edge, len(edges))
+	into := make(map[nodeKey][]*Edge)
+	for i, e := range edges {
+		re := &t.res.Edges[i]
+		*re = Edge{Tx: nm.txs[e.id.tx], Kind: e.id.kind, Pos: e.id.pos, Block: e.block, Time: time.Unix(e.sec, int64(e.nsec)).UTC(),
+			From: nm.addrs[e.from], To: nm.addrs[e.to], Amount: e.amount, Tainted: e.tainted, Asset: nm.assets[e.asset], Hop: e.hop, Swap: e.swap}
+		h := hops.get(e.hop, e.asset, nm)
+		h.Transfers++
+		h.Tainted, _ = h.Tainted.Add(re.Tainted)
+		k := nodeKey{e.to, e.asset}
+		if n := t.nodes[k]; n != nil && n.label != nil {
+			into[k] = append(into[k], re)
+		}
+	}
+	return into
 }
 
 func endpoint(n Node, in []*Edge) Endpoint {
