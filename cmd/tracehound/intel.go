@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tracehound/tracehound/audit"
+	"github.com/tracehound/tracehound/store/pebble"
 )
 
 func newIntelCmd(a *app) *cobra.Command {
@@ -20,17 +21,14 @@ func newIntelCmd(a *app) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			db, err := a.openStore(ctx)
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			rep, err := audit.Verify(ctx, db)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(a.stdout, "audit log intact: %d entries, head %s\n", rep.Entries, rep.Head)
-			return nil
+			return a.withStore(ctx, func(db *pebble.DB) error {
+				rep, err := audit.Verify(ctx, db)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(a.stdout, "audit log intact: %d entries, head %s\n", rep.Entries, rep.Head)
+				return nil
+			})
 		},
 	}
 	var asJSON bool
@@ -41,22 +39,19 @@ func newIntelCmd(a *app) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			db, err := a.openStore(ctx)
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			enc := json.NewEncoder(a.stdout)
-			return db.AuditEntries(ctx, max(from, 1), func(e audit.Entry) error {
-				if asJSON {
-					return enc.Encode(e)
-				}
-				var det []string
-				for k, v := range e.Detail {
-					det = append(det, k+"="+v)
-				}
-				_, err := fmt.Fprintf(a.stdout, "%d\t%s\t%s\t%s\t%s\t%s\n", e.Seq, e.Time.Format(time.RFC3339), e.Actor, e.Action, e.Target, strings.Join(det, " "))
-				return err
+			return a.withStore(ctx, func(db *pebble.DB) error {
+				enc := json.NewEncoder(a.stdout)
+				return db.AuditEntries(ctx, max(from, 1), func(e audit.Entry) error {
+					if asJSON {
+						return enc.Encode(e)
+					}
+					var det []string
+					for k, v := range e.Detail {
+						det = append(det, k+"="+v)
+					}
+					_, err := fmt.Fprintf(a.stdout, "%d\t%s\t%s\t%s\t%s\t%s\n", e.Seq, e.Time.Format(time.RFC3339), e.Actor, e.Action, e.Target, strings.Join(det, " "))
+					return err
+				})
 			})
 		},
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/tracehound/tracehound/audit"
 	"github.com/tracehound/tracehound/intel"
+	"github.com/tracehound/tracehound/store/pebble"
 	"github.com/tracehound/tracehound/taxii"
 	"github.com/tracehound/tracehound/trace"
 )
@@ -31,19 +32,16 @@ func addSharingCmds(a *app, cmd *cobra.Command) {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			db, err := a.openStore(ctx)
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			c := taxii.Collection{ID: args[0], Title: title, Description: desc, CanRead: readers, CanWrite: writers}
-			if c.Title == "" {
-				c.Title = c.ID
-			}
-			if err := c.Validate(); err != nil {
-				return usageError("%v", err)
-			}
-			return db.PutTAXIICollection(ctx, c)
+			return a.withStore(ctx, func(db *pebble.DB) error {
+				c := taxii.Collection{ID: args[0], Title: title, Description: desc, CanRead: readers, CanWrite: writers}
+				if c.Title == "" {
+					c.Title = c.ID
+				}
+				if err := c.Validate(); err != nil {
+					return usageError("%v", err)
+				}
+				return db.PutTAXIICollection(ctx, c)
+			})
 		},
 	}
 	colAdd.Flags().StringVar(&title, "title", "", "title shown to partners")
@@ -56,21 +54,18 @@ func addSharingCmds(a *app, cmd *cobra.Command) {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			db, err := a.openStore(ctx)
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			cs, err := db.TAXIICollections(ctx)
-			if err != nil {
-				return err
-			}
-			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tTITLE\tREAD\tWRITE")
-			for _, c := range cs {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", c.ID, c.Title, strings.Join(c.CanRead, ","), strings.Join(c.CanWrite, ","))
-			}
-			return tw.Flush()
+			return a.withStore(ctx, func(db *pebble.DB) error {
+				cs, err := db.TAXIICollections(ctx)
+				if err != nil {
+					return err
+				}
+				tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "ID\tTITLE\tREAD\tWRITE")
+				for _, c := range cs {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", c.ID, c.Title, strings.Join(c.CanRead, ","), strings.Join(c.CanWrite, ","))
+				}
+				return tw.Flush()
+			})
 		},
 	}
 	col.AddCommand(colAdd, colList)
@@ -126,12 +121,9 @@ TAXII to a running node (key with taxii:write in $TRACEHOUND_API_KEY).`,
 			}
 			pr.User = user
 			ctx := cmd.Context()
-			db, err := a.openStore(ctx)
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			return db.PutPeer(ctx, pr)
+			return a.withStore(ctx, func(db *pebble.DB) error {
+				return db.PutPeer(ctx, pr)
+			})
 		},
 	}
 	peerAdd.Flags().StringVar(&root, "api-root", taxii.DefaultAPIRoot, "the partner's TAXII API root")
@@ -147,21 +139,18 @@ TAXII to a running node (key with taxii:write in $TRACEHOUND_API_KEY).`,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			db, err := a.openStore(ctx)
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			ps, err := db.Peers(ctx)
-			if err != nil {
-				return err
-			}
-			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tURL\tAPI ROOT\tCOLLECTION")
-			for _, p := range ps {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", p.Name, p.URL, p.APIRoot, p.Collection)
-			}
-			return tw.Flush()
+			return a.withStore(ctx, func(db *pebble.DB) error {
+				ps, err := db.Peers(ctx)
+				if err != nil {
+					return err
+				}
+				tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "NAME\tURL\tAPI ROOT\tCOLLECTION")
+				for _, p := range ps {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", p.Name, p.URL, p.APIRoot, p.Collection)
+				}
+				return tw.Flush()
+			})
 		},
 	}
 	peer.AddCommand(peerAdd, peerList)
@@ -188,17 +177,14 @@ flags their wallets.`,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			db, err := a.openStore(ctx)
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			id := intel.IdentityFor(args[0])
-			if err := db.PutNodeIdentity(ctx, id); err != nil {
-				return err
-			}
-			fmt.Fprintf(a.stdout, "this node speaks for %s (%s)\n", id.Name, id.ID)
-			return nil
+			return a.withStore(ctx, func(db *pebble.DB) error {
+				id := intel.IdentityFor(args[0])
+				if err := db.PutNodeIdentity(ctx, id); err != nil {
+					return err
+				}
+				fmt.Fprintf(a.stdout, "this node speaks for %s (%s)\n", id.Name, id.ID)
+				return nil
+			})
 		},
 	}
 	cmd.AddCommand(col, publish, peer, imp, identity)

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tracehound/tracehound/api"
+	"github.com/tracehound/tracehound/store/pebble"
 )
 
 func newKeysCmd(a *app) *cobra.Command {
@@ -23,17 +24,14 @@ func newKeysCmd(a *app) *cobra.Command {
 			if err != nil {
 				return usageError("%v", err)
 			}
-			db, err := a.openStore(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			if err := db.PutKey(cmd.Context(), k); err != nil {
-				return err
-			}
-			fmt.Fprintf(a.stderr, "created key %s (%s) with roles %s; keep the secret, it is not shown again:\n", k.ID, k.Name, strings.Join(k.Roles, ","))
-			fmt.Fprintln(a.stdout, secret)
-			return nil
+			return a.withStore(cmd.Context(), func(db *pebble.DB) error {
+				if err := db.PutKey(cmd.Context(), k); err != nil {
+					return err
+				}
+				fmt.Fprintf(a.stderr, "created key %s (%s) with roles %s; keep the secret, it is not shown again:\n", k.ID, k.Name, strings.Join(k.Roles, ","))
+				fmt.Fprintln(a.stdout, secret)
+				return nil
+			})
 		},
 	}
 	create.Flags().StringSliceVar(&roles, "role", []string{api.RoleScreen}, "roles: screen, trace (traces and watches), admin, metrics, taxii:read, taxii:write, taxii:publish (repeat or comma-separate)")
@@ -42,25 +40,22 @@ func newKeysCmd(a *app) *cobra.Command {
 		Short: "List API keys (never their secrets)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			db, err := a.openStore(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			keys, err := db.Keys(cmd.Context())
-			if err != nil {
-				return err
-			}
-			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tNAME\tROLES\tCREATED\tSTATUS")
-			for _, k := range keys {
-				status := "active"
-				if k.Revoked {
-					status = "revoked"
+			return a.withStore(cmd.Context(), func(db *pebble.DB) error {
+				keys, err := db.Keys(cmd.Context())
+				if err != nil {
+					return err
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", k.ID, k.Name, strings.Join(k.Roles, ","), k.Created.Format(time.RFC3339), status)
-			}
-			return tw.Flush()
+				tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "ID\tNAME\tROLES\tCREATED\tSTATUS")
+				for _, k := range keys {
+					status := "active"
+					if k.Revoked {
+						status = "revoked"
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", k.ID, k.Name, strings.Join(k.Roles, ","), k.Created.Format(time.RFC3339), status)
+				}
+				return tw.Flush()
+			})
 		},
 	}
 	revoke := &cobra.Command{
@@ -68,26 +63,23 @@ func newKeysCmd(a *app) *cobra.Command {
 		Short: "Revoke an API key by its id",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			db, err := a.openStore(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			keys, err := db.Keys(cmd.Context())
-			if err != nil {
-				return err
-			}
-			for _, k := range keys {
-				if k.ID == args[0] {
-					k.Revoked = true
-					if err := db.PutKey(cmd.Context(), k); err != nil {
-						return err
-					}
-					fmt.Fprintf(a.stdout, "revoked key %s (%s)\n", k.ID, k.Name)
-					return nil
+			return a.withStore(cmd.Context(), func(db *pebble.DB) error {
+				keys, err := db.Keys(cmd.Context())
+				if err != nil {
+					return err
 				}
-			}
-			return fmt.Errorf("no key with id %q", args[0])
+				for _, k := range keys {
+					if k.ID == args[0] {
+						k.Revoked = true
+						if err := db.PutKey(cmd.Context(), k); err != nil {
+							return err
+						}
+						fmt.Fprintf(a.stdout, "revoked key %s (%s)\n", k.ID, k.Name)
+						return nil
+					}
+				}
+				return fmt.Errorf("no key with id %q", args[0])
+			})
 		},
 	}
 	cmd.AddCommand(create, list, revoke)

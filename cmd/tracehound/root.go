@@ -83,6 +83,21 @@ func (a *app) openStore(ctx context.Context) (*pebble.DB, error) {
 	return pebble.Open(ctx, a.dataDir)
 }
 
+// withStore runs fn on the store in --data and closes it. Closing flushes
+// what fn wrote, so its error is the command's when fn succeeded.
+func (a *app) withStore(ctx context.Context, fn func(db *pebble.DB) error) (err error) {
+	db, err := a.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := db.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("close store: %w", cerr)
+		}
+	}()
+	return fn(db)
+}
+
 // newAddressParser returns the parser over every chain tracehound decodes.
 func newAddressParser() *chain.Parser {
 	return chain.NewParser(eth.Codec{}, tron.Codec{}, btc.Codec{})

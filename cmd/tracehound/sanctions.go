@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tracehound/tracehound/sanctions"
+	"github.com/tracehound/tracehound/store/pebble"
 )
 
 func newSanctionsCmd(a *app) *cobra.Command {
@@ -42,17 +43,14 @@ func newSanctionsCmd(a *app) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("%w; nothing was imported", err)
 			}
-			db, err := a.openStore(ctx)
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			res, err := sanctions.Import(ctx, db, l, time.Now(), force)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(a.stdout, "%s: %s (%s)\n", args[0], res, time.Since(start).Round(time.Millisecond))
-			return nil
+			return a.withStore(ctx, func(db *pebble.DB) error {
+				res, err := sanctions.Import(ctx, db, l, time.Now(), force)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(a.stdout, "%s: %s (%s)\n", args[0], res, time.Since(start).Round(time.Millisecond))
+				return nil
+			})
 		},
 	}
 	imp.Flags().StringVar(&comments, "comments", "", "SDN_COMMENTS.CSV continuing an SDN.CSV's remarks")
@@ -97,24 +95,21 @@ func newSanctionsCmd(a *app) *cobra.Command {
 		Short: "List the imported list versions",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			db, err := a.openStore(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			vs, err := sanctions.Versions(cmd.Context(), db)
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				return json.NewEncoder(a.stdout).Encode(vs)
-			}
-			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "SEQ\tLIST DATE\tIMPORTED\tADDRESSES\tADDED\tREMOVED\tFILE")
-			for _, v := range vs {
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%d\t%d\t%s\n", v.Seq, v.ListDate.Format(time.DateOnly), v.ImportedAt.Format(time.RFC3339), v.Entries, v.Added, v.Removed, v.File)
-			}
-			return tw.Flush()
+			return a.withStore(cmd.Context(), func(db *pebble.DB) error {
+				vs, err := sanctions.Versions(cmd.Context(), db)
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					return json.NewEncoder(a.stdout).Encode(vs)
+				}
+				tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "SEQ\tLIST DATE\tIMPORTED\tADDRESSES\tADDED\tREMOVED\tFILE")
+				for _, v := range vs {
+					fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%d\t%d\t%s\n", v.Seq, v.ListDate.Format(time.DateOnly), v.ImportedAt.Format(time.RFC3339), v.Entries, v.Added, v.Removed, v.File)
+				}
+				return tw.Flush()
+			})
 		},
 	}
 	versions.Flags().BoolVar(&asJSON, "json", false, "JSON output")
@@ -126,34 +121,31 @@ func newSanctionsCmd(a *app) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			db, err := a.openStore(ctx)
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			if seq == 0 {
-				vs, err := sanctions.Versions(ctx, db)
+			return a.withStore(ctx, func(db *pebble.DB) error {
+				if seq == 0 {
+					vs, err := sanctions.Versions(ctx, db)
+					if err != nil {
+						return err
+					}
+					if len(vs) == 0 {
+						return fmt.Errorf("no list imported yet")
+					}
+					seq = vs[len(vs)-1].Seq
+				}
+				changes, err := db.SanctionsChanges(ctx, seq)
 				if err != nil {
 					return err
 				}
-				if len(vs) == 0 {
-					return fmt.Errorf("no list imported yet")
+				if asJSON {
+					return json.NewEncoder(a.stdout).Encode(changes)
 				}
-				seq = vs[len(vs)-1].Seq
-			}
-			changes, err := db.SanctionsChanges(ctx, seq)
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				return json.NewEncoder(a.stdout).Encode(changes)
-			}
-			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "CHANGE\tDATE\tASSET\tADDRESS\tPARTY\tPROGRAMS")
-			for _, c := range changes {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%v\n", c.Kind, c.ListDate.Format(time.DateOnly), c.Entry.Asset, c.Entry.Address, c.Entry.Party.Name, c.Entry.Party.Programs)
-			}
-			return tw.Flush()
+				tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "CHANGE\tDATE\tASSET\tADDRESS\tPARTY\tPROGRAMS")
+				for _, c := range changes {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%v\n", c.Kind, c.ListDate.Format(time.DateOnly), c.Entry.Asset, c.Entry.Address, c.Entry.Party.Name, c.Entry.Party.Programs)
+				}
+				return tw.Flush()
+			})
 		},
 	}
 	diff.Flags().IntVar(&seq, "version", 0, "version sequence number")
@@ -168,17 +160,14 @@ func newSanctionsCmd(a *app) *cobra.Command {
 			if url == "" {
 				return usageError("--url is required")
 			}
-			db, err := a.openStore(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			res, err := sanctions.Sync(cmd.Context(), db, &http.Client{Timeout: 10 * time.Minute}, url, time.Now())
-			if err != nil {
-				return err
-			}
-			fmt.Fprintln(a.stdout, res)
-			return nil
+			return a.withStore(cmd.Context(), func(db *pebble.DB) error {
+				res, err := sanctions.Sync(cmd.Context(), db, &http.Client{Timeout: 10 * time.Minute}, url, time.Now())
+				if err != nil {
+					return err
+				}
+				fmt.Fprintln(a.stdout, res)
+				return nil
+			})
 		},
 	}
 	sync.Flags().StringVar(&url, "url", "", "list URL")

@@ -34,25 +34,22 @@ address, and every deposit address with the stolen wei it received.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			db, err := a.openStore(ctx)
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			var progress func(ingest.Progress)
-			if !noProgress {
-				p := newProgressLine(a.stderr)
-				progress = p.update
-				defer p.done()
-			}
-			truth, st, err := simulateInto(ctx, db, seed, background, truthPath, progress)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(a.stdout, "simulated %d blocks, %d transfers in %s; %s wei stolen from %s by %s in tx %s (block %d); %d deposit addresses at %d exchanges received stolen funds\n",
-				st.Blocks, st.Transfers, st.Elapsed.Round(time.Millisecond), truth.Theft, truth.Victim, truth.Thief, truth.TheftTx, truth.TheftBlock, len(truth.Deposits), len(truth.Services.Exchanges))
-			fmt.Fprintf(a.stdout, "trace it:\n  tracehound --data %s trace eth %s --hops 30\n", a.dataDir, truth.TheftTx)
-			return nil
+			return a.withStore(ctx, func(db *pebble.DB) error {
+				var progress func(ingest.Progress)
+				if !noProgress {
+					p := newProgressLine(a.stderr)
+					progress = p.update
+					defer p.done()
+				}
+				truth, st, err := simulateInto(ctx, db, seed, background, truthPath, progress)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(a.stdout, "simulated %d blocks, %d transfers in %s; %s wei stolen from %s by %s in tx %s (block %d); %d deposit addresses at %d exchanges received stolen funds\n",
+					st.Blocks, st.Transfers, st.Elapsed.Round(time.Millisecond), truth.Theft, truth.Victim, truth.Thief, truth.TheftTx, truth.TheftBlock, len(truth.Deposits), len(truth.Services.Exchanges))
+				fmt.Fprintf(a.stdout, "trace it:\n  tracehound --data %s trace eth %s --hops 30\n", a.dataDir, truth.TheftTx)
+				return nil
+			})
 		},
 	}
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "scenario seed: the same seed gives the same chain")

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tracehound/tracehound/chain"
+	"github.com/tracehound/tracehound/store/pebble"
 	"github.com/tracehound/tracehound/tags"
 )
 
@@ -19,30 +20,27 @@ func newTagsCmd(a *app) *cobra.Command {
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			db, err := a.openStore(ctx)
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			p := newAddressParser()
-			for _, path := range args {
-				rep, err := tags.Import(ctx, db, p, path, tags.ImportOptions{})
-				if err != nil {
-					return err
-				}
-				fmt.Fprintf(a.stdout, "%s: %s in %s\n", path, rep, rep.Elapsed.Round(time.Millisecond))
-				for i, pr := range rep.Problems {
-					if i == 20 {
-						fmt.Fprintf(a.stdout, "  ... %d more skipped\n", rep.Skipped-20)
-						break
+			return a.withStore(ctx, func(db *pebble.DB) error {
+				p := newAddressParser()
+				for _, path := range args {
+					rep, err := tags.Import(ctx, db, p, path, tags.ImportOptions{})
+					if err != nil {
+						return err
 					}
-					fmt.Fprintf(a.stdout, "  skipped %s\n", pr)
+					fmt.Fprintf(a.stdout, "%s: %s in %s\n", path, rep, rep.Elapsed.Round(time.Millisecond))
+					for i, pr := range rep.Problems {
+						if i == 20 {
+							fmt.Fprintf(a.stdout, "  ... %d more skipped\n", rep.Skipped-20)
+							break
+						}
+						fmt.Fprintf(a.stdout, "  skipped %s\n", pr)
+					}
+					for _, f := range rep.Failed {
+						fmt.Fprintf(a.stdout, "  failed %s\n", f)
+					}
 				}
-				for _, f := range rep.Failed {
-					fmt.Fprintf(a.stdout, "  failed %s\n", f)
-				}
-			}
-			return nil
+				return nil
+			})
 		},
 	}
 	var asJSON bool
@@ -57,31 +55,28 @@ func newTagsCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			db, err := a.openStore(ctx)
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			all, err := db.AllTags(ctx)
-			if err != nil {
-				return err
-			}
-			var out []tags.Tag
-			for _, t := range all {
-				if t.Address.Key() == addr.Key() {
-					out = append(out, t)
+			return a.withStore(ctx, func(db *pebble.DB) error {
+				all, err := db.AllTags(ctx)
+				if err != nil {
+					return err
 				}
-			}
-			if asJSON {
-				return json.NewEncoder(a.stdout).Encode(out)
-			}
-			for _, t := range out {
-				fmt.Fprintf(a.stdout, "%s\t%s\t%s\t%s\tconfidence %d (%s)\t%s\n", t.Entity, t.Label, t.Category, t.Source, t.Confidence, t.ConfidenceLevel, t.Pack)
-			}
-			if len(out) == 0 {
-				fmt.Fprintln(a.stdout, "no tags on", addr)
-			}
-			return nil
+				var out []tags.Tag
+				for _, t := range all {
+					if t.Address.Key() == addr.Key() {
+						out = append(out, t)
+					}
+				}
+				if asJSON {
+					return json.NewEncoder(a.stdout).Encode(out)
+				}
+				for _, t := range out {
+					fmt.Fprintf(a.stdout, "%s\t%s\t%s\t%s\tconfidence %d (%s)\t%s\n", t.Entity, t.Label, t.Category, t.Source, t.Confidence, t.ConfidenceLevel, t.Pack)
+				}
+				if len(out) == 0 {
+					fmt.Fprintln(a.stdout, "no tags on", addr)
+				}
+				return nil
+			})
 		},
 	}
 	show.Flags().BoolVar(&asJSON, "json", false, "JSON output")

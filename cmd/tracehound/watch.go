@@ -18,6 +18,7 @@ import (
 	"github.com/tracehound/tracehound/audit"
 	"github.com/tracehound/tracehound/chain"
 	"github.com/tracehound/tracehound/ingest"
+	"github.com/tracehound/tracehound/store/pebble"
 	"github.com/tracehound/tracehound/trace"
 	"github.com/tracehound/tracehound/watch"
 )
@@ -41,35 +42,32 @@ for partners polling it to flag.`,
 		Args:  cobra.MinimumNArgs(3),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			db, err := a.openStore(ctx)
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			svc, err := newService(ctx, db, a.log)
-			if err != nil {
-				return err
-			}
-			req := api.WatchRequest{Name: args[0], TraceRequest: api.TraceRequest{Chain: args[1], Seeds: args[2:], Model: f.model, Hops: f.hops, Min: f.min, Since: f.since, Asset: f.asset, NoCluster: f.noCluster, NoSwaps: f.noSwaps}}
-			if share != "" {
-				req.Share = &api.ShareRequest{Collection: share, TLP: shareTLP}
-			} else if cmd.Flags().Changed("tlp") {
-				return usageError("--tlp marks what --share publishes: give --share too")
-			}
-			w, found, err := svc.addWatch(ctx, "cli", req)
-			var ie *api.InputError
-			if errors.As(err, &ie) {
-				return usageError("%v", ie.Err)
-			}
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(a.stdout, "watch %s saved; %d endpoints now (through block %d)\n", w.Name, len(found), w.Through)
-			if w.Share != nil {
-				fmt.Fprintf(a.stdout, "new deposit addresses will be published in collection %s as %s\n", w.Share.Collection, w.Share.TLP)
-			}
-			printAlerts(a.stdout, found)
-			return nil
+			return a.withStore(ctx, func(db *pebble.DB) error {
+				svc, err := newService(ctx, db, a.log)
+				if err != nil {
+					return err
+				}
+				req := api.WatchRequest{Name: args[0], TraceRequest: api.TraceRequest{Chain: args[1], Seeds: args[2:], Model: f.model, Hops: f.hops, Min: f.min, Since: f.since, Asset: f.asset, NoCluster: f.noCluster, NoSwaps: f.noSwaps}}
+				if share != "" {
+					req.Share = &api.ShareRequest{Collection: share, TLP: shareTLP}
+				} else if cmd.Flags().Changed("tlp") {
+					return usageError("--tlp marks what --share publishes: give --share too")
+				}
+				w, found, err := svc.addWatch(ctx, "cli", req)
+				var ie *api.InputError
+				if errors.As(err, &ie) {
+					return usageError("%v", ie.Err)
+				}
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(a.stdout, "watch %s saved; %d endpoints now (through block %d)\n", w.Name, len(found), w.Through)
+				if w.Share != nil {
+					fmt.Fprintf(a.stdout, "new deposit addresses will be published in collection %s as %s\n", w.Share.Collection, w.Share.TLP)
+				}
+				printAlerts(a.stdout, found)
+				return nil
+			})
 		},
 	}
 	add.Flags().StringVar(&f.model, "model", "haircut", "taint model: poison, haircut or fifo")
@@ -87,25 +85,22 @@ for partners polling it to flag.`,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			db, err := a.openStore(ctx)
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			ws, err := db.Watches(ctx)
-			if err != nil {
-				return err
-			}
-			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tCHAIN\tMODEL\tSEEDS\tENDPOINTS\tCHECKED\tTHROUGH\tSHARE")
-			for _, w := range ws {
-				share := "-"
-				if w.Share != nil {
-					share = w.Share.Collection + " " + w.Share.TLP.String()
+			return a.withStore(ctx, func(db *pebble.DB) error {
+				ws, err := db.Watches(ctx)
+				if err != nil {
+					return err
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%d\t%s\n", w.Name, w.Chain, w.Model, len(w.Seeds), len(w.Endpoints), w.Checked.Format(time.RFC3339), w.Through, share)
-			}
-			return tw.Flush()
+				tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "NAME\tCHAIN\tMODEL\tSEEDS\tENDPOINTS\tCHECKED\tTHROUGH\tSHARE")
+				for _, w := range ws {
+					share := "-"
+					if w.Share != nil {
+						share = w.Share.Collection + " " + w.Share.TLP.String()
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%d\t%s\n", w.Name, w.Chain, w.Model, len(w.Seeds), len(w.Endpoints), w.Checked.Format(time.RFC3339), w.Through, share)
+				}
+				return tw.Flush()
+			})
 		},
 	}
 	rm := &cobra.Command{
@@ -114,18 +109,15 @@ for partners polling it to flag.`,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			db, err := a.openStore(ctx)
-			if err != nil {
+			return a.withStore(ctx, func(db *pebble.DB) error {
+				// Deleting needs the watches and the audit log, not the
+				// screening index a service loads.
+				ok, err := watch.NewService(db, audit.New(db), nil).Delete(ctx, "cli", args[0])
+				if err == nil && !ok {
+					err = fmt.Errorf("no watch %q", args[0])
+				}
 				return err
-			}
-			defer db.Close()
-			// Deleting needs the watches and the audit log, not the
-			// screening index a service loads.
-			ok, err := watch.NewService(db, audit.New(db), nil).Delete(ctx, "cli", args[0])
-			if err == nil && !ok {
-				err = fmt.Errorf("no watch %q", args[0])
-			}
-			return err
+			})
 		},
 	}
 	var webhook string
@@ -135,22 +127,19 @@ for partners polling it to flag.`,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			db, err := a.openStore(ctx)
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			svc, err := newService(ctx, db, a.log)
-			if err != nil {
-				return err
-			}
-			wa := &watcher{svc: svc, out: a.stdout, log: a.log, webhook: webhook}
-			for _, c := range []chain.Chain{chain.Ethereum, chain.Bitcoin} {
-				if err := wa.check(ctx, c); err != nil {
+			return a.withStore(ctx, func(db *pebble.DB) error {
+				svc, err := newService(ctx, db, a.log)
+				if err != nil {
 					return err
 				}
-			}
-			return nil
+				wa := &watcher{svc: svc, out: a.stdout, log: a.log, webhook: webhook}
+				for _, c := range []chain.Chain{chain.Ethereum, chain.Bitcoin} {
+					if err := wa.check(ctx, c); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
 		},
 	}
 	check.Flags().StringVar(&webhook, "alert-webhook", "", "also POST each alert as JSON to this URL")
