@@ -956,16 +956,16 @@ func (t *tracer) collect() {
 	}()
 	hops := make(hopSet)
 	// Nodes are sorted by hop and address: the address after the prefix
-	// all share, as four words, settles the comparisons of addresses up
-	// to 32 bytes past it (Ethereum's have 40 hex digits) without reading
-	// the strings; the sort moves small keys, not the nodes.
+	// all share, as five words, settles the comparisons of addresses up
+	// to 40 bytes past it (an Ethereum address's 40 hex digits) without
+	// reading the strings; the sort moves small keys, not the nodes.
 	type named struct {
 		n     *node
 		addr  string
 		asset chain.Asset
 	}
 	type order struct {
-		w      [4]uint64
+		w      [5]uint64
 		hop, i int32
 	}
 	nodes := make([]named, 0, len(t.nodes))
@@ -984,7 +984,7 @@ func (t *tracer) collect() {
 	}
 	keys := make([]order, len(nodes))
 	for i := range nodes {
-		var pad [32]byte
+		var pad [40]byte
 		copy(pad[:], nodes[i].addr[common:])
 		k := order{hop: int32(nodes[i].n.hop), i: int32(i)}
 		for j := range k.w {
