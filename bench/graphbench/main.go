@@ -40,8 +40,12 @@ func main() {
 		cpuprof   = flag.String("cpuprofile", "", "write a CPU profile of the write phase to this file")
 		readprof  = flag.String("readprofile", "", "write a CPU profile of the read phase to this file")
 		reuse     = flag.Bool("reuse", false, "if -dir already holds the transfers, skip writing and only read")
+		readAPI   = flag.String("read", "views", "read API: views (PostingViews, nothing formatted) or postings (Postings, every field as text)")
 	)
 	flag.Parse()
+	if *readAPI != "views" && *readAPI != "postings" {
+		log.Fatalf("-read %q: want views or postings", *readAPI)
+	}
 	if *dir == "" {
 		d, err := os.MkdirTemp("", "graphbench")
 		if err != nil {
@@ -77,7 +81,7 @@ func main() {
 		}
 		if ok {
 			fmt.Printf("reusing %s: %d blocks\n", *dir, tip.Height)
-			read(ctx, db, pool, *recent, *reads, *readprof)
+			read(ctx, db, pool, *readAPI, *recent, *reads, *readprof)
 			return
 		}
 	}
@@ -165,12 +169,15 @@ func main() {
 	size := dirSize(*dir)
 	fmt.Printf("CPU for writing and compacting: %s (%.1f µs a transfer); store on disk %d MiB (%.0f bytes a transfer)\n",
 		cpuTime().Round(time.Millisecond), float64(cpuTime().Microseconds())/float64(written), size>>20, float64(size)/float64(written))
-	read(ctx, db, pool, *recent, *reads, *readprof)
+	read(ctx, db, pool, *readAPI, *recent, *reads, *readprof)
 }
 
 // read reads the most recent transfers of the pool's hot addresses and
-// reports the latency percentiles.
-func read(ctx context.Context, db *pebble.DB, pool []string, recent, reads int, prof string) {
+// reports the latency percentiles. With api "views" each posting is
+// decoded and checked but its hashes and addresses stay bytes; with
+// "postings" every field is made a string, as callers that keep the
+// postings need.
+func read(ctx context.Context, db *pebble.DB, pool []string, api string, recent, reads int, prof string) {
 
 	// Reads: the hottest addresses hold thousands of transfers.
 	var hot []string
@@ -205,7 +212,13 @@ func read(ctx context.Context, db *pebble.DB, pool []string, recent, reads int, 
 		a := hot[rng.IntN(len(hot))]
 		n := 0
 		t := time.Now()
-		err := db.Postings(ctx, chain.Ethereum, a, pebble.PostingQuery{Limit: recent}, func(pebble.Posting) bool { n++; return true })
+		q := pebble.PostingQuery{Limit: recent}
+		var err error
+		if api == "views" {
+			err = db.PostingViews(ctx, chain.Ethereum, a, q, func(*pebble.PostingView) bool { n++; return true })
+		} else {
+			err = db.Postings(ctx, chain.Ethereum, a, q, func(pebble.Posting) bool { n++; return true })
+		}
 		lat[i] = time.Since(t)
 		if err != nil || n != recent {
 			log.Fatalf("read %s: %d postings, %v", a, n, err)
@@ -229,8 +242,8 @@ func read(ctx context.Context, db *pebble.DB, pool []string, recent, reads int, 
 	for _, l := range [][]time.Duration{lat, first, repeat} {
 		slices.Sort(l)
 	}
-	fmt.Printf("read %d most recent transfers of %d hot addresses, %d reads: p50 %s, p90 %s, p99 %s, max %s\n",
-		recent, len(hot), len(lat), pct(lat, 0.5), pct(lat, 0.9), pct(lat, 0.99), lat[len(lat)-1])
+	fmt.Printf("read (%s) %d most recent transfers of %d hot addresses, %d reads: p50 %s, p90 %s, p99 %s, max %s\n",
+		api, recent, len(hot), len(lat), pct(lat, 0.5), pct(lat, 0.9), pct(lat, 0.99), lat[len(lat)-1])
 	fmt.Printf("  first read of each address (%d): p50 %s, p90 %s, max %s; repeated reads (%d): p50 %s, p99 %s, max %s\n",
 		len(first), pct(first, 0.5), pct(first, 0.9), pct(first, 1), len(repeat), pct(repeat, 0.5), pct(repeat, 0.99), pct(repeat, 1))
 	fmt.Printf("peak RSS: %s\n", peakRSS())
