@@ -249,3 +249,31 @@ func FuzzDecodePosting(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkPostingRead reads an address's 1,000 most recent postings from
+// the block cache, as views and as Postings.
+func BenchmarkPostingRead(b *testing.B) {
+	ctx := context.Background()
+	const hub = "0x" + "ab" + "00000000000000000000000000000000000000"
+	d := openGraph(b)
+	if err := d.writePostingsForTest(chain.Ethereum, viewBlocks(chain.Ethereum, hub, 2000)); err != nil {
+		b.Fatal(err)
+	}
+	q := PostingQuery{Limit: 1000}
+	b.Run("views", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := d.PostingViews(ctx, chain.Ethereum, hub, q, func(*PostingView) bool { return true }); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("postings", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := d.Postings(ctx, chain.Ethereum, hub, q, func(Posting) bool { return true }); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
