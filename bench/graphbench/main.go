@@ -18,11 +18,13 @@ import (
 	mrand "math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"slices"
 	"strings"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"github.com/tracehound/tracehound/chain"
 	"github.com/tracehound/tracehound/store/pebble"
@@ -40,8 +42,12 @@ func main() {
 		cpuprof   = flag.String("cpuprofile", "", "write a CPU profile of the write phase to this file")
 		readprof  = flag.String("readprofile", "", "write a CPU profile of the read phase to this file")
 		reuse     = flag.Bool("reuse", false, "if -dir already holds the transfers, skip writing and only read")
+		readAPI   = flag.String("read", "views", "read API: views (PostingViews, nothing formatted) or postings (Postings, every field as text)")
 	)
 	flag.Parse()
+	if *readAPI != "views" && *readAPI != "postings" {
+		log.Fatalf("-read %q: want views or postings", *readAPI)
+	}
 	if *dir == "" {
 		d, err := os.MkdirTemp("", "graphbench")
 		if err != nil {
@@ -77,7 +83,7 @@ func main() {
 		}
 		if ok {
 			fmt.Printf("reusing %s: %d blocks\n", *dir, tip.Height)
-			read(ctx, db, pool, *recent, *reads, *readprof)
+			read(ctx, db, pool, *readAPI, *recent, *reads, *readprof)
 			return
 		}
 	}
@@ -165,12 +171,15 @@ func main() {
 	size := dirSize(*dir)
 	fmt.Printf("CPU for writing and compacting: %s (%.1f µs a transfer); store on disk %d MiB (%.0f bytes a transfer)\n",
 		cpuTime().Round(time.Millisecond), float64(cpuTime().Microseconds())/float64(written), size>>20, float64(size)/float64(written))
-	read(ctx, db, pool, *recent, *reads, *readprof)
+	read(ctx, db, pool, *readAPI, *recent, *reads, *readprof)
 }
 
 // read reads the most recent transfers of the pool's hot addresses and
-// reports the latency percentiles.
-func read(ctx context.Context, db *pebble.DB, pool []string, recent, reads int, prof string) {
+// reports the latency percentiles. With api "views" each posting is
+// decoded and checked but its hashes and addresses stay bytes; with
+// "postings" every field is made a string, as callers that keep the
+// postings need.
+func read(ctx context.Context, db *pebble.DB, pool []string, api string, recent, reads int, prof string) {
 
 	// Reads: the hottest addresses hold thousands of transfers.
 	var hot []string
@@ -196,6 +205,14 @@ func read(ctx context.Context, db *pebble.DB, pool []string, recent, reads int, 
 		}
 	}
 	lat := make([]time.Duration, reads)
+	// On-CPU time of each read, measured on the reading thread: on a
+	// machine shared with other work the wall-clock tail is mostly time
+	// spent waiting for a core, which this leaves out. Page faults and
+	// GC assists are counted; background GC on other threads is not.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	cpu := make([]time.Duration, reads)
+	var firstCPU []time.Duration
 	// The first read of each address finds its blocks outside the block
 	// cache; those are reported apart as well as in the whole.
 	var first, repeat []time.Duration
@@ -204,9 +221,17 @@ func read(ctx context.Context, db *pebble.DB, pool []string, recent, reads int, 
 	for i := range lat {
 		a := hot[rng.IntN(len(hot))]
 		n := 0
+		c0 := threadCPU()
 		t := time.Now()
-		err := db.Postings(ctx, chain.Ethereum, a, pebble.PostingQuery{Limit: recent}, func(pebble.Posting) bool { n++; return true })
+		q := pebble.PostingQuery{Limit: recent}
+		var err error
+		if api == "views" {
+			err = db.PostingViews(ctx, chain.Ethereum, a, q, func(*pebble.PostingView) bool { n++; return true })
+		} else {
+			err = db.Postings(ctx, chain.Ethereum, a, q, func(pebble.Posting) bool { n++; return true })
+		}
 		lat[i] = time.Since(t)
+		cpu[i] = threadCPU() - c0
 		if err != nil || n != recent {
 			log.Fatalf("read %s: %d postings, %v", a, n, err)
 		}
@@ -215,6 +240,7 @@ func read(ctx context.Context, db *pebble.DB, pool []string, recent, reads int, 
 		} else {
 			seen[a] = true
 			first = append(first, lat[i])
+			firstCPU = append(firstCPU, cpu[i])
 		}
 	}
 	if prof != "" {
@@ -226,14 +252,26 @@ func read(ctx context.Context, db *pebble.DB, pool []string, recent, reads int, 
 		}
 		return lat[int(p*float64(len(lat)-1))]
 	}
-	for _, l := range [][]time.Duration{lat, first, repeat} {
+	for _, l := range [][]time.Duration{lat, first, repeat, cpu, firstCPU} {
 		slices.Sort(l)
 	}
-	fmt.Printf("read %d most recent transfers of %d hot addresses, %d reads: p50 %s, p90 %s, p99 %s, max %s\n",
-		recent, len(hot), len(lat), pct(lat, 0.5), pct(lat, 0.9), pct(lat, 0.99), lat[len(lat)-1])
+	fmt.Printf("read (%s) %d most recent transfers of %d hot addresses, %d reads: p50 %s, p90 %s, p99 %s, max %s\n",
+		api, recent, len(hot), len(lat), pct(lat, 0.5), pct(lat, 0.9), pct(lat, 0.99), lat[len(lat)-1])
 	fmt.Printf("  first read of each address (%d): p50 %s, p90 %s, max %s; repeated reads (%d): p50 %s, p99 %s, max %s\n",
 		len(first), pct(first, 0.5), pct(first, 0.9), pct(first, 1), len(repeat), pct(repeat, 0.5), pct(repeat, 0.99), pct(repeat, 1))
+	fmt.Printf("  CPU time a read: p50 %s, p90 %s, p99 %s, max %s; first reads p50 %s, p90 %s\n",
+		pct(cpu, 0.5), pct(cpu, 0.9), pct(cpu, 0.99), pct(cpu, 1), pct(firstCPU, 0.5), pct(firstCPU, 0.9))
 	fmt.Printf("peak RSS: %s\n", peakRSS())
+}
+
+// threadCPU is the calling thread's CPU time so far.
+func threadCPU() time.Duration {
+	var ts syscall.Timespec
+	// CLOCK_THREAD_CPUTIME_ID
+	if _, _, e := syscall.RawSyscall(syscall.SYS_CLOCK_GETTIME, 3, uintptr(unsafe.Pointer(&ts)), 0); e != 0 {
+		return 0
+	}
+	return time.Duration(ts.Nano())
 }
 
 func seededHex(r *mrand.Rand, n int) string {

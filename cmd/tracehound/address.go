@@ -92,15 +92,17 @@ func addressInfo(ctx context.Context, db *pebble.DB, addr chain.Address, asset c
 	if !ok || limit <= 0 {
 		return rep, nil
 	}
-	err = db.Postings(ctx, addr.Chain, addr.Value, pebble.PostingQuery{}, func(p pebble.Posting) bool {
+	// Views, so that an asset filter on a busy address skips the
+	// postings it does not show without turning them into text.
+	err = db.PostingViews(ctx, addr.Chain, addr.Value, pebble.PostingQuery{}, func(v *pebble.PostingView) bool {
 		switch {
 		case asset == "":
-		case asset == "native" && p.Asset == chain.Native:
-		case p.Asset == asset:
+		case asset == "native" && v.IsAsset(chain.Native):
+		case v.IsAsset(asset):
 		default:
 			return true
 		}
-		rep.Recent = append(rep.Recent, p)
+		rep.Recent = append(rep.Recent, v.Posting())
 		return len(rep.Recent) < limit
 	})
 	return rep, err
