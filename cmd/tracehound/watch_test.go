@@ -20,38 +20,8 @@ import (
 // deposit address and at a mixer raise alerts: printed, audited and
 // posted to the webhook.
 func TestWatchAlertsOnNewEndpoints(t *testing.T) {
-	a := func(n string) string { return fmt.Sprintf("0x%040s", n) }
-	h := func(n int) string { return fmt.Sprintf("0x%064x", n) }
-	pays := [][3]string{
-		{"71c7", "7", "1000"}, {"7", "a", "600"}, {"7", "b", "400"}, {"a", "d1", "600"}, {"d1", "407", "600"},
-		{"b", "d2", "150"}, {"d2", "407", "150"}, {"b", "f", "250"},
-	}
+	a, first, second, pack := watchFixture(t)
 	dir := t.TempDir()
-	export := func(name string, from, to int) string {
-		txs := "hash,nonce,block_hash,block_number,transaction_index,from_address,to_address,value,gas,gas_price,input,block_timestamp,receipt_gas_used,receipt_status\n"
-		for i := from; i < to; i++ {
-			p := pays[i]
-			txs += fmt.Sprintf("%s,%d,%s,%d,0,%s,%s,%s,21000,1,0x,%d,21000,1\n", h(i+1), i, h(100+i), 20_000_000+i, a(p[0]), a(p[1]), p[2], 1_740_000_000+60*i)
-		}
-		path := filepath.Join(dir, name)
-		must(t, os.WriteFile(path, []byte(txs), 0o644))
-		return path
-	}
-	first, second := export("part1.csv", 0, 5), export("part2.csv", 5, len(pays))
-	pack := filepath.Join(dir, "services.yaml")
-	must(t, os.WriteFile(pack, []byte(`title: Services
-creator: test
-lastmod: 2025-01-01
-confidence: service_data
-currency: ETH
-tags:
-- address: `+a("407")+`
-  label: Exchange One
-  category: exchange
-- address: `+a("f")+`
-  label: Mixer
-  category: mixer
-`), 0o644))
 	data := filepath.Join(dir, "store")
 	for _, args := range [][]string{{"ingest", "csv", first, "--no-progress"}, {"tags", "import", pack}} {
 		if _, err := run(t, append([]string{"--data", data}, args...)...); err != nil {
@@ -119,4 +89,45 @@ tags:
 	if _, err := run(t, "--data", data, "watch", "rm", "bybit-like"); err == nil {
 		t.Error("removed twice")
 	}
+}
+
+// watchFixture writes a theft as two blockchain-etl exports and a tag
+// pack: the first part takes the funds to a deposit address at Exchange
+// One; the second to another deposit address there and to a mixer. a
+// names the fixture's addresses.
+func watchFixture(t *testing.T) (a func(string) string, first, second, pack string) {
+	t.Helper()
+	a = func(n string) string { return fmt.Sprintf("0x%040s", n) }
+	h := func(n int) string { return fmt.Sprintf("0x%064x", n) }
+	pays := [][3]string{
+		{"71c7", "7", "1000"}, {"7", "a", "600"}, {"7", "b", "400"}, {"a", "d1", "600"}, {"d1", "407", "600"},
+		{"b", "d2", "150"}, {"d2", "407", "150"}, {"b", "f", "250"},
+	}
+	dir := t.TempDir()
+	export := func(name string, from, to int) string {
+		txs := "hash,nonce,block_hash,block_number,transaction_index,from_address,to_address,value,gas,gas_price,input,block_timestamp,receipt_gas_used,receipt_status\n"
+		for i := from; i < to; i++ {
+			p := pays[i]
+			txs += fmt.Sprintf("%s,%d,%s,%d,0,%s,%s,%s,21000,1,0x,%d,21000,1\n", h(i+1), i, h(100+i), 20_000_000+i, a(p[0]), a(p[1]), p[2], 1_740_000_000+60*i)
+		}
+		path := filepath.Join(dir, name)
+		must(t, os.WriteFile(path, []byte(txs), 0o644))
+		return path
+	}
+	first, second = export("part1.csv", 0, 5), export("part2.csv", 5, len(pays))
+	pack = filepath.Join(dir, "services.yaml")
+	must(t, os.WriteFile(pack, []byte(`title: Services
+creator: test
+lastmod: 2025-01-01
+confidence: service_data
+currency: ETH
+tags:
+- address: `+a("407")+`
+  label: Exchange One
+  category: exchange
+- address: `+a("f")+`
+  label: Mixer
+  category: mixer
+`), 0o644))
+	return a, first, second, pack
 }
