@@ -85,7 +85,7 @@ func (c *CachedGraph) Forget(ch chain.Chain, addrs []string) {
 		return
 	}
 	for _, a := range addrs {
-		id, ok := v.addrIdx[a]
+		id, ok := v.addrs.idx[a]
 		if !ok {
 			continue
 		}
@@ -187,11 +187,11 @@ func (c *CachedGraph) Payees(ctx context.Context, ch chain.Chain, addr string, f
 	var nm names
 	v := c.views[ch]
 	if v != nil {
-		if id, ok := v.addrIdx[addr]; ok {
+		if id, ok := v.addrs.idx[addr]; ok {
 			if h := v.hists[id]; h != nil {
 				h.used = true
 				c.hits++
-				ps, nm = h.ps, names{v.addrs, v.txs, v.assets}
+				ps, nm = h.ps, names{v.addrs.names, v.txs.names, v.assets.names}
 				if ps == nil {
 					c.mu.Unlock()
 					return false, nil // too busy to cache
@@ -229,7 +229,7 @@ func (c *CachedGraph) history(ctx context.Context, v *view, addr uint32) ([]post
 		return h.ps, h.ps != nil, nil
 	}
 	c.misses++
-	name := v.addrs[addr]
+	name := v.addrs.names[addr]
 	c.mu.Unlock()
 	ps, ok, err := v.read(ctx, c.g, name, max(c.budget/10, 1))
 	if err != nil {

@@ -60,12 +60,9 @@ type view struct {
 	c  chain.Chain
 	mu *sync.Mutex // the cache's, shared by its views; a trace's own otherwise
 
-	addrIdx  map[string]uint32
-	addrs    []string
-	txIdx    map[string]uint32
-	txs      []string
-	assetIdx map[chain.Asset]uint32
-	assets   []chain.Asset
+	addrs  table[string]
+	txs    table[string]
+	assets table[chain.Asset]
 
 	hists map[uint32]*hist
 	// retired is set when the cache replaced the view: histories loaded
@@ -82,67 +79,47 @@ type hist struct {
 	used bool          // read since it was last put at the front
 }
 
+// table interns values of one kind: ids are their order of arrival.
+type table[K comparable] struct {
+	idx   map[K]uint32
+	names []K
+}
+
+func (t *table[K]) id(k K) uint32 {
+	id, ok := t.idx[k]
+	if !ok {
+		if t.idx == nil {
+			t.idx = make(map[K]uint32)
+		}
+		id = uint32(len(t.names))
+		t.names = append(t.names, k)
+		t.idx[k] = id
+	}
+	return id
+}
+
 func newView(c chain.Chain, mu *sync.Mutex) *view {
-	return &view{c: c, mu: mu, addrIdx: make(map[string]uint32), txIdx: make(map[string]uint32),
-		assetIdx: make(map[chain.Asset]uint32), hists: make(map[uint32]*hist)}
+	return &view{c: c, mu: mu, hists: make(map[uint32]*hist)}
 }
 
 // symbols counts the strings interned, to bound a long-lived view.
-func (v *view) symbols() int { return len(v.addrs) + len(v.txs) }
+func (v *view) symbols() int { return len(v.addrs.names) + len(v.txs.names) }
 
-func (v *view) addrLocked(s string) uint32 {
-	id, ok := v.addrIdx[s]
-	if !ok {
-		id = uint32(len(v.addrs))
-		v.addrs = append(v.addrs, s)
-		v.addrIdx[s] = id
-	}
-	return id
-}
-
-func (v *view) txLocked(s string) uint32 {
-	id, ok := v.txIdx[s]
-	if !ok {
-		id = uint32(len(v.txs))
-		v.txs = append(v.txs, s)
-		v.txIdx[s] = id
-	}
-	return id
-}
-
-func (v *view) assetLocked(a chain.Asset) uint32 {
-	id, ok := v.assetIdx[a]
-	if !ok {
-		id = uint32(len(v.assets))
-		v.assets = append(v.assets, a)
-		v.assetIdx[a] = id
-	}
-	return id
-}
-
-// addr, tx and asset intern one string.
-func (v *view) addr(s string) uint32 {
+// intern interns one value in one of the view's tables.
+func intern[K comparable](v *view, t *table[K], k K) uint32 {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	return v.addrLocked(s)
+	return t.id(k)
 }
 
-func (v *view) tx(s string) uint32 {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	return v.txLocked(s)
-}
+func (v *view) addr(s string) uint32       { return intern(v, &v.addrs, s) }
+func (v *view) tx(s string) uint32         { return intern(v, &v.txs, s) }
+func (v *view) asset(a chain.Asset) uint32 { return intern(v, &v.assets, a) }
 
-func (v *view) asset(a chain.Asset) uint32 {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	return v.assetLocked(a)
-}
-
-// intern turns a posting into a post.
+// internLocked turns a posting into a post.
 func (v *view) internLocked(p *chain.Posting) post {
 	return post{amount: p.Amount, sec: p.Time.Unix(), nsec: uint32(p.Time.Nanosecond()), block: p.Block, txi: p.TxIndex, pos: p.Pos,
-		tx: v.txLocked(p.Tx), peer: v.addrLocked(p.Counterparty), asset: v.assetLocked(p.Asset), kind: p.Kind, in: p.Incoming}
+		tx: v.txs.id(p.Tx), peer: v.addrs.id(p.Counterparty), asset: v.assets.id(p.Asset), kind: p.Kind, in: p.Incoming}
 }
 
 // names is a snapshot of a view's tables. The tables only grow and their
@@ -157,7 +134,7 @@ type names struct {
 func (v *view) names() names {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	return names{v.addrs, v.txs, v.assets}
+	return names{v.addrs.names, v.txs.names, v.assets.names}
 }
 
 // posting turns a post of addr's history back into a chain.Posting.
@@ -217,7 +194,7 @@ type historian interface {
 func ownHistory(ctx context.Context, g Graph, v *view, addr uint32, limit int, until time.Time) ([]post, error) {
 	v.mu.Lock()
 	h := v.hists[addr]
-	name := v.addrs[addr]
+	name := v.addrs.names[addr]
 	v.mu.Unlock()
 	if h != nil {
 		return h.ps, nil
@@ -241,13 +218,13 @@ func ownHistory(ctx context.Context, g Graph, v *view, addr uint32, limit int, u
 func (v *view) addrName(id uint32) string {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	return v.addrs[id]
+	return v.addrs.names[id]
 }
 
 func (v *view) txName(id uint32) string {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	return v.txs[id]
+	return v.txs.names[id]
 }
 
 // taints is the taint of an address's incoming transfers: a short slice
