@@ -39,7 +39,7 @@ type BulkOptions struct {
 }
 
 // DefaultBulkChunk is the default size of a bulk load's chunk.
-const DefaultBulkChunk = 512 << 20
+const DefaultBulkChunk = 256 << 20
 
 // bulkTableBytes is the size at which a chunk's table is cut: tables
 // much smaller than the chunk let compactions take a part of a chunk.

@@ -271,12 +271,13 @@ const (
 // the garbage collector nothing to scan.
 //
 // Every key the writer makes is "g/", a kind byte, "/", the chain and a
-// zero byte: w holds the kind byte and the 31 bytes after that prefix,
-// which settle most comparisons without touching the arena; then the
-// keys are compared, then the order of arrival (seq), for operations on
-// the same key.
+// zero byte: w holds the kind byte and the 47 bytes after that prefix,
+// the whole of a posting's key after an Ethereum address, so that most
+// comparisons, even of one address's postings in one block, are settled
+// without touching the arena; then the keys are compared, then the order
+// of arrival (seq), for operations on the same key.
 type op struct {
-	w    [4]uint64
+	w    [6]uint64
 	off  uint32 // the key at arena[off:], the value right after
 	vlen uint32
 	seq  uint32
@@ -300,7 +301,7 @@ func (w *graphWriter) add(kind opKind, k, v []byte) {
 		panic("graph writer: batch too large")
 	}
 	o := op{off: uint32(off), vlen: uint32(len(v)), seq: uint32(len(w.ops)), klen: uint16(len(k)), kind: kind}
-	var pad [32]byte
+	var pad [48]byte
 	p := 5 + len(w.c)
 	if len(k) > 2 {
 		pad[0] = k[2]
@@ -310,6 +311,16 @@ func (w *graphWriter) add(kind opKind, k, v []byte) {
 	}
 	for i := range o.w {
 		o.w[i] = binary.BigEndian.Uint64(pad[8*i:])
+	}
+	// Grown by doubling: append grows large slices by a quarter, which
+	// copies a chunk's arena many times over.
+	if need := off + len(k) + len(v); need > cap(w.arena) {
+		a := make([]byte, off, max(2*cap(w.arena), need, 64<<10))
+		copy(a, w.arena)
+		w.arena = a
+	}
+	if len(w.ops) == cap(w.ops) {
+		w.ops = slices.Grow(w.ops, max(len(w.ops), 1024))
 	}
 	w.arena = append(append(w.arena, k...), v...)
 	w.ops = append(w.ops, o)
