@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/objstorage/objstorageprovider"
 	"github.com/cockroachdb/pebble/v2/sstable"
 	"github.com/cockroachdb/pebble/v2/vfs"
@@ -36,6 +37,11 @@ type BulkOptions struct {
 	// MaxBlocks, if positive, also ingests the chunk once it holds this
 	// many blocks.
 	MaxBlocks int
+	// BatchBytes: a chunk smaller than this is written as a batch instead
+	// (default DefaultBulkBatch; negative, never). An ingestion writes the
+	// manifest and leaves a table in L0 however small the chunk, which a
+	// load bounded to a few blocks a chunk makes costly.
+	BatchBytes int
 }
 
 // DefaultBulkChunk is the default size of a bulk load's chunk.
@@ -44,6 +50,9 @@ const DefaultBulkChunk = 256 << 20
 // bulkTableBytes is the size at which a chunk's table is cut: tables
 // much smaller than the chunk let compactions take a part of a chunk.
 const bulkTableBytes = 64 << 20
+
+// DefaultBulkBatch is the default of BulkOptions.BatchBytes.
+const DefaultBulkBatch = 4 << 20
 
 // BulkLoader writes consecutive blocks of one chain as a bulk load. It
 // is not safe for concurrent use; nothing else may write the chain's
@@ -74,6 +83,9 @@ type BulkLoader struct {
 func (d *DB) NewBulkLoader(ctx context.Context, c chain.Chain, source string, o BulkOptions) (*BulkLoader, error) {
 	if o.ChunkBytes <= 0 {
 		o.ChunkBytes = DefaultBulkChunk
+	}
+	if o.BatchBytes == 0 {
+		o.BatchBytes = DefaultBulkBatch
 	}
 	tip, ok, err := d.Tip(ctx, c)
 	if err != nil {
@@ -223,6 +235,19 @@ func (l *BulkLoader) flush(ctx context.Context) error {
 		return err
 	}
 	l.w.set(chainKey(gTip, l.c), tipValue(l.last, l.lastHash, l.source, time.Now()))
+	if l.w.size < l.o.BatchBytes {
+		b := l.d.db.NewBatchWithSize(l.w.size)
+		defer b.Close()
+		if err := l.w.apply(b); err != nil {
+			return err
+		}
+		if err := b.Commit(pebble.Sync); err != nil {
+			return fmt.Errorf("bulk load %s blocks %d-%d: %w", l.c, first, l.last, err)
+		}
+		l.tip, l.hasTip = l.last, true
+		l.reset()
+		return nil
+	}
 	paths, err := l.writeTables(ctx)
 	defer func() {
 		for _, p := range paths {

@@ -82,7 +82,7 @@ func TestBulkLoadEqualsBatches(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := ethState(t, ref)
-	for _, o := range []pebble.BulkOptions{{}, {MaxBlocks: 7}, {ChunkBytes: 1}} {
+	for _, o := range []pebble.BulkOptions{{BatchBytes: -1}, {MaxBlocks: 7, BatchBytes: -1}, {ChunkBytes: 1, BatchBytes: -1}, {MaxBlocks: 7}} {
 		db := open(t)
 		// A first part written in batches: the load extends it.
 		if err := db.WriteBlocks(ctx, chain.Ethereum, "test", ethBlocks(1, 3)); err != nil {
@@ -132,7 +132,7 @@ func TestBulkLoadBitcoin(t *testing.T) {
 	want := btcState(t, ref)
 	// Outputs spent within a chunk and across chunks.
 	db := open(t)
-	load(t, db, chain.Bitcoin, pebble.BulkOptions{MaxBlocks: 5}, btcBlocks(1, 12), 2)
+	load(t, db, chain.Bitcoin, pebble.BulkOptions{MaxBlocks: 5, BatchBytes: -1}, btcBlocks(1, 12), 2)
 	if got := btcState(t, db); got != want {
 		t.Errorf("bulk load differs from batches:\n%s\nwant\n%s", got, want)
 	}
@@ -193,7 +193,7 @@ func TestBulkLoadRefusesDuplicates(t *testing.T) {
 	if err := db.WriteBlocks(ctx, chain.Ethereum, "test", ethBlocks(1, 10)); err != nil {
 		t.Fatal(err)
 	}
-	l, err := db.NewBulkLoader(ctx, chain.Ethereum, "test", pebble.BulkOptions{})
+	l, err := db.NewBulkLoader(ctx, chain.Ethereum, "test", pebble.BulkOptions{BatchBytes: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -237,7 +237,7 @@ func TestBulkLoadInterrupted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := db.NewBulkLoader(ctx, chain.Ethereum, "test", pebble.BulkOptions{MaxBlocks: 4})
+	l, err := db.NewBulkLoader(ctx, chain.Ethereum, "test", pebble.BulkOptions{MaxBlocks: 4, BatchBytes: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -271,7 +271,7 @@ func TestBulkLoadInterrupted(t *testing.T) {
 	if _, ok, _ := db.Tx(ctx, chain.Ethereum, hash("0x", 91)); ok {
 		t.Error("a transaction of block 9, which was not stored, is readable")
 	}
-	load(t, db, chain.Ethereum, pebble.BulkOptions{MaxBlocks: 4}, ethBlocks(9, 32), 3)
+	load(t, db, chain.Ethereum, pebble.BulkOptions{MaxBlocks: 4, BatchBytes: -1}, ethBlocks(9, 32), 3)
 	ref := open(t)
 	load(t, ref, chain.Ethereum, pebble.BulkOptions{}, ethBlocks(1, 40), 40)
 	if got, want := ethState(t, db), ethState(t, ref); got != want {
@@ -284,7 +284,7 @@ func TestBulkLoadInterrupted(t *testing.T) {
 func TestBulkLoadBadBlock(t *testing.T) {
 	ctx := context.Background()
 	db := open(t)
-	l, err := db.NewBulkLoader(ctx, chain.Ethereum, "test", pebble.BulkOptions{MaxBlocks: 4})
+	l, err := db.NewBulkLoader(ctx, chain.Ethereum, "test", pebble.BulkOptions{MaxBlocks: 4, BatchBytes: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -300,5 +300,25 @@ func TestBulkLoadBadBlock(t *testing.T) {
 	tip, _, _ := db.Tip(ctx, chain.Ethereum)
 	if _, ok, _ := db.Tx(ctx, chain.Ethereum, hash("0x", 51)); tip.Height != 4 || ok {
 		t.Errorf("tip %d, block 5 stored %v; want 4 and false", tip.Height, ok)
+	}
+}
+
+// TestBulkLoadLargeChunk: a chunk large enough to be sorted and written
+// as two key ranges on two goroutines.
+func TestBulkLoadLargeChunk(t *testing.T) {
+	ctx := context.Background()
+	ref := open(t)
+	if err := ref.WriteBlocks(ctx, chain.Ethereum, "test", ethBlocks(1, 300)); err != nil {
+		t.Fatal(err)
+	}
+	db := open(t)
+	load(t, db, chain.Ethereum, pebble.BulkOptions{BatchBytes: -1}, ethBlocks(1, 300), 300)
+	var txs []string
+	for h := 1; h <= 300; h += 7 {
+		txs = append(txs, hash("0x", h*10+1), hash("0x", h*10+2))
+	}
+	addrs := []string{"0xa11ce", "0xb0b", "0xca401", "0x70ce4"}
+	if got, want := graphState(t, db, chain.Ethereum, addrs, txs), graphState(t, ref, chain.Ethereum, addrs, txs); got != want {
+		t.Errorf("bulk load differs from batches:\n%s\nwant\n%s", got, want)
 	}
 }
