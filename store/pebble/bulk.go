@@ -336,7 +336,7 @@ func (l *BulkLoader) writeTables(ctx context.Context) ([]string, error) {
 	)
 	for h := range halves {
 		wg.Go(func() {
-			slices.SortFunc(halves[h], w.cmpOps)
+			w.sortOps(halves[h])
 			paths[h], errs[h] = l.writeRange(ctx, halves[h], fmt.Sprintf("%d-", h))
 		})
 	}

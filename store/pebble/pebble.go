@@ -60,10 +60,6 @@ func Open(ctx context.Context, dir string) (*DB, error) {
 	// compactions to catch up instead of stalling writes.
 	opts.L0CompactionThreshold = 8
 	opts.L0StopWritesThreshold = 48
-	// A bulk load lands a chunk of sorted tables spanning the whole graph
-	// at once, which leaves Pebble's single compaction behind; a second
-	// one may run while L0 or the compaction debt is high.
-	opts.CompactionConcurrencyRange = func() (int, int) { return 1, 2 }
 	// 32 KiB blocks: fewer index entries and compression calls per table,
 	// better compression of the hashes' neighbours, and an address's
 	// recent postings in fewer reads; the store shrank by a tenth.
