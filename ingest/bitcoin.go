@@ -13,7 +13,7 @@ import (
 // derives its transfers (one per output that pays an address, from the
 // transaction's principal input). An input whose previous output is
 // unknown is an error: amounts would be wrong, so nothing is guessed.
-func ResolveInputs(ctx context.Context, st Store, c chain.Chain, blocks []*chain.Block) error {
+func ResolveInputs(ctx context.Context, st UnspentSource, c chain.Chain, blocks []*chain.Block) error {
 	local := make(map[chain.OutPoint]chain.Output)
 	var missing []chain.OutPoint
 	for _, b := range blocks {

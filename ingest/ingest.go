@@ -53,6 +53,34 @@ type Options struct {
 	AfterWrite func(context.Context, Progress) error
 	Metrics    *Metrics
 	Log        *slog.Logger
+	// Bulk, if set, starts a bulk load that RunStream writes through
+	// instead of WriteBlocks: blocks are stored in chunks far larger than
+	// Batch, each atomically with the tip. Changed and AfterWrite still
+	// see every batch, before the store holds it, so a run that reads
+	// the store after each batch (watches) must not set Bulk.
+	Bulk func(ctx context.Context, c chain.Chain, source string) (BulkLoader, error)
+}
+
+// BulkLoader stores the blocks of a bulk load: it buffers them and
+// writes them in large atomic chunks.
+type BulkLoader interface {
+	// Unspent is Store.Unspent, seeing the blocks buffered.
+	Unspent(ctx context.Context, c chain.Chain, refs []chain.OutPoint) (map[chain.OutPoint]chain.Output, error)
+	// WriteBlocks buffers consecutive blocks extending the tip, and
+	// stores the buffer when it is full.
+	WriteBlocks(ctx context.Context, blocks []*chain.Block) error
+	// Flush stores the blocks buffered.
+	Flush(ctx context.Context) error
+	// Tip is the last block stored.
+	Tip() (height uint64, ok bool)
+	// Close drops the blocks not flushed.
+	Close() error
+}
+
+// UnspentSource is what ResolveInputs reads unspent outputs from: the
+// store, or a bulk load that has not stored its last blocks yet.
+type UnspentSource interface {
+	Unspent(ctx context.Context, c chain.Chain, refs []chain.OutPoint) (map[chain.OutPoint]chain.Output, error)
 }
 
 func (o *Options) defaults() {
@@ -114,6 +142,7 @@ type run struct {
 	o     Options
 	start time.Time
 	p     Progress
+	bulk  BulkLoader // nil unless o.Bulk
 }
 
 func newRun(st Store, c chain.Chain, id string, o Options) *run {
@@ -126,8 +155,12 @@ func (r *run) write(ctx context.Context, blocks []*chain.Block) error {
 	if len(blocks) == 0 {
 		return nil
 	}
+	var us UnspentSource = r.st
+	if r.bulk != nil {
+		us = r.bulk
+	}
 	if r.c == chain.Bitcoin {
-		if err := ResolveInputs(ctx, r.st, r.c, blocks); err != nil {
+		if err := ResolveInputs(ctx, us, r.c, blocks); err != nil {
 			return err
 		}
 	}
@@ -137,7 +170,11 @@ func (r *run) write(ctx context.Context, blocks []*chain.Block) error {
 			n += len(b.Txs[i].Transfers)
 		}
 	}
-	if err := r.st.WriteBlocks(ctx, r.c, r.id, blocks); err != nil {
+	if r.bulk != nil {
+		if err := r.bulk.WriteBlocks(ctx, blocks); err != nil {
+			return err
+		}
+	} else if err := r.st.WriteBlocks(ctx, r.c, r.id, blocks); err != nil {
 		return err
 	}
 	r.p.Height = blocks[len(blocks)-1].Height
@@ -323,12 +360,40 @@ type sized interface {
 // store already holds (so that an interrupted run resumes), in atomic
 // batches. A stream error stops the run after everything before it has
 // been stored.
+//
+// With o.Bulk, blocks are stored in the loader's chunks; the stats'
+// Height is the last block stored, which on an error may be below the
+// last block read.
 func RunStream(ctx context.Context, st Store, src StreamSource, o Options) (Stats, error) {
 	r := newRun(st, src.Chain(), src.ID(), o)
 	next, err := r.next(ctx)
 	if err != nil {
 		return r.p, err
 	}
+	if r.o.Bulk != nil {
+		bl, err := r.o.Bulk(ctx, r.c, r.id)
+		if err != nil {
+			return r.p, err
+		}
+		r.bulk = bl
+		defer bl.Close()
+		p, err := runStream(ctx, r, src, next)
+		if err == nil {
+			err = bl.Flush(ctx)
+		}
+		if h, ok := bl.Tip(); ok {
+			p.Height = h
+		} else {
+			p.Height = 0
+		}
+		p.Elapsed = time.Since(r.start)
+		return p, err
+	}
+	return runStream(ctx, r, src, next)
+}
+
+func runStream(ctx context.Context, r *run, src StreamSource, next uint64) (Stats, error) {
+	st := r.st
 	tipHeight := next - 1
 	var batch []*chain.Block
 	flush := func() error {
@@ -349,7 +414,11 @@ func RunStream(ctx context.Context, st Store, src StreamSource, o Options) (Stat
 			break
 		}
 		if err != nil {
-			if ferr := flush(); ferr != nil {
+			ferr := flush()
+			if ferr == nil && r.bulk != nil {
+				ferr = r.bulk.Flush(ctx)
+			}
+			if ferr != nil {
 				return r.p, errors.Join(err, ferr)
 			}
 			return r.p, fmt.Errorf("%s: %w", r.id, err)

@@ -24,6 +24,7 @@ import (
 	"github.com/tracehound/tracehound/chain/eth"
 	"github.com/tracehound/tracehound/ingest"
 	"github.com/tracehound/tracehound/ingest/etl"
+	"github.com/tracehound/tracehound/store/pebble"
 )
 
 // ingestFlags are the flags every ingest command shares.
@@ -44,7 +45,7 @@ func (f *ingestFlags) add(cmd *cobra.Command, node bool) {
 	fl := cmd.Flags()
 	fl.Uint64Var(&f.from, "from", 0, "first block when the store holds none of the chain yet (later runs resume after the stored tip)")
 	fl.Uint64Var(&f.to, "to", 0, "last block to ingest")
-	fl.IntVar(&f.batch, "batch", 0, "blocks per atomic write (default 100)")
+	fl.IntVar(&f.batch, "batch", 0, "blocks per atomic write (default 100; from files, as many as a bulk load's chunk holds)")
 	fl.StringVar(&f.metricsAddr, "metrics-addr", "", "serve Prometheus metrics on this address while ingesting, e.g. 127.0.0.1:9101")
 	fl.BoolVar(&f.noProgress, "no-progress", false, "no progress line")
 	fl.BoolVar(&f.watch, "watch", false, "rerun the saved watches (tracehound watch) as blocks are stored, and alert on new endpoints")
@@ -186,6 +187,22 @@ func runNode(src ingest.NodeSource) ingestFunc {
 	}
 }
 
+// runStream runs an ingest of history from files. It is a bulk load into
+// the store, in chunks far larger than a batch (--batch, if given, bounds
+// them), unless watches are to rerun as blocks are stored: they must see
+// each batch in the store.
+func runStream(src ingest.StreamSource, f ingestFlags) ingestFunc {
+	return func(ctx context.Context, db ingest.Store, o ingest.Options) (ingest.Stats, error) {
+		if p, ok := db.(*pebble.DB); ok && !f.watch {
+			bo := pebble.BulkOptions{MaxBlocks: f.batch}
+			o.Bulk = func(ctx context.Context, c chain.Chain, source string) (ingest.BulkLoader, error) {
+				return p.NewBulkLoader(ctx, c, source, bo)
+			}
+		}
+		return ingest.RunStream(ctx, db, src, o)
+	}
+}
+
 // ingestFunc runs one ingest onto a store.
 type ingestFunc func(context.Context, ingest.Store, ingest.Options) (ingest.Stats, error)
 
@@ -219,9 +236,7 @@ func newIngestBtcCmd(a *app) *cobra.Command {
 					return err
 				}
 				defer src.Close()
-				_, err = a.runIngest(ctx, chain.Bitcoin, f, o, func(ctx context.Context, db ingest.Store, o ingest.Options) (ingest.Stats, error) {
-					return ingest.RunStream(ctx, db, src, o)
-				})
+				_, err = a.runIngest(ctx, chain.Bitcoin, f, o, runStream(src, f))
 				return err
 			}
 			src, err := node.open()
@@ -281,9 +296,7 @@ transactions and fees are known.`,
 			if first, ok := src.First(); ok && !cmd.Flags().Changed("from") {
 				o.From = first
 			}
-			_, err = a.runIngest(cmd.Context(), chain.Ethereum, f, o, func(ctx context.Context, db ingest.Store, o ingest.Options) (ingest.Stats, error) {
-				return ingest.RunStream(ctx, db, src, o)
-			})
+			_, err = a.runIngest(cmd.Context(), chain.Ethereum, f, o, runStream(src, f))
 			return err
 		},
 	}

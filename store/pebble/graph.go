@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -55,7 +56,7 @@ func postingKey(b []byte, c chain.Chain, addr string, ts int64, height uint64, t
 	b = append(b, gPost...)
 	b = append(b, c...)
 	b = append(b, 0)
-	b = appendAddr(b, addr)
+	b = appendAddrW(b, addr)
 	b = binaryAppendU64(b, uint64(ts))
 	b = binaryAppendU64(b, height)
 	return append(b, byte(txi>>24), byte(txi>>16), byte(txi>>8), byte(txi), byte(kind), byte(pos>>24), byte(pos>>16), byte(pos>>8), byte(pos), dir)
@@ -253,8 +254,7 @@ type graphWriter struct {
 	key    []byte
 	val    enc
 	ops    []op
-	order  []opOrder
-	arena  []byte // ops' keys and values, in chunks
+	arena  []byte // ops' keys and values
 	size   int    // the batch's size, roughly
 }
 
@@ -266,37 +266,64 @@ const (
 	opMerge
 )
 
+// op is an operation whose key and value are in the writer's arena. It
+// holds no pointers, so that a bulk load's millions of operations cost
+// the garbage collector nothing to scan.
+//
+// Every key the writer makes is "g/", a kind byte, "/", the chain and a
+// zero byte: w holds the kind byte and the 47 bytes after that prefix,
+// the whole of a posting's key after an Ethereum address, so that most
+// comparisons, even of one address's postings in one block, are settled
+// without touching the arena; then the keys are compared, then the order
+// of arrival (seq), for operations on the same key.
 type op struct {
+	w    [6]uint64
+	off  uint32 // the key at arena[off:], the value right after
+	vlen uint32
+	seq  uint32
+	klen uint16
 	kind opKind
-	k, v []byte
 }
 
-// opOrder sorts operations: the first 16 bytes of the key as two words,
-// which settle most comparisons without touching the keys, then the key,
-// then the order of arrival (i), for operations on the same key.
-type opOrder struct {
-	w0, w1 uint64
-	i      int32
+func (w *graphWriter) opKey(o *op) []byte {
+	return w.arena[o.off : o.off+uint32(o.klen)]
 }
 
-const arenaChunk = 1 << 20
-
-// copyIn copies p into the arena; earlier copies stay valid when a new
-// chunk is started.
-func (w *graphWriter) copyIn(p []byte) []byte {
-	if len(p) > cap(w.arena)-len(w.arena) {
-		w.arena = make([]byte, 0, max(arenaChunk, len(p)))
-	}
-	off := len(w.arena)
-	w.arena = append(w.arena, p...)
-	return w.arena[off:len(w.arena):len(w.arena)]
+func (w *graphWriter) opValue(o *op) []byte {
+	v := o.off + uint32(o.klen)
+	return w.arena[v : v+o.vlen]
 }
 
 func (w *graphWriter) add(kind opKind, k, v []byte) {
-	var pad [16]byte
-	copy(pad[:], k)
-	w.order = append(w.order, opOrder{binary.BigEndian.Uint64(pad[:8]), binary.BigEndian.Uint64(pad[8:]), int32(len(w.ops))})
-	w.ops = append(w.ops, op{kind, w.copyIn(k), w.copyIn(v)})
+	off := len(w.arena)
+	if off+len(k)+len(v) > math.MaxUint32 || len(k) > math.MaxUint16 || len(w.ops) >= math.MaxUint32 {
+		// A batch or chunk is bounded far below this.
+		panic("graph writer: batch too large")
+	}
+	o := op{off: uint32(off), vlen: uint32(len(v)), seq: uint32(len(w.ops)), klen: uint16(len(k)), kind: kind}
+	var pad [48]byte
+	p := 5 + len(w.c)
+	if len(k) > 2 {
+		pad[0] = k[2]
+	}
+	if len(k) > p {
+		copy(pad[1:], k[p:])
+	}
+	for i := range o.w {
+		o.w[i] = binary.BigEndian.Uint64(pad[8*i:])
+	}
+	// Grown by doubling: append grows large slices by a quarter, which
+	// copies a chunk's arena many times over.
+	if need := off + len(k) + len(v); need > cap(w.arena) {
+		a := make([]byte, off, max(2*cap(w.arena), need, 64<<10))
+		copy(a, w.arena)
+		w.arena = a
+	}
+	if len(w.ops) == cap(w.ops) {
+		w.ops = slices.Grow(w.ops, max(len(w.ops), 1024))
+	}
+	w.arena = append(append(w.arena, k...), v...)
+	w.ops = append(w.ops, o)
 	w.size += len(k) + len(v) + 16
 }
 
@@ -305,34 +332,50 @@ func (w *graphWriter) set(k, v []byte) { w.add(opSet, k, v) }
 // apply writes the operations to b in key order; operations on the same
 // key keep their order (an output created and spent in the batch).
 func (w *graphWriter) apply(b *pebble.Batch) error {
-	slices.SortFunc(w.order, func(x, y opOrder) int {
-		if x.w0 != y.w0 {
-			return cmp.Compare(x.w0, y.w0)
-		}
-		if x.w1 != y.w1 {
-			return cmp.Compare(x.w1, y.w1)
-		}
-		if c := bytes.Compare(w.ops[x.i].k, w.ops[y.i].k); c != 0 {
-			return c
-		}
-		return cmp.Compare(x.i, y.i)
-	})
-	for _, ord := range w.order {
-		o := &w.ops[ord.i]
+	w.sort()
+	for i := range w.ops {
+		o := &w.ops[i]
 		var err error
 		switch o.kind {
 		case opSet:
-			err = b.Set(o.k, o.v, nil)
+			err = b.Set(w.opKey(o), w.opValue(o), nil)
 		case opDelete:
-			err = b.Delete(o.k, nil)
+			err = b.Delete(w.opKey(o), nil)
 		case opMerge:
-			err = b.Merge(o.k, o.v, nil)
+			err = b.Merge(w.opKey(o), w.opValue(o), nil)
 		}
 		if err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// sort puts w.ops in key order, operations on one key in the order they
+// were added.
+func (w *graphWriter) sort() {
+	slices.SortFunc(w.ops, w.cmpOps)
+}
+
+func (w *graphWriter) cmpOps(x, y op) int {
+	if c := w.cmpKeys(&x, &y); c != 0 {
+		return c
+	}
+	return cmp.Compare(x.seq, y.seq)
+}
+
+func (w *graphWriter) cmpKeys(x, y *op) int {
+	for i := range x.w {
+		if x.w[i] != y.w[i] {
+			return cmp.Compare(x.w[i], y.w[i])
+		}
+	}
+	return bytes.Compare(w.opKey(x), w.opKey(y))
+}
+
+// sameKey reports whether two operations are on one key.
+func (w *graphWriter) sameKey(x, y *op) bool {
+	return x.w == y.w && x.klen == y.klen && bytes.Equal(w.opKey(x), w.opKey(y))
 }
 
 func (w *graphWriter) block(blk *chain.Block) error {
@@ -445,8 +488,8 @@ func (w *graphWriter) posting(dir byte, addr, counterparty string, height uint64
 	w.key = k
 	w.val.b = w.val.b[:0]
 	w.val.raw(th)
-	w.val.b = appendAddr(w.val.b, counterparty)
-	w.val.b = appendAddr(w.val.b, string(asset))
+	w.val.b = appendAddrW(w.val.b, counterparty)
+	w.val.b = appendAddrW(w.val.b, string(asset))
 	w.val.amount(amount)
 	w.set(k, w.val.b)
 	w.total(addr).add(asset, amount, dir == postingIn, ts)
@@ -464,7 +507,7 @@ func (w *graphWriter) total(addr string) *totals {
 
 func (w *graphWriter) flushTotals() error {
 	for addr, t := range w.totals {
-		w.add(opMerge, addrKey(gTotals, w.c, addr), t.encode())
+		w.add(opMerge, appendAddrW(chainKey(gTotals, w.c), addr), t.encode())
 	}
 	return nil
 }
@@ -489,27 +532,27 @@ func encodeTx(b []byte, c chain.Chain, blk *chain.Block, tx *chain.Tx) []byte {
 	}
 	e.u8(flags)
 	e.amount(tx.Fee)
-	e.b = appendAddr(e.b, tx.From)
+	e.b = appendAddrW(e.b, tx.From)
 	e.uvar(uint64(len(tx.Transfers)))
 	for _, t := range tx.Transfers {
 		e.u8(byte(t.Kind))
 		e.uvar(uint64(t.Pos))
-		e.b = appendAddr(e.b, t.From)
-		e.b = appendAddr(e.b, t.To)
-		e.b = appendAddr(e.b, string(t.Asset))
+		e.b = appendAddrW(e.b, t.From)
+		e.b = appendAddrW(e.b, t.To)
+		e.b = appendAddrW(e.b, string(t.Asset))
 		e.amount(t.Amount)
 	}
 	e.uvar(uint64(len(tx.Inputs)))
 	for _, in := range tx.Inputs {
 		e.b = appendHash(e.b, c, in.PrevTx)
 		e.uvar(uint64(in.PrevIndex))
-		e.b = appendAddr(e.b, in.Address)
+		e.b = appendAddrW(e.b, in.Address)
 		e.uvar(in.Value)
 	}
 	e.uvar(uint64(len(tx.Outputs)))
 	for _, o := range tx.Outputs {
 		e.uvar(uint64(o.Index))
-		e.b = appendAddr(e.b, o.Address)
+		e.b = appendAddrW(e.b, o.Address)
 		e.uvar(o.Value)
 		e.str(o.Script)
 	}

@@ -29,8 +29,9 @@ var ErrLocked = errors.New("store is in use by another process")
 
 // DB is an open store.
 type DB struct {
-	db  *pebble.DB
-	dir string
+	db   *pebble.DB
+	opts *pebble.Options // for the tables a bulk load writes itself
+	dir  string
 }
 
 // Open opens or creates the store in dir.
@@ -92,11 +93,15 @@ func Open(ctx context.Context, dir string) (*DB, error) {
 		}
 		return nil, fmt.Errorf("open store %s: %w", dir, err)
 	}
+	if err := removeBulkDirs(dir); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open store %s: %w", dir, err)
+	}
 	if err := checkGraphFormat(db); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open store %s: %w", dir, err)
 	}
-	return &DB{db: db, dir: dir}, nil
+	return &DB{db: db, opts: opts, dir: dir}, nil
 }
 
 // Close flushes and closes the store.

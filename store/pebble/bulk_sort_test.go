@@ -1,0 +1,76 @@
+package pebble
+
+import (
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/tracehound/tracehound/chain"
+)
+
+// TestSortOps: the distribution sort orders a chunk as the comparison
+// sort does, with keys that share long prefixes, repeat, and differ
+// only past the sort words.
+func TestSortOps(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, n := range []int{0, 1, 100, radixCutoff + 1, 50_000} {
+		w := graphWriter{c: chain.Ethereum}
+		for i := range n {
+			k := chainKey([]string{gPost, gTx, gTotals}[r.IntN(3)], w.c)
+			k = append(k, byte(r.IntN(3)))
+			for range r.IntN(70) {
+				k = append(k, byte(r.IntN(2)))
+			}
+			if r.IntN(4) == 0 && i > 0 {
+				k = append([]byte(nil), w.opKey(&w.ops[r.IntN(len(w.ops))])...)
+			}
+			w.add(opKind(r.IntN(3)), k, []byte{byte(i)})
+		}
+		want := slices.Clone(w.ops)
+		slices.SortFunc(want, w.cmpOps)
+		w.sortOps(w.ops)
+		if !slices.Equal(w.ops, want) {
+			t.Errorf("%d operations: the distribution sort differs from the comparison sort", n)
+		}
+	}
+}
+
+// BenchmarkSortOps sorts a million posting-like operations: a Zipf
+// address, a time, then the rest of a posting key.
+func BenchmarkSortOps(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 2))
+	z := rand.NewZipf(r, 1.1, 1, 400_000)
+	w := graphWriter{c: chain.Ethereum}
+	for i := range 1_000_000 {
+		var addr [20]byte
+		a := z.Uint64()
+		for j := range addr {
+			addr[j] = byte(a * uint64(j+7) >> 3)
+		}
+		k := postingKey(nil, w.c, "0x"+string(appendHexLower(nil, addr[:])), int64(1_700_000_000+i/300*12), uint64(i/300), uint32(i%300), 1, 0, byte(i&1))
+		w.add(opSet, k, make([]byte, 80))
+	}
+	ops := slices.Clone(w.ops)
+	for _, sorter := range []struct {
+		name string
+		sort func([]op)
+	}{
+		{"radix", w.sortOps},
+		{"pdq", func(ops []op) { slices.SortFunc(ops, w.cmpOps) }},
+	} {
+		b.Run(sorter.name, func(b *testing.B) {
+			for b.Loop() {
+				copy(w.ops, ops)
+				sorter.sort(w.ops)
+			}
+		})
+	}
+}
+
+func appendHexLower(b, p []byte) []byte {
+	const digits = "0123456789abcdef"
+	for _, c := range p {
+		b = append(b, digits[c>>4], digits[c&15])
+	}
+	return b
+}

@@ -1,0 +1,324 @@
+package pebble_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/tracehound/tracehound/chain"
+	"github.com/tracehound/tracehound/store/pebble"
+)
+
+// load writes blocks through a bulk loader in calls of step blocks and
+// flushes it.
+func load(t *testing.T, db *pebble.DB, c chain.Chain, o pebble.BulkOptions, blocks []*chain.Block, step int) {
+	t.Helper()
+	ctx := context.Background()
+	l, err := db.NewBulkLoader(ctx, c, "test", o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	for i := 0; i < len(blocks); i += step {
+		if err := l.WriteBlocks(ctx, blocks[i:min(i+step, len(blocks))]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := l.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// graphState is what the stores show of some addresses and transactions.
+func graphState(t *testing.T, db *pebble.DB, c chain.Chain, addrs, txs []string) string {
+	t.Helper()
+	ctx := context.Background()
+	var b strings.Builder
+	tip, ok, err := db.Tip(ctx, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(&b, "tip %v %d %s\n", ok, tip.Height, tip.Hash)
+	for _, a := range addrs {
+		tot, ok, err := db.AddressTotals(ctx, c, a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&b, "%s %v %d %d %s %s %s %v\n", a, ok, tot.Incoming, tot.Outgoing, tot.FeesPaid, tot.FirstSeen, tot.LastSeen, amountsString(tot.Assets))
+		err = db.Postings(ctx, c, a, pebble.PostingQuery{Oldest: true}, func(p pebble.Posting) bool {
+			fmt.Fprintf(&b, "  %+v\n", p)
+			return true
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, h := range txs {
+		r, ok, err := db.Tx(ctx, c, h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&b, "tx %s %v %+v\n", h, ok, r)
+	}
+	return b.String()
+}
+
+func ethState(t *testing.T, db *pebble.DB) string {
+	var txs []string
+	for h := 1; h <= 40; h++ {
+		txs = append(txs, hash("0x", h*10+1), hash("0x", h*10+3))
+	}
+	return graphState(t, db, chain.Ethereum, []string{"0xa11ce", "0xb0b", "0xca401", "0x70ce4"}, txs)
+}
+
+func TestBulkLoadEqualsBatches(t *testing.T) {
+	ctx := context.Background()
+	ref := open(t)
+	if err := ref.WriteBlocks(ctx, chain.Ethereum, "test", ethBlocks(1, 40)); err != nil {
+		t.Fatal(err)
+	}
+	want := ethState(t, ref)
+	for _, o := range []pebble.BulkOptions{{BatchBytes: -1}, {MaxBlocks: 7, BatchBytes: -1}, {ChunkBytes: 1, BatchBytes: -1}, {MaxBlocks: 7}} {
+		db := open(t)
+		// A first part written in batches: the load extends it.
+		if err := db.WriteBlocks(ctx, chain.Ethereum, "test", ethBlocks(1, 3)); err != nil {
+			t.Fatal(err)
+		}
+		load(t, db, chain.Ethereum, o, ethBlocks(4, 37), 5)
+		if got := ethState(t, db); got != want {
+			t.Errorf("%+v: bulk load differs from batches:\n%s\nwant\n%s", o, got, want)
+		}
+		// The graph goes on in batches after the load.
+		if err := db.WriteBlocks(ctx, chain.Ethereum, "test", ethBlocks(41, 1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func btcState(t *testing.T, db *pebble.DB) string {
+	var txs []string
+	for h := 1; h <= 12; h++ {
+		txs = append(txs, hash("", h*10), hash("", h*10+1))
+	}
+	s := graphState(t, db, chain.Bitcoin, []string{"1miner", "1payee"}, txs)
+	var refs []chain.OutPoint
+	for h := 1; h <= 12; h++ {
+		refs = append(refs, chain.OutPoint{Tx: hash("", h*10), Index: 0}, chain.OutPoint{Tx: hash("", h*10+1), Index: 0}, chain.OutPoint{Tx: hash("", h*10+1), Index: 1})
+	}
+	un, err := db.Unspent(context.Background(), chain.Bitcoin, refs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range refs {
+		tx, i, spent, err := db.SpentBy(context.Background(), chain.Bitcoin, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s += fmt.Sprintf("%s:%d unspent %+v spent by %s:%d %v\n", r.Tx, r.Index, un[r], tx, i, spent)
+	}
+	return s
+}
+
+func TestBulkLoadBitcoin(t *testing.T) {
+	ctx := context.Background()
+	ref := open(t)
+	if err := ref.WriteBlocks(ctx, chain.Bitcoin, "test", btcBlocks(1, 12)); err != nil {
+		t.Fatal(err)
+	}
+	want := btcState(t, ref)
+	// Outputs spent within a chunk and across chunks.
+	db := open(t)
+	load(t, db, chain.Bitcoin, pebble.BulkOptions{MaxBlocks: 5, BatchBytes: -1}, btcBlocks(1, 12), 2)
+	if got := btcState(t, db); got != want {
+		t.Errorf("bulk load differs from batches:\n%s\nwant\n%s", got, want)
+	}
+	// A rollback of loaded blocks is exact.
+	if _, err := db.Rollback(ctx, chain.Bitcoin, 3); err != nil {
+		t.Fatal(err)
+	}
+	ref3 := open(t)
+	if err := ref3.WriteBlocks(ctx, chain.Bitcoin, "test", btcBlocks(1, 3)); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := btcState(t, db), btcState(t, ref3); got != want {
+		t.Errorf("rolled back to 3:\n%s\nwant\n%s", got, want)
+	}
+}
+
+// TestBulkLoadUnspent: before its chunk is stored, a load answers for the
+// outputs its blocks created and spent.
+func TestBulkLoadUnspent(t *testing.T) {
+	ctx := context.Background()
+	db := open(t)
+	if err := db.WriteBlocks(ctx, chain.Bitcoin, "test", btcBlocks(1, 2)); err != nil {
+		t.Fatal(err)
+	}
+	l, err := db.NewBulkLoader(ctx, chain.Bitcoin, "test", pebble.BulkOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if err := l.WriteBlocks(ctx, btcBlocks(3, 3)); err != nil {
+		t.Fatal(err)
+	}
+	cb := func(h int) chain.OutPoint { return chain.OutPoint{Tx: hash("", h*10), Index: 0} }
+	refs := []chain.OutPoint{cb(1), cb(2), cb(3), cb(4), cb(5), {Tx: hash("", 51), Index: 0}}
+	un, err := l.Unspent(ctx, chain.Bitcoin, refs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Coinbase 1 was spent in a stored block, 2 (stored), 3 and 4 (the
+	// chunk's) in the chunk; 5 and block 5's payment are unspent.
+	var got []string
+	for _, r := range refs {
+		if o, ok := un[r]; ok {
+			got = append(got, fmt.Sprintf("%s:%d %s %d", r.Tx[60:], r.Index, o.Address, o.Value))
+		}
+	}
+	if want := []string{"0032:0 1miner 5000001000", "0033:0 1payee 3000000000"}; !slices.Equal(got, want) {
+		t.Errorf("unspent during the load: %q, want %q", got, want)
+	}
+	if tip, _, _ := db.Tip(ctx, chain.Bitcoin); tip.Height != 2 {
+		t.Errorf("tip %d before the flush", tip.Height)
+	}
+}
+
+func TestBulkLoadRefusesDuplicates(t *testing.T) {
+	ctx := context.Background()
+	db := open(t)
+	if err := db.WriteBlocks(ctx, chain.Ethereum, "test", ethBlocks(1, 10)); err != nil {
+		t.Fatal(err)
+	}
+	l, err := db.NewBulkLoader(ctx, chain.Ethereum, "test", pebble.BulkOptions{BatchBytes: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if err := l.WriteBlocks(ctx, ethBlocks(10, 1)); err == nil {
+		t.Error("block 10 accepted again: totals would count it twice")
+	}
+	if err := l.WriteBlocks(ctx, ethBlocks(11, 2)); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.WriteBlocks(ctx, ethBlocks(12, 1)); err == nil {
+		t.Error("block 12 accepted twice in one chunk")
+	}
+	if err := l.WriteBlocks(ctx, ethBlocks(14, 1)); err == nil {
+		t.Error("block 14 accepted after 12")
+	}
+	// Another writer moves the tip: the chunk no longer extends it.
+	if err := db.WriteBlocks(ctx, chain.Ethereum, "test", ethBlocks(11, 1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Flush(ctx); err == nil {
+		t.Error("a chunk that does not extend the tip was stored")
+	}
+	if err := l.WriteBlocks(ctx, ethBlocks(13, 1)); err == nil {
+		t.Error("a failed load went on")
+	}
+	tot, _, _ := db.AddressTotals(ctx, chain.Ethereum, "0xb0b")
+	if tip, _, _ := db.Tip(ctx, chain.Ethereum); tip.Height != 11 || tot.Incoming != 11 {
+		t.Errorf("tip %d, bob received %d times; want 11 and 11", tip.Height, tot.Incoming)
+	}
+}
+
+// TestBulkLoadInterrupted: a load stopped before its last chunk is stored
+// (a crash) leaves the store at the last chunk stored, with no trace of
+// the rest; resuming from the tip gives the store an uninterrupted load
+// gives.
+func TestBulkLoadInterrupted(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db, err := pebble.Open(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := db.NewBulkLoader(ctx, chain.Ethereum, "test", pebble.BulkOptions{MaxBlocks: 4, BatchBytes: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.WriteBlocks(ctx, ethBlocks(1, 10)); err != nil {
+		t.Fatal(err)
+	}
+	if h, ok := l.Tip(); !ok || h != 8 {
+		t.Errorf("loader tip %d %v, want 8", h, ok)
+	}
+	// A table of a load that a crash interrupted before its ingestion.
+	stale, err := os.MkdirTemp(dir, "bulk-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(stale, "0-000000.sst"), []byte("partial"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	db.Close() // without Flush or Close of the loader
+	db, err = pebble.Open(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if left, _ := filepath.Glob(filepath.Join(dir, "bulk-*")); len(left) != 0 {
+		t.Errorf("left after reopening: %v", left)
+	}
+	tip, _, err := db.Tip(ctx, chain.Ethereum)
+	if err != nil || tip.Height != 8 {
+		t.Fatalf("tip after the crash %d %v, want 8", tip.Height, err)
+	}
+	if _, ok, _ := db.Tx(ctx, chain.Ethereum, hash("0x", 91)); ok {
+		t.Error("a transaction of block 9, which was not stored, is readable")
+	}
+	load(t, db, chain.Ethereum, pebble.BulkOptions{MaxBlocks: 4, BatchBytes: -1}, ethBlocks(9, 32), 3)
+	ref := open(t)
+	load(t, ref, chain.Ethereum, pebble.BulkOptions{}, ethBlocks(1, 40), 40)
+	if got, want := ethState(t, db), ethState(t, ref); got != want {
+		t.Errorf("resumed load differs from an uninterrupted one:\n%s\nwant\n%s", got, want)
+	}
+}
+
+// TestBulkLoadBadBlock: a block that cannot be encoded stops the load;
+// what was stored before it stays, and nothing of its chunk is stored.
+func TestBulkLoadBadBlock(t *testing.T) {
+	ctx := context.Background()
+	db := open(t)
+	l, err := db.NewBulkLoader(ctx, chain.Ethereum, "test", pebble.BulkOptions{MaxBlocks: 4, BatchBytes: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	blocks := ethBlocks(1, 6)
+	blocks[5].Txs[1].Hash = "0xnothex"
+	if err := l.WriteBlocks(ctx, blocks); err == nil {
+		t.Fatal("a transaction hash that is not hex was accepted")
+	}
+	if err := l.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	tip, _, _ := db.Tip(ctx, chain.Ethereum)
+	if _, ok, _ := db.Tx(ctx, chain.Ethereum, hash("0x", 51)); tip.Height != 4 || ok {
+		t.Errorf("tip %d, block 5 stored %v; want 4 and false", tip.Height, ok)
+	}
+}
+
+// TestBulkLoadLargeChunk: a chunk large enough to be sorted and written
+// as two key ranges on two goroutines.
+func TestBulkLoadLargeChunk(t *testing.T) {
+	ctx := context.Background()
+	ref := open(t)
+	if err := ref.WriteBlocks(ctx, chain.Ethereum, "test", ethBlocks(1, 300)); err != nil {
+		t.Fatal(err)
+	}
+	db := open(t)
+	load(t, db, chain.Ethereum, pebble.BulkOptions{BatchBytes: -1}, ethBlocks(1, 300), 300)
+	var txs []string
+	for h := 1; h <= 300; h += 7 {
+		txs = append(txs, hash("0x", h*10+1), hash("0x", h*10+2))
+	}
+	addrs := []string{"0xa11ce", "0xb0b", "0xca401", "0x70ce4"}
+	if got, want := graphState(t, db, chain.Ethereum, addrs, txs), graphState(t, ref, chain.Ethereum, addrs, txs); got != want {
+		t.Errorf("bulk load differs from batches:\n%s\nwant\n%s", got, want)
+	}
+}

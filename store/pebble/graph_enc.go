@@ -1,0 +1,38 @@
+package pebble
+
+// hexDigit maps a lowercase hex digit to its value and any other byte to
+// 0xff, so that a run of digits is decoded and checked at once.
+var hexDigit = func() (t [256]byte) {
+	for i := range t {
+		t[i] = 0xff
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = byte(c - '0')
+	}
+	for c := 'a'; c <= 'f'; c++ {
+		t[c] = byte(c - 'a' + 10)
+	}
+	return t
+}()
+
+// appendAddrW is appendAddr for the write path, which encodes ten
+// addresses a transfer: the common "0x" and 40 lowercase hex digits are
+// decoded and checked in one pass instead of two.
+func appendAddrW(b []byte, s string) []byte {
+	if len(s) != 42 || s[0] != '0' || s[1] != 'x' {
+		return appendAddr(b, s)
+	}
+	n := len(b)
+	b = append(b, addrHex20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+	out := b[n+1 : n+21]
+	var bad byte
+	for i := range out {
+		hi, lo := hexDigit[s[2+2*i]], hexDigit[s[3+2*i]]
+		bad |= hi | lo
+		out[i] = hi<<4 | lo
+	}
+	if bad&0xf0 != 0 {
+		return appendAddr(b[:n], s)
+	}
+	return b
+}
