@@ -16,6 +16,7 @@ import (
 	"log"
 	mrand "math/rand/v2"
 	"os"
+	"runtime"
 	"runtime/pprof"
 	"slices"
 	"syscall"
@@ -108,6 +109,9 @@ func main() {
 	fmt.Printf("trace: %d addresses, %d tainted transfers, %d endpoints holding %s of %s wei\n", len(r.Nodes), len(r.Edges), len(r.Endpoints), total, r.Tainted)
 	median := func(ds []time.Duration) time.Duration { slices.Sort(ds); return ds[len(ds)/2] }
 	repeat := func(g trace.Graph, m trace.Model) []time.Duration {
+		// Each series starts with the garbage of the one before collected,
+		// so that none pays for another's.
+		runtime.GC()
 		var ds []time.Duration
 		for range *runs {
 			_, d := one(g, m)
