@@ -640,7 +640,6 @@ func (t *tracer) replay(ctx context.Context, n *node) error {
 	if n.hop >= t.o.MaxHops || n.label != nil {
 		return nil
 	}
-	rs := replayState{t: t, n: n, out: t.scratch[:0]}
 	// The whole history up to the window's end counts: clean value held
 	// before the taint arrived dilutes it.
 	ps, ok, err := t.history(ctx, n.addr)
@@ -648,11 +647,11 @@ func (t *tracer) replay(ctx context.Context, n *node) error {
 		return fmt.Errorf("trace %s: %w", t.v.addrName(n.addr), err)
 	}
 	if !ok {
-		if err := t.v.stream(ctx, t.g, t.v.addrName(n.addr), t.o.Until, rs.step); err != nil {
-			return fmt.Errorf("trace %s: %w", t.v.addrName(n.addr), err)
-		}
-		return t.settle(ctx, n, &rs)
+		return t.replayStream(ctx, n)
 	}
+	// rs stays on the stack: the streaming replay, whose callback would
+	// move it to the heap, is a function of its own.
+	rs := replayState{t: t, n: n, out: t.scratch[:0]}
 	for i := range ps {
 		p := &ps[i]
 		if !t.o.Until.IsZero() && !p.before(t.o.Until) {
@@ -663,6 +662,16 @@ func (t *tracer) replay(ctx context.Context, n *node) error {
 		}
 	}
 	return t.settle(ctx, n, &rs)
+}
+
+// replayStream replays an address too busy to hold in memory as the
+// graph streams its history.
+func (t *tracer) replayStream(ctx context.Context, n *node) error {
+	rs := &replayState{t: t, n: n, out: t.scratch[:0]}
+	if err := t.v.stream(ctx, t.g, t.v.addrName(n.addr), t.o.Until, rs.step); err != nil {
+		return fmt.Errorf("trace %s: %w", t.v.addrName(n.addr), err)
+	}
+	return t.settle(ctx, n, rs)
 }
 
 // history returns an address's history, oldest first; ok is false for

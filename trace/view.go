@@ -227,12 +227,14 @@ func (v *view) txName(id uint32) string {
 	return v.txs.names[id]
 }
 
-// taints is the taint of an address's incoming transfers: a short slice
-// searched in turn, as most addresses a trace reaches receive taint once
-// or twice, and a map once it grows.
+// taints is the taint of an address's incoming transfers: the first in
+// place, then a short slice searched in turn, as most addresses a trace
+// reaches receive taint once or twice, and a map once it grows.
 type taints struct {
-	s []taintAt
-	m map[tid]chain.Amount
+	one    taintAt
+	hasOne bool
+	s      []taintAt
+	m      map[tid]chain.Amount
 }
 
 type taintAt struct {
@@ -243,6 +245,9 @@ type taintAt struct {
 const taintsInline = 8
 
 func (x *taints) get(id tid) (chain.Amount, bool) {
+	if x.hasOne && x.one.id == id {
+		return x.one.a, true
+	}
 	if x.m != nil {
 		a, ok := x.m[id]
 		return a, ok
@@ -256,6 +261,14 @@ func (x *taints) get(id tid) (chain.Amount, bool) {
 }
 
 func (x *taints) set(id tid, a chain.Amount) {
+	if x.hasOne && x.one.id == id {
+		x.one.a = a
+		return
+	}
+	if !x.hasOne && x.m == nil && len(x.s) == 0 {
+		x.one, x.hasOne = taintAt{id, a}, true
+		return
+	}
 	if x.m != nil {
 		x.m[id] = a
 		return
@@ -279,6 +292,10 @@ func (x *taints) set(id tid, a chain.Amount) {
 }
 
 func (x *taints) del(id tid) {
+	if x.hasOne && x.one.id == id {
+		x.hasOne = false
+		return
+	}
 	if x.m != nil {
 		delete(x.m, id)
 		return
@@ -293,6 +310,9 @@ func (x *taints) del(id tid) {
 
 // all calls fn with each transfer and its taint, in no set order.
 func (x *taints) all(fn func(tid, chain.Amount)) {
+	if x.hasOne {
+		fn(x.one.id, x.one.a)
+	}
 	for id, a := range x.m {
 		fn(id, a)
 	}

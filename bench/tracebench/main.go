@@ -44,6 +44,7 @@ func main() {
 		pgBin      = flag.String("postgres", "", "also load the transfers into a throwaway PostgreSQL from this bin directory (e.g. /usr/lib/postgresql/15/bin) and time the recursive query there")
 		pgPort     = flag.Int("postgres-port", 55432, "port of the throwaway PostgreSQL")
 		cpuprof    = flag.String("cpuprofile", "", "profile the cached warm runs into this file")
+		memprof    = flag.String("memprofile", "", "write the allocations of the whole run, by site, to this file")
 	)
 	flag.Parse()
 	ctx := context.Background()
@@ -133,17 +134,32 @@ func main() {
 		pprof.StartCPUProfile(f)
 	}
 	cpuSpent = nil
+	var ms0, ms1 runtime.MemStats
+	runtime.ReadMemStats(&ms0)
 	cached := repeat(cg, trace.Haircut)
+	runtime.ReadMemStats(&ms1)
 	pprof.StopCPUProfile()
 	cachedCPU := slices.Sorted(slices.Values(cpuSpent))
 	cachedPoison := repeat(cg, trace.Poison)
+	if *memprof != "" {
+		f, err := os.Create(*memprof)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+			log.Fatal(err)
+		}
+		f.Close()
+	}
 	db.Close()
 	fmt.Printf("6-hop haircut trace, store only: cold %s; warm min %s, median %s, max %s (%d runs)\n",
 		cold.Round(time.Millisecond), warm[0].Round(time.Millisecond), median(warm).Round(time.Millisecond), warm[len(warm)-1].Round(time.Millisecond), len(warm))
 	fmt.Printf("6-hop poison trace, store only: warm median %s\n", median(poison).Round(time.Millisecond))
 	fmt.Printf("with the trace cache: first trace %s; haircut warm median %s (min %s, max %s), poison warm median %s\n",
 		fill.Round(time.Millisecond), median(cached).Round(time.Microsecond*100), cached[0].Round(time.Microsecond*100), cached[len(cached)-1].Round(time.Microsecond*100), median(cachedPoison).Round(time.Microsecond*100))
-	fmt.Printf("CPU time of the process per cached haircut trace (GC included): median %s, min %s\n", median(cachedCPU).Round(time.Microsecond*100), cachedCPU[0].Round(time.Microsecond*100))
+	fmt.Printf("CPU time of the process per cached haircut trace (GC included): median %s, min %s; %.1f MB allocated and %.1f collections a trace\n",
+		median(cachedCPU).Round(time.Microsecond*100), cachedCPU[0].Round(time.Microsecond*100),
+		float64(ms1.TotalAlloc-ms0.TotalAlloc)/1e6/float64(len(cached)), float64(ms1.NumGC-ms0.NumGC)/float64(len(cached)))
 	if *pgBin == "" {
 		return
 	}

@@ -286,13 +286,25 @@ func addrKey(prefix string, c chain.Chain, addr string) []byte {
 // strings, which keeps garbage collection out of the read's tail. The
 // strings are never written after they are handed out; a chunk lives as
 // long as any of its strings.
-type strArena struct{ buf []byte }
+// Chunks start small and double, up to strChunk: most reads (a trace's
+// look at one address, a deposit check) format a handful of postings,
+// and a 16 KiB chunk for each of them was most of what a trace on the
+// bare store allocated.
+type strArena struct {
+	buf  []byte
+	next int // the next chunk's size
+}
 
-const strChunk = 16 << 10
+const (
+	strFirst = 512
+	strChunk = 16 << 10
+)
 
 func (a *strArena) room(n int) int {
 	if cap(a.buf)-len(a.buf) < n {
-		a.buf = make([]byte, 0, max(strChunk, n))
+		size := max(a.next, strFirst)
+		a.next = min(2*size, strChunk)
+		a.buf = make([]byte, 0, max(size, n))
 	}
 	return len(a.buf)
 }
