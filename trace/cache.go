@@ -30,6 +30,8 @@ type CachedGraph struct {
 	// symbols bounds the strings a view interns before it is replaced.
 	symbols int
 
+	work workspaces
+
 	mu     sync.Mutex
 	views  map[chain.Chain]*view
 	lru    list.List // of *hist, most recently loaded first
@@ -75,6 +77,8 @@ func (c *CachedGraph) SpentBy(ctx context.Context, ch chain.Chain, op chain.OutP
 	}
 	return u.SpentBy(ctx, ch, op)
 }
+
+func (c *CachedGraph) workspaces() *workspaces { return &c.work }
 
 // Forget drops the cached histories of addrs on chain ch.
 func (c *CachedGraph) Forget(ch chain.Chain, addrs []string) {

@@ -386,8 +386,10 @@ type tracer struct {
 	// seeds are the transfers tainted in full by the seeds; seedComputed
 	// the taint the trace itself carried into them.
 	seeds, seedComputed map[tid]chain.Amount
-	// slab holds nodes, allocated a few hundred at a time; edges the
+	// ws is the trace's working memory; slab holds nodes, allocated a
+	// few hundred at a time; edges the
 	// replays' edges, a thousand at a time.
+	ws    *workspace
 	slab  []node
 	edges []edge
 	// scratch collects a replay's edges, which settle then copies into
@@ -419,14 +421,19 @@ func Run(ctx context.Context, g Graph, seeds []Seed, o Options) (*Result, error)
 	if !o.Until.IsZero() && !o.Since.IsZero() && !o.Until.After(o.Since) {
 		return nil, fmt.Errorf("trace: window %s..%s is empty", o.Since.Format(time.RFC3339), o.Until.Format(time.RFC3339))
 	}
-	t := &tracer{g: g, o: o, nodes: make(map[nodeKey]*node), swapOut: make(map[tid]*edge), swapTxs: make(map[uint32][]chain.Transfer),
-		labels: make(map[uint32]*Label), minFor: make(map[uint32]chain.Amount), seeds: make(map[tid]chain.Amount), seedComputed: make(map[tid]chain.Amount),
+	t := &tracer{g: g, o: o, swapOut: make(map[tid]*edge), swapTxs: make(map[uint32][]chain.Transfer),
+		minFor: make(map[uint32]chain.Amount), seeds: make(map[tid]chain.Amount), seedComputed: make(map[tid]chain.Amount),
 		res: &Result{Chain: o.Chain, Asset: o.Asset, Model: o.Model, Seeds: seeds, MinAmount: o.MinAmount}}
 	if h, ok := g.(historian); ok {
 		t.h, t.v = h, h.view(o.Chain)
+		// Nothing of the workspace outlives the trace: the result holds
+		// copies, and its labels are allocated apart.
+		t.ws = h.workspaces().get()
+		defer h.workspaces().put(t.ws)
 	} else {
-		t.v = newView(o.Chain, new(sync.Mutex))
+		t.v, t.ws = newView(o.Chain, new(sync.Mutex)), newWorkspace()
 	}
+	t.nodes, t.labels = t.ws.nodes, t.ws.labels
 	t.asset = t.v.asset(o.Asset)
 	if err := t.checkTip(ctx); err != nil {
 		return nil, err
@@ -617,7 +624,7 @@ func (t *tracer) nodeIn(k nodeKey, hop int) *node {
 	n := t.nodes[k]
 	if n == nil {
 		if len(t.slab) == cap(t.slab) {
-			t.slab = make([]node, 0, min(256, max(8, len(t.nodes))))
+			t.slab = t.ws.slab(min(256, max(8, len(t.nodes))))
 		}
 		t.slab = append(t.slab, node{nodeKey: k, hop: hop})
 		n = &t.slab[len(t.slab)-1]
@@ -798,7 +805,7 @@ func (t *tracer) keep(es []edge) []edge {
 		return nil
 	}
 	if len(es) > cap(t.edges)-len(t.edges) {
-		t.edges = make([]edge, 0, max(1024, len(es)))
+		t.edges = t.ws.chunk(max(1024, len(es)))
 	}
 	at := len(t.edges)
 	t.edges = append(t.edges, es...)
@@ -932,6 +939,22 @@ func (t *tracer) seedArrival(n *node, id tid, amount chain.Amount) {
 	t.seeds[id] = amount
 }
 
+// named is a node with its address and asset as strings, and order its
+// place in the result. Nodes are sorted by hop and address: the address
+// after the prefix all share, as five words, settles the comparisons of
+// addresses up to 40 bytes past it (an Ethereum address's 40 hex digits)
+// without reading the strings; the sort moves small keys, not the nodes.
+type named struct {
+	n     *node
+	addr  string
+	asset chain.Asset
+}
+
+type order struct {
+	w      [5]uint64
+	hop, i int32
+}
+
 // hopKey names a hop's summary in one asset.
 type hopKey struct {
 	hop   int
@@ -964,20 +987,7 @@ func (t *tracer) collect() {
 		into = t.collectEdges(&nm, edgeHops)
 	}()
 	hops := make(hopSet)
-	// Nodes are sorted by hop and address: the address after the prefix
-	// all share, as five words, settles the comparisons of addresses up
-	// to 40 bytes past it (an Ethereum address's 40 hex digits) without
-	// reading the strings; the sort moves small keys, not the nodes.
-	type named struct {
-		n     *node
-		addr  string
-		asset chain.Asset
-	}
-	type order struct {
-		w      [5]uint64
-		hop, i int32
-	}
-	nodes := make([]named, 0, len(t.nodes))
+	nodes := t.ws.named[:0]
 	common := -1
 	var first string
 	for _, n := range t.nodes {
@@ -991,7 +1001,7 @@ func (t *tracer) collect() {
 		}
 		nodes = append(nodes, named{n: n, addr: a, asset: nm.assets[n.asset]})
 	}
-	keys := make([]order, len(nodes))
+	keys := slices.Grow(t.ws.keys[:0], len(nodes))[:len(nodes)]
 	for i := range nodes {
 		var pad [40]byte
 		copy(pad[:], nodes[i].addr[common:])
@@ -1016,13 +1026,10 @@ func (t *tracer) collect() {
 		}
 		return strings.Compare(string(x.asset), string(y.asset))
 	})
-	sorted := make([]named, len(nodes))
-	for i, k := range keys {
-		sorted[i] = nodes[k.i]
-	}
-	nodes = sorted
+	t.ws.named, t.ws.keys = nodes, keys
 	res.Nodes = make([]Node, 0, len(t.nodes))
-	for _, x := range nodes {
+	for _, k := range keys {
+		x := &nodes[k.i]
 		n := x.n
 		nd := Node{Address: x.addr, Asset: x.asset, Hop: n.hop, Label: n.label, Seed: n.seed, Truncated: n.truncated, Remaining: n.remaining}
 		nd.Received = n.in.sum()
@@ -1052,7 +1059,7 @@ func (t *tracer) collect() {
 	}
 	for i, nd := range res.Nodes {
 		if nd.Label != nil {
-			ep := endpoint(nd, into[nodes[i].n.nodeKey])
+			ep := endpoint(nd, into[nodes[keys[i].i].n.nodeKey])
 			if !t.o.NoSwaps && isVenue(nd.Label) {
 				ep.Continues = true
 			}
@@ -1097,7 +1104,8 @@ func (t *tracer) collectEdges(nm *names, hops hopSet) map[nodeKey][]*Edge {
 	for _, n := range t.nodes {
 		ne += len(n.out)
 	}
-	edges := make([]*edge, 0, ne)
+	edges := slices.Grow(t.ws.edgeRefs[:0], ne)
+	defer func() { t.ws.edgeRefs = edges }()
 	for _, e := range t.swapOut {
 		edges = append(edges, e)
 	}

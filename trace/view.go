@@ -185,6 +185,8 @@ type historian interface {
 	// history returns addr's history in v; ok is false if the address
 	// is too busy to hold, and must be streamed.
 	history(ctx context.Context, v *view, addr uint32) (ps []post, ok bool, err error)
+	// workspaces keeps traces' working memory from one to the next.
+	workspaces() *workspaces
 }
 
 // ownHistory reads histories into a trace's own view, kept for the
