@@ -131,7 +131,7 @@ func (t *tracer) swaps(ctx context.Context) error {
 			e := out[id]
 			if e == nil {
 				from := t.v.addr(tr.From)
-				e = &edge{id: id, block: tr.Block, from: from, to: t.v.addr(tr.To),
+				e = &edge{id: id, txi: noIndex, block: tr.Block, from: from, to: t.v.addr(tr.To),
 					amount: tr.Amount, asset: t.v.asset(tr.Asset), hop: hop[k] + 1, swap: true}
 				e.setTime(tr.Time)
 				out[id] = e

@@ -352,6 +352,7 @@ type node struct {
 // collect turns the final ones into Edges.
 type edge struct {
 	id              tid
+	txi             uint32 // the transaction's index in its block, if known (noIndex)
 	block           uint64
 	sec             int64
 	nsec            uint32
@@ -362,6 +363,10 @@ type edge struct {
 }
 
 func (e *edge) setTime(t time.Time) { e.sec, e.nsec = t.Unix(), uint32(t.Nanosecond()) }
+
+// noIndex marks an edge whose transaction's place in its block is not
+// known (a swap's payout, read from the transaction; a Bitcoin output).
+const noIndex = math.MaxUint32
 
 type tracer struct {
 	g Graph
@@ -757,7 +762,7 @@ func (rs *replayState) step(p *post) bool {
 	if sent.IsZero() {
 		return true
 	}
-	rs.out = append(rs.out, edge{id: p.id(), block: p.block, sec: p.sec, nsec: p.nsec, from: n.addr, to: p.peer,
+	rs.out = append(rs.out, edge{id: p.id(), txi: p.txi, block: p.block, sec: p.sec, nsec: p.nsec, from: n.addr, to: p.peer,
 		amount: p.amount, tainted: sent, asset: n.asset, hop: n.hop + 1})
 	return true
 }
@@ -1114,11 +1119,31 @@ func (t *tracer) collectEdges(nm *names, hops hopSet) map[nodeKey][]*Edge {
 			edges = append(edges, &n.out[i])
 		}
 	}
-	// Block order is time order, and cheaper to compare. A transfer
-	// carries taint once, so the order is total.
+	// A swap's payout is in the transaction of a tainted intake, whose
+	// place in the block the intake's edge knows.
+	if len(t.swapOut) > 0 {
+		at := make(map[uint32]uint32)
+		for _, e := range edges {
+			if e.txi != noIndex {
+				at[e.id.tx] = e.txi
+			}
+		}
+		for _, e := range t.swapOut {
+			if i, ok := at[e.id.tx]; ok {
+				e.txi = i
+			}
+		}
+	}
+	// Chain order: block, then the transaction's place in it (its hash
+	// where that is not known, the same for all of a transaction's
+	// edges), then the transfer's. A transfer carries taint once, so the
+	// order is total.
 	slices.SortFunc(edges, func(a, b *edge) int {
 		if a.block != b.block {
 			return cmp.Compare(a.block, b.block)
+		}
+		if a.txi != b.txi {
+			return cmp.Compare(a.txi, b.txi)
 		}
 		if a.id.tx != b.id.tx {
 			if c := strings.Compare(nm.txs[a.id.tx], nm.txs[b.id.tx]); c != 0 {

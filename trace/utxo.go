@@ -324,7 +324,7 @@ func (u *utxoTracer) collect() {
 			r := u.node(to, tx.hop)
 			r.in.set(id, s)
 			fn := u.node(fromID, tx.hop-1)
-			e := edge{id: id, block: tx.block, from: fromID, to: to, amount: chain.NewAmount(o.Value), tainted: s, asset: u.asset, hop: tx.hop}
+			e := edge{id: id, txi: noIndex, block: tx.block, from: fromID, to: to, amount: chain.NewAmount(o.Value), tainted: s, asset: u.asset, hop: tx.hop}
 			e.setTime(tx.time)
 			fn.out = append(fn.out, e)
 		}
