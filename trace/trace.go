@@ -335,16 +335,14 @@ type nodeKey struct {
 
 type node struct {
 	nodeKey
-	hop   int
-	in    taints // tainted incoming
-	out   []edge // tainted outgoing, from the last replay, in its order
-	label *Label
-	// unlabelled is set while the node's label is still to be looked up.
-	unlabelled bool
-	seed       bool
-	truncated  bool
-	remaining  chain.Amount
-	queued     bool
+	hop       int
+	in        taints // tainted incoming
+	out       []edge // tainted outgoing, from the last replay, in its order
+	label     *Label
+	seed      bool
+	truncated bool
+	remaining chain.Amount
+	queued    bool
 	// spent, for Bitcoin, is the taint of the address's coins that traced
 	// transactions spent.
 	spent *chain.Amount
@@ -393,8 +391,6 @@ type tracer struct {
 	// seeds are the transfers tainted in full by the seeds; seedComputed
 	// the taint the trace itself carried into them.
 	seeds, seedComputed map[tid]chain.Amount
-	// pending are the nodes whose labels are still to be looked up.
-	pending []pendingLabel
 	// ws is the trace's working memory; slab holds nodes, allocated a
 	// few hundred at a time; edges the
 	// replays' edges, a thousand at a time.
@@ -475,10 +471,6 @@ func Run(ctx context.Context, g Graph, seeds []Seed, o Options) (*Result, error)
 				o.Progress(len(t.nodes), len(t.queue))
 			}
 		}
-		// The venues are known once every label is.
-		if err := t.labelPending(ctx); err != nil {
-			return nil, err
-		}
 		if o.NoSwaps || len(t.venues) == 0 {
 			break
 		}
@@ -494,9 +486,6 @@ func Run(ctx context.Context, g Graph, seeds []Seed, o Options) (*Result, error)
 		if len(t.queue) == 0 {
 			break
 		}
-	}
-	if err := t.labelPending(ctx); err != nil {
-		return nil, err
 	}
 	t.collect()
 	t.res.Elapsed = time.Since(start)
@@ -660,15 +649,7 @@ func (t *tracer) push(n *node) {
 // arrivals and recomputes what taint it sent; recipients whose tainted
 // arrivals changed are queued.
 func (t *tracer) replay(ctx context.Context, n *node) error {
-	if n.hop >= t.o.MaxHops {
-		return nil
-	}
-	if n.unlabelled {
-		if err := t.labelPending(ctx); err != nil {
-			return err
-		}
-	}
-	if n.label != nil {
+	if n.hop >= t.o.MaxHops || n.label != nil {
 		return nil
 	}
 	// The whole history up to the window's end counts: clean value held
@@ -891,8 +872,13 @@ func (t *tracer) arrive(ctx context.Context, e *edge) error {
 			return fmt.Errorf("%w: more than %d addresses tainted by hop %d%s (raise the cap, lower the hops or set a dust limit)", ErrTooLarge, t.o.MaxAddresses, e.hop, t.projection(e.hop))
 		}
 		r = t.nodeIn(k, e.hop)
-		if t.o.Labels != nil {
-			t.needLabel(r)
+		l, err := t.label(ctx, e.to)
+		if err != nil {
+			return err
+		}
+		r.label = l
+		if l != nil && !t.o.NoSwaps && isVenue(l) {
+			t.venues = append(t.venues, r)
 		}
 	}
 	if _, ok := t.seeds[id]; ok {
