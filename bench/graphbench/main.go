@@ -28,7 +28,6 @@ import (
 	"strings"
 	"syscall"
 	"time"
-	"unsafe"
 
 	"github.com/tracehound/tracehound/chain"
 	"github.com/tracehound/tracehound/ingest"
@@ -335,16 +334,6 @@ func read(ctx context.Context, db *pebble.DB, pool []string, api string, recent,
 	fmt.Printf("  CPU time a read: p50 %s, p90 %s, p99 %s, max %s; first reads p50 %s, p90 %s\n",
 		pct(cpu, 0.5), pct(cpu, 0.9), pct(cpu, 0.99), pct(cpu, 1), pct(firstCPU, 0.5), pct(firstCPU, 0.9))
 	fmt.Printf("peak RSS: %s\n", peakRSS())
-}
-
-// threadCPU is the calling thread's CPU time so far.
-func threadCPU() time.Duration {
-	var ts syscall.Timespec
-	// CLOCK_THREAD_CPUTIME_ID
-	if _, _, e := syscall.RawSyscall(syscall.SYS_CLOCK_GETTIME, 3, uintptr(unsafe.Pointer(&ts)), 0); e != 0 {
-		return 0
-	}
-	return time.Duration(ts.Nano())
 }
 
 func seededHex(r *mrand.Rand, n int) string {
