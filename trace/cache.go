@@ -195,7 +195,7 @@ func (c *CachedGraph) Payees(ctx context.Context, ch chain.Chain, addr string, f
 			if h := v.hists[id]; h != nil {
 				h.used = true
 				c.hits++
-				ps, nm = h.ps, names{v.addrs.names, v.txs.names, v.assets.names}
+				ps, nm = h.ps, v.namesLocked()
 				if ps == nil {
 					c.mu.Unlock()
 					return false, nil // too busy to cache
@@ -235,11 +235,11 @@ func (c *CachedGraph) history(ctx context.Context, v *view, addr uint32) ([]post
 	c.misses++
 	name := v.addrs.names[addr]
 	c.mu.Unlock()
-	ps, ok, err := v.read(ctx, c.g, name, max(c.budget/10, 1))
+	ps, busy, err := v.read(ctx, c.g, name, time.Time{}, max(c.budget/10, 1))
 	if err != nil {
 		return nil, false, err
 	}
-	if !ok {
+	if busy {
 		ps = nil // remembered as too busy
 	}
 	c.mu.Lock()
@@ -266,5 +266,5 @@ func (c *CachedGraph) history(ctx context.Context, v *view, addr uint32) ([]post
 			c.drop(back.Value.(*hist))
 		}
 	}
-	return ps, ok, nil
+	return ps, !busy, nil
 }

@@ -134,8 +134,10 @@ type names struct {
 func (v *view) names() names {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	return names{v.addrs.names, v.txs.names, v.assets.names}
+	return v.namesLocked()
 }
+
+func (v *view) namesLocked() names { return names{v.addrs.names, v.txs.names, v.assets.names} }
 
 // posting turns a post of addr's history back into a chain.Posting.
 func (n *names) posting(c chain.Chain, addr string, p *post) chain.Posting {
@@ -143,27 +145,32 @@ func (n *names) posting(c chain.Chain, addr string, p *post) chain.Posting {
 		Tx: n.txs[p.tx], Counterparty: n.addrs[p.peer], Asset: n.assets[p.asset], Amount: p.amount}
 }
 
-// read reads addr's history, oldest first, from g into posts; past limit
-// postings it stops and reports the address too busy (ok false).
-func (v *view) read(ctx context.Context, g Graph, addr string, limit int) (ps []post, ok bool, err error) {
-	busy := false
-	err = g.Postings(ctx, v.c, addr, chain.PostingQuery{Oldest: true}, func(p chain.Posting) bool {
+// intern turns a posting into a post, taking the view's lock.
+func (v *view) intern(p *chain.Posting) post {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.internLocked(p)
+}
+
+// read reads addr's history before until (zero: all of it), oldest
+// first, from g into at most limit posts; more is set if the history
+// goes on past them.
+func (v *view) read(ctx context.Context, g Graph, addr string, until time.Time, limit int) (ps []post, more bool, err error) {
+	err = g.Postings(ctx, v.c, addr, chain.PostingQuery{Oldest: true, Until: until}, func(p chain.Posting) bool {
 		if len(ps) >= limit {
-			busy = true
+			more = true
 			return false
 		}
-		v.mu.Lock()
-		ps = append(ps, v.internLocked(&p))
-		v.mu.Unlock()
+		ps = append(ps, v.intern(&p))
 		return true
 	})
-	if err != nil || busy {
+	if err != nil {
 		return nil, false, err
 	}
 	if ps == nil {
 		ps = []post{} // an empty history is still a history
 	}
-	return ps[:len(ps):len(ps)], true, nil
+	return ps[:len(ps):len(ps)], more, nil
 }
 
 // stream calls fn with each post of addr's history, oldest first, read
@@ -171,9 +178,7 @@ func (v *view) read(ctx context.Context, g Graph, addr string, limit int) (ps []
 func (v *view) stream(ctx context.Context, g Graph, addr string, until time.Time, fn func(*post) bool) error {
 	q := chain.PostingQuery{Oldest: true, Until: until}
 	return g.Postings(ctx, v.c, addr, q, func(p chain.Posting) bool {
-		v.mu.Lock()
-		x := v.internLocked(&p)
-		v.mu.Unlock()
+		x := v.intern(&p)
 		return fn(&x)
 	})
 }
@@ -201,13 +206,7 @@ func ownHistory(ctx context.Context, g Graph, v *view, addr uint32, limit int, u
 	if h != nil {
 		return h.ps, nil
 	}
-	var ps []post
-	err := g.Postings(ctx, v.c, name, chain.PostingQuery{Oldest: true, Until: until}, func(p chain.Posting) bool {
-		v.mu.Lock()
-		ps = append(ps, v.internLocked(&p))
-		v.mu.Unlock()
-		return len(ps) < limit
-	})
+	ps, _, err := v.read(ctx, g, name, until, limit)
 	if err != nil {
 		return nil, err
 	}

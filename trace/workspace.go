@@ -27,47 +27,42 @@ func newWorkspace() *workspace {
 }
 
 // slab returns an empty chunk of nodes with room for at least n.
-func (w *workspace) slab(n int) []node {
-	for len(w.slabs) > 0 {
-		s := w.slabs[len(w.slabs)-1]
-		w.slabs = w.slabs[:len(w.slabs)-1]
-		if cap(s) >= n {
-			w.usedSlabs = append(w.usedSlabs, s)
-			return s[:0]
-		}
-	}
-	s := make([]node, 0, n)
-	w.usedSlabs = append(w.usedSlabs, s)
-	return s
-}
+func (w *workspace) slab(n int) []node { return reuse(&w.slabs, &w.usedSlabs, n) }
 
 // chunk returns an empty chunk of edges with room for at least n.
-func (w *workspace) chunk(n int) []edge {
-	for len(w.chunks) > 0 {
-		c := w.chunks[len(w.chunks)-1]
-		w.chunks = w.chunks[:len(w.chunks)-1]
+func (w *workspace) chunk(n int) []edge { return reuse(&w.chunks, &w.usedChunks, n) }
+
+// reuse takes an empty chunk with room for n from free, or makes one,
+// and records it in used. Free chunks too small are dropped.
+func reuse[T any](free, used *[][]T, n int) []T {
+	for len(*free) > 0 {
+		c := (*free)[len(*free)-1]
+		*free = (*free)[:len(*free)-1]
 		if cap(c) >= n {
-			w.usedChunks = append(w.usedChunks, c)
+			*used = append(*used, c)
 			return c[:0]
 		}
 	}
-	c := make([]edge, 0, n)
-	w.usedChunks = append(w.usedChunks, c)
+	c := make([]T, 0, n)
+	*used = append(*used, c)
 	return c
+}
+
+// release clears the chunks used, so that they hold on to nothing of
+// the trace, and makes them free again.
+func release[T any](free, used *[][]T) {
+	for _, c := range *used {
+		clear(c[:cap(c)])
+		*free = append(*free, c)
+	}
+	*used = (*used)[:0]
 }
 
 // reset makes the workspace ready for another trace: what the last one
 // used is cleared, so that it holds on to nothing of it.
 func (w *workspace) reset() {
-	for _, s := range w.usedSlabs {
-		clear(s[:cap(s)])
-		w.slabs = append(w.slabs, s)
-	}
-	for _, c := range w.usedChunks {
-		clear(c[:cap(c)])
-		w.chunks = append(w.chunks, c)
-	}
-	w.usedSlabs, w.usedChunks = w.usedSlabs[:0], w.usedChunks[:0]
+	release(&w.slabs, &w.usedSlabs)
+	release(&w.chunks, &w.usedChunks)
 	clear(w.nodes)
 	clear(w.labels)
 	clear(w.named[:cap(w.named)])
