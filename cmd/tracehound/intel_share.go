@@ -254,24 +254,50 @@ func (a *app) importIntel(ctx context.Context, path, collection, unmarked string
 			}
 		}
 	}
-	db, err := a.openStore(ctx)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	if _, ok, err := db.TAXIICollection(ctx, collection); err != nil {
-		return err
-	} else if !ok {
-		return fmt.Errorf("no collection %q: create it with `tracehound intel collection add`", collection)
-	}
-	svc := &service{db: db, log: a.log, audit: audit.New(db)}
-	st, err := svc.newTAXII().AddObjects(ctx, collection, raws)
+	st, err := a.addObjects(ctx, collection, raws)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(a.stdout, "%s: %d objects stored in %s, %d failed\n", path, st.SuccessCount, collection, st.FailureCount)
 	for _, f := range st.Failures {
 		fmt.Fprintf(a.stdout, "  failed %s: %s\n", f.ID, f.Message)
+	}
+	return nil
+}
+
+// addObjects adds STIX objects to one of the collections in --data as
+// the TAXII server would: validated, held to the TLP policy, audited.
+func (a *app) addObjects(ctx context.Context, collection string, raws []json.RawMessage) (taxii.Status, error) {
+	var st taxii.Status
+	err := a.withStore(ctx, func(db *pebble.DB) error {
+		if err := checkCollection(ctx, db, collection); err != nil {
+			return err
+		}
+		svc := &service{db: db, log: a.log, audit: audit.New(db)}
+		var err error
+		st, err = svc.newTAXII().AddObjects(ctx, collection, raws)
+		return err
+	})
+	return st, err
+}
+
+// noCollectionError names a collection the node does not have, and how
+// to make it.
+type noCollectionError struct{ id string }
+
+func (e *noCollectionError) Error() string {
+	return fmt.Sprintf("no collection %q: create it with `tracehound intel collection add`", e.id)
+}
+
+// checkCollection returns a *noCollectionError if the store has no
+// collection id.
+func checkCollection(ctx context.Context, db *pebble.DB, id string) error {
+	_, ok, err := db.TAXIICollection(ctx, id)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return &noCollectionError{id}
 	}
 	return nil
 }
@@ -424,18 +450,7 @@ func (a *app) publish(ctx context.Context, p publishFlags, path string) error {
 		c := taxii.NewClient(p.server, taxii.DefaultAPIRoot, os.Getenv("TRACEHOUND_API_KEY"), nil)
 		st, err = c.Add(ctx, p.collection, raws)
 	} else {
-		db, err2 := a.openStore(ctx)
-		if err2 != nil {
-			return err2
-		}
-		defer db.Close()
-		if _, ok, err2 := db.TAXIICollection(ctx, p.collection); err2 != nil {
-			return err2
-		} else if !ok {
-			return fmt.Errorf("no collection %q: create it with `tracehound intel collection add`", p.collection)
-		}
-		svc := &service{db: db, log: a.log, audit: audit.New(db)}
-		st, err = svc.newTAXII().AddObjects(ctx, p.collection, raws)
+		st, err = a.addObjects(ctx, p.collection, raws)
 	}
 	if err != nil {
 		return err

@@ -40,10 +40,12 @@ func (s *service) watchShare(ctx context.Context, req *api.ShareRequest) (*watch
 	if strings.HasPrefix(sh.Collection, inboxPrefix) {
 		return nil, bad(fmt.Errorf("share: collection %q holds what a peer sent; share into one of this node's own", sh.Collection))
 	}
-	if _, ok, err := s.db.TAXIICollection(ctx, sh.Collection); err != nil {
+	if err := checkCollection(ctx, s.db, sh.Collection); err != nil {
+		var missing *noCollectionError
+		if errors.As(err, &missing) {
+			return nil, bad(fmt.Errorf("share: %w", err))
+		}
 		return nil, err
-	} else if !ok {
-		return nil, bad(fmt.Errorf("share: no collection %q: create it with `tracehound intel collection add`", sh.Collection))
 	}
 	if _, ok, err := s.db.NodeIdentity(ctx); err != nil {
 		return nil, err
