@@ -54,22 +54,31 @@ func auditActions(t *testing.T, db *pebble.DB) []string {
 	return out
 }
 
-// TestServiceLifecycle: a watch's baseline is not an alert; new funds at
-// the exchange and at a mixer are, once, stored and audited; deleting
-// the watch is audited, and no later check brings it back.
-func TestServiceLifecycle(t *testing.T) {
+// newStore opens a store for one test, and a function that writes an
+// Ethereum block into it.
+func newStore(t *testing.T) (*pebble.DB, func(*chain.Block)) {
+	t.Helper()
 	ctx := context.Background()
 	db, err := pebble.Open(ctx, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	t.Cleanup(func() { db.Close() })
 	write := func(b *chain.Block) {
 		t.Helper()
 		if err := db.WriteBlocks(ctx, chain.Ethereum, "test", []*chain.Block{b}); err != nil {
 			t.Fatal(err)
 		}
 	}
+	return db, write
+}
+
+// TestServiceLifecycle: a watch's baseline is not an alert; new funds at
+// the exchange and at a mixer are, once, stored and audited; deleting
+// the watch is audited, and no later check brings it back.
+func TestServiceLifecycle(t *testing.T) {
+	ctx := context.Background()
+	db, write := newStore(t)
 	lb := labels{addr("e"): {Entity: "Exchange One", Category: "exchange"}, addr("f"): {Entity: "Mixer", Category: "mixer"}}
 	write(payBlock(1, [3]string{"1", "7", "1000"}))
 	write(payBlock(2, [3]string{"7", "e", "600"}))
@@ -170,17 +179,7 @@ func (p *publisher) PublishAlert(_ context.Context, w watch.Watch, al watch.Aler
 // alert; a share at TLP:RED is refused when the watch is saved.
 func TestServiceShare(t *testing.T) {
 	ctx := context.Background()
-	db, err := pebble.Open(ctx, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	write := func(b *chain.Block) {
-		t.Helper()
-		if err := db.WriteBlocks(ctx, chain.Ethereum, "test", []*chain.Block{b}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	db, write := newStore(t)
 	lb := labels{addr("d1"): {Entity: "Exchange One", Category: "exchange", Heuristic: "deposit-address"},
 		addr("d2"): {Entity: "Exchange One", Category: "exchange", Heuristic: "deposit-address"}, addr("f"): {Entity: "Mixer", Category: "mixer"}}
 	byWatch := func(*watch.Watch) trace.Labeler { return lb }
@@ -241,17 +240,7 @@ func TestServiceShare(t *testing.T) {
 // prune that deletes is audited.
 func TestPruneAlertsMovingClock(t *testing.T) {
 	ctx := context.Background()
-	db, err := pebble.Open(ctx, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	write := func(b *chain.Block) {
-		t.Helper()
-		if err := db.WriteBlocks(ctx, chain.Ethereum, "test", []*chain.Block{b}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	db, write := newStore(t)
 	lb := labels{addr("e"): {Entity: "Exchange One", Category: "exchange"}}
 	byWatch := func(*watch.Watch) trace.Labeler { return lb }
 	svc := watch.NewService(db, audit.New(db), nil)
