@@ -38,21 +38,8 @@ func TestTraceToFreezeRequest(t *testing.T) {
 	}
 	dir := t.TempDir()
 	csvPath := filepath.Join(dir, "transactions.csv")
-	pack := filepath.Join(dir, "services.yaml")
 	must(t, os.WriteFile(csvPath, []byte(txs), 0o644))
-	must(t, os.WriteFile(pack, []byte(`title: Services
-creator: test
-lastmod: 2025-01-01
-confidence: service_data
-currency: ETH
-tags:
-- address: `+a("407")+`
-  label: Exchange One
-  category: exchange
-- address: `+a("f")+`
-  label: Mixer
-  category: mixer
-`), 0o644))
+	pack := servicesPack(t, dir, a)
 	data := filepath.Join(dir, "store")
 	if _, err := run(t, "--data", data, "ingest", "csv", csvPath, "--no-progress"); err != nil {
 		t.Fatal(err)

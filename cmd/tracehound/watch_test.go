@@ -115,7 +115,14 @@ func watchFixture(t *testing.T) (a func(string) string, first, second, pack stri
 		return path
 	}
 	first, second = export("part1.csv", 0, 5), export("part2.csv", 5, len(pays))
-	pack = filepath.Join(dir, "services.yaml")
+	return a, first, second, servicesPack(t, dir, a)
+}
+
+// servicesPack writes a tag pack naming a("407") Exchange One and a("f")
+// a mixer, and returns its path.
+func servicesPack(t *testing.T, dir string, a func(string) string) string {
+	t.Helper()
+	pack := filepath.Join(dir, "services.yaml")
 	must(t, os.WriteFile(pack, []byte(`title: Services
 creator: test
 lastmod: 2025-01-01
@@ -129,5 +136,5 @@ tags:
   label: Mixer
   category: mixer
 `), 0o644))
-	return a, first, second, pack
+	return pack
 }
