@@ -63,6 +63,18 @@ func (a Amount) Bytes() []byte {
 	return a.v.Bytes()
 }
 
+// ByteLen is len(a.Bytes()).
+func (a Amount) ByteLen() int { return (a.v.BitLen() + 7) / 8 }
+
+// AppendBytes appends a.Bytes() to b without allocating.
+func (a Amount) AppendBytes(b []byte) []byte {
+	if a.v.IsZero() {
+		return b
+	}
+	full := a.v.Bytes32()
+	return append(b, full[32-a.ByteLen():]...)
+}
+
 // Add returns a+b and whether it overflowed 256 bits.
 func (a Amount) Add(b Amount) (Amount, bool) {
 	var r Amount

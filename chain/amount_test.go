@@ -1,6 +1,7 @@
 package chain_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"math/big"
 	"testing"
@@ -46,5 +47,18 @@ func TestAmountExact(t *testing.T) {
 	max := new(big.Int).Lsh(big.NewInt(1), 256)
 	if _, err := chain.AmountFromBig(max); err == nil {
 		t.Error("2^256 accepted")
+	}
+}
+
+func TestAmountAppendBytes(t *testing.T) {
+	for _, s := range []string{"0", "1", "255", "256", "1000000000000000000", "115792089237316195423570985008687907853269984665640564039457584007913129639935"} {
+		a, err := chain.ParseAmount(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := a.AppendBytes([]byte{7})
+		if !bytes.Equal(got[1:], a.Bytes()) || got[0] != 7 || a.ByteLen() != len(a.Bytes()) {
+			t.Errorf("%s: AppendBytes %x, ByteLen %d; Bytes %x", s, got, a.ByteLen(), a.Bytes())
+		}
 	}
 }

@@ -44,6 +44,7 @@ func main() {
 		recent    = flag.Int("recent", 1000, "transfers per read")
 		reads     = flag.Int("reads", 10_000, "reads")
 		cpuprof   = flag.String("cpuprofile", "", "write a CPU profile of the write phase to this file")
+		memprof   = flag.String("memprofile", "", "write an allocation profile of the write phase to this file")
 		readprof  = flag.String("readprofile", "", "write a CPU profile of the read phase to this file")
 		reuse     = flag.Bool("reuse", false, "if -dir already holds the transfers, skip writing and only read")
 		readAPI   = flag.String("read", "views", "read API: views (PostingViews, nothing formatted) or postings (Postings, every field as text)")
@@ -73,9 +74,16 @@ func main() {
 	// Addresses come from a fixed seed, so that a store written once can
 	// be read again with -reuse: the hot addresses are the pool's first.
 	seeded := mrand.New(mrand.NewPCG(5, 6))
+	// The pool's addresses share one string: two million strings of
+	// their own would be two million objects for the garbage collector
+	// to mark in every cycle, a cost of the harness and not of the store.
+	var all strings.Builder
+	for range *addrs {
+		all.WriteString(seededHex(seeded, 20))
+	}
 	pool := make([]string, *addrs)
-	for i := range pool {
-		pool[i] = seededHex(seeded, 20)
+	for i, s := 0, all.String(); i < len(pool); i++ {
+		pool[i] = s[i*42 : (i+1)*42]
 	}
 	tokens := []chain.Asset{chain.Asset(randHex(20)), chain.Asset(randHex(20)), chain.Asset(randHex(20))}
 
@@ -164,6 +172,9 @@ func main() {
 	}
 	pprof.StopCPUProfile()
 	settled := time.Since(t)
+	if *memprof != "" {
+		writeAllocs(*memprof)
+	}
 	if *lsm {
 		fmt.Print(db.LSM())
 	}
@@ -393,4 +404,16 @@ func peakRSS() string {
 		}
 	}
 	return "unknown"
+}
+
+// writeAllocs writes the allocations made so far.
+func writeAllocs(path string) {
+	f, err := os.Create(path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer f.Close()
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		log.Fatal(err)
+	}
 }

@@ -1,6 +1,7 @@
 package pebble
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,48 +13,58 @@ import (
 	"unsafe"
 
 	"github.com/cockroachdb/pebble/v2"
-	"github.com/cockroachdb/pebble/v2/objstorage/objstorageprovider"
-	"github.com/cockroachdb/pebble/v2/sstable"
-	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/tracehound/tracehound/chain"
 )
 
-// A bulk load writes history in chunks far larger than a batch: the
-// chunk's keys are sorted in memory, written as sorted tables and added
-// to the LSM tree with one ingestion, which bypasses the write-ahead log,
-// the memtable and its flush. An ingestion is atomic, and the chunk's
-// tables hold the chain's tip, so after a crash the store holds every
-// block up to its tip and nothing after it, as with WriteBlocks.
+// A bulk load writes history in chunks far larger than a batch. Each
+// chunk's keys are sorted in memory and written to a run file while the
+// next chunk is filled; when the load commits, the runs are merged into
+// sorted tables that are added to the LSM tree with one ingestion. That
+// bypasses the write-ahead log, the memtable and its flush, and, since
+// the merged tables do not overlap, a load into an empty key range lands
+// in the last level with nothing left for compactions to rewrite. An
+// ingestion is atomic, and its tables hold the chain's tip, so after a
+// crash the store holds every block up to its tip and nothing after it,
+// as with WriteBlocks.
 
 // bulkDirPrefix names the directories in the data directory that hold a
-// load's tables until they are ingested.
+// load's runs and tables until they are ingested.
 const bulkDirPrefix = "bulk-"
 
-// BulkOptions bound a bulk load's chunks.
+// BulkOptions bound a bulk load's chunks and commits.
 type BulkOptions struct {
-	// ChunkBytes ingests the chunk once its keys and values reach this
-	// size (default DefaultBulkChunk). The chunk's memory is about one
-	// and a half times that, outside the Go heap.
+	// ChunkBytes writes the chunk as a run once its keys and values reach
+	// this size (default DefaultBulkChunk). A load holds two chunks, one
+	// filled while the other is written, each about one and a half times
+	// that outside the Go heap.
 	ChunkBytes int
-	// MaxBlocks, if positive, also ingests the chunk once it holds this
+	// CommitBytes commits the load, merging its runs into the store, once
+	// they hold this many bytes of keys and values (default
+	// DefaultBulkCommit). A crash loses the blocks since the last commit,
+	// which a resumed load reads again; the runs take as much disk.
+	CommitBytes int
+	// MaxBlocks, if positive, also commits the load once it holds this
 	// many blocks.
 	MaxBlocks int
-	// BatchBytes: a chunk smaller than this is written as a batch instead
-	// (default DefaultBulkBatch; negative, never). An ingestion writes the
-	// manifest and leaves a table in L0 however small the chunk, which a
-	// load bounded to a few blocks a chunk makes costly.
+	// BatchBytes: a commit of a single chunk smaller than this is written
+	// as a batch instead (default DefaultBulkBatch; negative, never). An
+	// ingestion writes the manifest and leaves a table in L0 however
+	// small the chunk, which a load bounded to a few blocks a commit makes
+	// costly.
 	BatchBytes int
 }
 
-// DefaultBulkChunk is the default size of a bulk load's chunk. Larger
-// chunks are fewer sorted runs for compactions to merge: a 10 M transfer
-// load rewrote 14 GB in chunks of 256 MiB and 10 GB in chunks of 512 MiB,
-// at a peak of 1.4 GB of memory.
-const DefaultBulkChunk = 512 << 20
+// DefaultBulkChunk is the default size of a bulk load's chunk. Chunks
+// are merged before they reach the store, so their size no longer sets
+// what compactions rewrite; it bounds the load's memory.
+const DefaultBulkChunk = 256 << 20
 
-// bulkTableBytes is the size at which a chunk's table is cut: tables
-// much smaller than the chunk let compactions take a part of a chunk.
+// DefaultBulkCommit is the default of BulkOptions.CommitBytes: about 15
+// million Ethereum transfers.
+const DefaultBulkCommit = 8 << 30
+
+// bulkTableBytes is the size at which a load's table is cut.
 const bulkTableBytes = 64 << 20
 
 // DefaultBulkBatch is the default of BulkOptions.BatchBytes.
@@ -69,71 +80,98 @@ type BulkLoader struct {
 	o      BulkOptions
 	tmp    string
 
-	tip    uint64 // the stored tip, which the chunk extends
+	tip    uint64 // the stored tip, which the load extends
 	hasTip bool
 
-	w        graphWriter
+	// The blocks since the last commit.
 	blocks   int
-	last     uint64 // the chunk's last block
+	last     uint64 // their last block
 	lastHash []byte
-	// The chunk's effect on Bitcoin's unspent outputs, which the stored
-	// index shows only once the chunk is ingested.
+	// Their effect on Bitcoin's unspent outputs, which the stored index
+	// shows only once they are committed.
 	created map[chain.OutPoint]chain.Output
 	spent   map[chain.OutPoint]bool
-	// err is a failed ingestion's: the chunk may be half written.
-	err error
+	// The run files written since the last commit, per key range, their
+	// size, and the key that splits the two ranges (nil: chosen by the
+	// first run; chosen but empty: one range).
+	runs     [2][]string
+	runBytes int
+	pivot    []byte
+	split    bool
 
-	// The chunk's arena and operations, mapped outside the Go heap (see
-	// chunkMemory), with room for the block that fills the chunk.
-	arenaMem []byte
-	opsMem   []op
-	unmap    []func() error
+	w       graphWriter // the chunk being filled
+	bufs    [2]chunkBuf
+	cur     int        // the buffer w fills
+	writing chan error // the other buffer's chunk being written as runs; nil if none
+
+	// err is a failed commit's: the store may hold part of it.
+	err error
+}
+
+// chunkBuf is a chunk's arena and operations, mapped outside the Go heap
+// (see chunkMemory), with room for the block that fills the chunk.
+type chunkBuf struct {
+	arena []byte
+	ops   []op
+	unmap []func() error
 }
 
 // chunkSlack is the room a chunk keeps for the block that fills it.
 const chunkSlack = 32 << 20
 
-// mapChunk maps the chunk's memory.
-func (l *BulkLoader) mapChunk() error {
+// mapChunk maps buffer i's memory, unless it is mapped.
+func (l *BulkLoader) mapChunk(i int) error {
+	b := &l.bufs[i]
+	if b.arena != nil {
+		return nil
+	}
 	arena, free, err := chunkMemory(l.o.ChunkBytes + chunkSlack)
 	if err != nil {
 		return err
 	}
-	l.unmap = append(l.unmap, free)
+	b.unmap = append(b.unmap, free)
 	// Every operation's key and value take at least 32 bytes of the chunk.
 	n := (l.o.ChunkBytes + chunkSlack) / 32
 	ops, free, err := chunkMemory(n * int(unsafe.Sizeof(op{})))
 	if err != nil {
-		return errors.Join(err, l.unmapChunk())
+		return errors.Join(err, b.free())
 	}
-	l.unmap = append(l.unmap, free)
-	l.arenaMem = arena[:0]
+	b.unmap = append(b.unmap, free)
+	b.arena = arena[:0]
 	// op holds no pointers: the garbage collector need not see it.
-	l.opsMem = unsafe.Slice((*op)(unsafe.Pointer(unsafe.SliceData(ops))), n)[:0]
+	b.ops = unsafe.Slice((*op)(unsafe.Pointer(unsafe.SliceData(ops))), n)[:0]
 	return nil
 }
 
-func (l *BulkLoader) unmapChunk() error {
-	l.arenaMem, l.opsMem, l.w.arena, l.w.ops = nil, nil, nil, nil
+func (b *chunkBuf) free() error {
+	b.arena, b.ops = nil, nil
 	var errs []error
-	for _, f := range l.unmap {
+	for _, f := range b.unmap {
 		errs = append(errs, f())
 	}
-	l.unmap = nil
+	b.unmap = nil
 	return errors.Join(errs...)
 }
 
-// full reports whether the chunk must be ingested before another block.
-func (l *BulkLoader) full() bool {
+// chunkFull reports whether the chunk must be written before another
+// block.
+func (l *BulkLoader) chunkFull() bool {
 	w := &l.w
-	return w.size >= l.o.ChunkBytes || l.o.MaxBlocks > 0 && l.blocks >= l.o.MaxBlocks ||
-		cap(w.arena)-len(w.arena) < chunkSlack || cap(w.ops)-len(w.ops) < chunkSlack/32
+	return w.size >= l.o.ChunkBytes || cap(w.arena)-len(w.arena) < chunkSlack || cap(w.ops)-len(w.ops) < chunkSlack/32
+}
+
+// commitDue reports whether the load must commit before another block.
+func (l *BulkLoader) commitDue() bool {
+	return l.o.MaxBlocks > 0 && l.blocks >= l.o.MaxBlocks || l.runBytes+l.w.size >= l.o.CommitBytes
 }
 
 // NewBulkLoader starts a bulk load of chain c after its stored tip.
 func (d *DB) NewBulkLoader(ctx context.Context, c chain.Chain, source string, o BulkOptions) (*BulkLoader, error) {
 	if o.ChunkBytes <= 0 {
 		o.ChunkBytes = DefaultBulkChunk
+	}
+	if o.CommitBytes <= 0 {
+		o.CommitBytes = DefaultBulkCommit
 	}
 	if o.BatchBytes == 0 {
 		o.BatchBytes = DefaultBulkBatch
@@ -147,30 +185,45 @@ func (d *DB) NewBulkLoader(ctx context.Context, c chain.Chain, source string, o 
 		return nil, fmt.Errorf("bulk load %s: %w", c, err)
 	}
 	l := &BulkLoader{d: d, c: c, source: source, o: o, tmp: tmp, tip: tip.Height, hasTip: ok}
-	if err := l.mapChunk(); err != nil {
+	if err := l.mapChunk(0); err != nil {
 		os.RemoveAll(tmp)
 		return nil, err
 	}
-	l.reset()
+	l.resetChunk()
+	l.resetCommit()
 	return l, nil
 }
 
-func (l *BulkLoader) reset() {
-	// The arena and the operations are in memory kept for the whole load.
-	l.w = graphWriter{c: l.c, totals: make(map[string]*totals), ops: l.opsMem[:0], arena: l.arenaMem[:0]}
+// resetChunk starts a chunk in the current buffer, kept for the whole load.
+func (l *BulkLoader) resetChunk() {
+	b := &l.bufs[l.cur]
+	l.w = graphWriter{c: l.c, totals: make(map[string]*totals), ops: b.ops[:0], arena: b.arena[:0]}
+}
+
+// resetCommit forgets the blocks since the last commit; their runs must
+// be written or abandoned.
+func (l *BulkLoader) resetCommit() {
 	l.blocks, l.lastHash = 0, nil
 	l.created = make(map[chain.OutPoint]chain.Output)
 	l.spent = make(map[chain.OutPoint]bool)
+	for _, rs := range l.runs {
+		for _, p := range rs {
+			os.Remove(p)
+		}
+	}
+	l.runs = [2][]string{}
+	l.runBytes, l.pivot, l.split = 0, nil, false
 }
 
 // Tip is the height of the last block ingested, and false if the store
 // holds none of the chain yet.
 func (l *BulkLoader) Tip() (uint64, bool) { return l.tip, l.hasTip }
 
-// WriteBlocks adds consecutive blocks to the chunk, which is ingested
-// when full; the blocks are in the store only once Tip reaches them.
-// Bitcoin inputs must be resolved (through the loader's Unspent, which
-// sees the chunk) and Bitcoin transfers derived.
+// WriteBlocks adds consecutive blocks to the load, which commits when
+// its bounds are reached; the blocks are in the store only once Tip
+// reaches them. Bitcoin inputs must be resolved (through the loader's
+// Unspent, which sees the blocks not committed) and Bitcoin transfers
+// derived.
 func (l *BulkLoader) WriteBlocks(ctx context.Context, blocks []*chain.Block) error {
 	if l.err != nil {
 		return l.err
@@ -196,8 +249,9 @@ func (l *BulkLoader) WriteBlocks(ctx context.Context, blocks []*chain.Block) err
 			return fmt.Errorf("write %s block %d: %w", l.c, blk.Height, err)
 		}
 		if err := l.w.block(blk); err != nil {
-			// The chunk holds part of the block: it cannot be ingested.
-			l.reset()
+			// The chunk holds part of the block: nothing since the last
+			// commit can be stored.
+			l.drop()
 			return fmt.Errorf("write %s block %d: %w (the blocks after %d were dropped)", l.c, blk.Height, err, l.tip)
 		}
 		if l.c == chain.Bitcoin {
@@ -205,13 +259,92 @@ func (l *BulkLoader) WriteBlocks(ctx context.Context, blocks []*chain.Block) err
 		}
 		l.blocks++
 		l.last, l.lastHash = blk.Height, h
-		if l.full() {
+		switch {
+		case l.commitDue():
 			if err := l.Flush(ctx); err != nil {
+				return err
+			}
+		case l.chunkFull():
+			if err := l.handOff(ctx); err != nil {
+				l.err = err
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// drop abandons the blocks since the last commit.
+func (l *BulkLoader) drop() {
+	l.wait()
+	l.resetChunk()
+	l.resetCommit()
+}
+
+// wait waits for the chunk being written as runs, if any.
+func (l *BulkLoader) wait() error {
+	if l.writing == nil {
+		return nil
+	}
+	err := <-l.writing
+	l.writing = nil
+	return err
+}
+
+// handOff writes the full chunk as runs on another goroutine and goes on
+// filling the other buffer.
+func (l *BulkLoader) handOff(ctx context.Context) error {
+	// The other buffer is free once its chunk is written.
+	if err := l.wait(); err != nil {
+		return err
+	}
+	if err := l.mapChunk(1 - l.cur); err != nil {
+		return err
+	}
+	if err := l.w.flushTotals(); err != nil {
+		return err
+	}
+	w := l.w
+	paths := l.newRuns()
+	l.runBytes += w.size
+	done := make(chan error, 1)
+	l.writing = done
+	go func() { done <- l.writeRuns(ctx, &w, paths) }()
+	l.cur = 1 - l.cur
+	l.resetChunk()
+	return nil
+}
+
+// newRuns names the next run file of each key range.
+func (l *BulkLoader) newRuns() [2]string {
+	var paths [2]string
+	for h := range paths {
+		paths[h] = filepath.Join(l.tmp, fmt.Sprintf("run-%d-%06d", h, len(l.runs[h])))
+		l.runs[h] = append(l.runs[h], paths[h])
+	}
+	return paths
+}
+
+// halves splits a chunk's operations at the load's pivot, which the
+// first chunk since the commit chooses, and sorts both ranges, on two
+// goroutines if parallel.
+func (l *BulkLoader) halves(w *graphWriter, parallel bool) [2][]op {
+	if !l.split {
+		l.pivot, l.split = w.choosePivot(), true
+	}
+	mid := w.partition(l.pivot)
+	hs := [2][]op{w.ops[:mid], w.ops[mid:]}
+	if !parallel {
+		w.sortOps(hs[0])
+		w.sortOps(hs[1])
+		return hs
+	}
+	var wg sync.WaitGroup
+	for h := range hs {
+		wg.Go(func() { w.sortOps(hs[h]) })
+	}
+	wg.Wait()
+	return hs
 }
 
 // track records the block's created and spent outputs for Unspent.
@@ -232,7 +365,7 @@ func (l *BulkLoader) track(blk *chain.Block) {
 	}
 }
 
-// Unspent is DB.Unspent as of the chunk's last block.
+// Unspent is DB.Unspent as of the load's last block.
 func (l *BulkLoader) Unspent(ctx context.Context, c chain.Chain, refs []chain.OutPoint) (map[chain.OutPoint]chain.Output, error) {
 	if c != l.c {
 		return nil, fmt.Errorf("bulk load %s: unspent outputs of %s", l.c, c)
@@ -259,7 +392,8 @@ func (l *BulkLoader) Unspent(ctx context.Context, c chain.Chain, refs []chain.Ou
 	return out, nil
 }
 
-// Flush ingests the chunk, with the tip moved to its last block.
+// Flush commits the load: the blocks written since the last commit are
+// stored, with the tip moved to the last of them.
 func (l *BulkLoader) Flush(ctx context.Context) error {
 	if l.err != nil {
 		return l.err
@@ -267,17 +401,17 @@ func (l *BulkLoader) Flush(ctx context.Context) error {
 	if l.blocks == 0 {
 		return nil
 	}
-	if err := l.flush(ctx); err != nil {
+	if err := l.commit(ctx); err != nil {
 		l.err = err
 		return err
 	}
 	return nil
 }
 
-func (l *BulkLoader) flush(ctx context.Context) error {
+func (l *BulkLoader) commit(ctx context.Context) error {
 	first := l.last - uint64(l.blocks) + 1
-	// The chunk extends the tip it started from; a tip moved by another
-	// writer would make the chunk count blocks twice.
+	// The load extends the tip it started from; a tip moved by another
+	// writer would make it count blocks twice.
 	tip, ok, err := l.d.Tip(ctx, l.c)
 	if err != nil {
 		return err
@@ -289,7 +423,7 @@ func (l *BulkLoader) flush(ctx context.Context) error {
 		return err
 	}
 	l.w.set(chainKey(gTip, l.c), tipValue(l.last, l.lastHash, l.source, time.Now()))
-	if l.w.size < l.o.BatchBytes {
+	if len(l.runs[0]) == 0 && l.w.size < l.o.BatchBytes {
 		b := l.d.db.NewBatchWithSize(l.w.size)
 		defer b.Close()
 		if err := l.w.apply(b); err != nil {
@@ -298,8 +432,7 @@ func (l *BulkLoader) flush(ctx context.Context) error {
 		if err := b.Commit(pebble.Sync); err != nil {
 			return fmt.Errorf("bulk load %s blocks %d-%d: %w", l.c, first, l.last, err)
 		}
-		l.tip, l.hasTip = l.last, true
-		l.reset()
+		l.committed()
 		return nil
 	}
 	paths, err := l.writeTables(ctx)
@@ -314,56 +447,93 @@ func (l *BulkLoader) flush(ctx context.Context) error {
 	if err := l.d.db.Ingest(ctx, paths); err != nil {
 		return fmt.Errorf("bulk load %s blocks %d-%d: ingest: %w", l.c, first, l.last, err)
 	}
-	l.tip, l.hasTip = l.last, true
-	l.reset()
+	l.committed()
 	return nil
 }
 
-// writeTables writes the chunk's operations in key order into tables of
-// about bulkTableBytes. Operations on one key collapse into the last, as
-// in a batch (an output created and spent in the chunk is deleted).
-//
-// The operations are split in two key ranges, sorted and written on two
-// goroutines.
+// committed moves the tip to the blocks just stored.
+func (l *BulkLoader) committed() {
+	l.tip, l.hasTip = l.last, true
+	l.resetChunk()
+	l.resetCommit()
+}
+
+// writeTables writes the blocks since the last commit as tables in key
+// order. A single chunk is written straight from memory; otherwise the
+// chunk joins the runs, which are merged. Each key range is written on
+// its own goroutine.
 func (l *BulkLoader) writeTables(ctx context.Context) ([]string, error) {
-	w := &l.w
-	mid := w.partition()
-	halves := [2][]op{w.ops[:mid], w.ops[mid:]}
+	// Into a chain the store does not hold yet, the tables go to the last
+	// level and are written as it is, compressed; otherwise they go to L0
+	// at worst, which compactions rewrite, and are written as the upper
+	// levels are.
+	level := 0
+	if !l.hasTip {
+		level = len(l.d.opts.Levels) - 1
+	}
+	wo := l.d.opts.MakeWriterOptions(level, l.d.db.TableFormat())
 	var (
-		paths [2][]string
+		sinks [2]tableSink
 		errs  [2]error
 		wg    sync.WaitGroup
 	)
-	for h := range halves {
-		wg.Go(func() {
-			w.sortOps(halves[h])
-			paths[h], errs[h] = l.writeRange(ctx, halves[h], fmt.Sprintf("%d-", h))
-		})
+	for h := range sinks {
+		sinks[h] = tableSink{dir: l.tmp, prefix: fmt.Sprintf("%d-", h), wo: wo}
+	}
+	if len(l.runs[0]) == 0 {
+		hs := l.halves(&l.w, true)
+		for h := range hs {
+			wg.Go(func() { errs[h] = sinks[h].ops(ctx, &l.w, hs[h]) })
+		}
+	} else {
+		if err := l.wait(); err != nil {
+			return nil, err
+		}
+		if err := l.writeRuns(ctx, &l.w, l.newRuns()); err != nil {
+			return nil, err
+		}
+		for h := range sinks {
+			wg.Go(func() { errs[h] = sinks[h].merge(ctx, l.runs[h]) })
+		}
 	}
 	wg.Wait()
-	return append(paths[0], paths[1]...), errors.Join(errs[0], errs[1])
+	return append(sinks[0].paths, sinks[1].paths...), errors.Join(errs[0], errs[1])
 }
 
-// partition moves the operations with keys below a pivot, near the
-// median, before the others, and returns how many there are. All the
-// operations on one key end on one side.
-func (w *graphWriter) partition() int {
+// choosePivot picks a key near the median of the chunk's operations, or
+// nil for a chunk too small to split.
+func (w *graphWriter) choosePivot() []byte {
 	n := len(w.ops)
 	if n < 1024 {
-		return 0
+		return nil
 	}
 	sample := make([]op, 0, 127)
 	for i := range cap(sample) {
 		sample = append(sample, w.ops[i*(n-1)/(cap(sample)-1)])
 	}
 	slices.SortFunc(sample, w.cmpOps)
-	pivot := sample[len(sample)/2]
-	i, j := 0, n-1
+	return bytes.Clone(w.opKey(&sample[len(sample)/2]))
+}
+
+// partition moves the operations with keys below pivot before the
+// others, and returns how many there are; with no pivot, none are.
+func (w *graphWriter) partition(pivot []byte) int {
+	if pivot == nil {
+		return 0
+	}
+	pw := w.words(pivot)
+	below := func(o *op) bool {
+		if o.w != pw {
+			return slices.Compare(o.w[:], pw[:]) < 0
+		}
+		return bytes.Compare(w.opKey(o), pivot) < 0
+	}
+	i, j := 0, len(w.ops)-1
 	for {
-		for i <= j && w.cmpKeys(&w.ops[i], &pivot) < 0 {
+		for i <= j && below(&w.ops[i]) {
 			i++
 		}
-		for i <= j && w.cmpKeys(&w.ops[j], &pivot) >= 0 {
+		for i <= j && !below(&w.ops[j]) {
 			j--
 		}
 		if i >= j {
@@ -373,73 +543,30 @@ func (w *graphWriter) partition() int {
 	}
 }
 
-// writeRange writes sorted operations into tables named with prefix.
-func (l *BulkLoader) writeRange(ctx context.Context, ops []op, prefix string) ([]string, error) {
-	w := &l.w
-	// The tables go to L0 at worst and are rewritten by compactions; they
-	// are written as the upper levels are, uncompressed.
-	wo := l.d.opts.MakeWriterOptions(0, l.d.db.TableFormat())
-	var (
-		paths []string
-		tw    *sstable.Writer
-		size  int
-	)
-	closeTable := func() error {
-		if tw == nil {
-			return nil
-		}
-		err := tw.Close()
-		tw = nil
-		return err
-	}
+// eachKey calls fn for each key of sorted operations once, with the last
+// operation on it, as in a batch (an output created and spent in the
+// chunk is deleted).
+func (w *graphWriter) eachKey(ctx context.Context, ops []op, fn func(kind opKind, k, v []byte) error) error {
 	for i := 0; i < len(ops); i++ {
 		if i%(1<<16) == 0 {
 			if err := ctx.Err(); err != nil {
-				closeTable()
-				return paths, err
+				return err
 			}
 		}
 		o := &ops[i]
 		// Operations on one key are adjacent, in the order they were added.
 		for i+1 < len(ops) && w.sameKey(o, &ops[i+1]) {
 			if o.kind == opMerge || ops[i+1].kind == opMerge {
-				closeTable()
-				return paths, fmt.Errorf("key %q merged and written in one chunk", w.opKey(o))
+				return fmt.Errorf("key %q merged and written in one chunk", w.opKey(o))
 			}
 			i++
 			o = &ops[i]
 		}
-		if tw == nil {
-			p := filepath.Join(l.tmp, fmt.Sprintf("%s%06d.sst", prefix, len(paths)))
-			f, err := vfs.Default.Create(p, vfs.WriteCategoryUnspecified)
-			if err != nil {
-				return paths, err
-			}
-			paths = append(paths, p)
-			tw = sstable.NewWriter(objstorageprovider.NewFileWritable(f), wo)
-			size = 0
-		}
-		k := w.opKey(o)
-		var err error
-		switch o.kind {
-		case opSet:
-			err = tw.Set(k, w.opValue(o))
-		case opDelete:
-			err = tw.Delete(k)
-		case opMerge:
-			err = tw.Merge(k, w.opValue(o))
-		}
-		if err != nil {
-			closeTable()
-			return paths, err
-		}
-		if size += int(o.klen) + int(o.vlen); size >= bulkTableBytes {
-			if err := closeTable(); err != nil {
-				return paths, err
-			}
+		if err := fn(o.kind, w.opKey(o), w.opValue(o)); err != nil {
+			return err
 		}
 	}
-	return paths, closeTable()
+	return nil
 }
 
 // Close ends the load, dropping blocks not yet flushed.
@@ -447,7 +574,9 @@ func (l *BulkLoader) Close() error {
 	if l.err == nil {
 		l.err = fmt.Errorf("bulk load %s: closed", l.c)
 	}
-	err := l.unmapChunk()
+	// The goroutine writing runs reads a buffer.
+	l.wait()
+	err := errors.Join(l.bufs[0].free(), l.bufs[1].free())
 	if rerr := os.RemoveAll(l.tmp); rerr != nil {
 		err = errors.Join(err, rerr)
 	}

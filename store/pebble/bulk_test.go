@@ -136,6 +136,13 @@ func TestBulkLoadBitcoin(t *testing.T) {
 	if got := btcState(t, db); got != want {
 		t.Errorf("bulk load differs from batches:\n%s\nwant\n%s", got, want)
 	}
+	// A run a block, merged at one commit: outputs created in one run
+	// and spent in a later one.
+	runs := open(t)
+	load(t, runs, chain.Bitcoin, pebble.BulkOptions{ChunkBytes: 1, BatchBytes: -1}, btcBlocks(1, 12), 2)
+	if got := btcState(t, runs); got != want {
+		t.Errorf("bulk load in runs differs from batches:\n%s\nwant\n%s", got, want)
+	}
 	// A rollback of loaded blocks is exact.
 	if _, err := db.Rollback(ctx, chain.Bitcoin, 3); err != nil {
 		t.Fatal(err)
@@ -311,14 +318,18 @@ func TestBulkLoadLargeChunk(t *testing.T) {
 	if err := ref.WriteBlocks(ctx, chain.Ethereum, "test", ethBlocks(1, 300)); err != nil {
 		t.Fatal(err)
 	}
-	db := open(t)
-	load(t, db, chain.Ethereum, pebble.BulkOptions{BatchBytes: -1}, ethBlocks(1, 300), 300)
 	var txs []string
 	for h := 1; h <= 300; h += 7 {
 		txs = append(txs, hash("0x", h*10+1), hash("0x", h*10+2))
 	}
 	addrs := []string{"0xa11ce", "0xb0b", "0xca401", "0x70ce4"}
-	if got, want := graphState(t, db, chain.Ethereum, addrs, txs), graphState(t, ref, chain.Ethereum, addrs, txs); got != want {
-		t.Errorf("bulk load differs from batches:\n%s\nwant\n%s", got, want)
+	want := graphState(t, ref, chain.Ethereum, addrs, txs)
+	// One chunk, and chunks of about 1,500 operations merged as runs.
+	for _, o := range []pebble.BulkOptions{{BatchBytes: -1}, {ChunkBytes: 100 << 10, BatchBytes: -1}} {
+		db := open(t)
+		load(t, db, chain.Ethereum, o, ethBlocks(1, 300), 300)
+		if got := graphState(t, db, chain.Ethereum, addrs, txs); got != want {
+			t.Errorf("%+v: bulk load differs from batches:\n%s\nwant\n%s", o, got, want)
+		}
 	}
 }

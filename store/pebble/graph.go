@@ -251,8 +251,12 @@ func (d *DB) WriteBlocks(ctx context.Context, c chain.Chain, source string, bloc
 type graphWriter struct {
 	c      chain.Chain
 	totals map[string]*totals
+	slab   []totals // where totals are allocated, in slabs
 	key    []byte
 	val    enc
+	blk    enc    // the block's record
+	txKey  []byte // a transaction's key
+	th     []byte // a transaction's hash
 	ops    []op
 	arena  []byte // ops' keys and values
 	size   int    // the batch's size, roughly
@@ -300,18 +304,7 @@ func (w *graphWriter) add(kind opKind, k, v []byte) {
 		// A batch or chunk is bounded far below this.
 		panic("graph writer: batch too large")
 	}
-	o := op{off: uint32(off), vlen: uint32(len(v)), seq: uint32(len(w.ops)), klen: uint16(len(k)), kind: kind}
-	var pad [48]byte
-	p := 5 + len(w.c)
-	if len(k) > 2 {
-		pad[0] = k[2]
-	}
-	if len(k) > p {
-		copy(pad[1:], k[p:])
-	}
-	for i := range o.w {
-		o.w[i] = binary.BigEndian.Uint64(pad[8*i:])
-	}
+	o := op{w: w.words(k), off: uint32(off), vlen: uint32(len(v)), seq: uint32(len(w.ops)), klen: uint16(len(k)), kind: kind}
 	// Grown by doubling: append grows large slices by a quarter, which
 	// copies a chunk's arena many times over.
 	if need := off + len(k) + len(v); need > cap(w.arena) {
@@ -325,6 +318,22 @@ func (w *graphWriter) add(kind opKind, k, v []byte) {
 	w.arena = append(append(w.arena, k...), v...)
 	w.ops = append(w.ops, o)
 	w.size += len(k) + len(v) + 16
+}
+
+// words are an op's sort words for key k.
+func (w *graphWriter) words(k []byte) (ws [6]uint64) {
+	var pad [48]byte
+	p := 5 + len(w.c)
+	if len(k) > 2 {
+		pad[0] = k[2]
+	}
+	if len(k) > p {
+		copy(pad[1:], k[p:])
+	}
+	for i := range ws {
+		ws[i] = binary.BigEndian.Uint64(pad[8*i:])
+	}
+	return ws
 }
 
 func (w *graphWriter) set(k, v []byte) { w.add(opSet, k, v) }
@@ -389,18 +398,18 @@ func (w *graphWriter) block(blk *chain.Block) error {
 			return err
 		}
 	}
-	var e enc
+	e := &w.blk
+	e.b = e.b[:0]
 	e.raw(hash)
 	e.raw(parent)
 	e.svar(blk.Time.Unix())
 	e.uvar(uint64(len(blk.Txs)))
 	for i := range blk.Txs {
-		th, err := hashBytes(blk.Txs[i].Hash)
-		if err != nil {
+		if w.th, err = appendHashBytes(w.th[:0], blk.Txs[i].Hash); err != nil {
 			return err
 		}
-		e.raw(th)
-		if err := w.tx(blk, &blk.Txs[i], th); err != nil {
+		e.raw(w.th)
+		if err := w.tx(blk, &blk.Txs[i], w.th); err != nil {
 			return fmt.Errorf("tx %s: %w", blk.Txs[i].Hash, err)
 		}
 	}
@@ -411,7 +420,8 @@ func (w *graphWriter) block(blk *chain.Block) error {
 func (w *graphWriter) tx(blk *chain.Block, tx *chain.Tx, th []byte) error {
 	ts := blk.Time.Unix()
 	w.val.b = encodeTx(w.val.b[:0], w.c, blk, tx)
-	w.set(append(chainKey(gTx, w.c), th...), w.val.b)
+	w.txKey = append(append(append(append(w.txKey[:0], gTx...), w.c...), 0), th...)
+	w.set(w.txKey, w.val.b)
 	if tx.From != "" && !tx.Fee.IsZero() {
 		w.total(tx.From).addFee(tx.Fee, ts)
 	}
@@ -499,7 +509,14 @@ func (w *graphWriter) posting(dir byte, addr, counterparty string, height uint64
 func (w *graphWriter) total(addr string) *totals {
 	t := w.totals[addr]
 	if t == nil {
-		t = &totals{}
+		// Allocated by the thousand, with room for one asset: a bulk
+		// load's chunk sums hundreds of thousands of addresses.
+		if len(w.slab) == cap(w.slab) {
+			w.slab = make([]totals, 0, 1024)
+		}
+		w.slab = w.slab[:len(w.slab)+1]
+		t = &w.slab[len(w.slab)-1]
+		t.assets = t.one[:0]
 		w.totals[addr] = t
 	}
 	return t
@@ -507,7 +524,9 @@ func (w *graphWriter) total(addr string) *totals {
 
 func (w *graphWriter) flushTotals() error {
 	for addr, t := range w.totals {
-		w.add(opMerge, appendAddrW(chainKey(gTotals, w.c), addr), t.encode())
+		w.key = appendAddrW(append(append(append(w.key[:0], gTotals...), w.c...), 0), addr)
+		w.val.b = t.appendEncode(w.val.b[:0])
+		w.add(opMerge, w.key, w.val.b)
 	}
 	return nil
 }

@@ -21,15 +21,17 @@ var errCorrupt = errors.New("corrupt graph record")
 // enc appends to a byte slice.
 type enc struct{ b []byte }
 
-func (e *enc) u8(v byte)             { e.b = append(e.b, v) }
-func (e *enc) u32(v uint32)          { e.b = binary.BigEndian.AppendUint32(e.b, v) }
-func (e *enc) u64(v uint64)          { e.b = binary.BigEndian.AppendUint64(e.b, v) }
-func (e *enc) uvar(v uint64)         { e.b = binary.AppendUvarint(e.b, v) }
-func (e *enc) svar(v int64)          { e.b = binary.AppendVarint(e.b, v) }
-func (e *enc) raw(p []byte)          { e.b = append(e.b, p...) }
-func (e *enc) str(s string)          { e.uvar(uint64(len(s))); e.b = append(e.b, s...) }
-func (e *enc) bytes(p []byte)        { e.uvar(uint64(len(p))); e.b = append(e.b, p...) }
-func (e *enc) amount(a chain.Amount) { e.bytes(a.Bytes()) }
+func (e *enc) u8(v byte)     { e.b = append(e.b, v) }
+func (e *enc) u32(v uint32)  { e.b = binary.BigEndian.AppendUint32(e.b, v) }
+func (e *enc) u64(v uint64)  { e.b = binary.BigEndian.AppendUint64(e.b, v) }
+func (e *enc) uvar(v uint64) { e.b = binary.AppendUvarint(e.b, v) }
+func (e *enc) svar(v int64)  { e.b = binary.AppendVarint(e.b, v) }
+func (e *enc) raw(p []byte)  { e.b = append(e.b, p...) }
+func (e *enc) str(s string)  { e.uvar(uint64(len(s))); e.b = append(e.b, s...) }
+func (e *enc) amount(a chain.Amount) {
+	e.uvar(uint64(a.ByteLen()))
+	e.b = a.AppendBytes(e.b)
+}
 
 // dec reads what enc wrote; the first error sticks.
 type dec struct {
@@ -130,6 +132,30 @@ func hashBytes(s string) ([]byte, error) {
 	b, err := hex.DecodeString(h)
 	if err != nil || len(b) != 32 {
 		return nil, fmt.Errorf("invalid hash %q: want 32 bytes of hex", s)
+	}
+	return b, nil
+}
+
+// appendHashBytes appends the 32 bytes of hash s to b, as hashBytes
+// decodes them, without allocating for a lowercase hash.
+func appendHashBytes(b []byte, s string) ([]byte, error) {
+	h := strings.TrimPrefix(s, "0x")
+	if len(h) != 64 {
+		v, err := hashBytes(s)
+		return append(b, v...), err
+	}
+	n := len(b)
+	b = append(b, make([]byte, 32)...)
+	out := b[n:]
+	var bad byte
+	for i := range out {
+		hi, lo := hexDigit[h[2*i]], hexDigit[h[2*i+1]]
+		bad |= hi | lo
+		out[i] = hi<<4 | lo
+	}
+	if bad&0xf0 != 0 {
+		v, err := hashBytes(s)
+		return append(b[:n], v...), err
 	}
 	return b, nil
 }

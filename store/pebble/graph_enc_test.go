@@ -2,6 +2,7 @@ package pebble
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 )
 
@@ -25,6 +26,22 @@ func FuzzAppendAddrW(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		if got, want := appendAddrW(nil, s), appendAddr(nil, s); !bytes.Equal(got, want) {
 			t.Errorf("%q: %x, appendAddr %x", s, got, want)
+		}
+	})
+}
+
+// FuzzAppendHashBytes: the write path's hash decoding agrees with
+// hashBytes, on the value and on the error.
+func FuzzAppendHashBytes(f *testing.F) {
+	f.Add("0x" + strings.Repeat("0f", 32))
+	f.Add(strings.Repeat("aB", 32))
+	f.Add("0x" + strings.Repeat("0g", 32))
+	f.Add("0X" + strings.Repeat("00", 32))
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := appendHashBytes([]byte("k"), s)
+		want, werr := hashBytes(s)
+		if (err == nil) != (werr == nil) || err == nil && !bytes.Equal(got, append([]byte("k"), want...)) {
+			t.Errorf("%q: %x %v, hashBytes %x %v", s, got, err, want, werr)
 		}
 	})
 }

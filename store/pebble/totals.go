@@ -20,6 +20,7 @@ type totals struct {
 	in, out     uint64
 	fees        chain.Amount
 	assets      []assetTotals
+	one         [1]assetTotals // assets' first, when a writer allocates t
 }
 
 type assetTotals struct {
@@ -81,8 +82,11 @@ func (t *totals) merge(o *totals) {
 	}
 }
 
-func (t *totals) encode() []byte {
-	var e enc
+func (t *totals) encode() []byte { return t.appendEncode(nil) }
+
+// appendEncode appends t's encoding to b.
+func (t *totals) appendEncode(b []byte) []byte {
+	e := enc{b: b}
 	e.u8(1)
 	e.svar(t.first)
 	e.svar(t.last)
@@ -99,16 +103,31 @@ func (t *totals) encode() []byte {
 }
 
 func decodeTotals(v []byte) (*totals, error) {
+	t := &totals{}
+	return t, t.decode(v, nil)
+}
+
+// decode sets t to the totals encoded in v, reusing t's memory; assets,
+// if not nil, interns the assets' names.
+func (t *totals) decode(v []byte, assets map[string]chain.Asset) error {
 	d := dec{b: v}
 	if d.u8() != 1 {
-		return nil, errCorrupt
+		return errCorrupt
 	}
-	t := &totals{first: d.svar(), last: d.svar(), in: d.uvar(), out: d.uvar(), fees: d.amount()}
+	*t = totals{first: d.svar(), last: d.svar(), in: d.uvar(), out: d.uvar(), fees: d.amount(), assets: t.assets[:0]}
 	n := d.uvar()
 	for i := uint64(0); i < n && d.err == nil; i++ {
-		t.assets = append(t.assets, assetTotals{asset: chain.Asset(d.str()), received: d.amount(), sent: d.amount()})
+		name := d.bytes()
+		a, ok := assets[string(name)]
+		if !ok {
+			a = chain.Asset(name)
+			if assets != nil {
+				assets[string(a)] = a
+			}
+		}
+		t.assets = append(t.assets, assetTotals{asset: a, received: d.amount(), sent: d.amount()})
 	}
-	return t, d.err
+	return d.err
 }
 
 // totalsMergerName is persisted in the store's options; changing it makes

@@ -1,0 +1,17 @@
+//go:build !linux
+
+package pebble
+
+import "os"
+
+// createDirect creates a file; direct I/O is used on Linux only.
+func createDirect(path string) (*os.File, bool, error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	return f, false, err
+}
+
+// openDirect opens a file to read.
+func openDirect(path string) (*os.File, bool, error) {
+	f, err := os.Open(path)
+	return f, false, err
+}
