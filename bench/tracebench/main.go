@@ -68,7 +68,7 @@ func main() {
 			log.Fatal(err)
 		}
 		fmt.Printf("built: %d transfers in %s\n", n, time.Since(start).Round(time.Second))
-		if err := db.Settle(ctx); err != nil {
+		if _, err := db.Settle(ctx); err != nil {
 			log.Fatal(err)
 		}
 	}

@@ -45,7 +45,7 @@ func (f *ingestFlags) add(cmd *cobra.Command, node bool) {
 	fl := cmd.Flags()
 	fl.Uint64Var(&f.from, "from", 0, "first block when the store holds none of the chain yet (later runs resume after the stored tip)")
 	fl.Uint64Var(&f.to, "to", 0, "last block to ingest")
-	fl.IntVar(&f.batch, "batch", 0, "blocks per atomic write (default 100; from files, as many as a bulk load's chunk holds)")
+	fl.IntVar(&f.batch, "batch", 0, "blocks per atomic write (default 100; from files, as many as a bulk load commits at once, up to 8 GiB of keys)")
 	fl.StringVar(&f.metricsAddr, "metrics-addr", "", "serve Prometheus metrics on this address while ingesting, e.g. 127.0.0.1:9101")
 	fl.BoolVar(&f.noProgress, "no-progress", false, "no progress line")
 	fl.BoolVar(&f.watch, "watch", false, "rerun the saved watches (tracehound watch) as blocks are stored, and alert on new endpoints")
@@ -188,9 +188,9 @@ func runNode(src ingest.NodeSource) ingestFunc {
 }
 
 // runStream runs an ingest of history from files. It is a bulk load into
-// the store, in chunks far larger than a batch (--batch, if given, bounds
-// them), unless watches are to rerun as blocks are stored: they must see
-// each batch in the store.
+// the store, committed in gigabytes rather than batches (--batch, if
+// given, bounds a commit's blocks), unless watches are to rerun as blocks
+// are stored: they must see each batch in the store.
 func runStream(src ingest.StreamSource, f ingestFlags) ingestFunc {
 	return func(ctx context.Context, db ingest.Store, o ingest.Options) (ingest.Stats, error) {
 		if p, ok := db.(*pebble.DB); ok && !f.watch {

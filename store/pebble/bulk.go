@@ -92,11 +92,11 @@ type BulkLoader struct {
 	created map[chain.OutPoint]chain.Output
 	spent   map[chain.OutPoint]bool
 	// The run files written since the last commit, per key range, their
-	// size, and the key that splits the two ranges (nil: chosen by the
-	// first run; chosen but empty: one range).
-	runs     [2][]string
+	// size, and the keys that split the ranges, chosen by the first chunk
+	// (split; none for a chunk too small to split: one range).
+	runs     [bulkRanges][]string
 	runBytes int
-	pivot    []byte
+	pivots   [][]byte
 	split    bool
 
 	w       graphWriter // the chunk being filled
@@ -211,8 +211,8 @@ func (l *BulkLoader) resetCommit() {
 			os.Remove(p)
 		}
 	}
-	l.runs = [2][]string{}
-	l.runBytes, l.pivot, l.split = 0, nil, false
+	l.runs = [bulkRanges][]string{}
+	l.runBytes, l.pivots, l.split = 0, nil, false
 }
 
 // Tip is the height of the last block ingested, and false if the store
@@ -316,8 +316,8 @@ func (l *BulkLoader) handOff(ctx context.Context) error {
 }
 
 // newRuns names the next run file of each key range.
-func (l *BulkLoader) newRuns() [2]string {
-	var paths [2]string
+func (l *BulkLoader) newRuns() [bulkRanges]string {
+	var paths [bulkRanges]string
 	for h := range paths {
 		paths[h] = filepath.Join(l.tmp, fmt.Sprintf("run-%d-%06d", h, len(l.runs[h])))
 		l.runs[h] = append(l.runs[h], paths[h])
@@ -325,26 +325,32 @@ func (l *BulkLoader) newRuns() [2]string {
 	return paths
 }
 
-// halves splits a chunk's operations at the load's pivot, which the
-// first chunk since the commit chooses, and sorts both ranges, on two
-// goroutines if parallel.
-func (l *BulkLoader) halves(w *graphWriter, parallel bool) [2][]op {
+// bulkRanges is how many key ranges a load's chunks are split in, each
+// merged and written on its own goroutine at the commit: more than the
+// cores, so that one range's merge runs while another waits on the disk.
+const bulkRanges = 4
+
+// ranges splits a chunk's operations at the load's pivots, which the
+// first chunk since the commit chooses, and sorts the ranges, on one
+// goroutine each if parallel.
+func (l *BulkLoader) ranges(w *graphWriter, parallel bool) [bulkRanges][]op {
 	if !l.split {
-		l.pivot, l.split = w.choosePivot(), true
+		l.pivots, l.split = w.choosePivots(bulkRanges-1), true
 	}
-	mid := w.partition(l.pivot)
-	hs := [2][]op{w.ops[:mid], w.ops[mid:]}
+	var rs [bulkRanges][]op
+	w.split(w.ops, l.pivots, rs[:])
 	if !parallel {
-		w.sortOps(hs[0])
-		w.sortOps(hs[1])
-		return hs
+		for _, r := range rs {
+			w.sortOps(r)
+		}
+		return rs
 	}
 	var wg sync.WaitGroup
-	for h := range hs {
-		wg.Go(func() { w.sortOps(hs[h]) })
+	for i := range rs {
+		wg.Go(func() { w.sortOps(rs[i]) })
 	}
 	wg.Wait()
-	return hs
+	return rs
 }
 
 // track records the block's created and spent outputs for Unspent.
@@ -459,9 +465,8 @@ func (l *BulkLoader) committed() {
 }
 
 // writeTables writes the blocks since the last commit as tables in key
-// order. A single chunk is written straight from memory; otherwise the
-// chunk joins the runs, which are merged. Each key range is written on
-// its own goroutine.
+// order: the runs merged with the chunk in memory. Each key range is
+// written on its own goroutine.
 func (l *BulkLoader) writeTables(ctx context.Context) ([]string, error) {
 	// Into a chain the store does not hold yet, the tables go to the last
 	// level and are written as it is, compressed; otherwise they go to L0
@@ -473,54 +478,68 @@ func (l *BulkLoader) writeTables(ctx context.Context) ([]string, error) {
 	}
 	wo := l.d.opts.MakeWriterOptions(level, l.d.db.TableFormat())
 	var (
-		sinks [2]tableSink
-		errs  [2]error
+		sinks [bulkRanges]tableSink
+		errs  [bulkRanges]error
 		wg    sync.WaitGroup
 	)
-	for h := range sinks {
-		sinks[h] = tableSink{dir: l.tmp, prefix: fmt.Sprintf("%d-", h), wo: wo}
+	for i := range sinks {
+		sinks[i] = tableSink{dir: l.tmp, prefix: fmt.Sprintf("%d-", i), wo: wo}
 	}
-	if len(l.runs[0]) == 0 {
-		hs := l.halves(&l.w, true)
-		for h := range hs {
-			wg.Go(func() { errs[h] = sinks[h].ops(ctx, &l.w, hs[h]) })
-		}
-	} else {
-		if err := l.wait(); err != nil {
-			return nil, err
-		}
-		if err := l.writeRuns(ctx, &l.w, l.newRuns()); err != nil {
-			return nil, err
-		}
-		for h := range sinks {
-			wg.Go(func() { errs[h] = sinks[h].merge(ctx, l.runs[h]) })
+	// The last chunk is merged from memory.
+	if err := l.wait(); err != nil {
+		return nil, err
+	}
+	rs := l.ranges(&l.w, true)
+	for i := range rs {
+		if len(l.runs[i]) == 0 {
+			wg.Go(func() { errs[i] = sinks[i].ops(ctx, &l.w, rs[i]) })
+		} else {
+			wg.Go(func() { errs[i] = sinks[i].merge(ctx, l.runs[i], &memRun{w: &l.w, ops: rs[i]}) })
 		}
 	}
 	wg.Wait()
-	return append(sinks[0].paths, sinks[1].paths...), errors.Join(errs[0], errs[1])
+	var paths []string
+	for _, s := range sinks {
+		paths = append(paths, s.paths...)
+	}
+	return paths, errors.Join(errs[:]...)
 }
 
-// choosePivot picks a key near the median of the chunk's operations, or
-// nil for a chunk too small to split.
-func (w *graphWriter) choosePivot() []byte {
-	n := len(w.ops)
-	if n < 1024 {
+// choosePivots picks n keys that split the chunk's operations into
+// ranges of about equal size, or none for a chunk too small to split.
+func (w *graphWriter) choosePivots(n int) [][]byte {
+	ops := len(w.ops)
+	if ops < 1024 {
 		return nil
 	}
-	sample := make([]op, 0, 127)
+	sample := make([]op, 0, 255)
 	for i := range cap(sample) {
-		sample = append(sample, w.ops[i*(n-1)/(cap(sample)-1)])
+		sample = append(sample, w.ops[i*(ops-1)/(cap(sample)-1)])
 	}
 	slices.SortFunc(sample, w.cmpOps)
-	return bytes.Clone(w.opKey(&sample[len(sample)/2]))
+	pivots := make([][]byte, n)
+	for i := range pivots {
+		pivots[i] = bytes.Clone(w.opKey(&sample[(i+1)*len(sample)/(n+1)]))
+	}
+	return pivots
+}
+
+// split moves ops into len(rs) ranges split at the sorted pivots, in
+// place, and sets rs to them; with no pivots, all are in the first.
+func (w *graphWriter) split(ops []op, pivots [][]byte, rs [][]op) {
+	if len(pivots) == 0 {
+		rs[0] = ops
+		return
+	}
+	m := len(pivots) / 2
+	mid := w.partition(ops, pivots[m])
+	w.split(ops[:mid], pivots[:m], rs[:m+1])
+	w.split(ops[mid:], pivots[m+1:], rs[m+1:])
 }
 
 // partition moves the operations with keys below pivot before the
-// others, and returns how many there are; with no pivot, none are.
-func (w *graphWriter) partition(pivot []byte) int {
-	if pivot == nil {
-		return 0
-	}
+// others, and returns how many there are.
+func (w *graphWriter) partition(ops []op, pivot []byte) int {
 	pw := w.words(pivot)
 	below := func(o *op) bool {
 		if o.w != pw {
@@ -528,18 +547,18 @@ func (w *graphWriter) partition(pivot []byte) int {
 		}
 		return bytes.Compare(w.opKey(o), pivot) < 0
 	}
-	i, j := 0, len(w.ops)-1
+	i, j := 0, len(ops)-1
 	for {
-		for i <= j && below(&w.ops[i]) {
+		for i <= j && below(&ops[i]) {
 			i++
 		}
-		for i <= j && !below(&w.ops[j]) {
+		for i <= j && !below(&ops[j]) {
 			j--
 		}
 		if i >= j {
 			return i
 		}
-		w.ops[i], w.ops[j] = w.ops[j], w.ops[i]
+		ops[i], ops[j] = ops[j], ops[i]
 	}
 }
 

@@ -34,12 +34,12 @@ const (
 	runAligned = 4096
 )
 
-// writeRuns sorts the chunk's operations and writes its two key ranges
-// to the run files paths.
-func (l *BulkLoader) writeRuns(ctx context.Context, w *graphWriter, paths [2]string) error {
-	hs := l.halves(w, false)
-	for h, ops := range hs {
-		if err := writeRun(ctx, w, ops, paths[h]); err != nil {
+// writeRuns sorts the chunk's operations and writes its key ranges to
+// the run files paths.
+func (l *BulkLoader) writeRuns(ctx context.Context, w *graphWriter, paths [bulkRanges]string) error {
+	rs := l.ranges(w, false)
+	for i, ops := range rs {
+		if err := writeRun(ctx, w, ops, paths[i]); err != nil {
 			return fmt.Errorf("write run: %w", err)
 		}
 	}
@@ -130,7 +130,8 @@ func (w *runWriter) close() error {
 }
 
 // runReader reads a run's records; key and value are valid until next.
-// Its blocks are read ahead on another goroutine.
+// Its blocks are read ahead on another goroutine. A reader of a chunk
+// still in memory reads its sorted operations instead (mem).
 type runReader struct {
 	path string
 	seq  int // the run's place in the load: a later run's operation wins
@@ -138,21 +139,53 @@ type runReader struct {
 	key  []byte
 	val  []byte
 
+	mem *memRun
+
 	blocks *blockReader
 	cur    []byte // the unread part of the current block
 	own    []byte // a record that spans blocks
 	count  uint64 // records read
 }
 
-func openRun(ctx context.Context, path string, seq int) (*runReader, error) {
-	b, err := readBlocks(ctx, path)
+// openRun opens a run to read; remove removes its file once read.
+func openRun(ctx context.Context, path string, seq int, remove bool) (*runReader, error) {
+	b, err := readBlocks(ctx, path, remove)
 	if err != nil {
 		return nil, err
 	}
 	return &runReader{path: path, seq: seq, blocks: b}, nil
 }
 
-func (r *runReader) close() { r.blocks.close() }
+func (r *runReader) close() {
+	if r.blocks != nil {
+		r.blocks.close()
+	}
+}
+
+// memRun is a chunk's sorted operations, read as a run.
+type memRun struct {
+	w   *graphWriter
+	ops []op
+}
+
+// nextMem is next for a chunk in memory: one operation a key, the last.
+func (r *runReader) nextMem() (bool, error) {
+	m := r.mem
+	if len(m.ops) == 0 {
+		return false, nil
+	}
+	i := 0
+	for i+1 < len(m.ops) && m.w.sameKey(&m.ops[i], &m.ops[i+1]) {
+		if m.ops[i].kind == opMerge || m.ops[i+1].kind == opMerge {
+			return false, fmt.Errorf("key %q merged and written in one chunk", m.w.opKey(&m.ops[i]))
+		}
+		i++
+	}
+	o := &m.ops[i]
+	r.kind, r.key, r.val = o.kind, m.w.opKey(o), m.w.opValue(o)
+	m.ops = m.ops[i+1:]
+	return true, nil
+}
 
 // take returns the next n bytes of the run, which stay valid until the
 // next call.
@@ -194,6 +227,9 @@ func (r *runReader) uvarint() (uint64, error) {
 
 // next reads the next record; false at the end of the run.
 func (r *runReader) next() (bool, error) {
+	if r.mem != nil {
+		return r.nextMem()
+	}
 	if len(r.cur) == 0 {
 		b, err := r.blocks.next()
 		if err != nil {
@@ -286,7 +322,9 @@ type blockRead struct {
 	err error
 }
 
-func readBlocks(ctx context.Context, path string) (*blockReader, error) {
+// readBlocks reads the file at path; remove removes it once read to its
+// end.
+func readBlocks(ctx context.Context, path string, remove bool) (*blockReader, error) {
 	f, _, err := openDirect(path)
 	if err != nil {
 		return nil, err
@@ -312,6 +350,12 @@ func readBlocks(ctx context.Context, path string) (*blockReader, error) {
 		defer f.Close()
 		for off := int64(0); ; {
 			if off >= st.Size() {
+				// A run is read once: removing it here, beside the merge,
+				// keeps the removal (slow for large files on ext4) off the
+				// merge's path.
+				if remove {
+					os.Remove(path)
+				}
 				r.full <- blockRead{err: io.EOF}
 				return
 			}
@@ -430,6 +474,9 @@ func (s *tableSink) add(kind opKind, k, v []byte) error {
 			return err
 		}
 		s.paths = append(s.paths, p)
+		// Written back as it is written, so that the sync when the table
+		// is closed does not wait for all of it.
+		f = vfs.NewSyncingFile(f, vfs.SyncingFileOptions{BytesPerSync: 1 << 20})
 		s.tw = sstable.NewWriter(objstorageprovider.NewFileWritable(f), s.wo)
 		s.size, s.kind = 0, k[2]
 	}
@@ -459,10 +506,11 @@ func (s *tableSink) ops(ctx context.Context, w *graphWriter, ops []op) error {
 	return errors.Join(err, s.close())
 }
 
-// merge writes the runs' records merged in key order. Of the operations
-// on one key the last run's wins, except that totals, merge operands,
-// are summed.
-func (s *tableSink) merge(ctx context.Context, paths []string) (err error) {
+// merge writes the records of the runs and then of the chunk in memory
+// (last), merged in key order, and removes the runs. Of the operations on
+// one key the last run's wins, except that totals, merge operands, are
+// summed.
+func (s *tableSink) merge(ctx context.Context, paths []string, last *memRun) (err error) {
 	var h runHeap
 	defer func() {
 		for _, r := range h {
@@ -470,10 +518,14 @@ func (s *tableSink) merge(ctx context.Context, paths []string) (err error) {
 		}
 		err = errors.Join(err, s.close())
 	}()
-	for i, p := range paths {
-		r, err := openRun(ctx, p, i)
-		if err != nil {
-			return err
+	for i := range len(paths) + 1 {
+		var r *runReader
+		if i < len(paths) {
+			if r, err = openRun(ctx, paths[i], i, true); err != nil {
+				return err
+			}
+		} else {
+			r = &runReader{seq: i, mem: last}
 		}
 		ok, err := r.next()
 		if err != nil || !ok {

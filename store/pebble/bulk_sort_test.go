@@ -1,7 +1,9 @@
 package pebble
 
 import (
+	"context"
 	"math/rand/v2"
+	"path/filepath"
 	"slices"
 	"testing"
 
@@ -73,4 +75,29 @@ func appendHexLower(b, p []byte) []byte {
 		b = append(b, digits[c>>4], digits[c&15])
 	}
 	return b
+}
+
+// BenchmarkWriteRun writes a million sorted posting-like operations, read
+// from the arena in key order, as a run.
+func BenchmarkWriteRun(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 2))
+	z := rand.NewZipf(r, 1.1, 1, 400_000)
+	w := graphWriter{c: chain.Ethereum}
+	for i := range 1_000_000 {
+		var addr [20]byte
+		a := z.Uint64()
+		for j := range addr {
+			addr[j] = byte(a * uint64(j+7) >> 3)
+		}
+		k := postingKey(nil, w.c, "0x"+string(appendHexLower(nil, addr[:])), int64(1_700_000_000+i/300*12), uint64(i/300), uint32(i%300), 1, 0, byte(i&1))
+		w.add(opSet, k, make([]byte, 80))
+	}
+	w.sortOps(w.ops)
+	path := filepath.Join(b.TempDir(), "run")
+	b.ResetTimer()
+	for b.Loop() {
+		if err := writeRun(context.Background(), &w, w.ops, path); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

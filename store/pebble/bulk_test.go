@@ -311,7 +311,7 @@ func TestBulkLoadBadBlock(t *testing.T) {
 }
 
 // TestBulkLoadLargeChunk: a chunk large enough to be sorted and written
-// as two key ranges on two goroutines.
+// as key ranges on goroutines of their own.
 func TestBulkLoadLargeChunk(t *testing.T) {
 	ctx := context.Background()
 	ref := open(t)

@@ -177,20 +177,23 @@ func (quietLogger) Fatalf(format string, args ...any) {
 }
 
 // Settle waits until no compaction has run for a second, so that reads
-// can be measured on a store at rest after a bulk load.
-func (d *DB) Settle(ctx context.Context) error {
-	idle := 0
-	for idle < 10 {
+// can be measured on a store at rest after a bulk load. It returns how
+// long after the call a compaction was last seen running (0 if none
+// was), to a tenth of a second.
+func (d *DB) Settle(ctx context.Context) (time.Duration, error) {
+	start := time.Now()
+	var active time.Duration
+	for idle := 0; idle < 10; {
 		if d.db.Metrics().Compact.NumInProgress == 0 {
 			idle++
 		} else {
-			idle = 0
+			idle, active = 0, time.Since(start)
 		}
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return active, ctx.Err()
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-	return nil
+	return active, nil
 }
