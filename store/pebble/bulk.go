@@ -162,8 +162,13 @@ func (l *BulkLoader) chunkFull() bool {
 
 // commitDue reports whether the load must commit before another block.
 func (l *BulkLoader) commitDue() bool {
-	return l.o.MaxBlocks > 0 && l.blocks >= l.o.MaxBlocks || l.runBytes+l.w.size >= l.o.CommitBytes
+	return l.o.MaxBlocks > 0 && l.blocks >= l.o.MaxBlocks || l.runBytes+l.w.size >= l.o.CommitBytes ||
+		len(l.created)+len(l.spent) >= maxPendingOutputs
 }
+
+// maxPendingOutputs bounds the Bitcoin outputs a load remembers between
+// commits (see Unspent), about half a gigabyte of memory.
+const maxPendingOutputs = 2_000_000
 
 // NewBulkLoader starts a bulk load of chain c after its stored tip.
 func (d *DB) NewBulkLoader(ctx context.Context, c chain.Chain, source string, o BulkOptions) (*BulkLoader, error) {
