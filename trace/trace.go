@@ -931,7 +931,10 @@ func (t *tracer) label(ctx context.Context, addr uint32) (*Label, error) {
 			return nil, err
 		}
 		if ok {
-			lp = &l
+			// A copy, so that l stays on the stack for the many
+			// addresses that have no label.
+			lp = new(Label)
+			*lp = l
 		}
 	}
 	t.labels[addr] = lp
