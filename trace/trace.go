@@ -377,7 +377,11 @@ type tracer struct {
 	h     historian
 	asset uint32 // the traced asset, in v
 	nodes map[nodeKey]*node
+	// queue holds the nodes waiting for a replay from head on: the room
+	// of those replayed is reused, so that queueing allocates only to
+	// grow the queue's largest length.
 	queue []*node
+	head  int
 	res   *Result
 	// venues are the nodes at DeFi venues, whose tainted intakes swaps
 	// carry on; swapOut the payouts last computed, swapTxs the venues'
@@ -434,11 +438,14 @@ func Run(ctx context.Context, g Graph, seeds []Seed, o Options) (*Result, error)
 		// Nothing of the workspace outlives the trace: the result holds
 		// copies, and its labels are allocated apart.
 		t.ws = h.workspaces().get()
-		defer h.workspaces().put(t.ws)
+		defer func() {
+			t.ws.queue = t.queue
+			h.workspaces().put(t.ws)
+		}()
 	} else {
 		t.v, t.ws = newView(o.Chain, new(sync.Mutex)), newWorkspace()
 	}
-	t.nodes, t.labels = t.ws.nodes, t.ws.labels
+	t.nodes, t.labels, t.queue = t.ws.nodes, t.ws.labels, t.ws.queue
 	t.asset = t.v.asset(o.Asset)
 	if err := t.checkTip(ctx); err != nil {
 		return nil, err
@@ -457,18 +464,16 @@ func Run(ctx context.Context, g Graph, seeds []Seed, o Options) (*Result, error)
 	}
 	replays := 0
 	for round := 0; ; round++ {
-		for len(t.queue) > 0 {
+		for t.waiting() > 0 {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
-			n := t.queue[0]
-			t.queue = t.queue[1:]
-			n.queued = false
+			n := t.pop()
 			if err := t.replay(ctx, n); err != nil {
 				return nil, err
 			}
 			if replays++; o.Progress != nil && replays%256 == 0 {
-				o.Progress(len(t.nodes), len(t.queue))
+				o.Progress(len(t.nodes), t.waiting())
 			}
 		}
 		if o.NoSwaps || len(t.venues) == 0 {
@@ -483,7 +488,7 @@ func Run(ctx context.Context, g Graph, seeds []Seed, o Options) (*Result, error)
 		if err := t.swaps(ctx); err != nil {
 			return nil, err
 		}
-		if len(t.queue) == 0 {
+		if t.waiting() == 0 {
 			break
 		}
 	}
@@ -639,11 +644,32 @@ func (t *tracer) nodeIn(k nodeKey, hop int) *node {
 }
 
 func (t *tracer) push(n *node) {
-	if !n.queued {
-		n.queued = true
-		t.queue = append(t.queue, n)
+	if n.queued {
+		return
 	}
+	n.queued = true
+	if len(t.queue) == cap(t.queue) && t.head > 0 && t.head >= len(t.queue)/2 {
+		k := copy(t.queue, t.queue[t.head:])
+		clear(t.queue[k:])
+		t.queue, t.head = t.queue[:k], 0
+	}
+	t.queue = append(t.queue, n)
 }
+
+// pop takes the next node to replay off the queue.
+func (t *tracer) pop() *node {
+	n := t.queue[t.head]
+	t.queue[t.head] = nil
+	t.head++
+	if t.head == len(t.queue) {
+		t.queue, t.head = t.queue[:0], 0
+	}
+	n.queued = false
+	return n
+}
+
+// waiting is the number of nodes queued.
+func (t *tracer) waiting() int { return len(t.queue) - t.head }
 
 // replay walks an address's history in time order with its tainted
 // arrivals and recomputes what taint it sent; recipients whose tainted
@@ -780,7 +806,9 @@ func (t *tracer) settle(ctx context.Context, n *node, rs *replayState) error {
 		}
 	}
 	// A transfer is paid once, so each replay's edges are distinct.
-	was, is := newEdgeIndex(n.out), newEdgeIndex(rs.out)
+	was, is := t.ws.edgeIndex(0, n.out), t.ws.edgeIndex(1, rs.out)
+	defer t.ws.done(&was)
+	defer t.ws.done(&is)
 	for i := range rs.out {
 		e := &rs.out[i]
 		if old := was.find(e.id); old != nil && old.tainted.Cmp(e.tainted) == 0 {
@@ -887,7 +915,7 @@ func (t *tracer) arrive(ctx context.Context, e *edge) error {
 		t.seedComputed[id] = e.tainted
 		return nil
 	}
-	r.in.set(id, e.tainted)
+	r.in.set(t.ws, id, e.tainted)
 	t.push(r)
 	return nil
 }
@@ -943,7 +971,7 @@ func (t *tracer) label(ctx context.Context, addr uint32) (*Label, error) {
 
 // seedArrival taints a transfer into a seed in full.
 func (t *tracer) seedArrival(n *node, id tid, amount chain.Amount) {
-	n.in.set(id, amount)
+	n.in.set(t.ws, id, amount)
 	t.seeds[id] = amount
 }
 
