@@ -341,6 +341,7 @@ type node struct {
 	label     *Label
 	seed      bool
 	truncated bool
+	ep        int32 // collect's: the node's place among the endpoints
 	remaining chain.Amount
 	queued    bool
 	// spent, for Bitcoin, is the taint of the address's coins that traced
@@ -1014,13 +1015,13 @@ func (s hopSet) get(h int, a uint32, nm *names) *Hop {
 func (t *tracer) collect() {
 	res := t.res
 	nm := t.v.names()
-	var into map[nodeKey][]*Edge
+	var ins []arrival
 	edgeHops := make(hopSet)
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		into = t.collectEdges(&nm, edgeHops)
+		ins = t.collectEdges(&nm, edgeHops)
 	}()
 	hops := make(hopSet)
 	nodes := t.ws.named[:0]
@@ -1093,15 +1094,7 @@ func (t *tracer) collect() {
 		x := hops.get(k.hop, k.asset, &nm)
 		x.Transfers, x.Tainted = h.Transfers, h.Tainted
 	}
-	for i, nd := range res.Nodes {
-		if nd.Label != nil {
-			ep := endpoint(nd, into[nodes[keys[i].i].n.nodeKey])
-			if !t.o.NoSwaps && isVenue(nd.Label) {
-				ep.Continues = true
-			}
-			res.Endpoints = append(res.Endpoints, ep)
-		}
-	}
+	t.endpoints(ins, nodes, keys)
 	slices.SortFunc(res.Endpoints, func(a, b Endpoint) int {
 		if a.Asset != b.Asset {
 			// The traced asset first.
@@ -1121,6 +1114,9 @@ func (t *tracer) collect() {
 		res.Tainted, _ = res.Tainted.Add(a)
 		res.Tainted = sub(res.Tainted, t.seedComputed[id])
 	}
+	if len(hops) > 0 {
+		res.Hops = make([]Hop, 0, len(hops))
+	}
 	for _, h := range hops {
 		res.Hops = append(res.Hops, *h)
 	}
@@ -1133,9 +1129,16 @@ func (t *tracer) collect() {
 	slices.Sort(res.Warnings)
 }
 
+// arrival is an edge into an endpoint: the node it reaches, and its place
+// in the result's edges.
+type arrival struct {
+	n *node
+	e int32
+}
+
 // collectEdges builds the result's edges, in block order, and their hops'
-// summaries; it returns the edges into each endpoint.
-func (t *tracer) collectEdges(nm *names, hops hopSet) map[nodeKey][]*Edge {
+// summaries; it returns the edges into endpoints, in that order.
+func (t *tracer) collectEdges(nm *names, hops hopSet) []arrival {
 	ne := len(t.swapOut)
 	for _, n := range t.nodes {
 		ne += len(n.out)
@@ -1184,7 +1187,8 @@ func (t *tracer) collectEdges(nm *names, hops hopSet) map[nodeKey][]*Edge {
 		return cmp.Or(cmp.Compare(a.id.kind, b.id.kind), cmp.Compare(a.id.pos, b.id.pos))
 	})
 	t.res.Edges = make([]Edge, len(edges))
-	into := make(map[nodeKey][]*Edge)
+	ins := t.ws.arrivals[:0]
+	defer func() { t.ws.arrivals = ins }()
 	for i, e := range edges {
 		re := &t.res.Edges[i]
 		*re = Edge{Tx: nm.txs[e.id.tx], Kind: e.id.kind, Pos: e.id.pos, Block: e.block, Time: time.Unix(e.sec, int64(e.nsec)).UTC(),
@@ -1194,29 +1198,84 @@ func (t *tracer) collectEdges(nm *names, hops hopSet) map[nodeKey][]*Edge {
 		h.Tainted, _ = h.Tainted.Add(re.Tainted)
 		k := nodeKey{e.to, e.asset}
 		if n := t.nodes[k]; n != nil && n.label != nil {
-			into[k] = append(into[k], re)
+			ins = append(ins, arrival{n, int32(i)})
 		}
 	}
-	return into
+	return ins
 }
 
-func endpoint(n Node, in []*Edge) Endpoint {
+// endpoints builds the result's endpoints from its labelled nodes, in
+// the nodes' order (keys), with the edges into them (ins).
+func (t *tracer) endpoints(ins []arrival, nodes []named, keys []order) {
+	res := t.res
+	neps := 0
+	for i := range res.Nodes {
+		if res.Nodes[i].Label != nil {
+			nodes[keys[i].i].n.ep = int32(neps)
+			neps++
+		}
+	}
+	if neps == 0 {
+		return
+	}
+	// Group the edges by endpoint (a counting sort, stable: each group
+	// stays in block order), and give all the endpoints' transactions
+	// one array.
+	at := make([]int32, neps+1)
+	for _, a := range ins {
+		at[a.n.ep+1]++
+	}
+	for i := 1; i < len(at); i++ {
+		at[i] += at[i-1]
+	}
+	next := slices.Clone(at[:neps])
+	in := slices.Grow(t.ws.grouped[:0], len(ins))[:len(ins)]
+	t.ws.grouped = in
+	for _, a := range ins {
+		in[next[a.n.ep]] = a.e
+		next[a.n.ep]++
+	}
+	txs := make([]string, len(ins))
+	res.Endpoints = make([]Endpoint, 0, neps)
+	j := 0
+	for i := range res.Nodes {
+		nd := &res.Nodes[i]
+		if nd.Label == nil {
+			continue
+		}
+		from, to := at[j], at[j+1]
+		ep := endpoint(nd, res.Edges, in[from:to], txs[from:to:to])
+		if !t.o.NoSwaps && isVenue(nd.Label) {
+			ep.Continues = true
+		}
+		res.Endpoints = append(res.Endpoints, ep)
+		j++
+	}
+}
+
+// endpoint makes node n's endpoint from the edges into it (indexes in
+// edges), writing their transactions into txs, of their number.
+func endpoint(n *Node, edges []Edge, in []int32, txs []string) Endpoint {
 	ep := Endpoint{Address: n.Address, Label: *n.Label, Asset: n.Asset, Amount: n.Received, Hop: n.Hop}
 	switch strings.ToLower(n.Label.Category) {
 	case "mixer", "bridge":
 		ep.Continues = true
 	}
-	for _, e := range in {
+	if len(in) == 0 {
+		return ep // Txs stays nil (null in JSON)
+	}
+	for k, i := range in {
+		e := &edges[i]
 		if ep.First.IsZero() || e.Time.Before(ep.First) {
 			ep.First = e.Time
 		}
 		if e.Time.After(ep.Last) {
 			ep.Last = e.Time
 		}
-		ep.Txs = append(ep.Txs, e.Tx)
+		txs[k] = e.Tx
 	}
-	slices.Sort(ep.Txs)
-	ep.Txs = slices.Compact(ep.Txs)
+	slices.Sort(txs)
+	ep.Txs = slices.Compact(txs)
 	return ep
 }
 

@@ -27,6 +27,8 @@ type workspace struct {
 	named    []named
 	keys     []order
 	edgeRefs []*edge
+	arrivals []arrival
+	grouped  []int32
 
 	// in use by the current trace, returned to the lists above after it
 	usedSlabs       [][]node
@@ -146,6 +148,7 @@ func (w *workspace) reset() {
 	w.queue = w.queue[:0]
 	clear(w.named[:cap(w.named)])
 	clear(w.edgeRefs[:cap(w.edgeRefs)])
+	clear(w.arrivals[:cap(w.arrivals)])
 }
 
 // workspaces keeps workspaces between traces.
