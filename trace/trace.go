@@ -976,20 +976,15 @@ func (t *tracer) seedArrival(n *node, id tid, amount chain.Amount) {
 	t.seeds[id] = amount
 }
 
-// named is a node with its address and asset as strings, and order its
-// place in the result. Nodes are sorted by hop and address: the address
-// after the prefix all share, as five words, settles the comparisons of
-// addresses up to 40 bytes past it (an Ethereum address's 40 hex digits)
-// without reading the strings; the sort moves small keys, not the nodes.
+// named is a node with its address and asset as strings. Nodes are
+// sorted by hop and address: the address after the prefix all share, as
+// five words, settles the comparisons of addresses up to 40 bytes past
+// it (an Ethereum address's 40 hex digits) without reading the strings;
+// the sort moves small keys (order), not the nodes.
 type named struct {
 	n     *node
 	addr  string
 	asset chain.Asset
-}
-
-type order struct {
-	w      [5]uint64
-	hop, i int32
 }
 
 // hopKey names a hop's summary in one asset.
@@ -1042,16 +1037,15 @@ func (t *tracer) collect() {
 	for i := range nodes {
 		var pad [40]byte
 		copy(pad[:], nodes[i].addr[common:])
-		k := order{hop: int32(nodes[i].n.hop), i: int32(i)}
-		for j := range k.w {
-			k.w[j] = binary.BigEndian.Uint64(pad[8*j:])
+		k := order{i: int32(i)}
+		k.w[0] = uint64(nodes[i].n.hop)
+		for j := range 5 {
+			k.w[1+j] = binary.BigEndian.Uint64(pad[8*j:])
 		}
 		keys[i] = k
 	}
-	slices.SortFunc(keys, func(a, b order) int {
-		if a.hop != b.hop {
-			return cmp.Compare(a.hop, b.hop)
-		}
+	tmp := slices.Grow(t.ws.sortTmp[:0], len(keys))[:len(keys)]
+	sortOrders(keys, tmp, func(a, b *order) int {
 		for j := range a.w {
 			if a.w[j] != b.w[j] {
 				return cmp.Compare(a.w[j], b.w[j])
@@ -1063,7 +1057,7 @@ func (t *tracer) collect() {
 		}
 		return strings.Compare(string(x.asset), string(y.asset))
 	})
-	t.ws.named, t.ws.keys = nodes, keys
+	t.ws.named, t.ws.keys, t.ws.sortTmp = nodes, keys, tmp
 	res.Nodes = make([]Node, 0, len(t.nodes))
 	for _, k := range keys {
 		x := &nodes[k.i]

@@ -26,6 +26,7 @@ type workspace struct {
 	// collect's sorting space
 	named    []named
 	keys     []order
+	sortTmp  []order
 	edgeRefs []*edge
 	arrivals []arrival
 	grouped  []int32
