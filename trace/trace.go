@@ -1038,7 +1038,7 @@ func (t *tracer) collect() {
 		var pad [40]byte
 		copy(pad[:], nodes[i].addr[common:])
 		k := order{i: int32(i)}
-		k.w[0] = uint64(nodes[i].n.hop)
+		k.w[0] = uint64(int64(nodes[i].n.hop)) ^ 1<<63 // in signed order
 		for j := range 5 {
 			k.w[1+j] = binary.BigEndian.Uint64(pad[8*j:])
 		}
@@ -1165,14 +1165,21 @@ func (t *tracer) collectEdges(nm *names, hops hopSet) []arrival {
 	// Chain order: block, then the transaction's place in it (its hash
 	// where that is not known, the same for all of a transaction's
 	// edges), then the transfer's. A transfer carries taint once, so the
-	// order is total.
-	slices.SortFunc(edges, func(a, b *edge) int {
-		if a.block != b.block {
-			return cmp.Compare(a.block, b.block)
+	// order is total. The block and the place are the keys of a radix
+	// sort; the hash and the transfer settle the ties.
+	keys := slices.Grow(t.ws.edgeKeys[:0], len(edges))[:len(edges)]
+	tmp := slices.Grow(t.ws.edgeTmp[:0], len(edges))[:len(edges)]
+	t.ws.edgeKeys, t.ws.edgeTmp = keys, tmp
+	for i, e := range edges {
+		keys[i] = order{w: [6]uint64{e.block, uint64(e.txi)}, i: int32(i)}
+	}
+	sortOrders(keys, tmp, func(x, y *order) int {
+		for j := range x.w {
+			if x.w[j] != y.w[j] {
+				return cmp.Compare(x.w[j], y.w[j])
+			}
 		}
-		if a.txi != b.txi {
-			return cmp.Compare(a.txi, b.txi)
-		}
+		a, b := edges[x.i], edges[y.i]
 		if a.id.tx != b.id.tx {
 			if c := strings.Compare(nm.txs[a.id.tx], nm.txs[b.id.tx]); c != 0 {
 				return c
@@ -1183,7 +1190,8 @@ func (t *tracer) collectEdges(nm *names, hops hopSet) []arrival {
 	t.res.Edges = make([]Edge, len(edges))
 	ins := t.ws.arrivals[:0]
 	defer func() { t.ws.arrivals = ins }()
-	for i, e := range edges {
+	for i, k := range keys {
+		e := edges[k.i]
 		re := &t.res.Edges[i]
 		*re = Edge{Tx: nm.txs[e.id.tx], Kind: e.id.kind, Pos: e.id.pos, Block: e.block, Time: time.Unix(e.sec, int64(e.nsec)).UTC(),
 			From: nm.addrs[e.from], To: nm.addrs[e.to], Amount: e.amount, Tainted: e.tainted, Asset: nm.assets[e.asset], Hop: e.hop, Swap: e.swap}

@@ -28,6 +28,8 @@ type workspace struct {
 	keys     []order
 	sortTmp  []order
 	edgeRefs []*edge
+	edgeKeys []order
+	edgeTmp  []order
 	arrivals []arrival
 	grouped  []int32
 
