@@ -154,10 +154,24 @@ func (w *workspace) reset() {
 	clear(w.arrivals[:cap(w.arrivals)])
 }
 
-// workspaces keeps workspaces between traces.
-type workspaces struct{ pool sync.Pool }
+// workspaces keeps workspaces between traces. A sync.Pool empties after
+// two collections, as a server idle for a few minutes goes through, and
+// a trace then builds its workspace anew: one is kept apart for the next
+// trace, and the pool holds those of traces run at once.
+type workspaces struct {
+	mu   sync.Mutex
+	idle *workspace
+	pool sync.Pool
+}
 
 func (p *workspaces) get() *workspace {
+	p.mu.Lock()
+	w := p.idle
+	p.idle = nil
+	p.mu.Unlock()
+	if w != nil {
+		return w
+	}
 	if w, ok := p.pool.Get().(*workspace); ok {
 		return w
 	}
@@ -166,5 +180,12 @@ func (p *workspaces) get() *workspace {
 
 func (p *workspaces) put(w *workspace) {
 	w.reset()
-	p.pool.Put(w)
+	p.mu.Lock()
+	if p.idle == nil {
+		p.idle, w = w, nil
+	}
+	p.mu.Unlock()
+	if w != nil {
+		p.pool.Put(w)
+	}
 }
