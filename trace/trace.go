@@ -341,6 +341,7 @@ type node struct {
 	label     *Label
 	seed      bool
 	truncated bool
+	ep        int32 // collect's: the node's place among the endpoints
 	remaining chain.Amount
 	queued    bool
 	// spent, for Bitcoin, is the taint of the address's coins that traced
@@ -377,7 +378,11 @@ type tracer struct {
 	h     historian
 	asset uint32 // the traced asset, in v
 	nodes map[nodeKey]*node
+	// queue holds the nodes waiting for a replay from head on: the room
+	// of those replayed is reused, so that queueing allocates only to
+	// grow the queue's largest length.
 	queue []*node
+	head  int
 	res   *Result
 	// venues are the nodes at DeFi venues, whose tainted intakes swaps
 	// carry on; swapOut the payouts last computed, swapTxs the venues'
@@ -434,11 +439,14 @@ func Run(ctx context.Context, g Graph, seeds []Seed, o Options) (*Result, error)
 		// Nothing of the workspace outlives the trace: the result holds
 		// copies, and its labels are allocated apart.
 		t.ws = h.workspaces().get()
-		defer h.workspaces().put(t.ws)
+		defer func() {
+			t.ws.queue = t.queue
+			h.workspaces().put(t.ws)
+		}()
 	} else {
 		t.v, t.ws = newView(o.Chain, new(sync.Mutex)), newWorkspace()
 	}
-	t.nodes, t.labels = t.ws.nodes, t.ws.labels
+	t.nodes, t.labels, t.queue = t.ws.nodes, t.ws.labels, t.ws.queue
 	t.asset = t.v.asset(o.Asset)
 	if err := t.checkTip(ctx); err != nil {
 		return nil, err
@@ -457,18 +465,16 @@ func Run(ctx context.Context, g Graph, seeds []Seed, o Options) (*Result, error)
 	}
 	replays := 0
 	for round := 0; ; round++ {
-		for len(t.queue) > 0 {
+		for t.waiting() > 0 {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
-			n := t.queue[0]
-			t.queue = t.queue[1:]
-			n.queued = false
+			n := t.pop()
 			if err := t.replay(ctx, n); err != nil {
 				return nil, err
 			}
 			if replays++; o.Progress != nil && replays%256 == 0 {
-				o.Progress(len(t.nodes), len(t.queue))
+				o.Progress(len(t.nodes), t.waiting())
 			}
 		}
 		if o.NoSwaps || len(t.venues) == 0 {
@@ -483,7 +489,7 @@ func Run(ctx context.Context, g Graph, seeds []Seed, o Options) (*Result, error)
 		if err := t.swaps(ctx); err != nil {
 			return nil, err
 		}
-		if len(t.queue) == 0 {
+		if t.waiting() == 0 {
 			break
 		}
 	}
@@ -639,11 +645,32 @@ func (t *tracer) nodeIn(k nodeKey, hop int) *node {
 }
 
 func (t *tracer) push(n *node) {
-	if !n.queued {
-		n.queued = true
-		t.queue = append(t.queue, n)
+	if n.queued {
+		return
 	}
+	n.queued = true
+	if len(t.queue) == cap(t.queue) && t.head > 0 && t.head >= len(t.queue)/2 {
+		k := copy(t.queue, t.queue[t.head:])
+		clear(t.queue[k:])
+		t.queue, t.head = t.queue[:k], 0
+	}
+	t.queue = append(t.queue, n)
 }
+
+// pop takes the next node to replay off the queue.
+func (t *tracer) pop() *node {
+	n := t.queue[t.head]
+	t.queue[t.head] = nil
+	t.head++
+	if t.head == len(t.queue) {
+		t.queue, t.head = t.queue[:0], 0
+	}
+	n.queued = false
+	return n
+}
+
+// waiting is the number of nodes queued.
+func (t *tracer) waiting() int { return len(t.queue) - t.head }
 
 // replay walks an address's history in time order with its tainted
 // arrivals and recomputes what taint it sent; recipients whose tainted
@@ -780,7 +807,9 @@ func (t *tracer) settle(ctx context.Context, n *node, rs *replayState) error {
 		}
 	}
 	// A transfer is paid once, so each replay's edges are distinct.
-	was, is := newEdgeIndex(n.out), newEdgeIndex(rs.out)
+	was, is := t.ws.edgeIndex(0, n.out), t.ws.edgeIndex(1, rs.out)
+	defer t.ws.done(&was)
+	defer t.ws.done(&is)
 	for i := range rs.out {
 		e := &rs.out[i]
 		if old := was.find(e.id); old != nil && old.tainted.Cmp(e.tainted) == 0 {
@@ -887,7 +916,7 @@ func (t *tracer) arrive(ctx context.Context, e *edge) error {
 		t.seedComputed[id] = e.tainted
 		return nil
 	}
-	r.in.set(id, e.tainted)
+	r.in.set(t.ws, id, e.tainted)
 	t.push(r)
 	return nil
 }
@@ -931,7 +960,10 @@ func (t *tracer) label(ctx context.Context, addr uint32) (*Label, error) {
 			return nil, err
 		}
 		if ok {
-			lp = &l
+			// A copy, so that l stays on the stack for the many
+			// addresses that have no label.
+			lp = new(Label)
+			*lp = l
 		}
 	}
 	t.labels[addr] = lp
@@ -940,24 +972,19 @@ func (t *tracer) label(ctx context.Context, addr uint32) (*Label, error) {
 
 // seedArrival taints a transfer into a seed in full.
 func (t *tracer) seedArrival(n *node, id tid, amount chain.Amount) {
-	n.in.set(id, amount)
+	n.in.set(t.ws, id, amount)
 	t.seeds[id] = amount
 }
 
-// named is a node with its address and asset as strings, and order its
-// place in the result. Nodes are sorted by hop and address: the address
-// after the prefix all share, as five words, settles the comparisons of
-// addresses up to 40 bytes past it (an Ethereum address's 40 hex digits)
-// without reading the strings; the sort moves small keys, not the nodes.
+// named is a node with its address and asset as strings. Nodes are
+// sorted by hop and address: the address after the prefix all share, as
+// five words, settles the comparisons of addresses up to 40 bytes past
+// it (an Ethereum address's 40 hex digits) without reading the strings;
+// the sort moves small keys (order), not the nodes.
 type named struct {
 	n     *node
 	addr  string
 	asset chain.Asset
-}
-
-type order struct {
-	w      [5]uint64
-	hop, i int32
 }
 
 // hopKey names a hop's summary in one asset.
@@ -983,13 +1010,13 @@ func (s hopSet) get(h int, a uint32, nm *names) *Hop {
 func (t *tracer) collect() {
 	res := t.res
 	nm := t.v.names()
-	var into map[nodeKey][]*Edge
+	var ins []arrival
 	edgeHops := make(hopSet)
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		into = t.collectEdges(&nm, edgeHops)
+		ins = t.collectEdges(&nm, edgeHops)
 	}()
 	hops := make(hopSet)
 	nodes := t.ws.named[:0]
@@ -1010,16 +1037,15 @@ func (t *tracer) collect() {
 	for i := range nodes {
 		var pad [40]byte
 		copy(pad[:], nodes[i].addr[common:])
-		k := order{hop: int32(nodes[i].n.hop), i: int32(i)}
-		for j := range k.w {
-			k.w[j] = binary.BigEndian.Uint64(pad[8*j:])
+		k := order{i: int32(i)}
+		k.w[0] = uint64(int64(nodes[i].n.hop)) ^ 1<<63 // in signed order
+		for j := range 5 {
+			k.w[1+j] = binary.BigEndian.Uint64(pad[8*j:])
 		}
 		keys[i] = k
 	}
-	slices.SortFunc(keys, func(a, b order) int {
-		if a.hop != b.hop {
-			return cmp.Compare(a.hop, b.hop)
-		}
+	tmp := slices.Grow(t.ws.sortTmp[:0], len(keys))[:len(keys)]
+	sortOrders(keys, tmp, func(a, b *order) int {
 		for j := range a.w {
 			if a.w[j] != b.w[j] {
 				return cmp.Compare(a.w[j], b.w[j])
@@ -1031,7 +1057,7 @@ func (t *tracer) collect() {
 		}
 		return strings.Compare(string(x.asset), string(y.asset))
 	})
-	t.ws.named, t.ws.keys = nodes, keys
+	t.ws.named, t.ws.keys, t.ws.sortTmp = nodes, keys, tmp
 	res.Nodes = make([]Node, 0, len(t.nodes))
 	for _, k := range keys {
 		x := &nodes[k.i]
@@ -1062,15 +1088,7 @@ func (t *tracer) collect() {
 		x := hops.get(k.hop, k.asset, &nm)
 		x.Transfers, x.Tainted = h.Transfers, h.Tainted
 	}
-	for i, nd := range res.Nodes {
-		if nd.Label != nil {
-			ep := endpoint(nd, into[nodes[keys[i].i].n.nodeKey])
-			if !t.o.NoSwaps && isVenue(nd.Label) {
-				ep.Continues = true
-			}
-			res.Endpoints = append(res.Endpoints, ep)
-		}
-	}
+	t.endpoints(ins, nodes, keys)
 	slices.SortFunc(res.Endpoints, func(a, b Endpoint) int {
 		if a.Asset != b.Asset {
 			// The traced asset first.
@@ -1090,6 +1108,9 @@ func (t *tracer) collect() {
 		res.Tainted, _ = res.Tainted.Add(a)
 		res.Tainted = sub(res.Tainted, t.seedComputed[id])
 	}
+	if len(hops) > 0 {
+		res.Hops = make([]Hop, 0, len(hops))
+	}
 	for _, h := range hops {
 		res.Hops = append(res.Hops, *h)
 	}
@@ -1102,9 +1123,16 @@ func (t *tracer) collect() {
 	slices.Sort(res.Warnings)
 }
 
+// arrival is an edge into an endpoint: the node it reaches, and its place
+// in the result's edges.
+type arrival struct {
+	n *node
+	e int32
+}
+
 // collectEdges builds the result's edges, in block order, and their hops'
-// summaries; it returns the edges into each endpoint.
-func (t *tracer) collectEdges(nm *names, hops hopSet) map[nodeKey][]*Edge {
+// summaries; it returns the edges into endpoints, in that order.
+func (t *tracer) collectEdges(nm *names, hops hopSet) []arrival {
 	ne := len(t.swapOut)
 	for _, n := range t.nodes {
 		ne += len(n.out)
@@ -1137,14 +1165,21 @@ func (t *tracer) collectEdges(nm *names, hops hopSet) map[nodeKey][]*Edge {
 	// Chain order: block, then the transaction's place in it (its hash
 	// where that is not known, the same for all of a transaction's
 	// edges), then the transfer's. A transfer carries taint once, so the
-	// order is total.
-	slices.SortFunc(edges, func(a, b *edge) int {
-		if a.block != b.block {
-			return cmp.Compare(a.block, b.block)
+	// order is total. The block and the place are the keys of a radix
+	// sort; the hash and the transfer settle the ties.
+	keys := slices.Grow(t.ws.edgeKeys[:0], len(edges))[:len(edges)]
+	tmp := slices.Grow(t.ws.edgeTmp[:0], len(edges))[:len(edges)]
+	t.ws.edgeKeys, t.ws.edgeTmp = keys, tmp
+	for i, e := range edges {
+		keys[i] = order{w: [6]uint64{e.block, uint64(e.txi)}, i: int32(i)}
+	}
+	sortOrders(keys, tmp, func(x, y *order) int {
+		for j := range x.w {
+			if x.w[j] != y.w[j] {
+				return cmp.Compare(x.w[j], y.w[j])
+			}
 		}
-		if a.txi != b.txi {
-			return cmp.Compare(a.txi, b.txi)
-		}
+		a, b := edges[x.i], edges[y.i]
 		if a.id.tx != b.id.tx {
 			if c := strings.Compare(nm.txs[a.id.tx], nm.txs[b.id.tx]); c != 0 {
 				return c
@@ -1153,8 +1188,10 @@ func (t *tracer) collectEdges(nm *names, hops hopSet) map[nodeKey][]*Edge {
 		return cmp.Or(cmp.Compare(a.id.kind, b.id.kind), cmp.Compare(a.id.pos, b.id.pos))
 	})
 	t.res.Edges = make([]Edge, len(edges))
-	into := make(map[nodeKey][]*Edge)
-	for i, e := range edges {
+	ins := t.ws.arrivals[:0]
+	defer func() { t.ws.arrivals = ins }()
+	for i, k := range keys {
+		e := edges[k.i]
 		re := &t.res.Edges[i]
 		*re = Edge{Tx: nm.txs[e.id.tx], Kind: e.id.kind, Pos: e.id.pos, Block: e.block, Time: time.Unix(e.sec, int64(e.nsec)).UTC(),
 			From: nm.addrs[e.from], To: nm.addrs[e.to], Amount: e.amount, Tainted: e.tainted, Asset: nm.assets[e.asset], Hop: e.hop, Swap: e.swap}
@@ -1163,29 +1200,84 @@ func (t *tracer) collectEdges(nm *names, hops hopSet) map[nodeKey][]*Edge {
 		h.Tainted, _ = h.Tainted.Add(re.Tainted)
 		k := nodeKey{e.to, e.asset}
 		if n := t.nodes[k]; n != nil && n.label != nil {
-			into[k] = append(into[k], re)
+			ins = append(ins, arrival{n, int32(i)})
 		}
 	}
-	return into
+	return ins
 }
 
-func endpoint(n Node, in []*Edge) Endpoint {
+// endpoints builds the result's endpoints from its labelled nodes, in
+// the nodes' order (keys), with the edges into them (ins).
+func (t *tracer) endpoints(ins []arrival, nodes []named, keys []order) {
+	res := t.res
+	neps := 0
+	for i := range res.Nodes {
+		if res.Nodes[i].Label != nil {
+			nodes[keys[i].i].n.ep = int32(neps)
+			neps++
+		}
+	}
+	if neps == 0 {
+		return
+	}
+	// Group the edges by endpoint (a counting sort, stable: each group
+	// stays in block order), and give all the endpoints' transactions
+	// one array.
+	at := make([]int32, neps+1)
+	for _, a := range ins {
+		at[a.n.ep+1]++
+	}
+	for i := 1; i < len(at); i++ {
+		at[i] += at[i-1]
+	}
+	next := slices.Clone(at[:neps])
+	in := slices.Grow(t.ws.grouped[:0], len(ins))[:len(ins)]
+	t.ws.grouped = in
+	for _, a := range ins {
+		in[next[a.n.ep]] = a.e
+		next[a.n.ep]++
+	}
+	txs := make([]string, len(ins))
+	res.Endpoints = make([]Endpoint, 0, neps)
+	j := 0
+	for i := range res.Nodes {
+		nd := &res.Nodes[i]
+		if nd.Label == nil {
+			continue
+		}
+		from, to := at[j], at[j+1]
+		ep := endpoint(nd, res.Edges, in[from:to], txs[from:to:to])
+		if !t.o.NoSwaps && isVenue(nd.Label) {
+			ep.Continues = true
+		}
+		res.Endpoints = append(res.Endpoints, ep)
+		j++
+	}
+}
+
+// endpoint makes node n's endpoint from the edges into it (indexes in
+// edges), writing their transactions into txs, of their number.
+func endpoint(n *Node, edges []Edge, in []int32, txs []string) Endpoint {
 	ep := Endpoint{Address: n.Address, Label: *n.Label, Asset: n.Asset, Amount: n.Received, Hop: n.Hop}
 	switch strings.ToLower(n.Label.Category) {
 	case "mixer", "bridge":
 		ep.Continues = true
 	}
-	for _, e := range in {
+	if len(in) == 0 {
+		return ep // Txs stays nil (null in JSON)
+	}
+	for k, i := range in {
+		e := &edges[i]
 		if ep.First.IsZero() || e.Time.Before(ep.First) {
 			ep.First = e.Time
 		}
 		if e.Time.After(ep.Last) {
 			ep.Last = e.Time
 		}
-		ep.Txs = append(ep.Txs, e.Tx)
+		txs[k] = e.Tx
 	}
-	slices.Sort(ep.Txs)
-	ep.Txs = slices.Compact(ep.Txs)
+	slices.Sort(txs)
+	ep.Txs = slices.Compact(txs)
 	return ep
 }
 

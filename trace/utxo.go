@@ -322,7 +322,7 @@ func (u *utxoTracer) collect() {
 			id := u.coinID(chain.OutPoint{Tx: tx.tx.Hash, Index: o.Index})
 			to, fromID := u.v.addr(o.Address), u.v.addr(from)
 			r := u.node(to, tx.hop)
-			r.in.set(id, s)
+			r.in.set(u.ws, id, s)
 			fn := u.node(fromID, tx.hop-1)
 			e := edge{id: id, txi: noIndex, block: tx.block, from: fromID, to: to, amount: chain.NewAmount(o.Value), tainted: s, asset: u.asset, hop: tx.hop}
 			e.setTime(tx.time)
@@ -340,7 +340,7 @@ func (u *utxoTracer) collect() {
 		}
 		if n.seed && n.hop == 0 {
 			if _, ok := n.in.get(u.coinID(op)); !ok {
-				n.in.set(u.coinID(op), taint)
+				n.in.set(u.ws, u.coinID(op), taint)
 			}
 		}
 		if !u.spentByTraced[op] {

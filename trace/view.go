@@ -261,7 +261,8 @@ func (x *taints) get(id tid) (chain.Amount, bool) {
 	return chain.Amount{}, false
 }
 
-func (x *taints) set(id tid, a chain.Amount) {
+// set records a transfer's taint; w provides the room it may need.
+func (x *taints) set(w *workspace, id tid, a chain.Amount) {
 	if x.hasOne && x.one.id == id {
 		x.one.a = a
 		return
@@ -280,11 +281,14 @@ func (x *taints) set(id tid, a chain.Amount) {
 			return
 		}
 	}
+	if x.s == nil {
+		x.s = w.taintSlice()
+	}
 	if len(x.s) < taintsInline {
 		x.s = append(x.s, taintAt{id, a})
 		return
 	}
-	x.m = make(map[tid]chain.Amount, 2*taintsInline)
+	x.m = w.taintMap()
 	for _, t := range x.s {
 		x.m[t.id] = t.a
 	}
@@ -333,17 +337,6 @@ func (x *taints) sum() chain.Amount {
 type edgeIndex struct {
 	es []edge
 	m  map[tid]int
-}
-
-func newEdgeIndex(es []edge) edgeIndex {
-	x := edgeIndex{es: es}
-	if len(es) > taintsInline {
-		x.m = make(map[tid]int, len(es))
-		for i := range es {
-			x.m[es[i].id] = i
-		}
-	}
-	return x
 }
 
 func (x *edgeIndex) find(id tid) *edge {
