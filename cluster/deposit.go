@@ -22,11 +22,12 @@ type Graph interface {
 	Postings(ctx context.Context, c chain.Chain, addr string, q chain.PostingQuery, fn func(chain.Posting) bool) error
 }
 
-// payees is a graph that can list the counterparties of an address's
-// payments, newest first, without building postings (the trace cache);
-// ok is false when it does not hold the address.
-type payees interface {
-	Payees(ctx context.Context, c chain.Chain, addr string, fn func(counterparty string) bool) (ok bool, err error)
+// solePayee is a graph that can tell the one address an address's
+// newest payments go to, without building postings (the trace cache): to
+// from the first max payments, how many it read, whether they were
+// mixed; ok is false when it does not hold the address.
+type solePayee interface {
+	SolePayee(ctx context.Context, c chain.Chain, addr string, max int) (to string, n int, mixed, ok bool, err error)
 }
 
 // HeuristicDeposit names the deposit-address heuristic in labels.
@@ -53,26 +54,28 @@ func (d *Deposits) Label(ctx context.Context, c chain.Chain, addr string) (trace
 	if limit <= 0 {
 		limit = 64
 	}
-	var to string
-	n, mixed := 0, false
-	payee := func(cp string) bool {
-		n++
-		if to == "" {
-			to = cp
-		} else if cp != to {
-			mixed = true
-			return false
-		}
-		return n <= limit
-	}
-	done := false
-	var err error
-	if p, ok := d.Graph.(payees); ok {
-		done, err = p.Payees(ctx, c, addr, payee)
+	var (
+		to          string
+		n           int
+		mixed, done bool
+		err         error
+	)
+	// Reading one payment past the limit tells an address that sweeps
+	// more often than a deposit address does.
+	if p, ok := d.Graph.(solePayee); ok {
+		to, n, mixed, done, err = p.SolePayee(ctx, c, addr, limit+1)
 	}
 	if !done && err == nil {
-		n, to, mixed = 0, "", false
-		err = d.Graph.Postings(ctx, c, addr, chain.PostingQuery{Outgoing: true, Limit: limit + 1}, func(p chain.Posting) bool { return payee(p.Counterparty) })
+		err = d.Graph.Postings(ctx, c, addr, chain.PostingQuery{Outgoing: true, Limit: limit + 1}, func(p chain.Posting) bool {
+			n++
+			if to == "" {
+				to = p.Counterparty
+			} else if p.Counterparty != to {
+				mixed = true
+				return false
+			}
+			return n <= limit
+		})
 	}
 	if err != nil {
 		return trace.Label{}, false, fmt.Errorf("deposit heuristic for %s: %w", addr, err)

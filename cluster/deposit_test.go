@@ -43,24 +43,33 @@ func TestDeposits(t *testing.T) {
 	if err := db.WriteBlocks(ctx, chain.Ethereum, "test", blocks); err != nil {
 		t.Fatal(err)
 	}
-	d := &cluster.Deposits{Graph: db, Base: tags{addr("407"): {Entity: "Exchange One", Category: "exchange"}}}
-	for a, want := range map[string]string{
-		"d1":  "Exchange One deposit-address",
-		"d2":  "",
-		"d3":  "",
-		"407": "Exchange One ",
-	} {
-		l, ok, err := d.Label(ctx, chain.Ethereum, addr(a))
-		got := ""
-		if ok {
-			got = l.Entity + " " + l.Heuristic
+	// From the store, and from the trace cache, which answers without
+	// postings.
+	for _, g := range []cluster.Graph{db, trace.NewCachedGraph(db, 1000)} {
+		d := &cluster.Deposits{Graph: g, Base: tags{addr("407"): {Entity: "Exchange One", Category: "exchange"}}}
+		for a, want := range map[string]string{
+			"d1":  "Exchange One deposit-address",
+			"d2":  "",
+			"d3":  "",
+			"407": "Exchange One ",
+			"7":   "",
+		} {
+			l, ok, err := d.Label(ctx, chain.Ethereum, addr(a))
+			got := ""
+			if ok {
+				got = l.Entity + " " + l.Heuristic
+			}
+			if err != nil || got != want {
+				t.Errorf("%T %s: %q %v, want %q", g, a, got, err, want)
+			}
 		}
-		if err != nil || got != want {
-			t.Errorf("%s: %q %v, want %q", a, got, err, want)
+		d.MaxSweeps = 1
+		if _, ok, _ := d.Label(ctx, chain.Ethereum, addr("d1")); ok {
+			t.Errorf("%T: an address sweeping more than MaxSweeps times is still a deposit address", g)
 		}
-	}
-	d.MaxSweeps = 1
-	if _, ok, _ := d.Label(ctx, chain.Ethereum, addr("d1")); ok {
-		t.Error("an address sweeping more than MaxSweeps times is still a deposit address")
+		d.MaxSweeps = 2
+		if _, ok, _ := d.Label(ctx, chain.Ethereum, addr("d1")); !ok {
+			t.Errorf("%T: an address sweeping MaxSweeps times is not a deposit address", g)
+		}
 	}
 }

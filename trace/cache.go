@@ -179,13 +179,13 @@ func (c *CachedGraph) Postings(ctx context.Context, ch chain.Chain, addr string,
 	return nil
 }
 
-// Payees calls fn with the counterparty of each of addr's outgoing
-// transfers, newest first, until fn returns false: what the
-// deposit-address heuristic reads of every address a trace reaches. ok
-// is false, and fn is not called, for an address too busy to cache.
-func (c *CachedGraph) Payees(ctx context.Context, ch chain.Chain, addr string, fn func(counterparty string) bool) (bool, error) {
-	// A trace asks this of every address it reaches: a hit takes one
-	// lock.
+// SolePayee reads addr's outgoing transfers, newest first, up to max of
+// them, and reports the address they pay if it is one (mixed if not) and
+// how many it read: what the deposit-address heuristic asks of every
+// address a trace reaches. It takes no callback, so that the question
+// costs no allocation. ok is false for an address too busy to cache.
+func (c *CachedGraph) SolePayee(ctx context.Context, ch chain.Chain, addr string, max int) (to string, n int, mixed, ok bool, err error) {
+	// A hit takes one lock.
 	c.mu.Lock()
 	var ps []post
 	var nm names
@@ -198,7 +198,7 @@ func (c *CachedGraph) Payees(ctx context.Context, ch chain.Chain, addr string, f
 				ps, nm = h.ps, v.namesLocked()
 				if ps == nil {
 					c.mu.Unlock()
-					return false, nil // too busy to cache
+					return "", 0, false, false, nil // too busy to cache
 				}
 			}
 		}
@@ -206,20 +206,27 @@ func (c *CachedGraph) Payees(ctx context.Context, ch chain.Chain, addr string, f
 	c.mu.Unlock()
 	if ps == nil {
 		v = c.view(ch)
-		var ok bool
-		var err error
-		ps, ok, err = c.history(ctx, v, v.addr(addr))
-		if err != nil || !ok {
-			return false, err
+		var cached bool
+		ps, cached, err = c.history(ctx, v, v.addr(addr))
+		if err != nil || !cached {
+			return "", 0, false, false, err
 		}
 		nm = v.names()
 	}
-	for i := len(ps) - 1; i >= 0; i-- {
-		if p := &ps[i]; !p.in && !fn(nm.addrs[p.peer]) {
-			break
+	for i := len(ps) - 1; i >= 0 && n < max; i-- {
+		p := &ps[i]
+		if p.in {
+			continue
+		}
+		n++
+		switch cp := nm.addrs[p.peer]; {
+		case to == "":
+			to = cp
+		case cp != to:
+			return to, n, true, true, nil
 		}
 	}
-	return true, nil
+	return to, n, false, true, nil
 }
 
 // history returns an address's history in v, oldest first, loading it
