@@ -66,16 +66,7 @@ func (d *Deposits) Label(ctx context.Context, c chain.Chain, addr string) (trace
 		to, n, mixed, done, err = p.SolePayee(ctx, c, addr, limit+1)
 	}
 	if !done && err == nil {
-		err = d.Graph.Postings(ctx, c, addr, chain.PostingQuery{Outgoing: true, Limit: limit + 1}, func(p chain.Posting) bool {
-			n++
-			if to == "" {
-				to = p.Counterparty
-			} else if p.Counterparty != to {
-				mixed = true
-				return false
-			}
-			return n <= limit
-		})
+		to, n, mixed, err = solePayeeOf(ctx, d.Graph, c, addr, limit+1)
 	}
 	if err != nil {
 		return trace.Label{}, false, fmt.Errorf("deposit heuristic for %s: %w", addr, err)
@@ -88,4 +79,21 @@ func (d *Deposits) Label(ctx context.Context, c chain.Chain, addr string) (trace
 		return trace.Label{}, false, err
 	}
 	return trace.Label{Entity: l.Entity, Category: l.Category, Heuristic: HeuristicDeposit}, true, nil
+}
+
+// solePayeeOf is SolePayee read from postings. It is a function of its
+// own so that the variables its callback sets stay off the heap on the
+// trace cache's path.
+func solePayeeOf(ctx context.Context, g Graph, c chain.Chain, addr string, max int) (to string, n int, mixed bool, err error) {
+	err = g.Postings(ctx, c, addr, chain.PostingQuery{Outgoing: true, Limit: max}, func(p chain.Posting) bool {
+		n++
+		if to == "" {
+			to = p.Counterparty
+		} else if p.Counterparty != to {
+			mixed = true
+			return false
+		}
+		return n < max
+	})
+	return to, n, mixed, err
 }
