@@ -488,7 +488,7 @@ func (l *BulkLoader) writeTables(ctx context.Context) ([]string, error) {
 		wg    sync.WaitGroup
 	)
 	for i := range sinks {
-		sinks[i] = tableSink{dir: l.tmp, prefix: fmt.Sprintf("%d-", i), wo: wo}
+		sinks[i].dir, sinks[i].prefix, sinks[i].wo = l.tmp, fmt.Sprintf("%d-", i), wo
 	}
 	// The last chunk is merged from memory.
 	if err := l.wait(); err != nil {
@@ -504,8 +504,8 @@ func (l *BulkLoader) writeTables(ctx context.Context) ([]string, error) {
 	}
 	wg.Wait()
 	var paths []string
-	for _, s := range sinks {
-		paths = append(paths, s.paths...)
+	for i := range sinks {
+		paths = append(paths, sinks[i].paths...)
 	}
 	return paths, errors.Join(errs[:]...)
 }
@@ -517,14 +517,24 @@ func (w *graphWriter) choosePivots(n int) [][]byte {
 	if ops < 1024 {
 		return nil
 	}
-	sample := make([]op, 0, 255)
+	sample := make([]op, 0, 1023)
 	for i := range cap(sample) {
 		sample = append(sample, w.ops[i*(ops-1)/(cap(sample)-1)])
 	}
 	slices.SortFunc(sample, w.cmpOps)
-	pivots := make([][]byte, n)
-	for i := range pivots {
-		pivots[i] = bytes.Clone(w.opKey(&sample[(i+1)*len(sample)/(n+1)]))
+	// Split by bytes rather than by count: transactions' records are
+	// twice the size of postings, and the merge's work is in bytes.
+	total := 0
+	for i := range sample {
+		total += int(sample[i].klen) + int(sample[i].vlen)
+	}
+	pivots := make([][]byte, 0, n)
+	sum := 0
+	for i := range sample {
+		sum += int(sample[i].klen) + int(sample[i].vlen)
+		if len(pivots) < n && sum*(n+1) >= total*(len(pivots)+1) && i+1 < len(sample) {
+			pivots = append(pivots, bytes.Clone(w.opKey(&sample[i+1])))
+		}
 	}
 	return pivots
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/cockroachdb/pebble/v2/objstorage/objstorageprovider"
 	"github.com/cockroachdb/pebble/v2/sstable"
@@ -304,9 +305,12 @@ func (r *runReader) corrupt(err error) error {
 	return fmt.Errorf("run %s: %w", filepath.Base(r.path), err)
 }
 
+// runBuffers is how many blocks of a run are in memory: one being
+// merged, the others read ahead.
+const runBuffers = 3
+
 // blockReader reads a file's blocks ahead of its reader, so that the
-// merge does not wait on the disk, into two buffers aligned for direct
-// I/O: one read while the other is used.
+// merge does not wait on the disk, into buffers aligned for direct I/O.
 type blockReader struct {
 	full  chan blockRead
 	empty chan []byte
@@ -334,8 +338,8 @@ func readBlocks(ctx context.Context, path string, remove bool) (*blockReader, er
 		f.Close()
 		return nil, err
 	}
-	r := &blockReader{full: make(chan blockRead, 2), empty: make(chan []byte, 2), stop: make(chan struct{}), done: make(chan struct{})}
-	for range 2 {
+	r := &blockReader{full: make(chan blockRead, runBuffers), empty: make(chan []byte, runBuffers), stop: make(chan struct{}), done: make(chan struct{})}
+	for range runBuffers {
 		b, free, err := chunkMemory(runBlock)
 		if err != nil {
 			f.Close()
@@ -459,7 +463,17 @@ type tableSink struct {
 	tw          *sstable.Writer
 	size        int
 	kind        byte
+	// Tables are synced on goroutines of their own, so that the merge
+	// goes on while the disk catches up; syncs waits for them.
+	syncs   sync.WaitGroup
+	syncErr error
+	mu      sync.Mutex
 }
+
+// noSync is a table file whose Sync the sink does itself, after closing.
+type noSync struct{ vfs.File }
+
+func (noSync) Sync() error { return nil }
 
 func (s *tableSink) add(kind opKind, k, v []byte) error {
 	if s.tw != nil && (s.size >= bulkTableBytes || k[2] != s.kind) {
@@ -474,9 +488,9 @@ func (s *tableSink) add(kind opKind, k, v []byte) error {
 			return err
 		}
 		s.paths = append(s.paths, p)
-		// Written back as it is written, so that the sync when the table
-		// is closed does not wait for all of it.
-		f = vfs.NewSyncingFile(f, vfs.SyncingFileOptions{BytesPerSync: 1 << 20})
+		// Written back as it is written, so that its sync does not wait
+		// for all of it.
+		f = vfs.NewSyncingFile(noSync{f}, vfs.SyncingFileOptions{BytesPerSync: 1 << 20, NoSyncOnClose: true})
 		s.tw = sstable.NewWriter(objstorageprovider.NewFileWritable(f), s.wo)
 		s.size, s.kind = 0, k[2]
 	}
@@ -491,19 +505,46 @@ func (s *tableSink) add(kind opKind, k, v []byte) error {
 	}
 }
 
+// close finishes the current table and starts its sync.
 func (s *tableSink) close() error {
 	if s.tw == nil {
 		return nil
 	}
 	err := s.tw.Close()
 	s.tw = nil
-	return err
+	if err != nil {
+		return err
+	}
+	p := s.paths[len(s.paths)-1]
+	s.syncs.Go(func() {
+		if err := syncFile(p); err != nil {
+			s.mu.Lock()
+			s.syncErr = errors.Join(s.syncErr, err)
+			s.mu.Unlock()
+		}
+	})
+	return nil
+}
+
+// finish closes the current table and waits until every table is synced.
+func (s *tableSink) finish() error {
+	err := s.close()
+	s.syncs.Wait()
+	return errors.Join(err, s.syncErr)
+}
+
+func syncFile(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	return errors.Join(f.Sync(), f.Close())
 }
 
 // ops writes a chunk's sorted operations.
 func (s *tableSink) ops(ctx context.Context, w *graphWriter, ops []op) error {
 	err := w.eachKey(ctx, ops, s.add)
-	return errors.Join(err, s.close())
+	return errors.Join(err, s.finish())
 }
 
 // merge writes the records of the runs and then of the chunk in memory
@@ -516,7 +557,7 @@ func (s *tableSink) merge(ctx context.Context, paths []string, last *memRun) (er
 		for _, r := range h {
 			r.close()
 		}
-		err = errors.Join(err, s.close())
+		err = errors.Join(err, s.finish())
 	}()
 	for i := range len(paths) + 1 {
 		var r *runReader
