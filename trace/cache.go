@@ -93,7 +93,7 @@ func (c *CachedGraph) Forget(ch chain.Chain, addrs []string) {
 		if !ok {
 			continue
 		}
-		if h := v.hists[id]; h != nil {
+		if h := v.hist(id); h != nil {
 			c.drop(h)
 		}
 	}
@@ -101,7 +101,7 @@ func (c *CachedGraph) Forget(ch chain.Chain, addrs []string) {
 
 // drop removes a history; the caller holds c.mu.
 func (c *CachedGraph) drop(h *hist) {
-	delete(h.v.hists, h.addr)
+	h.v.setHist(h.addr, nil)
 	if h.el != nil {
 		c.lru.Remove(h.el)
 		h.el = nil
@@ -124,7 +124,9 @@ func (c *CachedGraph) view(ch chain.Chain) *view {
 	v := c.views[ch]
 	if v != nil && v.symbols() > c.symbols {
 		for _, h := range v.hists {
-			c.drop(h)
+			if h != nil {
+				c.drop(h)
+			}
 		}
 		v.retired = true
 		v = nil
@@ -192,7 +194,7 @@ func (c *CachedGraph) SolePayee(ctx context.Context, ch chain.Chain, addr string
 	v := c.views[ch]
 	if v != nil {
 		if id, ok := v.addrs.idx[addr]; ok {
-			if h := v.hists[id]; h != nil {
+			if h := v.hist(id); h != nil {
 				h.used = true
 				c.hits++
 				ps, nm = h.ps, v.namesLocked()
@@ -233,7 +235,7 @@ func (c *CachedGraph) SolePayee(ctx context.Context, ch chain.Chain, addr string
 // on a miss; false if the address is too busy to cache.
 func (c *CachedGraph) history(ctx context.Context, v *view, addr uint32) ([]post, bool, error) {
 	c.mu.Lock()
-	if h := v.hists[addr]; h != nil {
+	if h := v.hist(addr); h != nil {
 		h.used = true
 		c.hits++
 		c.mu.Unlock()
@@ -251,12 +253,12 @@ func (c *CachedGraph) history(ctx context.Context, v *view, addr uint32) ([]post
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if h := v.hists[addr]; h != nil {
+	if h := v.hist(addr); h != nil {
 		// Another trace loaded it meanwhile.
 		return h.ps, h.ps != nil, nil
 	}
 	h := &hist{v: v, addr: addr, ps: ps, used: true}
-	v.hists[addr] = h
+	v.setHist(addr, h)
 	if !v.retired {
 		h.el = c.lru.PushFront(h)
 		c.size += len(ps) + 1

@@ -3,6 +3,7 @@ package trace
 import (
 	"container/list"
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -64,7 +65,9 @@ type view struct {
 	txs    table[string]
 	assets table[chain.Asset]
 
-	hists map[uint32]*hist
+	// hists are the histories held, by address id: a slice, as ids are
+	// dense and a trace looks up every address it reaches.
+	hists []*hist
 	// retired is set when the cache replaced the view: histories loaded
 	// into it from then on are not counted in the cache's budget.
 	retired bool
@@ -99,7 +102,7 @@ func (t *table[K]) id(k K) uint32 {
 }
 
 func newView(c chain.Chain, mu *sync.Mutex) *view {
-	return &view{c: c, mu: mu, hists: make(map[uint32]*hist)}
+	return &view{c: c, mu: mu}
 }
 
 // symbols counts the strings interned, to bound a long-lived view.
@@ -200,7 +203,7 @@ type historian interface {
 // the history is cut short, and it ends at the trace window's end.
 func ownHistory(ctx context.Context, g Graph, v *view, addr uint32, limit int, until time.Time) ([]post, error) {
 	v.mu.Lock()
-	h := v.hists[addr]
+	h := v.hist(addr)
 	name := v.addrs.names[addr]
 	v.mu.Unlock()
 	if h != nil {
@@ -211,9 +214,27 @@ func ownHistory(ctx context.Context, g Graph, v *view, addr uint32, limit int, u
 		return nil, err
 	}
 	v.mu.Lock()
-	v.hists[addr] = &hist{v: v, addr: addr, ps: ps}
+	v.setHist(addr, &hist{v: v, addr: addr, ps: ps})
 	v.mu.Unlock()
 	return ps, nil
+}
+
+// hist returns the history held for address id, or nil; the caller holds
+// v.mu.
+func (v *view) hist(id uint32) *hist {
+	if int(id) < len(v.hists) {
+		return v.hists[id]
+	}
+	return nil
+}
+
+// setHist holds h for address id (nil: none); the caller holds v.mu.
+func (v *view) setHist(id uint32, h *hist) {
+	if int(id) >= len(v.hists) {
+		v.hists = slices.Grow(v.hists, max(int(id)+1, 2*len(v.hists))-len(v.hists))
+		v.hists = v.hists[:cap(v.hists)]
+	}
+	v.hists[id] = h
 }
 
 func (v *view) addrName(id uint32) string {
