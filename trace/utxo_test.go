@@ -19,9 +19,23 @@ import (
 
 var (
 	mainnetOnce sync.Once
+	mainnetDir  string
 	mainnetDB   *pebble.DB
 	mainnetErr  error
 )
+
+// TestMain removes the block file's store, 400 MB, that the package's
+// tests share.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if mainnetDB != nil {
+		mainnetDB.Close()
+	}
+	if mainnetDir != "" {
+		os.RemoveAll(mainnetDir)
+	}
+	os.Exit(code)
+}
 
 // mainnet is the real block file ingested once for the package's tests.
 func mainnet(t *testing.T) *pebble.DB {
@@ -37,6 +51,7 @@ func mainnet(t *testing.T) *pebble.DB {
 			mainnetErr = err
 			return
 		}
+		mainnetDir = dir
 		if mainnetDB, mainnetErr = pebble.Open(ctx, dir); mainnetErr != nil {
 			return
 		}

@@ -167,15 +167,21 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	// log.Fatal skips deferred calls: the server and its gigabytes of
+	// data are removed before any exit.
+	fatal := func(err error) {
+		pg.stop(ctx)
+		log.Fatal(err)
+	}
 	defer pg.stop(ctx)
 	load, err := pg.load(ctx, *background, *pool, thief, hot)
 	if err != nil {
-		log.Fatal(err)
+		fatal(err)
 	}
 	fmt.Printf("postgres: loaded and indexed in %s\n", load.Round(time.Second))
 	ds, reached, err := pg.trace(ctx, thief, hot, 3)
 	if err != nil {
-		log.Fatal(err)
+		fatal(err)
 	}
 	med := ds[len(ds)/2]
 	fmt.Printf("postgres recursive CTE (reachability only): %s addresses reached; execution min %s, median %s (%d runs)\n", reached, ds[0].Round(time.Millisecond), med.Round(time.Millisecond), len(ds))

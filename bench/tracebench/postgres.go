@@ -37,15 +37,20 @@ type postgres struct {
 	port           int
 }
 
-func startPostgres(ctx context.Context, bin string, port int) (*postgres, error) {
+func startPostgres(ctx context.Context, bin string, port int) (pg *postgres, err error) {
 	dir, err := os.MkdirTemp("", "tracebench-pg")
 	if err != nil {
 		return nil, err
 	}
+	defer func() {
+		if err != nil {
+			os.RemoveAll(dir)
+		}
+	}()
 	if err := exec.Command("chown", "-R", "postgres", dir).Run(); err != nil {
 		return nil, fmt.Errorf("chown %s: %w", dir, err)
 	}
-	pg := &postgres{bin: bin, dir: dir, sock: dir, port: port}
+	pg = &postgres{bin: bin, dir: dir, sock: dir, port: port}
 	if out, err := pg.asPostgres(ctx, filepath.Join(bin, "initdb"), "-D", filepath.Join(dir, "data"), "-A", "trust", "-U", "postgres"); err != nil {
 		return nil, fmt.Errorf("initdb: %v\n%s", err, out)
 	}
