@@ -37,12 +37,12 @@ func TestSortOps(t *testing.T) {
 	}
 }
 
-// BenchmarkSortOps sorts a million posting-like operations: a Zipf
-// address, a time, then the rest of a posting key.
-func BenchmarkSortOps(b *testing.B) {
+// postingOps is a writer holding a million posting-like operations: a
+// Zipf address, a time, then the rest of a posting key.
+func postingOps() *graphWriter {
 	r := rand.New(rand.NewPCG(1, 2))
 	z := rand.NewZipf(r, 1.1, 1, 400_000)
-	w := graphWriter{c: chain.Ethereum}
+	w := &graphWriter{c: chain.Ethereum}
 	for i := range 1_000_000 {
 		var addr [20]byte
 		a := z.Uint64()
@@ -52,6 +52,12 @@ func BenchmarkSortOps(b *testing.B) {
 		k := postingKey(nil, w.c, "0x"+string(appendHexLower(nil, addr[:])), int64(1_700_000_000+i/300*12), uint64(i/300), uint32(i%300), 1, 0, byte(i&1))
 		w.add(opSet, k, make([]byte, 80))
 	}
+	return w
+}
+
+// BenchmarkSortOps sorts a million posting-like operations.
+func BenchmarkSortOps(b *testing.B) {
+	w := postingOps()
 	ops := slices.Clone(w.ops)
 	for _, sorter := range []struct {
 		name string
@@ -77,26 +83,15 @@ func appendHexLower(b, p []byte) []byte {
 	return b
 }
 
-// BenchmarkWriteRun writes a million sorted posting-like operations, read
-// from the arena in key order, as a run.
+// BenchmarkWriteRun writes a million sorted posting-like operations,
+// read from the arena in key order, as a run.
 func BenchmarkWriteRun(b *testing.B) {
-	r := rand.New(rand.NewPCG(1, 2))
-	z := rand.NewZipf(r, 1.1, 1, 400_000)
-	w := graphWriter{c: chain.Ethereum}
-	for i := range 1_000_000 {
-		var addr [20]byte
-		a := z.Uint64()
-		for j := range addr {
-			addr[j] = byte(a * uint64(j+7) >> 3)
-		}
-		k := postingKey(nil, w.c, "0x"+string(appendHexLower(nil, addr[:])), int64(1_700_000_000+i/300*12), uint64(i/300), uint32(i%300), 1, 0, byte(i&1))
-		w.add(opSet, k, make([]byte, 80))
-	}
+	w := postingOps()
 	w.sortOps(w.ops)
 	path := filepath.Join(b.TempDir(), "run")
 	b.ResetTimer()
 	for b.Loop() {
-		if err := writeRun(context.Background(), &w, w.ops, path); err != nil {
+		if err := writeRun(context.Background(), w, w.ops, path); err != nil {
 			b.Fatal(err)
 		}
 	}
