@@ -312,9 +312,10 @@ func (l *BulkLoader) handOff(ctx context.Context) error {
 	w := l.w
 	paths := l.newRuns()
 	l.runBytes += w.size
+	pivots := l.choosePivots(&w)
 	done := make(chan error, 1)
 	l.writing = done
-	go func() { done <- l.writeRuns(ctx, &w, paths) }()
+	go func() { done <- writeRuns(ctx, &w, pivots, paths) }()
 	l.cur = 1 - l.cur
 	l.resetChunk()
 	return nil
@@ -335,15 +336,20 @@ func (l *BulkLoader) newRuns() [bulkRanges]string {
 // cores, so that one range's merge runs while another waits on the disk.
 const bulkRanges = 4
 
-// ranges splits a chunk's operations at the load's pivots, which the
-// first chunk since the commit chooses, and sorts the ranges, on one
-// goroutine each if parallel.
-func (l *BulkLoader) ranges(w *graphWriter, parallel bool) [bulkRanges][]op {
+// choosePivots returns the keys that split the load's chunks into
+// ranges, which the first chunk since the commit chooses.
+func (l *BulkLoader) choosePivots(w *graphWriter) [][]byte {
 	if !l.split {
 		l.pivots, l.split = w.choosePivots(bulkRanges-1), true
 	}
+	return l.pivots
+}
+
+// ranges splits a chunk's operations at pivots and sorts the ranges, on
+// one goroutine each if parallel.
+func ranges(w *graphWriter, pivots [][]byte, parallel bool) [bulkRanges][]op {
 	var rs [bulkRanges][]op
-	w.split(w.ops, l.pivots, rs[:])
+	w.split(w.ops, pivots, rs[:])
 	if !parallel {
 		for _, r := range rs {
 			w.sortOps(r)
@@ -490,11 +496,16 @@ func (l *BulkLoader) writeTables(ctx context.Context) ([]string, error) {
 	for i := range sinks {
 		sinks[i].dir, sinks[i].prefix, sinks[i].wo = l.tmp, fmt.Sprintf("%d-", i), wo
 	}
-	// The last chunk is merged from memory.
+	// The last chunk is merged from memory. The other buffer is idle
+	// until the next chunk is handed off: its memory goes to the merge's
+	// read buffers meanwhile.
 	if err := l.wait(); err != nil {
 		return nil, err
 	}
-	rs := l.ranges(&l.w, true)
+	if err := l.bufs[1-l.cur].free(); err != nil {
+		return nil, err
+	}
+	rs := ranges(&l.w, l.choosePivots(&l.w), true)
 	for i := range rs {
 		if len(l.runs[i]) == 0 {
 			wg.Go(func() { errs[i] = sinks[i].ops(ctx, &l.w, rs[i]) })

@@ -35,10 +35,10 @@ const (
 	runAligned = 4096
 )
 
-// writeRuns sorts the chunk's operations and writes its key ranges to
-// the run files paths.
-func (l *BulkLoader) writeRuns(ctx context.Context, w *graphWriter, paths [bulkRanges]string) error {
-	rs := l.ranges(w, false)
+// writeRuns sorts the chunk's operations and writes its key ranges,
+// split at pivots, to the run files paths.
+func writeRuns(ctx context.Context, w *graphWriter, pivots [][]byte, paths [bulkRanges]string) error {
+	rs := ranges(w, pivots, false)
 	for i, ops := range rs {
 		if err := writeRun(ctx, w, ops, paths[i]); err != nil {
 			return fmt.Errorf("write run: %w", err)

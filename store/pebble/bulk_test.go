@@ -82,7 +82,7 @@ func TestBulkLoadEqualsBatches(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := ethState(t, ref)
-	for _, o := range []pebble.BulkOptions{{BatchBytes: -1}, {MaxBlocks: 7, BatchBytes: -1}, {ChunkBytes: 1, BatchBytes: -1}, {MaxBlocks: 7}} {
+	for _, o := range []pebble.BulkOptions{{BatchBytes: -1}, {MaxBlocks: 7, BatchBytes: -1}, {ChunkBytes: 1, BatchBytes: -1}, {ChunkBytes: 1, MaxBlocks: 7, BatchBytes: -1}, {MaxBlocks: 7}} {
 		db := open(t)
 		// A first part written in batches: the load extends it.
 		if err := db.WriteBlocks(ctx, chain.Ethereum, "test", ethBlocks(1, 3)); err != nil {
