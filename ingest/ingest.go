@@ -59,6 +59,9 @@ type Options struct {
 	// see every batch, before the store holds it, so a run that reads
 	// the store after each batch (watches) must not set Bulk.
 	Bulk func(ctx context.Context, c chain.Chain, source string) (BulkLoader, error)
+	// CommitProgress, if set, is for the bulk loader to report a commit's
+	// progress with: bytes merged, and bytes to merge.
+	CommitProgress func(merged, total int64)
 }
 
 // BulkLoader stores the blocks of a bulk load: it buffers them and

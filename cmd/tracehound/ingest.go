@@ -194,7 +194,7 @@ func runNode(src ingest.NodeSource) ingestFunc {
 func runStream(src ingest.StreamSource, f ingestFlags) ingestFunc {
 	return func(ctx context.Context, db ingest.Store, o ingest.Options) (ingest.Stats, error) {
 		if p, ok := db.(*pebble.DB); ok && !f.watch {
-			bo := pebble.BulkOptions{MaxBlocks: f.batch}
+			bo := pebble.BulkOptions{MaxBlocks: f.batch, Progress: o.CommitProgress}
 			o.Bulk = func(ctx context.Context, c chain.Chain, source string) (ingest.BulkLoader, error) {
 				return p.NewBulkLoader(ctx, c, source, bo)
 			}
@@ -332,7 +332,7 @@ func (a *app) runIngest(ctx context.Context, c chain.Chain, f ingestFlags, o ing
 	}
 	if !f.noProgress {
 		p := newProgressLine(a.stderr)
-		o.Progress = p.update
+		o.Progress, o.CommitProgress = p.update, p.commit
 		defer p.done()
 	}
 	st, err := ingestWatched(ctx, db, c, o, wa, run)
@@ -384,6 +384,8 @@ type progressLine struct {
 	last  time.Time
 	every time.Duration
 	shown bool
+	// commitStart is when the bulk load's commit in progress started.
+	commitStart time.Time
 }
 
 func newProgressLine(w io.Writer) *progressLine {
@@ -414,6 +416,39 @@ func (p *progressLine) update(pr ingest.Progress) {
 	if eta := pr.ETA(); eta > 0 {
 		line += ", ETA " + eta.Round(time.Second).String()
 	}
+	p.print(line)
+}
+
+// commit shows a bulk load's commit merging its runs into the store.
+func (p *progressLine) commit(merged, total int64) {
+	now := time.Now()
+	if p.commitStart.IsZero() || merged == 0 {
+		p.commitStart = now
+	}
+	if now.Sub(p.last) < p.every && merged < total {
+		return
+	}
+	p.last = now
+	line := fmt.Sprintf("committing: %s of %s merged into the store", byteSize(merged), byteSize(total))
+	if el := now.Sub(p.commitStart); merged > 0 && merged < total && el > 0 {
+		eta := time.Duration(float64(el) * float64(total-merged) / float64(merged))
+		line += fmt.Sprintf(", %.0f MB/s, ETA %s", float64(merged)/1e6/el.Seconds(), eta.Round(time.Second))
+	}
+	p.print(line)
+	if merged >= total {
+		p.commitStart = time.Time{}
+	}
+}
+
+// byteSize is n bytes in MB or GB.
+func byteSize(n int64) string {
+	if n >= 1e9 {
+		return fmt.Sprintf("%.1f GB", float64(n)/1e9)
+	}
+	return fmt.Sprintf("%.0f MB", float64(n)/1e6)
+}
+
+func (p *progressLine) print(line string) {
 	if p.tty {
 		fmt.Fprintf(p.w, "\r\033[K%s", line)
 		p.shown = true

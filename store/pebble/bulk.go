@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -47,6 +48,10 @@ type BulkOptions struct {
 	// MaxBlocks, if positive, also commits the load once it holds this
 	// many blocks.
 	MaxBlocks int
+	// Progress, if set, is called while a commit merges its runs (about
+	// every quarter of a second, and when it is done) with the bytes
+	// merged and the bytes to merge: a commit of gigabytes takes a while.
+	Progress func(merged, total int64)
 	// BatchBytes: a commit of a single chunk smaller than this is written
 	// as a batch instead (default DefaultBulkBatch; negative, never). An
 	// ingestion writes the manifest and leaves a table in L0 however
@@ -336,6 +341,42 @@ func (l *BulkLoader) newRuns() [bulkRanges]string {
 // cores, so that one range's merge runs while another waits on the disk.
 const bulkRanges = 4
 
+// reportMerge calls o.Progress with the bytes merged until stop is
+// called, and once more then with all of them.
+func (l *BulkLoader) reportMerge(merged *atomic.Int64) (stop func()) {
+	if l.o.Progress == nil {
+		return func() {}
+	}
+	total := int64(l.w.size)
+	for _, rs := range l.runs {
+		for _, p := range rs {
+			if st, err := os.Stat(p); err == nil {
+				total += st.Size()
+			}
+		}
+	}
+	l.o.Progress(0, total)
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		t := time.NewTicker(250 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				l.o.Progress(min(merged.Load(), total), total)
+			case <-done:
+				return
+			}
+		}
+	})
+	return func() {
+		close(done)
+		wg.Wait()
+		l.o.Progress(total, total)
+	}
+}
+
 // choosePivots returns the keys that split the load's chunks into
 // ranges, which the first chunk since the commit chooses.
 func (l *BulkLoader) choosePivots(w *graphWriter) [][]byte {
@@ -506,14 +547,17 @@ func (l *BulkLoader) writeTables(ctx context.Context) ([]string, error) {
 		return nil, err
 	}
 	rs := ranges(&l.w, l.choosePivots(&l.w), true)
+	var merged atomic.Int64
+	stop := l.reportMerge(&merged)
 	for i := range rs {
 		if len(l.runs[i]) == 0 {
 			wg.Go(func() { errs[i] = sinks[i].ops(ctx, &l.w, rs[i]) })
 		} else {
-			wg.Go(func() { errs[i] = sinks[i].merge(ctx, l.runs[i], &memRun{w: &l.w, ops: rs[i]}) })
+			wg.Go(func() { errs[i] = sinks[i].merge(ctx, l.runs[i], &memRun{w: &l.w, ops: rs[i], read: &merged}, &merged) })
 		}
 	}
 	wg.Wait()
+	stop()
 	var paths []string
 	for i := range sinks {
 		paths = append(paths, sinks[i].paths...)

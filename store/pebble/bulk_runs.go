@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 
 	"github.com/cockroachdb/pebble/v2/objstorage/objstorageprovider"
 	"github.com/cockroachdb/pebble/v2/sstable"
@@ -148,12 +149,14 @@ type runReader struct {
 	count  uint64 // records read
 }
 
-// openRun opens a run to read; remove removes its file once read.
-func openRun(ctx context.Context, path string, seq int, remove bool) (*runReader, error) {
+// openRun opens a run to read; remove removes its file once read; read,
+// if not nil, counts the bytes read.
+func openRun(ctx context.Context, path string, seq int, remove bool, read *atomic.Int64) (*runReader, error) {
 	b, err := readBlocks(ctx, path, remove)
 	if err != nil {
 		return nil, err
 	}
+	b.read = read
 	return &runReader{path: path, seq: seq, blocks: b}, nil
 }
 
@@ -167,6 +170,10 @@ func (r *runReader) close() {
 type memRun struct {
 	w   *graphWriter
 	ops []op
+	// read counts the bytes merged as the chunk counts its size, a
+	// megabyte at a time; may be nil.
+	read   *atomic.Int64
+	unread int64
 }
 
 // nextMem is next for a chunk in memory: one operation a key, the last.
@@ -181,6 +188,13 @@ func (r *runReader) nextMem() (bool, error) {
 			return false, fmt.Errorf("key %q merged and written in one chunk", m.w.opKey(&m.ops[i]))
 		}
 		i++
+	}
+	for j := range i + 1 {
+		m.unread += int64(m.ops[j].klen) + int64(m.ops[j].vlen) + 16
+	}
+	if m.read != nil && m.unread >= 1<<20 {
+		m.read.Add(m.unread)
+		m.unread = 0
 	}
 	o := &m.ops[i]
 	r.kind, r.key, r.val = o.kind, m.w.opKey(o), m.w.opValue(o)
@@ -319,6 +333,7 @@ type blockReader struct {
 	used  []byte // the block last returned, given back on the next call
 	err   error
 	frees []func() error
+	read  *atomic.Int64 // bytes handed to the merge, for its progress; may be nil
 }
 
 type blockRead struct {
@@ -409,6 +424,9 @@ func (r *blockReader) next() ([]byte, error) {
 		return nil, br.err
 	}
 	r.used = br.b
+	if r.read != nil {
+		r.read.Add(int64(len(br.b)))
+	}
 	return br.b, nil
 }
 
@@ -551,7 +569,7 @@ func (s *tableSink) ops(ctx context.Context, w *graphWriter, ops []op) error {
 // (last), merged in key order, and removes the runs. Of the operations on
 // one key the last run's wins, except that totals, merge operands, are
 // summed.
-func (s *tableSink) merge(ctx context.Context, paths []string, last *memRun) (err error) {
+func (s *tableSink) merge(ctx context.Context, paths []string, last *memRun, read *atomic.Int64) (err error) {
 	var h runHeap
 	defer func() {
 		for _, r := range h {
@@ -562,7 +580,7 @@ func (s *tableSink) merge(ctx context.Context, paths []string, last *memRun) (er
 	for i := range len(paths) + 1 {
 		var r *runReader
 		if i < len(paths) {
-			if r, err = openRun(ctx, paths[i], i, true); err != nil {
+			if r, err = openRun(ctx, paths[i], i, true, read); err != nil {
 				return err
 			}
 		} else {

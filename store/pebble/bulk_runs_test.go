@@ -49,7 +49,7 @@ func testRun(t *testing.T, dir string) (string, []runRecord) {
 
 // readRun reads a run's records until its end or an error.
 func readRun(path string) ([]runRecord, error) {
-	r, err := openRun(context.Background(), path, 0, false)
+	r, err := openRun(context.Background(), path, 0, false, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -333,3 +333,20 @@ func TestBulkLoadLargeChunk(t *testing.T) {
 		}
 	}
 }
+
+// TestBulkLoadProgress: a commit that merges runs reports its progress,
+// from nothing to everything, never backwards.
+func TestBulkLoadProgress(t *testing.T) {
+	db := open(t)
+	var got [][2]int64
+	o := pebble.BulkOptions{ChunkBytes: 1, BatchBytes: -1, Progress: func(merged, total int64) { got = append(got, [2]int64{merged, total}) }}
+	load(t, db, chain.Ethereum, o, ethBlocks(1, 40), 5)
+	if len(got) < 2 || got[0][0] != 0 || got[len(got)-1][0] != got[len(got)-1][1] || got[0][1] == 0 {
+		t.Fatalf("progress %v, want 0 first and all of it last", got)
+	}
+	for i := 1; i < len(got); i++ {
+		if got[i][0] < got[i-1][0] || got[i][1] != got[0][1] {
+			t.Errorf("progress %v goes backwards or changes its total", got)
+		}
+	}
+}
