@@ -193,7 +193,7 @@ func (c *CachedGraph) SolePayee(ctx context.Context, ch chain.Chain, addr string
 	var nm names
 	v := c.views[ch]
 	if v != nil {
-		if id, ok := v.addrs.idx[addr]; ok {
+		if id, ok := v.addrID(addr); ok {
 			if h := v.hist(id); h != nil {
 				h.used = true
 				c.hits++

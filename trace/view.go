@@ -68,6 +68,9 @@ type view struct {
 	// hists are the histories held, by address id: a slice, as ids are
 	// dense and a trace looks up every address it reaches.
 	hists []*hist
+	// The name addrName gave out last, and its id (see addrID).
+	lastName string
+	lastID   uint32
 	// retired is set when the cache replaced the view: histories loaded
 	// into it from then on are not counted in the cache's budget.
 	retired bool
@@ -240,7 +243,21 @@ func (v *view) setHist(id uint32, h *hist) {
 func (v *view) addrName(id uint32) string {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	return v.addrs.names[id]
+	name := v.addrs.names[id]
+	v.lastName, v.lastID = name, id
+	return name
+}
+
+// addrID returns an address's id if v has interned it; the caller holds
+// v.mu. The name addrName gave out last is answered without the index:
+// a trace asks for an address's name to label it, and the deposit check
+// then asks the cache about that address.
+func (v *view) addrID(name string) (uint32, bool) {
+	if name == v.lastName && name != "" {
+		return v.lastID, true
+	}
+	id, ok := v.addrs.idx[name]
+	return id, ok
 }
 
 func (v *view) txName(id uint32) string {
