@@ -29,3 +29,15 @@ func openDirect(path string) (f *os.File, direct bool, err error) {
 	f, err = os.Open(path)
 	return f, false, err
 }
+
+// endDirect turns direct I/O off on an open file.
+func endDirect(f *os.File) error {
+	flags, _, errno := syscall.Syscall(syscall.SYS_FCNTL, f.Fd(), syscall.F_GETFL, 0)
+	if errno != 0 {
+		return errno
+	}
+	if _, _, errno := syscall.Syscall(syscall.SYS_FCNTL, f.Fd(), syscall.F_SETFL, flags&^syscall.O_DIRECT); errno != 0 {
+		return errno
+	}
+	return nil
+}

@@ -2,7 +2,10 @@
 
 package pebble
 
-import "os"
+import (
+	"errors"
+	"os"
+)
 
 // createDirect creates a file; direct I/O is used on Linux only.
 func createDirect(path string) (*os.File, bool, error) {
@@ -15,3 +18,6 @@ func openDirect(path string) (*os.File, bool, error) {
 	f, err := os.Open(path)
 	return f, false, err
 }
+
+// endDirect is never needed where direct I/O is not used.
+func endDirect(*os.File) error { return errors.ErrUnsupported }

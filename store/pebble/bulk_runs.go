@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sync"
 	"sync/atomic"
+	"syscall"
 
 	"github.com/cockroachdb/pebble/v2/objstorage/objstorageprovider"
 	"github.com/cockroachdb/pebble/v2/sstable"
@@ -114,7 +115,16 @@ func (w *runWriter) flush() {
 		w.buf = w.buf[:(n+runAligned-1)/runAligned*runAligned]
 		clear(w.buf[n:])
 	}
-	if _, err := w.f.Write(w.buf); err != nil {
+	_, err := w.f.Write(w.buf)
+	if err != nil && w.direct && errors.Is(err, syscall.EINVAL) {
+		// A device that wants a larger alignment than runAligned: the
+		// run is written through the page cache instead.
+		if endDirect(w.f) == nil {
+			w.direct = false
+			_, err = w.f.Write(w.buf[:n])
+		}
+	}
+	if err != nil {
 		w.err = err
 	}
 	w.size += int64(n)
@@ -344,7 +354,7 @@ type blockRead struct {
 // readBlocks reads the file at path; remove removes it once read to its
 // end.
 func readBlocks(ctx context.Context, path string, remove bool) (*blockReader, error) {
-	f, _, err := openDirect(path)
+	f, direct, err := openDirect(path)
 	if err != nil {
 		return nil, err
 	}
@@ -388,6 +398,11 @@ func readBlocks(ctx context.Context, path string, remove bool) (*blockReader, er
 				return
 			}
 			n, err := f.ReadAt(b[:runBlock], off)
+			if err != nil && direct && errors.Is(err, syscall.EINVAL) && endDirect(f) == nil {
+				// As in runWriter.flush.
+				direct = false
+				n, err = f.ReadAt(b[:runBlock], off)
+			}
 			if err == io.EOF && off+int64(n) == st.Size() {
 				err = nil
 			}

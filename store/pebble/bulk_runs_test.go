@@ -144,3 +144,26 @@ func FuzzRunReader(f *testing.F) {
 		}
 	})
 }
+
+// TestEndDirect: a file opened for direct I/O takes an unaligned write
+// once direct I/O is turned off, as a run falls back to when a device
+// wants a larger alignment.
+func TestEndDirect(t *testing.T) {
+	f, direct, err := createDirect(filepath.Join(t.TempDir(), "f"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if !direct {
+		t.Skip("no direct I/O here")
+	}
+	if _, err := f.Write([]byte("unaligned")); err == nil {
+		t.Skip("direct I/O here takes unaligned writes")
+	}
+	if err := endDirect(f); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Write([]byte("unaligned")); err != nil {
+		t.Errorf("write after direct I/O was turned off: %v", err)
+	}
+}
