@@ -8,55 +8,25 @@ import (
 
 	"github.com/tracehound/tracehound/chain"
 	"github.com/tracehound/tracehound/cluster"
+	"github.com/tracehound/tracehound/sim"
 	"github.com/tracehound/tracehound/store/pebble"
 	"github.com/tracehound/tracehound/trace"
 )
 
-// fanOut stores a theft that fans out over four hops to 9,000 addresses
-// (ten ways, then nine), which pay 100 exchange deposit addresses that
-// sweep to five tagged hot wallets: the laundering tree of tracebench,
-// without its background. A 6-hop trace from the thief reaches 10,211
-// addresses over 19,110 transfers.
+// fanOut stores sim.FanOut's theft, sweeping to five tagged hot wallets:
+// the laundering tree of tracebench, without its background.
 func fanOut(tb testing.TB) (*pebble.DB, string, labels) {
 	tb.Helper()
 	ctx := context.Background()
-	name := func(kind byte, n int) string { return fmt.Sprintf("0x%02x%038x", kind, n) }
+	name := func(kind byte, n uint64) string { return fmt.Sprintf("0x%02x%038x", kind, n) }
 	thief := name(1, 0)
 	hot := make([]string, 5)
 	l := labels{}
 	for i := range hot {
-		hot[i] = name(2, i)
+		hot[i] = name(2, uint64(i))
 		l[hot[i]] = trace.Label{Entity: fmt.Sprintf("Exchange %d", i), Category: "exchange"}
 	}
-	pays := []pay{{name(3, 0), thief, 18_000_000_000}}
-	level, amount, id := []string{thief}, uint64(18_000_000_000), 0
-	for hop := 1; hop <= 4; hop++ {
-		fan := 10
-		if hop == 4 {
-			fan = 9
-		}
-		amount /= uint64(fan)
-		var next []string
-		for _, from := range level {
-			for range fan {
-				id++
-				to := name(4, id)
-				pays = append(pays, pay{from, to, amount})
-				next = append(next, to)
-			}
-		}
-		level = next
-	}
-	deposits := make([]string, 100)
-	for i := range deposits {
-		deposits[i] = name(5, i)
-	}
-	for i, from := range level {
-		pays = append(pays, pay{from, deposits[i%len(deposits)], amount})
-	}
-	for i, d := range deposits {
-		pays = append(pays, pay{d, hot[i%len(hot)], amount * uint64(len(level)/len(deposits))})
-	}
+	pays := sim.FanOut(thief, hot, 18_000_000_000, name)
 	db, err := pebble.Open(ctx, tb.TempDir())
 	if err != nil {
 		tb.Fatal(err)
@@ -72,8 +42,8 @@ func fanOut(tb testing.TB) (*pebble.DB, string, labels) {
 		b := &chain.Block{Chain: chain.Ethereum, Height: h, Hash: hash(1_000_000 + int(h)), Time: bt}
 		for j, p := range pays[i:min(i+perBlock, len(pays))] {
 			th := hash(i + j + 1)
-			b.Txs = append(b.Txs, chain.Tx{Hash: th, Index: j, From: p.from, Transfers: []chain.Transfer{{
-				Chain: chain.Ethereum, Tx: th, Kind: chain.KindNative, Block: h, Time: bt, From: p.from, To: p.to, Amount: chain.NewAmount(p.amount)}}})
+			b.Txs = append(b.Txs, chain.Tx{Hash: th, Index: j, From: p.From, Transfers: []chain.Transfer{{
+				Chain: chain.Ethereum, Tx: th, Kind: chain.KindNative, Block: h, Time: bt, From: p.From, To: p.To, Amount: chain.NewAmount(p.Amount)}}})
 		}
 		blocks = append(blocks, b)
 	}

@@ -24,6 +24,7 @@ import (
 
 	"github.com/tracehound/tracehound/chain"
 	"github.com/tracehound/tracehound/cluster"
+	"github.com/tracehound/tracehound/sim"
 	"github.com/tracehound/tracehound/store/pebble"
 	"github.com/tracehound/tracehound/trace"
 )
@@ -205,44 +206,8 @@ func build(ctx context.Context, db *pebble.DB, background, pool int, thief strin
 	rng := mrand.New(mrand.NewPCG(7, 11))
 	zipf := mrand.NewZipf(rng, 1.1, 1, uint64(pool-1))
 	const perBlock, batch = 150, 100
-	// The laundering, in order: the theft, then each hop's payments, then
-	// the deposits and the sweeps.
-	type pay struct {
-		from, to string
-		amount   uint64
-	}
 	ether := uint64(1_000_000_000_000_000_000)
-	laundering := []pay{{name(3, 0), thief, 18 * ether}}
-	level := []string{thief}
-	amount := 18 * ether
-	var id uint64
-	for hop := 1; hop <= 4; hop++ {
-		fan := 10
-		if hop == 4 {
-			fan = 9
-		}
-		amount /= uint64(fan)
-		var next []string
-		for _, from := range level {
-			for range fan {
-				id++
-				to := name(4, id)
-				laundering = append(laundering, pay{from, to, amount})
-				next = append(next, to)
-			}
-		}
-		level = next
-	}
-	deposits := make([]string, 100)
-	for i := range deposits {
-		deposits[i] = name(5, uint64(i))
-	}
-	for i, from := range level {
-		laundering = append(laundering, pay{from, deposits[i%len(deposits)], amount})
-	}
-	for i, d := range deposits {
-		laundering = append(laundering, pay{d, hot[i%len(hot)], amount * uint64(len(level)/len(deposits))})
-	}
+	laundering := sim.FanOut(thief, hot, 18*ether, name)
 	// Spread the laundering evenly through the background.
 	total := background + len(laundering)
 	every := total / len(laundering)
@@ -258,21 +223,21 @@ func build(ctx context.Context, db *pebble.DB, background, pool int, thief strin
 			bt := t0.Add(time.Duration(height) * 12 * time.Second)
 			b := &chain.Block{Chain: chain.Ethereum, Height: height, Hash: hashOf(height, 0), Time: bt}
 			for i := 0; i < perBlock && written < total; i++ {
-				var p pay
+				var p sim.Payment
 				if li < len(laundering) && (written%every == 0 || total-written <= len(laundering)-li) {
 					p = laundering[li]
 					li++
 				} else {
-					p = pay{name(9, zipf.Uint64()), name(9, zipf.Uint64()), rng.Uint64N(ether)}
+					p = sim.Payment{From: name(9, zipf.Uint64()), To: name(9, zipf.Uint64()), Amount: rng.Uint64N(ether)}
 				}
 				th := hashOf(height, uint64(i+1))
 				if emit != nil {
-					if err := emit(p.from, p.to, p.amount, bt); err != nil {
+					if err := emit(p.From, p.To, p.Amount, bt); err != nil {
 						return written, err
 					}
 				}
-				b.Txs = append(b.Txs, chain.Tx{Hash: th, Index: i, From: p.from, Transfers: []chain.Transfer{{
-					Chain: chain.Ethereum, Tx: th, Kind: chain.KindNative, Block: height, Time: bt, From: p.from, To: p.to, Amount: chain.NewAmount(p.amount)}}})
+				b.Txs = append(b.Txs, chain.Tx{Hash: th, Index: i, From: p.From, Transfers: []chain.Transfer{{
+					Chain: chain.Ethereum, Tx: th, Kind: chain.KindNative, Block: height, Time: bt, From: p.From, To: p.To, Amount: chain.NewAmount(p.Amount)}}})
 				written++
 			}
 			blocks = append(blocks, b)
