@@ -636,29 +636,39 @@ func (w *graphWriter) partition(ops []op, pivot []byte) int {
 }
 
 // eachKey calls fn for each key of sorted operations once, with the last
-// operation on it, as in a batch (an output created and spent in the
-// chunk is deleted).
+// operation on it (see keyOp).
 func (w *graphWriter) eachKey(ctx context.Context, ops []op, fn func(kind opKind, k, v []byte) error) error {
-	for i := 0; i < len(ops); i++ {
-		if i%(1<<16) == 0 {
+	for n := 0; len(ops) > 0; n++ {
+		if n%(1<<16) == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
 		}
-		o := &ops[i]
-		// Operations on one key are adjacent, in the order they were added.
-		for i+1 < len(ops) && w.sameKey(o, &ops[i+1]) {
-			if o.kind == opMerge || ops[i+1].kind == opMerge {
-				return fmt.Errorf("key %q merged and written in one chunk", w.opKey(o))
-			}
-			i++
-			o = &ops[i]
+		o, group, err := w.keyOp(ops)
+		if err != nil {
+			return err
 		}
 		if err := fn(o.kind, w.opKey(o), w.opValue(o)); err != nil {
 			return err
 		}
+		ops = ops[group:]
 	}
 	return nil
+}
+
+// keyOp returns the operation that stands for the first key of sorted
+// ops, the last on it, as in a batch (an output created and spent in the
+// chunk is deleted), and how many operations are on that key.
+func (w *graphWriter) keyOp(ops []op) (*op, int, error) {
+	i := 0
+	// Operations on one key are adjacent, in the order they were added.
+	for i+1 < len(ops) && w.sameKey(&ops[i], &ops[i+1]) {
+		if ops[i].kind == opMerge || ops[i+1].kind == opMerge {
+			return nil, 0, fmt.Errorf("key %q merged and written in one chunk", w.opKey(&ops[i]))
+		}
+		i++
+	}
+	return &ops[i], i + 1, nil
 }
 
 // Close ends the load, dropping blocks not yet flushed.

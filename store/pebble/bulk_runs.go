@@ -192,23 +192,19 @@ func (r *runReader) nextMem() (bool, error) {
 	if len(m.ops) == 0 {
 		return false, nil
 	}
-	i := 0
-	for i+1 < len(m.ops) && m.w.sameKey(&m.ops[i], &m.ops[i+1]) {
-		if m.ops[i].kind == opMerge || m.ops[i+1].kind == opMerge {
-			return false, fmt.Errorf("key %q merged and written in one chunk", m.w.opKey(&m.ops[i]))
-		}
-		i++
+	o, group, err := m.w.keyOp(m.ops)
+	if err != nil {
+		return false, err
 	}
-	for j := range i + 1 {
+	for j := range group {
 		m.unread += int64(m.ops[j].klen) + int64(m.ops[j].vlen) + 16
 	}
 	if m.read != nil && m.unread >= 1<<20 {
 		m.read.Add(m.unread)
 		m.unread = 0
 	}
-	o := &m.ops[i]
 	r.kind, r.key, r.val = o.kind, m.w.opKey(o), m.w.opValue(o)
-	m.ops = m.ops[i+1:]
+	m.ops = m.ops[group:]
 	return true, nil
 }
 
