@@ -53,10 +53,7 @@ const (
 
 // postingKey appends a posting's key to b.
 func postingKey(b []byte, c chain.Chain, addr string, ts int64, height uint64, txi uint32, kind chain.TransferKind, pos uint32, dir byte) []byte {
-	b = append(b, gPost...)
-	b = append(b, c...)
-	b = append(b, 0)
-	b = appendAddrW(b, addr)
+	b = appendAddrW(appendChainKey(b, gPost, c), addr)
 	b = binaryAppendU64(b, uint64(ts))
 	b = binaryAppendU64(b, height)
 	return append(b, byte(txi>>24), byte(txi>>16), byte(txi>>8), byte(txi), byte(kind), byte(pos>>24), byte(pos>>16), byte(pos>>8), byte(pos), dir)
@@ -420,7 +417,7 @@ func (w *graphWriter) block(blk *chain.Block) error {
 func (w *graphWriter) tx(blk *chain.Block, tx *chain.Tx, th []byte) error {
 	ts := blk.Time.Unix()
 	w.val.b = encodeTx(w.val.b[:0], w.c, blk, tx)
-	w.txKey = append(append(append(append(w.txKey[:0], gTx...), w.c...), 0), th...)
+	w.txKey = append(appendChainKey(w.txKey[:0], gTx, w.c), th...)
 	w.set(w.txKey, w.val.b)
 	if tx.From != "" && !tx.Fee.IsZero() {
 		w.total(tx.From).addFee(tx.Fee, ts)
@@ -524,7 +521,7 @@ func (w *graphWriter) total(addr string) *totals {
 
 func (w *graphWriter) flushTotals() error {
 	for addr, t := range w.totals {
-		w.key = appendAddrW(append(append(append(w.key[:0], gTotals...), w.c...), 0), addr)
+		w.key = appendAddrW(appendChainKey(w.key[:0], gTotals, w.c), addr)
 		w.val.b = t.appendEncode(w.val.b[:0])
 		w.add(opMerge, w.key, w.val.b)
 	}

@@ -295,10 +295,15 @@ func addrText(tag byte, p []byte) string {
 
 // chainKey starts every graph key of one chain: prefix, chain, 0.
 func chainKey(prefix string, c chain.Chain) []byte {
-	k := make([]byte, 0, 96)
-	k = append(k, prefix...)
-	k = append(k, c...)
-	return append(k, 0)
+	return appendChainKey(make([]byte, 0, 96), prefix, c)
+}
+
+// appendChainKey appends chainKey(prefix, c) to b, for the write path,
+// which makes its keys in buffers it keeps.
+func appendChainKey(b []byte, prefix string, c chain.Chain) []byte {
+	b = append(b, prefix...)
+	b = append(b, c...)
+	return append(b, 0)
 }
 
 // addrKey is chainKey plus the encoded address, so that one address's
