@@ -1,6 +1,9 @@
 package trace
 
-import "slices"
+import (
+	"cmp"
+	"slices"
+)
 
 // A trace's nodes are sorted by hop and address, its edges by block and
 // place in the block, and a trace reaches tens of thousands of them:
@@ -26,10 +29,9 @@ func (d digit) of(o *order) byte { return byte(o.w[d.word] >> d.shift) }
 // Buckets this small are sorted by comparison.
 const radixCutoff = 24
 
-// sortOrders sorts s by its keys' words, and keys that are equal by cmp,
-// which must order as the words do and tell apart keys whose words are
-// equal. tmp is scratch of s's length.
-func sortOrders(s, tmp []order, cmp func(a, b *order) int) {
+// sortOrders sorts s by its keys' words, and keys whose words are equal
+// by ties. tmp is scratch of s's length.
+func sortOrders(s, tmp []order, ties func(a, b *order) int) {
 	if len(s) < 2 {
 		return
 	}
@@ -51,14 +53,24 @@ func sortOrders(s, tmp []order, cmp func(a, b *order) int) {
 			}
 		}
 	}
-	radix(s, tmp, digits[:n], cmp)
+	radix(s, tmp, digits[:n], ties)
+}
+
+// compare orders keys by their words, then by ties.
+func (a *order) compare(b *order, ties func(a, b *order) int) int {
+	for j := range a.w {
+		if a.w[j] != b.w[j] {
+			return cmp.Compare(a.w[j], b.w[j])
+		}
+	}
+	return ties(a, b)
 }
 
 // radix sorts s, whose keys are equal in the bytes before digits[0], by
 // the first digit, then each bucket by the digits after it.
-func radix(s, tmp []order, digits []digit, cmp func(a, b *order) int) {
+func radix(s, tmp []order, digits []digit, ties func(a, b *order) int) {
 	if len(s) <= radixCutoff || len(digits) == 0 {
-		sortRun(s, cmp)
+		sortRun(s, ties)
 		return
 	}
 	d := digits[0]
@@ -67,7 +79,7 @@ func radix(s, tmp []order, digits []digit, cmp func(a, b *order) int) {
 		count[d.of(&s[i])]++
 	}
 	if count[d.of(&s[0])] == len(s) {
-		radix(s, tmp, digits[1:], cmp) // a byte this bucket shares
+		radix(s, tmp, digits[1:], ties) // a byte this bucket shares
 		return
 	}
 	var at [256]int
@@ -85,7 +97,7 @@ func radix(s, tmp []order, digits []digit, cmp func(a, b *order) int) {
 	lo := 0
 	for _, c := range count {
 		if c > 1 {
-			radix(s[lo:lo+c], tmp[lo:lo+c], digits[1:], cmp)
+			radix(s[lo:lo+c], tmp[lo:lo+c], digits[1:], ties)
 		}
 		lo += c
 	}
@@ -93,13 +105,13 @@ func radix(s, tmp []order, digits []digit, cmp func(a, b *order) int) {
 
 // sortRun sorts keys the radix passes left together: a short run by
 // insertion, a long one (keys whose words are all equal) by pdqsort.
-func sortRun(s []order, cmp func(a, b *order) int) {
+func sortRun(s []order, ties func(a, b *order) int) {
 	if len(s) > radixCutoff {
-		slices.SortFunc(s, func(a, b order) int { return cmp(&a, &b) })
+		slices.SortFunc(s, func(a, b order) int { return a.compare(&b, ties) })
 		return
 	}
 	for i := 1; i < len(s); i++ {
-		for j := i; j > 0 && cmp(&s[j], &s[j-1]) < 0; j-- {
+		for j := i; j > 0 && s[j].compare(&s[j-1], ties) < 0; j-- {
 			s[j], s[j-1] = s[j-1], s[j]
 		}
 	}

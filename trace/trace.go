@@ -1046,11 +1046,6 @@ func (t *tracer) collect() {
 	}
 	tmp := slices.Grow(t.ws.sortTmp[:0], len(keys))[:len(keys)]
 	sortOrders(keys, tmp, func(a, b *order) int {
-		for j := range a.w {
-			if a.w[j] != b.w[j] {
-				return cmp.Compare(a.w[j], b.w[j])
-			}
-		}
 		x, y := &nodes[a.i], &nodes[b.i]
 		if c := strings.Compare(x.addr, y.addr); c != 0 {
 			return c
@@ -1174,11 +1169,6 @@ func (t *tracer) collectEdges(nm *names, hops hopSet) []arrival {
 		keys[i] = order{w: [6]uint64{e.block, uint64(e.txi)}, i: int32(i)}
 	}
 	sortOrders(keys, tmp, func(x, y *order) int {
-		for j := range x.w {
-			if x.w[j] != y.w[j] {
-				return cmp.Compare(x.w[j], y.w[j])
-			}
-		}
 		a, b := edges[x.i], edges[y.i]
 		if a.id.tx != b.id.tx {
 			if c := strings.Compare(nm.txs[a.id.tx], nm.txs[b.id.tx]); c != 0 {
