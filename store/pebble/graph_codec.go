@@ -146,14 +146,7 @@ func appendHashBytes(b []byte, s string) ([]byte, error) {
 	}
 	n := len(b)
 	b = append(b, make([]byte, 32)...)
-	out := b[n:]
-	var bad byte
-	for i := range out {
-		hi, lo := hexDigit[h[2*i]], hexDigit[h[2*i+1]]
-		bad |= hi | lo
-		out[i] = hi<<4 | lo
-	}
-	if bad&0xf0 != 0 {
+	if !decodeHexLower(b[n:], h) {
 		v, err := hashBytes(s)
 		return append(b[:n], v...), err
 	}

@@ -24,15 +24,20 @@ func appendAddrW(b []byte, s string) []byte {
 	}
 	n := len(b)
 	b = append(b, addrHex20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-	out := b[n+1 : n+21]
-	var bad byte
-	for i := range out {
-		hi, lo := hexDigit[s[2+2*i]], hexDigit[s[3+2*i]]
-		bad |= hi | lo
-		out[i] = hi<<4 | lo
-	}
-	if bad&0xf0 != 0 {
+	if !decodeHexLower(b[n+1:n+21], s[2:]) {
 		return appendAddr(b[:n], s)
 	}
 	return b
+}
+
+// decodeHexLower decodes len(out) bytes from the lowercase hex digits
+// of s, checking them all at once; false if one is not such a digit.
+func decodeHexLower(out []byte, s string) bool {
+	var bad byte
+	for i := range out {
+		hi, lo := hexDigit[s[2*i]], hexDigit[s[2*i+1]]
+		bad |= hi | lo
+		out[i] = hi<<4 | lo
+	}
+	return bad&0xf0 == 0
 }
