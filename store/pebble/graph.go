@@ -53,7 +53,12 @@ const (
 
 // postingKey appends a posting's key to b.
 func postingKey(b []byte, c chain.Chain, addr string, ts int64, height uint64, txi uint32, kind chain.TransferKind, pos uint32, dir byte) []byte {
-	b = appendAddrW(appendChainKey(b, gPost, c), addr)
+	return appendPostingKey(b, c, nil, addr, ts, height, txi, kind, pos, dir)
+}
+
+// appendPostingKey is postingKey, encoding the address through m.
+func appendPostingKey(b []byte, c chain.Chain, m *hexMemo, addr string, ts int64, height uint64, txi uint32, kind chain.TransferKind, pos uint32, dir byte) []byte {
+	b = m.appendAddr(appendChainKey(b, gPost, c), addr)
 	b = binaryAppendU64(b, uint64(ts))
 	b = binaryAppendU64(b, height)
 	return append(b, byte(txi>>24), byte(txi>>16), byte(txi>>8), byte(txi), byte(kind), byte(pos>>24), byte(pos>>16), byte(pos>>8), byte(pos), dir)
@@ -254,6 +259,7 @@ type graphWriter struct {
 	blk    enc    // the block's record
 	txKey  []byte // a transaction's key
 	th     []byte // a transaction's hash
+	addrs  hexMemo
 	ops    []op
 	arena  []byte // ops' keys and values
 	size   int    // the batch's size, roughly
@@ -416,7 +422,7 @@ func (w *graphWriter) block(blk *chain.Block) error {
 
 func (w *graphWriter) tx(blk *chain.Block, tx *chain.Tx, th []byte) error {
 	ts := blk.Time.Unix()
-	w.val.b = encodeTx(w.val.b[:0], w.c, blk, tx)
+	w.val.b = encodeTx(w.val.b[:0], w.c, blk, tx, &w.addrs)
 	w.txKey = append(appendChainKey(w.txKey[:0], gTx, w.c), th...)
 	w.set(w.txKey, w.val.b)
 	if tx.From != "" && !tx.Fee.IsZero() {
@@ -491,12 +497,12 @@ func (w *graphWriter) posting(dir byte, addr, counterparty string, height uint64
 	if len(addr) > maxAddrLen {
 		return fmt.Errorf("address of %d bytes", len(addr))
 	}
-	k := postingKey(w.key[:0], w.c, addr, ts, height, txi, kind, pos, dir)
+	k := appendPostingKey(w.key[:0], w.c, &w.addrs, addr, ts, height, txi, kind, pos, dir)
 	w.key = k
 	w.val.b = w.val.b[:0]
 	w.val.raw(th)
-	w.val.b = appendAddrW(w.val.b, counterparty)
-	w.val.b = appendAddrW(w.val.b, string(asset))
+	w.val.b = w.addrs.appendAddr(w.val.b, counterparty)
+	w.val.b = w.addrs.appendAddr(w.val.b, string(asset))
 	w.val.amount(amount)
 	w.set(k, w.val.b)
 	w.total(addr).add(asset, amount, dir == postingIn, ts)
@@ -532,8 +538,9 @@ func (w *graphWriter) flushTotals() error {
 // format version (format.go) covers it, this catches a stray record.
 const txRecordVersion = 2
 
-// encodeTx appends a transaction's record to b.
-func encodeTx(b []byte, c chain.Chain, blk *chain.Block, tx *chain.Tx) []byte {
+// encodeTx appends a transaction's record to b, encoding its addresses
+// through m.
+func encodeTx(b []byte, c chain.Chain, blk *chain.Block, tx *chain.Tx, m *hexMemo) []byte {
 	e := enc{b: b}
 	e.u8(txRecordVersion)
 	e.uvar(blk.Height)
@@ -548,27 +555,27 @@ func encodeTx(b []byte, c chain.Chain, blk *chain.Block, tx *chain.Tx) []byte {
 	}
 	e.u8(flags)
 	e.amount(tx.Fee)
-	e.b = appendAddrW(e.b, tx.From)
+	e.b = m.appendAddr(e.b, tx.From)
 	e.uvar(uint64(len(tx.Transfers)))
 	for _, t := range tx.Transfers {
 		e.u8(byte(t.Kind))
 		e.uvar(uint64(t.Pos))
-		e.b = appendAddrW(e.b, t.From)
-		e.b = appendAddrW(e.b, t.To)
-		e.b = appendAddrW(e.b, string(t.Asset))
+		e.b = m.appendAddr(e.b, t.From)
+		e.b = m.appendAddr(e.b, t.To)
+		e.b = m.appendAddr(e.b, string(t.Asset))
 		e.amount(t.Amount)
 	}
 	e.uvar(uint64(len(tx.Inputs)))
 	for _, in := range tx.Inputs {
 		e.b = appendHash(e.b, c, in.PrevTx)
 		e.uvar(uint64(in.PrevIndex))
-		e.b = appendAddrW(e.b, in.Address)
+		e.b = m.appendAddr(e.b, in.Address)
 		e.uvar(in.Value)
 	}
 	e.uvar(uint64(len(tx.Outputs)))
 	for _, o := range tx.Outputs {
 		e.uvar(uint64(o.Index))
-		e.b = appendAddrW(e.b, o.Address)
+		e.b = m.appendAddr(e.b, o.Address)
 		e.uvar(o.Value)
 		e.str(o.Script)
 	}

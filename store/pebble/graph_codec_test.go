@@ -121,7 +121,7 @@ func sampleTx() (*chain.Block, *chain.Tx) {
 func TestTxRecordRoundTrip(t *testing.T) {
 	blk, tx := sampleTx()
 	th, _ := hashBytes(tx.Hash)
-	v := encodeTx(nil, chain.Ethereum, blk, tx)
+	v := encodeTx(nil, chain.Ethereum, blk, tx, nil)
 	r, err := decodeTx(chain.Ethereum, th, v)
 	if err != nil {
 		t.Fatal(err)
@@ -145,7 +145,7 @@ func TestTxRecordRoundTrip(t *testing.T) {
 
 func FuzzDecodeRecords(f *testing.F) {
 	blk, tx := sampleTx()
-	f.Add(encodeTx(nil, chain.Ethereum, blk, tx))
+	f.Add(encodeTx(nil, chain.Ethereum, blk, tx, nil))
 	f.Add(appendAddr(appendAddr([]byte(strings.Repeat("h", 32)), "0x"+strings.Repeat("ab", 20)), ""))
 	f.Add([]byte{txRecordVersion, 0xff, 0xff})
 	f.Fuzz(func(t *testing.T, b []byte) {
