@@ -210,7 +210,7 @@ func (d *DB) NewBulkLoader(ctx context.Context, c chain.Chain, source string, o 
 // resetChunk starts a chunk in the current buffer, kept for the whole load.
 func (l *BulkLoader) resetChunk() {
 	b := &l.bufs[l.cur]
-	l.w = graphWriter{c: l.c, totals: make(map[string]*totals), ops: b.ops[:0], arena: b.arena[:0]}
+	l.w = graphWriter{c: l.c, ops: b.ops[:0], arena: b.arena[:0]}
 }
 
 // resetCommit forgets the blocks since the last commit; their runs must

@@ -5,7 +5,9 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/tracehound/tracehound/chain"
 )
@@ -95,4 +97,65 @@ func BenchmarkWriteRun(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkEncodeBlocks encodes Ethereum-like blocks into a chunk, as a
+// bulk load's encoder does: 150 transfers a block between Zipf-chosen
+// addresses, whose strings are fresh per block as a source's are.
+func BenchmarkEncodeBlocks(b *testing.B) {
+	r := rand.New(rand.NewPCG(3, 4))
+	z := rand.NewZipf(r, 1.1, 1, 200_000)
+	pool := make([]string, 200_001)
+	for i := range pool {
+		var a [20]byte
+		for j := range a {
+			a[j] = byte(r.Uint32())
+		}
+		pool[i] = "0x" + string(appendHexLower(nil, a[:]))
+	}
+	hash := func() string {
+		var h [32]byte
+		for j := range h {
+			h[j] = byte(r.Uint32())
+		}
+		return "0x" + string(appendHexLower(nil, h[:]))
+	}
+	token := chain.Asset(pool[len(pool)-1])
+	var blocks []*chain.Block
+	const perBlock, nblocks = 150, 400
+	for h := range nblocks {
+		blk := &chain.Block{Chain: chain.Ethereum, Height: uint64(h + 1), Hash: hash(), Parent: hash(), Time: time.Unix(1_700_000_000+int64(h)*12, 0)}
+		var picked strings.Builder
+		for range 2 * perBlock {
+			picked.WriteString(pool[z.Uint64()])
+		}
+		addrs := picked.String()
+		for i := range perBlock {
+			from, to := addrs[2*i*42:(2*i+1)*42], addrs[(2*i+1)*42:(2*i+2)*42]
+			tx := chain.Tx{Hash: hash(), Index: i, From: from, Fee: chain.NewAmount(21000 * 30_000_000_000)}
+			tr := chain.Transfer{Chain: chain.Ethereum, Tx: tx.Hash, Block: blk.Height, Time: blk.Time, From: from, To: to, Amount: chain.NewAmount(r.Uint64N(1e18)), Kind: chain.KindNative}
+			if i%3 == 0 {
+				tr.Kind, tr.Asset, tr.Pos = chain.KindToken, token, uint32(i)
+			}
+			tx.Transfers = []chain.Transfer{tr}
+			blk.Txs = append(blk.Txs, tx)
+		}
+		blocks = append(blocks, blk)
+	}
+	// A chunk's memory is allocated once for the load.
+	ops, arena := make([]op, 0, 1<<20), make([]byte, 0, 128<<20)
+	b.ResetTimer()
+	for b.Loop() {
+		w := graphWriter{c: chain.Ethereum, ops: ops[:0], arena: arena[:0]}
+		for _, blk := range blocks {
+			if err := w.block(blk); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := w.flushTotals(); err != nil {
+			b.Fatal(err)
+		}
+		ops, arena = w.ops, w.arena
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*perBlock*nblocks), "ns/transfer")
 }

@@ -211,7 +211,7 @@ func (d *DB) WriteBlocks(ctx context.Context, c chain.Chain, source string, bloc
 			return fmt.Errorf("write %s blocks: %d follows %d", c, blocks[i].Height, blocks[i-1].Height)
 		}
 	}
-	w := graphWriter{c: c, totals: make(map[string]*totals)}
+	w := graphWriter{c: c}
 	for i, blk := range blocks {
 		if i%64 == 0 {
 			if err := ctx.Err(); err != nil {
@@ -251,18 +251,21 @@ func (d *DB) WriteBlocks(ctx context.Context, c chain.Chain, source string, bloc
 // one instead of searching from the top, which more than halves the cost
 // of committing postings scattered over every address.
 type graphWriter struct {
-	c      chain.Chain
-	totals map[string]*totals
-	slab   []totals // where totals are allocated, in slabs
-	key    []byte
-	val    enc
-	blk    enc    // the block's record
-	txKey  []byte // a transaction's key
-	th     []byte // a transaction's hash
-	addrs  hexMemo
-	ops    []op
-	arena  []byte // ops' keys and values
-	size   int    // the batch's size, roughly
+	c chain.Chain
+	// The blocks' totals by address, those of Ethereum-style addresses
+	// by their bytes (see total).
+	totals    map[string]*totals
+	hexTotals map[[20]byte]*totals
+	slab      []totals // where totals are allocated, in slabs
+	key       []byte
+	val       enc
+	blk       enc    // the block's record
+	txKey     []byte // a transaction's key
+	th        []byte // a transaction's hash
+	addrs     hexMemo
+	ops       []op
+	arena     []byte // ops' keys and values
+	size      int    // the batch's size, roughly
 }
 
 type opKind uint8
@@ -509,29 +512,65 @@ func (w *graphWriter) posting(dir byte, addr, counterparty string, height uint64
 	return nil
 }
 
+// total returns the totals of addr in the writer's blocks. Those of
+// Ethereum-style addresses are kept by their 20 bytes, which the map
+// compares in its own memory.
 func (w *graphWriter) total(addr string) *totals {
+	if i := w.addrs.find(addr); i >= 0 {
+		if t := w.addrs.t[i]; t != nil {
+			return t
+		}
+		if w.hexTotals == nil {
+			w.hexTotals = make(map[[20]byte]*totals)
+		}
+		t := w.hexTotals[w.addrs.b[i]]
+		if t == nil {
+			t = w.newTotals()
+			w.hexTotals[w.addrs.b[i]] = t
+		}
+		w.addrs.t[i] = t
+		return t
+	}
+	if w.totals == nil {
+		w.totals = make(map[string]*totals)
+	}
 	t := w.totals[addr]
 	if t == nil {
-		// Allocated by the thousand, with room for one asset: a bulk
-		// load's chunk sums hundreds of thousands of addresses.
-		if len(w.slab) == cap(w.slab) {
-			w.slab = make([]totals, 0, 1024)
-		}
-		w.slab = w.slab[:len(w.slab)+1]
-		t = &w.slab[len(w.slab)-1]
-		t.assets = t.one[:0]
+		t = w.newTotals()
 		w.totals[addr] = t
 	}
 	return t
 }
 
+func (w *graphWriter) newTotals() *totals {
+	// Allocated by the thousand, with room for one asset: a bulk load's
+	// chunk sums hundreds of thousands of addresses.
+	if len(w.slab) == cap(w.slab) {
+		w.slab = make([]totals, 0, 1024)
+	}
+	w.slab = w.slab[:len(w.slab)+1]
+	t := &w.slab[len(w.slab)-1]
+	t.assets = t.one[:0]
+	return t
+}
+
+// flushTotals writes the totals as merge operands and forgets them.
 func (w *graphWriter) flushTotals() error {
+	for addr, t := range w.hexTotals {
+		w.key = append(append(appendChainKey(w.key[:0], gTotals, w.c), addrHex20), addr[:]...)
+		w.addTotals(t)
+	}
 	for addr, t := range w.totals {
 		w.key = appendAddrW(appendChainKey(w.key[:0], gTotals, w.c), addr)
-		w.val.b = t.appendEncode(w.val.b[:0])
-		w.add(opMerge, w.key, w.val.b)
+		w.addTotals(t)
 	}
+	w.hexTotals, w.totals, w.addrs.t = nil, nil, [len(w.addrs.t)]*totals{}
 	return nil
+}
+
+func (w *graphWriter) addTotals(t *totals) {
+	w.val.b = t.appendEncode(w.val.b[:0])
+	w.add(opMerge, w.key, w.val.b)
 }
 
 // txRecordVersion is the first byte of a transaction record; the store's

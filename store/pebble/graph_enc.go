@@ -31,35 +31,50 @@ func appendAddrW(b []byte, s string) []byte {
 }
 
 // hexMemo remembers the last few Ethereum-style addresses a writer
-// encoded. Each address of a transfer is encoded five times, in the
-// transaction's record and in both sides' postings, and decoding its 40
-// hex digits each time was a tenth of a bulk load's encoding work.
+// encoded, and their totals. Each address of a transfer is encoded five
+// times, in the transaction's record and in both sides' postings, and
+// its totals are looked up twice: decoding its 40 hex digits each time
+// was a tenth of a bulk load's encoding work, and the lookups, which
+// compare the address with a key in memory long unread, a fifth.
 type hexMemo struct {
 	s    [4]string
 	b    [4][20]byte
+	t    [4]*totals // the address's totals in the writer, once looked up
 	next int
+}
+
+// find returns the slot of address s, decoded if it was not remembered,
+// or -1 if s is not "0x" and 40 lowercase hex digits.
+func (m *hexMemo) find(s string) int {
+	if len(s) != 42 {
+		return -1
+	}
+	for i := range m.s {
+		if m.s[i] == s {
+			return i
+		}
+	}
+	var b [20]byte
+	if s[0] != '0' || s[1] != 'x' || !decodeHexLower(b[:], s[2:]) {
+		return -1
+	}
+	i := m.next
+	m.next = (i + 1) % len(m.s)
+	m.s[i], m.b[i], m.t[i] = s, b, nil
+	return i
 }
 
 // appendAddr is appendAddrW, remembering the decoded addresses; a nil
 // memo remembers none.
 func (m *hexMemo) appendAddr(b []byte, s string) []byte {
-	if m == nil || len(s) != 42 {
+	if m == nil {
 		return appendAddrW(b, s)
 	}
-	for i := range m.s {
-		if m.s[i] == s {
-			return append(append(b, addrHex20), m.b[i][:]...)
-		}
+	i := m.find(s)
+	if i < 0 {
+		return appendAddrW(b, s)
 	}
-	n := len(b)
-	b = appendAddrW(b, s)
-	if len(b) == n+21 && b[n] == addrHex20 {
-		i := m.next
-		m.next = (i + 1) % len(m.s)
-		m.s[i] = s
-		copy(m.b[i][:], b[n+1:])
-	}
-	return b
+	return append(append(b, addrHex20), m.b[i][:]...)
 }
 
 // decodeHexLower decodes len(out) bytes from the lowercase hex digits

@@ -2,6 +2,7 @@ package pebble
 
 import (
 	"bytes"
+	"math/rand/v2"
 	"strings"
 	"testing"
 )
@@ -44,4 +45,38 @@ func FuzzAppendHashBytes(f *testing.F) {
 			t.Errorf("%q: %x %v, hashBytes %x %v", s, got, err, want, werr)
 		}
 	})
+}
+
+// TestHexMemo: through the memo, every address encodes as appendAddr
+// does, whatever came before it, and every address keeps its totals.
+func TestHexMemo(t *testing.T) {
+	addrs := []string{
+		"0x00112233445566778899aabbccddeeff00112233", "0x00112233445566778899aabbccddeeff00112234",
+		"0x00112233445566778899AABBCCDDEEFF00112233", "0x00112233445566778899aabbccddeeff0011223g",
+		"0xffeeddccbbaa99887766554433221100ffeeddcc", "bc1qxyz", "",
+		"0x1111111111111111111111111111111111111111", "0x2222222222222222222222222222222222222222",
+		"0x3333333333333333333333333333333333333333",
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	var w graphWriter
+	seen := map[string]*totals{}
+	for range 5000 {
+		s := addrs[r.IntN(len(addrs))]
+		if got, want := w.addrs.appendAddr([]byte("k"), s), appendAddr([]byte("k"), s); !bytes.Equal(got, want) {
+			t.Fatalf("%q: %x, appendAddr %x", s, got, want)
+		}
+		tot := w.total(s)
+		if seen[s] == nil {
+			seen[s] = tot
+		} else if seen[s] != tot {
+			t.Fatalf("%q: totals moved", s)
+		}
+	}
+	distinct := map[*totals]bool{}
+	for _, tot := range seen {
+		distinct[tot] = true
+	}
+	if len(distinct) != len(seen) {
+		t.Fatalf("%d addresses share %d totals", len(seen), len(distinct))
+	}
 }
