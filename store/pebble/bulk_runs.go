@@ -84,6 +84,13 @@ func createRun(path string) (*runWriter, error) {
 
 // record writes a record.
 func (w *runWriter) record(kind opKind, k, v []byte) error {
+	if w.err == nil && len(w.buf)+1+2*binary.MaxVarintLen64+len(k)+len(v) <= cap(w.buf) {
+		// Within the block: the common case, appended in one go.
+		b := binary.AppendUvarint(append(w.buf, byte(kind)), uint64(len(k)))
+		w.buf = append(append(binary.AppendUvarint(b, uint64(len(v))), k...), v...)
+		w.count++
+		return nil
+	}
 	var hdr [1 + 2*binary.MaxVarintLen64]byte
 	hdr[0] = byte(kind)
 	n := binary.PutUvarint(hdr[1:], uint64(len(k)))
