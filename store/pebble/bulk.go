@@ -540,16 +540,17 @@ func (l *BulkLoader) writeTables(ctx context.Context) ([]string, error) {
 	for i := range sinks {
 		sinks[i].dir, sinks[i].prefix, sinks[i].wo = l.tmp, fmt.Sprintf("%d-", i), wo
 	}
-	// The last chunk is merged from memory. The other buffer is idle
-	// until the next chunk is handed off: its memory goes to the merge's
-	// read buffers meanwhile.
+	// The last chunk is merged from memory, sorted while the chunk before
+	// it may still be written as runs. The other buffer is idle until the
+	// next chunk is handed off: its memory goes to the merge's read
+	// buffers meanwhile.
+	rs := ranges(&l.w, l.choosePivots(&l.w), true)
 	if err := l.wait(); err != nil {
 		return nil, err
 	}
 	if err := l.bufs[1-l.cur].free(); err != nil {
 		return nil, err
 	}
-	rs := ranges(&l.w, l.choosePivots(&l.w), true)
 	var merged atomic.Int64
 	stop := l.reportMerge(&merged)
 	for i := range rs {

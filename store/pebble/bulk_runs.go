@@ -157,6 +157,11 @@ type runReader struct {
 	kind opKind
 	key  []byte
 	val  []byte
+	// words are the key's sort words (graphWriter.words), which settle
+	// most of the merge's comparisons without comparing the keys; set
+	// only if sortWords is.
+	words     [6]uint64
+	sortWords func([]byte) [6]uint64
 
 	mem *memRun
 
@@ -215,7 +220,7 @@ func (r *runReader) nextMem() (bool, error) {
 		m.read.Add(m.unread)
 		m.unread = 0
 	}
-	r.kind, r.key, r.val = o.kind, m.w.opKey(o), m.w.opValue(o)
+	r.kind, r.key, r.val, r.words = o.kind, m.w.opKey(o), m.w.opValue(o), o.w
 	m.ops = m.ops[group:]
 	return true, nil
 }
@@ -306,6 +311,9 @@ func (r *runReader) next() (bool, error) {
 		return false, err
 	}
 	r.kind, r.key, r.val = opKind(kind), rec[:kl], rec[kl:]
+	if r.sortWords != nil {
+		r.words = r.sortWords(r.key)
+	}
 	r.count++
 	return true, nil
 }
@@ -471,10 +479,18 @@ func (r *blockReader) close() {
 type runHeap []*runReader
 
 func (h runHeap) less(i, j int) bool {
-	if c := bytes.Compare(h[i].key, h[j].key); c != 0 {
+	a, b := h[i], h[j]
+	if a.words != b.words {
+		for k := range a.words {
+			if a.words[k] != b.words[k] {
+				return a.words[k] < b.words[k]
+			}
+		}
+	}
+	if c := bytes.Compare(a.key, b.key); c != 0 {
 		return c < 0
 	}
-	return h[i].seq < h[j].seq
+	return a.seq < b.seq
 }
 
 func (h runHeap) down(i int) {
@@ -607,6 +623,7 @@ func (s *tableSink) merge(ctx context.Context, paths []string, last *memRun, rea
 			if r, err = openRun(ctx, paths[i], i, true, read); err != nil {
 				return err
 			}
+			r.sortWords = last.w.words
 		} else {
 			r = &runReader{seq: i, mem: last}
 		}
