@@ -314,16 +314,21 @@ func (l *BulkLoader) handOff(ctx context.Context) error {
 	if err := l.mapChunk(1 - l.cur); err != nil {
 		return err
 	}
-	if err := l.w.flushTotals(); err != nil {
-		return err
-	}
 	w := l.w
 	paths := l.newRuns()
 	l.runBytes += w.size
 	pivots := l.choosePivots(&w)
 	done := make(chan error, 1)
 	l.writing = done
-	go func() { done <- writeRuns(ctx, &w, pivots, paths) }()
+	// The chunk's totals are added on the other goroutine too: the
+	// encoder, not the sorting and writing of runs, sets the load's pace.
+	go func() {
+		if err := w.flushTotals(); err != nil {
+			done <- err
+			return
+		}
+		done <- writeRuns(ctx, &w, pivots, paths)
+	}()
 	l.cur = 1 - l.cur
 	l.resetChunk()
 	return nil
