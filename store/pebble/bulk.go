@@ -108,6 +108,7 @@ type BulkLoader struct {
 	split    bool
 
 	w       graphWriter // the chunk being filled
+	sum     *sumWorker  // the totals of the chunk's blocks
 	bufs    [2]chunkBuf
 	cur     int        // the buffer w fills
 	writing chan error // the other buffer's chunk being written as runs; nil if none
@@ -197,8 +198,9 @@ func (d *DB) NewBulkLoader(ctx context.Context, c chain.Chain, source string, o 
 	if err != nil {
 		return nil, fmt.Errorf("bulk load %s: %w", c, err)
 	}
-	l := &BulkLoader{d: d, c: c, source: source, o: o, tmp: tmp, tip: tip.Height, hasTip: ok}
+	l := &BulkLoader{d: d, c: c, source: source, o: o, tmp: tmp, tip: tip.Height, hasTip: ok, sum: newSumWorker(c)}
 	if err := l.mapChunk(0); err != nil {
+		l.sum.stop()
 		os.RemoveAll(tmp)
 		return nil, err
 	}
@@ -241,6 +243,8 @@ func (l *BulkLoader) WriteBlocks(ctx context.Context, blocks []*chain.Block) err
 	if l.err != nil {
 		return l.err
 	}
+	// The caller may reuse the blocks once they are written.
+	defer l.sum.sync()
 	for i, blk := range blocks {
 		if i%64 == 0 {
 			if err := ctx.Err(); err != nil {
@@ -261,6 +265,7 @@ func (l *BulkLoader) WriteBlocks(ctx context.Context, blocks []*chain.Block) err
 		if err != nil {
 			return fmt.Errorf("write %s block %d: %w", l.c, blk.Height, err)
 		}
+		l.sum.send(blk)
 		if err := l.w.block(blk); err != nil {
 			// The chunk holds part of the block: nothing since the last
 			// commit can be stored.
@@ -290,6 +295,7 @@ func (l *BulkLoader) WriteBlocks(ctx context.Context, blocks []*chain.Block) err
 // drop abandons the blocks since the last commit.
 func (l *BulkLoader) drop() {
 	l.wait()
+	l.sum.cut()
 	l.resetChunk()
 	l.resetCommit()
 }
@@ -314,7 +320,7 @@ func (l *BulkLoader) handOff(ctx context.Context) error {
 	if err := l.mapChunk(1 - l.cur); err != nil {
 		return err
 	}
-	w := l.w
+	w, sums := l.w, l.sum.cut()
 	paths := l.newRuns()
 	l.runBytes += w.size
 	pivots := l.choosePivots(&w)
@@ -323,10 +329,7 @@ func (l *BulkLoader) handOff(ctx context.Context) error {
 	// The chunk's totals are added on the other goroutine too: the
 	// encoder, not the sorting and writing of runs, sets the load's pace.
 	go func() {
-		if err := w.flushTotals(); err != nil {
-			done <- err
-			return
-		}
+		sums.flush(&w)
 		done <- writeRuns(ctx, &w, pivots, paths)
 	}()
 	l.cur = 1 - l.cur
@@ -413,6 +416,67 @@ func ranges(w *graphWriter, pivots [][]byte, parallel bool) [bulkRanges][]op {
 	return rs
 }
 
+// sumWorker sums the totals of a load's blocks on a goroutine of its
+// own, while the encoder encodes the same blocks: the totals, looked up
+// by address in maps far larger than the processor's caches, were half
+// the encoder's work, and the encoder sets a load's pace.
+type sumWorker struct {
+	c      chain.Chain
+	blocks chan *chain.Block // to sum, in order
+	summed chan struct{}     // one a block summed
+	sent   int               // blocks sent and not yet seen summed
+	// sums belongs to the worker's goroutine while blocks are sent and
+	// not yet seen summed, to the loader's otherwise.
+	sums *sums
+}
+
+func newSumWorker(c chain.Chain) *sumWorker {
+	s := &sumWorker{c: c, blocks: make(chan *chain.Block, 256), summed: make(chan struct{}, 256), sums: &sums{}}
+	go func() {
+		for blk := range s.blocks {
+			for i := range blk.Txs {
+				s.sums.tx(s.c, blk, &blk.Txs[i])
+			}
+			s.summed <- struct{}{}
+		}
+	}()
+	return s
+}
+
+// send has blk summed next.
+func (s *sumWorker) send(blk *chain.Block) {
+	if s.sent == cap(s.summed) {
+		s.sync()
+	}
+	s.blocks <- blk
+	s.sent++
+}
+
+// sync waits until every block sent is summed.
+func (s *sumWorker) sync() {
+	for ; s.sent > 0; s.sent-- {
+		<-s.summed
+	}
+}
+
+// cut returns the totals of the blocks sent since the last cut.
+func (s *sumWorker) cut() *sums {
+	s.sync()
+	out := s.sums
+	s.sums = &sums{}
+	return out
+}
+
+// stop ends the worker's goroutine; the worker takes no more blocks.
+func (s *sumWorker) stop() {
+	if s.blocks == nil {
+		return
+	}
+	s.sync()
+	close(s.blocks)
+	s.blocks = nil
+}
+
 // track records the block's created and spent outputs for Unspent.
 func (l *BulkLoader) track(blk *chain.Block) {
 	for i := range blk.Txs {
@@ -485,9 +549,7 @@ func (l *BulkLoader) commit(ctx context.Context) error {
 	if ok != l.hasTip || ok && tip.Height != l.tip {
 		return fmt.Errorf("bulk load %s blocks %d-%d: the store's tip moved to %d during the load", l.c, first, l.last, tip.Height)
 	}
-	if err := l.w.flushTotals(); err != nil {
-		return err
-	}
+	l.sum.cut().flush(&l.w)
 	l.w.set(chainKey(gTip, l.c), tipValue(l.last, l.lastHash, l.source, time.Now()))
 	if len(l.runs[0]) == 0 && l.w.size < l.o.BatchBytes {
 		b := l.d.db.NewBatchWithSize(l.w.size)
@@ -718,6 +780,7 @@ func (l *BulkLoader) Close() error {
 	}
 	// The goroutine writing runs reads a buffer.
 	l.wait()
+	l.sum.stop()
 	err := errors.Join(l.bufs[0].free(), l.bufs[1].free())
 	if rerr := os.RemoveAll(l.tmp); rerr != nil {
 		err = errors.Join(err, rerr)

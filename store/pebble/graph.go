@@ -211,7 +211,7 @@ func (d *DB) WriteBlocks(ctx context.Context, c chain.Chain, source string, bloc
 			return fmt.Errorf("write %s blocks: %d follows %d", c, blocks[i].Height, blocks[i-1].Height)
 		}
 	}
-	w := graphWriter{c: c}
+	w := graphWriter{c: c, sums: &sums{}}
 	for i, blk := range blocks {
 		if i%64 == 0 {
 			if err := ctx.Err(); err != nil {
@@ -222,9 +222,7 @@ func (d *DB) WriteBlocks(ctx context.Context, c chain.Chain, source string, bloc
 			return fmt.Errorf("write %s block %d: %w", c, blk.Height, err)
 		}
 	}
-	if err := w.flushTotals(); err != nil {
-		return err
-	}
+	w.flushTotals()
 	last := blocks[len(blocks)-1]
 	h, err := blockHashBytes(last.Hash)
 	if err != nil {
@@ -252,20 +250,18 @@ func (d *DB) WriteBlocks(ctx context.Context, c chain.Chain, source string, bloc
 // of committing postings scattered over every address.
 type graphWriter struct {
 	c chain.Chain
-	// The blocks' totals by address, those of Ethereum-style addresses
-	// by their bytes (see total).
-	totals    map[string]*totals
-	hexTotals map[[20]byte]*totals
-	slab      []totals // where totals are allocated, in slabs
-	key       []byte
-	val       enc
-	blk       enc    // the block's record
-	txKey     []byte // a transaction's key
-	th        []byte // a transaction's hash
-	addrs     hexMemo
-	ops       []op
-	arena     []byte // ops' keys and values
-	size      int    // the batch's size, roughly
+	// sums are the blocks' totals by address; nil if another goroutine
+	// sums them (a bulk load's).
+	sums  *sums
+	key   []byte
+	val   enc
+	blk   enc    // the block's record
+	txKey []byte // a transaction's key
+	th    []byte // a transaction's hash
+	addrs hexMemo
+	ops   []op
+	arena []byte // ops' keys and values
+	size  int    // the batch's size, roughly
 }
 
 type opKind uint8
@@ -428,8 +424,8 @@ func (w *graphWriter) tx(blk *chain.Block, tx *chain.Tx, th []byte) error {
 	w.val.b = encodeTx(w.val.b[:0], w.c, blk, tx, &w.addrs)
 	w.txKey = append(appendChainKey(w.txKey[:0], gTx, w.c), th...)
 	w.set(w.txKey, w.val.b)
-	if tx.From != "" && !tx.Fee.IsZero() {
-		w.total(tx.From).addFee(tx.Fee, ts)
+	if w.sums != nil {
+		w.sums.tx(w.c, blk, tx)
 	}
 	for i := range tx.Transfers {
 		t := &tx.Transfers[i]
@@ -508,64 +504,106 @@ func (w *graphWriter) posting(dir byte, addr, counterparty string, height uint64
 	w.val.b = w.addrs.appendAddr(w.val.b, string(asset))
 	w.val.amount(amount)
 	w.set(k, w.val.b)
-	w.total(addr).add(asset, amount, dir == postingIn, ts)
 	return nil
 }
 
-// total returns the totals of addr in the writer's blocks. Those of
-// Ethereum-style addresses are kept by their 20 bytes, which the map
-// compares in its own memory.
-func (w *graphWriter) total(addr string) *totals {
-	if i := w.addrs.find(addr); i >= 0 {
-		if t := w.addrs.t[i]; t != nil {
+// sums are the totals of a run of blocks by address: those of
+// Ethereum-style addresses by their 20 bytes, which the map compares in
+// its own memory, the others by their string.
+type sums struct {
+	totals    map[string]*totals
+	hexTotals map[[20]byte]*totals
+	slab      []totals // where totals are allocated, in slabs
+	addrs     hexMemo  // decodes the last addresses, and remembers their totals
+}
+
+// tx adds a transaction to the totals of its addresses, as its postings
+// show it: the fee to the sender; each transfer to its recipient and,
+// unless it is a Bitcoin output, to its sender; each Bitcoin input to
+// the address it spends from.
+func (s *sums) tx(c chain.Chain, blk *chain.Block, tx *chain.Tx) {
+	ts := blk.Time.Unix()
+	if tx.From != "" && !tx.Fee.IsZero() {
+		s.total(tx.From).addFee(tx.Fee, ts)
+	}
+	for i := range tx.Transfers {
+		t := &tx.Transfers[i]
+		if t.Kind != chain.KindOutput && t.From != "" {
+			s.total(t.From).add(t.Asset, t.Amount, false, ts)
+		}
+		if t.To != "" {
+			s.total(t.To).add(t.Asset, t.Amount, true, ts)
+		}
+	}
+	if c != chain.Bitcoin {
+		return
+	}
+	for _, in := range tx.Inputs {
+		if in.Address != "" {
+			s.total(in.Address).add(chain.Native, chain.NewAmount(in.Value), false, ts)
+		}
+	}
+}
+
+// total returns the totals of addr.
+func (s *sums) total(addr string) *totals {
+	if i := s.addrs.find(addr); i >= 0 {
+		if t := s.addrs.t[i]; t != nil {
 			return t
 		}
-		if w.hexTotals == nil {
-			w.hexTotals = make(map[[20]byte]*totals)
+		if s.hexTotals == nil {
+			s.hexTotals = make(map[[20]byte]*totals)
 		}
-		t := w.hexTotals[w.addrs.b[i]]
+		t := s.hexTotals[s.addrs.b[i]]
 		if t == nil {
-			t = w.newTotals()
-			w.hexTotals[w.addrs.b[i]] = t
+			t = s.newTotals()
+			s.hexTotals[s.addrs.b[i]] = t
 		}
-		w.addrs.t[i] = t
+		s.addrs.t[i] = t
 		return t
 	}
-	if w.totals == nil {
-		w.totals = make(map[string]*totals)
+	if s.totals == nil {
+		s.totals = make(map[string]*totals)
 	}
-	t := w.totals[addr]
+	t := s.totals[addr]
 	if t == nil {
-		t = w.newTotals()
-		w.totals[addr] = t
+		t = s.newTotals()
+		s.totals[addr] = t
 	}
 	return t
 }
 
-func (w *graphWriter) newTotals() *totals {
+func (s *sums) newTotals() *totals {
 	// Allocated by the thousand, with room for one asset: a bulk load's
 	// chunk sums hundreds of thousands of addresses.
-	if len(w.slab) == cap(w.slab) {
-		w.slab = make([]totals, 0, 1024)
+	if len(s.slab) == cap(s.slab) {
+		s.slab = make([]totals, 0, 1024)
 	}
-	w.slab = w.slab[:len(w.slab)+1]
-	t := &w.slab[len(w.slab)-1]
+	s.slab = s.slab[:len(s.slab)+1]
+	t := &s.slab[len(s.slab)-1]
 	t.assets = t.one[:0]
 	return t
 }
 
-// flushTotals writes the totals as merge operands and forgets them.
-func (w *graphWriter) flushTotals() error {
-	for addr, t := range w.hexTotals {
+// flush writes the totals into w as merge operands.
+func (s *sums) flush(w *graphWriter) {
+	for addr, t := range s.hexTotals {
 		w.key = append(append(appendChainKey(w.key[:0], gTotals, w.c), addrHex20), addr[:]...)
 		w.addTotals(t)
 	}
-	for addr, t := range w.totals {
+	for addr, t := range s.totals {
 		w.key = appendAddrW(appendChainKey(w.key[:0], gTotals, w.c), addr)
 		w.addTotals(t)
 	}
-	w.hexTotals, w.totals, w.addrs.t = nil, nil, [len(w.addrs.t)]*totals{}
-	return nil
+}
+
+// flushTotals writes the writer's totals as merge operands and forgets
+// them.
+func (w *graphWriter) flushTotals() {
+	if w.sums != nil {
+		w.sums.flush(w)
+		w.sums = &sums{}
+	}
 }
 
 func (w *graphWriter) addTotals(t *totals) {

@@ -48,7 +48,8 @@ func FuzzAppendHashBytes(f *testing.F) {
 }
 
 // TestHexMemo: through the memo, every address encodes as appendAddr
-// does, whatever came before it, and every address keeps its totals.
+// does, whatever came before it, and every address keeps its totals
+// (sums, whose memo remembers them).
 func TestHexMemo(t *testing.T) {
 	addrs := []string{
 		"0x00112233445566778899aabbccddeeff00112233", "0x00112233445566778899aabbccddeeff00112234",
@@ -59,13 +60,14 @@ func TestHexMemo(t *testing.T) {
 	}
 	r := rand.New(rand.NewPCG(1, 2))
 	var w graphWriter
+	var sm sums
 	seen := map[string]*totals{}
 	for range 5000 {
 		s := addrs[r.IntN(len(addrs))]
 		if got, want := w.addrs.appendAddr([]byte("k"), s), appendAddr([]byte("k"), s); !bytes.Equal(got, want) {
 			t.Fatalf("%q: %x, appendAddr %x", s, got, want)
 		}
-		tot := w.total(s)
+		tot := sm.total(s)
 		if seen[s] == nil {
 			seen[s] = tot
 		} else if seen[s] != tot {
