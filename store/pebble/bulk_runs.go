@@ -59,14 +59,30 @@ func writeRun(ctx context.Context, w *graphWriter, ops []op, path string) (err e
 }
 
 // runWriter writes a run in blocks from memory aligned for direct I/O.
+// A block is written on another goroutine while the next is filled: a
+// direct write waits for the disk, which the copying of the next block's
+// records from a chunk need not.
 type runWriter struct {
 	f      *os.File
-	direct bool
+	direct bool // opened for direct I/O
 	buf    []byte
 	free   func() error
 	size   int64
 	count  uint64 // records written
+
+	full  chan runBlockWrite // blocks to write
+	empty chan []byte        // blocks written, to fill again
+	done  chan runWriteEnd   // the writing goroutine's end
+}
+
+type runBlockWrite struct {
+	b []byte // the block, padded to the alignment if direct
+	n int    // its bytes of records
+}
+
+type runWriteEnd struct {
 	err    error
+	direct bool // still writing directly at the end
 }
 
 func createRun(path string) (*runWriter, error) {
@@ -74,17 +90,47 @@ func createRun(path string) (*runWriter, error) {
 	if err != nil {
 		return nil, err
 	}
-	buf, free, err := chunkMemory(runBlock)
+	bufs, free, err := chunkMemory(2 * runBlock)
 	if err != nil {
 		f.Close()
 		return nil, err
 	}
-	return &runWriter{f: f, direct: direct, buf: buf[:0], free: free}, nil
+	w := &runWriter{f: f, direct: direct, buf: bufs[:0:runBlock], free: free,
+		full: make(chan runBlockWrite, 1), empty: make(chan []byte, 2), done: make(chan runWriteEnd, 1)}
+	w.empty <- bufs[runBlock : runBlock : 2*runBlock]
+	go w.writeBlocks()
+	return w, nil
+}
+
+// writeBlocks writes the blocks sent until full is closed; after an
+// error it only hands the blocks back.
+func (w *runWriter) writeBlocks() {
+	end := runWriteEnd{direct: w.direct}
+	for blk := range w.full {
+		if end.err == nil {
+			b := blk.b
+			if !end.direct {
+				b = b[:blk.n]
+			}
+			_, err := w.f.Write(b)
+			if err != nil && end.direct && errors.Is(err, syscall.EINVAL) {
+				// A device that wants a larger alignment than runAligned:
+				// the run is written through the page cache instead.
+				if endDirect(w.f) == nil {
+					end.direct = false
+					_, err = w.f.Write(blk.b[:blk.n])
+				}
+			}
+			end.err = err
+		}
+		w.empty <- blk.b[:0]
+	}
+	w.done <- end
 }
 
 // record writes a record.
 func (w *runWriter) record(kind opKind, k, v []byte) error {
-	if w.err == nil && len(w.buf)+1+2*binary.MaxVarintLen64+len(k)+len(v) <= cap(w.buf) {
+	if len(w.buf)+1+2*binary.MaxVarintLen64+len(k)+len(v) <= cap(w.buf) {
 		// Within the block: the common case, appended in one go.
 		b := binary.AppendUvarint(append(w.buf, byte(kind)), uint64(len(k)))
 		w.buf = append(append(binary.AppendUvarint(b, uint64(len(v))), k...), v...)
@@ -99,11 +145,11 @@ func (w *runWriter) record(kind opKind, k, v []byte) error {
 	w.write(k)
 	w.write(v)
 	w.count++
-	return w.err
+	return nil
 }
 
 func (w *runWriter) write(p []byte) {
-	for len(p) > 0 && w.err == nil {
+	for len(p) > 0 {
 		n := copy(w.buf[len(w.buf):cap(w.buf)], p)
 		w.buf, p = w.buf[:len(w.buf)+n], p[n:]
 		if len(w.buf) == cap(w.buf) {
@@ -112,40 +158,32 @@ func (w *runWriter) write(p []byte) {
 	}
 }
 
+// flush sends the block to be written and takes the other to fill once
+// it is written.
 func (w *runWriter) flush() {
-	if w.err != nil {
-		return
-	}
 	n := len(w.buf)
+	b := w.buf
 	if w.direct && n%runAligned != 0 {
 		// The last block, padded to the alignment and cut off after.
-		w.buf = w.buf[:(n+runAligned-1)/runAligned*runAligned]
-		clear(w.buf[n:])
+		b = b[:(n+runAligned-1)/runAligned*runAligned]
+		clear(b[n:])
 	}
-	_, err := w.f.Write(w.buf)
-	if err != nil && w.direct && errors.Is(err, syscall.EINVAL) {
-		// A device that wants a larger alignment than runAligned: the
-		// run is written through the page cache instead.
-		if endDirect(w.f) == nil {
-			w.direct = false
-			_, err = w.f.Write(w.buf[:n])
-		}
-	}
-	if err != nil {
-		w.err = err
-	}
+	w.full <- runBlockWrite{b: b, n: n}
 	w.size += int64(n)
-	w.buf = w.buf[:0]
+	w.buf = <-w.empty
 }
 
 func (w *runWriter) close() error {
 	end := binary.AppendUvarint([]byte{runEnd}, w.count)
 	w.write(end)
 	w.flush()
-	if w.err == nil && w.direct {
-		w.err = w.f.Truncate(w.size)
+	close(w.full)
+	res := <-w.done
+	err := res.err
+	if err == nil && res.direct {
+		err = w.f.Truncate(w.size)
 	}
-	return errors.Join(w.err, w.f.Close(), w.free())
+	return errors.Join(err, w.f.Close(), w.free())
 }
 
 // runReader reads a run's records; key and value are valid until next.
