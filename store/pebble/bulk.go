@@ -431,9 +431,11 @@ type sumWorker struct {
 }
 
 func newSumWorker(c chain.Chain) *sumWorker {
-	s := &sumWorker{c: c, blocks: make(chan *chain.Block, 256), summed: make(chan struct{}, 256), sums: &sums{}}
+	blocks := make(chan *chain.Block, 256)
+	s := &sumWorker{c: c, blocks: blocks, summed: make(chan struct{}, 256), sums: &sums{}}
 	go func() {
-		for blk := range s.blocks {
+		// blocks, not s.blocks, which stop clears.
+		for blk := range blocks {
 			for i := range blk.Txs {
 				s.sums.tx(s.c, blk, &blk.Txs[i])
 			}

@@ -350,3 +350,67 @@ func TestBulkLoadProgress(t *testing.T) {
 		}
 	}
 }
+
+// hexBlocks are ethBlocks between addresses of 40 lowercase hex digits,
+// which the writers key by their bytes, and one in mixed case, kept as
+// a string.
+func hexBlocks(from, n int) []*chain.Block {
+	addr := map[string]string{
+		"0xa11ce": "0x" + strings.Repeat("a1", 20), "0xb0b": "0x" + strings.Repeat("b0", 20),
+		"0xca401": "0xCA" + strings.Repeat("40", 19), "0x70ce4": "0x" + strings.Repeat("7c", 20),
+	}
+	blocks := ethBlocks(from, n)
+	for _, b := range blocks {
+		for i := range b.Txs {
+			tx := &b.Txs[i]
+			tx.From = addr[tx.From]
+			for j := range tx.Transfers {
+				t := &tx.Transfers[j]
+				t.From, t.To = addr[t.From], addr[t.To]
+				if t.Asset != chain.Native {
+					t.Asset = chain.Asset(addr[string(t.Asset)])
+				}
+			}
+		}
+	}
+	return blocks
+}
+
+// TestBulkLoadHexTotals: totals summed on the loader's own goroutine, by
+// address bytes, across chunks of one block and a block dropped for an
+// error, are those of batch writes of the blocks stored.
+func TestBulkLoadHexTotals(t *testing.T) {
+	ctx := context.Background()
+	addrs := []string{"0x" + strings.Repeat("a1", 20), "0x" + strings.Repeat("b0", 20), "0xCA" + strings.Repeat("40", 19), "0x" + strings.Repeat("7c", 20)}
+	ref := open(t)
+	if err := ref.WriteBlocks(ctx, chain.Ethereum, "test", hexBlocks(1, 14)); err != nil {
+		t.Fatal(err)
+	}
+	want := graphState(t, ref, chain.Ethereum, addrs, nil)
+
+	db := open(t)
+	l, err := db.NewBulkLoader(ctx, chain.Ethereum, "test", pebble.BulkOptions{ChunkBytes: 1, MaxBlocks: 12, BatchBytes: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if err := l.WriteBlocks(ctx, hexBlocks(1, 12)); err != nil {
+		t.Fatal(err)
+	}
+	// Blocks 13 and 14 are summed, then dropped with the bad 14th, then
+	// written again.
+	bad := hexBlocks(13, 2)
+	bad[1].Txs[0].Hash = "0xnothex"
+	if err := l.WriteBlocks(ctx, bad); err == nil {
+		t.Fatal("a transaction hash that is not hex was accepted")
+	}
+	if err := l.WriteBlocks(ctx, hexBlocks(13, 2)); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := graphState(t, db, chain.Ethereum, addrs, nil); got != want {
+		t.Errorf("bulk load differs from batches:\n%s\nwant\n%s", got, want)
+	}
+}
