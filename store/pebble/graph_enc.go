@@ -30,8 +30,8 @@ func appendAddrW(b []byte, s string) []byte {
 	return b
 }
 
-// hexMemo remembers the last few Ethereum-style addresses a writer
-// encoded, and their totals. Each address of a transfer is encoded five
+// hexMemo remembers the last few Ethereum-style addresses decoded, and,
+// in sums, their totals. Each address of a transfer is encoded five
 // times, in the transaction's record and in both sides' postings, and
 // its totals are looked up twice: decoding its 40 hex digits each time
 // was a tenth of a bulk load's encoding work, and the lookups, which
@@ -39,7 +39,7 @@ func appendAddrW(b []byte, s string) []byte {
 type hexMemo struct {
 	s    [4]string
 	b    [4][20]byte
-	t    [4]*totals // the address's totals in the writer, once looked up
+	t    [4]*totals // the address's totals in the sums owning the memo
 	next int
 }
 
