@@ -588,7 +588,7 @@ func (s *sums) newTotals() *totals {
 // flush writes the totals into w as merge operands.
 func (s *sums) flush(w *graphWriter) {
 	for addr, t := range s.hexTotals {
-		w.key = append(append(appendChainKey(w.key[:0], gTotals, w.c), addrHex20), addr[:]...)
+		w.key = appendHex20(appendChainKey(w.key[:0], gTotals, w.c), &addr)
 		w.addTotals(t)
 	}
 	for addr, t := range s.totals {

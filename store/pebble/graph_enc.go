@@ -19,15 +19,24 @@ var hexDigit = func() (t [256]byte) {
 // addresses a transfer: the common "0x" and 40 lowercase hex digits are
 // decoded and checked in one pass instead of two.
 func appendAddrW(b []byte, s string) []byte {
+	if a, ok := hexAddr(s); ok {
+		return appendHex20(b, &a)
+	}
+	return appendAddr(b, s)
+}
+
+// hexAddr decodes s if it is "0x" and 40 lowercase hex digits, the
+// addresses stored as their 20 bytes.
+func hexAddr(s string) (a [20]byte, ok bool) {
 	if len(s) != 42 || s[0] != '0' || s[1] != 'x' {
-		return appendAddr(b, s)
+		return a, false
 	}
-	n := len(b)
-	b = append(b, addrHex20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-	if !decodeHexLower(b[n+1:n+21], s[2:]) {
-		return appendAddr(b[:n], s)
-	}
-	return b
+	return a, decodeHexLower(a[:], s[2:])
+}
+
+// appendHex20 appends the encoding of an address hexAddr decoded.
+func appendHex20(b []byte, a *[20]byte) []byte {
+	return append(append(b, addrHex20), a[:]...)
 }
 
 // hexMemo remembers the last few Ethereum-style addresses decoded, and,
@@ -54,8 +63,8 @@ func (m *hexMemo) find(s string) int {
 			return i
 		}
 	}
-	var b [20]byte
-	if s[0] != '0' || s[1] != 'x' || !decodeHexLower(b[:], s[2:]) {
+	b, ok := hexAddr(s)
+	if !ok {
 		return -1
 	}
 	i := m.next
@@ -74,7 +83,7 @@ func (m *hexMemo) appendAddr(b []byte, s string) []byte {
 	if i < 0 {
 		return appendAddrW(b, s)
 	}
-	return append(append(b, addrHex20), m.b[i][:]...)
+	return appendHex20(b, &m.b[i])
 }
 
 // decodeHexLower decodes len(out) bytes from the lowercase hex digits
