@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/tracehound/tracehound/auth"
 )
 
 // Long traces run as jobs: POST /v1/traces?async=true answers 202 with a
@@ -52,11 +54,11 @@ func (s *Server) startTraceJob(w http.ResponseWriter, r *http.Request, req Trace
 	b := make([]byte, 12)
 	rand.Read(b)
 	owner := ""
-	if k := KeyFrom(r.Context()); k != nil {
+	if k := auth.KeyFrom(r.Context()); k != nil {
 		owner = k.ID
 	}
 	// The job outlives the request, but keeps its key for auditing.
-	ctx, cancel := context.WithCancel(context.WithValue(context.Background(), keyCtx{}, KeyFrom(r.Context())))
+	ctx, cancel := context.WithCancel(auth.WithKey(context.Background(), auth.KeyFrom(r.Context())))
 	j := &job{ID: hex.EncodeToString(b), State: "running", Started: time.Now().UTC(), owner: owner, cancel: cancel}
 	s.jobs.mu.Lock()
 	if s.jobs.byID == nil {
@@ -99,7 +101,7 @@ func (s *Server) traceJob(w http.ResponseWriter, r *http.Request) {
 		snapshot = *j
 	}
 	s.jobs.mu.Unlock()
-	k := KeyFrom(r.Context())
+	k := auth.KeyFrom(r.Context())
 	if !ok || k == nil || snapshot.owner != k.ID {
 		writeError(w, r, http.StatusNotFound, "not_found", "no trace job "+id)
 		return

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/tracehound/tracehound/api"
+	"github.com/tracehound/tracehound/auth"
 )
 
 // syncBuffer is a log sink safe for the server's goroutines.
@@ -35,29 +36,29 @@ func (s *syncBuffer) String() string {
 
 func TestHandleWith(t *testing.T) {
 	now := time.Now()
-	k, secret, err := api.NewKey("acme", []string{"feed:read"}, now)
+	k, secret, err := auth.NewKey("acme", []auth.Role{auth.RoleTAXIIRead}, 0, now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	other, otherSecret, err := api.NewKey("globex", []string{api.RoleScreen}, now)
+	other, otherSecret, err := auth.NewKey("globex", []auth.Role{auth.RoleScreen}, 0, now)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var logs syncBuffer
-	s := api.New(api.Config{Keys: api.NewKeyring([]api.Key{k, other}), Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
-	var refusals []api.Refusal
-	o := api.RouteOptions{Basic: true, Refuse: func(w http.ResponseWriter, r *http.Request, f api.Refusal) {
+	s := api.New(api.Config{Keys: auth.NewKeyring([]auth.Key{k, other}), Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	var refusals []auth.Refusal
+	o := auth.RouteOptions{Basic: true, Refuse: func(w http.ResponseWriter, r *http.Request, f auth.Refusal) {
 		refusals = append(refusals, f)
 		who := ""
-		if k := api.KeyFrom(r.Context()); k != nil {
+		if k := auth.KeyFrom(r.Context()); k != nil {
 			who = k.Name
 		}
 		w.Header().Set("Content-Type", "text/x-feed")
 		w.WriteHeader(f.Status)
 		fmt.Fprintf(w, "refused %d %s %s", f.Status, f.Role, who)
 	}}
-	s.HandleWith(o, "GET /feed/", "feed:read", func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprint(w, "hello "+api.KeyFrom(r.Context()).Name)
+	s.HandleWith(o, "GET /feed/", auth.RoleTAXIIRead, func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "hello "+auth.KeyFrom(r.Context()).Name)
 	})
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)
@@ -97,7 +98,7 @@ func TestHandleWith(t *testing.T) {
 		"basic other":     func(r *http.Request) { r.SetBasicAuth("globex", secret) },
 	} {
 		resp, body := get("/feed/", set)
-		if resp.StatusCode != 401 || resp.Header.Get("Content-Type") != "text/x-feed" || body != "refused 401 feed:read " {
+		if resp.StatusCode != 401 || resp.Header.Get("Content-Type") != "text/x-feed" || body != "refused 401 taxii:read " {
 			t.Errorf("%s: %s %q %q", name, resp.Status, resp.Header.Get("Content-Type"), body)
 		}
 		if ch := resp.Header.Values("WWW-Authenticate"); len(ch) != 2 || !strings.HasPrefix(ch[1], "Basic ") {
@@ -105,7 +106,7 @@ func TestHandleWith(t *testing.T) {
 		}
 	}
 	resp, body := get("/feed/", func(r *http.Request) { r.SetBasicAuth("globex", otherSecret) })
-	if resp.StatusCode != 403 || body != "refused 403 feed:read globex" {
+	if resp.StatusCode != 403 || body != "refused 403 taxii:read globex" {
 		t.Errorf("globex: %s %q", resp.Status, body)
 	}
 	if len(refusals) != 5 || refusals[0].Code != "unauthenticated" || refusals[4].Code != "forbidden" {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tracehound/tracehound/api"
+	"github.com/tracehound/tracehound/auth"
 	"github.com/tracehound/tracehound/chain"
 	"github.com/tracehound/tracehound/chain/btc"
 	"github.com/tracehound/tracehound/chain/eth"
@@ -41,20 +42,20 @@ func newFixture(t *testing.T, maxBatch int) *fixture {
 	}
 	idx.SetTags([]tags.Tag{{Address: binance, Entity: "Binance", Label: "Binance 14", Category: tags.Exchange, Source: "etherscan", Confidence: 50}})
 	now := time.Now()
-	sk, ssecret, err := api.NewKey("exchange", []string{api.RoleScreen}, now)
+	sk, ssecret, err := auth.NewKey("exchange", []auth.Role{auth.RoleScreen}, 0, now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ak, asecret, err := api.NewKey("ops", []string{api.RoleAdmin}, now)
+	ak, asecret, err := auth.NewKey("ops", []auth.Role{auth.RoleAdmin}, 0, now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rk, rsecret, err := api.NewKey("gone", []string{api.RoleScreen}, now)
+	rk, rsecret, err := auth.NewKey("gone", []auth.Role{auth.RoleScreen}, 0, now)
 	if err != nil {
 		t.Fatal(err)
 	}
 	rk.Revoked = true
-	srv := httptest.NewServer(api.New(api.Config{Index: idx, Keys: api.NewKeyring([]api.Key{sk, ak, rk}), MaxBatch: maxBatch, MaxBody: 1 << 20}))
+	srv := httptest.NewServer(api.New(api.Config{Index: idx, Keys: auth.NewKeyring([]auth.Key{sk, ak, rk}), MaxBatch: maxBatch, MaxBody: 1 << 20}))
 	t.Cleanup(srv.Close)
 	return &fixture{srv: srv, screenKey: ssecret, adminKey: asecret, none: rsecret}
 }

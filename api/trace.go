@@ -7,9 +7,6 @@ import (
 	"net/http"
 )
 
-// RoleTrace lets a key run traces: investigators, not screening clients.
-const RoleTrace = "trace"
-
 // TraceRequest is the body of POST /v1/traces.
 type TraceRequest struct {
 	Chain string `json:"chain"`

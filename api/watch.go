@@ -37,7 +37,7 @@ type ShareRequest struct {
 }
 
 // Watcher keeps watches and their alerts. Its methods read the acting
-// key with KeyFrom for the audit trail.
+// key with auth.KeyFrom for the audit trail.
 type Watcher interface {
 	// AddWatch saves a watch and returns it with the endpoints its trace
 	// reaches now. Mistakes in the request are InputErrors; a name in use

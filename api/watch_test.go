@@ -14,6 +14,7 @@ import (
 
 	"github.com/tracehound/tracehound/api"
 	"github.com/tracehound/tracehound/audit"
+	"github.com/tracehound/tracehound/auth"
 	"github.com/tracehound/tracehound/chain"
 	"github.com/tracehound/tracehound/store/pebble"
 	"github.com/tracehound/tracehound/trace"
@@ -55,7 +56,7 @@ type storeWatcher struct {
 }
 
 func actor(ctx context.Context) string {
-	if k := api.KeyFrom(ctx); k != nil {
+	if k := auth.KeyFrom(ctx); k != nil {
 		return k.Name
 	}
 	return "unknown"
@@ -103,15 +104,15 @@ func newWatchFixture(t *testing.T) *watchFixture {
 	svc := &storeWatcher{Service: watch.NewService(db, audit.New(db), nil), db: db,
 		labels: labelMap{ethAddr("e"): {Entity: "Exchange One", Category: "exchange"}}}
 	now := time.Now()
-	tk, tsecret, err := api.NewKey("analyst", []string{api.RoleTrace}, now)
+	tk, tsecret, err := auth.NewKey("analyst", []auth.Role{auth.RoleTrace}, 0, now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sk, ssecret, err := api.NewKey("exchange", []string{api.RoleScreen}, now)
+	sk, ssecret, err := auth.NewKey("exchange", []auth.Role{auth.RoleScreen}, 0, now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(api.New(api.Config{Keys: api.NewKeyring([]api.Key{tk, sk}), Watcher: svc}))
+	srv := httptest.NewServer(api.New(api.Config{Keys: auth.NewKeyring([]auth.Key{tk, sk}), Watcher: svc}))
 	t.Cleanup(srv.Close)
 	return &watchFixture{fixture: &fixture{srv: srv}, db: db, svc: svc, traceKey: tsecret, screenKey: ssecret}
 }

@@ -57,12 +57,12 @@ func TestRefusalsAreTAXIIErrors(t *testing.T) {
 		t.Error("a 403 carries a challenge")
 	}
 	denied := n.audit.find(taxii.ActionDenied, "eve")
-	if len(denied) != 1 || denied[0].Collection != "shared" || denied[0].Resource != "objects" || denied[0].Reason != "no "+taxii.RoleRead+" role" {
+	if len(denied) != 1 || denied[0].Collection != "shared" || denied[0].Resource != "objects" || denied[0].Reason != "no "+string(taxii.RoleRead)+" role" {
 		t.Errorf("eve's denials: %+v", denied)
 	}
 	// So is a read-only partner posting.
 	wantError(t, n.do("POST", root+"collections/shared/objects/", "carol", envelope([]byte(`{}`))), http.StatusForbidden)
-	if denied := n.audit.find(taxii.ActionDenied, "carol"); len(denied) != 1 || denied[0].Reason != "no "+taxii.RoleWrite+" role" {
+	if denied := n.audit.find(taxii.ActionDenied, "carol"); len(denied) != 1 || denied[0].Reason != "no "+string(taxii.RoleWrite)+" role" {
 		t.Errorf("carol's denials: %+v", denied)
 	}
 

@@ -15,14 +15,14 @@ import (
 	"sync"
 	"time"
 
-	"github.com/tracehound/tracehound/api"
+	"github.com/tracehound/tracehound/auth"
 )
 
 // Roles a key needs for the TAXII endpoints; which collections it may
 // then read or write is up to each collection's access lists.
 const (
-	RoleRead  = "taxii:read"  // every GET
-	RoleWrite = "taxii:write" // adding and deleting objects
+	RoleRead  = auth.RoleTAXIIRead  // every GET
+	RoleWrite = auth.RoleTAXIIWrite // adding and deleting objects
 )
 
 // Defaults of Config.
@@ -58,10 +58,10 @@ type Config struct {
 	StatusRetention time.Duration
 	StatusLimit     int
 	// ReadRole and WriteRole default to RoleRead and RoleWrite.
-	ReadRole  string
-	WriteRole string
+	ReadRole  auth.Role
+	WriteRole auth.Role
 	// Partner names the authenticated caller; the default is the name
-	// of its API key (api.KeyFrom).
+	// of its API key (auth.KeyFrom).
 	Partner func(ctx context.Context) string
 	// Accept, if set, vets each object a partner adds beyond the format
 	// checks (a claimed creator, say); an error makes it a failure in
@@ -74,7 +74,7 @@ type Config struct {
 // Handler is where a Server registers its routes: an api.Server, which
 // authenticates each request and checks the role before calling h.
 type Handler interface {
-	HandleWith(o api.RouteOptions, pattern, role string, h http.HandlerFunc)
+	HandleWith(o auth.RouteOptions, pattern string, role auth.Role, h http.HandlerFunc)
 }
 
 // Server serves one TAXII 2.1 API root.
@@ -135,7 +135,7 @@ func New(cfg Config) *Server {
 }
 
 func keyName(ctx context.Context) string {
-	if k := api.KeyFrom(ctx); k != nil {
+	if k := auth.KeyFrom(ctx); k != nil {
 		return k.Name
 	}
 	return ""
@@ -149,8 +149,8 @@ func (s *Server) RootPath() string { return "/taxii2/" + s.cfg.APIRoot + "/" }
 // servers, and answer refusals with TAXII error messages.
 func (s *Server) Register(h Handler) {
 	read, write := s.cfg.ReadRole, s.cfg.WriteRole
-	o := api.RouteOptions{Refuse: s.refuse, Basic: true}
-	handle := func(pattern, role string, f http.HandlerFunc) { h.HandleWith(o, pattern, role, f) }
+	o := auth.RouteOptions{Refuse: s.refuse, Basic: true}
+	handle := func(pattern string, role auth.Role, f http.HandlerFunc) { h.HandleWith(o, pattern, role, f) }
 	const coll = "/taxii2/{root}/collections/{collection}/"
 	handle("GET /taxii2/{$}", read, s.discovery)
 	handle("GET /taxii2/{root}/{$}", read, s.apiRoot)
@@ -173,13 +173,13 @@ func (s *Server) Register(h Handler) {
 // refuse answers a request the API server did not authenticate or
 // authorise with a TAXII error message. A 403 comes from a known partner
 // whose key lacks the route's role: it is audited as any other denial.
-func (s *Server) refuse(w http.ResponseWriter, r *http.Request, f api.Refusal) {
+func (s *Server) refuse(w http.ResponseWriter, r *http.Request, f auth.Refusal) {
 	title := "Unauthorized"
 	if f.Status == http.StatusForbidden {
 		title = "Forbidden"
 		if partner := s.cfg.Partner(r.Context()); partner != "" {
 			e := Event{Time: s.cfg.Now().UTC(), Partner: partner, Action: ActionDenied,
-				Collection: r.PathValue("collection"), Resource: requested(r), Reason: "no " + f.Role + " role"}
+				Collection: r.PathValue("collection"), Resource: requested(r), Reason: "no " + string(f.Role) + " role"}
 			if err := s.audit.Record(r.Context(), e); err != nil {
 				s.internal(w, r, fmt.Errorf("audit denial: %w", err))
 				return

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/tracehound/tracehound/api"
+	"github.com/tracehound/tracehound/auth"
 	"github.com/tracehound/tracehound/intel"
 	"github.com/tracehound/tracehound/taxii"
 	"github.com/tracehound/tracehound/taxii/taxiitest"
@@ -67,21 +68,21 @@ type node struct {
 func newNode(t *testing.T, configure func(*taxii.Config)) *node {
 	t.Helper()
 	n := &node{t: t, store: taxii.NewMemStore(), audit: &recorder{}, keys: map[string]string{}}
-	var keys []api.Key
-	for name, roles := range map[string][]string{
+	var keys []auth.Key
+	for name, roles := range map[string][]auth.Role{
 		"alice": {taxii.RoleRead, taxii.RoleWrite},
 		"bob":   {taxii.RoleRead, taxii.RoleWrite},
 		"carol": {taxii.RoleRead},
-		"eve":   {api.RoleScreen},
+		"eve":   {auth.RoleScreen},
 	} {
-		k, secret, err := api.NewKey(name, roles, time.Now())
+		k, secret, err := auth.NewKey(name, roles, 0, time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
 		keys = append(keys, k)
 		n.keys[name] = secret
 	}
-	as := api.New(api.Config{Keys: api.NewKeyring(keys)})
+	as := api.New(api.Config{Keys: auth.NewKeyring(keys)})
 	cfg := taxii.Config{Store: n.store, Auditor: n.audit, PageSize: 20, Title: "test node"}
 	if configure != nil {
 		configure(&cfg)

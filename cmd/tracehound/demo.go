@@ -14,7 +14,7 @@ import (
 	"github.com/btcsuite/btcd/chaincfg"
 	"github.com/spf13/cobra"
 
-	"github.com/tracehound/tracehound/api"
+	"github.com/tracehound/tracehound/auth"
 	"github.com/tracehound/tracehound/chain"
 	"github.com/tracehound/tracehound/chain/btc"
 	"github.com/tracehound/tracehound/ingest"
@@ -241,11 +241,11 @@ func demoKey(ctx context.Context, svc *service, dataDir string) (string, error) 
 	}
 	if b, err := os.ReadFile(path); err == nil {
 		secret := strings.TrimSpace(string(b))
-		if _, ok := api.NewKeyring(keys).Authenticate(secret); ok {
+		if _, ok := auth.NewKeyring(keys).Authenticate(secret); ok {
 			return secret, nil
 		}
 	}
-	k, secret, err := api.NewKey("demo", []string{api.RoleScreen, api.RoleTrace, api.RoleAdmin, api.RoleMetrics}, time.Now().UTC())
+	k, secret, err := auth.NewKey("demo", []auth.Role{auth.RoleScreen, auth.RoleTrace, auth.RoleAdmin, auth.RoleMetrics}, 0, time.Now().UTC())
 	if err != nil {
 		return "", err
 	}

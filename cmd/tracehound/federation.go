@@ -14,7 +14,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/tracehound/tracehound/api"
+	"github.com/tracehound/tracehound/auth"
 	"github.com/tracehound/tracehound/chain"
 	"github.com/tracehound/tracehound/intel"
 	"github.com/tracehound/tracehound/screen"
@@ -38,7 +38,7 @@ func (s *service) newTAXII(configure ...func(*taxii.Config)) *taxii.Server {
 		Logger:  s.log,
 		Accept: func(ctx context.Context, partner string, o taxii.Object) error {
 			// The node itself, and its own analysts' keys, speak for it.
-			if k := api.KeyFrom(ctx); partner == taxii.LocalPartner || k != nil && k.Has(RolePublish) {
+			if k := auth.KeyFrom(ctx); partner == taxii.LocalPartner || k != nil && k.Has(auth.RoleTAXIIPublish) {
 				return nil
 			}
 			return s.notForged(ctx, partner, o.Raw)
@@ -69,11 +69,6 @@ func (s *service) pruneStatuses(ctx context.Context, tx *taxii.Server, every tim
 		}
 	}
 }
-
-// RolePublish lets a key post objects in this node's own name (its
-// analysts' keys); a partner's objects that claim the node's identity are
-// refused as forged.
-const RolePublish = "taxii:publish"
 
 // notForged refuses an object a partner sent that claims to be created by
 // this node's own identity.

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tracehound/tracehound/api"
+	"github.com/tracehound/tracehound/auth"
 	"github.com/tracehound/tracehound/taxii"
 	"github.com/tracehound/tracehound/watch"
 )
@@ -95,7 +96,7 @@ func (a *app) serveService(ctx context.Context, svc *service, o serveOptions, st
 	if err != nil {
 		return err
 	}
-	keyring := api.NewKeyring(keys)
+	keyring := auth.NewKeyring(keys)
 	if len(keys) == 0 {
 		a.log.Warn("no API keys: every endpoint but /healthz will answer 401; create one with `tracehound keys create NAME`")
 	}

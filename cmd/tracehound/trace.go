@@ -20,6 +20,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tracehound/tracehound/api"
+	"github.com/tracehound/tracehound/auth"
 	"github.com/tracehound/tracehound/chain"
 	"github.com/tracehound/tracehound/cluster"
 	"github.com/tracehound/tracehound/screen"
@@ -167,7 +168,7 @@ func (a *app) traceCmd(ctx context.Context, f traceFlags, args []string) error {
 // audited: who traced which seeds.
 func (s *service) Trace(ctx context.Context, req api.TraceRequest) (any, error) {
 	actor := "unknown"
-	if k := api.KeyFrom(ctx); k != nil {
+	if k := auth.KeyFrom(ctx); k != nil {
 		actor = k.Name
 	}
 	var res any

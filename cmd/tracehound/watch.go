@@ -16,6 +16,7 @@ import (
 
 	"github.com/tracehound/tracehound/api"
 	"github.com/tracehound/tracehound/audit"
+	"github.com/tracehound/tracehound/auth"
 	"github.com/tracehound/tracehound/chain"
 	"github.com/tracehound/tracehound/ingest"
 	"github.com/tracehound/tracehound/store/pebble"
@@ -341,7 +342,7 @@ func (s *service) Alerts(ctx context.Context, q watch.AlertQuery) ([]watch.Alert
 
 // actorOf names the API key acting, for the audit trail.
 func actorOf(ctx context.Context) string {
-	if k := api.KeyFrom(ctx); k != nil {
+	if k := auth.KeyFrom(ctx); k != nil {
 		return k.Name
 	}
 	return "unknown"

@@ -7,13 +7,13 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 
-	"github.com/tracehound/tracehound/api"
+	"github.com/tracehound/tracehound/auth"
 )
 
 const prefixKeys = "k/"
 
 // PutKey stores or replaces an API key (by hash).
-func (d *DB) PutKey(ctx context.Context, k api.Key) error {
+func (d *DB) PutKey(ctx context.Context, k auth.Key) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -28,10 +28,10 @@ func (d *DB) PutKey(ctx context.Context, k api.Key) error {
 }
 
 // Keys returns every stored API key, revoked ones included.
-func (d *DB) Keys(ctx context.Context) ([]api.Key, error) {
-	var out []api.Key
+func (d *DB) Keys(ctx context.Context) ([]auth.Key, error) {
+	var out []auth.Key
 	err := d.scan(ctx, []byte(prefixKeys), func(_, v []byte) error {
-		var k api.Key
+		var k auth.Key
 		if err := json.Unmarshal(v, &k); err != nil {
 			return fmt.Errorf("decode key: %w", err)
 		}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tracehound/tracehound/api"
+	"github.com/tracehound/tracehound/auth"
 	"github.com/tracehound/tracehound/intel"
 	"github.com/tracehound/tracehound/taxii"
 	"github.com/tracehound/tracehound/taxii/taxiitest"
@@ -96,13 +97,13 @@ func TestTAXIIServerRestart(t *testing.T) {
 	if err := d.PutTAXIICollection(ctx, taxii.Collection{ID: "c", Title: "c", CanRead: []string{"partner"}, CanWrite: []string{"partner"}}); err != nil {
 		t.Fatal(err)
 	}
-	key, secret, err := api.NewKey("partner", []string{taxii.RoleRead, taxii.RoleWrite}, time.Now())
+	key, secret, err := auth.NewKey("partner", []auth.Role{taxii.RoleRead, taxii.RoleWrite}, 0, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
 	frozen := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
 	start := func(d *DB) *httptest.Server {
-		as := api.New(api.Config{Keys: api.NewKeyring([]api.Key{key})})
+		as := api.New(api.Config{Keys: auth.NewKeyring([]auth.Key{key})})
 		taxii.New(taxii.Config{Store: d, Now: func() time.Time { return frozen }}).Register(as)
 		return httptest.NewServer(as)
 	}
@@ -223,11 +224,11 @@ func BenchmarkTAXIIServe(b *testing.B) {
 	d := openTest(b, b.TempDir())
 	defer d.Close()
 	loadTAXII(b, d, n)
-	key, secret, err := api.NewKey("partner", []string{taxii.RoleRead}, time.Now())
+	key, secret, err := auth.NewKey("partner", []auth.Role{taxii.RoleRead}, 0, time.Now())
 	if err != nil {
 		b.Fatal(err)
 	}
-	as := api.New(api.Config{Keys: api.NewKeyring([]api.Key{key})})
+	as := api.New(api.Config{Keys: auth.NewKeyring([]auth.Key{key})})
 	taxii.New(taxii.Config{Store: d}).Register(as)
 	srv := httptest.NewServer(as)
 	defer srv.Close()
@@ -269,12 +270,12 @@ func TestTAXIIStatusExpiry(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	key, secret, err := api.NewKey("partner", []string{taxii.RoleRead, taxii.RoleWrite}, time.Now())
+	key, secret, err := auth.NewKey("partner", []auth.Role{taxii.RoleRead, taxii.RoleWrite}, 0, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
 	now := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
-	as := api.New(api.Config{Keys: api.NewKeyring([]api.Key{key})})
+	as := api.New(api.Config{Keys: auth.NewKeyring([]auth.Key{key})})
 	tx := taxii.New(taxii.Config{Store: d, Now: func() time.Time { return now }, StatusRetention: 2 * time.Hour})
 	tx.Register(as)
 	srv := httptest.NewServer(as)
