@@ -11,8 +11,8 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 
-	"github.com/tracehound/tracehound/chain/eth"
 	"github.com/tracehound/tracehound/ingest"
+	"github.com/tracehound/tracehound/ingest/ethrpc"
 	"github.com/tracehound/tracehound/nodetest"
 	"github.com/tracehound/tracehound/store/pebble"
 )
@@ -50,7 +50,7 @@ func BenchmarkIngestGeth(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		src, err := eth.NewSource(ctx, g.URL, eth.SourceOptions{})
+		src, err := ethrpc.NewSource(ctx, g.URL, ethrpc.SourceOptions{})
 		if err != nil {
 			b.Fatal(err)
 		}

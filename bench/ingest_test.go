@@ -2,14 +2,13 @@ package bench
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/btcsuite/btcd/chaincfg"
 
-	"github.com/tracehound/tracehound/chain/btc"
+	"github.com/tracehound/tracehound/chain/chaintest"
 	"github.com/tracehound/tracehound/ingest"
+	"github.com/tracehound/tracehound/ingest/blkfile"
 	"github.com/tracehound/tracehound/store/pebble"
 )
 
@@ -18,10 +17,7 @@ import (
 //
 //	go test ./bench -run '^$' -bench IngestBlockFile -benchtime 5x
 func BenchmarkIngestBlockFile(b *testing.B) {
-	file, _ := filepath.Abs(filepath.Join("..", "..", "shared", "data", "btc", "blk_0_to_14131.dat"))
-	if _, err := os.Stat(file); err != nil {
-		b.Skip("shared data not found")
-	}
+	file := chaintest.SharedData(b, "btc", chaintest.Blk14131)
 	ctx := context.Background()
 	var st ingest.Stats
 	for b.Loop() {
@@ -31,7 +27,7 @@ func BenchmarkIngestBlockFile(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.StartTimer()
-		src, err := btc.OpenFiles(file, &chaincfg.MainNetParams)
+		src, err := blkfile.OpenFiles(file, &chaincfg.MainNetParams)
 		if err != nil {
 			b.Fatal(err)
 		}

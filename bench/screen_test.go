@@ -6,13 +6,13 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 
 	"github.com/tracehound/tracehound/chain"
 	"github.com/tracehound/tracehound/chain/btc"
+	"github.com/tracehound/tracehound/chain/chaintest"
 	"github.com/tracehound/tracehound/chain/eth"
 	"github.com/tracehound/tracehound/chain/tron"
 	"github.com/tracehound/tracehound/sanctions"
@@ -38,10 +38,7 @@ var (
 func load(b *testing.B) loaded {
 	once.Do(func() {
 		ctx := context.Background()
-		shared, _ := filepath.Abs(filepath.Join("..", "..", "shared", "data"))
-		if _, err := os.Stat(shared); err != nil {
-			b.Skip("shared data not found")
-		}
+		shared := chaintest.SharedData(b)
 		p := chain.NewParser(eth.Codec{}, tron.Codec{}, btc.Codec{})
 		l, err := sanctions.ParseFile(ctx, filepath.Join(shared, "ofac", "sdn_advanced-2025-11-19.xml.bz2"), sanctions.ParseOptions{})
 		if err != nil {

@@ -4,17 +4,16 @@ import (
 	"context"
 	"errors"
 	"io"
-	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 
 	"github.com/btcsuite/btcd/chaincfg"
 
 	"github.com/tracehound/tracehound/chain"
-	"github.com/tracehound/tracehound/chain/btc"
+	"github.com/tracehound/tracehound/chain/chaintest"
 	"github.com/tracehound/tracehound/cluster"
 	"github.com/tracehound/tracehound/ingest"
+	"github.com/tracehound/tracehound/ingest/blkfile"
 	"github.com/tracehound/tracehound/store/pebble"
 	"github.com/tracehound/tracehound/trace"
 )
@@ -34,17 +33,14 @@ func TestLooksLikeCoinJoin(t *testing.T) {
 // spending coins of several addresses, and checks that each is in the
 // others' cluster and inherits their tag.
 func TestMultiInputMainnet(t *testing.T) {
-	file, _ := filepath.Abs(filepath.Join("..", "..", "shared", "data", "btc", "blk_0_to_14131.dat"))
-	if _, err := os.Stat(file); err != nil {
-		t.Skip("shared data not found")
-	}
+	file := chaintest.SharedData(t, "btc", chaintest.Blk14131)
 	ctx := context.Background()
 	db, err := pebble.Open(ctx, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	src, err := btc.OpenFiles(file, &chaincfg.MainNetParams)
+	src, err := blkfile.OpenFiles(file, &chaincfg.MainNetParams)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +49,7 @@ func TestMultiInputMainnet(t *testing.T) {
 	}
 	src.Close()
 	// Find a multi-address spend among the stored transactions.
-	src, _ = btc.OpenFiles(file, &chaincfg.MainNetParams)
+	src, _ = blkfile.OpenFiles(file, &chaincfg.MainNetParams)
 	defer src.Close()
 	var pair [2]string
 	for pair[1] == "" {

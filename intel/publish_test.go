@@ -4,18 +4,19 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tracehound/tracehound/chain/chaintest"
 )
 
 // bybit reads the incident's addresses from the shared data set.
 func bybit(t *testing.T) []Listed {
 	t.Helper()
-	f, err := os.Open(filepath.Join("..", "..", "shared", "data", "incidents", "bybit-2025-addresses.csv"))
+	f, err := os.Open(chaintest.SharedData(t, "incidents", "bybit-2025-addresses.csv"))
 	if err != nil {
-		t.Skip("shared data not found")
+		t.Fatal(err)
 	}
 	defer f.Close()
 	rows, err := csv.NewReader(f).ReadAll()

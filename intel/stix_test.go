@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tracehound/tracehound/chain/chaintest"
 	"github.com/tracehound/tracehound/intel"
 )
 
@@ -17,13 +18,7 @@ import (
 // set beside the repository.
 func examplesDir(t *testing.T) string {
 	t.Helper()
-	dir, err := filepath.Abs(filepath.Join("..", "..", "shared", "data", "stix2-json-schemas", "examples"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("shared data not found at %s", dir)
-	}
+	dir := chaintest.SharedData(t, "stix2-json-schemas", "examples")
 	return dir
 }
 

@@ -14,7 +14,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -43,12 +42,9 @@ type Btcd struct {
 	Params     *chaincfg.Params
 	Dir        string
 
-	ctl    string // btcctl binary
-	conf   string // btcctl's configuration
-	log    string // btcd's output
-	cmd    *exec.Cmd
-	exited chan struct{}
-	once   sync.Once
+	ctl  string // btcctl binary
+	conf string // btcctl's configuration
+	*process
 	id     atomic.Uint64
 	client *http.Client
 }
@@ -73,12 +69,7 @@ func StartBtcd(t testing.TB, opts BtcdOptions) *Btcd {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		b.Kill()
-		if t.Failed() {
-			t.Logf("btcd output (%s), last lines:\n%s", b.log, b.LogTail(40))
-		}
-	})
+	b.attach(t, b.Kill)
 	if err := b.waitRPC(ctx, time.Minute); err != nil {
 		t.Fatalf("%v\n%s", err, b.LogTail(40))
 	}
@@ -102,8 +93,6 @@ func startBtcd(bin, ctl, dir string, opts BtcdOptions) (*Btcd, error) {
 		Dir:     dir,
 		ctl:     ctl,
 		conf:    filepath.Join(dir, "btcctl.conf"),
-		log:     filepath.Join(dir, "btcd.out"),
-		exited:  make(chan struct{}),
 		client:  &http.Client{Timeout: 2 * time.Minute},
 	}
 	b.URL = "http://" + b.RPCAddr
@@ -135,66 +124,24 @@ func startBtcd(bin, ctl, dir string, opts BtcdOptions) (*Btcd, error) {
 		args = append(args, "--miningaddr="+opts.MiningAddr)
 	}
 	args = append(args, opts.Args...)
-	out, err := os.Create(b.log)
-	if err != nil {
+	if b.process, err = startProcess("btcd", bin, dir, args); err != nil {
 		return nil, err
 	}
-	b.cmd = exec.Command(bin, args...)
-	b.cmd.Stdout, b.cmd.Stderr = out, out
-	b.cmd.Dir = dir
-	if err := b.cmd.Start(); err != nil {
-		out.Close()
-		return nil, fmt.Errorf("start btcd: %w", err)
-	}
-	go func() {
-		b.cmd.Wait()
-		out.Close()
-		close(b.exited)
-	}()
 	return b, nil
 }
 
 // waitRPC polls the RPC server until it answers.
 func (b *Btcd) waitRPC(ctx context.Context, limit time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, limit)
-	defer cancel()
-	for {
-		_, err := b.Call(ctx, "getblockcount")
-		if err == nil {
-			return nil
+	return b.waitReady(ctx, limit, "RPC server at "+b.URL, func(ctx context.Context) error {
+		if _, err := b.Call(ctx, "getblockcount"); err != nil {
+			return notReady(err)
 		}
-		select {
-		case <-b.exited:
-			return fmt.Errorf("btcd exited before its RPC server answered: %v", b.cmd.ProcessState)
-		case <-ctx.Done():
-			return fmt.Errorf("btcd RPC at %s did not answer within %s: %w", b.URL, limit, err)
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-}
-
-// Kill stops the node at once. It is safe to call more than once.
-func (b *Btcd) Kill() {
-	b.once.Do(func() {
-		if b.cmd.Process != nil {
-			b.cmd.Process.Kill()
-		}
-		<-b.exited
+		return nil
 	})
 }
 
-// LogTail returns the last n lines btcd printed.
-func (b *Btcd) LogTail(n int) string {
-	data, err := os.ReadFile(b.log)
-	if err != nil {
-		return err.Error()
-	}
-	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}
+// Kill stops the node at once. It is safe to call more than once.
+func (b *Btcd) Kill() { b.stop(nil) }
 
 // BtcdRPCError is an error the node answered with.
 type BtcdRPCError struct {

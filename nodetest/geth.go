@@ -5,11 +5,8 @@ import (
 	"crypto/ecdsa"
 	"fmt"
 	"math/big"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -48,10 +45,7 @@ type Geth struct {
 	// Client talks to URL.
 	Client *ethclient.Client
 
-	log    string // geth's output
-	cmd    *exec.Cmd
-	exited chan struct{}
-	once   sync.Once
+	*process
 
 	mu      sync.Mutex // Pay's nonce
 	chainID *big.Int
@@ -74,12 +68,7 @@ func StartGeth(t testing.TB, opts GethOptions) *Geth {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		g.Kill()
-		if t.Failed() {
-			t.Logf("geth output (%s), last lines:\n%s", g.log, g.LogTail(40))
-		}
-	})
+	g.attach(t, g.Kill)
 	if err := g.waitRPC(ctx, time.Minute); err != nil {
 		t.Fatalf("%v\n%s", err, g.LogTail(40))
 	}
@@ -104,8 +93,6 @@ func startGeth(bin, dir string, opts GethOptions) (*Geth, error) {
 		Dir:     dir,
 		DevKey:  key,
 		DevAddr: crypto.PubkeyToAddress(key.PublicKey),
-		log:     filepath.Join(dir, "geth.out"),
-		exited:  make(chan struct{}),
 	}
 	args := []string{
 		"--dev",
@@ -125,78 +112,39 @@ func startGeth(bin, dir string, opts GethOptions) (*Geth, error) {
 		"--cache", "256",
 	}
 	args = append(args, opts.Args...)
-	out, err := os.Create(g.log)
-	if err != nil {
+	if g.process, err = startProcess("geth", bin, dir, args); err != nil {
 		return nil, err
 	}
-	g.cmd = exec.Command(bin, args...)
-	g.cmd.Stdout, g.cmd.Stderr = out, out
-	g.cmd.Dir = dir
-	if err := g.cmd.Start(); err != nil {
-		out.Close()
-		return nil, fmt.Errorf("start geth: %w", err)
-	}
-	go func() {
-		g.cmd.Wait()
-		out.Close()
-		close(g.exited)
-	}()
 	return g, nil
 }
 
 // waitRPC polls the RPC server until it answers and the developer
 // account holds its allocation.
 func (g *Geth) waitRPC(ctx context.Context, limit time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, limit)
-	defer cancel()
 	c, err := rpc.DialContext(ctx, g.URL)
 	if err != nil {
 		return err
 	}
 	g.Client = ethclient.NewClient(c)
-	for {
-		var bal *big.Int
-		bal, err = g.Client.BalanceAt(ctx, g.DevAddr, nil)
-		if err == nil {
-			if bal.Sign() == 0 {
-				return fmt.Errorf("geth --dev: developer account %s holds nothing: the node uses another developer key", g.DevAddr.Hex())
-			}
-			return nil
+	return g.waitReady(ctx, limit, "RPC server at "+g.URL, func(ctx context.Context) error {
+		bal, err := g.Client.BalanceAt(ctx, g.DevAddr, nil)
+		if err != nil {
+			return notReady(err)
 		}
-		select {
-		case <-g.exited:
-			return fmt.Errorf("geth exited before its RPC server answered: %v", g.cmd.ProcessState)
-		case <-ctx.Done():
-			return fmt.Errorf("geth RPC at %s did not answer within %s: %w", g.URL, limit, err)
-		case <-time.After(100 * time.Millisecond):
+		if bal.Sign() == 0 {
+			return fmt.Errorf("geth --dev: developer account %s holds nothing: the node uses another developer key", g.DevAddr.Hex())
 		}
-	}
+		return nil
+	})
 }
 
 // Kill stops the node at once. It is safe to call more than once.
 func (g *Geth) Kill() {
-	g.once.Do(func() {
+	g.stop(func() {
 		if g.Client != nil {
 			g.Client.Close()
 		}
-		if g.cmd.Process != nil {
-			g.cmd.Process.Kill()
-		}
-		<-g.exited
 	})
-}
-
-// LogTail returns the last n lines geth printed.
-func (g *Geth) LogTail(n int) string {
-	data, err := os.ReadFile(g.log)
-	if err != nil {
-		return err.Error()
-	}
-	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }
 
 // Pay sends wei from the developer account to `to` in a plain transfer

@@ -10,19 +10,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tracehound/tracehound/chain/chaintest"
 	"github.com/tracehound/tracehound/sanctions"
 )
 
 // dataDir is the shared data set beside the repository.
 func dataDir(t testing.TB) string {
 	t.Helper()
-	dir, err := filepath.Abs(filepath.Join("..", "..", "shared", "data"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "ofac")); err != nil {
-		t.Skipf("shared data not found at %s", dir)
-	}
+	dir := chaintest.SharedData(t)
+	chaintest.SharedData(t, "ofac")
 	return dir
 }
 

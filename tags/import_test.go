@@ -2,13 +2,13 @@ package tags_test
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/tracehound/tracehound/chain"
 	"github.com/tracehound/tracehound/chain/btc"
+	"github.com/tracehound/tracehound/chain/chaintest"
 	"github.com/tracehound/tracehound/chain/eth"
 	"github.com/tracehound/tracehound/chain/tron"
 	"github.com/tracehound/tracehound/store/pebble"
@@ -64,10 +64,7 @@ func TestTagPackInheritanceAndProblems(t *testing.T) {
 }
 
 func TestImportRealData(t *testing.T) {
-	root, _ := filepath.Abs(filepath.Join("..", "..", "shared", "data", "tags"))
-	if _, err := os.Stat(root); err != nil {
-		t.Skip("shared data not found")
-	}
+	root := chaintest.SharedData(t, "tags")
 	ctx := context.Background()
 	db, err := pebble.Open(ctx, t.TempDir())
 	if err != nil {

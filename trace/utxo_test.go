@@ -3,7 +3,6 @@ package trace_test
 import (
 	"context"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -11,8 +10,9 @@ import (
 	"github.com/btcsuite/btcd/chaincfg"
 
 	"github.com/tracehound/tracehound/chain"
-	"github.com/tracehound/tracehound/chain/btc"
+	"github.com/tracehound/tracehound/chain/chaintest"
 	"github.com/tracehound/tracehound/ingest"
+	"github.com/tracehound/tracehound/ingest/blkfile"
 	"github.com/tracehound/tracehound/store/pebble"
 	"github.com/tracehound/tracehound/trace"
 )
@@ -40,10 +40,7 @@ func TestMain(m *testing.M) {
 // mainnet is the real block file ingested once for the package's tests.
 func mainnet(t *testing.T) *pebble.DB {
 	t.Helper()
-	file, _ := filepath.Abs(filepath.Join("..", "..", "shared", "data", "btc", "blk_0_to_14131.dat"))
-	if _, err := os.Stat(file); err != nil {
-		t.Skip("shared data not found")
-	}
+	file := chaintest.SharedData(t, "btc", chaintest.Blk14131)
 	mainnetOnce.Do(func() {
 		ctx := context.Background()
 		dir, err := os.MkdirTemp("", "trace-mainnet")
@@ -55,7 +52,7 @@ func mainnet(t *testing.T) *pebble.DB {
 		if mainnetDB, mainnetErr = pebble.Open(ctx, dir); mainnetErr != nil {
 			return
 		}
-		src, err := btc.OpenFiles(file, &chaincfg.MainNetParams)
+		src, err := blkfile.OpenFiles(file, &chaincfg.MainNetParams)
 		if err != nil {
 			mainnetErr = err
 			return

@@ -1,5 +1,7 @@
-// Package btc holds Bitcoin's address codec: base58check P2PKH and P2SH,
-// bech32 segwit v0 and bech32m taproot, on every network btcd knows.
+// Package btc holds Bitcoin's codecs and wire formats: the address codec
+// (base58check P2PKH and P2SH, bech32 segwit v0 and bech32m taproot, on
+// every network btcd knows), the block decoder that verifies what it
+// decodes, and the record framing of Bitcoin Core's blk*.dat files.
 package btc
 
 import (

@@ -29,8 +29,8 @@ const (
 	ClassAnchor         = "anchor"          // pay-to-anchor (BIP 433), OP_1 <0x4e73>
 )
 
-// headerSize is the serialized size of a block header.
-const headerSize = 80
+// HeaderSize is the serialized size of a block header.
+const HeaderSize = 80
 
 // DecodeBlock decodes a serialized block (the wire format of blk*.dat
 // records and of getblock's raw hex), checks that its transactions hash to
@@ -38,29 +38,32 @@ const headerSize = 80
 // proof-of-work target, and converts it with FromWire. Those two checks
 // catch a corrupted byte anywhere in the block.
 func DecodeBlock(raw []byte, height uint64, params *chaincfg.Params) (*chain.Block, error) {
-	pb, err := parseBlock(raw)
+	pb, err := ParseBlock(raw)
 	if err != nil {
 		return nil, err
 	}
-	return fromWire(pb, height, params), nil
+	return pb.Block(height, params), nil
 }
 
-// parsedBlock is a decoded block with its hash and transaction ids.
-type parsedBlock struct {
-	msg   *wire.MsgBlock
-	hash  chainhash.Hash
+// ParsedBlock is a decoded, verified block with its hash and transaction
+// ids, before it is converted: a reader of block files orders blocks by
+// their parents before it knows their heights.
+type ParsedBlock struct {
+	Msg   *wire.MsgBlock
+	Hash  chainhash.Hash
 	txids []chainhash.Hash
 }
 
-// parseBlock decodes raw and verifies it. Hashing each transaction's
-// bytes in place spares re-serializing those without witness data.
-func parseBlock(raw []byte) (*parsedBlock, error) {
+// ParseBlock decodes raw and verifies it as DecodeBlock does. Hashing each
+// transaction's bytes in place spares re-serializing those without
+// witness data.
+func ParseBlock(raw []byte) (*ParsedBlock, error) {
 	var msg wire.MsgBlock
 	locs, err := msg.DeserializeTxLoc(bytes.NewBuffer(raw))
 	if err != nil {
 		return nil, fmt.Errorf("decode block: %w", err)
 	}
-	hash := chainhash.DoubleHashH(raw[:headerSize])
+	hash := chainhash.DoubleHashH(raw[:HeaderSize])
 	if len(locs) == 0 {
 		return nil, fmt.Errorf("block %s has no transactions", hash)
 	}
@@ -68,7 +71,7 @@ func parseBlock(raw []byte) (*parsedBlock, error) {
 		return nil, fmt.Errorf("block %s: %d bytes of trailing data after its %d transactions",
 			hash, len(raw)-last.TxStart-last.TxLen, len(locs))
 	}
-	if err := checkProofOfWork(hash, msg.Header.Bits); err != nil {
+	if err := CheckProofOfWork(hash, msg.Header.Bits); err != nil {
 		return nil, err
 	}
 	txids := make([]chainhash.Hash, len(msg.Transactions))
@@ -83,12 +86,12 @@ func parseBlock(raw []byte) (*parsedBlock, error) {
 		return nil, fmt.Errorf("block %s: merkle root of its %d transactions is %s, header says %s",
 			hash, len(txids), root, msg.Header.MerkleRoot)
 	}
-	return &parsedBlock{msg: &msg, hash: hash, txids: txids}, nil
+	return &ParsedBlock{Msg: &msg, Hash: hash, txids: txids}, nil
 }
 
-// checkProofOfWork verifies that a header's hash does not exceed the
+// CheckProofOfWork verifies that a header's hash does not exceed the
 // target its compact bits encode.
-func checkProofOfWork(hash chainhash.Hash, bits uint32) error {
+func CheckProofOfWork(hash chainhash.Hash, bits uint32) error {
 	target := compactToBig(bits)
 	if target.Sign() <= 0 {
 		return fmt.Errorf("block %s: invalid difficulty bits %08x", hash, bits)
@@ -158,15 +161,16 @@ func FromWire(b *wire.MsgBlock, height uint64, params *chaincfg.Params) *chain.B
 	for i, tx := range b.Transactions {
 		txids[i] = tx.TxHash()
 	}
-	return fromWire(&parsedBlock{msg: b, hash: b.BlockHash(), txids: txids}, height, params)
+	return (&ParsedBlock{Msg: b, Hash: b.BlockHash(), txids: txids}).Block(height, params)
 }
 
-func fromWire(pb *parsedBlock, height uint64, params *chaincfg.Params) *chain.Block {
-	b, txids := pb.msg, pb.txids
+// Block converts the block at the given height, as FromWire does.
+func (pb *ParsedBlock) Block(height uint64, params *chaincfg.Params) *chain.Block {
+	b, txids := pb.Msg, pb.txids
 	blk := &chain.Block{
 		Chain:  chain.Bitcoin,
 		Height: height,
-		Hash:   pb.hash.String(),
+		Hash:   pb.Hash.String(),
 		Parent: b.Header.PrevBlock.String(),
 		Time:   b.Header.Timestamp.UTC(),
 		Txs:    make([]chain.Tx, len(b.Transactions)),

@@ -1,53 +1,20 @@
-package btc
+package btc_test
 
 import (
 	"bytes"
 	"compress/bzip2"
 	"encoding/binary"
-	"encoding/hex"
 	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/btcsuite/btcd/btcutil"
 	"github.com/btcsuite/btcd/chaincfg"
 	"github.com/btcsuite/btcd/txscript"
 	"github.com/btcsuite/btcd/wire"
+
+	"github.com/tracehound/tracehound/chain/btc"
+	"github.com/tracehound/tracehound/chain/chaintest"
 )
-
-// sharedData returns the project's shared data directory, next to the
-// repository root, skipping the test when it is missing.
-func sharedData(t testing.TB, elem ...string) string {
-	t.Helper()
-	dir, err := filepath.Abs(".")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("no go.mod above the package directory")
-		}
-		dir = parent
-	}
-	p := filepath.Join(append([]string{dir, "..", "shared", "data"}, elem...)...)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("real data not available: %v", err)
-	}
-	return p
-}
-
-func mustHex(t testing.TB, s string) []byte {
-	t.Helper()
-	b, err := hex.DecodeString(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
 
 // The key in the genesis block's coinbase output.
 const genesisKey = "04678afdb0fe5548271967f1a67130b7105cd6a828e03909a67962e0ea1f61deb649f6bc3f4cef38c4f35504e51ec112de5c384df7ba0b8d578a4c702b6bf11d5f"
@@ -61,35 +28,35 @@ func TestScriptAddress(t *testing.T) {
 		addr   string
 		class  string
 	}{
-		{"p2pk uncompressed (genesis)", "41" + genesisKey + "ac", &chaincfg.MainNetParams, "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa", ClassP2PK},
-		{"p2pkh of the same key", "76a91462e907b15cbf27d5425399ebf6f0fb50ebb88f1888ac", &chaincfg.MainNetParams, "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa", ClassP2PKH},
+		{"p2pk uncompressed (genesis)", "41" + genesisKey + "ac", &chaincfg.MainNetParams, "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa", btc.ClassP2PK},
+		{"p2pkh of the same key", "76a91462e907b15cbf27d5425399ebf6f0fb50ebb88f1888ac", &chaincfg.MainNetParams, "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa", btc.ClassP2PKH},
 		// The generator point's compressed key: private key 1.
-		{"p2pk compressed", "21" + compressed + "ac", &chaincfg.MainNetParams, "1BgGZ9tcN4rm9KBzDn7KprQz87SZ26SAMH", ClassP2PK},
-		{"p2pkh simnet", "76a91462e907b15cbf27d5425399ebf6f0fb50ebb88f1888ac", &chaincfg.SimNetParams, "SWJzQrRXomTrC1oftpSk1EDzzZ9Xz5mzbh", ClassP2PKH},
-		{"p2sh", "a914b472a266d0bd89c13706a4132ccfb16f7c3b9fcb87", &chaincfg.MainNetParams, "3J98t1WpEZ73CNmQviecrnyiWrnqRhWNLy", ClassP2SH},
-		{"p2wpkh", "0014751e76e8199196d454941c45d1b3a323f1433bd6", &chaincfg.MainNetParams, "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4", ClassP2WPKH},
-		{"p2wsh", "00201863143c14c5166804bd19203356da136c985678cd4d27a1b8c6329604903262", &chaincfg.MainNetParams, "bc1qrp33g0q5c5txsp9arysrx4k6zdkfs4nce4xj0gdcccefvpysxf3qccfmv3", ClassP2WSH},
-		{"p2tr", "512079be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798", &chaincfg.MainNetParams, "bc1p0xlxvlhemja6c4dqv22uapctqupfhlxm9h8z3k2e72q4k9hcz7vqzk5jj0", ClassP2TR},
-		{"anchor", "51024e73", &chaincfg.MainNetParams, "", ClassAnchor},
-		{"witness v16", "6002751e", &chaincfg.MainNetParams, "", ClassWitnessUnknown},
-		{"bare multisig 1-of-2", "5121" + compressed + "21" + compressed + "52ae", &chaincfg.MainNetParams, "", ClassMultisig},
-		{"op_return", "6a04deadbeef", &chaincfg.MainNetParams, "", ClassNullData},
-		{"empty", "", &chaincfg.MainNetParams, "", ClassNonStandard},
-		{"op_true", "51", &chaincfg.MainNetParams, "", ClassNonStandard},
-		{"witness push too long", "5129" + compressed + "0000000000000000", &chaincfg.MainNetParams, "", ClassNonStandard},
-		{"truncated p2pkh", "76a91462e907b15cbf27d5425399ebf6f0fb50ebb88f1888", &chaincfg.MainNetParams, "", ClassNonStandard},
+		{"p2pk compressed", "21" + compressed + "ac", &chaincfg.MainNetParams, "1BgGZ9tcN4rm9KBzDn7KprQz87SZ26SAMH", btc.ClassP2PK},
+		{"p2pkh simnet", "76a91462e907b15cbf27d5425399ebf6f0fb50ebb88f1888ac", &chaincfg.SimNetParams, "SWJzQrRXomTrC1oftpSk1EDzzZ9Xz5mzbh", btc.ClassP2PKH},
+		{"p2sh", "a914b472a266d0bd89c13706a4132ccfb16f7c3b9fcb87", &chaincfg.MainNetParams, "3J98t1WpEZ73CNmQviecrnyiWrnqRhWNLy", btc.ClassP2SH},
+		{"p2wpkh", "0014751e76e8199196d454941c45d1b3a323f1433bd6", &chaincfg.MainNetParams, "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4", btc.ClassP2WPKH},
+		{"p2wsh", "00201863143c14c5166804bd19203356da136c985678cd4d27a1b8c6329604903262", &chaincfg.MainNetParams, "bc1qrp33g0q5c5txsp9arysrx4k6zdkfs4nce4xj0gdcccefvpysxf3qccfmv3", btc.ClassP2WSH},
+		{"p2tr", "512079be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798", &chaincfg.MainNetParams, "bc1p0xlxvlhemja6c4dqv22uapctqupfhlxm9h8z3k2e72q4k9hcz7vqzk5jj0", btc.ClassP2TR},
+		{"anchor", "51024e73", &chaincfg.MainNetParams, "", btc.ClassAnchor},
+		{"witness v16", "6002751e", &chaincfg.MainNetParams, "", btc.ClassWitnessUnknown},
+		{"bare multisig 1-of-2", "5121" + compressed + "21" + compressed + "52ae", &chaincfg.MainNetParams, "", btc.ClassMultisig},
+		{"op_return", "6a04deadbeef", &chaincfg.MainNetParams, "", btc.ClassNullData},
+		{"empty", "", &chaincfg.MainNetParams, "", btc.ClassNonStandard},
+		{"op_true", "51", &chaincfg.MainNetParams, "", btc.ClassNonStandard},
+		{"witness push too long", "5129" + compressed + "0000000000000000", &chaincfg.MainNetParams, "", btc.ClassNonStandard},
+		{"truncated p2pkh", "76a91462e907b15cbf27d5425399ebf6f0fb50ebb88f1888", &chaincfg.MainNetParams, "", btc.ClassNonStandard},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			addr, class := ScriptAddress(mustHex(t, tc.script), tc.params)
+			addr, class := btc.ScriptAddress(chaintest.MustHex(t, tc.script), tc.params)
 			if addr != tc.addr || class != tc.class {
-				t.Errorf("ScriptAddress = %q, %q; want %q, %q", addr, class, tc.addr, tc.class)
+				t.Errorf("btc.ScriptAddress = %q, %q; want %q, %q", addr, class, tc.addr, tc.class)
 			}
 			if addr == "" {
 				return
 			}
 			// Every address given must parse with the codec, in canonical form.
-			a, err := (Codec{}).Parse(addr)
+			a, err := (btc.Codec{}).Parse(addr)
 			if err != nil {
 				t.Fatalf("codec rejects %s: %v", addr, err)
 			}
@@ -118,7 +85,7 @@ func TestScriptAddressRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got, _ := ScriptAddress(script, &chaincfg.MainNetParams); got != s {
+		if got, _ := btc.ScriptAddress(script, &chaincfg.MainNetParams); got != s {
 			t.Errorf("%s: got %q", s, got)
 		}
 	}
@@ -129,7 +96,7 @@ func TestDecodeGenesis(t *testing.T) {
 	if err := chaincfg.MainNetParams.GenesisBlock.Serialize(&buf); err != nil {
 		t.Fatal(err)
 	}
-	b, err := DecodeBlock(buf.Bytes(), 0, &chaincfg.MainNetParams)
+	b, err := btc.DecodeBlock(buf.Bytes(), 0, &chaincfg.MainNetParams)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,13 +116,13 @@ func TestDecodeGenesis(t *testing.T) {
 	if tx.Hash != "4a5e1e4baab89f3a32518a88c31bc87f618f76673e2cc77ab2127b7afdeda33b" || !tx.Coinbase || tx.Inputs != nil {
 		t.Errorf("coinbase %+v", tx)
 	}
-	if len(tx.Outputs) != 1 || tx.Outputs[0].Value != 5_000_000_000 || tx.Outputs[0].Address != "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa" || tx.Outputs[0].Script != ClassP2PK {
+	if len(tx.Outputs) != 1 || tx.Outputs[0].Value != 5_000_000_000 || tx.Outputs[0].Address != "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa" || tx.Outputs[0].Script != btc.ClassP2PK {
 		t.Errorf("outputs %+v", tx.Outputs)
 	}
-	// FromWire over the decoded message gives the same block.
-	fw := FromWire(chaincfg.MainNetParams.GenesisBlock, 0, &chaincfg.MainNetParams)
+	// btc.FromWire over the decoded message gives the same block.
+	fw := btc.FromWire(chaincfg.MainNetParams.GenesisBlock, 0, &chaincfg.MainNetParams)
 	if fw.Hash != b.Hash || fw.Txs[0].Hash != tx.Hash || fw.Txs[0].Outputs[0] != tx.Outputs[0] {
-		t.Errorf("FromWire differs: %+v", fw)
+		t.Errorf("btc.FromWire differs: %+v", fw)
 	}
 }
 
@@ -183,7 +150,7 @@ func TestDecodeBlockRejects(t *testing.T) {
 		{"flipped lock time", flip(len(good) - 1)},
 	}
 	for _, tc := range tests {
-		if _, err := DecodeBlock(tc.raw, 0, &chaincfg.MainNetParams); err == nil {
+		if _, err := btc.DecodeBlock(tc.raw, 0, &chaincfg.MainNetParams); err == nil {
 			t.Errorf("%s: no error", tc.name)
 		}
 	}
@@ -205,12 +172,12 @@ func bip34Height(t *testing.T, coinbase *wire.MsgTx) uint64 {
 // TestBlock277647 decodes a 2013 mainnet block of many transactions and
 // checks every output against btcutil's own address encoding.
 func TestBlock277647(t *testing.T) {
-	f, err := os.Open(sharedData(t, "btc", "277647.dat.bz2"))
+	f, err := os.Open(chaintest.SharedData(t, "btc", "277647.dat.bz2"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	rr := NewRecordReader(bzip2.NewReader(f), "277647.dat.bz2", wire.MainNet)
+	rr := btc.NewRecordReader(bzip2.NewReader(f), "277647.dat.bz2", wire.MainNet)
 	raw, off, err := rr.Next()
 	if err != nil || off != 0 {
 		t.Fatalf("record at %d: %v", off, err)
@@ -222,7 +189,7 @@ func TestBlock277647(t *testing.T) {
 	if h := bip34Height(t, msg.Transactions[0]); h != 277647 {
 		t.Fatalf("coinbase commits to height %d", h)
 	}
-	b, err := DecodeBlock(raw, 277647, &chaincfg.MainNetParams)
+	b, err := btc.DecodeBlock(raw, 277647, &chaincfg.MainNetParams)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -268,53 +235,53 @@ func TestBlock277647(t *testing.T) {
 			}
 		}
 	}
-	if len(b.Txs) != 213 || len(classes) != 1 || classes[ClassP2PKH] != 769 {
+	if len(b.Txs) != 213 || len(classes) != 1 || classes[btc.ClassP2PKH] != 769 {
 		t.Errorf("%d txs, output classes %v; want 213 txs paying 769 p2pkh outputs", len(b.Txs), classes)
 	}
 }
 
 func BenchmarkDecodeBlock277647(b *testing.B) {
-	f, err := os.Open(sharedData(b, "btc", "277647.dat.bz2"))
+	f, err := os.Open(chaintest.SharedData(b, "btc", "277647.dat.bz2"))
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer f.Close()
-	raw, _, err := NewRecordReader(bzip2.NewReader(f), "277647.dat.bz2", wire.MainNet).Next()
+	raw, _, err := btc.NewRecordReader(bzip2.NewReader(f), "277647.dat.bz2", wire.MainNet).Next()
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.SetBytes(int64(len(raw)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := DecodeBlock(raw, 277647, &chaincfg.MainNetParams); err != nil {
+		if _, err := btc.DecodeBlock(raw, 277647, &chaincfg.MainNetParams); err != nil {
 			b.Fatal(err)
 		}
 	}
 }
 
-// FuzzScriptAddress checks ScriptAddress against txscript's classification
+// FuzzScriptAddress checks btc.ScriptAddress against txscript's classification
 // and btcutil's encoding of every script.
 func FuzzScriptAddress(f *testing.F) {
 	classes := map[txscript.ScriptClass]string{
-		txscript.PubKeyHashTy:          ClassP2PKH,
-		txscript.ScriptHashTy:          ClassP2SH,
-		txscript.WitnessV0PubKeyHashTy: ClassP2WPKH,
-		txscript.WitnessV0ScriptHashTy: ClassP2WSH,
-		txscript.WitnessV1TaprootTy:    ClassP2TR,
-		txscript.PubKeyTy:              ClassP2PK,
-		txscript.MultiSigTy:            ClassMultisig,
-		txscript.NullDataTy:            ClassNullData,
+		txscript.PubKeyHashTy:          btc.ClassP2PKH,
+		txscript.ScriptHashTy:          btc.ClassP2SH,
+		txscript.WitnessV0PubKeyHashTy: btc.ClassP2WPKH,
+		txscript.WitnessV0ScriptHashTy: btc.ClassP2WSH,
+		txscript.WitnessV1TaprootTy:    btc.ClassP2TR,
+		txscript.PubKeyTy:              btc.ClassP2PK,
+		txscript.MultiSigTy:            btc.ClassMultisig,
+		txscript.NullDataTy:            btc.ClassNullData,
 	}
 	f.Fuzz(func(t *testing.T, script []byte) {
 		params := &chaincfg.MainNetParams
-		addr, class := ScriptAddress(script, params)
+		addr, class := btc.ScriptAddress(script, params)
 		sc, addrs, _, err := txscript.ExtractPkScriptAddrs(script, params)
 		if err != nil {
 			t.Fatal(err)
 		}
 		want, ok := classes[sc]
 		if !ok {
-			if class != ClassNonStandard && class != ClassWitnessUnknown && class != ClassAnchor || addr != "" {
+			if class != btc.ClassNonStandard && class != btc.ClassWitnessUnknown && class != btc.ClassAnchor || addr != "" {
 				t.Fatalf("%x: %q %q for txscript class %v", script, addr, class, sc)
 			}
 			return
@@ -341,7 +308,7 @@ func FuzzScriptAddress(f *testing.F) {
 			}
 		}
 		if addr != "" {
-			if _, err := (Codec{}).Parse(addr); err != nil {
+			if _, err := (btc.Codec{}).Parse(addr); err != nil {
 				t.Fatalf("%x: codec rejects %s: %v", script, addr, err)
 			}
 		}

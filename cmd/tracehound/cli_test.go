@@ -9,14 +9,14 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/tracehound/tracehound/chain/chaintest"
 )
 
 func sharedData(t *testing.T) string {
 	t.Helper()
-	d, _ := filepath.Abs(filepath.Join("..", "..", "..", "shared", "data"))
-	if _, err := os.Stat(filepath.Join(d, "ofac")); err != nil {
-		t.Skipf("shared data not found at %s", d)
-	}
+	d := chaintest.SharedData(t)
+	chaintest.SharedData(t, "ofac")
 	return d
 }
 

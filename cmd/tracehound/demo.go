@@ -16,8 +16,8 @@ import (
 
 	"github.com/tracehound/tracehound/auth"
 	"github.com/tracehound/tracehound/chain"
-	"github.com/tracehound/tracehound/chain/btc"
 	"github.com/tracehound/tracehound/ingest"
+	"github.com/tracehound/tracehound/ingest/blkfile"
 	"github.com/tracehound/tracehound/sanctions"
 	"github.com/tracehound/tracehound/sim"
 )
@@ -179,7 +179,7 @@ func (a *app) demoBlocks(ctx context.Context, svc *service, shared string) error
 		fmt.Fprintf(a.stdout, "  bitcoin: no %s; skipped\n", file)
 		return nil
 	}
-	src, err := btc.OpenFiles(file, &chaincfg.MainNetParams)
+	src, err := blkfile.OpenFiles(file, &chaincfg.MainNetParams)
 	if err != nil {
 		return err
 	}

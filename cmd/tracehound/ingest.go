@@ -20,9 +20,10 @@ import (
 	"golang.org/x/term"
 
 	"github.com/tracehound/tracehound/chain"
-	"github.com/tracehound/tracehound/chain/btc"
-	"github.com/tracehound/tracehound/chain/eth"
 	"github.com/tracehound/tracehound/ingest"
+	"github.com/tracehound/tracehound/ingest/blkfile"
+	"github.com/tracehound/tracehound/ingest/btcrpc"
+	"github.com/tracehound/tracehound/ingest/ethrpc"
 	"github.com/tracehound/tracehound/ingest/etl"
 	"github.com/tracehound/tracehound/store/pebble"
 )
@@ -126,21 +127,21 @@ func newIngestEthCmd(a *app) *cobra.Command {
 // serve's with an "eth-" prefix.
 type ethNode struct {
 	url string
-	so  eth.SourceOptions
+	so  ethrpc.SourceOptions
 }
 
 // addFlags registers the URL flag as urlFlag and the others under prefix.
 func (n *ethNode) addFlags(fl *pflag.FlagSet, urlFlag, prefix string) {
 	fl.StringVar(&n.url, urlFlag, "", "Ethereum node JSON-RPC URL (http, https, ws, wss)")
-	fl.StringVar(&n.so.Traces, prefix+"traces", eth.TracesAuto, "internal transfers from debug_traceBlockByNumber: auto, on or off")
-	fl.IntVar(&n.so.Concurrency, prefix+"concurrency", eth.DefaultConcurrency, "JSON-RPC batches in flight")
-	fl.IntVar(&n.so.BatchSize, prefix+"rpc-batch", eth.DefaultBatchSize, "blocks per JSON-RPC batch")
-	fl.IntVar(&n.so.Retries, prefix+"retries", eth.DefaultRetries, "retries of a failed request before giving up")
+	fl.StringVar(&n.so.Traces, prefix+"traces", ethrpc.TracesAuto, "internal transfers from debug_traceBlockByNumber: auto, on or off")
+	fl.IntVar(&n.so.Concurrency, prefix+"concurrency", ethrpc.DefaultConcurrency, "JSON-RPC batches in flight")
+	fl.IntVar(&n.so.BatchSize, prefix+"rpc-batch", ethrpc.DefaultBatchSize, "blocks per JSON-RPC batch")
+	fl.IntVar(&n.so.Retries, prefix+"retries", ethrpc.DefaultRetries, "retries of a failed request before giving up")
 }
 
 // open connects to the node and reports what it cannot provide.
-func (n *ethNode) open(ctx context.Context, log *slog.Logger, stderr io.Writer) (*eth.Source, error) {
-	src, err := eth.NewSource(ctx, n.url, n.so)
+func (n *ethNode) open(ctx context.Context, log *slog.Logger, stderr io.Writer) (*ethrpc.Source, error) {
+	src, err := ethrpc.NewSource(ctx, n.url, n.so)
 	if err != nil {
 		return nil, err
 	}
@@ -154,7 +155,7 @@ func (n *ethNode) open(ctx context.Context, log *slog.Logger, stderr io.Writer) 
 // btcNode is how to reach a Bitcoin node: ingest btc's flags, and
 // serve's with a "btc-" prefix.
 type btcNode struct {
-	cfg     btc.RPCConfig
+	cfg     btcrpc.RPCConfig
 	network string
 }
 
@@ -170,14 +171,14 @@ func (n *btcNode) addFlags(fl *pflag.FlagSet, urlFlag, prefix string) {
 }
 
 // open makes the node source.
-func (n *btcNode) open() (*btc.RPCSource, error) {
+func (n *btcNode) open() (*btcrpc.RPCSource, error) {
 	params, err := btcParams(n.network)
 	if err != nil {
 		return nil, err
 	}
 	cfg := n.cfg
 	cfg.Params = params
-	return btc.NewRPCSource(cfg)
+	return btcrpc.NewRPCSource(cfg)
 }
 
 // runNode runs an ingest from a node.
@@ -231,7 +232,7 @@ func newIngestBtcCmd(a *app) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				src, err := btc.OpenFiles(blocks, params)
+				src, err := blkfile.OpenFiles(blocks, params)
 				if err != nil {
 					return err
 				}

@@ -12,7 +12,7 @@ import (
 	"github.com/btcsuite/btcd/chaincfg"
 
 	"github.com/tracehound/tracehound/chain"
-	"github.com/tracehound/tracehound/chain/btc"
+	"github.com/tracehound/tracehound/ingest/blkfile"
 	"github.com/tracehound/tracehound/store/pebble"
 )
 
@@ -25,7 +25,7 @@ type ledger struct {
 
 func reckon(t *testing.T, path string) ledger {
 	t.Helper()
-	src, err := btc.OpenFiles(path, &chaincfg.MainNetParams)
+	src, err := blkfile.OpenFiles(path, &chaincfg.MainNetParams)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,8 @@
-package eth
+// Package ethrpc reads Ethereum blocks from a node's JSON-RPC: batched,
+// concurrent requests with retries; native transfers, receipts (a failed
+// transaction moves nothing but pays its fee), ERC-20 Transfer logs, and
+// internal transfers from callTracer where the node offers it.
+package ethrpc
 
 import (
 	"bytes"

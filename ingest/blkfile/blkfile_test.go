@@ -1,4 +1,4 @@
-package btc
+package blkfile
 
 import (
 	"bytes"
@@ -18,9 +18,9 @@ import (
 	"github.com/btcsuite/btcd/wire"
 
 	"github.com/tracehound/tracehound/chain"
+	"github.com/tracehound/tracehound/chain/btc"
+	"github.com/tracehound/tracehound/chain/chaintest"
 )
-
-const blk14131 = "blk_0_to_14131.dat"
 
 // readAll drains a source, returning the blocks and the final error (nil
 // for io.EOF).
@@ -49,52 +49,11 @@ func openFiles(t testing.TB, path string, params *chaincfg.Params) *FileSource {
 	return s
 }
 
-// record is one record of a block file.
-type record struct {
-	off int64
-	raw []byte // the whole record, magic and size included
-}
-
-// records splits a block file into its records.
-func records(t testing.TB, path string) []record {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rr := NewRecordReader(bytes.NewReader(data), path, wire.MainNet)
-	var recs []record
-	for {
-		blk, off, err := rr.Next()
-		if err == io.EOF {
-			return recs
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		recs = append(recs, record{off, data[off : off+recordHeaderSize+int64(len(blk))]})
-	}
-}
-
-func writeRecords(t testing.TB, path string, recs []record, extra ...[]byte) {
-	t.Helper()
-	var buf bytes.Buffer
-	for _, r := range recs {
-		buf.Write(r.raw)
-	}
-	for _, e := range extra {
-		buf.Write(e)
-	}
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // TestFileSourceMainnet reads the 14,132 first mainnet blocks and checks
 // that every coinbase pays exactly the subsidy plus its block's fees, with
 // inputs resolved from an in-memory UTXO set.
 func TestFileSourceMainnet(t *testing.T) {
-	path := sharedData(t, "btc", blk14131)
+	path := chaintest.SharedData(t, "btc", chaintest.Blk14131)
 	s := openFiles(t, path, &chaincfg.MainNetParams)
 	if s.ID() != "btc:blkfile:mainnet" || s.Chain() != chain.Bitcoin {
 		t.Errorf("ID %q chain %q", s.ID(), s.Chain())
@@ -192,18 +151,18 @@ func TestFileSourceMainnet(t *testing.T) {
 		t.Errorf("inputs %+v, want %+v", tx.Inputs, wantIn)
 	}
 	wantOut := []chain.Output{
-		{Index: 0, Address: "1Q2TWHE3GMdB6BZKafqwxXtWAWgFt5Jvm3", Value: 1_000_000_000, Script: ClassP2PK}, // Hal Finney
-		{Index: 1, Address: "12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S", Value: 4_000_000_000, Script: ClassP2PK}, // change
+		{Index: 0, Address: "1Q2TWHE3GMdB6BZKafqwxXtWAWgFt5Jvm3", Value: 1_000_000_000, Script: btc.ClassP2PK}, // Hal Finney
+		{Index: 1, Address: "12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S", Value: 4_000_000_000, Script: btc.ClassP2PK}, // change
 	}
 	if len(tx.Outputs) != 2 || tx.Outputs[0] != wantOut[0] || tx.Outputs[1] != wantOut[1] {
 		t.Errorf("outputs %+v, want %+v", tx.Outputs, wantOut)
 	}
 }
 
-// TestFileSourceTruncated cuts the file in the middle of a record.
+// TestFileSourceTruncated cuts the file in the middle of a chaintest.Record.
 func TestFileSourceTruncated(t *testing.T) {
-	src := sharedData(t, "btc", blk14131)
-	recs := records(t, src)
+	src := chaintest.SharedData(t, "btc", chaintest.Blk14131)
+	recs := chaintest.Records(t, src)
 	data, err := os.ReadFile(src)
 	if err != nil {
 		t.Fatal(err)
@@ -212,10 +171,10 @@ func TestFileSourceTruncated(t *testing.T) {
 		name string
 		cut  int64
 	}{
-		{"in the block", recs[500].off + recordHeaderSize + int64(len(recs[500].raw))/2},
-		{"in the size", recs[500].off + 6},
-		{"in the magic", recs[500].off + 2},
-		{"after the header", recs[500].off + recordHeaderSize + 80},
+		{"in the block", recs[500].Off + btc.RecordHeaderSize + int64(len(recs[500].Raw))/2},
+		{"in the size", recs[500].Off + 6},
+		{"in the magic", recs[500].Off + 2},
+		{"after the header", recs[500].Off + btc.RecordHeaderSize + 80},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "blk00000.dat")
@@ -223,7 +182,7 @@ func TestFileSourceTruncated(t *testing.T) {
 				t.Fatal(err)
 			}
 			blocks, err := readAll(t, openFiles(t, path, &chaincfg.MainNetParams))
-			wantFileError(t, err, path, recs[500].off, "truncated record")
+			wantFileError(t, err, path, recs[500].Off, "truncated record")
 			if len(blocks) != 500 || blocks[499].Height != 499 {
 				t.Errorf("%d blocks before the error, want 500", len(blocks))
 			}
@@ -233,9 +192,9 @@ func TestFileSourceTruncated(t *testing.T) {
 
 func wantFileError(t *testing.T, err error, path string, off int64, msg string) {
 	t.Helper()
-	var fe *FileError
+	var fe *btc.FileError
 	if !errors.As(err, &fe) {
-		t.Fatalf("error %v, want a *FileError", err)
+		t.Fatalf("error %v, want a *btc.FileError", err)
 	}
 	if fe.File != path || fe.Offset != off || !strings.Contains(err.Error(), msg) {
 		t.Errorf("error %q, want file %s offset %d and %q", err, path, off, msg)
@@ -247,31 +206,31 @@ func wantFileError(t *testing.T, err error, path string, off int64, msg string) 
 
 // TestFileSourceCorrupt flips bytes inside records.
 func TestFileSourceCorrupt(t *testing.T) {
-	src := sharedData(t, "btc", blk14131)
-	recs := records(t, src)[:1000]
+	src := chaintest.SharedData(t, "btc", chaintest.Blk14131)
+	recs := chaintest.Records(t, src)[:1000]
 	r := recs[700]
 	for _, tc := range []struct {
 		name string
-		pos  int // in the record
+		pos  int // in the chaintest.Record
 		msg  string
 	}{
-		{"output value", len(r.raw) - 60, "merkle root"},
-		{"lock time", len(r.raw) - 1, "merkle root"},
-		{"merkle root field", recordHeaderSize + 40, "proof-of-work"},
-		{"nonce", recordHeaderSize + 79, "proof-of-work"},
+		{"output value", len(r.Raw) - 60, "merkle root"},
+		{"lock time", len(r.Raw) - 1, "merkle root"},
+		{"merkle root field", btc.RecordHeaderSize + 40, "proof-of-work"},
+		{"nonce", btc.RecordHeaderSize + 79, "proof-of-work"},
 		{"magic", 1, "bad network magic"},
 		{"size", 7, "declares a block of"},
-		{"tx count", recordHeaderSize + 80, "decode block"},
+		{"tx count", btc.RecordHeaderSize + 80, "decode block"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			bad := append([]record(nil), recs...)
-			raw := bytes.Clone(r.raw)
+			bad := append([]chaintest.Record(nil), recs...)
+			raw := bytes.Clone(r.Raw)
 			raw[tc.pos] ^= 0x40
-			bad[700] = record{r.off, raw}
+			bad[700] = chaintest.Record{Off: r.Off, Raw: raw}
 			path := filepath.Join(t.TempDir(), "blk00000.dat")
-			writeRecords(t, path, bad)
+			chaintest.WriteRecords(t, path, bad)
 			blocks, err := readAll(t, openFiles(t, path, &chaincfg.MainNetParams))
-			wantFileError(t, err, path, r.off, tc.msg)
+			wantFileError(t, err, path, r.Off, tc.msg)
 			if len(blocks) != 700 {
 				t.Errorf("%d blocks before the error, want 700", len(blocks))
 			}
@@ -279,16 +238,16 @@ func TestFileSourceCorrupt(t *testing.T) {
 	}
 }
 
-// TestFileSourcePadding: zeros after the last record end the data, and
+// TestFileSourcePadding: zeros after the last chaintest.Record end the data, and
 // anything after them is an error.
 func TestFileSourcePadding(t *testing.T) {
-	src := sharedData(t, "btc", blk14131)
-	recs := records(t, src)[:300]
-	end := recs[299].off + int64(len(recs[299].raw))
+	src := chaintest.SharedData(t, "btc", chaintest.Blk14131)
+	recs := chaintest.Records(t, src)[:300]
+	end := recs[299].Off + int64(len(recs[299].Raw))
 	dir := t.TempDir()
 	for _, n := range []int{0, 1, 3, 4, 5, 5000, 3 << 20} {
 		path := filepath.Join(dir, fmt.Sprintf("blk%05d.dat", n))
-		writeRecords(t, path, recs, make([]byte, n))
+		chaintest.WriteRecords(t, path, recs, make([]byte, n))
 		blocks, err := readAll(t, openFiles(t, path, &chaincfg.MainNetParams))
 		if err != nil || len(blocks) != 300 {
 			t.Errorf("%d zeros: %d blocks, %v", n, len(blocks), err)
@@ -297,7 +256,7 @@ func TestFileSourcePadding(t *testing.T) {
 	junk := make([]byte, 2<<20)
 	junk[len(junk)-7] = 0xf9
 	path := filepath.Join(dir, "junk.dat")
-	writeRecords(t, path, recs, junk)
+	chaintest.WriteRecords(t, path, recs, junk)
 	blocks, err := readAll(t, openFiles(t, path, &chaincfg.MainNetParams))
 	wantFileError(t, err, path, end+int64(len(junk))-7, fmt.Sprintf("after the zero padding that starts at offset %d", end))
 	if len(blocks) != 300 {
@@ -308,19 +267,19 @@ func TestFileSourcePadding(t *testing.T) {
 // TestFileSourceOutOfOrder writes blocks out of height order over two
 // files, as Core does during its initial download, with a duplicate.
 func TestFileSourceOutOfOrder(t *testing.T) {
-	src := sharedData(t, "btc", blk14131)
-	all := records(t, src)
+	src := chaintest.SharedData(t, "btc", chaintest.Blk14131)
+	all := chaintest.Records(t, src)
 	recs := all[:400]
 	want := make([]string, len(recs))
 	for i, r := range recs {
 		var h wire.BlockHeader
-		if err := h.Deserialize(bytes.NewReader(r.raw[recordHeaderSize:])); err != nil {
+		if err := h.Deserialize(bytes.NewReader(r.Raw[btc.RecordHeaderSize:])); err != nil {
 			t.Fatal(err)
 		}
 		want[i] = h.BlockHash().String()
 	}
 	// Reverse windows of 37 blocks, and store block 100 twice.
-	var order []record
+	var order []chaintest.Record
 	for i := 0; i < len(recs); i += 37 {
 		j := min(i+37, len(recs))
 		for k := j - 1; k >= i; k-- {
@@ -329,10 +288,10 @@ func TestFileSourceOutOfOrder(t *testing.T) {
 	}
 	order = append(order, recs[100])
 	dir := t.TempDir()
-	writeRecords(t, filepath.Join(dir, "blk00000.dat"), order[:150])
-	writeRecords(t, filepath.Join(dir, "blk00001.dat"), order[150:], make([]byte, 1000))
+	chaintest.WriteRecords(t, filepath.Join(dir, "blk00000.dat"), order[:150])
+	chaintest.WriteRecords(t, filepath.Join(dir, "blk00001.dat"), order[150:], make([]byte, 1000))
 	// Not a block file.
-	writeRecords(t, filepath.Join(dir, "rev00000.dat"), all[500:501])
+	chaintest.WriteRecords(t, filepath.Join(dir, "rev00000.dat"), all[500:501])
 	s := openFiles(t, dir, &chaincfg.MainNetParams)
 	blocks, err := readAll(t, s)
 	if err != nil {
@@ -357,14 +316,14 @@ func TestFileSourceOutOfOrder(t *testing.T) {
 // TestFileSourceUnconnected: blocks whose parent is missing are reported
 // after all connected blocks, never given a height.
 func TestFileSourceUnconnected(t *testing.T) {
-	src := sharedData(t, "btc", blk14131)
-	recs := records(t, src)[:300]
-	gap := append(append([]record(nil), recs[:200]...), recs[201:]...)
+	src := chaintest.SharedData(t, "btc", chaintest.Blk14131)
+	recs := chaintest.Records(t, src)[:300]
+	gap := append(append([]chaintest.Record(nil), recs[:200]...), recs[201:]...)
 	path := filepath.Join(t.TempDir(), "blk00000.dat")
-	writeRecords(t, path, gap)
+	chaintest.WriteRecords(t, path, gap)
 	s := openFiles(t, path, &chaincfg.MainNetParams)
 	blocks, err := readAll(t, s)
-	wantFileError(t, err, path, recs[201].off-int64(len(recs[200].raw)), "99 blocks never connected")
+	wantFileError(t, err, path, recs[201].Off-int64(len(recs[200].Raw)), "99 blocks never connected")
 	if len(blocks) != 200 || blocks[199].Height != 199 {
 		t.Errorf("%d blocks", len(blocks))
 	}
@@ -373,7 +332,7 @@ func TestFileSourceUnconnected(t *testing.T) {
 	}
 	// A file that does not start at the genesis block connects nothing.
 	path = filepath.Join(t.TempDir(), "blk00001.dat")
-	writeRecords(t, path, recs[1:])
+	chaintest.WriteRecords(t, path, recs[1:])
 	blocks, err = readAll(t, openFiles(t, path, &chaincfg.MainNetParams))
 	wantFileError(t, err, path, 0, "299 blocks never connected")
 	if len(blocks) != 0 {
@@ -383,14 +342,14 @@ func TestFileSourceUnconnected(t *testing.T) {
 
 // TestFileSourceXOR reads files obfuscated as Core 28 writes them.
 func TestFileSourceXOR(t *testing.T) {
-	src := sharedData(t, "btc", blk14131)
-	recs := records(t, src)[:100]
+	src := chaintest.SharedData(t, "btc", chaintest.Blk14131)
+	recs := chaintest.Records(t, src)[:100]
 	// Block 11 before block 10: it is read again, through the key.
 	recs[10], recs[11] = recs[11], recs[10]
 	dir := t.TempDir()
 	var buf bytes.Buffer
 	for _, r := range recs {
-		buf.Write(r.raw)
+		buf.Write(r.Raw)
 	}
 	buf.Write(make([]byte, 100))
 	key := []byte{0x3a, 0x00, 0xff, 0x12, 0x9c, 0x41, 0x07, 0xe5}
@@ -433,7 +392,7 @@ func TestOpenFilesErrors(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	s := openFiles(t, sharedData(t, "btc", blk14131), &chaincfg.MainNetParams)
+	s := openFiles(t, chaintest.SharedData(t, "btc", chaintest.Blk14131), &chaincfg.MainNetParams)
 	if _, err := s.Next(ctx); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled: %v", err)
 	}
@@ -454,7 +413,7 @@ func (c *simChain) block(parent chainhash.Hash) *wire.MsgBlock {
 		SignatureScript:  binary.LittleEndian.AppendUint32([]byte{4}, uint32(c.n)),
 		Sequence:         wire.MaxTxInSequenceNum,
 	})
-	cb.AddTxOut(wire.NewTxOut(5_000_000_000, mustHex(c.t, "76a91462e907b15cbf27d5425399ebf6f0fb50ebb88f1888ac")))
+	cb.AddTxOut(wire.NewTxOut(5_000_000_000, chaintest.MustHex(c.t, "76a91462e907b15cbf27d5425399ebf6f0fb50ebb88f1888ac")))
 	c.stamp = c.stamp.Add(time.Minute)
 	b := wire.NewMsgBlock(wire.NewBlockHeader(1, &parent, ptr(cb.TxHash()), chaincfg.SimNetParams.PowLimitBits, 0))
 	b.Header.Timestamp = c.stamp
@@ -465,7 +424,7 @@ func (c *simChain) block(parent chainhash.Hash) *wire.MsgBlock {
 		if err := b.Header.Serialize(&hdr); err != nil {
 			c.t.Fatal(err)
 		}
-		if checkProofOfWork(chainhash.DoubleHashH(hdr.Bytes()), b.Header.Bits) == nil {
+		if btc.CheckProofOfWork(chainhash.DoubleHashH(hdr.Bytes()), b.Header.Bits) == nil {
 			return b
 		}
 		b.Header.Nonce++
@@ -474,14 +433,14 @@ func (c *simChain) block(parent chainhash.Hash) *wire.MsgBlock {
 
 func ptr[T any](v T) *T { return &v }
 
-func simRecord(t testing.TB, b *wire.MsgBlock) record {
+func simRecord(t testing.TB, b *wire.MsgBlock) chaintest.Record {
 	var buf bytes.Buffer
 	buf.Write(binary.LittleEndian.AppendUint32(nil, uint32(wire.SimNet)))
 	buf.Write(binary.LittleEndian.AppendUint32(nil, uint32(b.SerializeSize())))
 	if err := b.Serialize(&buf); err != nil {
 		t.Fatal(err)
 	}
-	return record{raw: buf.Bytes()}
+	return chaintest.Record{Raw: buf.Bytes()}
 }
 
 // TestFileSourceForks: stale blocks in the files lose to the longer
@@ -498,7 +457,7 @@ func TestFileSourceForks(t *testing.T) {
 	lateKid := c.block(late.BlockHash())      // its child, before it
 	tipRival := c.block(main[19].BlockHash()) // ties main[20] at the end, arrives second
 
-	var recs []record
+	var recs []chaintest.Record
 	add := func(bs ...*wire.MsgBlock) {
 		for _, b := range bs {
 			recs = append(recs, simRecord(t, b))
@@ -511,7 +470,7 @@ func TestFileSourceForks(t *testing.T) {
 	add(main[12:]...)
 	add(tipRival)
 	path := filepath.Join(t.TempDir(), "blk00000.dat")
-	writeRecords(t, path, recs)
+	chaintest.WriteRecords(t, path, recs)
 
 	s := openFiles(t, path, &chaincfg.SimNetParams)
 	if s.ID() != "btc:blkfile:simnet" {
@@ -539,13 +498,13 @@ func TestFileSourceForks(t *testing.T) {
 	add(main[:6]...)
 	add(fork4)
 	bad := simRecord(t, main[6])
-	bad.raw[len(bad.raw)-1] ^= 1
+	bad.Raw[len(bad.Raw)-1] ^= 1
 	recs = append(recs, bad)
-	writeRecords(t, path, recs)
+	chaintest.WriteRecords(t, path, recs)
 	blocks, err = readAll(t, openFiles(t, path, &chaincfg.SimNetParams))
 	var end int64
 	for _, r := range recs[:7] {
-		end += int64(len(r.raw))
+		end += int64(len(r.Raw))
 	}
 	wantFileError(t, err, path, end, "merkle root")
 	if len(blocks) != 4 || blocks[3].Hash != main[3].BlockHash().String() {
@@ -559,13 +518,13 @@ func TestFileSourceWrongGenesis(t *testing.T) {
 	c := &simChain{t: t, stamp: time.Unix(1_700_000_000, 0)}
 	b := c.block(chainhash.Hash{})
 	path := filepath.Join(t.TempDir(), "blk00000.dat")
-	writeRecords(t, path, []record{simRecord(t, chaincfg.SimNetParams.GenesisBlock), simRecord(t, b)})
+	chaintest.WriteRecords(t, path, []chaintest.Record{simRecord(t, chaincfg.SimNetParams.GenesisBlock), simRecord(t, b)})
 	_, err := readAll(t, openFiles(t, path, &chaincfg.SimNetParams))
 	wantFileError(t, err, path, 293, "has no parent but is not the simnet genesis block")
 }
 
 func BenchmarkFileSource(b *testing.B) {
-	path := sharedData(b, "btc", blk14131)
+	path := chaintest.SharedData(b, "btc", chaintest.Blk14131)
 	b.ReportAllocs()
 	for b.Loop() {
 		s, err := OpenFiles(path, &chaincfg.MainNetParams)
@@ -580,47 +539,4 @@ func BenchmarkFileSource(b *testing.B) {
 		_, total := s.Progress()
 		b.SetBytes(total)
 	}
-}
-
-// FuzzRecords reads arbitrary bytes as a block file: no panic, errors
-// locate the bad data inside it, and a block that decodes is consistent.
-func FuzzRecords(f *testing.F) {
-	f.Fuzz(func(t *testing.T, data []byte) {
-		rr := NewRecordReader(bytes.NewReader(data), "fuzz.dat", wire.MainNet)
-		for {
-			raw, off, err := rr.Next()
-			if err == io.EOF {
-				if rr.Offset() != int64(len(data)) {
-					t.Fatalf("EOF at %d of %d bytes", rr.Offset(), len(data))
-				}
-				return
-			}
-			if err != nil {
-				var fe *FileError
-				if !errors.As(err, &fe) || fe.File != "fuzz.dat" || fe.Offset < 0 || fe.Offset > int64(len(data)) {
-					t.Fatalf("error %v does not locate the data", err)
-				}
-				return
-			}
-			if off < 0 || off+recordHeaderSize+int64(len(raw)) > int64(len(data)) {
-				t.Fatalf("record at %d of %d bytes outside the data", off, len(raw))
-			}
-			b, err := DecodeBlock(raw, 7, &chaincfg.MainNetParams)
-			if err != nil {
-				continue
-			}
-			var msg wire.MsgBlock
-			if err := msg.Deserialize(bytes.NewReader(raw)); err != nil {
-				t.Fatalf("DecodeBlock accepted what wire rejects: %v", err)
-			}
-			if b.Height != 7 || b.Hash != msg.BlockHash().String() || len(b.Txs) != len(msg.Transactions) {
-				t.Fatalf("block %s height %d with %d txs", b.Hash, b.Height, len(b.Txs))
-			}
-			for i, tx := range b.Txs {
-				if tx.Hash != msg.Transactions[i].TxHash().String() || len(tx.Outputs) != len(msg.Transactions[i].TxOut) {
-					t.Fatalf("tx %d: %s", i, tx.Hash)
-				}
-			}
-		}
-	})
 }

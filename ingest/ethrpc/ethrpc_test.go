@@ -1,4 +1,4 @@
-package eth
+package ethrpc
 
 import (
 	"encoding/json"

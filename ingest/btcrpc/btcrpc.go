@@ -1,4 +1,6 @@
-package btc
+// Package btcrpc reads Bitcoin blocks from a Bitcoin Core or btcd node's
+// JSON-RPC, as raw blocks decoded and verified by chain/btc.
+package btcrpc
 
 import (
 	"bytes"
@@ -20,6 +22,7 @@ import (
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
 
 	"github.com/tracehound/tracehound/chain"
+	"github.com/tracehound/tracehound/chain/btc"
 )
 
 // RPCConfig says how to reach a node's JSON-RPC server: Bitcoin Core or
@@ -321,7 +324,7 @@ func (s *RPCSource) getBlocks(ctx context.Context, height uint64, hashes []chain
 		if _, err := hex.Decode(raw, res[1:len(res)-1]); err != nil {
 			return fmt.Errorf("btc rpc %s: getblock at height %d (%s): %w", s.url, h, hashes[i], err)
 		}
-		b, err := DecodeBlock(raw, h, s.cfg.Params)
+		b, err := btc.DecodeBlock(raw, h, s.cfg.Params)
 		if err != nil {
 			return fmt.Errorf("btc rpc %s: block at height %d (%s): %w", s.url, h, hashes[i], err)
 		}

@@ -1,6 +1,6 @@
 //go:build integration
 
-package btc_test
+package btcrpc_test
 
 import (
 	"context"
@@ -20,6 +20,7 @@ import (
 
 	"github.com/tracehound/tracehound/chain"
 	"github.com/tracehound/tracehound/chain/btc"
+	"github.com/tracehound/tracehound/ingest/btcrpc"
 	"github.com/tracehound/tracehound/nodetest"
 )
 
@@ -169,7 +170,7 @@ func TestRPCSourceBtcd(t *testing.T) {
 	if _, err := node.Generate(ctx, 300); err != nil {
 		t.Fatal(err)
 	}
-	src, err := btc.NewRPCSource(btc.RPCConfig{URL: node.URL, User: node.User, Pass: node.Pass, Params: simnet,
+	src, err := btcrpc.NewRPCSource(btcrpc.RPCConfig{URL: node.URL, User: node.User, Pass: node.Pass, Params: simnet,
 		BatchSize: 16, Concurrency: 4})
 	if err != nil {
 		t.Fatal(err)
@@ -388,7 +389,7 @@ func TestRPCSourceNodeKilled(t *testing.T) {
 	if _, err := node.Generate(ctx, 40); err != nil {
 		t.Fatal(err)
 	}
-	src, err := btc.NewRPCSource(btc.RPCConfig{URL: node.URL, User: node.User, Pass: node.Pass, Params: simnet,
+	src, err := btcrpc.NewRPCSource(btcrpc.RPCConfig{URL: node.URL, User: node.User, Pass: node.Pass, Params: simnet,
 		Retries: 3, Backoff: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)

@@ -1,9 +1,10 @@
-package btc
+// Package blkfile reads Bitcoin Core's blk*.dat files as a stream of
+// blocks in chain order, with their heights, without a node.
+package blkfile
 
 import (
-	"bufio"
+	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -14,147 +15,10 @@ import (
 
 	"github.com/btcsuite/btcd/chaincfg"
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
-	"github.com/btcsuite/btcd/wire"
 
 	"github.com/tracehound/tracehound/chain"
+	"github.com/tracehound/tracehound/chain/btc"
 )
-
-// recordHeaderSize is a blk*.dat record's network magic and block size.
-const recordHeaderSize = 8
-
-// FileError locates bad data in a block file.
-type FileError struct {
-	File   string
-	Offset int64 // of the record's first byte, or of the bad byte
-	Err    error
-}
-
-func (e *FileError) Error() string {
-	return fmt.Sprintf("%s: offset %d: %v", e.File, e.Offset, e.Err)
-}
-
-func (e *FileError) Unwrap() error { return e.Err }
-
-// RecordReader reads the records of one blk*.dat file: a 4-byte network
-// magic, a 4-byte little-endian size and that many bytes of block. Bitcoin
-// Core preallocates its files and leaves zeros after the last record; a
-// run of zeros where a magic is expected ends the data.
-type RecordReader struct {
-	r     *bufio.Reader
-	name  string
-	magic [4]byte
-	off   int64
-	buf   []byte
-	err   error
-}
-
-// NewRecordReader reads records of network net from r, naming the file
-// name in errors.
-func NewRecordReader(r io.Reader, name string, net wire.BitcoinNet) *RecordReader {
-	rr := &RecordReader{r: bufio.NewReaderSize(r, 1<<20), name: name}
-	binary.LittleEndian.PutUint32(rr.magic[:], uint32(net))
-	return rr
-}
-
-// Offset is the number of bytes consumed so far.
-func (r *RecordReader) Offset() int64 { return r.off }
-
-// Next returns the next record's block bytes, valid until the next call,
-// and the offset of the record. It returns io.EOF at the end of the data
-// and a *FileError for a truncated or malformed record.
-func (r *RecordReader) Next() (block []byte, off int64, err error) {
-	if r.err != nil {
-		return nil, 0, r.err
-	}
-	block, off, err = r.next()
-	if err != nil {
-		r.err = err
-	}
-	return block, off, err
-}
-
-func (r *RecordReader) next() ([]byte, int64, error) {
-	start := r.off
-	var hdr [recordHeaderSize]byte
-	n, err := io.ReadFull(r.r, hdr[:4])
-	r.off += int64(n)
-	switch {
-	case err == io.EOF:
-		return nil, start, io.EOF
-	case err == io.ErrUnexpectedEOF:
-		if allZero(hdr[:n]) {
-			return nil, start, io.EOF
-		}
-		return nil, start, r.errorf(start, "truncated record: file ends after %d bytes of network magic", n)
-	case err != nil:
-		return nil, start, r.errorf(start, "read: %w", err)
-	}
-	if [4]byte(hdr[:4]) != r.magic {
-		if allZero(hdr[:4]) {
-			return nil, start, r.padding(start)
-		}
-		return nil, start, r.errorf(start, "bad network magic %x, want %x", hdr[:4], r.magic)
-	}
-	n, err = io.ReadFull(r.r, hdr[4:])
-	r.off += int64(n)
-	if err != nil {
-		return nil, start, r.truncated(start, err, "size", n)
-	}
-	size := binary.LittleEndian.Uint32(hdr[4:])
-	if size < headerSize || size > wire.MaxBlockPayload {
-		return nil, start, r.errorf(start, "record declares a block of %d bytes (must be %d to %d)", size, headerSize, wire.MaxBlockPayload)
-	}
-	if cap(r.buf) < int(size) {
-		r.buf = make([]byte, size)
-	}
-	r.buf = r.buf[:size]
-	n, err = io.ReadFull(r.r, r.buf)
-	r.off += int64(n)
-	if err != nil {
-		return nil, start, r.truncated(start, err, fmt.Sprintf("block of %d bytes", size), n)
-	}
-	return r.buf, start, nil
-}
-
-// padding consumes the rest of the file, which must be zeros.
-func (r *RecordReader) padding(start int64) error {
-	for {
-		chunk, err := r.r.Peek(r.r.Size())
-		for i, c := range chunk {
-			if c != 0 {
-				return r.errorf(r.off+int64(i), "data after the zero padding that starts at offset %d", start)
-			}
-		}
-		d, _ := r.r.Discard(len(chunk))
-		r.off += int64(d)
-		if err == io.EOF {
-			return io.EOF
-		}
-		if err != nil && err != bufio.ErrBufferFull {
-			return r.errorf(r.off, "read: %w", err)
-		}
-	}
-}
-
-func (r *RecordReader) truncated(start int64, err error, what string, got int) error {
-	if err == io.EOF || err == io.ErrUnexpectedEOF {
-		return r.errorf(start, "truncated record: file ends %d bytes into its %s", got, what)
-	}
-	return r.errorf(start, "read: %w", err)
-}
-
-func (r *RecordReader) errorf(off int64, format string, args ...any) error {
-	return &FileError{File: r.name, Offset: off, Err: fmt.Errorf(format, args...)}
-}
-
-func allZero(b []byte) bool {
-	for _, c := range b {
-		if c != 0 {
-			return false
-		}
-	}
-	return true
-}
 
 // settleDepth is how many blocks must build on a block before it is
 // delivered. Core's files hold the stale blocks the node received as well
@@ -195,7 +59,7 @@ type FileSource struct {
 
 	fi   int      // current file
 	cur  *os.File // and its handle
-	rr   *RecordReader
+	rr   *btc.RecordReader
 	base int64 // bytes of the files before the current one
 
 	root    *node                    // the last delivered block; before genesis, the zero hash
@@ -289,7 +153,7 @@ func readXORKey(path string) ([]byte, error) {
 	if len(key) != 8 {
 		return nil, fmt.Errorf("block files: %s holds %d bytes, want an 8-byte key", path, len(key))
 	}
-	if allZero(key) {
+	if bytes.Count(key, []byte{0}) == len(key) {
 		return nil, nil
 	}
 	return key, nil
@@ -320,7 +184,7 @@ func (s *FileSource) Close() error {
 }
 
 // Next returns the next block in chain order, or io.EOF after the last.
-// Bad data is a *FileError naming the file and offset, returned after
+// Bad data is a *btc.FileError naming the file and offset, returned after
 // every block before it. Blocks whose parent is in none of the files are
 // an error at the end, after all connected blocks.
 func (s *FileSource) Next(ctx context.Context) (*chain.Block, error) {
@@ -364,11 +228,11 @@ func (s *FileSource) step() error {
 	if err != nil {
 		return err
 	}
-	pb, err := parseBlock(raw)
+	pb, err := btc.ParseBlock(raw)
 	if err != nil {
-		return &FileError{File: s.files[s.fi], Offset: off, Err: err}
+		return &btc.FileError{File: s.files[s.fi], Offset: off, Err: err}
 	}
-	ref := blockRef{file: s.fi, off: off, size: len(raw), hash: pb.hash, prev: pb.msg.Header.PrevBlock}
+	ref := blockRef{file: s.fi, off: off, size: len(raw), hash: pb.Hash, prev: pb.Msg.Header.PrevBlock}
 	if err := s.connect(ref, pb); err != nil {
 		return err
 	}
@@ -400,7 +264,7 @@ func (s *FileSource) openNext() error {
 	if s.xor != nil {
 		r = &xorReader{r: f, key: s.xor}
 	}
-	s.rr = NewRecordReader(r, name, s.params.Net)
+	s.rr = btc.NewRecordReader(r, name, s.params.Net)
 	return nil
 }
 
@@ -421,13 +285,13 @@ func (s *FileSource) finish() error {
 			}
 		}
 	}
-	return &FileError{File: s.files[first.file], Offset: first.off,
+	return &btc.FileError{File: s.files[first.file], Offset: first.off,
 		Err: fmt.Errorf("%d blocks never connected to the chain from the genesis block, the first read being %s whose parent %s is in none of the files",
 			s.nOrphan, first.hash, first.prev)}
 }
 
 // reread decodes a held-back block again from its file.
-func (s *FileSource) reread(ref blockRef) (*parsedBlock, error) {
+func (s *FileSource) reread(ref blockRef) (*btc.ParsedBlock, error) {
 	f := s.cur
 	if ref.file != s.fi || f == nil {
 		// Blocks rarely wait across files: open the older file just for this.
@@ -438,26 +302,26 @@ func (s *FileSource) reread(ref blockRef) (*parsedBlock, error) {
 		defer f.Close()
 	}
 	raw := make([]byte, ref.size)
-	pos := ref.off + recordHeaderSize
+	pos := ref.off + btc.RecordHeaderSize
 	if _, err := f.ReadAt(raw, pos); err != nil {
-		return nil, &FileError{File: s.files[ref.file], Offset: ref.off, Err: fmt.Errorf("read again: %w", err)}
+		return nil, &btc.FileError{File: s.files[ref.file], Offset: ref.off, Err: fmt.Errorf("read again: %w", err)}
 	}
 	if s.xor != nil {
 		xorAt(raw, s.xor, pos)
 	}
-	pb, err := parseBlock(raw)
-	if err == nil && pb.hash != ref.hash {
-		err = fmt.Errorf("block %s changed to %s since it was first read", ref.hash, pb.hash)
+	pb, err := btc.ParseBlock(raw)
+	if err == nil && pb.Hash != ref.hash {
+		err = fmt.Errorf("block %s changed to %s since it was first read", ref.hash, pb.Hash)
 	}
 	if err != nil {
-		return nil, &FileError{File: s.files[ref.file], Offset: ref.off, Err: err}
+		return nil, &btc.FileError{File: s.files[ref.file], Offset: ref.off, Err: err}
 	}
 	return pb, nil
 }
 
 // connect adds a block behind its parent, or holds it back until the
 // parent arrives.
-func (s *FileSource) connect(ref blockRef, pb *parsedBlock) error {
+func (s *FileSource) connect(ref blockRef, pb *btc.ParsedBlock) error {
 	if _, ok := s.nodes[ref.hash]; ok {
 		s.stats.Duplicates++
 		return nil
@@ -482,11 +346,11 @@ func (s *FileSource) connect(ref blockRef, pb *parsedBlock) error {
 		return nil
 	}
 	if parent == s.root && parent.height < 0 && ref.hash != *s.params.GenesisHash {
-		return &FileError{File: s.files[ref.file], Offset: ref.off,
+		return &btc.FileError{File: s.files[ref.file], Offset: ref.off,
 			Err: fmt.Errorf("block %s has no parent but is not the %s genesis block %s", ref.hash, s.params.Name, s.params.GenesisHash)}
 	}
 	n := &node{hash: ref.hash, height: parent.height + 1, parent: parent}
-	n.block = fromWire(pb, uint64(n.height), s.params)
+	n.block = pb.Block(uint64(n.height), s.params)
 	parent.children = append(parent.children, n)
 	s.nodes[n.hash] = n
 	for p, d := parent, 1; p != nil && p.depth < d; p, d = p.parent, d+1 {

@@ -1,6 +1,6 @@
 //go:build integration
 
-package eth_test
+package ethrpc_test
 
 import (
 	"context"
@@ -24,7 +24,7 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/tracehound/tracehound/chain"
-	"github.com/tracehound/tracehound/chain/eth"
+	"github.com/tracehound/tracehound/ingest/ethrpc"
 	"github.com/tracehound/tracehound/nodetest"
 )
 
@@ -192,7 +192,7 @@ func TestSourceAgainstGeth(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	src, err := eth.NewSource(ctx, g.URL, eth.SourceOptions{BatchSize: 3, Concurrency: 2})
+	src, err := ethrpc.NewSource(ctx, g.URL, ethrpc.SourceOptions{BatchSize: 3, Concurrency: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -333,7 +333,7 @@ func TestSourceRetriesAndReports(t *testing.T) {
 	}))
 	defer srv.Close()
 
-	src, err := eth.NewSource(ctx, srv.URL, eth.SourceOptions{Backoff: time.Millisecond, Retries: 3})
+	src, err := ethrpc.NewSource(ctx, srv.URL, ethrpc.SourceOptions{Backoff: time.Millisecond, Retries: 3})
 	if err != nil {
 		t.Fatal(err)
 	}

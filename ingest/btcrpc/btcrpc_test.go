@@ -1,4 +1,4 @@
-package btc
+package btcrpc
 
 import (
 	"context"
@@ -19,6 +19,11 @@ import (
 
 	"github.com/btcsuite/btcd/chaincfg"
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
+
+	"github.com/tracehound/tracehound/chain"
+	"github.com/tracehound/tracehound/chain/btc"
+	"github.com/tracehound/tracehound/chain/chaintest"
+	"github.com/tracehound/tracehound/ingest/blkfile"
 )
 
 // fakeNode answers getblockcount, getblockhash and getblock (raw) as Core
@@ -38,12 +43,12 @@ type fakeNode struct {
 }
 
 func newFakeNode(t testing.TB, n int) *fakeNode {
-	recs := records(t, sharedData(t, "btc", blk14131))[:n]
+	recs := chaintest.Records(t, chaintest.SharedData(t, "btc", chaintest.Blk14131))[:n]
 	f := &fakeNode{}
 	for _, r := range recs {
-		raw := r.raw[recordHeaderSize:]
+		raw := r.Raw[btc.RecordHeaderSize:]
 		f.raw = append(f.raw, raw)
-		f.hashes = append(f.hashes, chainhash.DoubleHashH(raw[:headerSize]))
+		f.hashes = append(f.hashes, chainhash.DoubleHashH(raw[:btc.HeaderSize]))
 	}
 	return f
 }
@@ -198,8 +203,8 @@ func TestRPCSourceBlocks(t *testing.T) {
 		t.Fatal(err)
 	}
 	path := filepath.Join(t.TempDir(), "blk00000.dat")
-	writeRecords(t, path, records(t, sharedData(t, "btc", blk14131))[:300])
-	want, err := readAll(t, openFiles(t, path, &chaincfg.MainNetParams))
+	chaintest.WriteRecords(t, path, chaintest.Records(t, chaintest.SharedData(t, "btc", chaintest.Blk14131))[:300])
+	want, err := fileBlocks(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -418,5 +423,26 @@ func TestParseResponses(t *testing.T) {
 	one, err := parseResponses([]byte(`{"id":null,"result":null,"error":{"code":-32700,"message":"Parse error"}}`), reqs[:1])
 	if err != nil || one[0].Error == nil || one[0].Error.Code != -32700 {
 		t.Errorf("single: %v %v", one, err)
+	}
+}
+
+// fileBlocks reads every block of a block file, as ingest btc --blocks
+// would.
+func fileBlocks(path string) ([]*chain.Block, error) {
+	src, err := blkfile.OpenFiles(path, &chaincfg.MainNetParams)
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close()
+	var out []*chain.Block
+	for {
+		b, err := src.Next(context.Background())
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return out, err
+		}
+		out = append(out, b)
 	}
 }
