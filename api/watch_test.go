@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -16,29 +15,11 @@ import (
 	"github.com/tracehound/tracehound/audit"
 	"github.com/tracehound/tracehound/auth"
 	"github.com/tracehound/tracehound/chain"
+	"github.com/tracehound/tracehound/chain/chaintest"
 	"github.com/tracehound/tracehound/store/pebble"
 	"github.com/tracehound/tracehound/trace"
 	"github.com/tracehound/tracehound/watch"
 )
-
-func ethAddr(n string) string { return fmt.Sprintf("0x%040s", n) }
-
-// payBlock is block h in which each payment [from, to, wei] is one
-// transaction.
-func payBlock(h int, pays ...[3]string) *chain.Block {
-	ts := time.Unix(1_740_000_000+int64(h)*12, 0).UTC()
-	b := &chain.Block{Chain: chain.Ethereum, Height: uint64(h), Hash: fmt.Sprintf("0x%064x", h), Parent: fmt.Sprintf("0x%064x", h-1), Time: ts}
-	for i, p := range pays {
-		tx := fmt.Sprintf("0x%060x%04x", h, i)
-		amt, err := chain.ParseAmount(p[2])
-		if err != nil {
-			panic(err)
-		}
-		b.Txs = append(b.Txs, chain.Tx{Hash: tx, Index: i, From: ethAddr(p[0]), Transfers: []chain.Transfer{{Chain: chain.Ethereum, Tx: tx,
-			Kind: chain.KindNative, Block: uint64(h), Time: ts, From: ethAddr(p[0]), To: ethAddr(p[1]), Amount: amt}}})
-	}
-	return b
-}
 
 type labelMap map[string]trace.Label
 
@@ -96,13 +77,13 @@ func newWatchFixture(t *testing.T) *watchFixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	for h, b := range []*chain.Block{payBlock(1, [3]string{"1", "7", "1000"}), payBlock(2, [3]string{"7", "e", "600"})} {
+	for h, b := range []*chain.Block{chaintest.PayBlock(1, [3]string{"1", "7", "1000"}), chaintest.PayBlock(2, [3]string{"7", "e", "600"})} {
 		if err := db.WriteBlocks(ctx, chain.Ethereum, "test", []*chain.Block{b}); err != nil {
 			t.Fatalf("block %d: %v", h+1, err)
 		}
 	}
 	svc := &storeWatcher{Service: watch.NewService(db, audit.New(db), nil), db: db,
-		labels: labelMap{ethAddr("e"): {Entity: "Exchange One", Category: "exchange"}}}
+		labels: labelMap{chaintest.EthAddr("e"): {Entity: "Exchange One", Category: "exchange"}}}
 	now := time.Now()
 	tk, tsecret, err := auth.NewKey("analyst", []auth.Role{auth.RoleTrace}, 0, now)
 	if err != nil {
@@ -156,12 +137,12 @@ func TestWatchAuth(t *testing.T) {
 func TestWatchAPI(t *testing.T) {
 	f := newWatchFixture(t)
 	ctx := context.Background()
-	create := map[string]any{"name": "bybit", "chain": "eth", "seeds": []string{ethAddr("7")}}
+	create := map[string]any{"name": "bybit", "chain": "eth", "seeds": []string{chaintest.EthAddr("7")}}
 	resp, body := f.do(t, "POST", "/v1/watches", f.traceKey, create)
 	if resp.StatusCode != http.StatusCreated || resp.Header.Get("Location") != "/v1/watches/bybit" {
 		t.Fatalf("create: %d %s", resp.StatusCode, body)
 	}
-	if w := decode[watchBody](t, body); w.Endpoints[ethAddr("e")].String() != "600" || w.Labels[ethAddr("e")].Entity != "Exchange One" || w.CreatedBy != "analyst" {
+	if w := decode[watchBody](t, body); w.Endpoints[chaintest.EthAddr("e")].String() != "600" || w.Labels[chaintest.EthAddr("e")].Entity != "Exchange One" || w.CreatedBy != "analyst" {
 		t.Errorf("created: %s", body)
 	}
 	for _, c := range []struct {
@@ -171,7 +152,7 @@ func TestWatchAPI(t *testing.T) {
 		{create, http.StatusConflict},
 		{map[string]any{"name": "x", "chain": "eth"}, http.StatusBadRequest},
 		{map[string]any{"name": "x", "chain": "doge", "seeds": []string{"D"}}, http.StatusBadRequest},
-		{map[string]any{"name": "x", "chain": "eth", "seeds": []string{ethAddr("7")}, "colour": "red"}, http.StatusBadRequest},
+		{map[string]any{"name": "x", "chain": "eth", "seeds": []string{chaintest.EthAddr("7")}, "colour": "red"}, http.StatusBadRequest},
 		{[]byte("{"), http.StatusBadRequest},
 	} {
 		if resp, body := f.do(t, "POST", "/v1/watches", f.traceKey, c.body); resp.StatusCode != c.want {
@@ -194,7 +175,7 @@ func TestWatchAPI(t *testing.T) {
 	}
 
 	// New funds reach the exchange; the ingest's rerun raises an alert.
-	if err := f.db.WriteBlocks(ctx, chain.Ethereum, "test", []*chain.Block{payBlock(3, [3]string{"7", "e", "300"})}); err != nil {
+	if err := f.db.WriteBlocks(ctx, chain.Ethereum, "test", []*chain.Block{chaintest.PayBlock(3, [3]string{"7", "e", "300"})}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := f.svc.CheckAll(ctx, f.db, func(*watch.Watch) trace.Labeler { return f.svc.labels }, chain.Ethereum, time.Now()); err != nil {
@@ -206,7 +187,7 @@ func TestWatchAPI(t *testing.T) {
 	}
 	resp, body = f.do(t, "GET", "/v1/alerts?since="+url.QueryEscape(time.Now().Add(-time.Hour).Format(time.RFC3339)), f.traceKey, nil)
 	p := decode[page](t, body)
-	if resp.StatusCode != 200 || len(p.Alerts) != 1 || p.Alerts[0].Address != ethAddr("e") || p.Alerts[0].Amount.String() != "900" ||
+	if resp.StatusCode != 200 || len(p.Alerts) != 1 || p.Alerts[0].Address != chaintest.EthAddr("e") || p.Alerts[0].Amount.String() != "900" ||
 		p.Alerts[0].Previous.String() != "600" || !p.NextSince.Equal(p.Alerts[0].Raised) {
 		t.Fatalf("alerts: %d %s", resp.StatusCode, body)
 	}
@@ -220,7 +201,7 @@ func TestWatchAPI(t *testing.T) {
 		}
 	}
 	resp, body = f.do(t, "GET", "/v1/watches/bybit", f.traceKey, nil)
-	if w := decode[watchBody](t, body); resp.StatusCode != 200 || len(w.Alerts) != 1 || w.Endpoints[ethAddr("e")].String() != "900" {
+	if w := decode[watchBody](t, body); resp.StatusCode != 200 || len(w.Alerts) != 1 || w.Endpoints[chaintest.EthAddr("e")].String() != "900" {
 		t.Errorf("watch with its alert: %d %s", resp.StatusCode, body)
 	}
 
@@ -240,7 +221,7 @@ func TestWatchAPI(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"analyst watch.create bybit", "watch:bybit watch.alert " + ethAddr("e"), "analyst watch.delete bybit"} {
+	for _, want := range []string{"analyst watch.create bybit", "watch:bybit watch.alert " + chaintest.EthAddr("e"), "analyst watch.delete bybit"} {
 		if !slices.Contains(trail, want) {
 			t.Errorf("audit trail lacks %q: %q", want, trail)
 		}

@@ -10,30 +10,12 @@ import (
 
 	"github.com/tracehound/tracehound/audit"
 	"github.com/tracehound/tracehound/chain"
+	"github.com/tracehound/tracehound/chain/chaintest"
 	"github.com/tracehound/tracehound/intel"
 	"github.com/tracehound/tracehound/store/pebble"
 	"github.com/tracehound/tracehound/trace"
 	"github.com/tracehound/tracehound/watch"
 )
-
-func addr(n string) string { return fmt.Sprintf("0x%040s", n) }
-
-// payBlock is block h in which each payment [from, to, amount] is one
-// transaction.
-func payBlock(h int, pays ...[3]string) *chain.Block {
-	ts := time.Unix(1_740_000_000+int64(h)*12, 0).UTC()
-	b := &chain.Block{Chain: chain.Ethereum, Height: uint64(h), Hash: fmt.Sprintf("0x%064x", h), Parent: fmt.Sprintf("0x%064x", h-1), Time: ts}
-	for i, p := range pays {
-		tx := fmt.Sprintf("0x%060x%04x", h, i)
-		amt, err := chain.ParseAmount(p[2])
-		if err != nil {
-			panic(err)
-		}
-		b.Txs = append(b.Txs, chain.Tx{Hash: tx, Index: i, From: addr(p[0]), Transfers: []chain.Transfer{{Chain: chain.Ethereum, Tx: tx, Kind: chain.KindNative,
-			Block: uint64(h), Time: ts, From: addr(p[0]), To: addr(p[1]), Amount: amt}}})
-	}
-	return b
-}
 
 type labels map[string]trace.Label
 
@@ -79,17 +61,17 @@ func newStore(t *testing.T) (*pebble.DB, func(*chain.Block)) {
 func TestServiceLifecycle(t *testing.T) {
 	ctx := context.Background()
 	db, write := newStore(t)
-	lb := labels{addr("e"): {Entity: "Exchange One", Category: "exchange"}, addr("f"): {Entity: "Mixer", Category: "mixer"}}
-	write(payBlock(1, [3]string{"1", "7", "1000"}))
-	write(payBlock(2, [3]string{"7", "e", "600"}))
+	lb := labels{chaintest.EthAddr("e"): {Entity: "Exchange One", Category: "exchange"}, chaintest.EthAddr("f"): {Entity: "Mixer", Category: "mixer"}}
+	write(chaintest.PayBlock(1, [3]string{"1", "7", "1000"}))
+	write(chaintest.PayBlock(2, [3]string{"7", "e", "600"}))
 	svc := watch.NewService(db, audit.New(db), nil)
 	t0 := time.Date(2025, 2, 21, 14, 0, 0, 0, time.UTC)
 	newWatch := func() *watch.Watch {
-		return &watch.Watch{Name: "bybit", Chain: chain.Ethereum, Seeds: []trace.Seed{{Address: addr("7")}}, Model: trace.Haircut, Hops: 6}
+		return &watch.Watch{Name: "bybit", Chain: chain.Ethereum, Seeds: []trace.Seed{{Address: chaintest.EthAddr("7")}}, Model: trace.Haircut, Hops: 6}
 	}
 	w := newWatch()
 	found, err := svc.Add(ctx, "alice", w, db, lb, t0)
-	if err != nil || len(found) != 1 || found[0].Address != addr("e") || w.Endpoints[addr("e")].String() != "600" || w.Labels[addr("e")].Entity != "Exchange One" {
+	if err != nil || len(found) != 1 || found[0].Address != chaintest.EthAddr("e") || w.Endpoints[chaintest.EthAddr("e")].String() != "600" || w.Labels[chaintest.EthAddr("e")].Entity != "Exchange One" {
 		t.Fatalf("add: %v %+v %+v", err, found, w)
 	}
 	if _, err := svc.Add(ctx, "bob", newWatch(), db, lb, t0); !errors.Is(err, watch.ErrExists) {
@@ -99,11 +81,11 @@ func TestServiceLifecycle(t *testing.T) {
 		t.Fatalf("the baseline was stored as alerts: %v %+v", err, al)
 	}
 
-	write(payBlock(3, [3]string{"7", "e", "300"}, [3]string{"7", "f", "100"}))
+	write(chaintest.PayBlock(3, [3]string{"7", "e", "300"}, [3]string{"7", "f", "100"}))
 	t1 := t0.Add(time.Minute)
 	alerts, err := svc.CheckAll(ctx, db, func(*watch.Watch) trace.Labeler { return lb }, chain.Ethereum, t1)
-	if err != nil || len(alerts) != 2 || alerts[0].Address != addr("e") || alerts[0].Amount.String() != "900" || alerts[0].Previous.String() != "600" ||
-		alerts[1].Address != addr("f") || !alerts[1].Raised.Equal(t1) {
+	if err != nil || len(alerts) != 2 || alerts[0].Address != chaintest.EthAddr("e") || alerts[0].Amount.String() != "900" || alerts[0].Previous.String() != "600" ||
+		alerts[1].Address != chaintest.EthAddr("f") || !alerts[1].Raised.Equal(t1) {
 		t.Fatalf("check: %v %+v", err, alerts)
 	}
 	if again, err := svc.CheckAll(ctx, db, func(*watch.Watch) trace.Labeler { return lb }, chain.Ethereum, t1.Add(time.Minute)); err != nil || len(again) != 0 {
@@ -134,7 +116,7 @@ func TestServiceLifecycle(t *testing.T) {
 	if ok, err := svc.Delete(ctx, "alice", "bybit"); err != nil || ok {
 		t.Fatalf("deleted twice: %v %v", ok, err)
 	}
-	write(payBlock(4, [3]string{"7", "e", "1"}))
+	write(chaintest.PayBlock(4, [3]string{"7", "e", "1"}))
 	if al, err := svc.CheckAll(ctx, db, func(*watch.Watch) trace.Labeler { return lb }, chain.Ethereum, t1.Add(2*time.Minute)); err != nil || len(al) != 0 {
 		t.Fatalf("a deleted watch alerted: %+v %v", al, err)
 	}
@@ -149,7 +131,7 @@ func TestServiceLifecycle(t *testing.T) {
 		t.Errorf("the new watch shows %d old alerts (%v)", len(al), err)
 	}
 
-	want := []string{"alice watch.create bybit", "watch:bybit watch.alert " + addr("e"), "watch:bybit watch.alert " + addr("f"), "alice watch.delete bybit", "bob watch.create bybit"}
+	want := []string{"alice watch.create bybit", "watch:bybit watch.alert " + chaintest.EthAddr("e"), "watch:bybit watch.alert " + chaintest.EthAddr("f"), "alice watch.delete bybit", "bob watch.create bybit"}
 	got := auditActions(t, db)
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("audit:\n got %q\nwant %q", got, want)
@@ -180,15 +162,15 @@ func (p *publisher) PublishAlert(_ context.Context, w watch.Watch, al watch.Aler
 func TestServiceShare(t *testing.T) {
 	ctx := context.Background()
 	db, write := newStore(t)
-	lb := labels{addr("d1"): {Entity: "Exchange One", Category: "exchange", Heuristic: "deposit-address"},
-		addr("d2"): {Entity: "Exchange One", Category: "exchange", Heuristic: "deposit-address"}, addr("f"): {Entity: "Mixer", Category: "mixer"}}
+	lb := labels{chaintest.EthAddr("d1"): {Entity: "Exchange One", Category: "exchange", Heuristic: "deposit-address"},
+		chaintest.EthAddr("d2"): {Entity: "Exchange One", Category: "exchange", Heuristic: "deposit-address"}, chaintest.EthAddr("f"): {Entity: "Mixer", Category: "mixer"}}
 	byWatch := func(*watch.Watch) trace.Labeler { return lb }
-	write(payBlock(1, [3]string{"1", "7", "1000"}))
+	write(chaintest.PayBlock(1, [3]string{"1", "7", "1000"}))
 	pub := &publisher{}
 	svc := watch.NewService(db, audit.New(db), pub)
 	t0 := time.Date(2025, 2, 21, 14, 0, 0, 0, time.UTC)
 	newWatch := func(name string, tlp intel.TLP) *watch.Watch {
-		return &watch.Watch{Name: name, Chain: chain.Ethereum, Seeds: []trace.Seed{{Address: addr("7")}}, Model: trace.Haircut, Hops: 6,
+		return &watch.Watch{Name: name, Chain: chain.Ethereum, Seeds: []trace.Seed{{Address: chaintest.EthAddr("7")}}, Model: trace.Haircut, Hops: 6,
 			Share: &watch.Share{Collection: "alerts", TLP: tlp}}
 	}
 	if _, err := svc.Add(ctx, "alice", newWatch("red", intel.TLPRed), db, lb, t0); !errors.Is(err, watch.ErrShareRed) {
@@ -198,12 +180,12 @@ func TestServiceShare(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	write(payBlock(2, [3]string{"7", "d1", "600"}, [3]string{"7", "f", "100"}))
+	write(chaintest.PayBlock(2, [3]string{"7", "d1", "600"}, [3]string{"7", "f", "100"}))
 	alerts, err := svc.CheckAll(ctx, db, byWatch, chain.Ethereum, t0.Add(time.Minute))
 	if err != nil || len(alerts) != 2 {
 		t.Fatalf("check: %v %+v", err, alerts)
 	}
-	if len(pub.got) != 1 || pub.got[0].Address != addr("d1") {
+	if len(pub.got) != 1 || pub.got[0].Address != chaintest.EthAddr("d1") {
 		t.Fatalf("published %+v; want the deposit address only", pub.got)
 	}
 	stored, err := svc.Alerts(ctx, watch.AlertQuery{})
@@ -211,7 +193,7 @@ func TestServiceShare(t *testing.T) {
 		t.Fatalf("alerts: %v %+v", err, stored)
 	}
 	for _, al := range stored {
-		if shared := al.Shared != nil && al.Shared.Indicator == "indicator--"+addr("d1"); shared != (al.Address == addr("d1")) {
+		if shared := al.Shared != nil && al.Shared.Indicator == "indicator--"+chaintest.EthAddr("d1"); shared != (al.Address == chaintest.EthAddr("d1")) {
 			t.Errorf("alert at %s shared as %+v", al.Address, al.Shared)
 		}
 	}
@@ -219,16 +201,16 @@ func TestServiceShare(t *testing.T) {
 	// The publisher fails: the alert is stored all the same, and the
 	// failure is in the audit log and the error.
 	pub.fail = errors.New("store full")
-	write(payBlock(3, [3]string{"7", "d2", "300"}))
+	write(chaintest.PayBlock(3, [3]string{"7", "d2", "300"}))
 	alerts, err = svc.CheckAll(ctx, db, byWatch, chain.Ethereum, t0.Add(2*time.Minute))
 	if err == nil || !strings.Contains(err.Error(), "store full") || len(alerts) != 1 || alerts[0].Shared != nil {
 		t.Fatalf("failed share: %v %+v", err, alerts)
 	}
-	if stored, _ := svc.Alerts(ctx, watch.AlertQuery{Since: t0.Add(time.Minute)}); len(stored) != 1 || stored[0].Address != addr("d2") {
+	if stored, _ := svc.Alerts(ctx, watch.AlertQuery{Since: t0.Add(time.Minute)}); len(stored) != 1 || stored[0].Address != chaintest.EthAddr("d2") {
 		t.Errorf("the alert whose share failed was not stored: %+v", stored)
 	}
-	want := []string{"alice watch.create bybit", "watch:bybit watch.alert " + addr("d1"), "watch:bybit watch.alert " + addr("f"),
-		"watch:bybit watch.share " + addr("d1"), "watch:bybit watch.alert " + addr("d2"), "watch:bybit watch.share.failed " + addr("d2")}
+	want := []string{"alice watch.create bybit", "watch:bybit watch.alert " + chaintest.EthAddr("d1"), "watch:bybit watch.alert " + chaintest.EthAddr("f"),
+		"watch:bybit watch.share " + chaintest.EthAddr("d1"), "watch:bybit watch.alert " + chaintest.EthAddr("d2"), "watch:bybit watch.share.failed " + chaintest.EthAddr("d2")}
 	if got := auditActions(t, db); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("audit:\n got %q\nwant %q", got, want)
 	}
@@ -241,14 +223,14 @@ func TestServiceShare(t *testing.T) {
 func TestPruneAlertsMovingClock(t *testing.T) {
 	ctx := context.Background()
 	db, write := newStore(t)
-	lb := labels{addr("e"): {Entity: "Exchange One", Category: "exchange"}}
+	lb := labels{chaintest.EthAddr("e"): {Entity: "Exchange One", Category: "exchange"}}
 	byWatch := func(*watch.Watch) trace.Labeler { return lb }
 	svc := watch.NewService(db, audit.New(db), nil)
-	write(payBlock(1, [3]string{"1", "7", "1000"}))
+	write(chaintest.PayBlock(1, [3]string{"1", "7", "1000"}))
 	t0 := time.Date(2025, 2, 21, 14, 0, 0, 0, time.UTC)
 	// "a" is a prefix of "ab": the watch is told by the whole name.
 	for _, name := range []string{"a", "ab"} {
-		if _, err := svc.Add(ctx, "alice", &watch.Watch{Name: name, Chain: chain.Ethereum, Seeds: []trace.Seed{{Address: addr("7")}}, Model: trace.Haircut, Hops: 6}, db, lb, t0); err != nil {
+		if _, err := svc.Add(ctx, "alice", &watch.Watch{Name: name, Chain: chain.Ethereum, Seeds: []trace.Seed{{Address: chaintest.EthAddr("7")}}, Model: trace.Haircut, Hops: 6}, db, lb, t0); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -263,7 +245,7 @@ func TestPruneAlertsMovingClock(t *testing.T) {
 	byAge := watch.Retention{MaxAge: 150 * time.Minute}
 	for i := 1; i <= 5; i++ {
 		now := t0.Add(time.Duration(i) * time.Hour)
-		write(payBlock(1+i, [3]string{"7", "e", "10"}))
+		write(chaintest.PayBlock(1+i, [3]string{"7", "e", "10"}))
 		if al, err := svc.CheckAll(ctx, db, byWatch, chain.Ethereum, now); err != nil || len(al) != 2 {
 			t.Fatalf("hour %d: check %v %d alerts", i, err, len(al))
 		}
