@@ -51,7 +51,7 @@ func (s *storeWatcher) AddWatch(ctx context.Context, req api.WatchRequest) (watc
 	for _, sd := range req.Seeds {
 		w.Seeds = append(w.Seeds, trace.Seed{Address: sd})
 	}
-	_, err := s.Add(ctx, actor(ctx), &w, s.db, s.labels, time.Now())
+	_, err := s.Add(ctx, actor(ctx), &w, s.db.Graph(), s.labels, time.Now())
 	if errors.Is(err, watch.ErrExists) {
 		return watch.Watch{}, &api.ConflictError{Err: err}
 	}
@@ -78,7 +78,7 @@ func newWatchFixture(t *testing.T) *watchFixture {
 	}
 	t.Cleanup(func() { db.Close() })
 	for h, b := range []*chain.Block{chaintest.PayBlock(1, [3]string{"1", "7", "1000"}), chaintest.PayBlock(2, [3]string{"7", "e", "600"})} {
-		if err := db.WriteBlocks(ctx, chain.Ethereum, "test", []*chain.Block{b}); err != nil {
+		if err := db.Graph().WriteBlocks(ctx, chain.Ethereum, "test", []*chain.Block{b}); err != nil {
 			t.Fatalf("block %d: %v", h+1, err)
 		}
 	}
@@ -175,10 +175,10 @@ func TestWatchAPI(t *testing.T) {
 	}
 
 	// New funds reach the exchange; the ingest's rerun raises an alert.
-	if err := f.db.WriteBlocks(ctx, chain.Ethereum, "test", []*chain.Block{chaintest.PayBlock(3, [3]string{"7", "e", "300"})}); err != nil {
+	if err := f.db.Graph().WriteBlocks(ctx, chain.Ethereum, "test", []*chain.Block{chaintest.PayBlock(3, [3]string{"7", "e", "300"})}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.svc.CheckAll(ctx, f.db, func(*watch.Watch) trace.Labeler { return f.svc.labels }, chain.Ethereum, time.Now()); err != nil {
+	if _, err := f.svc.CheckAll(ctx, f.db.Graph(), func(*watch.Watch) trace.Labeler { return f.svc.labels }, chain.Ethereum, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	type page struct {

@@ -55,7 +55,7 @@ func BenchmarkIngestGeth(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.StartTimer()
-		st, err = ingest.RunNode(ctx, db, src, ingest.Options{To: &head})
+		st, err = ingest.RunNode(ctx, db.Graph(), src, ingest.Options{To: &head})
 		b.StopTimer()
 		src.Close()
 		db.Close()

@@ -31,7 +31,7 @@ func BenchmarkIngestBlockFile(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		st, err = ingest.RunStream(ctx, db, src, ingest.Options{})
+		st, err = ingest.RunStream(ctx, db.Graph(), src, ingest.Options{})
 		src.Close()
 		if err != nil {
 			b.Fatal(err)

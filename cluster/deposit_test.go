@@ -40,12 +40,12 @@ func TestDeposits(t *testing.T) {
 			Txs: []chain.Tx{{Hash: th, From: addr(p[0]), Transfers: []chain.Transfer{{Chain: chain.Ethereum, Tx: th, Kind: chain.KindNative, Block: h, Time: bt,
 				From: addr(p[0]), To: addr(p[1]), Amount: chain.NewAmount(5)}}}}})
 	}
-	if err := db.WriteBlocks(ctx, chain.Ethereum, "test", blocks); err != nil {
+	if err := db.Graph().WriteBlocks(ctx, chain.Ethereum, "test", blocks); err != nil {
 		t.Fatal(err)
 	}
 	// From the store, and from the trace cache, which answers without
 	// postings.
-	for _, g := range []cluster.Graph{db, trace.NewCachedGraph(db, 1000)} {
+	for _, g := range []cluster.Graph{db.Graph(), trace.NewCachedGraph(db.Graph(), 1000)} {
 		d := &cluster.Deposits{Graph: g, Base: tags{addr("407"): {Entity: "Exchange One", Category: "exchange"}}}
 		for a, want := range map[string]string{
 			"d1":  "Exchange One deposit-address",

@@ -44,7 +44,7 @@ func TestMultiInputMainnet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ingest.RunStream(ctx, db, src, ingest.Options{}); err != nil {
+	if _, err := ingest.RunStream(ctx, db.Graph(), src, ingest.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	src.Close()
@@ -64,7 +64,7 @@ func TestMultiInputMainnet(t *testing.T) {
 			if len(tx.Inputs) < 2 {
 				continue
 			}
-			r, _, _, ok, err := db.UTXOTx(ctx, chain.Bitcoin, tx.Hash)
+			r, _, _, ok, err := db.Graph().UTXOTx(ctx, chain.Bitcoin, tx.Hash)
 			if err != nil || !ok {
 				t.Fatal(ok, err)
 			}
@@ -75,12 +75,12 @@ func TestMultiInputMainnet(t *testing.T) {
 			}
 		}
 	}
-	members, complete, err := cluster.Cluster(ctx, db, pair[0], 10_000)
+	members, complete, err := cluster.Cluster(ctx, db.Graph(), pair[0], 10_000)
 	if err != nil || !complete || !slices.Contains(members, pair[1]) {
 		t.Fatalf("cluster of %s (%d members, complete %v, %v) lacks %s", pair[0], len(members), complete, err, pair[1])
 	}
 	t.Logf("%s and %s spent together; cluster of %d addresses", pair[0], pair[1], len(members))
-	lab := &cluster.MultiInput{Graph: db, Base: tags{pair[1]: {Entity: "Early Exchange", Category: "exchange"}}}
+	lab := &cluster.MultiInput{Graph: db.Graph(), Base: tags{pair[1]: {Entity: "Early Exchange", Category: "exchange"}}}
 	l, ok, err := lab.Label(ctx, chain.Bitcoin, pair[0])
 	if err != nil || !ok || l.Entity != "Early Exchange" || l.Heuristic != cluster.HeuristicMultiInput {
 		t.Errorf("label of %s: %+v %v %v", pair[0], l, ok, err)

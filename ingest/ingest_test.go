@@ -74,7 +74,7 @@ func openDB(t *testing.T) *pebble.DB {
 }
 
 func totals(t *testing.T, db *pebble.DB, addr string) string {
-	tot, _, err := db.AddressTotals(context.Background(), chain.Ethereum, addr)
+	tot, _, err := db.Graph().AddressTotals(context.Background(), chain.Ethereum, addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,23 +87,23 @@ func TestRunNodeResumeAndReorg(t *testing.T) {
 	a := branch(20, 20, "")
 	ten := uint64(10)
 	var reports int
-	st, err := ingest.RunNode(ctx, db, a, ingest.Options{To: &ten, Batch: 4, Progress: func(ingest.Progress) { reports++ }})
+	st, err := ingest.RunNode(ctx, db.Graph(), a, ingest.Options{To: &ten, Batch: 4, Progress: func(ingest.Progress) { reports++ }})
 	if err != nil || st.Height != 10 || st.Blocks != 11 || reports != 3 {
 		t.Fatalf("first run: %+v %v, %d reports", st, err, reports)
 	}
 	// Resume: nothing stored twice.
-	st, err = ingest.RunNode(ctx, db, a, ingest.Options{Batch: 4})
+	st, err = ingest.RunNode(ctx, db.Graph(), a, ingest.Options{Batch: 4})
 	if err != nil || st.Height != 20 || st.Blocks != 10 {
 		t.Fatalf("resume: %+v %v", st, err)
 	}
 	// The node switches to a branch forking after block 15.
 	b := branch(22, 15, "b")
-	st, err = ingest.RunNode(ctx, db, b, ingest.Options{Batch: 4})
+	st, err = ingest.RunNode(ctx, db.Graph(), b, ingest.Options{Batch: 4})
 	if err != nil || st.Height != 22 {
 		t.Fatalf("after reorg: %+v %v", st, err)
 	}
 	ref := openDB(t)
-	if _, err := ingest.RunNode(ctx, ref, b, ingest.Options{Batch: 7}); err != nil {
+	if _, err := ingest.RunNode(ctx, ref.Graph(), b, ingest.Options{Batch: 7}); err != nil {
 		t.Fatal(err)
 	}
 	for _, addr := range []string{"0xaaaa", "0xbbbb", "0xdddd"} {
@@ -113,7 +113,7 @@ func TestRunNodeResumeAndReorg(t *testing.T) {
 	}
 	// With confirmations, the run stops short of the head.
 	c := openDB(t)
-	st, err = ingest.RunNode(ctx, c, b, ingest.Options{Confirmations: 5})
+	st, err = ingest.RunNode(ctx, c.Graph(), b, ingest.Options{Confirmations: 5})
 	if err != nil || st.Height != 17 {
 		t.Fatalf("confirmations: %+v %v", st, err)
 	}

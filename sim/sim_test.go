@@ -539,12 +539,12 @@ func TestIngest(t *testing.T) {
 	}
 	defer db.Close()
 	var src ingest.StreamSource = sc.Source()
-	st, err := ingest.RunStream(ctx, db, src, ingest.Options{From: cfg.StartHeight, Batch: 50})
+	st, err := ingest.RunStream(ctx, db.Graph(), src, ingest.Options{From: cfg.StartHeight, Batch: 50})
 	if err != nil || st.Blocks != sc.Len() {
 		t.Fatalf("ingested %+v: %v", st, err)
 	}
 	for a, d := range sc.Truth.Deposits {
-		tot, ok, err := db.AddressTotals(ctx, chain.Ethereum, a)
+		tot, ok, err := db.Graph().AddressTotals(ctx, chain.Ethereum, a)
 		if err != nil || !ok {
 			t.Fatalf("%s: %v %v", a, ok, err)
 		}

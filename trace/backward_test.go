@@ -31,7 +31,7 @@ func TestBackward(t *testing.T) {
 	// Where did the 150 the exchange received come from? a got 200 from
 	// the thief, who then held 300 clean and 100 stolen: 112 and 37, with
 	// 1 lost to rounding.
-	r, err := trace.Back(ctx, db, trace.Seed{Address: addr("e")}, trace.Options{Chain: chain.Ethereum, Model: trace.Haircut, Labels: src})
+	r, err := trace.Back(ctx, db.Graph(), trace.Seed{Address: addr("e")}, trace.Options{Chain: chain.Ethereum, Model: trace.Haircut, Labels: src})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,7 +39,7 @@ func TestBackward(t *testing.T) {
 		t.Errorf("haircut: %s (amount %s, unattributed %s), want %s", got, r.Amount, r.Unattributed, want)
 	}
 	// Two hops stop at the thief.
-	r, err = trace.Back(ctx, db, trace.Seed{Address: addr("e")}, trace.Options{Chain: chain.Ethereum, MaxHops: 2})
+	r, err = trace.Back(ctx, db.Graph(), trace.Seed{Address: addr("e")}, trace.Options{Chain: chain.Ethereum, MaxHops: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,14 +47,14 @@ func TestBackward(t *testing.T) {
 		t.Errorf("two hops: %s", got)
 	}
 	// Poison: exposure to every earlier inflow, in full.
-	r, err = trace.Back(ctx, db, trace.Seed{Address: addr("f")}, trace.Options{Chain: chain.Ethereum, Model: trace.Poison})
+	r, err = trace.Back(ctx, db.Graph(), trace.Seed{Address: addr("f")}, trace.Options{Chain: chain.Ethereum, Model: trace.Poison})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := sources(r); got != "c1ea* 300@3, 71c7* 100@3" {
 		t.Errorf("poison: %s", got)
 	}
-	if _, err := trace.Back(ctx, db, trace.Seed{Address: addr("e")}, trace.Options{Chain: chain.Ethereum, Model: trace.FIFO}); err == nil {
+	if _, err := trace.Back(ctx, db.Graph(), trace.Seed{Address: addr("e")}, trace.Options{Chain: chain.Ethereum, Model: trace.FIFO}); err == nil {
 		t.Error("backward FIFO accepted")
 	}
 }

@@ -47,7 +47,7 @@ func fanOut(tb testing.TB) (*pebble.DB, string, labels) {
 		}
 		blocks = append(blocks, b)
 	}
-	if err := db.WriteBlocks(ctx, chain.Ethereum, "bench", blocks); err != nil {
+	if err := db.Graph().WriteBlocks(ctx, chain.Ethereum, "bench", blocks); err != nil {
 		tb.Fatal(err)
 	}
 	return db, thief, l
@@ -59,7 +59,7 @@ func fanOut(tb testing.TB) (*pebble.DB, string, labels) {
 func BenchmarkCachedTrace(b *testing.B) {
 	db, thief, l := fanOut(b)
 	ctx := context.Background()
-	cg := trace.NewCachedGraph(db, 2_000_000)
+	cg := trace.NewCachedGraph(db.Graph(), 2_000_000)
 	o := trace.Options{Chain: chain.Ethereum, Model: trace.Haircut, MaxHops: 6, Labels: &cluster.Deposits{Graph: cg, Base: l}}
 	seeds := []trace.Seed{{Address: thief}}
 	r, err := trace.Run(ctx, cg, seeds, o)

@@ -19,10 +19,10 @@ func TestCachedGraph(t *testing.T) {
 	db := store(t, theft)
 	ctx := context.Background()
 	for _, budget := range []int{1_000_000, 3} {
-		cg := trace.NewCachedGraph(db, budget)
+		cg := trace.NewCachedGraph(db.Graph(), budget)
 		for _, m := range []trace.Model{trace.Poison, trace.Haircut, trace.FIFO} {
 			o := trace.Options{Chain: chain.Ethereum, Model: m, Labels: services}
-			want, err := trace.Run(ctx, db, []trace.Seed{{Address: addr("7")}}, o)
+			want, err := trace.Run(ctx, db.Graph(), []trace.Seed{{Address: addr("7")}}, o)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -42,7 +42,7 @@ func TestCachedGraph(t *testing.T) {
 		// Windows, directions and limits answered from memory.
 		var a, b []string
 		q := chain.PostingQuery{Outgoing: true, Limit: 1}
-		db.Postings(ctx, chain.Ethereum, addr("7"), q, func(p chain.Posting) bool { a = append(a, p.Tx); return true })
+		db.Graph().Postings(ctx, chain.Ethereum, addr("7"), q, func(p chain.Posting) bool { a = append(a, p.Tx); return true })
 		cg.Postings(ctx, chain.Ethereum, addr("7"), q, func(p chain.Posting) bool { b = append(b, p.Tx); return true })
 		if !reflect.DeepEqual(a, b) {
 			t.Errorf("budget %d: newest outgoing %v, store says %v", budget, b, a)
@@ -57,7 +57,7 @@ func TestCachedGraph(t *testing.T) {
 func TestCachedGraphForget(t *testing.T) {
 	db := store(t, theft)
 	ctx := context.Background()
-	cg := trace.NewCachedGraph(db, 1_000_000)
+	cg := trace.NewCachedGraph(db.Graph(), 1_000_000)
 	o := trace.Options{Chain: chain.Ethereum, Model: trace.Haircut, Labels: services}
 	seed := []trace.Seed{{Address: addr("7")}}
 	before, err := trace.Run(ctx, cg, seed, o)
@@ -70,7 +70,7 @@ func TestCachedGraphForget(t *testing.T) {
 	blk := &chain.Block{Chain: chain.Ethereum, Height: h, Hash: hash(1001 + len(theft)), Parent: hash(1000 + len(theft)), Time: bt, Txs: []chain.Tx{{
 		Hash: hash(int(h)), From: addr("a"), Transfers: []chain.Transfer{{Chain: chain.Ethereum, Tx: hash(int(h)), Kind: chain.KindNative, Block: h, Time: bt,
 			From: addr("a"), To: addr("e"), Amount: chain.NewAmount(50)}}}}}
-	if err := db.WriteBlocks(ctx, chain.Ethereum, "test", []*chain.Block{blk}); err != nil {
+	if err := db.Graph().WriteBlocks(ctx, chain.Ethereum, "test", []*chain.Block{blk}); err != nil {
 		t.Fatal(err)
 	}
 	exchange := func(r *trace.Result) string {
@@ -93,7 +93,7 @@ func TestCachedGraphForget(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := trace.Run(ctx, db, seed, o)
+	want, err := trace.Run(ctx, db.Graph(), seed, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,11 +108,11 @@ func TestCachedGraphForget(t *testing.T) {
 func TestCachedGraphRenewsView(t *testing.T) {
 	db := store(t, theft)
 	ctx := context.Background()
-	cg := trace.NewCachedGraph(db, 1_000_000)
+	cg := trace.NewCachedGraph(db.Graph(), 1_000_000)
 	trace.SetSymbolLimit(cg, 4)
 	o := trace.Options{Chain: chain.Ethereum, Model: trace.Haircut, Labels: services}
 	seed := []trace.Seed{{Address: addr("7")}}
-	want, err := trace.Run(ctx, db, seed, o)
+	want, err := trace.Run(ctx, db.Graph(), seed, o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -36,7 +36,7 @@ func TestGroundTruth(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer db.Close()
-			if _, err := ingest.RunStream(ctx, db, sc.Source(), ingest.Options{From: cfg.StartHeight, Batch: 500}); err != nil {
+			if _, err := ingest.RunStream(ctx, db.Graph(), sc.Source(), ingest.Options{From: cfg.StartHeight, Batch: 500}); err != nil {
 				t.Fatal(err)
 			}
 			truth := sc.Truth
@@ -44,7 +44,7 @@ func TestGroundTruth(t *testing.T) {
 			for _, tg := range truth.Tags() {
 				tagged[tg.Address.Value] = trace.Label{Entity: tg.Entity, Category: string(tg.Category)}
 			}
-			lab := &cluster.Deposits{Graph: db, Base: tagged}
+			lab := &cluster.Deposits{Graph: db.Graph(), Base: tagged}
 			// What a tracer stopping at the mixer can see at each deposit,
 			// in ETH and in the token the swap paid.
 			type key struct {
@@ -61,7 +61,7 @@ func TestGroundTruth(t *testing.T) {
 				}
 			}
 			for _, m := range []trace.Model{trace.Poison, trace.Haircut} {
-				r, err := trace.Run(ctx, db, []trace.Seed{{Tx: truth.TheftTx}}, trace.Options{Chain: chain.Ethereum, Model: m, MaxHops: 30, Labels: lab})
+				r, err := trace.Run(ctx, db.Graph(), []trace.Seed{{Tx: truth.TheftTx}}, trace.Options{Chain: chain.Ethereum, Model: m, MaxHops: 30, Labels: lab})
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -36,7 +36,7 @@ func TestSeedNarrowing(t *testing.T) {
 		{"an output index on Ethereum", trace.Seed{Tx: hash(3), Output: new(uint32)}, "", "Bitcoin output"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			r, err := trace.Run(ctx, db, []trace.Seed{c.seed}, trace.Options{Chain: chain.Ethereum, Model: trace.Haircut, Labels: services})
+			r, err := trace.Run(ctx, db.Graph(), []trace.Seed{c.seed}, trace.Options{Chain: chain.Ethereum, Model: trace.Haircut, Labels: services})
 			if c.err != "" {
 				if err == nil || !strings.Contains(err.Error(), c.err) {
 					t.Fatalf("error %v, want %q", err, c.err)
@@ -56,7 +56,7 @@ func TestSeedNarrowing(t *testing.T) {
 	}
 	// Of the thief's 400 only 40 is stolen: under haircut a tenth of each
 	// payment out is tainted, 20 to a and 20 to b.
-	r, err := trace.Run(ctx, db, []trace.Seed{{Address: addr("7"), Since: at(2), Amount: chain.NewAmount(40)}}, trace.Options{Chain: chain.Ethereum, Model: trace.Haircut, Labels: services})
+	r, err := trace.Run(ctx, db.Graph(), []trace.Seed{{Address: addr("7"), Since: at(2), Amount: chain.NewAmount(40)}}, trace.Options{Chain: chain.Ethereum, Model: trace.Haircut, Labels: services})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +76,7 @@ func TestBitcoinOutputSeed(t *testing.T) {
 	db := mainnet(t)
 	const tx170 = "f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16"
 	hal := uint32(0)
-	r, err := trace.Run(context.Background(), db, []trace.Seed{{Tx: tx170, Output: &hal}}, trace.Options{Chain: chain.Bitcoin, Model: trace.Haircut, MaxHops: 6})
+	r, err := trace.Run(context.Background(), db.Graph(), []trace.Seed{{Tx: tx170, Output: &hal}}, trace.Options{Chain: chain.Bitcoin, Model: trace.Haircut, MaxHops: 6})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +87,7 @@ func TestBitcoinOutputSeed(t *testing.T) {
 		t.Errorf("%s entered, %d edges: Hal's coin should stay with him", r.Tainted, len(r.Edges))
 	}
 	out := uint32(7)
-	if _, err := trace.Run(context.Background(), db, []trace.Seed{{Tx: tx170, Output: &out}}, trace.Options{Chain: chain.Bitcoin, Model: trace.Haircut}); err == nil {
+	if _, err := trace.Run(context.Background(), db.Graph(), []trace.Seed{{Tx: tx170, Output: &out}}, trace.Options{Chain: chain.Bitcoin, Model: trace.Haircut}); err == nil {
 		t.Error("a seed naming an output the transaction lacks was accepted")
 	}
 }
@@ -98,18 +98,18 @@ func TestWindowPastIngested(t *testing.T) {
 	db := store(t, theft) // blocks 1 to 6, a minute apart
 	ctx := context.Background()
 	last := t0.Add(6 * time.Minute)
-	_, err := trace.Run(ctx, db, []trace.Seed{{Address: addr("7")}}, trace.Options{Chain: chain.Ethereum, Since: last.Add(time.Hour)})
+	_, err := trace.Run(ctx, db.Graph(), []trace.Seed{{Address: addr("7")}}, trace.Options{Chain: chain.Ethereum, Since: last.Add(time.Hour)})
 	if err == nil || !strings.Contains(err.Error(), "after the last eth block stored (6, 2025-02-19T21:26:00Z)") {
 		t.Errorf("a window after the data: %v", err)
 	}
-	r, err := trace.Run(ctx, db, []trace.Seed{{Address: addr("7")}}, trace.Options{Chain: chain.Ethereum, Since: t0, Until: last.Add(24 * time.Hour)})
+	r, err := trace.Run(ctx, db.Graph(), []trace.Seed{{Address: addr("7")}}, trace.Options{Chain: chain.Ethereum, Since: t0, Until: last.Add(24 * time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], "only through block 6") {
 		t.Errorf("warnings %q", r.Warnings)
 	}
-	r, err = trace.Run(ctx, db, []trace.Seed{{Address: addr("7")}}, trace.Options{Chain: chain.Ethereum, Since: t0, Until: last})
+	r, err = trace.Run(ctx, db.Graph(), []trace.Seed{{Address: addr("7")}}, trace.Options{Chain: chain.Ethereum, Since: t0, Until: last})
 	if err != nil || len(r.Warnings) != 0 {
 		t.Errorf("a window within the data: %v %q", err, r.Warnings)
 	}
@@ -133,7 +133,7 @@ func TestCapProjection(t *testing.T) {
 		level = next
 	}
 	db := store(t, pays)
-	_, err := trace.Run(context.Background(), db, []trace.Seed{{Address: addr("7")}}, trace.Options{Chain: chain.Ethereum, Model: trace.Poison, MaxHops: 4, MaxAddresses: 20})
+	_, err := trace.Run(context.Background(), db.Graph(), []trace.Seed{{Address: addr("7")}}, trace.Options{Chain: chain.Ethereum, Model: trace.Poison, MaxHops: 4, MaxAddresses: 20})
 	if !errors.Is(err, trace.ErrTooLarge) || !strings.Contains(err.Error(), "addresses by hop: [1 3 9 7]") || !strings.Contains(err.Error(), "growing 3.0 times a hop: about 180 by hop 4") {
 		t.Errorf("cap: %v", err)
 	}

@@ -45,7 +45,7 @@ func swapStore(t *testing.T) (*pebble.DB, chain.Asset) {
 		blocks = append(blocks, &chain.Block{Chain: chain.Ethereum, Height: h, Hash: hash(1001 + i), Parent: hash(1000 + i), Time: t0.Add(time.Duration(h) * time.Minute),
 			Txs: []chain.Tx{{Hash: trs[0].Tx, From: trs[0].From, Transfers: trs}}})
 	}
-	if err := db.WriteBlocks(ctx, chain.Ethereum, "test", blocks); err != nil {
+	if err := db.Graph().WriteBlocks(ctx, chain.Ethereum, "test", blocks); err != nil {
 		t.Fatal(err)
 	}
 	return db, tok
@@ -69,7 +69,7 @@ func TestSwapFollowed(t *testing.T) {
 		{trace.Poison, "5000", "4000"},
 	} {
 		t.Run(string(tc.model), func(t *testing.T) {
-			r, err := trace.Run(context.Background(), db, []trace.Seed{{Address: addr("7")}}, trace.Options{Chain: chain.Ethereum, Model: tc.model, Labels: lab})
+			r, err := trace.Run(context.Background(), db.Graph(), []trace.Seed{{Address: addr("7")}}, trace.Options{Chain: chain.Ethereum, Model: tc.model, Labels: lab})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -102,7 +102,7 @@ func TestSwapFollowed(t *testing.T) {
 func TestSwapNotFollowed(t *testing.T) {
 	db, _ := swapStore(t)
 	lab := labels{addr("9001"): {Entity: "Uniswap", Category: "defi"}}
-	r, err := trace.Run(context.Background(), db, []trace.Seed{{Address: addr("7")}}, trace.Options{Chain: chain.Ethereum, Model: trace.Haircut, Labels: lab, NoSwaps: true})
+	r, err := trace.Run(context.Background(), db.Graph(), []trace.Seed{{Address: addr("7")}}, trace.Options{Chain: chain.Ethereum, Model: trace.Haircut, Labels: lab, NoSwaps: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -46,7 +46,7 @@ func store(t *testing.T, pays []pay) *pebble.DB {
 		parent := hash(1000 + i)
 		blocks = append(blocks, &chain.Block{Chain: chain.Ethereum, Height: h, Hash: hash(1001 + i), Parent: parent, Time: bt, Txs: []chain.Tx{tx}})
 	}
-	if err := db.WriteBlocks(ctx, chain.Ethereum, "test", blocks); err != nil {
+	if err := db.Graph().WriteBlocks(ctx, chain.Ethereum, "test", blocks); err != nil {
 		t.Fatal(err)
 	}
 	return db
@@ -81,7 +81,7 @@ func run(t *testing.T, db *pebble.DB, m trace.Model, mod func(*trace.Options)) *
 	if mod != nil {
 		mod(&o)
 	}
-	r, err := trace.Run(context.Background(), db, []trace.Seed{{Address: addr("7")}}, o)
+	r, err := trace.Run(context.Background(), db.Graph(), []trace.Seed{{Address: addr("7")}}, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,24 +149,24 @@ func TestControls(t *testing.T) {
 	if got := summary(r); strings.Contains(got, "Exchange") {
 		t.Errorf("37 is dust under 40: %s", got)
 	}
-	_, err := trace.Run(context.Background(), db, []trace.Seed{{Address: addr("7")}}, trace.Options{Chain: chain.Ethereum, MaxAddresses: 2})
+	_, err := trace.Run(context.Background(), db.Graph(), []trace.Seed{{Address: addr("7")}}, trace.Options{Chain: chain.Ethereum, MaxAddresses: 2})
 	if !errors.Is(err, trace.ErrTooLarge) || !strings.Contains(err.Error(), "more than 2 addresses") || !strings.Contains(err.Error(), "addresses by hop: [1 1]") {
 		t.Errorf("cap: %v", err)
 	}
-	_, err = trace.Run(context.Background(), db, []trace.Seed{{Address: addr("99")}}, trace.Options{Chain: chain.Ethereum})
+	_, err = trace.Run(context.Background(), db.Graph(), []trace.Seed{{Address: addr("99")}}, trace.Options{Chain: chain.Ethereum})
 	if err == nil || !strings.Contains(err.Error(), "received no native coin") {
 		t.Errorf("unknown seed: %v", err)
 	}
-	_, err = trace.Run(context.Background(), db, []trace.Seed{{Address: addr("7")}}, trace.Options{Chain: chain.Ethereum, Model: "lifo"})
+	_, err = trace.Run(context.Background(), db.Graph(), []trace.Seed{{Address: addr("7")}}, trace.Options{Chain: chain.Ethereum, Model: "lifo"})
 	if err == nil || !strings.Contains(err.Error(), "want poison, haircut or fifo") {
 		t.Errorf("bad model: %v", err)
 	}
-	_, err = trace.Run(context.Background(), db, []trace.Seed{{Address: addr("7")}}, trace.Options{Chain: chain.Bitcoin})
+	_, err = trace.Run(context.Background(), db.Graph(), []trace.Seed{{Address: addr("7")}}, trace.Options{Chain: chain.Bitcoin})
 	if err == nil {
 		t.Error("bitcoin traced")
 	}
 	// A window before the theft sees no stolen funds arrive.
-	_, err = trace.Run(context.Background(), db, []trace.Seed{{Address: addr("7")}}, trace.Options{Chain: chain.Ethereum, Since: t0.Add(time.Hour)})
+	_, err = trace.Run(context.Background(), db.Graph(), []trace.Seed{{Address: addr("7")}}, trace.Options{Chain: chain.Ethereum, Since: t0.Add(time.Hour)})
 	if err == nil {
 		t.Error("a seed with nothing in the window traced")
 	}
@@ -185,7 +185,7 @@ func TestCycle(t *testing.T) {
 		{"7", "e", 200},
 	})
 	for _, m := range []trace.Model{trace.Haircut, trace.FIFO, trace.Poison} {
-		r, err := trace.Run(context.Background(), db, []trace.Seed{{Address: addr("7")}}, trace.Options{Chain: chain.Ethereum, Model: m, Labels: services, Since: t0})
+		r, err := trace.Run(context.Background(), db.Graph(), []trace.Seed{{Address: addr("7")}}, trace.Options{Chain: chain.Ethereum, Model: m, Labels: services, Since: t0})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -58,7 +58,7 @@ func mainnet(t *testing.T) *pebble.DB {
 			return
 		}
 		defer src.Close()
-		_, mainnetErr = ingest.RunStream(ctx, mainnetDB, src, ingest.Options{})
+		_, mainnetErr = ingest.RunStream(ctx, mainnetDB.Graph(), src, ingest.Options{})
 	})
 	if mainnetErr != nil {
 		t.Fatal(mainnetErr)
@@ -78,7 +78,7 @@ func TestBitcoinBlock170(t *testing.T) {
 		sat   = "12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S"
 	)
 	for _, m := range []trace.Model{trace.Poison, trace.Haircut, trace.FIFO} {
-		r, err := trace.Run(ctx, db, []trace.Seed{{Tx: tx170}}, trace.Options{Chain: chain.Bitcoin, Model: m, MaxHops: 6})
+		r, err := trace.Run(ctx, db.Graph(), []trace.Seed{{Tx: tx170}}, trace.Options{Chain: chain.Bitcoin, Model: m, MaxHops: 6})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -115,7 +115,7 @@ func TestBitcoinConservation(t *testing.T) {
 	db := mainnet(t)
 	ctx := context.Background()
 	for _, m := range []trace.Model{trace.Haircut, trace.FIFO} {
-		r, err := trace.Run(ctx, db, []trace.Seed{{Address: "12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S"}}, trace.Options{Chain: chain.Bitcoin, Model: m, MaxHops: 50})
+		r, err := trace.Run(ctx, db.Graph(), []trace.Seed{{Address: "12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S"}}, trace.Options{Chain: chain.Bitcoin, Model: m, MaxHops: 50})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -48,7 +48,7 @@ func newStore(t *testing.T) (*pebble.DB, func(*chain.Block)) {
 	t.Cleanup(func() { db.Close() })
 	write := func(b *chain.Block) {
 		t.Helper()
-		if err := db.WriteBlocks(ctx, chain.Ethereum, "test", []*chain.Block{b}); err != nil {
+		if err := db.Graph().WriteBlocks(ctx, chain.Ethereum, "test", []*chain.Block{b}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -70,11 +70,11 @@ func TestServiceLifecycle(t *testing.T) {
 		return &watch.Watch{Name: "bybit", Chain: chain.Ethereum, Seeds: []trace.Seed{{Address: chaintest.EthAddr("7")}}, Model: trace.Haircut, Hops: 6}
 	}
 	w := newWatch()
-	found, err := svc.Add(ctx, "alice", w, db, lb, t0)
+	found, err := svc.Add(ctx, "alice", w, db.Graph(), lb, t0)
 	if err != nil || len(found) != 1 || found[0].Address != chaintest.EthAddr("e") || w.Endpoints[chaintest.EthAddr("e")].String() != "600" || w.Labels[chaintest.EthAddr("e")].Entity != "Exchange One" {
 		t.Fatalf("add: %v %+v %+v", err, found, w)
 	}
-	if _, err := svc.Add(ctx, "bob", newWatch(), db, lb, t0); !errors.Is(err, watch.ErrExists) {
+	if _, err := svc.Add(ctx, "bob", newWatch(), db.Graph(), lb, t0); !errors.Is(err, watch.ErrExists) {
 		t.Fatalf("second add of the same name: %v", err)
 	}
 	if al, err := svc.Alerts(ctx, watch.AlertQuery{}); err != nil || len(al) != 0 {
@@ -83,12 +83,12 @@ func TestServiceLifecycle(t *testing.T) {
 
 	write(chaintest.PayBlock(3, [3]string{"7", "e", "300"}, [3]string{"7", "f", "100"}))
 	t1 := t0.Add(time.Minute)
-	alerts, err := svc.CheckAll(ctx, db, func(*watch.Watch) trace.Labeler { return lb }, chain.Ethereum, t1)
+	alerts, err := svc.CheckAll(ctx, db.Graph(), func(*watch.Watch) trace.Labeler { return lb }, chain.Ethereum, t1)
 	if err != nil || len(alerts) != 2 || alerts[0].Address != chaintest.EthAddr("e") || alerts[0].Amount.String() != "900" || alerts[0].Previous.String() != "600" ||
 		alerts[1].Address != chaintest.EthAddr("f") || !alerts[1].Raised.Equal(t1) {
 		t.Fatalf("check: %v %+v", err, alerts)
 	}
-	if again, err := svc.CheckAll(ctx, db, func(*watch.Watch) trace.Labeler { return lb }, chain.Ethereum, t1.Add(time.Minute)); err != nil || len(again) != 0 {
+	if again, err := svc.CheckAll(ctx, db.Graph(), func(*watch.Watch) trace.Labeler { return lb }, chain.Ethereum, t1.Add(time.Minute)); err != nil || len(again) != 0 {
 		t.Fatalf("nothing new raised %+v %v", again, err)
 	}
 	for _, c := range []struct {
@@ -117,14 +117,14 @@ func TestServiceLifecycle(t *testing.T) {
 		t.Fatalf("deleted twice: %v %v", ok, err)
 	}
 	write(chaintest.PayBlock(4, [3]string{"7", "e", "1"}))
-	if al, err := svc.CheckAll(ctx, db, func(*watch.Watch) trace.Labeler { return lb }, chain.Ethereum, t1.Add(2*time.Minute)); err != nil || len(al) != 0 {
+	if al, err := svc.CheckAll(ctx, db.Graph(), func(*watch.Watch) trace.Labeler { return lb }, chain.Ethereum, t1.Add(2*time.Minute)); err != nil || len(al) != 0 {
 		t.Fatalf("a deleted watch alerted: %+v %v", al, err)
 	}
 	if ws, err := svc.Watches(ctx); err != nil || len(ws) != 0 {
 		t.Fatalf("a deleted watch came back: %+v %v", ws, err)
 	}
 	// A new watch of the old name starts without the old one's alerts.
-	if _, err := svc.Add(ctx, "bob", newWatch(), db, lb, t1.Add(3*time.Minute)); err != nil {
+	if _, err := svc.Add(ctx, "bob", newWatch(), db.Graph(), lb, t1.Add(3*time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	if _, al, _, err := svc.Watch(ctx, "bybit"); err != nil || len(al) != 0 {
@@ -173,15 +173,15 @@ func TestServiceShare(t *testing.T) {
 		return &watch.Watch{Name: name, Chain: chain.Ethereum, Seeds: []trace.Seed{{Address: chaintest.EthAddr("7")}}, Model: trace.Haircut, Hops: 6,
 			Share: &watch.Share{Collection: "alerts", TLP: tlp}}
 	}
-	if _, err := svc.Add(ctx, "alice", newWatch("red", intel.TLPRed), db, lb, t0); !errors.Is(err, watch.ErrShareRed) {
+	if _, err := svc.Add(ctx, "alice", newWatch("red", intel.TLPRed), db.Graph(), lb, t0); !errors.Is(err, watch.ErrShareRed) {
 		t.Fatalf("a RED share was saved: %v", err)
 	}
-	if _, err := svc.Add(ctx, "alice", newWatch("bybit", intel.TLPAmber), db, lb, t0); err != nil {
+	if _, err := svc.Add(ctx, "alice", newWatch("bybit", intel.TLPAmber), db.Graph(), lb, t0); err != nil {
 		t.Fatal(err)
 	}
 
 	write(chaintest.PayBlock(2, [3]string{"7", "d1", "600"}, [3]string{"7", "f", "100"}))
-	alerts, err := svc.CheckAll(ctx, db, byWatch, chain.Ethereum, t0.Add(time.Minute))
+	alerts, err := svc.CheckAll(ctx, db.Graph(), byWatch, chain.Ethereum, t0.Add(time.Minute))
 	if err != nil || len(alerts) != 2 {
 		t.Fatalf("check: %v %+v", err, alerts)
 	}
@@ -202,7 +202,7 @@ func TestServiceShare(t *testing.T) {
 	// failure is in the audit log and the error.
 	pub.fail = errors.New("store full")
 	write(chaintest.PayBlock(3, [3]string{"7", "d2", "300"}))
-	alerts, err = svc.CheckAll(ctx, db, byWatch, chain.Ethereum, t0.Add(2*time.Minute))
+	alerts, err = svc.CheckAll(ctx, db.Graph(), byWatch, chain.Ethereum, t0.Add(2*time.Minute))
 	if err == nil || !strings.Contains(err.Error(), "store full") || len(alerts) != 1 || alerts[0].Shared != nil {
 		t.Fatalf("failed share: %v %+v", err, alerts)
 	}
@@ -230,7 +230,7 @@ func TestPruneAlertsMovingClock(t *testing.T) {
 	t0 := time.Date(2025, 2, 21, 14, 0, 0, 0, time.UTC)
 	// "a" is a prefix of "ab": the watch is told by the whole name.
 	for _, name := range []string{"a", "ab"} {
-		if _, err := svc.Add(ctx, "alice", &watch.Watch{Name: name, Chain: chain.Ethereum, Seeds: []trace.Seed{{Address: chaintest.EthAddr("7")}}, Model: trace.Haircut, Hops: 6}, db, lb, t0); err != nil {
+		if _, err := svc.Add(ctx, "alice", &watch.Watch{Name: name, Chain: chain.Ethereum, Seeds: []trace.Seed{{Address: chaintest.EthAddr("7")}}, Model: trace.Haircut, Hops: 6}, db.Graph(), lb, t0); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -246,7 +246,7 @@ func TestPruneAlertsMovingClock(t *testing.T) {
 	for i := 1; i <= 5; i++ {
 		now := t0.Add(time.Duration(i) * time.Hour)
 		write(chaintest.PayBlock(1+i, [3]string{"7", "e", "10"}))
-		if al, err := svc.CheckAll(ctx, db, byWatch, chain.Ethereum, now); err != nil || len(al) != 2 {
+		if al, err := svc.CheckAll(ctx, db.Graph(), byWatch, chain.Ethereum, now); err != nil || len(al) != 2 {
 			t.Fatalf("hour %d: check %v %d alerts", i, err, len(al))
 		}
 		n, err := svc.PruneAlerts(ctx, byAge, now)

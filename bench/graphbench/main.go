@@ -31,6 +31,7 @@ import (
 
 	"github.com/tracehound/tracehound/chain"
 	"github.com/tracehound/tracehound/ingest"
+	"github.com/tracehound/tracehound/store/graph"
 	"github.com/tracehound/tracehound/store/pebble"
 )
 
@@ -50,7 +51,7 @@ func main() {
 		readAPI   = flag.String("read", "views", "read API: views (PostingViews, nothing formatted) or postings (Postings, every field as text)")
 		batched   = flag.Bool("batched", false, "write through WriteBlocks batch by batch instead of a bulk load")
 		lsm       = flag.Bool("lsm", false, "print the LSM tree's levels once compactions settle")
-		chunk     = flag.Int("chunk", pebble.DefaultBulkChunk>>20, "bulk load chunk in MiB")
+		chunk     = flag.Int("chunk", graph.DefaultBulkChunk>>20, "bulk load chunk in MiB")
 	)
 	flag.Parse()
 	if *readAPI != "views" && *readAPI != "postings" {
@@ -81,7 +82,7 @@ func main() {
 	tokens := []chain.Asset{chain.Asset(randHex(20)), chain.Asset(randHex(20)), chain.Asset(randHex(20))}
 
 	if *reuse {
-		tip, ok, err := db.Tip(ctx, chain.Ethereum)
+		tip, ok, err := db.Graph().Tip(ctx, chain.Ethereum)
 		if err != nil {
 			log.Fatal(err)
 		}
@@ -177,7 +178,7 @@ func main() {
 	// Sustained: until the last compaction the writes caused has ended
 	// (seen to a tenth of a second), not until the second of quiet that
 	// Settle waits to be sure of it.
-	settled, err := db.Settle(ctx)
+	settled, err := db.Graph().Settle(ctx)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -186,7 +187,7 @@ func main() {
 		writeAllocs(*memprof)
 	}
 	if *lsm {
-		fmt.Print(db.LSM())
+		fmt.Print(db.Graph().LSM())
 	}
 	fmt.Printf("compactions ended %s after the last write: %.0f transfers/s sustained over %s\n",
 		settled.Round(time.Millisecond), float64(written)/(wall+settled).Seconds(), (wall + settled).Round(time.Millisecond))
@@ -203,7 +204,7 @@ func writeBatched(ctx context.Context, db *pebble.DB, batches <-chan []*chain.Bl
 	start := time.Now()
 	written, last := 0, time.Now()
 	for bs := range batches {
-		if err := db.WriteBlocks(ctx, chain.Ethereum, "bench", bs); err != nil {
+		if err := db.Graph().WriteBlocks(ctx, chain.Ethereum, "bench", bs); err != nil {
 			log.Fatal(err)
 		}
 		for _, b := range bs {
@@ -225,7 +226,7 @@ func writeBulk(ctx context.Context, db *pebble.DB, batches <-chan []*chain.Block
 		From:  1,
 		Batch: batch,
 		Bulk: func(ctx context.Context, c chain.Chain, source string) (ingest.BulkLoader, error) {
-			return db.NewBulkLoader(ctx, c, source, pebble.BulkOptions{ChunkBytes: chunk, Progress: commit.report})
+			return db.Graph().NewBulkLoader(ctx, c, source, graph.BulkOptions{ChunkBytes: chunk, Progress: commit.report})
 		},
 		Progress: func(p ingest.Progress) {
 			if time.Since(last) > 5*time.Second {
@@ -234,7 +235,7 @@ func writeBulk(ctx context.Context, db *pebble.DB, batches <-chan []*chain.Block
 			}
 		},
 	}
-	st, err := ingest.RunStream(ctx, db, &chanSource{ch: batches}, o)
+	st, err := ingest.RunStream(ctx, db.Graph(), &chanSource{ch: batches}, o)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -299,7 +300,7 @@ func read(ctx context.Context, db *pebble.DB, candidates []string, api string, r
 	// Reads: the hottest addresses hold thousands of transfers.
 	var hot []string
 	for _, a := range candidates {
-		tot, ok, err := db.AddressTotals(ctx, chain.Ethereum, a)
+		tot, ok, err := db.Graph().AddressTotals(ctx, chain.Ethereum, a)
 		if err != nil {
 			log.Fatal(err)
 		}
@@ -338,12 +339,12 @@ func read(ctx context.Context, db *pebble.DB, candidates []string, api string, r
 		n := 0
 		c0 := threadCPU()
 		t := time.Now()
-		q := pebble.PostingQuery{Limit: recent}
+		q := graph.PostingQuery{Limit: recent}
 		var err error
 		if api == "views" {
-			err = db.PostingViews(ctx, chain.Ethereum, a, q, func(*pebble.PostingView) bool { n++; return true })
+			err = db.Graph().PostingViews(ctx, chain.Ethereum, a, q, func(*graph.PostingView) bool { n++; return true })
 		} else {
-			err = db.Postings(ctx, chain.Ethereum, a, q, func(pebble.Posting) bool { n++; return true })
+			err = db.Graph().Postings(ctx, chain.Ethereum, a, q, func(graph.Posting) bool { n++; return true })
 		}
 		lat[i] = time.Since(t)
 		cpu[i] = threadCPU() - c0

@@ -62,14 +62,14 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	if _, ok, _ := db.Tip(ctx, chain.Ethereum); !ok {
+	if _, ok, _ := db.Graph().Tip(ctx, chain.Ethereum); !ok {
 		start := time.Now()
 		n, err := build(ctx, db, *background, *pool, thief, hot, nil)
 		if err != nil {
 			log.Fatal(err)
 		}
 		fmt.Printf("built: %d transfers in %s\n", n, time.Since(start).Round(time.Second))
-		if _, err := db.Settle(ctx); err != nil {
+		if _, err := db.Graph().Settle(ctx); err != nil {
 			log.Fatal(err)
 		}
 	}
@@ -77,7 +77,7 @@ func main() {
 	for i, h := range hot {
 		l[h] = trace.Label{Entity: fmt.Sprintf("Exchange %d", i), Category: "exchange"}
 	}
-	opts := trace.Options{Chain: chain.Ethereum, Model: trace.Haircut, MaxHops: 6, Labels: &cluster.Deposits{Graph: db, Base: l}}
+	opts := trace.Options{Chain: chain.Ethereum, Model: trace.Haircut, MaxHops: 6, Labels: &cluster.Deposits{Graph: db.Graph(), Base: l}}
 	seeds := []trace.Seed{{Address: thief}}
 	// The process's CPU time per trace (garbage collection included) is
 	// steadier than wall time on a shared machine.
@@ -103,7 +103,7 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	r, cold := one(db, trace.Haircut)
+	r, cold := one(db.Graph(), trace.Haircut)
 	var total chain.Amount
 	for _, e := range r.Endpoints {
 		total, _ = total.Add(e.Amount)
@@ -122,10 +122,10 @@ func main() {
 		slices.Sort(ds)
 		return ds
 	}
-	warm := repeat(db, trace.Haircut)
-	poison := repeat(db, trace.Poison)
+	warm := repeat(db.Graph(), trace.Haircut)
+	poison := repeat(db.Graph(), trace.Poison)
 	// The server's trace cache: the first trace fills it.
-	cg := trace.NewCachedGraph(db, 2_000_000)
+	cg := trace.NewCachedGraph(db.Graph(), 2_000_000)
 	_, fill := one(cg, trace.Haircut)
 	if *cpuprof != "" {
 		f, err := os.Create(*cpuprof)
@@ -246,7 +246,7 @@ func build(ctx context.Context, db *pebble.DB, background, pool int, thief strin
 		if db == nil {
 			continue
 		}
-		if err := db.WriteBlocks(ctx, chain.Ethereum, "tracebench", blocks); err != nil {
+		if err := db.Graph().WriteBlocks(ctx, chain.Ethereum, "tracebench", blocks); err != nil {
 			return written, err
 		}
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/tracehound/tracehound/chain"
 	"github.com/tracehound/tracehound/sanctions"
+	"github.com/tracehound/tracehound/store/graph"
 	"github.com/tracehound/tracehound/store/pebble"
 )
 
@@ -19,9 +20,9 @@ import (
 type addressReport struct {
 	Address   chain.Address     `json:"address"`
 	Found     bool              `json:"found"`
-	Totals    *pebble.Totals    `json:"totals,omitempty"`
+	Totals    *graph.Totals     `json:"totals,omitempty"`
 	Sanctions []sanctions.Entry `json:"sanctions,omitempty"`
-	Recent    []pebble.Posting  `json:"recent"`
+	Recent    []graph.Posting   `json:"recent"`
 }
 
 func newAddressCmd(a *app) *cobra.Command {
@@ -71,8 +72,8 @@ newest first.`,
 }
 
 func addressInfo(ctx context.Context, db *pebble.DB, addr chain.Address, asset chain.Asset, limit int) (*addressReport, error) {
-	rep := &addressReport{Address: addr, Recent: []pebble.Posting{}}
-	tot, ok, err := db.AddressTotals(ctx, addr.Chain, addr.Value)
+	rep := &addressReport{Address: addr, Recent: []graph.Posting{}}
+	tot, ok, err := db.Graph().AddressTotals(ctx, addr.Chain, addr.Value)
 	if err != nil {
 		return nil, err
 	}
@@ -94,7 +95,7 @@ func addressInfo(ctx context.Context, db *pebble.DB, addr chain.Address, asset c
 	}
 	// Views, so that an asset filter on a busy address skips the
 	// postings it does not show without turning them into text.
-	err = db.PostingViews(ctx, addr.Chain, addr.Value, pebble.PostingQuery{}, func(v *pebble.PostingView) bool {
+	err = db.Graph().PostingViews(ctx, addr.Chain, addr.Value, graph.PostingQuery{}, func(v *graph.PostingView) bool {
 		switch {
 		case asset == "":
 		case asset == "native" && v.IsAsset(chain.Native):

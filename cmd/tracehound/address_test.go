@@ -35,7 +35,7 @@ func TestAddressAssetFilter(t *testing.T) {
 		blocks = append(blocks, &chain.Block{Chain: chain.Ethereum, Height: uint64(h), Hash: fmt.Sprintf("0x%064x", 1000+h),
 			Parent: fmt.Sprintf("0x%064x", 999+h), Time: ts, Txs: []chain.Tx{{Hash: tx, From: tr.From, Transfers: []chain.Transfer{tr}}}})
 	}
-	if err := db.WriteBlocks(ctx, chain.Ethereum, "test", blocks); err != nil {
+	if err := db.Graph().WriteBlocks(ctx, chain.Ethereum, "test", blocks); err != nil {
 		t.Fatal(err)
 	}
 	addr := chain.Address{Chain: chain.Ethereum, Value: hub}

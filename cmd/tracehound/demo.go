@@ -184,7 +184,7 @@ func (a *app) demoBlocks(ctx context.Context, svc *service, shared string) error
 		return err
 	}
 	defer src.Close()
-	st, err := ingest.RunStream(ctx, svc.db, src, ingest.Options{})
+	st, err := ingest.RunStream(ctx, svc.db.Graph(), src, ingest.Options{})
 	if err != nil {
 		return err
 	}
@@ -198,7 +198,7 @@ func (a *app) demoBlocks(ctx context.Context, svc *service, shared string) error
 // be tried end to end; it returns the theft's transaction.
 func (a *app) demoSimulation(ctx context.Context, svc *service) (string, error) {
 	truthPath := filepath.Join(a.dataDir, "demo-simulation.json")
-	if _, ok, err := svc.db.Tip(ctx, chain.Ethereum); err != nil {
+	if _, ok, err := svc.db.Graph().Tip(ctx, chain.Ethereum); err != nil {
 		return "", err
 	} else if ok {
 		var truth sim.Truth

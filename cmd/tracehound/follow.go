@@ -103,9 +103,9 @@ func (a *app) follow(ctx context.Context, svc *service, fl *follower) {
 	log := a.log.With("chain", string(fl.c), "source", fl.src.ID())
 	log.Info("following")
 	for wait := followRetryMin; ; wait = min(2*wait, followRetryMax) {
-		st, err := ingestWatched(ctx, svc.db, fl.c, fl.o, fl.wa, runNode(fl.src))
+		st, err := ingestWatched(ctx, svc.db.Graph(), fl.c, fl.o, fl.wa, runNode(fl.src))
 		if ctx.Err() != nil {
-			tip, _, _ := svc.db.Tip(context.WithoutCancel(ctx), fl.c)
+			tip, _, _ := svc.db.Graph().Tip(context.WithoutCancel(ctx), fl.c)
 			log.Info("stopped following; the next start resumes after the stored tip", "tip", tip.Height)
 			return
 		}

@@ -25,7 +25,7 @@ import (
 	"github.com/tracehound/tracehound/ingest/btcrpc"
 	"github.com/tracehound/tracehound/ingest/ethrpc"
 	"github.com/tracehound/tracehound/ingest/etl"
-	"github.com/tracehound/tracehound/store/pebble"
+	"github.com/tracehound/tracehound/store/graph"
 )
 
 // ingestFlags are the flags every ingest command shares.
@@ -194,8 +194,8 @@ func runNode(src ingest.NodeSource) ingestFunc {
 // are stored: they must see each batch in the store.
 func runStream(src ingest.StreamSource, f ingestFlags) ingestFunc {
 	return func(ctx context.Context, db ingest.Store, o ingest.Options) (ingest.Stats, error) {
-		if p, ok := db.(*pebble.DB); ok && !f.watch {
-			bo := pebble.BulkOptions{MaxBlocks: f.batch, Progress: o.CommitProgress}
+		if p, ok := db.(*graph.Store); ok && !f.watch {
+			bo := graph.BulkOptions{MaxBlocks: f.batch, Progress: o.CommitProgress}
 			o.Bulk = func(ctx context.Context, c chain.Chain, source string) (ingest.BulkLoader, error) {
 				return p.NewBulkLoader(ctx, c, source, bo)
 			}
@@ -336,7 +336,7 @@ func (a *app) runIngest(ctx context.Context, c chain.Chain, f ingestFlags, o ing
 		o.Progress, o.CommitProgress = p.update, p.commit
 		defer p.done()
 	}
-	st, err := ingestWatched(ctx, db, c, o, wa, run)
+	st, err := ingestWatched(ctx, db.Graph(), c, o, wa, run)
 	fmt.Fprintf(a.stdout, "%s: %d blocks, %d transfers in %s (%.0f blocks/s, %.0f transfers/s); tip %d\n",
 		st.Source, st.Blocks, st.Transfers, st.Elapsed.Round(time.Millisecond), st.BlocksPerSecond(), st.TransfersPerSecond(), st.Height)
 	if errors.Is(err, context.Canceled) {

@@ -110,7 +110,7 @@ func TestIngestBlockFile(t *testing.T) {
 		addrs[a] = true
 	}
 	for a := range addrs {
-		tot, ok, err := db.AddressTotals(ctx, chain.Bitcoin, a)
+		tot, ok, err := db.Graph().AddressTotals(ctx, chain.Bitcoin, a)
 		if err != nil || !ok {
 			t.Fatalf("%s: %v %v", a, ok, err)
 		}
@@ -130,7 +130,7 @@ func TestIngestBlockFile(t *testing.T) {
 	}
 	fees := 0
 	for hash, fee := range l.fees {
-		r, ok, err := db.Tx(ctx, chain.Bitcoin, hash)
+		r, ok, err := db.Graph().Tx(ctx, chain.Bitcoin, hash)
 		if err != nil || !ok {
 			t.Fatalf("tx %s: %v %v", hash, ok, err)
 		}

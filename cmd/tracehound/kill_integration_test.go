@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tracehound/tracehound/chain"
+	"github.com/tracehound/tracehound/store/graph"
 	"github.com/tracehound/tracehound/store/pebble"
 )
 
@@ -52,7 +53,7 @@ func TestIngestKilledResumes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		tip, ok, err := db.Tip(ctx, chain.Bitcoin)
+		tip, ok, err := db.Graph().Tip(ctx, chain.Bitcoin)
 		db.Close()
 		if err != nil {
 			t.Fatal(err)
@@ -87,14 +88,14 @@ func TestIngestKilledResumes(t *testing.T) {
 	l := reckon(t, file)
 	n := 0
 	for addr := range l.received {
-		ta, _, err1 := a.AddressTotals(ctx, chain.Bitcoin, addr)
-		tb, _, err2 := b.AddressTotals(ctx, chain.Bitcoin, addr)
+		ta, _, err1 := a.Graph().AddressTotals(ctx, chain.Bitcoin, addr)
+		tb, _, err2 := b.Graph().AddressTotals(ctx, chain.Bitcoin, addr)
 		if err1 != nil || err2 != nil || fmt.Sprint(ta) != fmt.Sprint(tb) {
 			t.Errorf("%s: after kills %+v, fresh %+v (%v %v)", addr, ta, tb, err1, err2)
 		}
 		var pa, pb int
-		a.Postings(ctx, chain.Bitcoin, addr, pebble.PostingQuery{}, func(pebble.Posting) bool { pa++; return true })
-		b.Postings(ctx, chain.Bitcoin, addr, pebble.PostingQuery{}, func(pebble.Posting) bool { pb++; return true })
+		a.Graph().Postings(ctx, chain.Bitcoin, addr, graph.PostingQuery{}, func(graph.Posting) bool { pa++; return true })
+		b.Graph().Postings(ctx, chain.Bitcoin, addr, graph.PostingQuery{}, func(graph.Posting) bool { pb++; return true })
 		if pa != pb {
 			t.Errorf("%s: %d postings after kills, %d fresh", addr, pa, pb)
 		}

@@ -71,7 +71,7 @@ func newService(ctx context.Context, db *pebble.DB, log *slog.Logger) (*service,
 func (s *service) traceGraph() *trace.CachedGraph { return s.graph.Load() }
 
 // refreshGraph drops every cached posting.
-func (s *service) refreshGraph() { s.graph.Store(trace.NewCachedGraph(s.db, traceCacheBudget)) }
+func (s *service) refreshGraph() { s.graph.Store(trace.NewCachedGraph(s.db.Graph(), traceCacheBudget)) }
 
 // graphChanged keeps the trace cache true to the store as an ingest
 // writes: the histories a batch changed are dropped, the rest stay warm,

@@ -69,7 +69,7 @@ func simulateInto(ctx context.Context, db *pebble.DB, seed uint64, background in
 	if err != nil {
 		return nil, ingest.Stats{}, err
 	}
-	st, err := ingest.RunStream(ctx, db, sc.Source(), ingest.Options{From: cfg.StartHeight, Progress: progress})
+	st, err := ingest.RunStream(ctx, db.Graph(), sc.Source(), ingest.Options{From: cfg.StartHeight, Progress: progress})
 	if err != nil {
 		return nil, st, fmt.Errorf("simulate: %w (simulate into a store without Ethereum data)", err)
 	}

@@ -112,7 +112,7 @@ func TestWatchShareReachesPeer(t *testing.T) {
 	var out bytes.Buffer // written by this goroutine's ingest only
 	wa := &watcher{svc: svc, out: &out, log: log, keepGoing: true}
 	arrived := time.Now()
-	if _, err := ingestWatched(ctx, svc.db, chain.Ethereum, o, wa, func(ctx context.Context, db ingest.Store, o ingest.Options) (ingest.Stats, error) {
+	if _, err := ingestWatched(ctx, svc.db.Graph(), chain.Ethereum, o, wa, func(ctx context.Context, db ingest.Store, o ingest.Options) (ingest.Stats, error) {
 		return ingest.RunStream(ctx, db, src, o)
 	}); err != nil {
 		t.Fatal(err)

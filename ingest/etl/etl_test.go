@@ -13,6 +13,7 @@ import (
 	"github.com/tracehound/tracehound/chain"
 	"github.com/tracehound/tracehound/ingest"
 	"github.com/tracehound/tracehound/ingest/etl"
+	"github.com/tracehound/tracehound/store/graph"
 	"github.com/tracehound/tracehound/store/pebble"
 )
 
@@ -154,7 +155,7 @@ func TestIngestExport(t *testing.T) {
 			t.Fatal(err)
 		}
 		first, _ := s.First()
-		st, err := ingest.RunStream(ctx, db, s, ingest.Options{From: first, Batch: 2})
+		st, err := ingest.RunStream(ctx, db.Graph(), s, ingest.Options{From: first, Batch: 2})
 		s.Close()
 		if err != nil {
 			t.Fatal(err)
@@ -163,7 +164,7 @@ func TestIngestExport(t *testing.T) {
 			t.Errorf("run %d stored %d blocks, want %d", run, st.Blocks, want)
 		}
 	}
-	tot, ok, err := db.AddressTotals(ctx, chain.Ethereum, carol)
+	tot, ok, err := db.Graph().AddressTotals(ctx, chain.Ethereum, carol)
 	if err != nil || !ok {
 		t.Fatal(ok, err)
 	}
@@ -171,7 +172,7 @@ func TestIngestExport(t *testing.T) {
 		t.Errorf("carol totals %s (%d in), want %s", got, tot.Incoming, want)
 	}
 	var in []string
-	err = db.Postings(ctx, chain.Ethereum, carol, pebble.PostingQuery{Incoming: true, Oldest: true}, func(p pebble.Posting) bool {
+	err = db.Graph().Postings(ctx, chain.Ethereum, carol, graph.PostingQuery{Incoming: true, Oldest: true}, func(p graph.Posting) bool {
 		in = append(in, fmt.Sprintf("%d %s %s %s", p.Block, p.Counterparty[38:], p.Asset, p.Amount))
 		return true
 	})
@@ -179,12 +180,12 @@ func TestIngestExport(t *testing.T) {
 	if err != nil || strings.Join(in, "|") != strings.Join(want, "|") {
 		t.Errorf("carol incoming %q %v, want %q", in, err, want)
 	}
-	a, _, _ := db.AddressTotals(ctx, chain.Ethereum, alice)
+	a, _, _ := db.Graph().AddressTotals(ctx, chain.Ethereum, alice)
 	// 0.42+1.02+0.44+1.25+2.5+1.25 milliether of fees.
 	if a.FeesPaid.String() != "6880000000000000" {
 		t.Errorf("alice fees %s", a.FeesPaid)
 	}
-	tip, _, _ := db.Tip(ctx, chain.Ethereum)
+	tip, _, _ := db.Graph().Tip(ctx, chain.Ethereum)
 	if tip.Height != 103 || tip.Hash != h(103) {
 		t.Errorf("tip %+v", tip)
 	}

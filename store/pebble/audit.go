@@ -9,6 +9,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 
 	"github.com/tracehound/tracehound/audit"
+	"github.com/tracehound/tracehound/store/internal/kv"
 )
 
 const prefixAudit = "a/"
@@ -38,7 +39,7 @@ func (d *DB) AppendAudit(ctx context.Context, e audit.Entry) error {
 
 // AuditEntries calls fn for the entries from seq on, in order.
 func (d *DB) AuditEntries(ctx context.Context, from uint64, fn func(audit.Entry) error) error {
-	it, err := d.db.NewIter(&pebble.IterOptions{LowerBound: auditKey(from), UpperBound: prefixEnd([]byte(prefixAudit))})
+	it, err := d.db.NewIter(&pebble.IterOptions{LowerBound: auditKey(from), UpperBound: kv.PrefixEnd([]byte(prefixAudit))})
 	if err != nil {
 		return err
 	}
@@ -66,7 +67,7 @@ func (d *DB) LastAudit(ctx context.Context) (audit.Entry, bool, error) {
 	if err := ctx.Err(); err != nil {
 		return audit.Entry{}, false, err
 	}
-	it, err := d.db.NewIter(&pebble.IterOptions{LowerBound: []byte(prefixAudit), UpperBound: prefixEnd([]byte(prefixAudit))})
+	it, err := d.db.NewIter(&pebble.IterOptions{LowerBound: []byte(prefixAudit), UpperBound: kv.PrefixEnd([]byte(prefixAudit))})
 	if err != nil {
 		return audit.Entry{}, false, err
 	}

@@ -3,12 +3,15 @@ package pebble
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 
 	"github.com/tracehound/tracehound/chain"
+	"github.com/tracehound/tracehound/store/internal/kv"
 	"github.com/tracehound/tracehound/tags"
 )
 
@@ -32,45 +35,87 @@ func (d *DB) ReplacePack(ctx context.Context, pack string, ts []tags.Tag) error 
 	b := d.db.NewBatch()
 	defer b.Close()
 	pfx := packPrefix(pack)
-	if err := deleteRange(b, pfx); err != nil {
+	if err := kv.DeleteRange(b, pfx); err != nil {
 		return err
 	}
-	var e enc
+	var v []byte
 	for i, t := range ts {
-		e.b = e.b[:0]
-		encodeTag(&e, t)
+		v = appendTag(v[:0], t)
 		k := append(append([]byte(nil), pfx...), byte(i>>24), byte(i>>16), byte(i>>8), byte(i))
-		if err := b.Set(k, e.b, nil); err != nil {
+		if err := b.Set(k, v, nil); err != nil {
 			return err
 		}
 	}
 	return b.Commit(pebble.Sync)
 }
 
-func encodeTag(e *enc, t tags.Tag) {
-	e.str(string(t.Address.Chain))
-	e.str(string(t.Address.Network))
-	e.str(t.Address.Kind)
-	e.str(t.Address.Value)
-	e.str(t.Entity)
-	e.str(t.Label)
-	e.str(string(t.Category))
-	e.str(t.Abuse)
-	e.str(t.Source)
-	e.uvar(uint64(t.Confidence))
-	e.str(t.ConfidenceLevel)
+// appendTag encodes a tag: its strings length-prefixed, then the
+// confidence and the time last modified as varints.
+func appendTag(b []byte, t tags.Tag) []byte {
+	for _, s := range []string{string(t.Address.Chain), string(t.Address.Network), t.Address.Kind, t.Address.Value,
+		t.Entity, t.Label, string(t.Category), t.Abuse, t.Source} {
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		b = append(b, s...)
+	}
+	b = binary.AppendUvarint(b, uint64(t.Confidence))
+	b = binary.AppendUvarint(b, uint64(len(t.ConfidenceLevel)))
+	b = append(b, t.ConfidenceLevel...)
 	var lm int64
 	if !t.LastMod.IsZero() {
 		lm = t.LastMod.Unix()
 	}
-	e.svar(lm)
+	return binary.AppendVarint(b, lm)
+}
+
+// tagReader decodes what appendTag wrote; the first error sticks.
+type tagReader struct {
+	b   []byte
+	err error
+}
+
+func (r *tagReader) uvar() uint64 {
+	v, n := binary.Uvarint(r.b)
+	if n <= 0 {
+		r.fail()
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *tagReader) svar() int64 {
+	v, n := binary.Varint(r.b)
+	if n <= 0 {
+		r.fail()
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *tagReader) bytes() []byte {
+	n := r.uvar()
+	if r.err != nil || n > uint64(len(r.b)) {
+		r.fail()
+		return nil
+	}
+	p := r.b[:n]
+	r.b = r.b[n:]
+	return p
+}
+
+func (r *tagReader) fail() {
+	if r.err == nil {
+		r.err = errors.New("truncated tag record")
+	}
+	r.b = nil
 }
 
 // AllTags loads every stored tag. Repeated strings (entities, sources,
 // categories) are shared, so the index holds each once.
 func (d *DB) AllTags(ctx context.Context) ([]tags.Tag, error) {
 	intern := make(map[string]string)
-	str := func(dd *dec) string {
+	str := func(dd *tagReader) string {
 		b := dd.bytes()
 		if s, ok := intern[string(b)]; ok {
 			return s
@@ -82,12 +127,12 @@ func (d *DB) AllTags(ctx context.Context) ([]tags.Tag, error) {
 	var out []tags.Tag
 	err := d.scan(ctx, []byte(tagsPack), func(k, v []byte) error {
 		pack := string(k[len(tagsPack) : len(k)-5])
-		dd := dec{b: v}
+		dd := tagReader{b: v}
 		t := tags.Tag{Pack: pack}
 		t.Address.Chain = chain.Chain(str(&dd))
 		t.Address.Network = chain.Network(str(&dd))
 		t.Address.Kind = str(&dd)
-		t.Address.Value = dd.str()
+		t.Address.Value = string(dd.bytes())
 		t.Entity = str(&dd)
 		t.Label = str(&dd)
 		t.Category = tags.Category(str(&dd))

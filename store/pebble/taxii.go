@@ -12,6 +12,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 
+	"github.com/tracehound/tracehound/store/internal/kv"
 	"github.com/tracehound/tracehound/taxii"
 )
 
@@ -223,7 +224,7 @@ func (d *DB) DeleteTAXIICollection(ctx context.Context, id string) error {
 	if err := b.Delete([]byte(taxiiCollections+id), nil); err != nil {
 		return err
 	}
-	if err := deleteRange(b, taxiiCollPrefix(id)); err != nil {
+	if err := kv.DeleteRange(b, taxiiCollPrefix(id)); err != nil {
 		return err
 	}
 	if err := b.Commit(pebble.Sync); err != nil {
@@ -235,7 +236,7 @@ func (d *DB) DeleteTAXIICollection(ctx context.Context, id string) error {
 // lastTAXIIVersion returns the newest version of an object and its
 // date_added (µs), reading through r.
 func lastTAXIIVersion(r pebble.Reader, prefix []byte) (ver, da int64, ok bool, err error) {
-	it, err := r.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
+	it, err := r.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: kv.PrefixEnd(prefix)})
 	if err != nil {
 		return 0, 0, false, err
 	}
@@ -383,7 +384,7 @@ func lowerDate(coll string, kind byte, t time.Time) []byte {
 func taxiiScan(ctx context.Context, snap *pebble.Snapshot, coll string, kind byte, f taxii.Filter, limit int) (taxii.Page, error) {
 	var p taxii.Page
 	prefix := taxiiKindPrefix(coll, kind)
-	it, err := snap.NewIter(&pebble.IterOptions{LowerBound: lowerDate(coll, kind, f.AddedAfter), UpperBound: prefixEnd(prefix)})
+	it, err := snap.NewIter(&pebble.IterOptions{LowerBound: lowerDate(coll, kind, f.AddedAfter), UpperBound: kv.PrefixEnd(prefix)})
 	if err != nil {
 		return p, err
 	}
@@ -393,7 +394,7 @@ func taxiiScan(ctx context.Context, snap *pebble.Snapshot, coll string, kind byt
 	var recs *pebble.Iterator
 	if kind == kindLast {
 		dp := taxiiKindPrefix(coll, kindDate)
-		if recs, err = snap.NewIter(&pebble.IterOptions{LowerBound: dp, UpperBound: prefixEnd(dp)}); err != nil {
+		if recs, err = snap.NewIter(&pebble.IterOptions{LowerBound: dp, UpperBound: kv.PrefixEnd(dp)}); err != nil {
 			return p, err
 		}
 		defer recs.Close()
@@ -464,7 +465,7 @@ func taxiiFirstLast(snap *pebble.Snapshot, versions **pebble.Iterator, coll stri
 	if vf.First {
 		if *versions == nil {
 			vp := taxiiKindPrefix(coll, kindVersion)
-			if *versions, err = snap.NewIter(&pebble.IterOptions{LowerBound: vp, UpperBound: prefixEnd(vp)}); err != nil {
+			if *versions, err = snap.NewIter(&pebble.IterOptions{LowerBound: vp, UpperBound: kv.PrefixEnd(vp)}); err != nil {
 				return false, false, err
 			}
 		}
@@ -485,7 +486,7 @@ type taxiiVersionEntry struct{ ver, da int64 }
 
 func taxiiVersionEntries(r pebble.Reader, coll, id string) ([]taxiiVersionEntry, error) {
 	vp := taxiiVersionPrefix(coll, id)
-	it, err := r.NewIter(&pebble.IterOptions{LowerBound: vp, UpperBound: prefixEnd(vp)})
+	it, err := r.NewIter(&pebble.IterOptions{LowerBound: vp, UpperBound: kv.PrefixEnd(vp)})
 	if err != nil {
 		return nil, err
 	}
@@ -634,7 +635,7 @@ func (d *DB) TAXIILastAdded(ctx context.Context, coll string) (time.Time, error)
 		return time.Time{}, err
 	}
 	prefix := taxiiKindPrefix(coll, kindDate)
-	it, err := d.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
+	it, err := d.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: kv.PrefixEnd(prefix)})
 	if err != nil {
 		return time.Time{}, err
 	}
@@ -741,7 +742,7 @@ func (d *DB) PruneTAXIIStatuses(ctx context.Context, before time.Time, keep int)
 		cutoff = before.UnixNano()
 	}
 	prefix := []byte(taxiiStatusTimes)
-	it, err := d.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
+	it, err := d.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: kv.PrefixEnd(prefix)})
 	if err != nil {
 		return 0, fmt.Errorf("prune TAXII statuses: %w", err)
 	}

@@ -201,7 +201,7 @@ func BenchmarkTAXIIPaging(b *testing.B) {
 	defer d.Close()
 	start := time.Now()
 	loadTAXII(b, d, n)
-	if _, err := d.Settle(context.Background()); err != nil {
+	if _, err := d.Graph().Settle(context.Background()); err != nil {
 		b.Fatal(err)
 	}
 	b.Logf("loaded %d objects in %v", n, time.Since(start).Round(time.Millisecond))

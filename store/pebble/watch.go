@@ -10,6 +10,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 
+	"github.com/tracehound/tracehound/store/internal/kv"
 	"github.com/tracehound/tracehound/watch"
 )
 
@@ -120,7 +121,7 @@ func (d *DB) Alerts(ctx context.Context, q watch.AlertQuery) ([]watch.Alert, err
 	if !q.Since.IsZero() {
 		lower = alertTimeKey(q.Since.Add(time.Nanosecond))
 	}
-	it, err := d.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: prefixEnd([]byte(prefixAlert))})
+	it, err := d.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: kv.PrefixEnd([]byte(prefixAlert))})
 	if err != nil {
 		return nil, err
 	}
@@ -161,7 +162,7 @@ func (d *DB) PruneAlerts(ctx context.Context, before time.Time, keep int) (int, 
 	if !before.IsZero() {
 		cutoff = alertTimeKey(before)
 	}
-	it, err := d.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
+	it, err := d.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: kv.PrefixEnd(prefix)})
 	if err != nil {
 		return 0, fmt.Errorf("prune alerts: %w", err)
 	}

@@ -1,4 +1,4 @@
-package pebble
+package graph
 
 import (
 	"context"
@@ -15,7 +15,7 @@ import (
 // outputs; outputs they spent become unspent again, and the totals of
 // every address they touched are recomputed from the postings that
 // remain. It is one atomic batch, and the tip moves to height.
-func (d *DB) Rollback(ctx context.Context, c chain.Chain, height uint64) (int, error) {
+func (d *Store) Rollback(ctx context.Context, c chain.Chain, height uint64) (int, error) {
 	tip, ok, err := d.Tip(ctx, c)
 	if err != nil {
 		return 0, err
@@ -59,7 +59,7 @@ func (d *DB) Rollback(ctx context.Context, c chain.Chain, height uint64) (int, e
 	return removed, nil
 }
 
-func (d *DB) rollbackBlock(b *pebble.Batch, c chain.Chain, h uint64, touched map[string]chain.Amount) error {
+func (d *Store) rollbackBlock(b *pebble.Batch, c chain.Chain, h uint64, touched map[string]chain.Amount) error {
 	bk := blockKey(c, h)
 	v, ok, err := d.get(bk)
 	if err != nil {
@@ -147,7 +147,7 @@ func (d *DB) rollbackBlock(b *pebble.Batch, c chain.Chain, h uint64, touched map
 
 // scriptOfSpent finds the script class of a spent output in the
 // transaction that created it.
-func (d *DB) scriptOfSpent(c chain.Chain, in chain.Input) string {
+func (d *Store) scriptOfSpent(c chain.Chain, in chain.Input) string {
 	r, ok, err := d.Tx(context.Background(), c, in.PrevTx)
 	if err != nil || !ok {
 		return ""
@@ -163,7 +163,7 @@ func (d *DB) scriptOfSpent(c chain.Chain, in chain.Input) string {
 // recomputeTotals rebuilds an address's totals from its postings as the
 // batch sees them; fees, which have no postings, are the stored fees less
 // those paid in the removed blocks.
-func (d *DB) recomputeTotals(ctx context.Context, b *pebble.Batch, c chain.Chain, addr string, feesRemoved chain.Amount) error {
+func (d *Store) recomputeTotals(ctx context.Context, b *pebble.Batch, c chain.Chain, addr string, feesRemoved chain.Amount) error {
 	t := &totals{}
 	base := addrKey(gPost, c, addr)
 	it, err := b.NewIter(&pebble.IterOptions{LowerBound: base, UpperBound: prefixEnd(base)})

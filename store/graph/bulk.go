@@ -1,4 +1,4 @@
-package pebble
+package graph
 
 import (
 	"bytes"
@@ -82,7 +82,7 @@ const DefaultBulkBatch = 4 << 20
 // is not safe for concurrent use; nothing else may write the chain's
 // blocks while it is open.
 type BulkLoader struct {
-	d      *DB
+	d      *Store
 	c      chain.Chain
 	source string
 	o      BulkOptions
@@ -180,7 +180,7 @@ func (l *BulkLoader) commitDue() bool {
 const maxPendingOutputs = 2_000_000
 
 // NewBulkLoader starts a bulk load of chain c after its stored tip.
-func (d *DB) NewBulkLoader(ctx context.Context, c chain.Chain, source string, o BulkOptions) (*BulkLoader, error) {
+func (d *Store) NewBulkLoader(ctx context.Context, c chain.Chain, source string, o BulkOptions) (*BulkLoader, error) {
 	if o.ChunkBytes <= 0 {
 		o.ChunkBytes = DefaultBulkChunk
 	}
@@ -497,7 +497,7 @@ func (l *BulkLoader) track(blk *chain.Block) {
 	}
 }
 
-// Unspent is DB.Unspent as of the load's last block.
+// Unspent is Store.Unspent as of the load's last block.
 func (l *BulkLoader) Unspent(ctx context.Context, c chain.Chain, refs []chain.OutPoint) (map[chain.OutPoint]chain.Output, error) {
 	if c != l.c {
 		return nil, fmt.Errorf("bulk load %s: unspent outputs of %s", l.c, c)
@@ -807,5 +807,4 @@ func removeBulkDirs(dir string) error {
 	return errors.Join(errs...)
 }
 
-// LSM describes the LSM tree's levels, for benchmarks.
-func (d *DB) LSM() string { return d.db.Metrics().String() }
+

@@ -1,4 +1,4 @@
-package pebble
+package graph
 
 import (
 	"context"
@@ -186,7 +186,7 @@ type Totals struct {
 
 // AddressTotals returns an address's totals; ok is false if the address
 // never appears in the graph.
-func (d *DB) AddressTotals(ctx context.Context, c chain.Chain, addr string) (Totals, bool, error) {
+func (d *Store) AddressTotals(ctx context.Context, c chain.Chain, addr string) (Totals, bool, error) {
 	if err := ctx.Err(); err != nil {
 		return Totals{}, false, err
 	}

@@ -1,6 +1,6 @@
 //go:build !unix
 
-package pebble
+package graph
 
 // chunkMemory allocates a bulk load's chunk on the Go heap.
 func chunkMemory(n int) ([]byte, func() error, error) {

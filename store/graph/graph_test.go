@@ -1,4 +1,4 @@
-package pebble_test
+package graph_test
 
 import (
 	"context"
@@ -8,17 +8,18 @@ import (
 	"time"
 
 	"github.com/tracehound/tracehound/chain"
+	"github.com/tracehound/tracehound/store/graph"
 	"github.com/tracehound/tracehound/store/pebble"
 )
 
-func open(t testing.TB) *pebble.DB {
+func open(t testing.TB) *graph.Store {
 	t.Helper()
 	db, err := pebble.Open(context.Background(), t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	return db
+	return db.Graph()
 }
 
 func hash(prefix string, n int) string { return fmt.Sprintf("%s%064x", prefix, n) }
@@ -62,7 +63,7 @@ func TestGraphWriteRead(t *testing.T) {
 		t.Fatal(ok, err)
 	}
 	// bob received 10 ETH plus 1+...+10 wei, and sent 10×5 token units.
-	want := []pebble.AssetTotals{
+	want := []graph.AssetTotals{
 		{Asset: chain.Native, Received: chain.NewAmount(10_000_000_000_000_000_055), Sent: chain.NewAmount(0)},
 		{Asset: "0x70ce4", Received: chain.NewAmount(0), Sent: chain.NewAmount(50)},
 	}
@@ -78,7 +79,7 @@ func TestGraphWriteRead(t *testing.T) {
 	}
 	// Newest first, interleaved in and out, limited.
 	var got []string
-	err = db.Postings(ctx, chain.Ethereum, "0xb0b", pebble.PostingQuery{Limit: 3}, func(p pebble.Posting) bool {
+	err = db.Postings(ctx, chain.Ethereum, "0xb0b", graph.PostingQuery{Limit: 3}, func(p graph.Posting) bool {
 		got = append(got, fmt.Sprintf("%d %v %s %s", p.Block, p.Incoming, p.Counterparty, p.Amount))
 		return true
 	})
@@ -91,8 +92,8 @@ func TestGraphWriteRead(t *testing.T) {
 	}
 	// A time window, oldest first, incoming only.
 	got = got[:0]
-	err = db.Postings(ctx, chain.Ethereum, "0xb0b", pebble.PostingQuery{Incoming: true, Oldest: true,
-		Since: time.Unix(1_700_000_036, 0), Until: time.Unix(1_700_000_060, 0)}, func(p pebble.Posting) bool {
+	err = db.Postings(ctx, chain.Ethereum, "0xb0b", graph.PostingQuery{Incoming: true, Oldest: true,
+		Since: time.Unix(1_700_000_036, 0), Until: time.Unix(1_700_000_060, 0)}, func(p graph.Posting) bool {
 		got = append(got, fmt.Sprint(p.Block))
 		return true
 	})
@@ -105,7 +106,7 @@ func TestGraphWriteRead(t *testing.T) {
 	}
 }
 
-func amountsString(a []pebble.AssetTotals) []string {
+func amountsString(a []graph.AssetTotals) []string {
 	var out []string
 	for _, x := range a {
 		out = append(out, fmt.Sprintf("%s %s %s", x.Asset, x.Received, x.Sent))
@@ -226,9 +227,9 @@ func TestPostingsDirections(t *testing.T) {
 	if err := db.WriteBlocks(ctx, chain.Ethereum, "test", blocks); err != nil {
 		t.Fatal(err)
 	}
-	read := func(q pebble.PostingQuery) []string {
+	read := func(q graph.PostingQuery) []string {
 		var got []string
-		err := db.Postings(ctx, chain.Ethereum, dan, q, func(p pebble.Posting) bool {
+		err := db.Postings(ctx, chain.Ethereum, dan, q, func(p graph.Posting) bool {
 			dir := "out"
 			if p.Incoming {
 				dir = "in"
@@ -243,13 +244,13 @@ func TestPostingsDirections(t *testing.T) {
 	}
 	for _, c := range []struct {
 		name string
-		q    pebble.PostingQuery
+		q    graph.PostingQuery
 		want []string
 	}{
-		{"newest first", pebble.PostingQuery{Limit: 4}, []string{"3 out 0xe1e 30", "3 in 0xe1e 3", "2 out 0xda0 20", "2 in 0xda0 20"}},
-		{"oldest first", pebble.PostingQuery{Oldest: true, Since: time.Unix(1_700_000_024, 0)}, []string{"2 in 0xe1e 2", "2 in 0xda0 20", "2 out 0xda0 20", "3 in 0xe1e 3", "3 out 0xe1e 30"}},
-		{"incoming", pebble.PostingQuery{Incoming: true}, []string{"3 in 0xe1e 3", "2 in 0xda0 20", "2 in 0xe1e 2", "1 in 0xe1e 1"}},
-		{"outgoing, limited", pebble.PostingQuery{Outgoing: true, Oldest: true, Limit: 2}, []string{"1 out 0xe1e 10", "2 out 0xda0 20"}},
+		{"newest first", graph.PostingQuery{Limit: 4}, []string{"3 out 0xe1e 30", "3 in 0xe1e 3", "2 out 0xda0 20", "2 in 0xda0 20"}},
+		{"oldest first", graph.PostingQuery{Oldest: true, Since: time.Unix(1_700_000_024, 0)}, []string{"2 in 0xe1e 2", "2 in 0xda0 20", "2 out 0xda0 20", "3 in 0xe1e 3", "3 out 0xe1e 30"}},
+		{"incoming", graph.PostingQuery{Incoming: true}, []string{"3 in 0xe1e 3", "2 in 0xda0 20", "2 in 0xe1e 2", "1 in 0xe1e 1"}},
+		{"outgoing, limited", graph.PostingQuery{Outgoing: true, Oldest: true, Limit: 2}, []string{"1 out 0xe1e 10", "2 out 0xda0 20"}},
 	} {
 		if got := read(c.q); !reflect.DeepEqual(got, c.want) {
 			t.Errorf("%s: %q, want %q", c.name, got, c.want)

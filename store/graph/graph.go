@@ -1,4 +1,4 @@
-package pebble
+package graph
 
 import (
 	"bytes"
@@ -74,7 +74,7 @@ type (
 )
 
 // Tip returns the chain's last stored block.
-func (d *DB) Tip(ctx context.Context, c chain.Chain) (chain.Tip, bool, error) {
+func (d *Store) Tip(ctx context.Context, c chain.Chain) (chain.Tip, bool, error) {
 	if err := ctx.Err(); err != nil {
 		return chain.Tip{}, false, err
 	}
@@ -122,7 +122,7 @@ func tipValue(height uint64, hash []byte, source string, now time.Time) []byte {
 }
 
 // BlockHash returns the stored hash of the chain's block at height.
-func (d *DB) BlockHash(ctx context.Context, c chain.Chain, height uint64) (string, bool, error) {
+func (d *Store) BlockHash(ctx context.Context, c chain.Chain, height uint64) (string, bool, error) {
 	if err := ctx.Err(); err != nil {
 		return "", false, err
 	}
@@ -152,7 +152,7 @@ func binaryAppendU64(b []byte, v uint64) []byte {
 
 // Unspent returns the address and value of each outpoint still unspent in
 // the store; outpoints it does not hold are absent from the map.
-func (d *DB) Unspent(ctx context.Context, c chain.Chain, refs []chain.OutPoint) (map[chain.OutPoint]chain.Output, error) {
+func (d *Store) Unspent(ctx context.Context, c chain.Chain, refs []chain.OutPoint) (map[chain.OutPoint]chain.Output, error) {
 	out := make(map[chain.OutPoint]chain.Output, len(refs))
 	for i, r := range refs {
 		if i%1024 == 0 {
@@ -195,7 +195,7 @@ func outpointKey(prefix string, c chain.Chain, tx string, index uint32) ([]byte,
 // tip to the last of them, in one atomic, synced batch: after a crash the
 // store holds either all of the blocks or none. Bitcoin inputs must be
 // resolved (address and value) and Bitcoin transfers derived before.
-func (d *DB) WriteBlocks(ctx context.Context, c chain.Chain, source string, blocks []*chain.Block) error {
+func (d *Store) WriteBlocks(ctx context.Context, c chain.Chain, source string, blocks []*chain.Block) error {
 	if len(blocks) == 0 {
 		return nil
 	}
@@ -668,7 +668,7 @@ type TxRecord struct {
 }
 
 // Tx returns a stored transaction by hash.
-func (d *DB) Tx(ctx context.Context, c chain.Chain, hash string) (*TxRecord, bool, error) {
+func (d *Store) Tx(ctx context.Context, c chain.Chain, hash string) (*TxRecord, bool, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, false, err
 	}
@@ -723,7 +723,7 @@ func decodeTx(c chain.Chain, hash, v []byte) (*TxRecord, error) {
 
 // SpentBy returns the transaction that spends an output, and the input
 // index, or false if the output is unspent or unknown.
-func (d *DB) SpentBy(ctx context.Context, c chain.Chain, op chain.OutPoint) (string, uint32, bool, error) {
+func (d *Store) SpentBy(ctx context.Context, c chain.Chain, op chain.OutPoint) (string, uint32, bool, error) {
 	if err := ctx.Err(); err != nil {
 		return "", 0, false, err
 	}
@@ -746,7 +746,7 @@ func (d *DB) SpentBy(ctx context.Context, c chain.Chain, op chain.OutPoint) (str
 
 // TxTransfers returns a stored transaction's transfers, for tracing from
 // a transaction.
-func (d *DB) TxTransfers(ctx context.Context, c chain.Chain, hash string) ([]chain.Transfer, bool, error) {
+func (d *Store) TxTransfers(ctx context.Context, c chain.Chain, hash string) ([]chain.Transfer, bool, error) {
 	r, ok, err := d.Tx(ctx, c, hash)
 	if err != nil || !ok {
 		return nil, ok, err
@@ -760,7 +760,7 @@ func (d *DB) TxTransfers(ctx context.Context, c chain.Chain, hash string) ([]cha
 
 // UTXOTx returns a stored Bitcoin transaction with its inputs and outputs,
 // its block and time.
-func (d *DB) UTXOTx(ctx context.Context, c chain.Chain, hash string) (*chain.Tx, uint64, time.Time, bool, error) {
+func (d *Store) UTXOTx(ctx context.Context, c chain.Chain, hash string) (*chain.Tx, uint64, time.Time, bool, error) {
 	r, ok, err := d.Tx(ctx, c, hash)
 	if err != nil || !ok {
 		return nil, 0, time.Time{}, ok, err

@@ -1,4 +1,4 @@
-package pebble
+package graph
 
 import (
 	"bytes"
@@ -187,7 +187,7 @@ func TestGraphFormatRefused(t *testing.T) {
 		}},
 	} {
 		dir := t.TempDir()
-		d, err := Open(ctx, dir)
+		d, err := openDir(ctx, dir)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -195,7 +195,7 @@ func TestGraphFormatRefused(t *testing.T) {
 			t.Fatal(err)
 		}
 		d.Close()
-		if d, err := Open(ctx, dir); !errors.Is(err, ErrGraphFormat) || !strings.Contains(err.Error(), "re-ingest") {
+		if d, err := openDir(ctx, dir); !errors.Is(err, ErrGraphFormat) || !strings.Contains(err.Error(), "re-ingest") {
 			if err == nil {
 				d.Close()
 			}
@@ -204,12 +204,12 @@ func TestGraphFormatRefused(t *testing.T) {
 	}
 	// A store without a graph (sanctions only, say) takes the new format.
 	dir := t.TempDir()
-	d, err := Open(ctx, dir)
+	d, err := openDir(ctx, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	d.Close()
-	d, err = Open(ctx, dir)
+	d, err = openDir(ctx, dir)
 	if err != nil {
 		t.Fatal(err)
 	}

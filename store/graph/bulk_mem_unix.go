@@ -1,6 +1,6 @@
 //go:build unix
 
-package pebble
+package graph
 
 import (
 	"fmt"

@@ -1,4 +1,4 @@
-package pebble
+package graph
 
 // hexDigit maps a lowercase hex digit to its value and any other byte to
 // 0xff, so that a run of digits is decoded and checked at once.

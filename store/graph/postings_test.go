@@ -1,4 +1,4 @@
-package pebble
+package graph
 
 import (
 	"bytes"
@@ -14,14 +14,14 @@ import (
 	"github.com/tracehound/tracehound/chain"
 )
 
-func openGraph(t testing.TB) *DB {
+func openGraph(t testing.TB) *Store {
 	t.Helper()
-	d, err := Open(context.Background(), t.TempDir())
+	d, err := openDir(context.Background(), t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { d.Close() })
-	return d
+	return d.Store
 }
 
 // viewBlocks gives hub n transfers in each direction: Ethereum-style and
@@ -104,7 +104,7 @@ func TestPostingViews(t *testing.T) {
 
 // writePostingsForTest writes blocks' transfers as postings with the
 // graph writer's encoding, without the rest of WriteBlocks.
-func (d *DB) writePostingsForTest(c chain.Chain, blocks []*chain.Block) error {
+func (d *Store) writePostingsForTest(c chain.Chain, blocks []*chain.Block) error {
 	b := d.db.NewBatch()
 	defer b.Close()
 	for _, blk := range blocks {

@@ -1,6 +1,6 @@
 //go:build !linux
 
-package pebble
+package graph
 
 import (
 	"errors"

@@ -1,4 +1,4 @@
-package pebble
+package graph
 
 import (
 	"context"
@@ -156,7 +156,7 @@ func decodePosting(v *PostingView, k, val []byte) error {
 // first unless q.Oldest), incoming and outgoing interleaved, until fn
 // returns false, the limit is reached or the range ends. It reuses one
 // view for every posting: fn must copy what it keeps.
-func (d *DB) PostingViews(ctx context.Context, c chain.Chain, addr string, q PostingQuery, fn func(*PostingView) bool) error {
+func (d *Store) PostingViews(ctx context.Context, c chain.Chain, addr string, q PostingQuery, fn func(*PostingView) bool) error {
 	if !q.Incoming && !q.Outgoing {
 		q.Incoming, q.Outgoing = true, true
 	}
@@ -225,7 +225,7 @@ func (d *DB) PostingViews(ctx context.Context, c chain.Chain, addr string, q Pos
 // Posting's strings are its own. They are carved from shared chunks, and
 // an address's few assets are converted once, so that a read of
 // thousands allocates a few chunks rather than a string per field.
-func (d *DB) Postings(ctx context.Context, c chain.Chain, addr string, q PostingQuery, fn func(Posting) bool) error {
+func (d *Store) Postings(ctx context.Context, c chain.Chain, addr string, q PostingQuery, fn func(Posting) bool) error {
 	var (
 		strs   strArena
 		assets []seenAsset

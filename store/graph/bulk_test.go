@@ -1,4 +1,4 @@
-package pebble_test
+package graph_test
 
 import (
 	"context"
@@ -10,12 +10,13 @@ import (
 	"testing"
 
 	"github.com/tracehound/tracehound/chain"
+	"github.com/tracehound/tracehound/store/graph"
 	"github.com/tracehound/tracehound/store/pebble"
 )
 
 // load writes blocks through a bulk loader in calls of step blocks and
 // flushes it.
-func load(t *testing.T, db *pebble.DB, c chain.Chain, o pebble.BulkOptions, blocks []*chain.Block, step int) {
+func load(t *testing.T, db *graph.Store, c chain.Chain, o graph.BulkOptions, blocks []*chain.Block, step int) {
 	t.Helper()
 	ctx := context.Background()
 	l, err := db.NewBulkLoader(ctx, c, "test", o)
@@ -34,7 +35,7 @@ func load(t *testing.T, db *pebble.DB, c chain.Chain, o pebble.BulkOptions, bloc
 }
 
 // graphState is what the stores show of some addresses and transactions.
-func graphState(t *testing.T, db *pebble.DB, c chain.Chain, addrs, txs []string) string {
+func graphState(t *testing.T, db *graph.Store, c chain.Chain, addrs, txs []string) string {
 	t.Helper()
 	ctx := context.Background()
 	var b strings.Builder
@@ -49,7 +50,7 @@ func graphState(t *testing.T, db *pebble.DB, c chain.Chain, addrs, txs []string)
 			t.Fatal(err)
 		}
 		fmt.Fprintf(&b, "%s %v %d %d %s %s %s %v\n", a, ok, tot.Incoming, tot.Outgoing, tot.FeesPaid, tot.FirstSeen, tot.LastSeen, amountsString(tot.Assets))
-		err = db.Postings(ctx, c, a, pebble.PostingQuery{Oldest: true}, func(p pebble.Posting) bool {
+		err = db.Postings(ctx, c, a, graph.PostingQuery{Oldest: true}, func(p graph.Posting) bool {
 			fmt.Fprintf(&b, "  %+v\n", p)
 			return true
 		})
@@ -67,7 +68,7 @@ func graphState(t *testing.T, db *pebble.DB, c chain.Chain, addrs, txs []string)
 	return b.String()
 }
 
-func ethState(t *testing.T, db *pebble.DB) string {
+func ethState(t *testing.T, db *graph.Store) string {
 	var txs []string
 	for h := 1; h <= 40; h++ {
 		txs = append(txs, hash("0x", h*10+1), hash("0x", h*10+3))
@@ -82,7 +83,7 @@ func TestBulkLoadEqualsBatches(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := ethState(t, ref)
-	for _, o := range []pebble.BulkOptions{{BatchBytes: -1}, {MaxBlocks: 7, BatchBytes: -1}, {ChunkBytes: 1, BatchBytes: -1}, {ChunkBytes: 1, MaxBlocks: 7, BatchBytes: -1}, {MaxBlocks: 7}} {
+	for _, o := range []graph.BulkOptions{{BatchBytes: -1}, {MaxBlocks: 7, BatchBytes: -1}, {ChunkBytes: 1, BatchBytes: -1}, {ChunkBytes: 1, MaxBlocks: 7, BatchBytes: -1}, {MaxBlocks: 7}} {
 		db := open(t)
 		// A first part written in batches: the load extends it.
 		if err := db.WriteBlocks(ctx, chain.Ethereum, "test", ethBlocks(1, 3)); err != nil {
@@ -99,7 +100,7 @@ func TestBulkLoadEqualsBatches(t *testing.T) {
 	}
 }
 
-func btcState(t *testing.T, db *pebble.DB) string {
+func btcState(t *testing.T, db *graph.Store) string {
 	var txs []string
 	for h := 1; h <= 12; h++ {
 		txs = append(txs, hash("", h*10), hash("", h*10+1))
@@ -132,14 +133,14 @@ func TestBulkLoadBitcoin(t *testing.T) {
 	want := btcState(t, ref)
 	// Outputs spent within a chunk and across chunks.
 	db := open(t)
-	load(t, db, chain.Bitcoin, pebble.BulkOptions{MaxBlocks: 5, BatchBytes: -1}, btcBlocks(1, 12), 2)
+	load(t, db, chain.Bitcoin, graph.BulkOptions{MaxBlocks: 5, BatchBytes: -1}, btcBlocks(1, 12), 2)
 	if got := btcState(t, db); got != want {
 		t.Errorf("bulk load differs from batches:\n%s\nwant\n%s", got, want)
 	}
 	// A run a block, merged at one commit: outputs created in one run
 	// and spent in a later one.
 	runs := open(t)
-	load(t, runs, chain.Bitcoin, pebble.BulkOptions{ChunkBytes: 1, BatchBytes: -1}, btcBlocks(1, 12), 2)
+	load(t, runs, chain.Bitcoin, graph.BulkOptions{ChunkBytes: 1, BatchBytes: -1}, btcBlocks(1, 12), 2)
 	if got := btcState(t, runs); got != want {
 		t.Errorf("bulk load in runs differs from batches:\n%s\nwant\n%s", got, want)
 	}
@@ -164,7 +165,7 @@ func TestBulkLoadUnspent(t *testing.T) {
 	if err := db.WriteBlocks(ctx, chain.Bitcoin, "test", btcBlocks(1, 2)); err != nil {
 		t.Fatal(err)
 	}
-	l, err := db.NewBulkLoader(ctx, chain.Bitcoin, "test", pebble.BulkOptions{})
+	l, err := db.NewBulkLoader(ctx, chain.Bitcoin, "test", graph.BulkOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,7 +201,7 @@ func TestBulkLoadRefusesDuplicates(t *testing.T) {
 	if err := db.WriteBlocks(ctx, chain.Ethereum, "test", ethBlocks(1, 10)); err != nil {
 		t.Fatal(err)
 	}
-	l, err := db.NewBulkLoader(ctx, chain.Ethereum, "test", pebble.BulkOptions{BatchBytes: -1})
+	l, err := db.NewBulkLoader(ctx, chain.Ethereum, "test", graph.BulkOptions{BatchBytes: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,7 +245,7 @@ func TestBulkLoadInterrupted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := db.NewBulkLoader(ctx, chain.Ethereum, "test", pebble.BulkOptions{MaxBlocks: 4, BatchBytes: -1})
+	l, err := db.Graph().NewBulkLoader(ctx, chain.Ethereum, "test", graph.BulkOptions{MaxBlocks: 4, BatchBytes: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -271,17 +272,17 @@ func TestBulkLoadInterrupted(t *testing.T) {
 	if left, _ := filepath.Glob(filepath.Join(dir, "bulk-*")); len(left) != 0 {
 		t.Errorf("left after reopening: %v", left)
 	}
-	tip, _, err := db.Tip(ctx, chain.Ethereum)
+	tip, _, err := db.Graph().Tip(ctx, chain.Ethereum)
 	if err != nil || tip.Height != 8 {
 		t.Fatalf("tip after the crash %d %v, want 8", tip.Height, err)
 	}
-	if _, ok, _ := db.Tx(ctx, chain.Ethereum, hash("0x", 91)); ok {
+	if _, ok, _ := db.Graph().Tx(ctx, chain.Ethereum, hash("0x", 91)); ok {
 		t.Error("a transaction of block 9, which was not stored, is readable")
 	}
-	load(t, db, chain.Ethereum, pebble.BulkOptions{MaxBlocks: 4, BatchBytes: -1}, ethBlocks(9, 32), 3)
+	load(t, db.Graph(), chain.Ethereum, graph.BulkOptions{MaxBlocks: 4, BatchBytes: -1}, ethBlocks(9, 32), 3)
 	ref := open(t)
-	load(t, ref, chain.Ethereum, pebble.BulkOptions{}, ethBlocks(1, 40), 40)
-	if got, want := ethState(t, db), ethState(t, ref); got != want {
+	load(t, ref, chain.Ethereum, graph.BulkOptions{}, ethBlocks(1, 40), 40)
+	if got, want := ethState(t, db.Graph()), ethState(t, ref); got != want {
 		t.Errorf("resumed load differs from an uninterrupted one:\n%s\nwant\n%s", got, want)
 	}
 }
@@ -291,7 +292,7 @@ func TestBulkLoadInterrupted(t *testing.T) {
 func TestBulkLoadBadBlock(t *testing.T) {
 	ctx := context.Background()
 	db := open(t)
-	l, err := db.NewBulkLoader(ctx, chain.Ethereum, "test", pebble.BulkOptions{MaxBlocks: 4, BatchBytes: -1})
+	l, err := db.NewBulkLoader(ctx, chain.Ethereum, "test", graph.BulkOptions{MaxBlocks: 4, BatchBytes: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -325,7 +326,7 @@ func TestBulkLoadLargeChunk(t *testing.T) {
 	addrs := []string{"0xa11ce", "0xb0b", "0xca401", "0x70ce4"}
 	want := graphState(t, ref, chain.Ethereum, addrs, txs)
 	// One chunk, and chunks of about 1,500 operations merged as runs.
-	for _, o := range []pebble.BulkOptions{{BatchBytes: -1}, {ChunkBytes: 100 << 10, BatchBytes: -1}} {
+	for _, o := range []graph.BulkOptions{{BatchBytes: -1}, {ChunkBytes: 100 << 10, BatchBytes: -1}} {
 		db := open(t)
 		load(t, db, chain.Ethereum, o, ethBlocks(1, 300), 300)
 		if got := graphState(t, db, chain.Ethereum, addrs, txs); got != want {
@@ -339,7 +340,7 @@ func TestBulkLoadLargeChunk(t *testing.T) {
 func TestBulkLoadProgress(t *testing.T) {
 	db := open(t)
 	var got [][2]int64
-	o := pebble.BulkOptions{ChunkBytes: 1, BatchBytes: -1, Progress: func(merged, total int64) { got = append(got, [2]int64{merged, total}) }}
+	o := graph.BulkOptions{ChunkBytes: 1, BatchBytes: -1, Progress: func(merged, total int64) { got = append(got, [2]int64{merged, total}) }}
 	load(t, db, chain.Ethereum, o, ethBlocks(1, 40), 5)
 	if len(got) < 2 || got[0][0] != 0 || got[len(got)-1][0] != got[len(got)-1][1] || got[0][1] == 0 {
 		t.Fatalf("progress %v, want 0 first and all of it last", got)
@@ -389,7 +390,7 @@ func TestBulkLoadHexTotals(t *testing.T) {
 	want := graphState(t, ref, chain.Ethereum, addrs, nil)
 
 	db := open(t)
-	l, err := db.NewBulkLoader(ctx, chain.Ethereum, "test", pebble.BulkOptions{ChunkBytes: 1, MaxBlocks: 12, BatchBytes: -1})
+	l, err := db.NewBulkLoader(ctx, chain.Ethereum, "test", graph.BulkOptions{ChunkBytes: 1, MaxBlocks: 12, BatchBytes: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
