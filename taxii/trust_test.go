@@ -471,10 +471,12 @@ func TestTLPByContent(t *testing.T) {
 func TestPagingCountsVisible(t *testing.T) {
 	n := newTrustNode(t, nil)
 	c := taxiitest.Created()
+	// Runs of withheld objects longer than the server reads at once.
 	var objs [][]byte
-	for i, m := range []string{"R", "R", "R", "G", "R", "R", "G", "R", "R", "R"} {
+	g1, g2 := 150, 301
+	for i := range 450 {
 		marking := intel.MarkingTLP2Red
-		if m == "G" {
+		if i == g1 || i == g2 {
 			marking = intel.MarkingTLP2Green
 		}
 		objs = append(objs, indicator(i, c, "", marking))
@@ -506,7 +508,7 @@ func TestPagingCountsVisible(t *testing.T) {
 			}
 			q = "limit=1&next=" + url.QueryEscape(p.Next)
 		}
-		if want := fmt.Sprint([][]string{{taxiitest.ID("indicator", 3)}, {taxiitest.ID("indicator", 6)}}); fmt.Sprint(pages) != want {
+		if want := fmt.Sprint([][]string{{taxiitest.ID("indicator", g1)}, {taxiitest.ID("indicator", g2)}}); fmt.Sprint(pages) != want {
 			t.Errorf("%s pages: %v, want %s", resource, pages, want)
 		}
 	}
