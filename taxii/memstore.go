@@ -221,10 +221,8 @@ func (m *MemStore) TAXIIObjects(ctx context.Context, collection string, f Filter
 	}
 	var cand []*Object
 	if len(f.IDs) > 0 {
-		for i, id := range f.IDs {
-			if !slices.Contains(f.IDs[:i], id) {
-				cand = append(cand, mc.byID[id]...)
-			}
+		for _, id := range uniqueIDs(f.IDs) {
+			cand = append(cand, mc.byID[id]...)
 		}
 		slices.SortFunc(cand, func(a, b *Object) int { return a.DateAdded.Compare(b.DateAdded) })
 	} else {

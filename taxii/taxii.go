@@ -168,6 +168,20 @@ type Filter struct {
 	SpecVersions []string
 }
 
+// uniqueIDs returns ids without repeats, in their order, in linear time:
+// a server vetting a large request asks for many.
+func uniqueIDs(ids []string) []string {
+	seen := make(map[string]bool, len(ids))
+	out := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
 // MatchObject applies the type and spec_version filters, which need
 // nothing but the object.
 func (f Filter) MatchObject(o *Object) bool {

@@ -145,6 +145,7 @@ func (s *Server) vet(ctx context.Context, collection, principal string, cands []
 			look = append(look, c.obj.ID)
 		}
 	}
+	look = uniqueIDs(look)
 	stored := map[string][]time.Time{}
 	if len(look) > 0 {
 		p, err := s.cfg.Store.TAXIIObjects(ctx, collection, Filter{IDs: look, Versions: VersionFilter{All: true}}, 1<<30)

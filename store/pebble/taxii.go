@@ -638,10 +638,12 @@ func taxiiObjectsByID(ctx context.Context, snap *pebble.Snapshot, coll string, f
 	if !f.AddedAfter.IsZero() {
 		after = f.AddedAfter.UnixMicro()
 	}
-	for i, id := range f.IDs {
-		if slices.Contains(f.IDs[:i], id) {
+	seen := make(map[string]bool, len(f.IDs))
+	for _, id := range f.IDs {
+		if seen[id] {
 			continue
 		}
+		seen[id] = true
 		if err := ctx.Err(); err != nil {
 			return p, err
 		}
