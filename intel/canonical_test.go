@@ -2,6 +2,7 @@ package intel_test
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/tracehound/tracehound/intel"
@@ -88,4 +89,27 @@ func TestTLPFromLabels(t *testing.T) {
 			t.Errorf("%v: %v %v, want %v", c.labels, got, ok, c.want)
 		}
 	}
+}
+
+// FuzzCanonicalID: a canonical id is its own canonical form, differs from
+// the input only in the case of its UUID, and names the same object.
+func FuzzCanonicalID(f *testing.F) {
+	f.Fuzz(func(t *testing.T, id string) {
+		c, err := intel.CanonicalID(id)
+		if err != nil {
+			if intel.SameID(id, id) {
+				t.Fatalf("%q is refused but the same as itself", id)
+			}
+			return
+		}
+		if again, err := intel.CanonicalID(c); err != nil || again != c {
+			t.Fatalf("%q: canonical %q is not its own canonical form: %q %v", id, c, again, err)
+		}
+		if len(c) != len(id) || !strings.EqualFold(c, id) || c[:strings.Index(c, "--")] != id[:strings.Index(id, "--")] {
+			t.Fatalf("%q became %q", id, c)
+		}
+		if !intel.SameID(id, c) || c != strings.ToLower(c) {
+			t.Fatalf("%q and %q", id, c)
+		}
+	})
 }
