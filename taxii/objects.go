@@ -591,7 +591,14 @@ func (s *Server) ingest(ctx context.Context, collection, partner, principal stri
 			fail(i, o, err)
 			continue
 		}
-		cands = append(cands, candidate{index: i, obj: o, claims: claimsOf(o, creators[i])})
+		c := candidate{index: i, obj: o}
+		// The node's own producers (AddObjects) relay what others made as
+		// well as what it makes: they claim no identity, lest a relayed
+		// creator be bound to the node.
+		if partner != LocalPartner {
+			c.claims = claimsOf(o, creators[i])
+		}
+		cands = append(cands, c)
 	}
 	parsed = nil
 	good, added, err := s.add(ctx, collection, principal, cands, fail)

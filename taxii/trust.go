@@ -25,7 +25,8 @@ import (
 // partner. Each identity id is bound to the first principal that claims
 // it (by posting the identity, or naming it in created_by_ref), and the
 // node's own identity to the node; an object claiming an identity bound
-// to another principal is refused as forged. Observables, which have no
+// to another principal is refused as forged. The node's own producers
+// (AddObjects) claim no identity: they relay what others made. Observables, which have no
 // versions, may be sent by anyone and never change once stored; the fixed
 // TLP marking definitions are nobody's.
 

@@ -244,6 +244,16 @@ func TestIdentityClaims(t *testing.T) {
 	}
 	refused(t, "alice as the node", n.send("open", "alice", indicator(15, c, `"created_by_ref":"`+nodeID+`"`)), "belongs to another")
 	accepted(t, "the node", n.send("open", "analyst", indicator(16, c, `"created_by_ref":"`+nodeID+`"`)))
+	// The node's own producers claim nothing: what they relay keeps its
+	// creator free for the creator's key.
+	c3 := taxiitest.ID("identity", 3)
+	if st, err := n.taxii.AddObjects(ctx, "open", []json.RawMessage{indicator(17, c, `"created_by_ref":"`+c3+`"`)}); err != nil || st.SuccessCount != 1 {
+		t.Fatalf("the node relays: %+v %v", st, err)
+	}
+	if ids, err := n.store.TAXIIIdentities(ctx, []string{c3}); err != nil || len(ids) != 0 {
+		t.Errorf("relayed creator bound: %v %v", ids, err)
+	}
+	accepted(t, "the creator's key", n.send("open", "bob", indicator(18, c, `"created_by_ref":"`+c3+`"`)))
 }
 
 // errorBody is an error message without what differs between requests.
