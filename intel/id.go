@@ -127,3 +127,66 @@ func IdentityFor(name string) *Identity {
 	id.ID = TypeIdentity + "--" + formatUUID(uuidV5(identityNamespace, name))
 	return id
 }
+
+// CanonicalID checks that id is a STIX identifier, object-type--UUID,
+// written exactly: a type name of lower-case letters, digits and single
+// hyphens (the spec defines type names lower case), two hyphens and a UUID
+// of 8-4-4-4-12 hex digits, with nothing around it. It returns the id with
+// the UUID in lower case: RFC 4122 reads hex digits in either case, so
+// ids that differ only there name one object and must compare equal.
+func CanonicalID(id string) (string, error) {
+	typ, uuid, ok := strings.Cut(id, "--")
+	if !ok {
+		return "", fmt.Errorf("identifier %q: want object-type--UUID", id)
+	}
+	if err := checkTypeName(typ); err != nil {
+		return "", fmt.Errorf("identifier %q: %w", id, err)
+	}
+	if len(uuid) != 36 {
+		return "", fmt.Errorf("identifier %q: %q is not a UUID", id, uuid)
+	}
+	b := []byte(uuid)
+	for i, c := range b {
+		switch {
+		case i == 8 || i == 13 || i == 18 || i == 23:
+			if c != '-' {
+				return "", fmt.Errorf("identifier %q: %q is not a UUID", id, uuid)
+			}
+		case c >= '0' && c <= '9' || c >= 'a' && c <= 'f':
+		case c >= 'A' && c <= 'F':
+			b[i] = c + 'a' - 'A'
+		default:
+			return "", fmt.Errorf("identifier %q: %q is not a UUID", id, uuid)
+		}
+	}
+	return typ + "--" + string(b), nil
+}
+
+// SameID reports whether a and b are both STIX identifiers and name the
+// same object. A malformed id is the same as nothing, not even itself.
+func SameID(a, b string) bool {
+	ca, err := CanonicalID(a)
+	if err != nil {
+		return false
+	}
+	cb, err := CanonicalID(b)
+	return err == nil && ca == cb
+}
+
+// checkTypeName applies STIX 2.1's rules for type names: 3 to 250
+// characters of a-z, 0-9 and single hyphens, starting with a letter.
+func checkTypeName(t string) error {
+	if len(t) < 3 || len(t) > 250 {
+		return fmt.Errorf("type %q: must be 3 to 250 characters", t)
+	}
+	for i := 0; i < len(t); i++ {
+		c := t[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return fmt.Errorf("type %q: only a-z, 0-9 and '-' are allowed", t)
+		}
+	}
+	if t[0] < 'a' || t[0] > 'z' || t[len(t)-1] == '-' || strings.Contains(t, "--") {
+		return fmt.Errorf("type %q: must start with a letter and have no trailing or double hyphen", t)
+	}
+	return nil
+}

@@ -292,3 +292,55 @@ func ObjectTLP(obj Object, markings map[string]*MarkingDefinition) (level TLP, m
 	}
 	return level, true
 }
+
+// MarkingLevel returns the strictest TLP level a marking definition
+// expresses anywhere: its fixed TLP id, its body in any of the encodings
+// TLPFromMarking reads (the TLP 1.0 definition_type compared without
+// case), a MISP statement that is a tlp tag ("tlp:red"), or a name that is
+// a TLP label. Unlike TLPFromMarking it weighs them all, so that a body
+// can make a marking stricter than its id but never laxer: a definition
+// that says TLP:RED anywhere is RED, whatever its id.
+func MarkingLevel(m *MarkingDefinition) (TLP, bool) {
+	if m == nil {
+		return 0, false
+	}
+	var level TLP
+	if t, ok := TLPFromMarkingID(m.ID); ok {
+		level = t
+	}
+	if t, ok := tlpFromBody(m); ok {
+		level = max(level, t)
+	}
+	if strings.EqualFold(m.DefinitionType, "tlp") {
+		var d struct {
+			TLP string `json:"tlp"`
+		}
+		if json.Unmarshal(m.Definition, &d) == nil {
+			if t, err := ParseTLP(d.TLP); err == nil {
+				level = max(level, t)
+			}
+		}
+	}
+	if s, ok := m.Statement(); ok {
+		if t, ok := TLPFromMISPTag(s); ok {
+			level = max(level, t)
+		}
+	}
+	if t, ok := TLPFromMISPTag(m.Name); ok {
+		level = max(level, t)
+	}
+	return level, level != 0
+}
+
+// TLPFromLabels returns the strictest level among labels that are MISP
+// tlp tags ("tlp:red"): MISP exports an event's tags as its objects'
+// labels, markings included.
+func TLPFromLabels(labels []string) (TLP, bool) {
+	var level TLP
+	for _, l := range labels {
+		if t, ok := TLPFromMISPTag(l); ok {
+			level = max(level, t)
+		}
+	}
+	return level, level != 0
+}

@@ -156,6 +156,8 @@ type Query struct {
 	IDs     []string
 	Types   []string
 	Version string // match[version]: last, first, all or a timestamp
+	// SpecVersions is match[spec_version].
+	SpecVersions []string
 }
 
 // Result is one page of a GET objects answer.
@@ -200,6 +202,9 @@ func (c *Client) ObjectsPage(ctx context.Context, collectionID string, q Query) 
 	}
 	if q.Version != "" {
 		v.Set(paramVersion, q.Version)
+	}
+	if len(q.SpecVersions) > 0 {
+		v.Set(paramSpecVersion, strings.Join(q.SpecVersions, ","))
 	}
 	var body struct {
 		More    bool              `json:"more"`

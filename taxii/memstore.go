@@ -3,6 +3,7 @@ package taxii
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"sync"
@@ -13,11 +14,13 @@ import (
 // shares nothing it must keep across restarts. It implements Store and
 // CursorStore and is safe for concurrent use.
 type MemStore struct {
-	mu      sync.RWMutex
-	colls   map[string]Collection
-	objs    map[string]*memCollection
-	status  map[string]Status
-	cursors map[[2]string]Cursor
+	mu         sync.RWMutex
+	colls      map[string]Collection
+	objs       map[string]*memCollection
+	status     map[string]Status
+	cursors    map[[2]string]Cursor
+	owners     map[string]Ownership // by ownerKey
+	identities map[string]string    // by ownerKey
 }
 
 type memCollection struct {
@@ -28,10 +31,12 @@ type memCollection struct {
 // NewMemStore returns an empty store.
 func NewMemStore() *MemStore {
 	return &MemStore{
-		colls:   map[string]Collection{},
-		objs:    map[string]*memCollection{},
-		status:  map[string]Status{},
-		cursors: map[[2]string]Cursor{},
+		colls:      map[string]Collection{},
+		objs:       map[string]*memCollection{},
+		status:     map[string]Status{},
+		cursors:    map[[2]string]Cursor{},
+		owners:     map[string]Ownership{},
+		identities: map[string]string{},
 	}
 }
 
@@ -130,13 +135,77 @@ func (m *MemStore) AddTAXIIObjects(ctx context.Context, collection string, objs 
 			continue
 		}
 		k, _ := slices.BinarySearchFunc(mc.byDate, o.DateAdded, func(e *Object, t time.Time) int { return e.DateAdded.Compare(t) })
-		o.Markings, o.Raw = slices.Clone(o.Markings), slices.Clone(o.Raw)
+		m.own(&o)
+		o.Markings, o.Raw, o.Owner, o.Claims = slices.Clone(o.Markings), slices.Clone(o.Raw), "", nil
 		p := &o
 		mc.byID[o.ID] = slices.Insert(vs, j, p)
 		mc.byDate = slices.Insert(mc.byDate, k, p)
 		added++
 	}
 	return added, nil
+}
+
+// own records what an added version says of its id's owner and of the
+// identities it claims.
+func (m *MemStore) own(o *Object) {
+	if o.Owner == "" {
+		return
+	}
+	key := ownerKey(o.ID)
+	own, ok := m.owners[key]
+	if !ok {
+		own.Owner = o.Owner
+	}
+	own.Revoked = own.Revoked || o.Revoked
+	m.owners[key] = own
+	for _, c := range o.Claims {
+		if _, ok := m.identities[ownerKey(c)]; !ok {
+			m.identities[ownerKey(c)] = o.Owner
+		}
+	}
+}
+
+// TAXIIOwners returns the owners of ids.
+func (m *MemStore) TAXIIOwners(ctx context.Context, ids []string) (map[string]Ownership, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	out := map[string]Ownership{}
+	for _, id := range ids {
+		if own, ok := m.owners[ownerKey(id)]; ok {
+			out[ownerKey(id)] = own
+		}
+	}
+	return out, nil
+}
+
+// TAXIIIdentities returns the principals identity ids are bound to.
+func (m *MemStore) TAXIIIdentities(ctx context.Context, ids []string) (map[string]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	out := map[string]string{}
+	for _, id := range ids {
+		if p, ok := m.identities[ownerKey(id)]; ok {
+			out[ownerKey(id)] = p
+		}
+	}
+	return out, nil
+}
+
+// BindTAXIIIdentity binds an identity id to a principal.
+func (m *MemStore) BindTAXIIIdentity(ctx context.Context, id, principal string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.identities[ownerKey(id)] = principal
+	return nil
 }
 
 // TAXIIObjects returns a page of matching objects.
@@ -152,10 +221,8 @@ func (m *MemStore) TAXIIObjects(ctx context.Context, collection string, f Filter
 	}
 	var cand []*Object
 	if len(f.IDs) > 0 {
-		for i, id := range f.IDs {
-			if !slices.Contains(f.IDs[:i], id) {
-				cand = append(cand, mc.byID[id]...)
-			}
+		for _, id := range uniqueIDs(f.IDs) {
+			cand = append(cand, mc.byID[id]...)
 		}
 		slices.SortFunc(cand, func(a, b *Object) int { return a.DateAdded.Compare(b.DateAdded) })
 	} else {
@@ -278,8 +345,9 @@ func (m *MemStore) TAXIIStatus(ctx context.Context, id string) (Status, bool, er
 	return cloneStatus(s), ok, nil
 }
 
-// PruneTAXIIStatuses removes expired statuses and the oldest beyond keep.
-func (m *MemStore) PruneTAXIIStatuses(ctx context.Context, before time.Time, keep int) (int, error) {
+// PruneTAXIIStatuses removes expired statuses and the oldest beyond keep
+// or maxBytes, a status's size being that of its JSON.
+func (m *MemStore) PruneTAXIIStatuses(ctx context.Context, before time.Time, keep int, maxBytes int64) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
@@ -290,12 +358,23 @@ func (m *MemStore) PruneTAXIIStatuses(ctx context.Context, before time.Time, kee
 		all = append(all, s)
 	}
 	slices.SortFunc(all, func(a, b Status) int { return cmp.Or(a.Created.Compare(b.Created), cmp.Compare(a.ID, b.ID)) })
-	n := 0
-	for i, s := range all {
-		if s.Created.Before(before) || len(all)-i > keep {
+	n, kept, size, full := 0, 0, int64(0), false
+	for i := len(all) - 1; i >= 0; i-- {
+		s := all[i]
+		if !full && maxBytes > 0 {
+			b, err := json.Marshal(s)
+			if err != nil {
+				return n, fmt.Errorf("prune statuses: %w", err)
+			}
+			size += int64(len(b))
+			full = size > maxBytes
+		}
+		if full || s.Created.Before(before) || kept >= keep {
 			delete(m.status, s.ID)
 			n++
+			continue
 		}
+		kept++
 	}
 	return n, nil
 }

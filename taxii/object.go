@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/tracehound/tracehound/intel"
 )
 
 // head is the part of a STIX object the package reads.
@@ -20,11 +22,59 @@ type head struct {
 }
 
 // ParseObject reads and validates one STIX 2.1 object. The checks are the
-// minimum a collection needs to store and version it: a valid type and
-// id, spec_version 2.1 (optional for cyber-observables), and RFC 3339
-// created and modified where STIX requires them. The caller sets
-// DateAdded (and Version, for objects without created or modified).
+// minimum a collection needs to store and version it and to know who made
+// it: a valid type and id, spec_version 2.1 (optional for
+// cyber-observables), RFC 3339 created and modified where STIX requires
+// them, and a created_by_ref, if any, that is an identity's id. The caller
+// sets DateAdded (and Version, for objects without created or modified).
 func ParseObject(raw []byte) (Object, error) {
+	o, _, err := parseObject(raw)
+	return o, err
+}
+
+// parseObject is ParseObject, also returning the canonical creator
+// ("" if none).
+func parseObject(raw []byte) (Object, string, error) {
+	o, err := parseVersioned(raw)
+	if err != nil {
+		return o, "", err
+	}
+	creator, err := creatorOf(&o, o.Raw)
+	return o, creator, err
+}
+
+// creatorOf reads what the server needs beyond the head of an object it
+// stores: revoked, and the created_by_ref, checked and made canonical.
+// They are not in the head, which the client decodes too, leniently.
+func creatorOf(o *Object, raw []byte) (string, error) {
+	var h struct {
+		Revoked      bool    `json:"revoked"`
+		CreatedByRef *string `json:"created_by_ref"`
+	}
+	if !bytes.Contains(raw, []byte(`"created_by_ref"`)) && !bytes.Contains(raw, []byte(`"revoked"`)) {
+		return "", nil
+	}
+	if err := json.Unmarshal(raw, &h); err != nil {
+		if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok && te.Field != "" {
+			return "", fmt.Errorf("property %s: wrong JSON type %s", te.Field, te.Value)
+		}
+		return "", err
+	}
+	o.Revoked = h.Revoked
+	if h.CreatedByRef == nil {
+		return "", nil
+	}
+	id, err := intel.CanonicalID(*h.CreatedByRef)
+	if err != nil {
+		return "", fmt.Errorf("created_by_ref: %w", err)
+	}
+	if !strings.HasPrefix(id, intel.TypeIdentity+"--") {
+		return "", fmt.Errorf("created_by_ref %q: not an identity", *h.CreatedByRef)
+	}
+	return id, nil
+}
+
+func parseVersioned(raw []byte) (Object, error) {
 	o, h, err := decodeObject(raw)
 	if err != nil {
 		return o, err

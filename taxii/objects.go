@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/tracehound/tracehound/intel"
 )
 
 // URL parameters of the object endpoints.
@@ -111,17 +113,59 @@ func later(a, b time.Time) time.Time {
 	return a
 }
 
-// split passes objects through the policy.
-func (s *Server) split(ctx context.Context, partner string, c Collection, objs []Object) (allowed []Object, withheld []string) {
+// split passes objects through the policy and the granular markings,
+// returning what partner may receive of each.
+func (s *Server) split(ctx context.Context, partner string, c Collection, objs []Object) (allowed []Object, withheld []string, err error) {
 	allowed = make([]Object, 0, len(objs))
 	for _, o := range objs {
-		if s.policy.Allow(ctx, partner, c, o) {
-			allowed = append(allowed, o)
+		v, ok, err := s.decide(ctx, partner, c, o)
+		if err != nil {
+			return nil, nil, err
+		}
+		if ok {
+			allowed = append(allowed, v)
 		} else {
 			withheld = append(withheld, o.ID)
 		}
 	}
-	return allowed, withheld
+	return allowed, withheld, nil
+}
+
+// page reads up to limit objects that f selects and partner may see, in
+// date_added order, reading on past withheld ones, so that neither the
+// size of a page nor more says how many were withheld; more says whether
+// a further one may be seen. Withheld objects after the last one served
+// are left for the next page to audit.
+func (s *Server) page(ctx context.Context, partner string, c Collection, f Filter, limit int) (served []Object, withheld []string, more bool, err error) {
+	var pending []string // withheld since the last one served
+	for {
+		// One object more than the page needs tells whether there is
+		// more; reading a few dozen at least keeps a reader who may see
+		// little from costing one store query per object.
+		p, err := s.cfg.Store.TAXIIObjects(ctx, c.ID, f, max(limit-len(served)+1, 64))
+		if err != nil {
+			return nil, nil, false, err
+		}
+		for _, o := range p.Objects {
+			v, ok, err := s.decide(ctx, partner, c, o)
+			if err != nil {
+				return nil, nil, false, err
+			}
+			if !ok {
+				pending = append(pending, o.ID)
+				continue
+			}
+			if len(served) == limit {
+				return served, withheld, true, nil
+			}
+			served = append(served, v)
+			withheld, pending = append(withheld, pending...), pending[:0]
+		}
+		if !p.More || len(p.Objects) == 0 {
+			return served, append(withheld, pending...), false, nil
+		}
+		f.AddedAfter = p.Objects[len(p.Objects)-1].DateAdded
+	}
 }
 
 // record audits the objects about to be served and those withheld. The
@@ -141,15 +185,6 @@ func (s *Server) record(ctx context.Context, partner string, c Collection, resou
 		}
 	}
 	return nil
-}
-
-// screen applies the policy and audits the outcome.
-func (s *Server) screen(ctx context.Context, partner string, c Collection, resource string, objs []Object) ([]Object, error) {
-	served, withheld := s.split(ctx, partner, c, objs)
-	if err := s.record(ctx, partner, c, resource, served, withheld); err != nil {
-		return nil, err
-	}
-	return served, nil
 }
 
 func ids(objs []Object) []string {
@@ -236,27 +271,24 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, resource string) {
 		s.fail(w, http.StatusBadRequest, "Bad query", err.Error())
 		return
 	}
-	page, err := s.cfg.Store.TAXIIObjects(r.Context(), c.ID, q.filter, q.limit)
+	served, withheld, more, err := s.page(r.Context(), partner, c, q.filter, q.limit)
 	if err != nil {
 		s.internal(w, r, fmt.Errorf("%s of %s: %w", resource, c.ID, err))
 		return
 	}
-	served, err := s.screen(r.Context(), partner, c, resource, page.Objects)
-	if err != nil {
+	if err := s.record(r.Context(), partner, c, resource, served, withheld); err != nil {
 		s.internal(w, r, err)
 		return
 	}
-	// The token marks the last object read, withheld or not, so that a
-	// page of withheld objects does not stall the partner.
 	var next string
-	if page.More && len(page.Objects) > 0 {
-		next = encodeToken(tokenDateAdded, page.Objects[len(page.Objects)-1].DateAdded)
+	if more {
+		next = encodeToken(tokenDateAdded, served[len(served)-1].DateAdded)
 	}
 	if resource == "objects" {
-		writeEnvelope(w, served, page.More, next)
+		writeEnvelope(w, served, more, next)
 		return
 	}
-	writeManifest(w, served, page.More, next)
+	writeManifest(w, served, more, next)
 }
 
 func writeManifest(w http.ResponseWriter, objs []Object, more bool, next string) {
@@ -289,26 +321,32 @@ func (s *Server) getObject(w http.ResponseWriter, r *http.Request) {
 	}
 	id := r.PathValue("object")
 	q.filter.IDs = []string{id}
-	page, err := s.cfg.Store.TAXIIObjects(r.Context(), c.ID, q.filter, q.limit)
+	served, withheld, more, err := s.page(r.Context(), partner, c, q.filter, q.limit)
 	if err != nil {
 		s.internal(w, r, fmt.Errorf("object %s in %s: %w", id, c.ID, err))
 		return
 	}
-	served, err := s.screen(r.Context(), partner, c, "objects", page.Objects)
-	if err != nil {
+	if err := s.record(r.Context(), partner, c, "objects", served, withheld); err != nil {
 		s.internal(w, r, err)
 		return
 	}
 	// Withheld and absent look alike.
-	if len(served) == 0 && !page.More && !q.cursor {
-		s.fail(w, http.StatusNotFound, "Object not found", "no object "+id+" in collection "+c.ID)
+	if len(served) == 0 && !q.cursor {
+		s.objectNotFound(w, c)
 		return
 	}
 	var next string
-	if page.More && len(page.Objects) > 0 {
-		next = encodeToken(tokenDateAdded, page.Objects[len(page.Objects)-1].DateAdded)
+	if more {
+		next = encodeToken(tokenDateAdded, served[len(served)-1].DateAdded)
 	}
-	writeEnvelope(w, served, page.More, next)
+	writeEnvelope(w, served, more, next)
+}
+
+// objectNotFound answers for an object that does not exist and for one
+// the partner may not see alike, to the byte: the difference would tell
+// that a hidden id exists.
+func (s *Server) objectNotFound(w http.ResponseWriter, c Collection) {
+	s.fail(w, http.StatusNotFound, "Object not found", "no such object in collection "+c.ID)
 }
 
 func (s *Server) versions(w http.ResponseWriter, r *http.Request) {
@@ -337,7 +375,11 @@ func (s *Server) versions(w http.ResponseWriter, r *http.Request) {
 			cand = append(cand, o)
 		}
 	}
-	served, withheld := s.split(r.Context(), partner, c, cand)
+	served, withheld, err := s.split(r.Context(), partner, c, cand)
+	if err != nil {
+		s.internal(w, r, fmt.Errorf("versions of %s in %s: %w", id, c.ID, err))
+		return
+	}
 	more := len(served) > q.limit
 	if more {
 		served = served[:q.limit]
@@ -347,7 +389,7 @@ func (s *Server) versions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if len(served) == 0 && !q.cursor {
-		s.fail(w, http.StatusNotFound, "Object not found", "no object "+id+" in collection "+c.ID)
+		s.objectNotFound(w, c)
 		return
 	}
 	body := struct {
@@ -380,23 +422,84 @@ func (s *Server) deleteObject(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PathValue("object")
+	ctx := r.Context()
+	vs, err := s.cfg.Store.TAXIIVersions(ctx, c.ID, id)
+	if err != nil {
+		s.internal(w, r, fmt.Errorf("delete %s from %s: %w", id, c.ID, err))
+		return
+	}
+	if len(vs) == 0 {
+		s.objectNotFound(w, c)
+		return
+	}
+	if ok, err := s.mayDelete(ctx, w, partner, c, vs); err != nil {
+		s.internal(w, r, fmt.Errorf("delete %s from %s: %w", id, c.ID, err))
+		return
+	} else if !ok {
+		return
+	}
 	s.mu.Lock()
-	n, err := s.cfg.Store.DeleteTAXIIObjects(r.Context(), c.ID, id, q.filter)
+	n, err := s.cfg.Store.DeleteTAXIIObjects(ctx, c.ID, id, q.filter)
 	s.mu.Unlock()
 	if err != nil {
 		s.internal(w, r, fmt.Errorf("delete %s from %s: %w", id, c.ID, err))
 		return
 	}
 	if n == 0 {
-		s.fail(w, http.StatusNotFound, "Object not found", "no matching version of "+id+" in collection "+c.ID)
+		s.objectNotFound(w, c)
 		return
 	}
+	if vs[0].Type == intel.TypeMarkingDefinition {
+		s.markings.forget()
+	}
 	e := Event{Time: s.cfg.Now().UTC(), Partner: partner, Action: ActionDeleted, Collection: c.ID, Resource: "objects", ObjectIDs: []string{id}, Reason: strconv.Itoa(n) + " versions"}
-	if err := s.audit.Record(r.Context(), e); err != nil {
+	if err := s.audit.Record(ctx, e); err != nil {
 		s.internal(w, r, fmt.Errorf("audit delete: %w", err))
 		return
 	}
+	s.changed(ctx, c.ID)
 	w.WriteHeader(http.StatusOK)
+}
+
+// mayDelete reports whether partner may delete an object (its versions
+// vs): its owner and administrators may. Anyone else is refused, and
+// audited, with a 404 if it cannot see a version of the object, as if it
+// did not exist, and a 403 if it can.
+func (s *Server) mayDelete(ctx context.Context, w http.ResponseWriter, partner string, c Collection, vs []Object) (bool, error) {
+	if s.cfg.IsAdmin(ctx) {
+		return true, nil
+	}
+	id := vs[0].ID
+	owners, err := s.cfg.Store.TAXIIOwners(ctx, []string{id})
+	if err != nil {
+		return false, err
+	}
+	own, ok := owners[ownerKey(id)]
+	if !ok && !fixedTLP(vs[0]) {
+		own, ok = Ownership{Owner: LocalPartner}, true // stored before owners were kept
+	}
+	if ok && own.Owner == s.principal(ctx, partner) {
+		return true, nil
+	}
+	visible := false
+	for _, o := range vs {
+		if _, ok, err := s.decide(ctx, partner, c, o); err != nil {
+			return false, err
+		} else if ok {
+			visible = true
+			break
+		}
+	}
+	e := Event{Time: s.cfg.Now().UTC(), Partner: partner, Action: ActionDenied, Collection: c.ID, Resource: "objects", ObjectIDs: []string{id}, Reason: "delete: not the owner"}
+	if err := s.audit.Record(ctx, e); err != nil {
+		return false, fmt.Errorf("audit denial: %w", err)
+	}
+	if !visible {
+		s.objectNotFound(w, c)
+	} else {
+		s.fail(w, http.StatusForbidden, "Forbidden", "only the partner that wrote an object, or an administrator, may delete it")
+	}
+	return false, nil
 }
 
 // envelope is the body of an add request; a STIX bundle reads the same.
@@ -443,7 +546,7 @@ func (s *Server) addObjects(w http.ResponseWriter, r *http.Request) {
 	}
 	body = nil
 
-	st, err := s.ingest(r.Context(), c.ID, partner, env.Objects)
+	st, err := s.ingest(r.Context(), c.ID, partner, s.principal(r.Context(), partner), env.Objects)
 	if err != nil {
 		s.internal(w, r, err)
 		return
@@ -460,40 +563,55 @@ func (s *Server) addObjects(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusAccepted, st)
 }
 
-// ingest validates, stores and audits the objects of one add request and
-// returns its status. Invalid objects are failures; the valid ones are
-// kept.
-func (s *Server) ingest(ctx context.Context, collection, partner string, raws []json.RawMessage) (Status, error) {
+// ingest validates, vets, stores and audits the objects of one add
+// request by partner, written as principal, and returns its status.
+// Invalid and refused objects are failures; the others are kept.
+func (s *Server) ingest(ctx context.Context, collection, partner, principal string, raws []json.RawMessage) (Status, error) {
 	now := s.cfg.Now()
 	st := Status{ID: newStatusID(), Status: "complete", RequestTimestamp: formatDateAdded(now), TotalCount: len(raws), Partner: partner, Created: now.UTC()}
-	good := make([]Object, 0, len(raws))
-	parsed, errs := parseAll(raws)
+	fail := func(i int, o Object, err error) {
+		id := o.ID
+		if id == "" {
+			id = "objects[" + strconv.Itoa(i) + "]"
+		}
+		st.FailureCount++
+		s.note(&st.Failures, StatusDetail{ID: id, Version: versionOf(o), Message: err.Error()})
+	}
+	cands := make([]candidate, 0, len(raws))
+	parsed, creators, errs := parseAll(raws)
 	for i := range raws {
 		o, err := parsed[i], errs[i]
+		if err == nil {
+			err = s.checkClock(o, now)
+		}
 		if err == nil && s.cfg.Accept != nil {
 			err = s.cfg.Accept(ctx, partner, o)
 		}
 		if err != nil {
-			id := o.ID
-			if id == "" {
-				id = "objects[" + strconv.Itoa(i) + "]"
-			}
-			st.Failures = append(st.Failures, StatusDetail{ID: id, Version: versionOf(o), Message: err.Error()})
+			fail(i, o, err)
 			continue
 		}
-		good = append(good, o)
+		c := candidate{index: i, obj: o}
+		// The node's own producers (AddObjects) relay what others made as
+		// well as what it makes: they claim no identity, lest a relayed
+		// creator be bound to the node.
+		if partner != LocalPartner {
+			c.claims = claimsOf(o, creators[i])
+		}
+		cands = append(cands, c)
 	}
-	added, err := s.add(ctx, collection, good)
+	parsed = nil
+	good, added, err := s.add(ctx, collection, principal, cands, fail)
 	if err != nil {
 		return Status{}, fmt.Errorf("add to %s: %w", collection, err)
 	}
 	for _, o := range good {
-		st.Successes = append(st.Successes, StatusDetail{ID: o.ID, Version: versionOf(o)})
+		st.SuccessCount++
+		s.note(&st.Successes, StatusDetail{ID: o.ID, Version: versionOf(o)})
 	}
-	st.SuccessCount, st.FailureCount = len(st.Successes), len(st.Failures)
 	// One event per page's worth of ids keeps audit entries bounded
 	// however large the bundle.
-	summary := fmt.Sprintf("%d new, %d known, %d failed", added, len(good)-added, len(st.Failures))
+	summary := fmt.Sprintf("%d new, %d known, %d failed", added, len(good)-added, st.FailureCount)
 	all := ids(good)
 	for len(all) > 0 || summary != "" {
 		chunk := all[:min(len(all), s.cfg.PageSize)]
@@ -504,13 +622,24 @@ func (s *Server) ingest(ctx context.Context, collection, partner string, raws []
 		}
 		summary = ""
 	}
+	if added > 0 {
+		s.changed(ctx, collection)
+	}
 	return st, nil
 }
 
+// changed tells the node that a collection changed.
+func (s *Server) changed(ctx context.Context, collection string) {
+	if s.cfg.OnChange != nil {
+		s.cfg.OnChange(ctx, collection)
+	}
+}
+
 // parseAll parses objects on every core, keeping their order: a large
-// bundle is mostly JSON decoding.
-func parseAll(raws []json.RawMessage) ([]Object, []error) {
-	objs, errs := make([]Object, len(raws)), make([]error, len(raws))
+// bundle is mostly JSON decoding. creators are the canonical
+// created_by_refs.
+func parseAll(raws []json.RawMessage) (objs []Object, creators []string, errs []error) {
+	objs, creators, errs = make([]Object, len(raws)), make([]string, len(raws)), make([]error, len(raws))
 	workers := runtime.GOMAXPROCS(0)
 	if len(raws) < 256 {
 		workers = 1
@@ -521,29 +650,35 @@ func parseAll(raws []json.RawMessage) ([]Object, []error) {
 		hi := min(lo+chunk, len(raws))
 		wg.Go(func() {
 			for i := lo; i < hi; i++ {
-				objs[i], errs[i] = ParseObject(raws[i])
+				objs[i], creators[i], errs[i] = parseObject(raws[i])
 			}
 		})
 	}
 	wg.Wait()
-	return objs, errs
+	return objs, creators, errs
 }
 
-// add stamps objects with date_added, strictly increasing within the
-// collection even when the clock stands still or steps back, and stores
-// them while holding the write lock, so that no reader paging by
-// date_added can pass an object before it is committed.
-func (s *Server) add(ctx context.Context, collection string, objs []Object) (int, error) {
-	if len(objs) == 0 {
-		return 0, nil
+// add vets the candidates, stamps those kept with date_added, strictly
+// increasing within the collection even when the clock stands still or
+// steps back, and stores them, all while holding the write lock: no
+// reader paging by date_added can pass an object before it is committed,
+// and each request's ownership checks see every write before it. It
+// returns the objects kept and how many were new.
+func (s *Server) add(ctx context.Context, collection, principal string, cands []candidate, fail func(int, Object, error)) ([]Object, int, error) {
+	if len(cands) == 0 {
+		return nil, 0, nil
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	objs, err := s.vet(ctx, collection, principal, cands, fail)
+	if err != nil || len(objs) == 0 {
+		return nil, 0, err
+	}
 	last, ok := s.last[collection]
 	if !ok {
 		var err error
 		if last, err = s.cfg.Store.TAXIILastAdded(ctx, collection); err != nil {
-			return 0, err
+			return nil, 0, err
 		}
 	}
 	for i := range objs {
@@ -558,26 +693,45 @@ func (s *Server) add(ctx context.Context, collection string, objs []Object) (int
 	if err != nil {
 		// The store may hold part of the batch: read its clock again.
 		delete(s.last, collection)
-		return 0, err
+		return nil, 0, err
 	}
 	s.last[collection] = last
-	return n, nil
+	s.markings.added(objs)
+	return objs, n, nil
 }
 
-// LocalPartner is the partner name audited for objects the node adds
-// itself through AddObjects.
+// LocalPartner is the node as a principal: the partner name audited for
+// objects the node adds itself through AddObjects, and the owner of what
+// it and the keys acting for it write. No key may bear the name.
 const LocalPartner = "(local)"
 
 // AddObjects adds objects to a collection as a POST would, for the node's
-// own producers (such as its detections): the same validation, date_added
-// and audit. The status is returned, not stored.
+// own producers (such as its detections): the same validation, ownership
+// rules, date_added and audit, the node owning what it writes. The status
+// is returned, not stored.
 func (s *Server) AddObjects(ctx context.Context, collection string, raws []json.RawMessage) (Status, error) {
+	return s.addLocal(ctx, collection, LocalPartner, raws)
+}
+
+// AddObjectsFrom adds objects the node pulled from a peer node (its
+// Poller's Handle) to a collection, as peer: the peer owns what it sends
+// first and is held to the rules a partner's POST is, so that a peer can
+// no more revoke or rewrite the node's objects, or claim its identity,
+// than a partner can. A peer and a partner of one name are one principal.
+func (s *Server) AddObjectsFrom(ctx context.Context, collection, peer string, raws []json.RawMessage) (Status, error) {
+	if peer == "" || peer == LocalPartner {
+		return Status{}, fmt.Errorf("add to %s: %q cannot name a peer", collection, peer)
+	}
+	return s.addLocal(ctx, collection, peer, raws)
+}
+
+func (s *Server) addLocal(ctx context.Context, collection, principal string, raws []json.RawMessage) (Status, error) {
 	if _, ok, err := s.cfg.Store.TAXIICollection(ctx, collection); err != nil {
 		return Status{}, fmt.Errorf("add to %s: %w", collection, err)
 	} else if !ok {
 		return Status{}, fmt.Errorf("add to %s: no such collection", collection)
 	}
-	return s.ingest(ctx, collection, LocalPartner, raws)
+	return s.ingest(ctx, collection, principal, principal, raws)
 }
 
 func newStatusID() string {

@@ -32,6 +32,9 @@ const (
 	DefaultMaxContentLength = 100 << 20
 	DefaultStatusRetention  = 24 * time.Hour
 	DefaultStatusLimit      = 10_000
+	DefaultStatusDetails    = 1000
+	DefaultStatusMaxBytes   = 64 << 20
+	DefaultMaxClockSkew     = 5 * time.Minute
 )
 
 // Config sets up a Server.
@@ -57,6 +60,11 @@ type Config struct {
 	// that partners' requests cannot fill the store.
 	StatusRetention time.Duration
 	StatusLimit     int
+	// StatusDetails is the most successes and the most failures a status
+	// lists (each is counted all the same), and StatusMaxBytes the most
+	// bytes all statuses may take in the store, the oldest going first.
+	StatusDetails  int
+	StatusMaxBytes int64
 	// ReadRole and WriteRole default to RoleRead and RoleWrite.
 	ReadRole  auth.Role
 	WriteRole auth.Role
@@ -64,11 +72,32 @@ type Config struct {
 	// of its API key (auth.KeyFrom).
 	Partner func(ctx context.Context) string
 	// Accept, if set, vets each object a partner adds beyond the format
-	// checks (a claimed creator, say); an error makes it a failure in
-	// the status, with the error as the message.
+	// and ownership checks; an error makes it a failure in the status,
+	// with the error as the message.
 	Accept func(ctx context.Context, partner string, o Object) error
-	Now    func() time.Time
-	Logger *slog.Logger
+	// NodeIdentity returns the id of the node's own STIX identity, or ""
+	// while it has none. The server binds it to the node (LocalPartner)
+	// in the store: no partner may post it or name it as creator.
+	NodeIdentity func(ctx context.Context) (string, error)
+	// ActsForNode reports whether the request's key writes in the node's
+	// name, as the node's own analysts do: what it writes is the node's.
+	// The default: the key holds auth.RoleTAXIIPublish (admin keys hold
+	// every role).
+	ActsForNode func(ctx context.Context) bool
+	// IsAdmin reports whether the request's key may delete objects it
+	// does not own; the default: the key holds auth.RoleAdmin.
+	IsAdmin func(ctx context.Context) bool
+	// MaxClockSkew is how far ahead of Now a version (modified, else
+	// created) may be dated; later ones are refused.
+	MaxClockSkew time.Duration
+	// OnChange, if set, is called once after each add or delete that
+	// changed a collection (a partner's request, AddObjects or
+	// AddObjectsFrom), after the change is committed, so that screening
+	// sees it at once. It runs on the request's goroutine: it should
+	// only signal.
+	OnChange func(ctx context.Context, collection string)
+	Now      func() time.Time
+	Logger   *slog.Logger
 }
 
 // Handler is where a Server registers its routes: an api.Server, which
@@ -84,9 +113,12 @@ type Server struct {
 	policy Policy
 	audit  Auditor
 
-	// mu serialises writes, so that date_added order is commit order.
+	// mu serialises writes, so that date_added order is commit order
+	// and each write's ownership checks see the writes before it.
 	mu   sync.Mutex
 	last map[string]time.Time // newest date_added per collection, once read
+
+	markings markingLevels
 }
 
 // New returns a server over cfg.
@@ -108,6 +140,21 @@ func New(cfg Config) *Server {
 	}
 	if cfg.StatusLimit <= 0 {
 		cfg.StatusLimit = DefaultStatusLimit
+	}
+	if cfg.StatusDetails <= 0 {
+		cfg.StatusDetails = DefaultStatusDetails
+	}
+	if cfg.StatusMaxBytes <= 0 {
+		cfg.StatusMaxBytes = DefaultStatusMaxBytes
+	}
+	if cfg.MaxClockSkew <= 0 {
+		cfg.MaxClockSkew = DefaultMaxClockSkew
+	}
+	if cfg.ActsForNode == nil {
+		cfg.ActsForNode = actsForNode
+	}
+	if cfg.IsAdmin == nil {
+		cfg.IsAdmin = isAdmin
 	}
 	if cfg.ReadRole == "" {
 		cfg.ReadRole = RoleRead
@@ -313,6 +360,11 @@ func (s *Server) begin(w http.ResponseWriter, r *http.Request, root bool) (strin
 		s.fail(w, http.StatusUnauthorized, "Unauthenticated", "no partner identity on this request")
 		return "", false
 	}
+	// The node's own name owns the node's objects: no key may bear it.
+	if partner == LocalPartner {
+		s.fail(w, http.StatusForbidden, "Forbidden", "the key's name "+LocalPartner+" is reserved for the node")
+		return "", false
+	}
 	return partner, true
 }
 
@@ -482,7 +534,7 @@ func (s *Server) expired(st Status) bool {
 // after each add request; call it now and then to delete expired
 // statuses when no partner adds anything.
 func (s *Server) PruneStatuses(ctx context.Context) (int, error) {
-	n, err := s.cfg.Store.PruneTAXIIStatuses(ctx, s.cfg.Now().Add(-s.cfg.StatusRetention), s.cfg.StatusLimit)
+	n, err := s.cfg.Store.PruneTAXIIStatuses(ctx, s.cfg.Now().Add(-s.cfg.StatusRetention), s.cfg.StatusLimit, s.cfg.StatusMaxBytes)
 	if err != nil {
 		return n, fmt.Errorf("prune TAXII statuses: %w", err)
 	}

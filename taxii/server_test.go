@@ -64,16 +64,19 @@ type node struct {
 	keys  map[string]string // partner name to secret
 }
 
-// Partners: alice writes, bob and carol read, eve may only screen.
+// Partners: alice writes, bob and carol read, eve may only screen; the
+// node's analyst publishes in its name and admin administers it.
 func newNode(t *testing.T, configure func(*taxii.Config)) *node {
 	t.Helper()
 	n := &node{t: t, store: taxii.NewMemStore(), audit: &recorder{}, keys: map[string]string{}}
 	var keys []auth.Key
 	for name, roles := range map[string][]auth.Role{
-		"alice": {taxii.RoleRead, taxii.RoleWrite},
-		"bob":   {taxii.RoleRead, taxii.RoleWrite},
-		"carol": {taxii.RoleRead},
-		"eve":   {auth.RoleScreen},
+		"alice":   {taxii.RoleRead, taxii.RoleWrite},
+		"bob":     {taxii.RoleRead, taxii.RoleWrite},
+		"carol":   {taxii.RoleRead},
+		"eve":     {auth.RoleScreen},
+		"analyst": {taxii.RoleRead, taxii.RoleWrite, auth.RoleTAXIIPublish},
+		"admin":   {auth.RoleAdmin},
 	} {
 		k, secret, err := auth.NewKey(name, roles, 0, time.Now())
 		if err != nil {

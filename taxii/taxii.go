@@ -87,8 +87,17 @@ type Object struct {
 	DateAdded time.Time
 	// Markings are the object_marking_refs.
 	Markings []string
+	// Revoked is the version's revoked property.
+	Revoked bool
 	// Raw is the object's JSON, compacted.
 	Raw []byte
+
+	// Owner and Claims are set by the server for AddTAXIIObjects and are
+	// not read back. Owner is the principal writing the version (a
+	// partner's name, or LocalPartner for the node); Claims are the
+	// identity ids, in canonical form, that the version binds to it.
+	Owner  string
+	Claims []string
 }
 
 // Versioned reports whether the object carries its own version
@@ -159,6 +168,20 @@ type Filter struct {
 	SpecVersions []string
 }
 
+// uniqueIDs returns ids without repeats, in their order, in linear time:
+// a server vetting a large request asks for many.
+func uniqueIDs(ids []string) []string {
+	seen := make(map[string]bool, len(ids))
+	out := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
 // MatchObject applies the type and spec_version filters, which need
 // nothing but the object.
 func (f Filter) MatchObject(o *Object) bool {
@@ -178,12 +201,27 @@ type Page struct {
 	More    bool
 }
 
-// Store persists collections, their objects and add statuses.
+// Ownership is who may change an object: the principal that first wrote
+// its id, in any collection, and whether a version was revoked (STIX
+// revocation is final).
+type Ownership struct {
+	Owner   string
+	Revoked bool
+}
+
+// Store persists collections, their objects and add statuses, and who
+// owns each object id and each identity.
 //
 // AddTAXIIObjects and DeleteTAXIIObjects must not run concurrently for
 // one collection: the Server serialises them, so that date_added order is
 // commit order and a reader paging by date_added never skips an object
 // committed late.
+//
+// Owners and identity bindings are kept by object id across collections,
+// ids compared lower-cased: a STIX id is object-type--UUID, its type lower
+// case and its UUID read in either case (ParseObject admits no other
+// form). They outlive the objects: deleting an object or a collection
+// leaves its id owned, so that nobody else can take it over.
 type Store interface {
 	TAXIICollections(ctx context.Context) ([]Collection, error)
 	TAXIICollection(ctx context.Context, id string) (Collection, bool, error)
@@ -194,6 +232,10 @@ type Store interface {
 	// AddTAXIIObjects stores objects whose Version and DateAdded are set.
 	// An object whose id and version are stored already, or an
 	// unversioned object whose id is, is skipped; added counts the rest.
+	// With each version it stores, in the same commit, it records the
+	// version's Owner as its id's owner if the id has none, marks the id
+	// revoked if the version is, and binds each of Claims that is not
+	// bound to the Owner. A version without an Owner records nothing.
 	AddTAXIIObjects(ctx context.Context, collection string, objs []Object) (added int, err error)
 	// TAXIIObjects returns up to limit objects matching f, oldest
 	// date_added first.
@@ -209,13 +251,27 @@ type Store interface {
 	// the zero time.
 	TAXIILastAdded(ctx context.Context, collection string) (time.Time, error)
 
+	// TAXIIOwners returns the ownership of those of ids that have one,
+	// keyed by lower-cased id.
+	TAXIIOwners(ctx context.Context, ids []string) (map[string]Ownership, error)
+	// TAXIIIdentities returns the principal each of the identity ids is
+	// bound to, for those bound, keyed by lower-cased id.
+	TAXIIIdentities(ctx context.Context, ids []string) (map[string]string, error)
+	// BindTAXIIIdentity binds an identity id to a principal, replacing
+	// any binding (the server binds the node's own identity so).
+	BindTAXIIIdentity(ctx context.Context, id, principal string) error
+
 	PutTAXIIStatus(ctx context.Context, s Status) error
 	TAXIIStatus(ctx context.Context, id string) (Status, bool, error)
 	// PruneTAXIIStatuses removes the statuses created before before,
-	// then the oldest of the rest beyond the newest keep, and returns
-	// how many it removed.
-	PruneTAXIIStatuses(ctx context.Context, before time.Time, keep int) (int, error)
+	// then, newest first, those beyond the newest keep or beyond maxBytes
+	// (the size of the statuses as stored, unbounded if maxBytes <= 0)
+	// together with all older ones, and returns how many it removed.
+	PruneTAXIIStatuses(ctx context.Context, before time.Time, keep int, maxBytes int64) (int, error)
 }
+
+// ownerKey is the form in which stores compare object and identity ids.
+func ownerKey(id string) string { return strings.ToLower(id) }
 
 // Status is the TAXII status resource of one add request.
 type Status struct {

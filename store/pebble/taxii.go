@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -20,13 +21,16 @@ import (
 //
 //	x/c/<collection>                      collection (JSON)
 //	x/s/<status id>                       add status (JSON)
-//	x/t/<created:8><status id>            empty: statuses by creation, to expire them
+//	x/t/<created:8><status id>            size:8 of the status record (empty in stores of
+//	                                      before sizes): statuses by creation, to expire them
 //	x/m/status-index                      empty: x/t holds every status (stores of
 //	                                      before x/t are indexed at the first prune)
 //	x/p/<peer>\x00<collection>            poller cursor (JSON)
 //	x/o/<collection>\x00d<date_added:8>   object version (record below)
 //	x/o/<collection>\x00l<date_added:8>   empty: the version at date_added is its object's last
 //	x/o/<collection>\x00v<id>\x00<ver:8>  date_added:8 of version ver of object id
+//	x/w/<lower-cased object id>           flags:1 (1: revoked), owner: who owns the id
+//	x/i/<lower-cased identity id>         principal the identity is bound to
 //
 // date_added (microseconds) and versions (nanoseconds) are big-endian
 // with the sign bit flipped, so that key order is time order. date_added
@@ -41,6 +45,8 @@ const (
 	taxiiStatusIndex = prefixTAXII + "m/status-index"
 	taxiiCursors     = prefixTAXII + "p/"
 	taxiiObjects     = prefixTAXII + "o/"
+	taxiiOwners      = prefixTAXII + "w/"
+	taxiiIdentities  = prefixTAXII + "i/"
 )
 
 const (
@@ -73,7 +79,7 @@ func taxiiVersionPrefix(coll, id string) []byte {
 	return append(append(taxiiKindPrefix(coll, kindVersion), id...), 0)
 }
 
-// Object record: a format byte, flags (1 created, 2 modified), date_added
+// Object record: a format byte, flags (1 created, 2 modified, 4 revoked), date_added
 // (µs), version (ns), created and modified (ns) if flagged, then id, type,
 // spec_version and the markings as uvarint-length strings, then the raw
 // JSON to the end.
@@ -86,6 +92,9 @@ func appendTAXIIRecord(b []byte, o *taxii.Object) []byte {
 	}
 	if !o.Modified.IsZero() {
 		flags |= 2
+	}
+	if o.Revoked {
+		flags |= 4
 	}
 	b = append(b, taxiiRecordV1, flags)
 	b = binary.BigEndian.AppendUint64(b, uint64(o.DateAdded.UnixMicro()))
@@ -116,6 +125,7 @@ func decodeTAXIIRecord(b []byte) (taxii.Object, error) {
 		return o, errTAXIIRecord
 	}
 	flags := b[1]
+	o.Revoked = flags&4 != 0
 	o.DateAdded = time.UnixMicro(int64(binary.BigEndian.Uint64(b[2:]))).UTC()
 	o.Version = time.Unix(0, int64(binary.BigEndian.Uint64(b[10:]))).UTC()
 	b = b[18:]
@@ -324,6 +334,9 @@ func (d *DB) AddTAXIIObjects(ctx context.Context, coll string, objs []taxii.Obje
 		if err := b.Set(vk, appendTime(nil, da), nil); err != nil {
 			return 0, err
 		}
+		if err := ownTAXIIObject(b, o); err != nil {
+			return 0, fmt.Errorf("add TAXII object %s: %w", o.ID, err)
+		}
 		if !exists || ver > lastVer {
 			if err := b.Set(taxiiDateKey(coll, kindLast, da), nil, nil); err != nil {
 				return 0, err
@@ -343,6 +356,107 @@ func (d *DB) AddTAXIIObjects(ctx context.Context, coll string, objs []taxii.Obje
 		return 0, fmt.Errorf("add TAXII objects to %s: %w", coll, err)
 	}
 	return added, nil
+}
+
+// ownTAXIIObject records, in the batch that adds a version, what the
+// version says of its id's owner and of the identities it claims (see
+// taxii.Store).
+func ownTAXIIObject(b *pebble.Batch, o *taxii.Object) error {
+	if o.Owner == "" {
+		return nil
+	}
+	wk := []byte(taxiiOwners + strings.ToLower(o.ID))
+	v, closer, err := b.Get(wk)
+	switch {
+	case errors.Is(err, pebble.ErrNotFound):
+		rec := []byte{0}
+		if o.Revoked {
+			rec[0] = 1
+		}
+		if err := b.Set(wk, append(rec, o.Owner...), nil); err != nil {
+			return err
+		}
+	case err != nil:
+		return err
+	default:
+		revoked := len(v) > 0 && v[0]&1 != 0
+		rec := bytes.Clone(v)
+		closer.Close()
+		if o.Revoked && !revoked && len(rec) > 0 {
+			rec[0] |= 1
+			if err := b.Set(wk, rec, nil); err != nil {
+				return err
+			}
+		}
+	}
+	for _, c := range o.Claims {
+		ik := []byte(taxiiIdentities + strings.ToLower(c))
+		_, closer, err := b.Get(ik)
+		switch {
+		case errors.Is(err, pebble.ErrNotFound):
+			if err := b.Set(ik, []byte(o.Owner), nil); err != nil {
+				return err
+			}
+		case err != nil:
+			return err
+		default:
+			closer.Close()
+		}
+	}
+	return nil
+}
+
+// TAXIIOwners returns the owners of those of ids that have one.
+func (d *DB) TAXIIOwners(ctx context.Context, ids []string) (map[string]taxii.Ownership, error) {
+	out := map[string]taxii.Ownership{}
+	for _, id := range ids {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		k := strings.ToLower(id)
+		v, ok, err := d.get([]byte(taxiiOwners + k))
+		if err != nil {
+			return nil, fmt.Errorf("owner of %s: %w", id, err)
+		}
+		if !ok {
+			continue
+		}
+		if len(v) < 1 {
+			return nil, fmt.Errorf("owner of %s: %w", id, errTAXIIRecord)
+		}
+		out[k] = taxii.Ownership{Owner: string(v[1:]), Revoked: v[0]&1 != 0}
+	}
+	return out, nil
+}
+
+// TAXIIIdentities returns the principals the identity ids are bound to.
+func (d *DB) TAXIIIdentities(ctx context.Context, ids []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, id := range ids {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		k := strings.ToLower(id)
+		v, ok, err := d.get([]byte(taxiiIdentities + k))
+		if err != nil {
+			return nil, fmt.Errorf("binding of %s: %w", id, err)
+		}
+		if ok {
+			out[k] = string(v)
+		}
+	}
+	return out, nil
+}
+
+// BindTAXIIIdentity binds an identity id to a principal.
+func (d *DB) BindTAXIIIdentity(ctx context.Context, id, principal string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := d.db.Set([]byte(taxiiIdentities+strings.ToLower(id)), []byte(principal), pebble.Sync); err != nil {
+		return fmt.Errorf("bind identity %s: %w", id, err)
+	}
+	return nil
 }
 
 // TAXIIObjects returns up to limit objects matching f in date_added order.
@@ -399,7 +513,12 @@ func taxiiScan(ctx context.Context, snap *pebble.Snapshot, coll string, kind byt
 		}
 		defer recs.Close()
 	}
-	var versions *pebble.Iterator // for match[version]=first
+	var versions *pebble.Iterator // for match[version]=first, opened on first use
+	defer func() {
+		if versions != nil {
+			versions.Close()
+		}
+	}()
 	dkey := taxiiKindPrefix(coll, kindDate)
 	n := 0
 	for it.First(); it.Valid(); it.Next() {
@@ -520,10 +639,12 @@ func taxiiObjectsByID(ctx context.Context, snap *pebble.Snapshot, coll string, f
 	if !f.AddedAfter.IsZero() {
 		after = f.AddedAfter.UnixMicro()
 	}
-	for i, id := range f.IDs {
-		if slices.Contains(f.IDs[:i], id) {
+	seen := make(map[string]bool, len(f.IDs))
+	for _, id := range f.IDs {
+		if seen[id] {
 			continue
 		}
+		seen[id] = true
 		if err := ctx.Err(); err != nil {
 			return p, err
 		}
@@ -701,7 +822,7 @@ func (d *DB) PutTAXIIStatus(ctx context.Context, s taxii.Status) error {
 	if err := b.Set([]byte(taxiiStatus+s.ID), v, nil); err != nil {
 		return err
 	}
-	if err := b.Set(taxiiStatusTimeKey(statusTime(rec), s.ID), nil, nil); err != nil {
+	if err := b.Set(taxiiStatusTimeKey(statusTime(rec), s.ID), binary.BigEndian.AppendUint64(nil, uint64(len(v))), nil); err != nil {
 		return err
 	}
 	if err := b.Commit(pebble.Sync); err != nil {
@@ -727,10 +848,11 @@ func (d *DB) TAXIIStatus(ctx context.Context, id string) (taxii.Status, bool, er
 	return r.Status, true, nil
 }
 
-// PruneTAXIIStatuses deletes the statuses created before before and the
-// oldest beyond keep. It walks x/t newest first, so it reads the statuses
-// it keeps and those it deletes, never a status's record.
-func (d *DB) PruneTAXIIStatuses(ctx context.Context, before time.Time, keep int) (int, error) {
+// PruneTAXIIStatuses deletes the statuses created before before and,
+// newest first, those beyond keep or beyond maxBytes with all older ones.
+// It walks x/t newest first, whose values hold the records' sizes, so it
+// reads no status's record (but those indexed before sizes were kept).
+func (d *DB) PruneTAXIIStatuses(ctx context.Context, before time.Time, keep int, maxBytes int64) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
@@ -750,12 +872,22 @@ func (d *DB) PruneTAXIIStatuses(ctx context.Context, before time.Time, keep int)
 	b := d.db.NewBatch()
 	defer b.Close()
 	kept, n := 0, 0
+	size, full := int64(0), false
 	for it.Last(); it.Valid(); it.Prev() {
 		k := it.Key()
 		if len(k) < len(prefix)+8 {
 			return 0, fmt.Errorf("prune TAXII statuses: %w: index key %x", errTAXIIRecord, k)
 		}
-		if readTime(k[len(prefix):]) >= cutoff && kept < keep {
+		id := k[len(prefix)+8:]
+		if !full && maxBytes > 0 {
+			n, err := d.taxiiStatusSize(it.Value(), id)
+			if err != nil {
+				return 0, fmt.Errorf("prune TAXII statuses: %w", err)
+			}
+			size += n
+			full = size > maxBytes
+		}
+		if !full && readTime(k[len(prefix):]) >= cutoff && kept < keep {
 			kept++
 			continue
 		}
@@ -764,7 +896,6 @@ func (d *DB) PruneTAXIIStatuses(ctx context.Context, before time.Time, keep int)
 				return 0, err
 			}
 		}
-		id := k[len(prefix)+8:]
 		if err := b.Delete(k, nil); err != nil {
 			return 0, err
 		}
@@ -785,6 +916,16 @@ func (d *DB) PruneTAXIIStatuses(ctx context.Context, before time.Time, keep int)
 	return n, nil
 }
 
+// taxiiStatusSize is the size of a status record: its x/t value, else
+// (an index entry of before sizes) the record's length.
+func (d *DB) taxiiStatusSize(v, id []byte) (int64, error) {
+	if len(v) == 8 {
+		return int64(binary.BigEndian.Uint64(v)), nil
+	}
+	rec, _, err := d.get(append([]byte(taxiiStatus), id...))
+	return int64(len(rec)), err
+}
+
 // indexTAXIIStatuses adds to x/t the statuses stored before it existed,
 // once, so that they expire too.
 func (d *DB) indexTAXIIStatuses(ctx context.Context) error {
@@ -798,7 +939,7 @@ func (d *DB) indexTAXIIStatuses(ctx context.Context) error {
 		if err := json.Unmarshal(v, &r); err != nil {
 			return fmt.Errorf("decode TAXII status %s: %w", k[len(taxiiStatus):], err)
 		}
-		return b.Set(taxiiStatusTimeKey(statusTime(r), string(k[len(taxiiStatus):])), nil, nil)
+		return b.Set(taxiiStatusTimeKey(statusTime(r), string(k[len(taxiiStatus):])), binary.BigEndian.AppendUint64(nil, uint64(len(v))), nil)
 	})
 	if err != nil {
 		return fmt.Errorf("index TAXII statuses: %w", err)

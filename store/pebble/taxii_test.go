@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -311,5 +312,166 @@ func TestTAXIIStatusExpiry(t *testing.T) {
 	}
 	if _, err := cl.Status(ctx, st.ID); taxii.StatusCode(err) != 404 {
 		t.Fatalf("expired status: %v", err)
+	}
+}
+
+// closeClean closes d and fails the test if closing panics or errs, as
+// Pebble does when an iterator was left open.
+func closeClean(t *testing.T, d *DB) {
+	t.Helper()
+	defer func() {
+		if r := recover(); r != nil {
+			t.Fatalf("close panicked: %v", r)
+		}
+	}()
+	if err := d.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+}
+
+// TestTAXIIQueriesClose runs every query form, on the store and through
+// the server, then closes the store: no iterator may be left open.
+func TestTAXIIQueriesClose(t *testing.T) {
+	ctx := context.Background()
+	d := openTest(t, t.TempDir())
+	if err := d.PutTAXIICollection(ctx, taxii.Collection{ID: "c", Title: "c", CanRead: []string{"partner"}, CanWrite: []string{"partner"}}); err != nil {
+		t.Fatal(err)
+	}
+	base := taxiitest.Created()
+	added := base.Add(time.Hour)
+	var objs []taxii.Object
+	for i := range 12 {
+		objs = append(objs, taxiitest.Object(t, taxiitest.Indicator(i%4, base.Add(time.Duration(i)*time.Minute), intel.MarkingTLP2Green), added.Add(time.Duration(i)*time.Microsecond)))
+	}
+	objs = append(objs, taxiitest.Object(t, taxiitest.Observable(1), added.Add(time.Second)))
+	if _, err := d.AddTAXIIObjects(ctx, "c", objs); err != nil {
+		t.Fatal(err)
+	}
+	id := taxiitest.ID("indicator", 1)
+	versions := []taxii.VersionFilter{{}, {First: true}, {Last: true}, {All: true}, {First: true, Last: true}, {At: []time.Time{base.Add(5 * time.Minute)}}, {First: true, At: []time.Time{base}}}
+	for _, vf := range versions {
+		for _, f := range []taxii.Filter{
+			{Versions: vf}, {Versions: vf, AddedAfter: added.Add(3 * time.Microsecond)}, {Versions: vf, IDs: []string{id}},
+			{Versions: vf, Types: []string{"indicator"}}, {Versions: vf, SpecVersions: []string{"2.1"}},
+		} {
+			for _, limit := range []int{1, 2, 100} {
+				f := f
+				for pages := 0; pages < 20; pages++ {
+					p, err := d.TAXIIObjects(ctx, "c", f, limit)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if !p.More {
+						break
+					}
+					f.AddedAfter = p.Objects[len(p.Objects)-1].DateAdded
+				}
+			}
+		}
+	}
+	if _, err := d.TAXIIVersions(ctx, "c", id); err != nil {
+		t.Fatal(err)
+	}
+
+	// The same through the server, as a partner pages.
+	key, secret, err := auth.NewKey("partner", []auth.Role{taxii.RoleRead, taxii.RoleWrite}, 0, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	as := api.New(api.Config{Keys: auth.NewKeyring([]auth.Key{key})})
+	taxii.New(taxii.Config{Store: d}).Register(as)
+	srv := httptest.NewServer(as)
+	defer srv.Close()
+	cl := taxii.NewClient(srv.URL, "tracehound", secret, srv.Client())
+	for _, q := range []taxii.Query{
+		{Limit: 1}, {AddedAfter: added.Add(2 * time.Microsecond), Limit: 2}, {IDs: []string{id}}, {Types: []string{"indicator"}, Limit: 3},
+		{Version: "first", Limit: 1}, {Version: "last"}, {Version: "all", Limit: 5}, {Version: "first", IDs: []string{id}},
+		{Version: taxii.FormatTimestamp(base.Add(5 * time.Minute))}, {Version: "first,last", Limit: 2}, {SpecVersions: []string{"2.1"}, Limit: 4},
+	} {
+		for pages := 0; pages < 20; pages++ {
+			res, err := cl.ObjectsPage(ctx, "c", q)
+			if err != nil {
+				t.Fatalf("%+v: %v", q, err)
+			}
+			if !res.More {
+				break
+			}
+			q.Next = res.Next
+		}
+	}
+	srv.Close()
+	closeClean(t, d)
+}
+
+// TestTAXIIOwnershipRestart: owners, revocations and identity bindings
+// are kept in the store, so that a restart forgets none of them.
+func TestTAXIIOwnershipRestart(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	nodeID := taxiitest.ID("identity", 900)
+	var keys []auth.Key
+	secrets := map[string]string{}
+	for name, roles := range map[string][]auth.Role{
+		"alice":   {taxii.RoleRead, taxii.RoleWrite},
+		"bob":     {taxii.RoleRead, taxii.RoleWrite},
+		"analyst": {taxii.RoleRead, taxii.RoleWrite, auth.RoleTAXIIPublish},
+	} {
+		k, secret, err := auth.NewKey(name, roles, 0, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys, secrets[name] = append(keys, k), secret
+	}
+	start := func(d *DB) *httptest.Server {
+		as := api.New(api.Config{Keys: auth.NewKeyring(keys)})
+		taxii.New(taxii.Config{Store: d, NodeIdentity: func(context.Context) (string, error) { return nodeID, nil }}).Register(as)
+		return httptest.NewServer(as)
+	}
+	add := func(srv *httptest.Server, partner string, raw string) taxii.Status {
+		t.Helper()
+		st, err := taxii.NewClient(srv.URL, "tracehound", secrets[partner], srv.Client()).Add(ctx, "c", []json.RawMessage{json.RawMessage(raw)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	ind := func(n int, modified, extra string) string {
+		return fmt.Sprintf(`{"type":"indicator","spec_version":"2.1","id":%q,"created":"2025-03-01T12:00:00.000Z","modified":%q,"pattern":"[cryptocurrency-wallet:value = 'bc1q%d']","pattern_type":"stix","valid_from":"2025-03-01T12:00:00.000Z"%s}`,
+			taxiitest.ID("indicator", n), modified, n, extra)
+	}
+	alice := taxiitest.ID("identity", 1)
+
+	d := openTest(t, dir)
+	if err := d.PutTAXIICollection(ctx, taxii.Collection{ID: "c", Title: "c", CanRead: []string{"*"}, CanWrite: []string{"*"}}); err != nil {
+		t.Fatal(err)
+	}
+	srv := start(d)
+	for partner, raw := range map[string]string{
+		"analyst": ind(1, "2025-03-01T12:00:00.000Z", `,"created_by_ref":"`+nodeID+`"`),
+		"alice":   ind(2, "2025-03-01T12:00:00.000Z", `,"created_by_ref":"`+alice+`","revoked":true`),
+	} {
+		if st := add(srv, partner, raw); st.SuccessCount != 1 {
+			t.Fatalf("%s: %+v", partner, st.Failures)
+		}
+	}
+	srv.Close()
+	closeClean(t, d)
+
+	d = openTest(t, dir)
+	defer d.Close()
+	srv = start(d)
+	defer srv.Close()
+	for name, c := range map[string]struct{ partner, raw string }{
+		"bob revokes the node's":     {"bob", ind(1, "2025-03-01T12:01:00.000Z", `,"revoked":true`)},
+		"bob claims alice":           {"bob", ind(3, "2025-03-01T12:01:00.000Z", `,"created_by_ref":"`+alice+`"`)},
+		"alice un-revokes":           {"alice", ind(2, "2025-03-01T12:01:00.000Z", `,"created_by_ref":"`+alice+`"`)},
+		"alice claims the node's id": {"alice", ind(4, "2025-03-01T12:01:00.000Z", `,"created_by_ref":"`+strings.ToUpper(nodeID)+`"`)},
+	} {
+		if st := add(srv, c.partner, c.raw); st.FailureCount != 1 {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	if st := add(srv, "alice", ind(5, "2025-03-01T12:01:00.000Z", `,"created_by_ref":"`+alice+`"`)); st.SuccessCount != 1 {
+		t.Errorf("alice as herself: %+v", st.Failures)
 	}
 }

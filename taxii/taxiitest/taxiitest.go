@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -70,6 +71,8 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Run("Delete", func(t *testing.T) { testDelete(t, newStore(t)) })
 	t.Run("StatusAndCursor", func(t *testing.T) { testStatusAndCursor(t, newStore(t)) })
 	t.Run("StatusPrune", func(t *testing.T) { testStatusPrune(t, newStore(t)) })
+	t.Run("StatusPruneBytes", func(t *testing.T) { testStatusPruneBytes(t, newStore(t)) })
+	t.Run("Owners", func(t *testing.T) { testOwners(t, newStore(t)) })
 }
 
 func put(t *testing.T, st Store, id string) {
@@ -364,31 +367,122 @@ func testStatusPrune(t *testing.T, st Store) {
 		t.Fatalf("stored %v", got)
 	}
 	// Nothing is old enough, and the limit is not reached.
-	if n, err := st.PruneTAXIIStatuses(ctx, at(0), 6); err != nil || n != 0 {
+	if n, err := st.PruneTAXIIStatuses(ctx, at(0), 6, 0); err != nil || n != 0 {
 		t.Fatalf("prune nothing: %d %v", n, err)
 	}
 	// Created before at(2): the first two go.
-	if n, err := st.PruneTAXIIStatuses(ctx, at(2), 100); err != nil || n != 2 {
+	if n, err := st.PruneTAXIIStatuses(ctx, at(2), 100, 0); err != nil || n != 2 {
 		t.Fatalf("prune by age: %d %v", n, err)
 	}
 	if got := fmt.Sprint(left()); got != "[2 3 4 5]" {
 		t.Fatalf("after pruning by age: %s", got)
 	}
 	// The newest three stay.
-	if n, err := st.PruneTAXIIStatuses(ctx, time.Time{}, 3); err != nil || n != 1 {
+	if n, err := st.PruneTAXIIStatuses(ctx, time.Time{}, 3, 0); err != nil || n != 1 {
 		t.Fatalf("prune by count: %d %v", n, err)
 	}
 	if got := fmt.Sprint(left()); got != "[3 4 5]" {
 		t.Fatalf("after pruning by count: %s", got)
 	}
 	// Both at once; then an emptied store prunes nothing.
-	if n, err := st.PruneTAXIIStatuses(ctx, at(4), 0); err != nil || n != 3 {
+	if n, err := st.PruneTAXIIStatuses(ctx, at(4), 0, 0); err != nil || n != 3 {
 		t.Fatalf("prune all: %d %v", n, err)
 	}
 	if got := left(); len(got) != 0 {
 		t.Fatalf("after pruning all: %v", got)
 	}
-	if n, err := st.PruneTAXIIStatuses(ctx, at(9), 0); err != nil || n != 0 {
+	if n, err := st.PruneTAXIIStatuses(ctx, at(9), 0, 0); err != nil || n != 0 {
 		t.Fatalf("prune empty: %d %v", n, err)
+	}
+}
+
+func testStatusPruneBytes(t *testing.T, st Store) {
+	ctx := context.Background()
+	ids := make([]string, 6)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("4f1b2a5e-0000-4000-8000-%012d", i)
+		s := taxii.Status{ID: ids[i], Status: "complete", Partner: "alice", Created: at(i), FailureCount: 1,
+			Failures: []taxii.StatusDetail{{ID: "objects[0]", Message: strings.Repeat("m", 1000)}}}
+		if err := st.PutTAXIIStatus(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Each status is 1000 to 1300 bytes as stored: two fit in 2600.
+	if n, err := st.PruneTAXIIStatuses(ctx, time.Time{}, 100, 2600); err != nil || n != 4 {
+		t.Fatalf("prune by size: %d %v", n, err)
+	}
+	for i, id := range ids {
+		if _, ok, err := st.TAXIIStatus(ctx, id); err != nil || ok != (i >= 4) {
+			t.Errorf("status %d kept %v, %v", i, ok, err)
+		}
+	}
+	if n, err := st.PruneTAXIIStatuses(ctx, time.Time{}, 100, 2600); err != nil || n != 0 {
+		t.Fatalf("prune again: %d %v", n, err)
+	}
+}
+
+func testOwners(t *testing.T, st Store) {
+	ctx := context.Background()
+	put(t, st, "o")
+	put(t, st, "p")
+	ind1, ind2, ind3 := ID("indicator", 1), ID("indicator", 2), ID("indicator", 3)
+	id1, id2 := ID("identity", 1), ID("identity", 2)
+	upper := func(id string) string {
+		typ, uuid, _ := strings.Cut(id, "--")
+		return typ + "--" + strings.ToUpper(uuid)
+	}
+	a := Object(t, Indicator(1, Created()), at(1))
+	a.Owner, a.Claims = "alice", []string{id1}
+	b := Object(t, Indicator(2, Created()), at(2)) // written without an owner: none is recorded
+	add(t, st, "o", a, b)
+	// Another writer, in another collection, does not replace the owner
+	// nor a binding; a revoked version marks the object revoked.
+	r := Object(t, Indicator(1, Created().Add(time.Minute)), at(3))
+	r.Owner, r.Revoked, r.Claims = "bob", true, []string{upper(id1), id2}
+	add(t, st, "p", r)
+	// A version stored already is skipped, and records nothing.
+	again := Object(t, Indicator(2, Created()), at(4))
+	again.Owner, again.Claims = "carol", []string{ID("identity", 3)}
+	if n := add(t, st, "o", again); n != 0 {
+		t.Fatalf("re-added %d", n)
+	}
+
+	owners, err := st.TAXIIOwners(ctx, []string{upper(ind1), ind2, ind3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := fmt.Sprint(owners), fmt.Sprintf("map[%s:{alice true}]", ind1); got != want {
+		t.Errorf("owners %s, want %s", got, want)
+	}
+	ids, err := st.TAXIIIdentities(ctx, []string{upper(id1), id2, ID("identity", 3)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := fmt.Sprint(ids), fmt.Sprintf("map[%s:alice %s:bob]", id1, id2); got != want {
+		t.Errorf("identities %s, want %s", got, want)
+	}
+	if err := st.BindTAXIIIdentity(ctx, upper(id1), "(local)"); err != nil {
+		t.Fatal(err)
+	}
+	if ids, err := st.TAXIIIdentities(ctx, []string{id1}); err != nil || ids[id1] != "(local)" {
+		t.Errorf("rebound: %v %v", ids, err)
+	}
+	// The revoked version reads back revoked.
+	if p := query(t, st, "p", taxii.Filter{}, 10); len(p.Objects) != 1 || !p.Objects[0].Revoked {
+		t.Errorf("revoked version: %+v", p.Objects)
+	}
+	// Deleting an object, or its collection, leaves its owner: nobody
+	// else may take its id over.
+	if _, err := st.DeleteTAXIIObjects(ctx, "o", ind1, taxii.Filter{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.DeleteTAXIICollection(ctx, "p"); err != nil {
+		t.Fatal(err)
+	}
+	if owners, err := st.TAXIIOwners(ctx, []string{ind1}); err != nil || owners[ind1] != (taxii.Ownership{Owner: "alice", Revoked: true}) {
+		t.Errorf("after deletes: %v %v", owners, err)
+	}
+	if owners, err := st.TAXIIOwners(ctx, nil); err != nil || len(owners) != 0 {
+		t.Errorf("no ids: %v %v", owners, err)
 	}
 }
