@@ -47,7 +47,7 @@ type TrainInfo struct {
 // been a leaf (learning rate applied); the path-based explanation
 // attributes the change of value along a row's path to the split features.
 type Tree struct {
-	Feature []int32   `json:"feature"`
+	Feature []int32 `json:"feature"`
 	// Threshold: a value <= Threshold goes left.
 	Threshold []float64 `json:"threshold"`
 	Left      []int32   `json:"left"`
