@@ -17,6 +17,7 @@ import (
 	"io"
 	"os"
 	"path"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -210,26 +211,107 @@ func (g *Graph) Fraud() map[string]bool {
 	return s
 }
 
-// Active returns the fraud accounts that sent or received a planted
-// transfer. AMLSim's background agents always send (nearly) their whole
-// initial balance, while a pattern's transfers are small slices of it; a
-// transfer between two fraud accounts of less than half the sender's
-// initial balance is therefore a planted one. A fraud account with no such
-// transfer took no visible part in its pattern (the simulation ended
-// before its hop), and no rule over the transfers can find it.
-func (g *Graph) Active() map[string]bool {
-	s := map[string]bool{}
+// Planted returns the transfers of the planted patterns. AMLSim's
+// background agents always send (nearly) their whole initial balance,
+// while a pattern's transfers are small slices of it; a transfer between
+// two fraud accounts of less than half the sender's initial balance is
+// therefore a planted one.
+func (g *Graph) Planted() []chain.Transfer {
+	var out []chain.Transfer
 	for _, t := range g.Transfers {
 		a, b := g.Accounts[t.From], g.Accounts[t.To]
 		if !a.Fraud || !b.Fraud {
 			continue
 		}
-		half := a.Balance.MulDiv(chain.NewAmount(1), chain.NewAmount(2))
-		if t.Amount.Cmp(half) < 0 {
-			s[t.From], s[t.To] = true, true
+		if half := a.Balance.MulDiv(chain.NewAmount(1), chain.NewAmount(2)); t.Amount.Cmp(half) < 0 {
+			out = append(out, t)
 		}
 	}
+	return out
+}
+
+// Active returns the fraud accounts that sent or received a planted
+// transfer. A fraud account with none took no visible part in its pattern
+// (the simulation ended before its hop), and no rule over the transfers
+// can find it.
+func (g *Graph) Active() map[string]bool {
+	s := map[string]bool{}
+	for _, t := range g.Planted() {
+		s[t.From], s[t.To] = true, true
+	}
 	return s
+}
+
+// ClosedCycles returns the accounts on closed cycles of planted transfers
+// of one amount: what a cycle rule can find, since most of AMLSim's
+// planted cycles never close (a hop is scheduled after the run ends).
+func (g *Graph) ClosedCycles() map[string]bool {
+	byAmount := map[string]map[string][]string{}
+	for _, t := range g.Planted() {
+		k := t.Amount.String()
+		if byAmount[k] == nil {
+			byAmount[k] = map[string][]string{}
+		}
+		byAmount[k][t.From] = append(byAmount[k][t.From], t.To)
+	}
+	out := map[string]bool{}
+	for _, adj := range byAmount {
+		for _, comp := range sccs(adj) {
+			if len(comp) > 1 {
+				for _, n := range comp {
+					out[n] = true
+				}
+			}
+		}
+	}
+	return out
+}
+
+// sccs returns the strongly connected components of a small graph
+// (Tarjan's algorithm).
+func sccs(adj map[string][]string) [][]string {
+	index, low := map[string]int{}, map[string]int{}
+	on := map[string]bool{}
+	var stack []string
+	var out [][]string
+	var visit func(v string)
+	visit = func(v string) {
+		index[v], low[v] = len(index), len(index)
+		stack = append(stack, v)
+		on[v] = true
+		for _, w := range adj[v] {
+			if _, seen := index[w]; !seen {
+				visit(w)
+				low[v] = min(low[v], low[w])
+			} else if on[w] {
+				low[v] = min(low[v], index[w])
+			}
+		}
+		if low[v] == index[v] {
+			var comp []string
+			for {
+				w := stack[len(stack)-1]
+				stack = stack[:len(stack)-1]
+				on[w] = false
+				comp = append(comp, w)
+				if w == v {
+					break
+				}
+			}
+			out = append(out, comp)
+		}
+	}
+	keys := make([]string, 0, len(adj))
+	for v := range adj {
+		keys = append(keys, v)
+	}
+	sort.Strings(keys)
+	for _, v := range keys {
+		if _, seen := index[v]; !seen {
+			visit(v)
+		}
+	}
+	return out
 }
 
 // Score compares flagged accounts with the ground truth.

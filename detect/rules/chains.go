@@ -34,7 +34,8 @@ func (c *ctx) peelChain(out []Finding) []Finding {
 	}
 	var big edge
 	var peeled chain.Amount
-	var parts []edge
+	parts := c.e.scratch.edges[:0]
+	defer func() { c.e.scratch.edges = parts[:0] }()
 	for i := len(x.out) - 1; i >= 0 && x.out[i].t >= rin.t; i-- {
 		e := x.out[i]
 		if e.asset != c.t.Asset {

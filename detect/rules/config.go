@@ -75,12 +75,16 @@ type FlowParams struct {
 	// Window bounds the whole pattern in time (default 72h).
 	Window time.Duration
 	// MinWidth is the least number of distinct intermediaries (scatter-
-	// gather), of sources and of destinations (gather-scatter), or of
-	// addresses in each layer (stack) (default 3).
+	// gather, default 3), of sources and of destinations (gather-scatter,
+	// default 5), or of addresses in each layer (stack, default 3).
 	MinWidth int
 	// MinLayers is the least number of layers after the origin for a stack
 	// (default 2).
 	MinLayers int
+	// Tolerance: a scatter-gather's intermediaries, a gather-scatter hub
+	// and a stack's inner layers must each send on what they received
+	// within this fraction (default 0.1).
+	Tolerance float64
 }
 
 // CycleParams configure the cycle rule.
@@ -189,7 +193,8 @@ type Config struct {
 	Dormant       DormantParams
 
 	// MaxEdges caps the recent transfers kept per address and direction
-	// (default 64): a busy address keeps its newest.
+	// (default 64): a busy address keeps its newest, between three
+	// quarters of MaxEdges and MaxEdges of them.
 	MaxEdges int
 	// MaxAddresses caps the addresses remembered (default 500,000); the
 	// least recently active are forgotten first.
@@ -207,9 +212,9 @@ func DefaultConfig() Config {
 	return Config{
 		FanOut:        FanParams{Window: 24 * time.Hour, MinCounterparties: 10},
 		FanIn:         FanParams{Window: 24 * time.Hour, MinCounterparties: 10},
-		ScatterGather: FlowParams{Window: 72 * time.Hour, MinWidth: 3},
-		GatherScatter: FlowParams{Window: 72 * time.Hour, MinWidth: 3},
-		Stack:         FlowParams{Window: 72 * time.Hour, MinWidth: 3, MinLayers: 2},
+		ScatterGather: FlowParams{Window: 72 * time.Hour, MinWidth: 3, Tolerance: 0.1},
+		GatherScatter: FlowParams{Window: 72 * time.Hour, MinWidth: 5, Tolerance: 0.1},
+		Stack:         FlowParams{Window: 72 * time.Hour, MinWidth: 3, MinLayers: 2, Tolerance: 0.1},
 		Cycle:         CycleParams{Window: 7 * 24 * time.Hour, MinLength: 3, MaxLength: 6, Tolerance: 0.1, Ordered: true},
 		Peel:          PeelParams{MinHops: 3, MaxPeel: 0.5, HopWindow: 7 * 24 * time.Hour},
 		PassThrough:   PassThroughParams{MaxDelay: 30 * time.Minute, MinShare: 0.9, MinAmount: half},

@@ -10,7 +10,7 @@ import (
 
 // maxCycleVisits bounds the search that one transfer may start, so that a
 // block's cost stays bounded whatever the graph.
-const maxCycleVisits = 4096
+const maxCycleVisits = 1024
 
 // cycle: the new transfer u→v closes a cycle when v's funds reach u again
 // through recent transfers of like amount: v→…→u→v.

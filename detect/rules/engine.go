@@ -34,6 +34,10 @@ type acct struct {
 	cat       string
 	catLooked bool
 	gone      bool   // forgotten: edges that still point here are stale
+	ver       uint64 // bumped on every change of in or out
+	fwdVer    uint64 // ver+1 when fwdOK was computed
+	fwdAsset  chain.Asset
+	fwdOK     bool
 	mark      uint64 // set membership for one rule's pass (Engine.stamp)
 	mark2     uint64
 }
@@ -70,14 +74,15 @@ type Engine struct {
 	cycleSeen  map[string]int64
 	scratch    scratch
 	stamp      uint64
+	cur        ctx
 }
 
 // newStamp starts a new set: accounts whose mark equals the stamp are in.
 func (e *Engine) newStamp() uint64 { e.stamp++; return e.stamp }
 
 type lruEntry struct {
-	key chain.Key
-	t   int64
+	a *acct
+	t int64
 }
 
 // Option configures an Engine.
@@ -212,7 +217,7 @@ func (e *Engine) touch(a *acct, t int64) {
 		a.first, a.seen = t, true
 	}
 	if a.last != t || len(e.lru) == 0 {
-		e.lru = append(e.lru, lruEntry{a.key, t})
+		e.lru = append(e.lru, lruEntry{a, t})
 	}
 	a.last = t
 }
@@ -224,16 +229,16 @@ func (e *Engine) evict() {
 	for len(e.accts) > e.cfg.MaxAddresses && e.lruHead < len(e.lru) {
 		ent := e.lru[e.lruHead]
 		e.lruHead++
-		if a := e.accts[ent.key]; a != nil && a.last == ent.t {
-			delete(e.accts, ent.key)
+		if a := ent.a; !a.gone && a.last == ent.t {
+			delete(e.accts, a.key)
 			a.gone = true
 			e.forgotTill = max(e.forgotTill, a.last)
 		}
 	}
-	if live := len(e.lru) - e.lruHead; live > 2*len(e.accts)+1024 {
+	if live := len(e.lru) - e.lruHead; live > 2*len(e.accts)+1024 || e.lruHead > 1024 && e.lruHead > live {
 		kept := e.lru[:0]
 		for _, ent := range e.lru[e.lruHead:] {
-			if a := e.accts[ent.key]; a != nil && a.last == ent.t {
+			if !ent.a.gone && ent.a.last == ent.t {
 				kept = append(kept, ent)
 			}
 		}
@@ -256,8 +261,10 @@ func (e *Engine) prune(es []edge) []edge {
 	for i < len(es) && es[i].t < cut {
 		i++
 	}
+	// When full, drop the oldest quarter at once: one move per many
+	// transfers rather than one per transfer.
 	if n := len(es) - i; n >= e.cfg.MaxEdges {
-		i = len(es) - e.cfg.MaxEdges + 1
+		i = len(es) - e.cfg.MaxEdges*3/4
 	}
 	if i > 0 {
 		es = append(es[:0], es[i:]...)
@@ -305,28 +312,50 @@ func (e *Engine) transfer(t *chain.Transfer, out []Finding) []Finding {
 	to.in = append(e.prune(to.in), edge{peer: from, asset: t.Asset, amount: t.Amount, t: ts, tx: t.Tx, block: t.Block})
 	to.out = e.prune(to.out)
 	from.in = e.prune(from.in)
+	from.ver++
+	to.ver++
 
-	c := &ctx{e: e, t: t, ts: ts, from: from, to: to, fromLast: fromLast, fromSeen: fromSeen, toSeen: toSeen}
-	if e.cfg.enabled(Dormant) {
+	c := &e.cur
+	*c = ctx{e: e, t: t, ts: ts, from: from, to: to, fromLast: fromLast, fromSeen: fromSeen, toSeen: toSeen}
+	cfg := &e.cfg
+	if cfg.enabled(Dormant) {
 		out = c.dormant(out)
 	}
-	if e.cfg.enabled(FreshHighValue) {
+	if cfg.enabled(FreshHighValue) {
 		out = c.fresh(out)
 	}
 	e.touch(from, ts)
 	e.touch(to, ts)
 	from.lastOut = ts
-	for _, r := range []struct {
-		t Typology
-		f func([]Finding) []Finding
-	}{
-		{FanOut, c.fanOut}, {FanIn, c.fanIn}, {ScatterGather, c.scatterGather}, {GatherScatter, c.gatherScatter},
-		{Cycle, c.cycle}, {Stack, c.stack}, {PeelChain, c.peelChain}, {PassThrough, c.passThrough},
-		{Structuring, c.structuring}, {MixerHopping, c.hopping},
-	} {
-		if e.cfg.enabled(r.t) || (r.t == MixerHopping && e.cfg.enabled(BridgeHopping)) {
-			out = r.f(out)
-		}
+	if cfg.enabled(FanOut) {
+		out = c.fanOut(out)
+	}
+	if cfg.enabled(FanIn) {
+		out = c.fanIn(out)
+	}
+	if cfg.enabled(ScatterGather) {
+		out = c.scatterGather(out)
+	}
+	if cfg.enabled(GatherScatter) {
+		out = c.gatherScatter(out)
+	}
+	if cfg.enabled(Cycle) {
+		out = c.cycle(out)
+	}
+	if cfg.enabled(Stack) {
+		out = c.stack(out)
+	}
+	if cfg.enabled(PeelChain) {
+		out = c.peelChain(out)
+	}
+	if cfg.enabled(PassThrough) {
+		out = c.passThrough(out)
+	}
+	if cfg.enabled(Structuring) {
+		out = c.structuring(out)
+	}
+	if cfg.enabled(MixerHopping) || cfg.enabled(BridgeHopping) {
+		out = c.hopping(out)
 	}
 	return out
 }
@@ -355,7 +384,8 @@ type builder struct {
 
 // add puts an edge's transaction, peer and amount into the finding.
 func (b *builder) add(e edge, sum bool) {
-	if b.addrs == nil {
+	// Small findings check their slices; large ones switch to sets.
+	if b.addrs == nil && len(b.Addresses)+len(b.Txs) > 32 {
 		b.addrs, b.txs = map[string]bool{}, map[string]bool{}
 		for _, a := range b.Addresses {
 			b.addrs[a] = true
@@ -364,13 +394,22 @@ func (b *builder) add(e edge, sum bool) {
 			b.txs[t] = true
 		}
 	}
-	if !b.txs[e.tx] {
-		b.txs[e.tx] = true
-		b.Txs = append(b.Txs, e.tx)
-	}
-	if e.peer != nil && !b.addrs[e.peer.name()] {
-		b.addrs[e.peer.name()] = true
-		b.Addresses = append(b.Addresses, e.peer.name())
+	if b.addrs == nil {
+		if !slices.Contains(b.Txs, e.tx) {
+			b.Txs = append(b.Txs, e.tx)
+		}
+		if e.peer != nil && !slices.Contains(b.Addresses, e.peer.name()) {
+			b.Addresses = append(b.Addresses, e.peer.name())
+		}
+	} else {
+		if !b.txs[e.tx] {
+			b.txs[e.tx] = true
+			b.Txs = append(b.Txs, e.tx)
+		}
+		if e.peer != nil && !b.addrs[e.peer.name()] {
+			b.addrs[e.peer.name()] = true
+			b.Addresses = append(b.Addresses, e.peer.name())
+		}
 	}
 	t := time.Unix(0, e.t).UTC()
 	if t.Before(b.Start) {

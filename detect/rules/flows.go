@@ -13,8 +13,6 @@ type scratch struct {
 	picks []edge
 	count map[*acct]int
 	path  []edge
-	accs  []*acct
-	accs2 []*acct
 	edges []edge
 }
 
@@ -123,12 +121,14 @@ func (c *ctx) fanIn(out []Finding) []Finding {
 const maxSources = 16
 
 // scatterGather: the new transfer m→b may close A→{m_i}→b, funds split
-// over several intermediaries and gathered again.
+// over several intermediaries that pass them on, and gathered again.
 func (c *ctx) scatterGather(out []Finding) []Finding {
 	p := c.e.cfg.ScatterGather
 	t0 := c.ts - int64(p.Window)
 	b, m := c.to, c.from
-	if c.distinct(b.in, t0, p.MinWidth) < p.MinWidth {
+	// An intermediary passes on what it got; one that does not cannot be
+	// part of the pattern, and most transfers stop here.
+	if !c.forwards(m, t0, p.Tolerance) || c.distinct(b.in, t0, p.MinWidth) < p.MinWidth {
 		return out
 	}
 	inB := c.e.newStamp()
@@ -145,18 +145,12 @@ func (c *ctx) scatterGather(out []Finding) []Finding {
 			continue
 		}
 		followed++
+		counted := c.e.newStamp()
 		n := 0
 		for j := len(a.out) - 1; j >= 0 && a.out[j].t >= t0; j-- {
-			if e := a.out[j]; e.asset == c.t.Asset && e.peer.mark == inB {
-				e.peer.mark2 = inB // counted once
-				e.peer.mark = 0
+			if e := a.out[j]; e.asset == c.t.Asset && e.peer.mark == inB && e.peer.mark2 != counted {
+				e.peer.mark2 = counted
 				n++
-			}
-		}
-		// Restore the set for the next source.
-		for j := len(a.out) - 1; j >= 0 && a.out[j].t >= t0; j-- {
-			if e := a.out[j]; e.peer.mark2 == inB {
-				e.peer.mark, e.peer.mark2 = inB, 0
 			}
 		}
 		if n < p.MinWidth || !c.e.fire(a, ScatterGather, p.Window) {
@@ -199,7 +193,7 @@ func (c *ctx) scatterGatherFinding(a, b *acct, t0 int64, p FlowParams) Finding {
 }
 
 // gatherScatter: the sender of the new transfer pooled funds from many
-// sources and now spreads them to many destinations.
+// sources and has now passed them on to many destinations.
 func (c *ctx) gatherScatter(out []Finding) []Finding {
 	p := c.e.cfg.GatherScatter
 	m := c.from
@@ -227,7 +221,7 @@ func (c *ctx) gatherScatter(out []Finding) []Finding {
 			nOut++
 		}
 	}
-	if nOut < p.MinWidth || !c.e.fire(m, GatherScatter, p.Window) {
+	if nOut < p.MinWidth || !c.forwards(m, t0, p.Tolerance) || !c.e.fire(m, GatherScatter, p.Window) {
 		return out
 	}
 	f := c.finding(GatherScatter, m.name(), (strength(nIn, p.MinWidth)+strength(nOut, p.MinWidth))/2, "")
@@ -244,18 +238,54 @@ func (c *ctx) gatherScatter(out []Finding) []Finding {
 			f.add(e, true)
 		}
 	}
-	f.Explanation = fmt.Sprintf("%s gathered %s from %d sources and then sent %s to %d other addresses within %s: a collection hub that redistributes, as in layering through a pass-through account.",
-		m.name(), amountText(inSum, f.Chain, f.Asset), nIn, amountText(f.Amount, f.Chain, f.Asset), nOut, fmtDur(p.Window))
+	f.Explanation = fmt.Sprintf("%s gathered %s from %d sources and then sent %s, the same within %.0f%%, to %d other addresses within %s: a collection account that passes everything on, as layering through a pass-through account does.",
+		m.name(), amountText(inSum, f.Chain, f.Asset), nIn, amountText(f.Amount, f.Chain, f.Asset), 100*p.Tolerance, nOut, fmtDur(p.Window))
 	return append(out, f.Finding)
 }
 
+// forwards reports whether a passed on what it received in the window, in
+// the transfer's asset: what it sent after its first receipt is within
+// tol of what it received. Layering accounts do; an ordinary account's
+// payments bear no relation to its receipts. The answer is cached until
+// a's history changes.
+func (c *ctx) forwards(a *acct, t0 int64, tol float64) bool {
+	if a.fwdVer == a.ver+1 && a.fwdAsset == c.t.Asset {
+		return a.fwdOK
+	}
+	var rcv, sent chain.Amount
+	first := int64(-1)
+	for _, e := range a.in {
+		if e.t >= t0 && e.asset == c.t.Asset {
+			rcv, _ = rcv.Add(e.amount)
+			if first < 0 {
+				first = e.t
+			}
+		}
+	}
+	ok := false
+	if first >= 0 {
+		for _, e := range a.out {
+			if e.t >= first && e.asset == c.t.Asset {
+				sent, _ = sent.Add(e.amount)
+			}
+		}
+		ok = within(sent, rcv, tol)
+	}
+	a.fwdVer, a.fwdAsset, a.fwdOK = a.ver+1, c.t.Asset, ok
+	return ok
+}
+
 // stack: the new transfer b→x may complete layered fan-outs: an origin a
-// sent to at least MinWidth addresses, which together sent on to at least
-// MinWidth further addresses, and so on for MinLayers layers.
+// sent to at least MinWidth addresses that passed the funds on, together
+// to at least MinWidth further addresses, and so on for MinLayers layers.
+// Only a transfer that makes its sender a forwarder can complete one.
 func (c *ctx) stack(out []Finding) []Finding {
 	p := c.e.cfg.Stack
 	t0 := c.ts - int64(p.Window)
 	b := c.from
+	if !c.forwards(b, t0, p.Tolerance) {
+		return out
+	}
 	followed := 0
 	si := typIndex(Stack)
 	for i := len(b.in) - 1; i >= 0 && b.in[i].t >= t0 && followed < maxSources; i-- {
@@ -265,6 +295,9 @@ func (c *ctx) stack(out []Finding) []Finding {
 			continue
 		}
 		followed++
+		if c.distinct(a.out, t0, p.MinWidth) < p.MinWidth {
+			continue
+		}
 		if n, _ := c.layers(a, t0, p, false); n < p.MinLayers || !c.e.fire(a, Stack, p.Window) {
 			continue
 		}
@@ -283,19 +316,19 @@ func (c *ctx) stack(out []Finding) []Finding {
 			}
 			f.add(e, first == 0)
 		}
-		f.Explanation = fmt.Sprintf("%s sent %s to %s addresses, and the funds moved on through %d layers of %s addresses within %s: multi-level layering (stacked fan-outs) that puts distance between the source and the funds.",
-			a.name(), amountText(f.Amount, f.Chain, f.Asset), widths[0], n, strings.Join(widths, ", "), fmtDur(p.Window))
+		f.Explanation = fmt.Sprintf("%s sent %s to %s addresses that passed the funds on (within %.0f%%), through %d layers of %s addresses within %s: multi-level layering (stacked fan-outs) that puts distance between the source and the funds.",
+			a.name(), amountText(f.Amount, f.Chain, f.Asset), widths[0], 100*p.Tolerance, n, strings.Join(widths, ", "), fmtDur(p.Window))
 		out = append(out, f.Finding)
 	}
 	return out
 }
 
 // layers walks a's fan-out forward layer by layer (each hop after the one
-// that reached its sender, within the window) while each layer has
-// MinWidth addresses, and returns the number of layers. With all, it also
-// returns the edges, each layer followed by a separator edge (t = -1,
-// block = the layer's width); without, it stops as soon as MinLayers
-// layers are certain.
+// that reached its sender, within the window), through addresses that
+// forward what they receive, while each layer has MinWidth addresses, and
+// returns the number of layers. With all, it also returns the edges, each
+// layer followed by a separator edge (t = -1, block = the layer's width);
+// without, it stops as soon as MinLayers layers are certain.
 func (c *ctx) layers(a *acct, t0 int64, p FlowParams, all bool) (int, []edge) {
 	seen := c.e.newStamp()
 	a.mark = seen
@@ -310,10 +343,15 @@ func (c *ctx) layers(a *acct, t0 int64, p FlowParams, all bool) (int, []edge) {
 	for n < p.MinLayers && len(front) > 0 {
 		var next []node
 		start := len(edges)
+		last := n+1 == p.MinLayers
 	layer:
 		for _, nd := range front {
 			for _, e := range nd.a.out {
 				if e.t < nd.t || e.t < t0 || e.asset != c.t.Asset || e.peer.mark == seen || e.peer.gone {
+					continue
+				}
+				// Inner layers must pass the funds on.
+				if !last && !c.forwards(e.peer, t0, p.Tolerance) {
 					continue
 				}
 				e.peer.mark = seen
@@ -321,7 +359,7 @@ func (c *ctx) layers(a *acct, t0 int64, p FlowParams, all bool) (int, []edge) {
 				if all {
 					edges = append(edges, e)
 				}
-				if len(next) >= limit || !all && len(next) >= p.MinWidth && n+1 == p.MinLayers {
+				if len(next) >= limit || !all && last && len(next) >= p.MinWidth {
 					break layer
 				}
 			}
@@ -333,8 +371,6 @@ func (c *ctx) layers(a *acct, t0 int64, p FlowParams, all bool) (int, []edge) {
 		n++
 		if all {
 			edges = append(edges, edge{t: -1, block: uint64(len(next))})
-		} else if n >= p.MinLayers {
-			break
 		}
 		front = next
 	}
