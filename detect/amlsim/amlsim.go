@@ -139,10 +139,10 @@ func readCSV(r io.Reader, want []string, row func(line int, rec []string) error)
 		if errors.Is(err, io.EOF) {
 			return nil
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
-			return fmt.Errorf("line %d: %w", line, err)
+			return err // a csv.ParseError names its line
 		}
+		line, _ := cr.FieldPos(0)
 		if err := row(line, rec); err != nil {
 			return fmt.Errorf("line %d: %w", line, err)
 		}

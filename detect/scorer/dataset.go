@@ -100,10 +100,11 @@ func ReadCSV(r io.Reader, want []string) (*Dataset, error) {
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
-			return nil, fmt.Errorf("line %d: %w", line, err)
+			// A csv.ParseError names its line.
+			return nil, err
 		}
+		line, _ := cr.FieldPos(0)
 		if len(rec) != len(header) {
 			return nil, fmt.Errorf("line %d: %d fields, the header has %d", line, len(rec), len(header))
 		}
