@@ -41,7 +41,10 @@ func (c *ctx) hopping(out []Finding) []Finding {
 		if src == CategoryMixer && dest == CategoryMixer {
 			f.Score = 0.9
 		}
-		f.Addresses = []string{x.key.Value, e.peer.name(), c.to.key.Value}
+		f.Addresses = []string{x.key.Value, e.peer.name()}
+		if c.to != e.peer {
+			f.Addresses = append(f.Addresses, c.to.key.Value)
+		}
 		f.add(e, false)
 		f.add(edge{peer: c.to, asset: c.t.Asset, amount: c.t.Amount, t: c.ts, tx: c.t.Tx}, true)
 		f.Explanation = fmt.Sprintf("%s received %s from %s (a %s) on %s and sent %s to %s (a %s) on %s: funds hopping from one %s to the next to break the trail.",

@@ -85,3 +85,44 @@ func cpuTime() int64 {
 	}
 	return ru.Utime.Nano() + ru.Stime.Nano()
 }
+
+// BenchmarkSimBlock150 runs every rule with the default configuration
+// over a simulated Ethereum chain: blocks of 150 ordinary transfers (and
+// the laundering of a theft among them), after 200 blocks of warm-up,
+// with the scenario's services labelled.
+//
+//	go test ./detect/rules -run '^$' -bench SimBlock150 -benchtime 600x
+func BenchmarkSimBlock150(b *testing.B) {
+	_, blocks, labels := simScenario(b, 150_000, 150)
+	const warm = 200
+	newEngine := func() *Engine {
+		e, err := NewEngine(DefaultConfig(), WithLabeler(labels))
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, blk := range blocks[:warm] {
+			e.Block(blk)
+		}
+		return e
+	}
+	e := newEngine()
+	next, transfers, findings := warm, 0, 0
+	b.ReportAllocs()
+	cpu0 := cpuTime()
+	b.ResetTimer()
+	for range b.N {
+		if next == len(blocks) {
+			b.StopTimer()
+			e, next = newEngine(), warm
+			b.StartTimer()
+		}
+		ts := TransfersOf(blocks[next])
+		transfers += len(ts)
+		findings += len(e.Transfers(ts))
+		next++
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(float64(transfers)/float64(b.N), "transfers/block")
+	b.ReportMetric(float64(findings)/float64(b.N), "findings/block")
+}

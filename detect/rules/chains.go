@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/tracehound/tracehound/chain"
@@ -51,7 +52,11 @@ func (c *ctx) peelChain(out []Finding) []Finding {
 			peeled, _ = peeled.Add(e.amount)
 		}
 	}
-	if len(parts) < 2 {
+	if len(parts) < 2 || c.e.service(x) || c.e.service(big.peer) {
+		return out
+	}
+	// The remainder goes to a new address, as a wallet's change does.
+	if p.FreshHops && big.peer.first != big.t {
 		return out
 	}
 	total, _ := big.amount.Add(peeled)
@@ -86,8 +91,12 @@ func (c *ctx) peelChain(out []Finding) []Finding {
 		return out
 	}
 	f := c.finding(PeelChain, st.origin, strength(st.hops, p.MinHops), "")
-	f.Addresses = append([]string(nil), st.addrs...)
-	f.Addresses = append(f.Addresses, big.peer.name())
+	f.Addresses = nil
+	for _, a := range append(st.addrs, big.peer.name()) {
+		if !slices.Contains(f.Addresses, a) {
+			f.Addresses = append(f.Addresses, a)
+		}
+	}
 	f.Txs = append([]string(nil), st.txs...)
 	f.Amount = st.amount
 	f.Start = timeOf(st.start)

@@ -66,7 +66,8 @@ type FanParams struct {
 	// Similar, when > 0, counts only counterparties whose transfers' amounts
 	// lie within one band whose top is at most (1+Similar) times its bottom:
 	// funds split (or pooled) in like amounts, as smurfing does, rather than
-	// a busy address's unrelated payments (default 0: off).
+	// a busy address's unrelated payments (default 0.5; 0 counts every
+	// counterparty).
 	Similar float64
 }
 
@@ -114,6 +115,9 @@ type PeelParams struct {
 	// HopWindow bounds the time between receiving and forwarding at each
 	// hop (default 7 days).
 	HopWindow time.Duration
+	// FreshHops requires each remainder to go to an address first seen in
+	// that transfer, as a wallet's change output does (default true).
+	FreshHops bool
 }
 
 // PassThroughParams configure rapid pass-through.
@@ -192,6 +196,13 @@ type Config struct {
 	Fresh         FreshParams
 	Dormant       DormantParams
 
+	// Services are the categories of addresses that run a service for many
+	// customers (exchanges, DeFi, bridges, mixers): busy by nature, they are
+	// never the subject of a finding and cycles are not followed through
+	// them. Needs a Labeler (default: exchange, defi, bridge, mixer,
+	// service, miner).
+	Services map[string]bool
+
 	// MaxEdges caps the recent transfers kept per address and direction
 	// (default 64): a busy address keeps its newest, between three
 	// quarters of MaxEdges and MaxEdges of them.
@@ -210,19 +221,21 @@ func DefaultConfig() Config {
 		tenth[k] = v.MulDiv(chain.NewAmount(1), chain.NewAmount(10))
 	}
 	return Config{
-		FanOut:        FanParams{Window: 24 * time.Hour, MinCounterparties: 10},
-		FanIn:         FanParams{Window: 24 * time.Hour, MinCounterparties: 10},
+		FanOut:        FanParams{Window: 24 * time.Hour, MinCounterparties: 10, Similar: 0.5},
+		FanIn:         FanParams{Window: 24 * time.Hour, MinCounterparties: 10, Similar: 0.5},
 		ScatterGather: FlowParams{Window: 72 * time.Hour, MinWidth: 3, Tolerance: 0.1},
 		GatherScatter: FlowParams{Window: 72 * time.Hour, MinWidth: 5, Tolerance: 0.1},
 		Stack:         FlowParams{Window: 72 * time.Hour, MinWidth: 3, MinLayers: 2, Tolerance: 0.1},
 		Cycle:         CycleParams{Window: 7 * 24 * time.Hour, MinLength: 3, MaxLength: 6, Tolerance: 0.1, Ordered: true},
-		Peel:          PeelParams{MinHops: 3, MaxPeel: 0.5, HopWindow: 7 * 24 * time.Hour},
+		Peel:          PeelParams{MinHops: 3, MaxPeel: 0.5, HopWindow: 7 * 24 * time.Hour, FreshHops: true},
 		PassThrough:   PassThroughParams{MaxDelay: 30 * time.Minute, MinShare: 0.9, MinAmount: half},
 		Structuring: StructuringParams{Window: 24 * time.Hour, Thresholds: DefaultReportingThresholds(),
 			Margin: 0.1, MinCount: 3, MinSplits: 3, SplitWindow: 10 * time.Minute},
-		Hop:          HopParams{Window: 72 * time.Hour},
-		Fresh:        FreshParams{MaxAge: 72 * time.Hour, Lookback: 30 * 24 * time.Hour, HighValue: hv},
-		Dormant:      DormantParams{MinIdle: 365 * 24 * time.Hour, MinAmount: tenth},
+		Hop:     HopParams{Window: 72 * time.Hour},
+		Fresh:   FreshParams{MaxAge: 72 * time.Hour, Lookback: 30 * 24 * time.Hour, HighValue: hv},
+		Dormant: DormantParams{MinIdle: 365 * 24 * time.Hour, MinAmount: tenth},
+		Services: map[string]bool{"exchange": true, "defi": true, CategoryBridge: true, CategoryMixer: true,
+			"service": true, "miner": true},
 		MaxEdges:     64,
 		MaxAddresses: 500_000,
 	}

@@ -59,7 +59,7 @@ func (c *ctx) cycle(out []Finding) []Finding {
 				found = append(append(found[:0], s.path...), e)
 				return true
 			}
-			if e.peer.mark == onPath || n >= p.MaxLength {
+			if e.peer.mark == onPath || n >= p.MaxLength || c.e.service(e.peer) {
 				continue
 			}
 			e.peer.mark = onPath
@@ -72,7 +72,7 @@ func (c *ctx) cycle(out []Finding) []Finding {
 		}
 		return false
 	}
-	if !dfs(v, t0, c.t.Amount) {
+	if c.e.service(u) || c.e.service(v) || !dfs(v, t0, c.t.Amount) {
 		return out
 	}
 	// found: v→…→u; the cycle is found + closing.

@@ -283,9 +283,25 @@ func (e *Engine) category(a *acct) string {
 	return a.cat
 }
 
-// canFire reports whether a's typology t is out of its cool-down, and
-// records the firing.
+// service reports whether a runs a service (Config.Services).
+func (e *Engine) service(a *acct) bool {
+	return e.labels != nil && len(e.cfg.Services) > 0 && e.cfg.Services[e.category(a)]
+}
+
+// cooling reports whether a reported typology t less than cooldown ago,
+// so that a rule can skip its work.
+func (e *Engine) cooling(a *acct, t Typology, cooldown time.Duration) bool {
+	last := a.fired[typIndex(t)]
+	return last != 0 && e.now-last < int64(cooldown)
+}
+
+// fire reports whether a may be the subject of a finding of typology t:
+// it is no service and t is out of its cool-down for a. It records the
+// firing.
 func (e *Engine) fire(a *acct, t Typology, cooldown time.Duration) bool {
+	if e.service(a) {
+		return false
+	}
 	i := typIndex(t)
 	if last := a.fired[i]; last != 0 && e.now-last < int64(cooldown) {
 		return false

@@ -34,15 +34,40 @@ func (c *ctx) fanSet(es []edge, p FanParams) ([]edge, int) {
 	s := &c.e.scratch
 	s.picks = recent(s.picks[:0], es, c.t.Asset, c.ts-int64(p.Window))
 	picks := s.picks
-	if p.Similar <= 0 {
-		st := c.e.newStamp()
-		n := 0
-		for _, e := range picks {
+	st := c.e.newStamp()
+	n := 0
+	for _, e := range picks {
+		if e.peer.mark != st {
+			e.peer.mark = st
+			n++
+		}
+	}
+	if p.Similar <= 0 || n < p.MinCounterparties {
+		return picks, n
+	}
+	// The fan, if this transfer completes it, lies in a band that holds
+	// the transfer's amount x: amounts in [x/(1+Similar), x·(1+Similar)].
+	// Keep those, and stop if they are too few.
+	bp := chain.NewAmount(uint64(p.Similar*10000 + 0.5))
+	tenK := chain.NewAmount(10000)
+	wide, _ := tenK.Add(bp)
+	x := c.t.Amount
+	lower := x.MulDiv(tenK, wide)
+	upper := x.MulDiv(wide, tenK)
+	st = c.e.newStamp()
+	n = 0
+	kept := picks[:0]
+	for _, e := range picks {
+		if e.amount.Cmp(lower) >= 0 && e.amount.Cmp(upper) <= 0 {
+			kept = append(kept, e)
 			if e.peer.mark != st {
 				e.peer.mark = st
 				n++
 			}
 		}
+	}
+	picks = kept
+	if n < p.MinCounterparties {
 		return picks, n
 	}
 	if s.count == nil {
@@ -50,15 +75,23 @@ func (c *ctx) fanSet(es []edge, p FanParams) ([]edge, int) {
 	}
 	clear(s.count)
 	slices.SortFunc(picks, func(a, b edge) int { return a.amount.Cmp(b.amount) })
+	// band returns lo·(1+Similar), rounded down, exactly; beyond 2^256 it
+	// returns false: every larger amount is in the band.
+	band := func(lo chain.Amount) (chain.Amount, bool) {
+		top, overflow := lo.MulDiv(bp, chain.NewAmount(10000)).Add(lo)
+		return top, !overflow
+	}
 	bestLo, bestHi, best := 0, 0, 0
 	lo := 0
+	top, bounded := band(picks[0].amount)
 	for hi := range picks {
 		s.count[picks[hi].peer]++
-		for !within(picks[lo].amount, picks[hi].amount, p.Similar/(1+p.Similar)) {
+		for bounded && picks[hi].amount.Cmp(top) > 0 {
 			if s.count[picks[lo].peer]--; s.count[picks[lo].peer] == 0 {
 				delete(s.count, picks[lo].peer)
 			}
 			lo++
+			top, bounded = band(picks[lo].amount)
 		}
 		if len(s.count) > best {
 			best, bestLo, bestHi = len(s.count), lo, hi+1
@@ -82,7 +115,7 @@ func (c *ctx) distinct(es []edge, t0 int64, limit int) int {
 }
 
 func (c *ctx) fan(out []Finding, typ Typology, hub *acct, es []edge, p FanParams) []Finding {
-	if len(es) < p.MinCounterparties {
+	if len(es) < p.MinCounterparties || c.e.cooling(hub, typ, p.Window) {
 		return out
 	}
 	set, n := c.fanSet(es, p)
@@ -128,7 +161,7 @@ func (c *ctx) scatterGather(out []Finding) []Finding {
 	b, m := c.to, c.from
 	// An intermediary passes on what it got; one that does not cannot be
 	// part of the pattern, and most transfers stop here.
-	if !c.forwards(m, t0, p.Tolerance) || c.distinct(b.in, t0, p.MinWidth) < p.MinWidth {
+	if c.distinct(b.in, t0, p.MinWidth) < p.MinWidth || !c.forwards(m, t0, p.Tolerance) {
 		return out
 	}
 	inB := c.e.newStamp()

@@ -108,16 +108,23 @@ func hasAll(t *testing.T, f Finding, addrs ...string) {
 func TestFanOut(t *testing.T) {
 	var ts []chain.Transfer
 	for i := range 10 {
-		ts = append(ts, tr("hub", fmt.Sprintf("r%d", i), uint64(i+1)*1000, time.Duration(i)*time.Minute))
+		ts = append(ts, tr("hub", fmt.Sprintf("r%d", i), 1000+uint64(i)*10, time.Duration(i)*time.Minute))
 	}
 	f := one(t, scan(t, only(FanOut), ts), FanOut)
-	if f.Subject != "hub" || len(f.Addresses) != 11 || f.Amount.String() != "55000" || len(f.Txs) != 10 {
+	if f.Subject != "hub" || len(f.Addresses) != 11 || f.Amount.String() != "10450" || len(f.Txs) != 10 {
 		t.Fatalf("finding %+v", f)
 	}
 	if !strings.Contains(f.Explanation, "10 distinct addresses") {
 		t.Errorf("explanation %q", f.Explanation)
 	}
 	none(t, scan(t, only(FanOut), ts[:9]), FanOut)
+	// Payments of unrelated sizes are a busy payer, not a split.
+	var mixed []chain.Transfer
+	for i, x := range ts {
+		x.Amount = chain.NewAmount(1000 << uint(i))
+		mixed = append(mixed, x)
+	}
+	none(t, scan(t, only(FanOut), mixed), FanOut)
 	// The same ten spread over ten days never have ten in one day.
 	var slow []chain.Transfer
 	for i, x := range ts {
