@@ -109,3 +109,17 @@ func (m LabelMap) Category(c chain.Chain, address string) (string, bool) {
 	s, ok := m[chain.Key{Chain: c, Value: address}]
 	return s, ok
 }
+
+// LabelerFunc adapts a function to Labeler.
+type LabelerFunc func(c chain.Chain, address string) (string, bool)
+
+// Category implements Labeler.
+func (f LabelerFunc) Category(c chain.Chain, address string) (string, bool) { return f(c, address) }
+
+// HistoryFunc adapts a function to History.
+type HistoryFunc func(c chain.Chain, address string, before time.Time) (first, last time.Time, ok bool)
+
+// Activity implements History.
+func (f HistoryFunc) Activity(c chain.Chain, address string, before time.Time) (time.Time, time.Time, bool) {
+	return f(c, address, before)
+}
