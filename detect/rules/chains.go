@@ -168,37 +168,16 @@ func (c *ctx) structuring(out []Finding) []Finding {
 		lo := share(th, 1-p.Margin)
 		if c.t.Amount.Cmp(th) < 0 && c.t.Amount.Cmp(lo) >= 0 {
 			t0 := c.ts - int64(p.Window)
-			for _, side := range []struct {
-				a   *acct
-				es  []edge
-				dir string
-			}{{c.from, c.from.out, "sent"}, {c.to, c.to.in, "received"}} {
-				var under []edge
-				for i := len(side.es) - 1; i >= 0 && side.es[i].t >= t0; i-- {
-					e := side.es[i]
-					if e.asset == c.t.Asset && e.amount.Cmp(th) < 0 && e.amount.Cmp(lo) >= 0 {
-						under = append(under, e)
-					}
-				}
-				if len(under) < p.MinCount || !c.e.fire(side.a, Structuring, p.Window) {
-					continue
-				}
-				f := c.finding(Structuring, side.a.key.Value, strength(len(under), p.MinCount), "")
-				f.Addresses = []string{side.a.key.Value}
-				for _, e := range under {
-					f.add(e, true)
-				}
-				f.Explanation = fmt.Sprintf("%s %s %d transfers within %s each just under the reporting threshold of %s (within %.0f%% below it), %s in all: amounts kept under a threshold to avoid reports.",
-					side.a.key.Value, side.dir, len(under), fmtDur(p.Window), amountText(th, c.t.Chain, c.t.Asset), 100*p.Margin, amountText(f.Amount, f.Chain, f.Asset))
-				out = append(out, f.Finding)
-			}
+			out = c.underThreshold(out, c.from, c.from.out, "sent", th, lo, t0)
+			out = c.underThreshold(out, c.to, c.to.in, "received", th, lo, t0)
 		}
 	}
 	if p.MinSplits == 0 {
 		return out
 	}
 	t0 := c.ts - int64(p.SplitWindow)
-	var parts []edge
+	parts := c.e.scratch.edges[:0]
+	defer func() { c.e.scratch.edges = parts[:0] }()
 	x := c.from
 	for i := len(x.out) - 1; i >= 0 && x.out[i].t >= t0; i-- {
 		if e := x.out[i]; e.asset == c.t.Asset && e.peer == c.to {
@@ -215,5 +194,30 @@ func (c *ctx) structuring(out []Finding) []Finding {
 	}
 	f.Explanation = fmt.Sprintf("%s sent %s to %s in %d separate transfers within %s: one payment split into pieces, as structuring (smurfing) does to keep each below notice.",
 		x.key.Value, amountText(f.Amount, f.Chain, f.Asset), c.t.To, len(parts), fmtDur(p.SplitWindow))
+	return append(out, f.Finding)
+}
+
+// underThreshold reports a's transfers in es (one direction) just under
+// the threshold th, at or above lo, since t0.
+func (c *ctx) underThreshold(out []Finding, a *acct, es []edge, dir string, th, lo chain.Amount, t0 int64) []Finding {
+	p := c.e.cfg.Structuring
+	n := 0
+	for i := len(es) - 1; i >= 0 && es[i].t >= t0; i-- {
+		if e := es[i]; e.asset == c.t.Asset && e.amount.Cmp(th) < 0 && e.amount.Cmp(lo) >= 0 {
+			n++
+		}
+	}
+	if n < p.MinCount || !c.e.fire(a, Structuring, p.Window) {
+		return out
+	}
+	f := c.finding(Structuring, a.key.Value, strength(n, p.MinCount), "")
+	f.Addresses = []string{a.key.Value}
+	for i := len(es) - 1; i >= 0 && es[i].t >= t0; i-- {
+		if e := es[i]; e.asset == c.t.Asset && e.amount.Cmp(th) < 0 && e.amount.Cmp(lo) >= 0 {
+			f.add(e, true)
+		}
+	}
+	f.Explanation = fmt.Sprintf("%s %s %d transfers within %s each just under the reporting threshold of %s (within %.0f%% below it), %s in all: amounts kept under a threshold to avoid reports.",
+		a.key.Value, dir, n, fmtDur(p.Window), amountText(th, c.t.Chain, c.t.Asset), 100*p.Margin, amountText(f.Amount, f.Chain, f.Asset))
 	return append(out, f.Finding)
 }

@@ -168,7 +168,11 @@ func Scan(ctx context.Context, cfg Config, ts []chain.Transfer, opts ...Option) 
 // equals), as the transfer graph records it; outputs paying back to an
 // input address are change and moved nothing.
 func TransfersOf(b *chain.Block) []chain.Transfer {
-	var out []chain.Transfer
+	n := 0
+	for i := range b.Txs {
+		n += max(len(b.Txs[i].Transfers), len(b.Txs[i].Outputs))
+	}
+	out := make([]chain.Transfer, 0, n)
 	for _, tx := range b.Txs {
 		if tx.Failed {
 			continue
