@@ -38,7 +38,9 @@ func TestParseDocumented(t *testing.T) {
 		{"=:BTC~BTC:thor1g6pnmnyeg48yc3lg796plt0uw50qpp7humfggz:1e6/1/0:dx:10", func(m Memo) bool {
 			return m.Asset.Kind == Trade && m.Affiliates[0] == "dx"
 		}},
-		{"+:BTC/BTC::t:10", func(m Memo) bool { return m.Kind == AddLiquidity && m.Asset.Kind == Synth && m.Dest == "" && m.Affiliates[0] == "t" }},
+		{"+:BTC/BTC::t:10", func(m Memo) bool {
+			return m.Kind == AddLiquidity && m.Asset.Kind == Synth && m.Dest == "" && m.Affiliates[0] == "t"
+		}},
 		{"wd:BTC/BTC:1000", func(m Memo) bool { return m.Kind == WithdrawLiquidity && m.BasisPoints == 1000 }},
 		{"$+:ETH.USDC-0XA0B86991C6218B36C1D19D4A2E9EB0CE3606EB48:0x1c7b17362c84287bd1184447e6dfeaf920c31bbe:10400000000", func(m Memo) bool {
 			return m.Kind == LoanOpen && m.Limit == chain.NewAmount(10400000000)
@@ -72,26 +74,26 @@ func TestParseDocumented(t *testing.T) {
 
 func TestParseErrors(t *testing.T) {
 	for memo, want := range map[string]string{
-		"":                              "empty",
-		"SWAPP:ETH.ETH:0xabc":           "unknown function",
-		"=":                             "needs an asset",
-		"=:ETHETH:0xabc":                "want CHAIN.SYMBOL",
-		"=:ETH.ETH:0xabc:1.5":           "not an integer",
-		"=:ETH.ETH:0xabc:1e-3":          "exponent",
-		"=:ETH.ETH:0xabc:1.25e1":        "whole number",
-		"=:ETH.ETH:0xabc:100/3":         "LIM/INTERVAL/QUANTITY",
-		"=:ETH.ETH:0xabc:100/x/0":       "interval",
-		"=:ETH.ETH:0xabc::t:1001":       "over 1000",
-		"=:ETH.ETH:0xabc:::10":          "without an affiliate",
-		"=:ETH.ETH:0xabc::a/b:1/2/3":    "2 affiliates but 3 fees",
-		"OUT:1234":                      "64 hex digits",
+		"":                               "empty",
+		"SWAPP:ETH.ETH:0xabc":            "unknown function",
+		"=":                              "needs an asset",
+		"=:ETHETH:0xabc":                 "want CHAIN.SYMBOL",
+		"=:ETH.ETH:0xabc:1.5":            "not an integer",
+		"=:ETH.ETH:0xabc:1e-3":           "exponent",
+		"=:ETH.ETH:0xabc:1.25e1":         "whole number",
+		"=:ETH.ETH:0xabc:100/3":          "LIM/INTERVAL/QUANTITY",
+		"=:ETH.ETH:0xabc:100/x/0":        "interval",
+		"=:ETH.ETH:0xabc::t:1001":        "over 1000",
+		"=:ETH.ETH:0xabc:::10":           "without an affiliate",
+		"=:ETH.ETH:0xabc::a/b:1/2/3":     "2 affiliates but 3 fees",
+		"OUT:1234":                       "64 hex digits",
 		"OUT:" + strings.Repeat("g", 64): "not hexadecimal",
-		"wd:BTC.BTC:10001":              "over 10000",
-		"MIGRATE:abc":                   "not a number",
-		"BOND":                          "node address",
-		"=:ETH.ETH-:0xabc":              "empty contract",
-		"=:ETH.E.TH:0xabc":              "more than one chain separator",
-		strings.Repeat("=", 251):        "limit of 250",
+		"wd:BTC.BTC:10001":               "over 10000",
+		"MIGRATE:abc":                    "not a number",
+		"BOND":                           "node address",
+		"=:ETH.ETH-:0xabc":               "empty contract",
+		"=:ETH.E.TH:0xabc":               "more than one chain separator",
+		strings.Repeat("=", 251):         "limit of 250",
 	} {
 		_, err := Parse(memo)
 		if err == nil || !errors.Is(err, ErrMemo) || !strings.Contains(err.Error(), want) {
