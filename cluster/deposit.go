@@ -11,7 +11,6 @@ package cluster
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/tracehound/tracehound/chain"
 	"github.com/tracehound/tracehound/trace"
@@ -75,7 +74,7 @@ func (d *Deposits) Label(ctx context.Context, c chain.Chain, addr string) (trace
 		return trace.Label{}, false, nil
 	}
 	l, ok, err := d.Base.Label(ctx, c, to)
-	if err != nil || !ok || !strings.EqualFold(l.Category, "exchange") {
+	if err != nil || !ok || !l.Category.IsExchange() {
 		return trace.Label{}, false, err
 	}
 	return trace.Label{Entity: l.Entity, Category: l.Category, Heuristic: HeuristicDeposit}, true, nil

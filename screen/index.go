@@ -28,15 +28,15 @@ type Sanction struct {
 
 // Attribution says which entity an address belongs to, per one source.
 type Attribution struct {
-	Entity          string    `json:"entity"`
-	Label           string    `json:"label,omitempty"`
-	Category        string    `json:"category"`
-	Abuse           string    `json:"abuse,omitempty"`
-	Source          string    `json:"source"`
-	Pack            string    `json:"pack,omitempty"`
-	Confidence      int       `json:"confidence"`
-	ConfidenceLevel string    `json:"confidence_level,omitempty"`
-	LastMod         time.Time `json:"lastmod,omitzero"`
+	Entity          string        `json:"entity"`
+	Label           string        `json:"label,omitempty"`
+	Category        tags.Category `json:"category"`
+	Abuse           string        `json:"abuse,omitempty"`
+	Source          string        `json:"source"`
+	Pack            string        `json:"pack,omitempty"`
+	Confidence      int           `json:"confidence"`
+	ConfidenceLevel string        `json:"confidence_level,omitempty"`
+	LastMod         time.Time     `json:"lastmod,omitzero"`
 }
 
 // IntelFlag says a partner shared an indicator naming the address.
@@ -229,7 +229,7 @@ func attributionOf(t tags.Tag) Attribution {
 	return Attribution{
 		Entity:          t.Entity,
 		Label:           t.Label,
-		Category:        string(t.Category),
+		Category:        t.Category,
 		Abuse:           t.Abuse,
 		Source:          t.Source,
 		Pack:            t.Pack,

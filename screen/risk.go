@@ -3,6 +3,8 @@ package screen
 import (
 	"fmt"
 	"strings"
+
+	"github.com/tracehound/tracehound/tags"
 )
 
 // Risk is an address's screening risk, on the four-level scale exchanges
@@ -54,7 +56,7 @@ func ParseRisk(s string) (Risk, error) {
 // name are Low: an exchange or a DeFi protocol is a counterparty, not a risk
 // by itself.
 type Policy struct {
-	Categories map[string]Risk
+	Categories map[tags.Category]Risk
 	// MinConfidence is the confidence (0-100) below which an attribution
 	// raises the risk by no more than Medium: a heuristic guess must not
 	// block a withdrawal on its own.
@@ -67,7 +69,7 @@ type Policy struct {
 func DefaultPolicy() Policy {
 	return Policy{
 		MinConfidence: 20,
-		Categories: map[string]Risk{
+		Categories: map[tags.Category]Risk{
 			"sanctioned":         Severe,
 			"terrorism":          Severe,
 			"csam":               Severe,
@@ -86,8 +88,8 @@ func DefaultPolicy() Policy {
 	}
 }
 
-func (p Policy) categoryRisk(category string, confidence int) Risk {
-	r, ok := p.Categories[category]
+func (p Policy) categoryRisk(category tags.Category, confidence int) Risk {
+	r, ok := p.Categories[tags.ParseCategory(string(category))]
 	if !ok {
 		return Low
 	}

@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/tracehound/tracehound/chain"
+	"github.com/tracehound/tracehound/tags"
 )
 
 // Query is one address to screen; Chain is optional.
@@ -87,7 +88,7 @@ func (x *Index) risk(h Hit) Risk {
 	}
 	for i := range h.Attributions {
 		at := &h.Attributions[i]
-		r = max(r, x.policy.categoryRisk(at.Category, at.Confidence), x.policy.categoryRisk(at.Abuse, at.Confidence))
+		r = max(r, x.policy.categoryRisk(at.Category, at.Confidence), x.policy.categoryRisk(tags.Category(at.Abuse), at.Confidence))
 	}
 	for i := range h.Intel {
 		r = max(r, h.Intel[i].Risk)
@@ -138,9 +139,9 @@ func (x *Index) reasons(h Hit) []Reason {
 		add(Reason{Risk: Severe, Code: "sanctioned", Message: msg})
 	}
 	for _, a := range h.Attributions {
-		r := max(x.policy.categoryRisk(a.Category, a.Confidence), x.policy.categoryRisk(a.Abuse, a.Confidence))
+		r := max(x.policy.categoryRisk(a.Category, a.Confidence), x.policy.categoryRisk(tags.Category(a.Abuse), a.Confidence))
 		msg := fmt.Sprintf("attributed to %s (%s", a.Entity, a.Category)
-		if a.Abuse != "" && a.Abuse != a.Category {
+		if a.Abuse != "" && a.Abuse != string(a.Category) {
 			msg += ", " + a.Abuse
 		}
 		msg += fmt.Sprintf(") by %s, confidence %d", a.Source, a.Confidence)

@@ -4,6 +4,7 @@
 package tags
 
 import (
+	"strings"
 	"time"
 
 	"github.com/tracehound/tracehound/chain"
@@ -28,8 +29,55 @@ const (
 	Gambling   Category = "gambling"
 	Miner      Category = "miner"
 	Service    Category = "service"
-	Unknown    Category = "unknown"
+	// Marketplace and PaymentProcessor are services GraphSense names
+	// (market is filed under Darknet).
+	Marketplace      Category = "marketplace"
+	PaymentProcessor Category = "payment_processor"
+	Unknown          Category = "unknown"
 )
+
+// ParseCategory normalises a category as attributions and labels carry
+// it: lower case, and the synonyms of a DeFi venue ("dex", "swap") read
+// as DeFi.
+func ParseCategory(s string) Category {
+	switch c := Category(strings.ToLower(strings.TrimSpace(s))); c {
+	case "dex", "swap":
+		return DeFi
+	default:
+		return c
+	}
+}
+
+// IsService reports whether c holds or moves its customers' funds: a
+// trace branch ends at such an address, where the funds can be frozen or
+// go on by the service's own means.
+func (c Category) IsService() bool {
+	switch ParseCategory(string(c)) {
+	case Exchange, Mixer, Bridge, Service, DeFi, Gambling, Miner, Marketplace, PaymentProcessor:
+		return true
+	}
+	return false
+}
+
+// IsVenue reports whether c converts between assets within a
+// transaction (DEX pools and routers, filed under DeFi): a trace goes on
+// in the asset the venue paid out.
+func (c Category) IsVenue() bool { return ParseCategory(string(c)) == DeFi }
+
+// Continues reports whether funds that reach c go on by other means
+// than a transfer the graph sees (a mixer's withdrawal, a bridge's
+// payout on another chain), so the trace continues with other evidence.
+func (c Category) Continues() bool {
+	switch ParseCategory(string(c)) {
+	case Mixer, Bridge:
+		return true
+	}
+	return false
+}
+
+// IsExchange reports whether c is an exchange: a service whose deposit
+// addresses can be frozen on request.
+func (c Category) IsExchange() bool { return ParseCategory(string(c)) == Exchange }
 
 // Tag attributes one address to an entity.
 type Tag struct {

@@ -42,7 +42,7 @@ func TestGroundTruth(t *testing.T) {
 			truth := sc.Truth
 			tagged := labels{}
 			for _, tg := range truth.Tags() {
-				tagged[tg.Address.Value] = trace.Label{Entity: tg.Entity, Category: string(tg.Category)}
+				tagged[tg.Address.Value] = trace.Label{Entity: tg.Entity, Category: tg.Category}
 			}
 			lab := &cluster.Deposits{Graph: db.Graph(), Base: tagged}
 			// What a tracer stopping at the mixer can see at each deposit,

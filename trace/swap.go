@@ -24,13 +24,7 @@ const maxSwapRounds = 64
 
 // isVenue tells whether a labelled address converts between assets: DEX
 // pools and routers, which attributions file under DeFi.
-func isVenue(l *Label) bool {
-	switch strings.ToLower(l.Category) {
-	case "defi", "dex", "swap":
-		return true
-	}
-	return false
-}
+func isVenue(l *Label) bool { return l.Category.IsVenue() }
 
 // swapKey is one asset's intake into venues in one transaction.
 type swapKey struct {

@@ -312,7 +312,7 @@ func writeResultsCSV(w io.Writer, results []screen.Result) error {
 		}
 		for _, at := range r.Attributions {
 			entities = appendUnique(entities, at.Entity)
-			categories = appendUnique(categories, at.Category)
+			categories = appendUnique(categories, string(at.Category))
 		}
 		for _, rs := range r.Reasons {
 			reasons = append(reasons, rs.Message)

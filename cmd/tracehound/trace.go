@@ -24,6 +24,7 @@ import (
 	"github.com/tracehound/tracehound/chain"
 	"github.com/tracehound/tracehound/cluster"
 	"github.com/tracehound/tracehound/screen"
+	"github.com/tracehound/tracehound/tags"
 	"github.com/tracehound/tracehound/trace"
 )
 
@@ -339,13 +340,6 @@ func (s *service) parseSeed(c chain.Chain, spec string) (trace.Seed, error) {
 	return sd, nil
 }
 
-// serviceCategories end a trace branch: value reaching them is held by
-// a service that can freeze it, or moves on by other means.
-var serviceCategories = map[string]bool{
-	"exchange": true, "mixer": true, "bridge": true, "service": true, "defi": true,
-	"gambling": true, "miner": true, "marketplace": true, "payment_processor": true,
-}
-
 // indexLabels reads service attributions from the screening index.
 type indexLabels struct{ idx *screen.Index }
 
@@ -353,7 +347,7 @@ func (l indexLabels) Label(_ context.Context, c chain.Chain, addr string) (trace
 	h := l.idx.Lookup(chain.Address{Chain: c, Value: addr})
 	best := -1
 	for i, at := range h.Attributions {
-		if serviceCategories[strings.ToLower(at.Category)] && (best < 0 || at.Confidence > h.Attributions[best].Confidence) {
+		if at.Category.IsService() && (best < 0 || at.Confidence > h.Attributions[best].Confidence) {
 			best = i
 		}
 	}
@@ -361,7 +355,7 @@ func (l indexLabels) Label(_ context.Context, c chain.Chain, addr string) (trace
 		return trace.Label{}, false, nil
 	}
 	at := h.Attributions[best]
-	return trace.Label{Entity: at.Entity, Category: strings.ToLower(at.Category)}, true, nil
+	return trace.Label{Entity: at.Entity, Category: tags.ParseCategory(string(at.Category))}, true, nil
 }
 
 func assetLabel(a chain.Asset) string {
@@ -382,7 +376,7 @@ func printTrace(w io.Writer, r *trace.Result) {
 	if len(r.Endpoints) > 0 {
 		fmt.Fprintf(tw, "\nENDPOINT\tENTITY\tCATEGORY\tASSET\tTAINTED\tFIRST\tLAST\tHOP\tTXS\n")
 		for _, e := range r.Endpoints {
-			cat := e.Label.Category
+			cat := string(e.Label.Category)
 			if e.Label.Heuristic != "" {
 				cat += " (" + e.Label.Heuristic + ")"
 			}
@@ -418,7 +412,7 @@ func printBack(w io.Writer, r *trace.BackResult) {
 	for _, s := range r.Sources {
 		entity, cat := "", ""
 		if s.Label != nil {
-			entity, cat = s.Label.Entity, s.Label.Category
+			entity, cat = s.Label.Entity, string(s.Label.Category)
 		}
 		if s.Origin {
 			cat = "origin (no earlier inflow in the graph)"
@@ -556,7 +550,7 @@ func writeFreezeRequests(dir, caseRef string, r *trace.Result, now time.Time) ([
 	evidence := evidencePaths(r)
 	var order []string
 	for _, e := range r.Endpoints {
-		if e.Label.Category != "exchange" {
+		if !e.Label.Category.IsExchange() {
 			continue
 		}
 		fr := byEntity[e.Label.Entity]

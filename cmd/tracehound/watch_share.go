@@ -113,7 +113,7 @@ func alertPublication(me *intel.Identity, w watch.Watch, al watch.Alert) intel.P
 	if len(txs) > maxSharedTxs {
 		txs, more = txs[:maxSharedTxs], fmt.Sprintf(" and %d more", len(al.Txs)-maxSharedTxs)
 	}
-	how := al.Label.Category
+	how := string(al.Label.Category)
 	if al.Label.Heuristic != "" {
 		how += ", by " + al.Label.Heuristic
 	}

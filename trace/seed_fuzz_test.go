@@ -1,9 +1,12 @@
-package main
+package trace_test
 
 import (
 	"testing"
 
 	"github.com/tracehound/tracehound/chain"
+	"github.com/tracehound/tracehound/chain/btc"
+	"github.com/tracehound/tracehound/chain/eth"
+	"github.com/tracehound/tracehound/trace"
 )
 
 // FuzzParseSeed: any text gives a seed or an error, never a panic, and a
@@ -21,20 +24,20 @@ func FuzzParseSeed(f *testing.F) {
 		f.Add(s, true)
 		f.Add(s, false)
 	}
-	s := &service{parser: newAddressParser()}
+	p := chain.NewParser(eth.Codec{}, btc.Codec{})
 	f.Fuzz(func(t *testing.T, spec string, eth bool) {
 		c := chain.Bitcoin
 		if eth {
 			c = chain.Ethereum
 		}
-		sd, err := s.parseSeed(c, spec)
+		sd, err := trace.ParseSeed(p, c, spec)
 		if err != nil {
 			return
 		}
 		if sd.Address == "" && sd.Tx == "" {
 			t.Fatalf("%q: an empty seed", spec)
 		}
-		again, err := s.parseSeed(c, sd.String())
+		again, err := trace.ParseSeed(p, c, sd.String())
 		if err != nil {
 			t.Fatalf("%q read as %q, which does not read back: %v", spec, sd.String(), err)
 		}
