@@ -312,3 +312,18 @@ func Bech32Data(t testing.TB, hrp string, values []byte, m bool) string {
 	}
 	return s
 }
+
+// Bech32Payload returns the hex of a bech32 string's data part as bytes,
+// decoded by btcutil's bech32.
+func Bech32Payload(t testing.TB, s string) string {
+	t.Helper()
+	_, data, err := bech32.DecodeNoLimit(s)
+	if err != nil {
+		t.Fatalf("%s: %v", s, err)
+	}
+	b, err := bech32.ConvertBits(data, 5, 8, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(b)
+}
