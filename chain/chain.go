@@ -45,10 +45,11 @@ const (
 type Network string
 
 const (
-	Mainnet Network = "mainnet"
-	Testnet Network = "testnet" // also testnet4, signet and regtest for Bitcoin bech32 "tb"
-	Simnet  Network = "simnet"
-	Regtest Network = "regtest"
+	Mainnet  Network = "mainnet"
+	Testnet  Network = "testnet" // also testnet4, signet and regtest for Bitcoin bech32 "tb"
+	Simnet   Network = "simnet"
+	Regtest  Network = "regtest"
+	Stagenet Network = "stagenet" // Monero's
 )
 
 // Address is a parsed, validated address. Value is the canonical form and is
