@@ -19,7 +19,7 @@ var aliases = map[string]Chain{
 	"bsc": Ethereum, "bep20": Ethereum, "bnbsmartchain": Ethereum, "binancesmartchain": Ethereum,
 	"arb": Ethereum, "arbeth": Ethereum, "arbitrum": Ethereum, "arbitrumone": Ethereum,
 	"matic": Ethereum, "pol": Ethereum, "polygon": Ethereum,
-	"avax": Ethereum, "avaxc": Ethereum, "avalanche": Ethereum, "avalanchec": Ethereum, "cchain": Ethereum,
+	"avax": Ethereum, "avaxc": Ethereum, "avalanche": Ethereum, "avalanchec": Ethereum, "avalanchecchain": Ethereum, "cchain": Ethereum,
 	"op": Ethereum, "optimism": Ethereum,
 	"base": Ethereum,
 
