@@ -26,6 +26,7 @@ import (
 	"github.com/tracehound/tracehound/chain"
 	"github.com/tracehound/tracehound/chain/btcfamily"
 	"github.com/tracehound/tracehound/chain/internal/bech32"
+	"github.com/tracehound/tracehound/chain/internal/charset"
 )
 
 // The human-readable parts and what they may carry.
@@ -60,15 +61,8 @@ func (Codec) Looks(s string) bool {
 	if len(s) < 50 || len(s) > 140 {
 		return false
 	}
-	for i := 0; i < len(s); i++ {
-		if strings.IndexByte(base58Alphabet, s[i]) < 0 {
-			return false
-		}
-	}
-	return true
+	return charset.NotBase58(s) < 0
 }
-
-const base58Alphabet = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 
 // Parse validates s and returns its canonical form.
 func (Codec) Parse(s string) (chain.Address, error) {
@@ -178,10 +172,8 @@ func parseByron(s string) (chain.Address, error) {
 	if len(s) > 256 {
 		return chain.Address{}, addrErr(s, chain.ReasonLength, fmt.Sprintf("%d characters", len(s)))
 	}
-	for i := 0; i < len(s); i++ {
-		if strings.IndexByte(base58Alphabet, s[i]) < 0 {
-			return chain.Address{}, addrErr(s, chain.ReasonFormat, fmt.Sprintf("%q at %d is neither bech32 under addr or stake nor base58", s[i], i+1))
-		}
+	if i := charset.NotBase58(s); i >= 0 {
+		return chain.Address{}, addrErr(s, chain.ReasonFormat, fmt.Sprintf("%q at %d is neither bech32 under addr or stake nor base58", s[i], i+1))
 	}
 	b := base58.Decode(s)
 	r := cbor{b: b}

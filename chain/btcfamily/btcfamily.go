@@ -19,6 +19,7 @@ import (
 
 	"github.com/tracehound/tracehound/chain"
 	"github.com/tracehound/tracehound/chain/internal/bech32"
+	"github.com/tracehound/tracehound/chain/internal/charset"
 )
 
 // Version is one base58check version prefix of a coin.
@@ -251,10 +252,8 @@ func DecodeCheck(s string) ([]byte, error) {
 	if len(s) > 128 {
 		return nil, &CheckError{chain.ReasonLength, fmt.Sprintf("%d characters", len(s))}
 	}
-	for i := 0; i < len(s); i++ {
-		if strings.IndexByte(alphabet, s[i]) < 0 {
-			return nil, &CheckError{chain.ReasonFormat, fmt.Sprintf("%q at %d is not base58", s[i], i+1)}
-		}
+	if i := charset.NotBase58(s); i >= 0 {
+		return nil, &CheckError{chain.ReasonFormat, fmt.Sprintf("%q at %d is not base58", s[i], i+1)}
 	}
 	b := base58.Decode(s)
 	if len(b) < 5 {

@@ -211,3 +211,50 @@ func TestParseChainUnchanged(t *testing.T) {
 		}
 	}
 }
+
+// listed returns every address of the lists with its asset's chain.
+func listed(b *testing.B) (addrs []string, hints []chain.Chain) {
+	for _, asset := range codectest.ListAssets {
+		hint, _ := registry.Lookup(asset)
+		for _, s := range codectest.List(b, asset) {
+			if s != notAnAddress && s != misfiled {
+				addrs, hints = append(addrs, s), append(hints, hint)
+			}
+		}
+	}
+	return addrs, hints
+}
+
+// BenchmarkParseListed parses the OFAC addresses under their assets'
+// chains, as a list loader does.
+func BenchmarkParseListed(b *testing.B) {
+	p := registry.NewParser()
+	addrs, hints := listed(b)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if _, err := p.Parse(addrs[i], hints[i]); err != nil {
+			b.Fatal(err)
+		}
+		if i++; i == len(addrs) {
+			i = 0
+		}
+	}
+}
+
+// BenchmarkParseDetect parses them with no chain named: detection by
+// shape, as a query does.
+func BenchmarkParseDetect(b *testing.B) {
+	p := registry.NewParser()
+	addrs, _ := listed(b)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if _, err := p.Parse(addrs[i], ""); err != nil {
+			b.Fatal(err)
+		}
+		if i++; i == len(addrs) {
+			i = 0
+		}
+	}
+}

@@ -18,12 +18,11 @@ import (
 	"github.com/btcsuite/btcd/btcutil/base58"
 
 	"github.com/tracehound/tracehound/chain"
+	"github.com/tracehound/tracehound/chain/internal/charset"
 )
 
 // Kind is the Kind of every Solana address: a public key without checksum.
 const Kind = "pubkey-nochecksum"
-
-const alphabet = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 
 // Codec parses Solana addresses. The zero value is ready to use.
 type Codec struct{}
@@ -36,12 +35,7 @@ func (Codec) Looks(s string) bool {
 	if len(s) < 32 || len(s) > 44 {
 		return false
 	}
-	for i := 0; i < len(s); i++ {
-		if strings.IndexByte(alphabet, s[i]) < 0 {
-			return false
-		}
-	}
-	return true
+	return charset.NotBase58(s) < 0
 }
 
 // Parse checks that s is base58 of 32 bytes and returns it as written.
@@ -54,10 +48,8 @@ func (Codec) Parse(s string) (chain.Address, error) {
 	if len(s) > 64 {
 		return chain.Address{}, addrErr(s, chain.ReasonLength, fmt.Sprintf("%d characters", len(s)))
 	}
-	for i := 0; i < len(s); i++ {
-		if strings.IndexByte(alphabet, s[i]) < 0 {
-			return chain.Address{}, addrErr(s, chain.ReasonFormat, fmt.Sprintf("%q at %d is not base58", s[i], i+1))
-		}
+	if i := charset.NotBase58(s); i >= 0 {
+		return chain.Address{}, addrErr(s, chain.ReasonFormat, fmt.Sprintf("%q at %d is not base58", s[i], i+1))
 	}
 	if n := len(base58.Decode(s)); n != 32 {
 		return chain.Address{}, addrErr(s, chain.ReasonLength, fmt.Sprintf("%d bytes, want a 32-byte public key", n))

@@ -25,6 +25,7 @@ import (
 	"golang.org/x/crypto/blake2b"
 
 	"github.com/tracehound/tracehound/chain"
+	"github.com/tracehound/tracehound/chain/internal/charset"
 )
 
 // Polkadot parses Polkadot addresses (SS58 prefix 0, 1...). The zero value
@@ -111,12 +112,7 @@ func looks(s string, n network) bool {
 	if len(s) < 46 || len(s) > 49 || strings.IndexByte(n.leading, s[0]) < 0 {
 		return false
 	}
-	for i := 0; i < len(s); i++ {
-		if strings.IndexByte(alphabet, s[i]) < 0 {
-			return false
-		}
-	}
-	return true
+	return charset.NotBase58(s) < 0
 }
 
 func parse(s string, n network) (chain.Address, error) {
@@ -127,10 +123,8 @@ func parse(s string, n network) (chain.Address, error) {
 	if len(s) > 64 {
 		return chain.Address{}, addrErr(s, n, chain.ReasonLength, fmt.Sprintf("%d characters", len(s)))
 	}
-	for i := 0; i < len(s); i++ {
-		if strings.IndexByte(alphabet, s[i]) < 0 {
-			return chain.Address{}, addrErr(s, n, chain.ReasonFormat, fmt.Sprintf("%q at %d is not base58", s[i], i+1))
-		}
+	if i := charset.NotBase58(s); i >= 0 {
+		return chain.Address{}, addrErr(s, n, chain.ReasonFormat, fmt.Sprintf("%q at %d is not base58", s[i], i+1))
 	}
 	b := base58.Decode(s)
 	if len(b) < 1 || b[0] >= 128 {
