@@ -114,12 +114,16 @@ func (Codec) Parse(s string) (chain.Address, error) {
 // checkCase refuses mixed case and names the lower-case form if it is
 // valid.
 func checkCase(s string) error {
-	lower, upper := strings.ToLower(s), strings.ToUpper(s)
-	if s == lower || s == upper {
+	var hasLower, hasUpper bool
+	for i := 0; i < len(s); i++ {
+		hasLower = hasLower || s[i] >= 'a' && s[i] <= 'z'
+		hasUpper = hasUpper || s[i] >= 'A' && s[i] <= 'Z'
+	}
+	if !hasLower || !hasUpper {
 		return nil
 	}
 	detail := "mixed upper and lower case"
-	if a, err := (Codec{}).Parse(lower); err == nil {
+	if a, err := (Codec{}).Parse(strings.ToLower(s)); err == nil {
 		detail += "; valid in lower case: " + a.Value
 	}
 	return addrErr(s, chain.ReasonFormat, detail)

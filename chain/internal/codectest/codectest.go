@@ -161,6 +161,7 @@ func Bytes(r *rand.Rand, n int) []byte {
 // parses to the same address (so parsing is idempotent) and that Looks
 // recognises.
 func CheckRoundTrip(t *testing.T, c chain.Codec, s string) {
+	c.Looks(s) // must not panic on any input
 	a, err := c.Parse(s)
 	if err != nil {
 		switch chain.ErrorReason(err) {
