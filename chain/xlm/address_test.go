@@ -120,7 +120,16 @@ func strKey(version byte, payload []byte) string {
 }
 
 func FuzzParse(f *testing.F) {
-	f.Fuzz(func(t *testing.T, s string) { codectest.CheckRoundTrip(t, xlm.Codec{}, s) })
+	f.Fuzz(func(t *testing.T, s string) {
+		codectest.CheckRoundTrip(t, xlm.Codec{}, s)
+		// An accepted string is the encoding of the bytes it decodes to.
+		if _, err := (xlm.Codec{}).Parse(s); err == nil {
+			enc := base32.StdEncoding.WithPadding(base32.NoPadding)
+			if b, err := enc.DecodeString(s); err != nil || enc.EncodeToString(b) != s {
+				t.Fatalf("%q is not canonical base32", s)
+			}
+		}
+	})
 }
 
 func BenchmarkParse(b *testing.B) {
