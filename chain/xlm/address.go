@@ -134,18 +134,27 @@ func encode(version byte, payload []byte) string {
 	return b32.EncodeToString(b)
 }
 
+// crcTable holds CRC-16/XMODEM (polynomial 0x1021) of each byte.
+var crcTable = func() (t [256]uint16) {
+	for i := range t {
+		c := uint16(i) << 8
+		for range 8 {
+			if c&0x8000 != 0 {
+				c = c<<1 ^ 0x1021
+			} else {
+				c <<= 1
+			}
+		}
+		t[i] = c
+	}
+	return t
+}()
+
 // crc16 is CRC-16/XMODEM: polynomial 0x1021, initial value 0.
 func crc16(b []byte) uint16 {
 	var crc uint16
 	for _, x := range b {
-		crc ^= uint16(x) << 8
-		for range 8 {
-			if crc&0x8000 != 0 {
-				crc = crc<<1 ^ 0x1021
-			} else {
-				crc <<= 1
-			}
-		}
+		crc = crc<<8 ^ crcTable[byte(crc>>8)^x]
 	}
 	return crc
 }
