@@ -122,3 +122,20 @@ func segwitWith(t *testing.T, v byte, prog []byte, m bool) string {
 	data := s[i+1 : len(s)-6]
 	return codectest.Bech32Data(t, "ltc", append([]byte{v}, codectest.Bech32Values(data)...), m)
 }
+
+// FuzzDecodeCheck: what decodes re-encodes to the same string, and what
+// is refused carries a reason.
+func FuzzDecodeCheck(f *testing.F) {
+	f.Fuzz(func(t *testing.T, s string) {
+		b, err := btcfamily.DecodeCheck(s)
+		if err != nil {
+			if ce, ok := err.(*btcfamily.CheckError); !ok || ce.Reason == "" {
+				t.Fatalf("%q: %v", s, err)
+			}
+			return
+		}
+		if got := btcfamily.EncodeCheck(b[:1], b[1:]); got != s {
+			t.Fatalf("%q decodes to %x, which encodes to %q", s, b, got)
+		}
+	})
+}

@@ -258,3 +258,25 @@ func BenchmarkParseDetect(b *testing.B) {
 		}
 	}
 }
+
+// FuzzDetect: a string detected as an address parses to the same address
+// under its own chain, and is among ParseAll's readings.
+func FuzzDetect(f *testing.F) {
+	p := registry.NewParser()
+	f.Fuzz(func(t *testing.T, s string) {
+		a, err := p.Parse(s, "")
+		if err != nil {
+			if chain.ErrorReason(err) == "" {
+				t.Fatalf("%q: error without reason: %v", s, err)
+			}
+			return
+		}
+		if b, err := p.Parse(a.Value, a.Chain); err != nil || b != a {
+			t.Fatalf("%q: %+v reparses under %s as %+v, %v", s, a, a.Chain, b, err)
+		}
+		all, err := p.ParseAll(s)
+		if err != nil || all[0] != a {
+			t.Fatalf("%q: ParseAll %+v %v, Parse %+v", s, all, err, a)
+		}
+	})
+}
