@@ -97,7 +97,11 @@ func parseSegwit(s string, net chain.Network, params *chaincfg.Params) (chain.Ad
 	// is lower case.
 	lower := strings.ToLower(s)
 	if lower != s && strings.ToUpper(s) != s {
-		return chain.Address{}, addrErr(s, chain.ReasonFormat, "mixed upper and lower case")
+		detail := "mixed upper and lower case"
+		if _, err := parseSegwit(lower, net, params); err == nil {
+			detail += "; valid in lower case: " + lower
+		}
+		return chain.Address{}, addrErr(s, chain.ReasonFormat, detail)
 	}
 	a, err := btcutil.DecodeAddress(lower, params)
 	if err != nil {

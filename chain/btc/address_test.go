@@ -1,6 +1,7 @@
 package btc_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/tracehound/tracehound/chain"
@@ -62,6 +63,11 @@ func TestParseInvalid(t *testing.T) {
 		if got := chain.ErrorReason(err); got != tc.reason {
 			t.Errorf("%q: reason %q (%v), want %q", tc.in, got, err, tc.reason)
 		}
+	}
+	// Mixed case names the valid lower-case form.
+	_, err := btc.Codec{}.Parse("bc1qW508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4")
+	if err == nil || !strings.Contains(err.Error(), "valid in lower case: bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4") {
+		t.Errorf("mixed case: %v", err)
 	}
 }
 
