@@ -52,7 +52,7 @@ func (s *Server) importSanctions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer os.Remove(path)
-	res, err := s.cfg.Admin.ImportSanctions(r.Context(), path, name)
+	res, err := s.cfg.Admin.ImportSanctionsFile(r.Context(), path, name)
 	if err != nil {
 		writeError(w, r, http.StatusUnprocessableEntity, "import_failed", err.Error()+"; the previous list stays in force")
 		return

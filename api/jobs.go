@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tracehound/tracehound/auth"
+	"github.com/tracehound/tracehound/trace"
 )
 
 // Long traces run as jobs: POST /v1/traces?async=true answers 202 with a
@@ -50,7 +51,7 @@ type jobs struct {
 
 const jobTTL = time.Hour
 
-func (s *Server) startTraceJob(w http.ResponseWriter, r *http.Request, req TraceRequest) {
+func (s *Server) startTraceJob(w http.ResponseWriter, r *http.Request, req trace.Request) {
 	b := make([]byte, 12)
 	rand.Read(b)
 	owner := ""
@@ -78,7 +79,7 @@ func (s *Server) startTraceJob(w http.ResponseWriter, r *http.Request, req Trace
 	})
 	go func() {
 		defer cancel()
-		res, err := s.cfg.Tracer.Trace(ctx, req)
+		res, err := s.trace(ctx, req)
 		s.jobs.mu.Lock()
 		defer s.jobs.mu.Unlock()
 		j.Finished = time.Now().UTC()

@@ -16,7 +16,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/tracehound/tracehound/auth"
+	"github.com/tracehound/tracehound/chain"
+	"github.com/tracehound/tracehound/sanctions"
 	"github.com/tracehound/tracehound/screen"
+	"github.com/tracehound/tracehound/tags"
 )
 
 //go:embed openapi.yaml
@@ -24,7 +27,9 @@ var openapiSpec []byte
 
 // Config sets up a Server.
 type Config struct {
-	Index  *screen.Index
+	Index *screen.Index
+	// Parser reads the addresses of trace and watch requests.
+	Parser *chain.Parser
 	Keys   *auth.Keyring
 	Logger *slog.Logger
 	// MaxBatch is the most addresses one POST /v1/screen may carry.
@@ -37,14 +42,16 @@ type Config struct {
 	Tracer Tracer
 	// Watcher keeps watches; nil disables /v1/watches and /v1/alerts.
 	Watcher Watcher
+	// Health, if set, is what GET /healthz answers (without a key).
+	Health func() any
 }
 
 // Admin performs the imports the admin endpoints expose. The server saves
 // an upload to a file and hands over its path.
 type Admin interface {
-	ImportSanctions(ctx context.Context, path, name string) (any, error)
-	ImportTags(ctx context.Context, path, name string) (any, error)
-	SanctionsVersions(ctx context.Context) (any, error)
+	ImportSanctionsFile(ctx context.Context, path, name string) (sanctions.ImportResult, error)
+	ImportTags(ctx context.Context, path, name string) (tags.Report, error)
+	SanctionsVersions(ctx context.Context) ([]sanctions.Version, error)
 }
 
 // Server serves the API.
@@ -101,6 +108,7 @@ func (s *Server) routes() {
 	}
 	if s.cfg.Tracer != nil {
 		s.handle("POST /v1/traces", auth.RoleTrace, s.runTrace)
+		s.handle("GET /v1/traces/{id}", auth.RoleTrace, s.getTrace)
 		s.handle("GET /v1/traces/jobs/{id}", auth.RoleTrace, s.traceJob)
 		s.handle("DELETE /v1/traces/jobs/{id}", auth.RoleTrace, s.traceJob)
 	}
@@ -195,6 +203,10 @@ func (s *Server) Registerer() prometheus.Registerer { return s.metrics.reg }
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
 func (s *Server) health(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Health != nil {
+		writeJSON(w, http.StatusOK, s.cfg.Health())
+		return
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "uptime_seconds": int(time.Since(s.started).Seconds())})
 }
 

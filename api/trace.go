@@ -5,36 +5,17 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+
+	"github.com/tracehound/tracehound/chain/registry"
+	"github.com/tracehound/tracehound/trace"
 )
 
-// TraceRequest is the body of POST /v1/traces.
-type TraceRequest struct {
-	Chain string `json:"chain"`
-	// Seeds are addresses or transaction hashes: ADDRESS, TX,
-	// TX:OUTPUT (a Bitcoin output) or TX:ADDRESS (what the transaction
-	// paid the address), each optionally followed by =AMOUNT (the stolen
-	// part, in base units) and @TIME (when the seed's funds count from).
-	Seeds []string `json:"seeds"`
-	Model string   `json:"model,omitempty"`
-	Hops  int      `json:"hops,omitempty"`
-	// Min is the dust limit in base units, as a decimal string.
-	Min   string `json:"min,omitempty"`
-	Since string `json:"since,omitempty"`
-	Until string `json:"until,omitempty"`
-	Asset string `json:"asset,omitempty"`
-	// NoCluster turns the deposit-address heuristic off.
-	NoCluster bool `json:"no_cluster,omitempty"`
-	// NoSwaps ends the trace at DeFi venues instead of following swaps
-	// into the assets they paid out.
-	NoSwaps bool `json:"no_swaps,omitempty"`
-	// Direction is "forward" (default: where did it go) or "backward"
-	// (where did the seed's incoming funds come from; one address seed).
-	Direction string `json:"direction,omitempty"`
-}
-
-// Tracer runs traces.
+// Tracer runs traces. Mistakes in a request are InputErrors.
 type Tracer interface {
-	Trace(ctx context.Context, req TraceRequest) (any, error)
+	Trace(ctx context.Context, req trace.Request) (*trace.Result, error)
+	TraceBack(ctx context.Context, req trace.Request) (*trace.BackResult, error)
+	// TraceResult returns a recent result by its id.
+	TraceResult(ctx context.Context, id string) (*trace.Result, bool)
 }
 
 // InputError is a caller's mistake in a request: answered with 400 and
@@ -44,24 +25,38 @@ type InputError struct{ Err error }
 func (e *InputError) Error() string { return e.Err.Error() }
 func (e *InputError) Unwrap() error { return e.Err }
 
+// readTrace reads a trace request's text form (the body of POST
+// /v1/traces, a watch's trace) into its typed form.
+func (s *Server) readTrace(spec trace.Spec) (trace.Request, error) {
+	if len(spec.Seeds) == 0 || len(spec.Seeds) > 10_000 {
+		return trace.Request{}, &InputError{Err: errors.New("give 1 to 10,000 seeds")}
+	}
+	req, err := spec.Request(s.cfg.Parser, registry.Lookup)
+	if err != nil {
+		return trace.Request{}, &InputError{Err: err}
+	}
+	return req, nil
+}
+
 func (s *Server) runTrace(w http.ResponseWriter, r *http.Request) {
-	var req TraceRequest
+	var spec trace.Spec
 	body := http.MaxBytesReader(w, r.Body, 1<<20)
 	dec := json.NewDecoder(body)
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
+	if err := dec.Decode(&spec); err != nil {
 		writeError(w, r, http.StatusBadRequest, "bad_request", "trace request: "+err.Error())
 		return
 	}
-	if len(req.Seeds) == 0 || len(req.Seeds) > 10_000 {
-		writeError(w, r, http.StatusBadRequest, "bad_request", "trace request: give 1 to 10,000 seeds")
+	req, err := s.readTrace(spec)
+	if err != nil {
+		writeError(w, r, http.StatusBadRequest, "bad_request", "trace request: "+err.Error())
 		return
 	}
 	if r.URL.Query().Get("async") == "true" {
 		s.startTraceJob(w, r, req)
 		return
 	}
-	res, err := s.cfg.Tracer.Trace(r.Context(), req)
+	res, err := s.trace(r.Context(), req)
 	var ie *InputError
 	switch {
 	case errors.As(err, &ie):
@@ -71,4 +66,22 @@ func (s *Server) runTrace(w http.ResponseWriter, r *http.Request) {
 	default:
 		writeJSON(w, http.StatusOK, res)
 	}
+}
+
+// trace runs req forward or backward.
+func (s *Server) trace(ctx context.Context, req trace.Request) (any, error) {
+	if req.Backward {
+		return s.cfg.Tracer.TraceBack(ctx, req)
+	}
+	return s.cfg.Tracer.Trace(ctx, req)
+}
+
+// getTrace answers GET /v1/traces/{id}: a recent forward trace's result.
+func (s *Server) getTrace(w http.ResponseWriter, r *http.Request) {
+	res, ok := s.cfg.Tracer.TraceResult(r.Context(), r.PathValue("id"))
+	if !ok {
+		writeError(w, r, http.StatusNotFound, "not_found", "no trace "+r.PathValue("id")+" (results are kept for an hour)")
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
 }

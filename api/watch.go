@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/tracehound/tracehound/intel"
+	"github.com/tracehound/tracehound/trace"
 	"github.com/tracehound/tracehound/watch"
 )
 
@@ -21,7 +23,7 @@ import (
 // name, which is the watch's id.
 type WatchRequest struct {
 	Name string `json:"name"`
-	TraceRequest
+	trace.Spec
 	// Share, if set, publishes the deposit addresses the watch's alerts
 	// find as STIX indicators in one of the node's TAXII collections.
 	Share *ShareRequest `json:"share,omitempty"`
@@ -42,7 +44,7 @@ type Watcher interface {
 	// AddWatch saves a watch and returns it with the endpoints its trace
 	// reaches now. Mistakes in the request are InputErrors; a name in use
 	// is a ConflictError.
-	AddWatch(ctx context.Context, req WatchRequest) (watch.Watch, error)
+	AddWatch(ctx context.Context, name string, req trace.Request, share *watch.Share) (watch.Watch, []watch.Alert, error)
 	Watches(ctx context.Context) ([]watch.Watch, error)
 	// Watch returns a watch and its alerts; false if there is none.
 	Watch(ctx context.Context, name string) (watch.Watch, []watch.Alert, bool, error)
@@ -77,11 +79,25 @@ func (s *Server) addWatch(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, http.StatusBadRequest, "bad_request", "watch request: "+err.Error())
 		return
 	}
-	if len(req.Seeds) == 0 || len(req.Seeds) > 10_000 {
-		writeError(w, r, http.StatusBadRequest, "bad_request", "watch request: give 1 to 10,000 seeds")
+	tr, err := s.readTrace(req.Spec)
+	if err != nil {
+		writeError(w, r, http.StatusBadRequest, "bad_request", "watch request: "+err.Error())
 		return
 	}
-	wt, err := s.cfg.Watcher.AddWatch(r.Context(), req)
+	var share *watch.Share
+	if req.Share != nil {
+		level := intel.TLPAmber
+		if req.Share.TLP != "" {
+			if level, err = intel.ParseTLP(req.Share.TLP); err != nil {
+				writeError(w, r, http.StatusBadRequest, "bad_request", "watch request: share: "+err.Error())
+				return
+			}
+		}
+		share = &watch.Share{Collection: req.Share.Collection, TLP: level}
+	}
+	// The alerts of the endpoints reached now are the watch's starting
+	// point, read with GET /v1/watches/{id}.
+	wt, _, err := s.cfg.Watcher.AddWatch(r.Context(), req.Name, tr, share)
 	var ie *InputError
 	var ce *ConflictError
 	switch {

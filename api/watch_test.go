@@ -16,6 +16,7 @@ import (
 	"github.com/tracehound/tracehound/auth"
 	"github.com/tracehound/tracehound/chain"
 	"github.com/tracehound/tracehound/chain/chaintest"
+	"github.com/tracehound/tracehound/chain/eth"
 	"github.com/tracehound/tracehound/store/pebble"
 	"github.com/tracehound/tracehound/trace"
 	"github.com/tracehound/tracehound/watch"
@@ -43,19 +44,16 @@ func actor(ctx context.Context) string {
 	return "unknown"
 }
 
-func (s *storeWatcher) AddWatch(ctx context.Context, req api.WatchRequest) (watch.Watch, error) {
-	if req.Chain != "eth" || req.Name == "" {
-		return watch.Watch{}, &api.InputError{Err: errors.New("want a name and chain eth")}
+func (s *storeWatcher) AddWatch(ctx context.Context, name string, req trace.Request, _ *watch.Share) (watch.Watch, []watch.Alert, error) {
+	if req.Chain != chain.Ethereum || name == "" {
+		return watch.Watch{}, nil, &api.InputError{Err: errors.New("want a name and chain eth")}
 	}
-	w := watch.Watch{Name: req.Name, Chain: chain.Ethereum, Model: trace.Haircut, Hops: 6}
-	for _, sd := range req.Seeds {
-		w.Seeds = append(w.Seeds, trace.Seed{Address: sd})
-	}
-	_, err := s.Add(ctx, actor(ctx), &w, s.db.Graph(), s.labels, time.Now())
+	w := watch.Watch{Name: name, Chain: chain.Ethereum, Model: req.Model, Hops: req.MaxHops, Seeds: req.Seeds}
+	found, err := s.Add(ctx, actor(ctx), &w, s.db.Graph(), s.labels, time.Now())
 	if errors.Is(err, watch.ErrExists) {
-		return watch.Watch{}, &api.ConflictError{Err: err}
+		return watch.Watch{}, nil, &api.ConflictError{Err: err}
 	}
-	return w, err
+	return w, found, err
 }
 
 func (s *storeWatcher) DeleteWatch(ctx context.Context, name string) (bool, error) {
@@ -93,7 +91,7 @@ func newWatchFixture(t *testing.T) *watchFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(api.New(api.Config{Keys: auth.NewKeyring([]auth.Key{tk, sk}), Watcher: svc}))
+	srv := httptest.NewServer(api.New(api.Config{Keys: auth.NewKeyring([]auth.Key{tk, sk}), Parser: chain.NewParser(eth.Codec{}), Watcher: svc}))
 	t.Cleanup(srv.Close)
 	return &watchFixture{fixture: &fixture{srv: srv}, db: db, svc: svc, traceKey: tsecret, screenKey: ssecret}
 }

@@ -188,6 +188,9 @@ func keyName(ctx context.Context) string {
 	return ""
 }
 
+// StatusRetention is how long the status of an add request is kept.
+func (s *Server) StatusRetention() time.Duration { return s.cfg.StatusRetention }
+
 // RootPath is the API root's path, e.g. /taxii2/tracehound/.
 func (s *Server) RootPath() string { return "/taxii2/" + s.cfg.APIRoot + "/" }
 

@@ -106,6 +106,9 @@ type SwapLeg struct {
 
 // Result is a finished trace.
 type Result struct {
+	// ID names a result a node keeps, for its freeze requests and
+	// reports; empty for a trace run outside a node.
+	ID        string       `json:"id,omitempty"`
 	Chain     chain.Chain  `json:"chain"`
 	Asset     chain.Asset  `json:"asset"`
 	Model     Model        `json:"model"`

@@ -110,7 +110,7 @@ type Options struct {
 
 // Defaults for Options.
 const (
-	DefaultMaxHops      = 10
+	DefaultMaxHops      = 6
 	DefaultMaxAddresses = 200_000
 	DefaultMaxPostings  = 1_000_000
 )

@@ -18,6 +18,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 
+	"github.com/tracehound/tracehound/node"
 	"github.com/tracehound/tracehound/nodetest"
 )
 
@@ -51,7 +52,7 @@ func received(t *testing.T, data string, a common.Address) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rep addressReport
+	var rep node.AddressReport
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatal(err)
 	}

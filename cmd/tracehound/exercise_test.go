@@ -19,25 +19,25 @@ import (
 	"github.com/tracehound/tracehound/taxii"
 )
 
-// node is one tracehound in the exercise.
-type node struct {
+// xnode is one tracehound in the exercise.
+type xnode struct {
 	name, data, url string
 	keys            map[string]string
 	stdout          bytes.Buffer
 	done            chan error
-	tls             serveOptions // TLS files, if the node serves HTTPS
+	tls             serveOptions // TLS files, if the xnode serves HTTPS
 	client          *http.Client // how tests reach it
 }
 
-func newNode(t testing.TB, name string) *node {
+func newNode(t testing.TB, name string) *xnode {
 	port, err := nodetest.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &node{name: name, data: filepath.Join(t.TempDir(), name), url: "http://127.0.0.1:" + strconv.Itoa(port), keys: map[string]string{}}
+	return &xnode{name: name, data: filepath.Join(t.TempDir(), name), url: "http://127.0.0.1:" + strconv.Itoa(port), keys: map[string]string{}}
 }
 
-func (n *node) key(t testing.TB, name string, roles ...string) string {
+func (n *xnode) key(t testing.TB, name string, roles ...string) string {
 	t.Helper()
 	args := []string{"--data", n.data, "keys", "create", name}
 	for _, r := range roles {
@@ -51,7 +51,7 @@ func (n *node) key(t testing.TB, name string, roles ...string) string {
 	return n.keys[name]
 }
 
-func (n *node) cli(t testing.TB, args ...string) string {
+func (n *xnode) cli(t testing.TB, args ...string) string {
 	t.Helper()
 	out, err := run(t, append([]string{"--data", n.data}, args...)...)
 	if err != nil {
@@ -60,7 +60,7 @@ func (n *node) cli(t testing.TB, args ...string) string {
 	return out
 }
 
-func (n *node) start(ctx context.Context, t testing.TB) {
+func (n *xnode) start(ctx context.Context, t testing.TB) {
 	t.Helper()
 	var stderr bytes.Buffer
 	a := &app{dataDir: n.data, stdout: &n.stdout, stderr: &stderr, log: slog.New(slog.DiscardHandler)}
@@ -78,9 +78,9 @@ func (n *node) start(ctx context.Context, t testing.TB) {
 	}
 }
 
-// flagged asks a node's screening API whether it flags the address, and
+// flagged asks a xnode's screening API whether it flags the address, and
 // returns the answer.
-func (n *node) flagged(t testing.TB, addr string) (bool, string) {
+func (n *xnode) flagged(t testing.TB, addr string) (bool, string) {
 	t.Helper()
 	req, _ := http.NewRequest("GET", n.url+"/v1/addresses/eth/"+addr, nil)
 	req.Header.Set("Authorization", "Bearer "+n.keys["screen"])
@@ -125,7 +125,7 @@ func TestExerciseThreeNodes(t *testing.T) {
 	us.cli(t, "intel", "identity", "US agency")
 	us.key(t, "screen", "screen")
 	us.cli(t, "intel", "collection", "add", "bybit", "--title", "Bybit theft indicators", "--read", "jp-exchange,kr-exchange,us-analyst", "--write", "us-analyst,kr-writer")
-	for _, n := range []*node{jp, kr} {
+	for _, n := range []*xnode{jp, kr} {
 		n.key(t, "screen", "screen")
 	}
 	jp.cli(t, "intel", "peer", "add", "us-agency", us.url, "--collection", "bybit", "--key", jpKey)
@@ -134,11 +134,11 @@ func TestExerciseThreeNodes(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer func() {
 		cancel()
-		for _, n := range []*node{us, jp, kr} {
+		for _, n := range []*xnode{us, jp, kr} {
 			<-n.done
 		}
 	}()
-	for _, n := range []*node{us, jp, kr} {
+	for _, n := range []*xnode{us, jp, kr} {
 		n.start(ctx, t)
 	}
 
@@ -154,7 +154,7 @@ func TestExerciseThreeNodes(t *testing.T) {
 	if !strings.Contains(out, "63 addresses") {
 		t.Errorf("publish: %s", out)
 	}
-	for _, n := range []*node{jp, kr} {
+	for _, n := range []*xnode{jp, kr} {
 		d := waitFor(t, n.name+" flags the thief", 2*time.Second, func() bool { f, _ := n.flagged(t, thief); return f })
 		_, body := n.flagged(t, thief)
 		if !strings.Contains(body, "flagged by us-agency in report Bybit theft, February 2025, TLP:AMBER") {
@@ -204,7 +204,7 @@ func TestExerciseThreeNodes(t *testing.T) {
 	if st, err := c.Add(ctx, "bybit", []json.RawMessage{raw}); err != nil || st.FailureCount > 0 {
 		t.Fatalf("revoke: %+v %v", st, err)
 	}
-	for _, n := range []*node{jp, kr} {
+	for _, n := range []*xnode{jp, kr} {
 		waitFor(t, n.name+" drops the revoked flag", 2*time.Second, func() bool { f, _ := n.flagged(t, thief); return !f })
 	}
 	if f, _ := jp.flagged(t, "0x36ed3c0213565530c35115d93a80f9c04d94e4cb"); !f {
@@ -228,7 +228,7 @@ func TestExerciseThreeNodes(t *testing.T) {
 		t.Errorf("outsider: %v", err)
 	}
 	cancel()
-	for _, n := range []*node{us, jp, kr} {
+	for _, n := range []*xnode{us, jp, kr} {
 		<-n.done
 		n.done <- nil
 	}
@@ -260,7 +260,7 @@ func mustJSON(t *testing.T, v any) json.RawMessage {
 // TestIntelImport imports a MISP event export and a hostile STIX bundle
 // into a collection and screens a wallet the MISP event names.
 func TestIntelImport(t *testing.T) {
-	n := newNode(t, "node")
+	n := newNode(t, "xnode")
 	n.cli(t, "intel", "collection", "add", "imports")
 	dir := t.TempDir()
 	misp := filepath.Join(dir, "event.json")

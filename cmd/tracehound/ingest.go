@@ -25,7 +25,8 @@ import (
 	"github.com/tracehound/tracehound/ingest/btcrpc"
 	"github.com/tracehound/tracehound/ingest/ethrpc"
 	"github.com/tracehound/tracehound/ingest/etl"
-	"github.com/tracehound/tracehound/store/graph"
+	"github.com/tracehound/tracehound/node"
+	"github.com/tracehound/tracehound/watch"
 )
 
 // ingestFlags are the flags every ingest command shares.
@@ -42,7 +43,7 @@ type ingestFlags struct {
 	webhook       string
 }
 
-func (f *ingestFlags) add(cmd *cobra.Command, node bool) {
+func (f *ingestFlags) add(cmd *cobra.Command, fromNode bool) {
 	fl := cmd.Flags()
 	fl.Uint64Var(&f.from, "from", 0, "first block when the store holds none of the chain yet (later runs resume after the stored tip)")
 	fl.Uint64Var(&f.to, "to", 0, "last block to ingest")
@@ -52,7 +53,7 @@ func (f *ingestFlags) add(cmd *cobra.Command, node bool) {
 	fl.BoolVar(&f.watch, "watch", false, "rerun the saved watches (tracehound watch) as blocks are stored, and alert on new endpoints")
 	fl.DurationVar(&f.watchEvery, "watch-interval", 10*time.Second, "rerun watches at most this often while catching up")
 	fl.StringVar(&f.webhook, "alert-webhook", "", "also POST each watch alert as JSON to this URL")
-	if node {
+	if fromNode {
 		fl.BoolVar(&f.follow, "follow", false, "keep following the node's head after catching up")
 		fl.Uint64Var(&f.confirmations, "confirmations", 0, "stay this many blocks behind the node's head")
 		fl.DurationVar(&f.poll, "poll", time.Second, "how often to ask for a new head when following")
@@ -90,13 +91,13 @@ atomically, so nothing is duplicated or lost.`,
 
 func newIngestEthCmd(a *app) *cobra.Command {
 	var f ingestFlags
-	var node ethNode
+	var rpc ethNode
 	cmd := &cobra.Command{
 		Use:   "eth --rpc URL [--from N --to M | --follow]",
 		Short: "Ingest Ethereum blocks, receipts, ERC-20 transfers and internal transfers from a node",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if node.url == "" {
+			if rpc.url == "" {
 				return usageError("--rpc is required")
 			}
 			o, err := f.options(cmd, a.log)
@@ -104,12 +105,12 @@ func newIngestEthCmd(a *app) *cobra.Command {
 				return err
 			}
 			ctx := cmd.Context()
-			src, err := node.open(ctx, a.log, a.stderr)
+			src, err := rpc.open(ctx, a.log, a.stderr)
 			if err != nil {
 				return err
 			}
 			defer src.Close()
-			st, err := a.runIngest(ctx, chain.Ethereum, f, o, runNode(src))
+			st, err := a.runIngest(ctx, f, node.Ingest{Chain: chain.Ethereum, Node: src, Options: o})
 			s := src.Stats()
 			if st.Elapsed > 0 {
 				fmt.Fprintf(a.stdout, "node: %d requests, %d calls, %d retries; waited on RPC %s (%.0f%% of the run)\n",
@@ -119,7 +120,7 @@ func newIngestEthCmd(a *app) *cobra.Command {
 		},
 	}
 	f.add(cmd, true)
-	node.addFlags(cmd.Flags(), "rpc", "")
+	rpc.addFlags(cmd.Flags(), "rpc", "")
 	return cmd
 }
 
@@ -181,42 +182,16 @@ func (n *btcNode) open() (*btcrpc.RPCSource, error) {
 	return btcrpc.NewRPCSource(cfg)
 }
 
-// runNode runs an ingest from a node.
-func runNode(src ingest.NodeSource) ingestFunc {
-	return func(ctx context.Context, db ingest.Store, o ingest.Options) (ingest.Stats, error) {
-		return ingest.RunNode(ctx, db, src, o)
-	}
-}
-
-// runStream runs an ingest of history from files. It is a bulk load into
-// the store, committed in gigabytes rather than batches (--batch, if
-// given, bounds a commit's blocks), unless watches are to rerun as blocks
-// are stored: they must see each batch in the store.
-func runStream(src ingest.StreamSource, f ingestFlags) ingestFunc {
-	return func(ctx context.Context, db ingest.Store, o ingest.Options) (ingest.Stats, error) {
-		if p, ok := db.(*graph.Store); ok && !f.watch {
-			bo := graph.BulkOptions{MaxBlocks: f.batch, Progress: o.CommitProgress}
-			o.Bulk = func(ctx context.Context, c chain.Chain, source string) (ingest.BulkLoader, error) {
-				return p.NewBulkLoader(ctx, c, source, bo)
-			}
-		}
-		return ingest.RunStream(ctx, db, src, o)
-	}
-}
-
-// ingestFunc runs one ingest onto a store.
-type ingestFunc func(context.Context, ingest.Store, ingest.Options) (ingest.Stats, error)
-
 func newIngestBtcCmd(a *app) *cobra.Command {
 	var f ingestFlags
-	var node btcNode
+	var rpc btcNode
 	var blocks string
 	cmd := &cobra.Command{
 		Use:   "btc --rpc URL | --blocks FILE_OR_DIR",
 		Short: "Ingest Bitcoin blocks from a node (Bitcoin Core or btcd) or from blk*.dat files",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if (node.cfg.URL == "") == (blocks == "") {
+			if (rpc.cfg.URL == "") == (blocks == "") {
 				return usageError("give exactly one of --rpc and --blocks")
 			}
 			o, err := f.options(cmd, a.log)
@@ -228,7 +203,7 @@ func newIngestBtcCmd(a *app) *cobra.Command {
 				if f.follow {
 					return usageError("--follow needs --rpc")
 				}
-				params, err := btcParams(node.network)
+				params, err := btcParams(rpc.network)
 				if err != nil {
 					return err
 				}
@@ -237,20 +212,20 @@ func newIngestBtcCmd(a *app) *cobra.Command {
 					return err
 				}
 				defer src.Close()
-				_, err = a.runIngest(ctx, chain.Bitcoin, f, o, runStream(src, f))
+				_, err = a.runIngest(ctx, f, node.Ingest{Chain: chain.Bitcoin, Stream: src, Options: o})
 				return err
 			}
-			src, err := node.open()
+			src, err := rpc.open()
 			if err != nil {
 				return err
 			}
-			_, err = a.runIngest(ctx, chain.Bitcoin, f, o, runNode(src))
+			_, err = a.runIngest(ctx, f, node.Ingest{Chain: chain.Bitcoin, Node: src, Options: o})
 			return err
 		},
 	}
 	f.add(cmd, true)
 	cmd.Flags().StringVar(&blocks, "blocks", "", "a blk*.dat file or a directory of them")
-	node.addFlags(cmd.Flags(), "rpc", "")
+	rpc.addFlags(cmd.Flags(), "rpc", "")
 	return cmd
 }
 
@@ -297,7 +272,7 @@ transactions and fees are known.`,
 			if first, ok := src.First(); ok && !cmd.Flags().Changed("from") {
 				o.From = first
 			}
-			_, err = a.runIngest(cmd.Context(), chain.Ethereum, f, o, runStream(src, f))
+			_, err = a.runIngest(cmd.Context(), f, node.Ingest{Chain: chain.Ethereum, Stream: src, Options: o})
 			return err
 		},
 	}
@@ -305,26 +280,14 @@ transactions and fees are known.`,
 	return cmd
 }
 
-// runIngest opens the store, wires watches, progress and metrics, runs
+// runIngest opens the node, wires watches, progress and metrics, runs
 // and prints the summary.
-func (a *app) runIngest(ctx context.Context, c chain.Chain, f ingestFlags, o ingest.Options, run ingestFunc) (ingest.Stats, error) {
-	db, err := a.openStore(ctx)
-	if err != nil {
-		return ingest.Stats{}, err
-	}
-	defer db.Close()
-	var wa *watcher
-	if f.watch {
-		svc, err := newService(ctx, db, a.log)
-		if err != nil {
-			return ingest.Stats{}, err
-		}
-		wa = &watcher{svc: svc, out: a.stdout, log: a.log, webhook: f.webhook, every: f.watchEvery}
-	}
+func (a *app) runIngest(ctx context.Context, f ingestFlags, in node.Ingest) (ingest.Stats, error) {
+	in.Watch, in.WatchEvery, in.BulkBlocks = f.watch, f.watchEvery, f.batch
 	if f.metricsAddr != "" {
 		reg := prometheus.NewRegistry()
 		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-		o.Metrics = ingest.NewMetrics(reg)
+		in.Metrics = ingest.NewMetrics(reg)
 		stop, err := serveMetrics(f.metricsAddr, reg, a.log)
 		if err != nil {
 			return ingest.Stats{}, err
@@ -333,29 +296,25 @@ func (a *app) runIngest(ctx context.Context, c chain.Chain, f ingestFlags, o ing
 	}
 	if !f.noProgress {
 		p := newProgressLine(a.stderr)
-		o.Progress, o.CommitProgress = p.update, p.commit
+		in.Progress, in.CommitProgress = p.update, p.commit
 		defer p.done()
 	}
-	st, err := ingestWatched(ctx, db.Graph(), c, o, wa, run)
+	var st ingest.Stats
+	err := a.withNode(ctx, func(ctx context.Context, n *node.Node) error {
+		if f.watch {
+			n.OnAlerts(func(_ context.Context, alerts []watch.Alert) { printAlerts(a.stdout, alerts) })
+			if f.webhook != "" {
+				n.OnAlerts(n.Webhook(f.webhook))
+			}
+		}
+		var err error
+		st, err = n.Ingest(ctx, in)
+		return err
+	})
 	fmt.Fprintf(a.stdout, "%s: %d blocks, %d transfers in %s (%.0f blocks/s, %.0f transfers/s); tip %d\n",
 		st.Source, st.Blocks, st.Transfers, st.Elapsed.Round(time.Millisecond), st.BlocksPerSecond(), st.TransfersPerSecond(), st.Height)
 	if errors.Is(err, context.Canceled) {
 		fmt.Fprintf(a.stdout, "stopped; the next run resumes after block %d\n", st.Height)
-	}
-	return st, err
-}
-
-// ingestWatched runs an ingest onto an open store. With wa, the chain's
-// watches rerun as batches are stored, and once more at the end if a
-// batch's check was left pending.
-func ingestWatched(ctx context.Context, db ingest.Store, c chain.Chain, o ingest.Options, wa *watcher, run ingestFunc) (ingest.Stats, error) {
-	if wa != nil {
-		o.Changed = wa.svc.graphChanged(c)
-		o.AfterWrite = wa.afterWrite(c)
-	}
-	st, err := run(ctx, db, o)
-	if wa != nil && err == nil {
-		err = wa.finish(ctx, c)
 	}
 	return st, err
 }

@@ -162,7 +162,7 @@ func TestIngestUsage(t *testing.T) {
 		{[]string{"ingest", "eth", "--rpc", "http://127.0.0.1:1", "--to", "5", "--follow"}, "exclude each other"},
 		{[]string{"ingest", "btc", "--blocks", "/nonexistent"}, "nonexistent"},
 		{[]string{"ingest", "csv", "/nonexistent.csv"}, "nonexistent.csv"},
-		{[]string{"address", "doge", "D8vFz4p1L37jdg47HXKtSHA5uYLYxbGgPD"}, "the graph holds btc and eth"},
+		{[]string{"address", "doge", "D8vFz4p1L37jdg47HXKtSHA5uYLYxbGgPD"}, "the graph holds eth, btc, tron"},
 		{[]string{"address", "eth", "0x098B716B8Aaf21512996dC57EB0615e2383E2f97"}, "checksum"},
 	} {
 		_, err := run(t, append([]string{"--data", t.TempDir()}, c.args...)...)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -9,7 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tracehound/tracehound/audit"
-	"github.com/tracehound/tracehound/store/pebble"
+	"github.com/tracehound/tracehound/node"
 )
 
 func newIntelCmd(a *app) *cobra.Command {
@@ -20,9 +21,8 @@ func newIntelCmd(a *app) *cobra.Command {
 		Short: "Recompute the audit log's hash chain; fails if any entry was altered, removed or reordered",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			return a.withStore(ctx, func(db *pebble.DB) error {
-				rep, err := audit.Verify(ctx, db)
+			return a.withNode(cmd.Context(), func(ctx context.Context, n *node.Node) error {
+				rep, err := n.VerifyAudit(ctx)
 				if err != nil {
 					return err
 				}
@@ -38,10 +38,9 @@ func newIntelCmd(a *app) *cobra.Command {
 		Short: "Print audit entries",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			return a.withStore(ctx, func(db *pebble.DB) error {
+			return a.withNode(cmd.Context(), func(ctx context.Context, n *node.Node) error {
 				enc := json.NewEncoder(a.stdout)
-				return db.AuditEntries(ctx, max(from, 1), func(e audit.Entry) error {
+				return n.AuditEntries(ctx, from, func(e audit.Entry) error {
 					if asJSON {
 						return enc.Encode(e)
 					}

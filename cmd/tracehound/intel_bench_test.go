@@ -4,14 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"slices"
 	"testing"
 	"time"
 
-	"github.com/tracehound/tracehound/chain"
 	"github.com/tracehound/tracehound/intel"
-	"github.com/tracehound/tracehound/store/pebble"
 	"github.com/tracehound/tracehound/taxii"
 )
 
@@ -31,12 +28,12 @@ func BenchmarkPublishToFlag(b *testing.B) {
 	jp.cli(b, "intel", "peer", "add", "us", us.url, "--collection", "feed", "--key", jpKey)
 	kr.cli(b, "intel", "peer", "add", "us", us.url, "--collection", "feed", "--key", krKey)
 	ctx, cancel := context.WithCancel(context.Background())
-	for _, n := range []*node{us, jp, kr} {
+	for _, n := range []*xnode{us, jp, kr} {
 		n.start(ctx, b)
 	}
 	defer func() {
 		cancel()
-		for _, n := range []*node{us, jp, kr} {
+		for _, n := range []*xnode{us, jp, kr} {
 			<-n.done
 		}
 	}()
@@ -59,7 +56,7 @@ func BenchmarkPublishToFlag(b *testing.B) {
 		if _, err := c.Add(ctx, "feed", raws); err != nil {
 			b.Fatal(err)
 		}
-		for _, n := range []*node{jp, kr} {
+		for _, n := range []*xnode{jp, kr} {
 			for {
 				if f, _ := n.flagged(b, addr); f {
 					break
@@ -76,79 +73,4 @@ func BenchmarkPublishToFlag(b *testing.B) {
 	b.ReportMetric(float64(lat[len(lat)/2].Milliseconds()), "p50-ms")
 	b.ReportMetric(float64(lat[(len(lat)*99)/100].Milliseconds()), "p99-ms")
 	b.ReportMetric(float64(lat[len(lat)-1].Milliseconds()), "max-ms")
-}
-
-// BenchmarkIntelIngest100k stores a bundle of 100,000 wallet indicators
-// through the TAXII server's add path, rebuilds the intelligence layer of
-// the screening index, and then measures look-ups of the flagged
-// addresses.
-//
-//	go test ./cmd/tracehound -run '^$' -bench IntelIngest100k -benchtime 1x
-func BenchmarkIntelIngest100k(b *testing.B) {
-	ctx := context.Background()
-	agency := intel.NewIdentity("US agency", "organization")
-	listed := make([]intel.Listed, 100_000)
-	for i := range listed {
-		listed[i] = intel.Listed{Chain: "eth", Address: fmt.Sprintf("0x%040x", 0xa0000000+i)}
-	}
-	objs, err := intel.Publish(intel.Publication{Creator: agency, Name: "bulk", TLP: intel.TLPGreen, Addresses: listed})
-	if err != nil {
-		b.Fatal(err)
-	}
-	var inds []json.RawMessage
-	for _, o := range objs {
-		if o.ObjectType() == intel.TypeIndicator || o.ObjectType() == intel.TypeReport || o.ObjectType() == intel.TypeMarkingDefinition {
-			raw, _ := json.Marshal(o)
-			inds = append(inds, raw)
-		}
-	}
-	var store, load time.Duration
-	var svc *service
-	for b.Loop() {
-		b.StopTimer()
-		db, err := pebble.Open(ctx, b.TempDir())
-		if err != nil {
-			b.Fatal(err)
-		}
-		svc, err = newService(ctx, db, slog.New(slog.DiscardHandler))
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := db.PutTAXIICollection(ctx, taxii.Collection{ID: "feed", Title: "feed"}); err != nil {
-			b.Fatal(err)
-		}
-		b.StartTimer()
-		t0 := time.Now()
-		st, err := svc.newTAXII().AddObjects(ctx, "feed", inds)
-		if err != nil || st.FailureCount > 0 {
-			b.Fatalf("%v %d failures", err, st.FailureCount)
-		}
-		t1 := time.Now()
-		if err := svc.reloadIntel(ctx); err != nil {
-			b.Fatal(err)
-		}
-		store, load = t1.Sub(t0), time.Since(t1)
-		b.StopTimer()
-		defer db.Close()
-		b.StartTimer()
-	}
-	b.ReportMetric(store.Seconds(), "s-store")
-	b.ReportMetric(load.Seconds(), "s-index")
-	// Screening speed with the layer loaded.
-	p := newAddressParser()
-	addrs := make([]chain.Address, 1000)
-	for i := range addrs {
-		addrs[i], _ = p.Parse(listed[i*100].Address, chain.Ethereum)
-	}
-	t0 := time.Now()
-	n := 0
-	for time.Since(t0) < time.Second {
-		for _, a := range addrs {
-			if len(svc.index.Lookup(a).Intel) == 0 {
-				b.Fatal("not flagged")
-			}
-			n++
-		}
-	}
-	b.ReportMetric(float64(n)/time.Since(t0).Seconds(), "lookups/s")
 }

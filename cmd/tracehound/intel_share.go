@@ -2,11 +2,8 @@ package main
 
 import (
 	"context"
-	"encoding/csv"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,9 +12,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/tracehound/tracehound/audit"
 	"github.com/tracehound/tracehound/intel"
-	"github.com/tracehound/tracehound/store/pebble"
+	"github.com/tracehound/tracehound/node"
 	"github.com/tracehound/tracehound/taxii"
 	"github.com/tracehound/tracehound/trace"
 )
@@ -31,16 +27,8 @@ func addSharingCmds(a *app, cmd *cobra.Command) {
 		Short: "Create or replace a collection; --read and --write name partners (API key names), * for every partner",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			return a.withStore(ctx, func(db *pebble.DB) error {
-				c := taxii.Collection{ID: args[0], Title: title, Description: desc, CanRead: readers, CanWrite: writers}
-				if c.Title == "" {
-					c.Title = c.ID
-				}
-				if err := c.Validate(); err != nil {
-					return usageError("%v", err)
-				}
-				return db.PutTAXIICollection(ctx, c)
+			return a.withNode(cmd.Context(), func(ctx context.Context, n *node.Node) error {
+				return n.PutCollection(ctx, taxii.Collection{ID: args[0], Title: title, Description: desc, CanRead: readers, CanWrite: writers})
 			})
 		},
 	}
@@ -53,9 +41,8 @@ func addSharingCmds(a *app, cmd *cobra.Command) {
 		Short: "List collections",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			return a.withStore(ctx, func(db *pebble.DB) error {
-				cs, err := db.TAXIICollections(ctx)
+			return a.withNode(cmd.Context(), func(ctx context.Context, n *node.Node) error {
+				cs, err := n.Collections(ctx)
 				if err != nil {
 					return err
 				}
@@ -98,7 +85,7 @@ TAXII to a running node (key with taxii:write in $TRACEHOUND_API_KEY).`,
 	publish.Flags().StringVar(&p.actor, "actor", "", "intrusion set the addresses are attributed to, e.g. \"Lazarus Group\"")
 	publish.Flags().StringSliceVar(&p.aliases, "alias", nil, "the intrusion set's aliases")
 	publish.Flags().StringVar(&p.incident, "incident", "", "incident the report is about")
-	publish.Flags().StringVar(&p.creator, "creator", "", "this node's organisation, named as the creator (required)")
+	publish.Flags().StringVar(&p.creator, "creator", "", "the organisation named as the creator (default: this node's identity; required with --server)")
 	publish.Flags().StringVar(&p.server, "server", "", "publish through a running node's TAXII API at this URL")
 	publish.Flags().StringVar(&p.from, "from", "csv", "what to publish: csv (FILE of addresses), trace (FILE is the JSON of tracehound trace --json: its laundering addresses, not the services) or sanctions (the imported sanctions list's addresses)")
 
@@ -115,14 +102,12 @@ TAXII to a running node (key with taxii:write in $TRACEHOUND_API_KEY).`,
 			if key == "" {
 				key = os.Getenv("TRACEHOUND_PEER_KEY")
 			}
-			pr, err := peerFromFlags(args[0], args[1], root, collection, key, absPath(ca), absPath(cert), absPath(certKey))
-			if err != nil {
-				return err
+			if key == "" {
+				return usageError("a peer needs the API key it issued to this node (--key or $TRACEHOUND_PEER_KEY)")
 			}
-			pr.User = user
-			ctx := cmd.Context()
-			return a.withStore(ctx, func(db *pebble.DB) error {
-				return db.PutPeer(ctx, pr)
+			return a.withNode(cmd.Context(), func(ctx context.Context, n *node.Node) error {
+				return n.AddPeer(ctx, node.PeerSpec{Name: args[0], URL: args[1], APIRoot: root, Collection: collection, Key: key, User: user,
+					CAFile: absPath(ca), CertFile: absPath(cert), KeyFile: absPath(certKey)})
 			})
 		},
 	}
@@ -138,9 +123,8 @@ TAXII to a running node (key with taxii:write in $TRACEHOUND_API_KEY).`,
 		Short: "List partner nodes (never their keys)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			return a.withStore(ctx, func(db *pebble.DB) error {
-				ps, err := db.Peers(ctx)
+			return a.withNode(cmd.Context(), func(ctx context.Context, n *node.Node) error {
+				ps, err := n.Peers(ctx)
 				if err != nil {
 					return err
 				}
@@ -176,10 +160,9 @@ flags their wallets.`,
 		Short: "Name the organisation this node speaks for: partners' objects claiming to come from it are refused as forged",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			return a.withStore(ctx, func(db *pebble.DB) error {
-				id := intel.IdentityFor(args[0])
-				if err := db.PutNodeIdentity(ctx, id); err != nil {
+			return a.withNode(cmd.Context(), func(ctx context.Context, n *node.Node) error {
+				id, err := n.SetIdentity(ctx, args[0])
+				if err != nil {
 					return err
 				}
 				fmt.Fprintf(a.stdout, "this node speaks for %s (%s)\n", id.Name, id.ID)
@@ -204,102 +187,63 @@ func (a *app) importIntel(ctx context.Context, path, collection, unmarked string
 	if err != nil {
 		return err
 	}
-	var raws []json.RawMessage
-	var probe struct {
-		Type string `json:"type"`
-	}
-	if err := json.Unmarshal(data, &probe); err == nil && probe.Type == "bundle" {
-		good, rejected, err := intel.ParseBundle(data, 100<<20)
+	return a.withNode(ctx, func(ctx context.Context, n *node.Node) error {
+		rejected, st, err := n.ImportIntel(ctx, data, collection, def)
 		if err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}
 		for _, r := range rejected {
 			fmt.Fprintf(a.stdout, "  rejected objects[%d] %s: %v\n", r.Index, r.ID, r.Err)
 		}
-		for _, o := range good {
-			raw, err := json.Marshal(o)
-			if err != nil {
-				return err
-			}
-			raws = append(raws, raw)
-		}
-	} else {
-		events, err := intel.ImportMISP(data)
-		if err != nil {
-			return fmt.Errorf("%s: neither a STIX bundle nor a MISP event export: %w", path, err)
-		}
-		for _, ev := range events {
-			tlp := def
-			if ev.Marked {
-				tlp = ev.TLP
-			}
-			creator := ev.Creator
-			if creator == "" {
-				creator = "MISP"
-			}
-			now := ev.Date
-			if now.IsZero() {
-				now = time.Now()
-			}
-			objs, err := intel.Publish(intel.Publication{Creator: intel.IdentityFor(creator), Name: ev.Name, TLP: tlp, Addresses: ev.Addresses, Now: now})
-			if err != nil {
-				return fmt.Errorf("MISP event %s: %w", ev.UUID, err)
-			}
-			for _, o := range objs {
-				raw, err := json.Marshal(o)
-				if err != nil {
-					return err
-				}
-				raws = append(raws, raw)
-			}
-		}
-	}
-	st, err := a.addObjects(ctx, collection, raws)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(a.stdout, "%s: %d objects stored in %s, %d failed\n", path, st.SuccessCount, collection, st.FailureCount)
-	for _, f := range st.Failures {
-		fmt.Fprintf(a.stdout, "  failed %s: %s\n", f.ID, f.Message)
-	}
-	return nil
-}
-
-// addObjects adds STIX objects to one of the collections in --data as
-// the TAXII server would: validated, held to the TLP policy, audited.
-func (a *app) addObjects(ctx context.Context, collection string, raws []json.RawMessage) (taxii.Status, error) {
-	var st taxii.Status
-	err := a.withStore(ctx, func(db *pebble.DB) error {
-		if err := checkCollection(ctx, db, collection); err != nil {
-			return err
-		}
-		svc := &service{db: db, log: a.log, audit: audit.New(db)}
-		var err error
-		st, err = svc.newTAXII().AddObjects(ctx, collection, raws)
-		return err
+		fmt.Fprintf(a.stdout, "%s: %d objects stored in %s, %d failed\n", path, st.SuccessCount, collection, st.FailureCount)
+		return a.failures(st)
 	})
-	return st, err
 }
 
-// noCollectionError names a collection the node does not have, and how
-// to make it.
-type noCollectionError struct{ id string }
-
-func (e *noCollectionError) Error() string {
-	return fmt.Sprintf("no collection %q: create it with `tracehound intel collection add`", e.id)
+// failures summarises the objects a status refused: counts per reason
+// and the first few of each, and an error (exit status 1) if any was.
+func (a *app) failures(st taxii.Status) error {
+	if st.FailureCount == 0 {
+		return nil
+	}
+	type group struct {
+		n   int
+		ids []string
+	}
+	byReason := map[string]*group{}
+	var order []string
+	for _, f := range st.Failures {
+		reason := failureReason(f.Message)
+		g := byReason[reason]
+		if g == nil {
+			g = &group{}
+			byReason[reason] = g
+			order = append(order, reason)
+		}
+		g.n++
+		if len(g.ids) < 3 {
+			g.ids = append(g.ids, f.ID)
+		}
+	}
+	for _, r := range order {
+		g := byReason[r]
+		fmt.Fprintf(a.stdout, "  %d refused: %s (e.g. %s)\n", g.n, r, strings.Join(g.ids, ", "))
+	}
+	if listed := len(st.Failures); listed < st.FailureCount {
+		fmt.Fprintf(a.stdout, "  (%d failures listed of %d)\n", listed, st.FailureCount)
+	}
+	return fmt.Errorf("%d of %d objects were refused", st.FailureCount, st.TotalCount)
 }
 
-// checkCollection returns a *noCollectionError if the store has no
-// collection id.
-func checkCollection(ctx context.Context, db *pebble.DB, id string) error {
-	_, ok, err := db.TAXIICollection(ctx, id)
-	if err != nil {
-		return err
+// failureReason is a failure's message without the object it names, so
+// that the same refusal of many objects counts as one reason.
+func failureReason(msg string) string {
+	for _, w := range strings.Fields(msg) {
+		if strings.Contains(w, "--") {
+			msg = strings.ReplaceAll(msg, w, "<id>")
+		}
 	}
-	if !ok {
-		return &noCollectionError{id}
-	}
-	return nil
+	return msg
 }
 
 // absPath makes a file flag absolute, since serve may run elsewhere.
@@ -318,53 +262,64 @@ type publishFlags struct {
 	aliases                                                                    []string
 }
 
-// readListed reads addresses from a CSV with an "address" column and
-// optional "chain" and "role" columns, or one address a line.
-func readListed(path string) ([]intel.Listed, error) {
-	f, err := os.Open(path)
+func (a *app) publish(ctx context.Context, p publishFlags, path string) error {
+	if p.collection == "" || p.name == "" {
+		return usageError("--collection and --name are required")
+	}
+	tlp, err := intel.ParseTLP(p.tlp)
 	if err != nil {
-		return nil, err
+		return usageError("--tlp: %v", err)
 	}
-	defer f.Close()
-	r := csv.NewReader(f)
-	r.FieldsPerRecord = -1
-	head, err := r.Read()
+	pub := node.Publication{Collection: p.collection, Name: p.name, Description: p.description, TLP: tlp, Actor: p.actor,
+		Aliases: p.aliases, Incident: p.incident, Creator: p.creator}
+	switch p.from {
+	case "", "csv":
+		pub.Addresses, err = node.ReadListed(path)
+	case "trace":
+		pub.Addresses, err = readTraceAddresses(path)
+	case "sanctions":
+		if p.server != "" {
+			return usageError("--from sanctions publishes the local store's list: run it without --server where the store is not open")
+		}
+	default:
+		return usageError("--from %q: want csv, trace or sanctions", p.from)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return err
 	}
-	col := map[string]int{}
-	for i, h := range head {
-		col[strings.ToLower(strings.TrimSpace(h))] = i
-	}
-	ai, ok := col["address"]
-	var out []intel.Listed
-	if !ok {
-		ai = 0
-		out = append(out, intel.Listed{Address: strings.TrimSpace(head[0])})
-	}
-	get := func(row []string, name string) string {
-		if i, ok := col[name]; ok && i < len(row) {
-			return strings.TrimSpace(row[i])
-		}
-		return ""
-	}
-	for {
-		row, err := r.Read()
-		if errors.Is(err, io.EOF) {
-			return out, nil
-		}
+	if p.server != "" {
+		raws, err := node.RemoteObjects(pub, time.Now())
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
+			return usage(err)
 		}
-		if ai < len(row) && strings.TrimSpace(row[ai]) != "" {
-			out = append(out, intel.Listed{Address: strings.TrimSpace(row[ai]), Chain: get(row, "chain"), Role: get(row, "role")})
+		c := taxii.NewClient(p.server, taxii.DefaultAPIRoot, os.Getenv("TRACEHOUND_API_KEY"), nil)
+		st, err := c.Add(ctx, p.collection, raws)
+		if err != nil {
+			return err
 		}
+		return a.published(pub, st)
 	}
+	return a.withNode(ctx, func(ctx context.Context, n *node.Node) error {
+		if p.from == "sanctions" {
+			if pub.Addresses, err = n.SanctionedAddresses(ctx); err != nil {
+				return err
+			}
+		}
+		st, err := n.Publish(ctx, pub)
+		if err != nil {
+			return err
+		}
+		return a.published(pub, st)
+	})
 }
 
-// readTraceAddresses reads a trace's JSON result and lists the addresses
-// the stolen funds passed through: every tainted address that is not a
-// service (exchanges freeze; the thief's wallets are what partners block).
+func (a *app) published(p node.Publication, st taxii.Status) error {
+	fmt.Fprintf(a.stdout, "published %q (%s) in %s: %d addresses, %d objects stored, %d failed\n", p.Name, p.TLP, p.Collection, len(p.Addresses), st.SuccessCount, st.FailureCount)
+	return a.failures(st)
+}
+
+// readTraceAddresses reads a trace's JSON result (tracehound trace
+// --json) and lists the laundering addresses the funds passed through.
 func readTraceAddresses(path string) ([]intel.Listed, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -374,90 +329,9 @@ func readTraceAddresses(path string) ([]intel.Listed, error) {
 	if err := json.Unmarshal(data, &r); err != nil {
 		return nil, fmt.Errorf("%s: not a trace result: %w", path, err)
 	}
-	var out []intel.Listed
-	for _, n := range r.Nodes {
-		if n.Label != nil {
-			continue
-		}
-		out = append(out, intel.Listed{Chain: string(r.Chain), Address: n.Address, Role: fmt.Sprintf("hop %d of a %s trace; %s base units tainted", n.Hop, r.Model, n.Received)})
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("%s: the trace holds no laundering address", path)
+	out, err := node.TraceAddresses(&r)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return out, nil
-}
-
-// sanctionedAddresses lists the current sanctions list's addresses, from
-// the store in --data.
-func (a *app) sanctionedAddresses(ctx context.Context, remote bool) ([]intel.Listed, error) {
-	db, err := a.openStore(ctx)
-	if err != nil {
-		if remote {
-			return nil, fmt.Errorf("%w (with --server, run publish --from sanctions where the serving node's store is not open, or publish locally)", err)
-		}
-		return nil, err
-	}
-	defer db.Close()
-	entries, err := db.CurrentSanctions(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if len(entries) == 0 {
-		return nil, errors.New("no sanctions list imported: run tracehound sanctions import first")
-	}
-	out := make([]intel.Listed, 0, len(entries))
-	for _, e := range entries {
-		out = append(out, intel.Listed{Chain: strings.ToLower(e.Asset), Address: e.Address, Role: e.Source + ": " + e.Party.Name})
-	}
-	return out, nil
-}
-
-func (a *app) publish(ctx context.Context, p publishFlags, path string) error {
-	if p.collection == "" || p.name == "" || p.creator == "" {
-		return usageError("--collection, --name and --creator are required")
-	}
-	tlp, err := intel.ParseTLP(p.tlp)
-	if err != nil {
-		return usageError("--tlp: %v", err)
-	}
-	var listed []intel.Listed
-	switch p.from {
-	case "", "csv":
-		listed, err = readListed(path)
-	case "trace":
-		listed, err = readTraceAddresses(path)
-	case "sanctions":
-		listed, err = a.sanctionedAddresses(ctx, p.server != "")
-	default:
-		return usageError("--from %q: want csv, trace or sanctions", p.from)
-	}
-	if err != nil {
-		return err
-	}
-	objs, err := intel.Publish(intel.Publication{Creator: intel.IdentityFor(p.creator), Name: p.name, Description: p.description,
-		TLP: tlp, Actor: p.actor, ActorAliases: p.aliases, Incident: p.incident, Addresses: listed, Now: time.Now()})
-	if err != nil {
-		return err
-	}
-	raws := make([]json.RawMessage, len(objs))
-	for i, o := range objs {
-		if raws[i], err = json.Marshal(o); err != nil {
-			return err
-		}
-	}
-	var st taxii.Status
-	if p.server != "" {
-		c := taxii.NewClient(p.server, taxii.DefaultAPIRoot, os.Getenv("TRACEHOUND_API_KEY"), nil)
-		st, err = c.Add(ctx, p.collection, raws)
-	} else {
-		st, err = a.addObjects(ctx, p.collection, raws)
-	}
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(a.stdout, "published %q (%s) in %s: %d addresses, %d objects stored, %d failed\n", p.name, tlp, p.collection, len(listed), st.SuccessCount, st.FailureCount)
-	for _, f := range st.Failures {
-		fmt.Fprintf(a.stdout, "  failed %s: %s\n", f.ID, f.Message)
-	}
-	return nil
 }

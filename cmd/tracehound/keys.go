@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"text/tabwriter"
 	"time"
@@ -9,7 +10,7 @@ import (
 
 	"github.com/tracehound/tracehound/auth"
 	"github.com/tracehound/tracehound/intel"
-	"github.com/tracehound/tracehound/store/pebble"
+	"github.com/tracehound/tracehound/node"
 )
 
 func newKeysCmd(a *app) *cobra.Command {
@@ -31,12 +32,9 @@ func newKeysCmd(a *app) *cobra.Command {
 					return usageError("--clearance: %v", err)
 				}
 			}
-			k, secret, err := auth.NewKey(args[0], rs, level, time.Now())
-			if err != nil {
-				return usageError("%v", err)
-			}
-			return a.withStore(cmd.Context(), func(db *pebble.DB) error {
-				if err := db.PutKey(cmd.Context(), k); err != nil {
+			return a.withNode(cmd.Context(), func(ctx context.Context, n *node.Node) error {
+				k, secret, err := n.CreateKey(ctx, args[0], rs, level)
+				if err != nil {
 					return err
 				}
 				fmt.Fprintf(a.stderr, "created key %s (%s) with roles %s, clearance %s; keep the secret, it is not shown again:\n", k.ID, k.Name, auth.JoinRoles(k.Roles), k.MaxTLP())
@@ -52,8 +50,8 @@ func newKeysCmd(a *app) *cobra.Command {
 		Short: "List API keys (never their secrets)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withStore(cmd.Context(), func(db *pebble.DB) error {
-				keys, err := db.Keys(cmd.Context())
+			return a.withNode(cmd.Context(), func(ctx context.Context, n *node.Node) error {
+				keys, err := n.ListKeys(ctx)
 				if err != nil {
 					return err
 				}
@@ -75,22 +73,13 @@ func newKeysCmd(a *app) *cobra.Command {
 		Short: "Revoke an API key by its id",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.withStore(cmd.Context(), func(db *pebble.DB) error {
-				keys, err := db.Keys(cmd.Context())
+			return a.withNode(cmd.Context(), func(ctx context.Context, n *node.Node) error {
+				k, err := n.RevokeKey(ctx, args[0])
 				if err != nil {
 					return err
 				}
-				for _, k := range keys {
-					if k.ID == args[0] {
-						k.Revoked = true
-						if err := db.PutKey(cmd.Context(), k); err != nil {
-							return err
-						}
-						fmt.Fprintf(a.stdout, "revoked key %s (%s)\n", k.ID, k.Name)
-						return nil
-					}
-				}
-				return fmt.Errorf("no key with id %q", args[0])
+				fmt.Fprintf(a.stdout, "revoked key %s (%s)\n", k.ID, k.Name)
+				return nil
 			})
 		},
 	}

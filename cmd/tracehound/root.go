@@ -2,20 +2,19 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/spf13/cobra"
 
-	"github.com/tracehound/tracehound/chain"
-	"github.com/tracehound/tracehound/chain/btc"
-	"github.com/tracehound/tracehound/chain/eth"
-	"github.com/tracehound/tracehound/chain/tron"
-	"github.com/tracehound/tracehound/store/pebble"
+	"github.com/tracehound/tracehound/api"
+	"github.com/tracehound/tracehound/node"
 )
 
 // app is what every command shares: flags, output streams, the logger.
@@ -25,6 +24,9 @@ type app struct {
 	stdout   io.Writer
 	stderr   io.Writer
 	log      *slog.Logger
+	// stdoutSync serialises alerts printed by several followers.
+	stdoutOnce sync.Once
+	stdoutSync *syncWriter
 }
 
 func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -78,29 +80,39 @@ func defaultDataDir() string {
 	return "tracehound-data"
 }
 
-// openStore opens the embedded store in --data.
-func (a *app) openStore(ctx context.Context) (*pebble.DB, error) {
-	return pebble.Open(ctx, a.dataDir)
+// open opens the node over the store in --data, for the command line:
+// what it changes is audited as done by "cli".
+func (a *app) open(ctx context.Context, configure ...func(*node.Config)) (*node.Node, error) {
+	cfg := node.Config{DataDir: a.dataDir, Logger: a.log}
+	for _, f := range configure {
+		f(&cfg)
+	}
+	return node.Open(ctx, cfg)
 }
 
-// withStore runs fn on the store in --data and closes it. Closing flushes
-// what fn wrote, so its error is the command's when fn succeeded.
-func (a *app) withStore(ctx context.Context, fn func(db *pebble.DB) error) (err error) {
-	db, err := a.openStore(ctx)
+// withNode runs fn on the node over the store in --data and closes it.
+// Closing flushes what fn wrote, so its error is the command's when fn
+// succeeded.
+func (a *app) withNode(ctx context.Context, fn func(ctx context.Context, n *node.Node) error) (err error) {
+	n, err := a.open(ctx)
 	if err != nil {
 		return err
 	}
 	defer func() {
-		if cerr := db.Close(); err == nil && cerr != nil {
-			err = fmt.Errorf("close store: %w", cerr)
+		if cerr := n.Close(); err == nil && cerr != nil {
+			err = cerr
 		}
 	}()
-	return fn(db)
+	return usage(fn(node.AsActor(ctx, "cli"), n))
 }
 
-// newAddressParser returns the parser over every chain tracehound decodes.
-func newAddressParser() *chain.Parser {
-	return chain.NewParser(eth.Codec{}, tron.Codec{}, btc.Codec{})
+// usage turns the node's input errors into command-line mistakes.
+func usage(err error) error {
+	var ie *api.InputError
+	if errors.As(err, &ie) {
+		return &exitError{code: 2, err: ie.Err}
+	}
+	return err
 }
 
 // usageError marks a command-line mistake: exit status 2.

@@ -1,16 +1,16 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/tracehound/tracehound/node"
 	"github.com/tracehound/tracehound/sanctions"
-	"github.com/tracehound/tracehound/store/pebble"
 )
 
 func newSanctionsCmd(a *app) *cobra.Command {
@@ -39,12 +39,8 @@ func newSanctionsCmd(a *app) *cobra.Command {
 				return err
 			}
 			start := time.Now()
-			l, err := sanctions.ParseFile(ctx, args[0], o)
-			if err != nil {
-				return fmt.Errorf("%w; nothing was imported", err)
-			}
-			return a.withStore(ctx, func(db *pebble.DB) error {
-				res, err := sanctions.Import(ctx, db, l, time.Now(), force)
+			return a.withNode(ctx, func(ctx context.Context, n *node.Node) error {
+				res, err := n.ImportSanctions(ctx, node.SanctionsImport{Path: args[0], ParseOptions: o, Force: force})
 				if err != nil {
 					return err
 				}
@@ -95,8 +91,8 @@ func newSanctionsCmd(a *app) *cobra.Command {
 		Short: "List the imported list versions",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withStore(cmd.Context(), func(db *pebble.DB) error {
-				vs, err := sanctions.Versions(cmd.Context(), db)
+			return a.withNode(cmd.Context(), func(ctx context.Context, n *node.Node) error {
+				vs, err := n.SanctionsVersions(ctx)
 				if err != nil {
 					return err
 				}
@@ -120,19 +116,8 @@ func newSanctionsCmd(a *app) *cobra.Command {
 		Short: "Show the addresses a version added and removed (default: the latest)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			return a.withStore(ctx, func(db *pebble.DB) error {
-				if seq == 0 {
-					vs, err := sanctions.Versions(ctx, db)
-					if err != nil {
-						return err
-					}
-					if len(vs) == 0 {
-						return fmt.Errorf("no list imported yet")
-					}
-					seq = vs[len(vs)-1].Seq
-				}
-				changes, err := db.SanctionsChanges(ctx, seq)
+			return a.withNode(cmd.Context(), func(ctx context.Context, n *node.Node) error {
+				changes, err := n.SanctionsChanges(ctx, seq)
 				if err != nil {
 					return err
 				}
@@ -160,8 +145,8 @@ func newSanctionsCmd(a *app) *cobra.Command {
 			if url == "" {
 				return usageError("--url is required")
 			}
-			return a.withStore(cmd.Context(), func(db *pebble.DB) error {
-				res, err := sanctions.Sync(cmd.Context(), db, &http.Client{Timeout: 10 * time.Minute}, url, time.Now())
+			return a.withNode(cmd.Context(), func(ctx context.Context, n *node.Node) error {
+				res, err := n.SyncSanctions(ctx, url)
 				if err != nil {
 					return err
 				}

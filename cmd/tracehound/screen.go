@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tracehound/tracehound/chain"
+	"github.com/tracehound/tracehound/node"
 	"github.com/tracehound/tracehound/screen"
 )
 
@@ -139,31 +140,25 @@ func (a *app) screenCmd(ctx context.Context, o screenOptions, args []string) err
 	return nil
 }
 
-// screenLocal screens against the store in --data, in chunks so that the
-// progress bar moves.
+// screenLocal screens against the node over the store in --data, in
+// chunks so that the progress bar moves.
 func (a *app) screenLocal(ctx context.Context, qs []screen.Query, bar *progressbar.ProgressBar) ([]screen.Result, error) {
-	db, err := a.openStore(ctx)
-	if err != nil {
-		return nil, err
-	}
-	svc, err := newService(ctx, db, a.log)
-	db.Close()
-	if err != nil {
-		return nil, err
-	}
 	out := make([]screen.Result, 0, len(qs))
-	const chunk = 50_000
-	for lo := 0; lo < len(qs); lo += chunk {
-		rs, err := svc.index.ScreenBatch(ctx, qs[lo:min(lo+chunk, len(qs))])
-		if err != nil {
-			return nil, err
+	err := a.withNode(ctx, func(ctx context.Context, n *node.Node) error {
+		const chunk = 50_000
+		for lo := 0; lo < len(qs); lo += chunk {
+			rs, err := n.Screen(ctx, qs[lo:min(lo+chunk, len(qs))])
+			if err != nil {
+				return err
+			}
+			out = append(out, rs...)
+			if bar != nil {
+				_ = bar.Add(len(rs))
+			}
 		}
-		out = append(out, rs...)
-		if bar != nil {
-			_ = bar.Add(len(rs))
-		}
-	}
-	return out, nil
+		return nil
+	})
+	return out, err
 }
 
 // screenRemote screens through a running server's POST /v1/screen.

@@ -2,16 +2,13 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/tracehound/tracehound/ingest"
-	"github.com/tracehound/tracehound/sim"
-	"github.com/tracehound/tracehound/store/pebble"
+	"github.com/tracehound/tracehound/node"
 )
 
 func newSimulateCmd(a *app) *cobra.Command {
@@ -33,15 +30,14 @@ must find those), and writes the ground truth as JSON: every laundering
 address, and every deposit address with the stolen wei it received.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			return a.withStore(ctx, func(db *pebble.DB) error {
+			return a.withNode(cmd.Context(), func(ctx context.Context, n *node.Node) error {
 				var progress func(ingest.Progress)
 				if !noProgress {
 					p := newProgressLine(a.stderr)
 					progress = p.update
 					defer p.done()
 				}
-				truth, st, err := simulateInto(ctx, db, seed, background, truthPath, progress)
+				truth, st, err := n.Simulate(ctx, node.Simulation{Seed: seed, Background: background, TruthPath: truthPath, Progress: progress})
 				if err != nil {
 					return err
 				}
@@ -57,34 +53,4 @@ address, and every deposit address with the stolen wei it received.`,
 	cmd.Flags().StringVar(&truthPath, "truth", "", "write the ground truth as JSON to this file")
 	cmd.Flags().BoolVar(&noProgress, "no-progress", false, "no progress line")
 	return cmd
-}
-
-// simulateInto generates scenario seed with background ordinary
-// transfers, ingests it into db, tags its services and, if truthPath is
-// set, writes the ground truth there.
-func simulateInto(ctx context.Context, db *pebble.DB, seed uint64, background int, truthPath string, progress func(ingest.Progress)) (*sim.Truth, ingest.Stats, error) {
-	cfg := sim.DefaultConfig()
-	cfg.Seed, cfg.Background = seed, background
-	sc, err := sim.Generate(cfg)
-	if err != nil {
-		return nil, ingest.Stats{}, err
-	}
-	st, err := ingest.RunStream(ctx, db.Graph(), sc.Source(), ingest.Options{From: cfg.StartHeight, Progress: progress})
-	if err != nil {
-		return nil, st, fmt.Errorf("simulate: %w (simulate into a store without Ethereum data)", err)
-	}
-	truth := sc.Truth
-	if err := db.ReplacePack(ctx, fmt.Sprintf("simulation-%d", seed), truth.Tags()); err != nil {
-		return nil, st, err
-	}
-	if truthPath != "" {
-		b, err := json.MarshalIndent(truth, "", "  ")
-		if err != nil {
-			return nil, st, err
-		}
-		if err := os.WriteFile(truthPath, b, 0o644); err != nil {
-			return nil, st, err
-		}
-	}
-	return &truth, st, nil
 }

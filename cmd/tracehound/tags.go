@@ -1,15 +1,14 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/tracehound/tracehound/chain"
-	"github.com/tracehound/tracehound/store/pebble"
-	"github.com/tracehound/tracehound/tags"
+	"github.com/tracehound/tracehound/node"
 )
 
 func newTagsCmd(a *app) *cobra.Command {
@@ -19,11 +18,9 @@ func newTagsCmd(a *app) *cobra.Command {
 		Short: "Import TagPack .yaml and label .json files, or directories of them",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			return a.withStore(ctx, func(db *pebble.DB) error {
-				p := newAddressParser()
+			return a.withNode(cmd.Context(), func(ctx context.Context, n *node.Node) error {
 				for _, path := range args {
-					rep, err := tags.Import(ctx, db, p, path, tags.ImportOptions{})
+					rep, err := n.ImportTagsPath(ctx, path)
 					if err != nil {
 						return err
 					}
@@ -50,21 +47,10 @@ func newTagsCmd(a *app) *cobra.Command {
 		Short: "Show the tags on an address",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			addr, err := newAddressParser().Parse(args[0], chain.ParseChain(hint))
-			if err != nil {
-				return err
-			}
-			return a.withStore(ctx, func(db *pebble.DB) error {
-				all, err := db.AllTags(ctx)
+			return a.withNode(cmd.Context(), func(ctx context.Context, n *node.Node) error {
+				out, err := n.Tags(ctx, args[0], hint)
 				if err != nil {
 					return err
-				}
-				var out []tags.Tag
-				for _, t := range all {
-					if t.Address.Key() == addr.Key() {
-						out = append(out, t)
-					}
 				}
 				if asJSON {
 					return json.NewEncoder(a.stdout).Encode(out)
@@ -73,7 +59,7 @@ func newTagsCmd(a *app) *cobra.Command {
 					fmt.Fprintf(a.stdout, "%s\t%s\t%s\t%s\tconfidence %d (%s)\t%s\n", t.Entity, t.Label, t.Category, t.Source, t.Confidence, t.ConfidenceLevel, t.Pack)
 				}
 				if len(out) == 0 {
-					fmt.Fprintln(a.stdout, "no tags on", addr)
+					fmt.Fprintln(a.stdout, "no tags on", args[0])
 				}
 				return nil
 			})

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"html/template"
 	"io"
@@ -19,12 +18,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/tracehound/tracehound/api"
-	"github.com/tracehound/tracehound/auth"
 	"github.com/tracehound/tracehound/chain"
-	"github.com/tracehound/tracehound/cluster"
-	"github.com/tracehound/tracehound/screen"
-	"github.com/tracehound/tracehound/tags"
+	"github.com/tracehound/tracehound/node"
 	"github.com/tracehound/tracehound/trace"
 )
 
@@ -66,7 +61,7 @@ exchange is written there as CSV and as a printable HTML page.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.model, "model", "haircut", "taint model: poison, haircut or fifo")
-	fl.IntVar(&f.hops, "hops", 6, "most hops from a seed")
+	fl.IntVar(&f.hops, "hops", trace.DefaultMaxHops, "most hops from a seed")
 	fl.StringVar(&f.min, "min", "0", "drop branches carrying less than this many base units (dust)")
 	fl.StringVar(&f.since, "since", "", "first block time considered (RFC 3339 or YYYY-MM-DD)")
 	fl.StringVar(&f.until, "until", "", "block time after the window (RFC 3339 or YYYY-MM-DD)")
@@ -82,280 +77,61 @@ exchange is written there as CSV and as a printable HTML page.`,
 	return cmd
 }
 
-func parseWhen(s string) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
-	}
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t, nil
-	}
-	t, err := time.Parse(time.DateOnly, s)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("time %q: want RFC 3339 or YYYY-MM-DD", s)
-	}
-	return t, nil
-}
-
-var (
-	txHash    = regexp.MustCompile(`^0x[0-9a-fA-F]{64}$`)
-	btcTxHash = regexp.MustCompile(`^[0-9a-fA-F]{64}$`)
-)
-
 func (a *app) traceCmd(ctx context.Context, f traceFlags, args []string) error {
 	if f.json && f.csv {
 		return usageError("--json and --csv exclude each other")
 	}
-	req := api.TraceRequest{Chain: args[0], Seeds: args[1:], Model: f.model, Hops: f.hops, Min: f.min, Since: f.since, Until: f.until,
+	spec := trace.Spec{Chain: args[0], Seeds: args[1:], Model: f.model, Hops: f.hops, Min: f.min, Since: f.since, Until: f.until,
 		Asset: f.asset, NoCluster: f.noCluster, NoSwaps: f.noSwaps}
 	if f.backward {
-		req.Direction = "backward"
+		spec.Direction = "backward"
 	}
-	db, err := a.openStore(ctx)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	svc, err := newService(ctx, db, a.log)
-	if err != nil {
-		return err
-	}
-	if f.backward {
-		res, err := svc.traceBack(ctx, req, f.maxAddresses)
-		var ie *api.InputError
-		if errors.As(err, &ie) {
-			return usageError("%v", ie.Err)
-		}
+	return a.withNode(ctx, func(ctx context.Context, n *node.Node) error {
+		req, err := n.ReadTrace(spec)
 		if err != nil {
 			return err
 		}
-		if f.json {
-			enc := json.NewEncoder(a.stdout)
-			enc.SetIndent("", "  ")
-			return enc.Encode(res)
-		}
-		printBack(a.stdout, res)
-		return nil
-	}
-	res, err := svc.trace(ctx, req, f.maxAddresses)
-	var ie *api.InputError
-	if errors.As(err, &ie) {
-		return usageError("%v", ie.Err)
-	}
-	if err != nil {
-		return err
-	}
-	if f.freeze != "" {
-		files, err := writeFreezeRequests(f.freeze, f.caseRef, res, time.Now().UTC())
-		if err != nil {
-			return err
-		}
-		for _, file := range files {
-			fmt.Fprintln(a.stderr, "wrote", file)
-		}
-	}
-	switch {
-	case f.json:
-		enc := json.NewEncoder(a.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(res)
-	case f.csv:
-		return writeEdgesCSV(a.stdout, res)
-	}
-	printTrace(a.stdout, res)
-	return nil
-}
-
-// Trace implements api.Tracer. Every trace run through the API is
-// audited: who traced which seeds.
-func (s *service) Trace(ctx context.Context, req api.TraceRequest) (any, error) {
-	actor := "unknown"
-	if k := auth.KeyFrom(ctx); k != nil {
-		actor = k.Name
-	}
-	var res any
-	var err error
-	detail := map[string]string{"seeds": strings.Join(req.Seeds, " "), "model": req.Model, "direction": req.Direction}
-	switch req.Direction {
-	case "", "forward":
-		var r *trace.Result
-		if r, err = s.trace(ctx, req, 0); err == nil {
-			res, detail["endpoints"] = r, strconv.Itoa(len(r.Endpoints))
-		}
-	case "backward":
-		var r *trace.BackResult
-		if r, err = s.traceBack(ctx, req, 0); err == nil {
-			res, detail["sources"] = r, strconv.Itoa(len(r.Sources))
-		}
-	default:
-		err = &api.InputError{Err: fmt.Errorf("direction %q: want forward or backward", req.Direction)}
-	}
-	if err != nil {
-		detail["error"] = err.Error()
-	}
-	if _, aerr := s.audit.Record(ctx, actor, "trace.run", req.Chain, detail); aerr != nil {
-		return nil, aerr
-	}
-	return res, err
-}
-
-// traceBack runs a backward trace from one address.
-func (s *service) traceBack(ctx context.Context, req api.TraceRequest, maxAddresses int) (*trace.BackResult, error) {
-	if len(req.Seeds) != 1 {
-		return nil, &api.InputError{Err: errors.New("a backward trace starts from one address")}
-	}
-	seeds, o, err := s.traceOptions(ctx, req, maxAddresses)
-	if err != nil {
-		return nil, err
-	}
-	if seeds[0].Address == "" {
-		return nil, &api.InputError{Err: errors.New("a backward trace starts from an address, not a transaction")}
-	}
-	return trace.Back(ctx, s.traceGraph(), seeds[0], o)
-}
-
-// trace checks a request and runs it; mistakes in it are api.InputErrors.
-func (s *service) trace(ctx context.Context, req api.TraceRequest, maxAddresses int) (*trace.Result, error) {
-	seeds, o, err := s.traceOptions(ctx, req, maxAddresses)
-	if err != nil {
-		return nil, err
-	}
-	res, err := trace.Run(ctx, s.traceGraph(), seeds, o)
-	if err != nil {
-		return nil, err
-	}
-	if err := res.Check(); err != nil {
-		return nil, fmt.Errorf("trace failed its own check: %w", err)
-	}
-	return res, nil
-}
-
-// traceOptions reads a request into seeds and options.
-func (s *service) traceOptions(ctx context.Context, req api.TraceRequest, maxAddresses int) ([]trace.Seed, trace.Options, error) {
-	bad := func(format string, args ...any) error { return &api.InputError{Err: fmt.Errorf(format, args...)} }
-	c := chain.ParseChain(req.Chain)
-	if c != chain.Ethereum && c != chain.Bitcoin {
-		return nil, trace.Options{}, bad("chain %q: the graph holds btc and eth", req.Chain)
-	}
-	if req.Model == "" {
-		req.Model = string(trace.Haircut)
-	}
-	model, err := trace.ParseModel(req.Model)
-	if err != nil {
-		return nil, trace.Options{}, bad("%v", err)
-	}
-	if req.Min == "" {
-		req.Min = "0"
-	}
-	min, err := chain.ParseAmount(req.Min)
-	if err != nil {
-		return nil, trace.Options{}, bad("min: %v", err)
-	}
-	if req.Hops == 0 {
-		req.Hops = 6
-	}
-	if req.Hops < 0 || req.Hops > 50 {
-		return nil, trace.Options{}, bad("hops %d: want 1 to 50", req.Hops)
-	}
-	o := trace.Options{Chain: c, Model: model, MaxHops: req.Hops, MinAmount: min, MaxAddresses: maxAddresses, Asset: chain.Asset(strings.ToLower(req.Asset)), NoSwaps: req.NoSwaps}
-	if o.Since, err = parseWhen(req.Since); err != nil {
-		return nil, trace.Options{}, bad("since: %v", err)
-	}
-	if o.Until, err = parseWhen(req.Until); err != nil {
-		return nil, trace.Options{}, bad("until: %v", err)
-	}
-	var seeds []trace.Seed
-	for _, spec := range req.Seeds {
-		sd, err := s.parseSeed(c, spec)
-		if err != nil {
-			return nil, trace.Options{}, bad("%v", err)
-		}
-		seeds = append(seeds, sd)
-	}
-	g := s.traceGraph()
-	var labels trace.Labeler = indexLabels{s.index}
-	switch {
-	case req.NoCluster:
-	case c == chain.Bitcoin:
-		labels = &cluster.MultiInput{Graph: g, Base: labels}
-	default:
-		labels = &cluster.Deposits{Graph: g, Base: labels}
-	}
-	o.Labels = labels
-	if report := api.ProgressFrom(ctx); report != nil {
-		o.Progress = func(tainted, queued int) { report(api.JobProgress{Tainted: tainted, Queued: queued}) }
-	}
-	return seeds, o, nil
-}
-
-// parseSeed reads a seed: ADDRESS, or TX, TX:OUTPUT (a Bitcoin output's
-// index) or TX:ADDRESS (what the transaction paid that address), then
-// optionally =AMOUNT (how much of it is stolen, in base units) and
-// @TIME (when the seed's funds start to count).
-func (s *service) parseSeed(c chain.Chain, spec string) (trace.Seed, error) {
-	var sd trace.Seed
-	rest := spec
-	if i := strings.LastIndexByte(rest, '@'); i >= 0 {
-		t, err := parseWhen(rest[i+1:])
-		if err != nil {
-			return sd, fmt.Errorf("seed %q: start: %v", spec, err)
-		}
-		sd.Since, rest = t, rest[:i]
-	}
-	if i := strings.LastIndexByte(rest, '='); i >= 0 {
-		a, err := chain.ParseAmount(rest[i+1:])
-		if err != nil || a.IsZero() {
-			return sd, fmt.Errorf("seed %q: amount %q: want a positive integer in base units", spec, rest[i+1:])
-		}
-		sd.Amount, rest = a, rest[:i]
-	}
-	head, out, narrowed := strings.Cut(rest, ":")
-	if c == chain.Ethereum && txHash.MatchString(head) || c == chain.Bitcoin && btcTxHash.MatchString(head) {
-		sd.Tx = strings.ToLower(head)
-		if !narrowed {
-			return sd, nil
-		}
-		if n, err := strconv.ParseUint(out, 10, 32); err == nil {
-			if c != chain.Bitcoin {
-				return sd, fmt.Errorf("seed %q: an output index names a Bitcoin output; on %s give the recipient's address", spec, c)
+		req.MaxAddresses = f.maxAddresses
+		if req.Backward {
+			res, err := n.TraceBack(ctx, req)
+			if err != nil {
+				return err
 			}
-			o := uint32(n)
-			sd.Output = &o
-			return sd, nil
+			if f.json {
+				return writeJSON(a.stdout, res)
+			}
+			printBack(a.stdout, res)
+			return nil
 		}
-		addr, err := s.parser.Parse(out, c)
+		res, err := n.Trace(ctx, req)
 		if err != nil {
-			return sd, fmt.Errorf("seed %q: recipient: %v", spec, err)
+			return err
 		}
-		sd.Address = addr.Value
-		return sd, nil
-	}
-	if narrowed {
-		return sd, fmt.Errorf("seed %q: only a transaction hash takes :OUTPUT or :ADDRESS", spec)
-	}
-	addr, err := s.parser.Parse(head, c)
-	if err != nil {
-		return sd, fmt.Errorf("seed: %v", err)
-	}
-	sd.Address = addr.Value
-	return sd, nil
+		if f.freeze != "" {
+			files, err := writeFreezeRequests(f.freeze, f.caseRef, res, time.Now().UTC())
+			if err != nil {
+				return err
+			}
+			for _, file := range files {
+				fmt.Fprintln(a.stderr, "wrote", file)
+			}
+		}
+		switch {
+		case f.json:
+			return writeJSON(a.stdout, res)
+		case f.csv:
+			return writeEdgesCSV(a.stdout, res)
+		}
+		printTrace(a.stdout, res)
+		return nil
+	})
 }
 
-// indexLabels reads service attributions from the screening index.
-type indexLabels struct{ idx *screen.Index }
-
-func (l indexLabels) Label(_ context.Context, c chain.Chain, addr string) (trace.Label, bool, error) {
-	h := l.idx.Lookup(chain.Address{Chain: c, Value: addr})
-	best := -1
-	for i, at := range h.Attributions {
-		if at.Category.IsService() && (best < 0 || at.Confidence > h.Attributions[best].Confidence) {
-			best = i
-		}
-	}
-	if best < 0 {
-		return trace.Label{}, false, nil
-	}
-	at := h.Attributions[best]
-	return trace.Label{Entity: at.Entity, Category: tags.ParseCategory(string(at.Category))}, true, nil
+// writeJSON writes v indented.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
 
 func assetLabel(a chain.Asset) string {

@@ -6,9 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -17,7 +15,7 @@ import (
 	"github.com/tracehound/tracehound/ingest"
 	"github.com/tracehound/tracehound/ingest/etl"
 	"github.com/tracehound/tracehound/intel"
-	"github.com/tracehound/tracehound/store/pebble"
+	"github.com/tracehound/tracehound/node"
 	"github.com/tracehound/tracehound/taxii"
 	"github.com/tracehound/tracehound/watch"
 )
@@ -68,15 +66,13 @@ func TestWatchShareReachesPeer(t *testing.T) {
 	ex.start(ctx, t)
 	// The investigator's node serves in-process, so that the test can
 	// feed its follower's code path with the next blocks.
-	db, err := pebble.Open(ctx, inv.data)
+	n, err := node.Open(ctx, node.Config{DataDir: inv.data})
 	must(t, err)
-	log := slog.New(slog.DiscardHandler)
-	svc, err := newService(ctx, db, log)
-	must(t, err)
-	ia := &app{dataDir: inv.data, stdout: &inv.stdout, stderr: os.Stderr, log: log}
+	var out bytes.Buffer // written by this goroutine's ingest only
+	n.OnAlerts(func(_ context.Context, alerts []watch.Alert) { printAlerts(&out, alerts) })
 	ready, served := make(chan struct{}), make(chan error, 1)
 	go func() {
-		served <- ia.serveService(ctx, svc, serveOptions{addr: strings.TrimPrefix(inv.url, "http://"), poll: 250 * time.Millisecond}, time.Now(), func(string) { close(ready) })
+		served <- n.Serve(ctx, node.ServeConfig{Addr: strings.TrimPrefix(inv.url, "http://"), Poll: 250 * time.Millisecond, Ready: func(string) { close(ready) }})
 	}()
 	select {
 	case <-ready:
@@ -91,7 +87,7 @@ func TestWatchShareReachesPeer(t *testing.T) {
 			t.Errorf("investigator's node: %v", err)
 		}
 		served <- nil
-		db.Close()
+		n.Close()
 	}
 	defer func() {
 		if ctx.Err() == nil {
@@ -109,12 +105,9 @@ func TestWatchShareReachesPeer(t *testing.T) {
 	if from, ok := src.First(); ok {
 		o.From = from
 	}
-	var out bytes.Buffer // written by this goroutine's ingest only
-	wa := &watcher{svc: svc, out: &out, log: log, keepGoing: true}
 	arrived := time.Now()
-	if _, err := ingestWatched(ctx, svc.db.Graph(), chain.Ethereum, o, wa, func(ctx context.Context, db ingest.Store, o ingest.Options) (ingest.Stats, error) {
-		return ingest.RunStream(ctx, db, src, o)
-	}); err != nil {
+	// As a server's follower does: batch by batch, the watches rerun.
+	if _, err := n.Ingest(node.AsActor(ctx, "test"), node.Ingest{Chain: chain.Ethereum, Stream: src, Options: o, Watch: true}); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(out.String(), "at "+a("d2")+" now holds 150 (was 0)") || !strings.Contains(out.String(), "shared in theft-alerts as indicator--") {

@@ -1,8 +1,7 @@
-package main
+package node
 
 import (
 	"context"
-	"log/slog"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -10,7 +9,6 @@ import (
 	"time"
 
 	"github.com/tracehound/tracehound/chain"
-	"github.com/tracehound/tracehound/store/pebble"
 	"github.com/tracehound/tracehound/watch"
 )
 
@@ -20,13 +18,13 @@ import (
 func TestServeAlertRetention(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	db, err := pebble.Open(ctx, t.TempDir())
-	must(t, err)
-	defer db.Close()
-	log := slog.New(slog.DiscardHandler)
-	svc, err := newService(ctx, db, log)
-	must(t, err)
 	t0 := time.Date(2025, 2, 21, 14, 0, 0, 0, time.UTC)
+	var clock atomic.Int64
+	clock.Store(t0.Add(90 * time.Minute).UnixNano())
+	n, err := Open(ctx, Config{DataDir: t.TempDir(), Now: func() time.Time { return time.Unix(0, clock.Load()) }})
+	must(t, err)
+	defer n.Close()
+	db := n.db
 	raise := func(name string, at time.Time, addrs ...string) {
 		t.Helper()
 		var alerts []watch.Alert
@@ -40,7 +38,7 @@ func TestServeAlertRetention(t *testing.T) {
 	raise("theft", t0.Add(2*time.Hour), "0xd3", "0xd4", "0xd5")
 	raise("hack", t0.Add(2*time.Hour), "0xe1")
 	left := func() string {
-		al, err := svc.Alerts(ctx, watch.AlertQuery{})
+		al, err := n.Alerts(ctx, watch.AlertQuery{})
 		must(t, err)
 		var out []string
 		for _, a := range al {
@@ -49,11 +47,9 @@ func TestServeAlertRetention(t *testing.T) {
 		return strings.Join(out, " ")
 	}
 
-	var clock atomic.Int64
-	clock.Store(t0.Add(90 * time.Minute).UnixNano())
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		svc.pruneAlerts(ctx, watch.Retention{MaxAge: time.Hour, PerWatch: 2}, 5*time.Millisecond, func() time.Time { return time.Unix(0, clock.Load()) })
+		n.pruneAlerts(ctx, watch.Retention{MaxAge: time.Hour, PerWatch: 2}, 5*time.Millisecond)
 	})
 	defer wg.Wait()
 	defer cancel()
@@ -63,7 +59,26 @@ func TestServeAlertRetention(t *testing.T) {
 	clock.Store(t0.Add(3*time.Hour + time.Minute).UnixNano())
 	waitFor(t, "every alert ages out", 2*time.Second, func() bool { return left() == "" })
 
-	if _, err := run(t, "--data", t.TempDir(), "serve", "--alert-limit", "-1"); err == nil || !strings.Contains(err.Error(), "cannot be negative") {
-		t.Errorf("a negative --alert-limit: %v", err)
+	if err := n.Serve(ctx, ServeConfig{Addr: "127.0.0.1:0", Alerts: watch.Retention{PerWatch: -1}}); err == nil || !strings.Contains(err.Error(), "cannot be negative") {
+		t.Errorf("a negative alert limit: %v", err)
+	}
+}
+
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitFor polls cond until it holds or limit passes.
+func waitFor(t testing.TB, what string, limit time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %s", what, limit)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -1,4 +1,4 @@
-package main
+package node_test
 
 import (
 	"context"
@@ -9,18 +9,15 @@ import (
 	"time"
 
 	"github.com/tracehound/tracehound/chain"
-	"github.com/tracehound/tracehound/store/pebble"
+	"github.com/tracehound/tracehound/node"
 )
 
 // TestAddressAssetFilter reads an address's recent transfers of one asset
 // out of a history that interleaves the coin and a token.
 func TestAddressAssetFilter(t *testing.T) {
 	ctx := context.Background()
-	db, err := pebble.Open(ctx, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	n := open(t, time.Now)
+	db := n.Store()
 	hub := "0x" + strings.Repeat("ab", 20)
 	token := chain.Asset("0x" + strings.Repeat("7e", 20))
 	var blocks []*chain.Block
@@ -38,7 +35,6 @@ func TestAddressAssetFilter(t *testing.T) {
 	if err := db.Graph().WriteBlocks(ctx, chain.Ethereum, "test", blocks); err != nil {
 		t.Fatal(err)
 	}
-	addr := chain.Address{Chain: chain.Ethereum, Value: hub}
 	for _, c := range []struct {
 		asset chain.Asset
 		want  []uint64
@@ -48,7 +44,7 @@ func TestAddressAssetFilter(t *testing.T) {
 		{token, []uint64{30, 27, 24, 21}},
 		{chain.Asset("0x" + strings.Repeat("00", 20)), nil},
 	} {
-		rep, err := addressInfo(ctx, db, addr, c.asset, 4)
+		rep, err := n.Address(ctx, node.AddressQuery{Chain: "eth", Address: hub, Asset: string(c.asset), Limit: 4})
 		if err != nil {
 			t.Fatal(err)
 		}

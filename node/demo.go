@@ -1,0 +1,258 @@
+package node
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/btcsuite/btcd/chaincfg"
+
+	"github.com/tracehound/tracehound/auth"
+	"github.com/tracehound/tracehound/chain"
+	"github.com/tracehound/tracehound/ingest"
+	"github.com/tracehound/tracehound/ingest/blkfile"
+	"github.com/tracehound/tracehound/sanctions"
+	"github.com/tracehound/tracehound/sim"
+)
+
+// Demo is what LoadDemo loaded: the simulated theft to trace and the
+// demo's API key.
+type Demo struct {
+	TheftTx string
+	// Thief is the address the simulated theft paid.
+	Thief string
+	// Key is the demo's API key secret, also kept in KeyFile.
+	Key, KeyFile string
+}
+
+// LoadDemo imports the real data set in shared (the OFAC SDN list
+// versions, the GraphSense and Etherscan attribution tags, the first
+// 14,132 Bitcoin blocks), adds a simulated Bybit-style theft on Ethereum
+// (marked as simulated, with its ground truth beside the store) and makes
+// an API key, writing what it does to out. Data already imported is not
+// imported again unless reload.
+func (n *Node) LoadDemo(ctx context.Context, shared string, reload bool, out io.Writer) (Demo, error) {
+	if _, err := n.Index(ctx); err != nil {
+		return Demo{}, err
+	}
+	fmt.Fprintf(out, "tracehound demo: store %s, data from %s\n", n.Dir(), shared)
+	if err := n.demoSanctions(ctx, shared, reload, out); err != nil {
+		return Demo{}, err
+	}
+	if err := n.demoTags(ctx, shared, reload, out); err != nil {
+		return Demo{}, err
+	}
+	if err := n.demoBlocks(ctx, shared, out); err != nil {
+		return Demo{}, err
+	}
+	truth, err := n.demoSimulation(ctx, out)
+	if err != nil {
+		return Demo{}, err
+	}
+	d := Demo{KeyFile: filepath.Join(n.Dir(), "demo-api-key")}
+	if truth != nil {
+		d.TheftTx, d.Thief = truth.TheftTx, truth.Thief
+	}
+	if d.Key, err = n.demoKey(ctx, d.KeyFile); err != nil {
+		return Demo{}, err
+	}
+	return d, nil
+}
+
+// FindSharedData looks for shared/data beside the working directory or
+// one of its parents, where the repository's checkout keeps it
+// ($TRACEHOUND_SHARED_DATA overrides).
+func FindSharedData() (string, error) {
+	if d := os.Getenv("TRACEHOUND_SHARED_DATA"); d != "" {
+		return d, nil
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		for _, c := range []string{filepath.Join(dir, "..", "shared", "data"), filepath.Join(dir, "shared", "data")} {
+			if st, err := os.Stat(filepath.Join(c, "ofac")); err == nil && st.IsDir() {
+				return filepath.Clean(c), nil
+			}
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("no shared data directory (with ofac/ and tags/) found beside the working directory or its parents; pass --shared-data DIR")
+		}
+		dir = parent
+	}
+}
+
+func (n *Node) demoSanctions(ctx context.Context, shared string, reload bool, out io.Writer) error {
+	versions, err := sanctions.Versions(ctx, n.db)
+	if err != nil {
+		return err
+	}
+	if len(versions) > 0 && !reload {
+		fmt.Fprintf(out, "  sanctions: %d list versions already stored\n", len(versions))
+		return nil
+	}
+	files, err := filepath.Glob(filepath.Join(shared, "ofac", "sdn_advanced-*.xml*"))
+	if err != nil {
+		return err
+	}
+	if len(files) == 0 {
+		return fmt.Errorf("no OFAC SDN advanced XML (sdn_advanced-*.xml*) in %s", filepath.Join(shared, "ofac"))
+	}
+	// The file names carry the list date, so name order is date order and
+	// each version's additions and removals come out right.
+	sort.Strings(files)
+	for _, f := range files {
+		t := time.Now()
+		res, err := n.ImportSanctions(ctx, SanctionsImport{Path: f})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "  sanctions: %s imported in %s: %s\n", filepath.Base(f), time.Since(t).Round(time.Millisecond), res)
+	}
+	return nil
+}
+
+func (n *Node) demoTags(ctx context.Context, shared string, reload bool, out io.Writer) error {
+	if st := n.index.Stats(); st.Tags > 0 && !reload {
+		fmt.Fprintf(out, "  tags: %d tags on %d addresses already stored\n", st.Tags, st.TaggedAddresses)
+		return nil
+	}
+	for _, p := range []string{filepath.Join(shared, "tags", "graphsense-tagpacks"), filepath.Join(shared, "tags", "etherscan-labels")} {
+		if _, err := os.Stat(p); err != nil {
+			n.log.Warn("attribution source missing, skipped", "path", p)
+			continue
+		}
+		t := time.Now()
+		rep, err := n.ImportTagsPath(ctx, p)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "  tags: %s imported in %s: %s\n", filepath.Base(p), time.Since(t).Round(time.Millisecond), rep)
+	}
+	return nil
+}
+
+// demoBlocks ingests the real early mainnet block file, so that address
+// and trace have a real chain to walk.
+func (n *Node) demoBlocks(ctx context.Context, shared string, out io.Writer) error {
+	file := filepath.Join(shared, "btc", "blk_0_to_14131.dat")
+	if _, err := os.Stat(file); err != nil {
+		fmt.Fprintf(out, "  bitcoin: no %s; skipped\n", file)
+		return nil
+	}
+	src, err := blkfile.OpenFiles(file, &chaincfg.MainNetParams)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	st, err := n.Ingest(ctx, Ingest{Chain: chain.Bitcoin, Stream: src})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "  bitcoin: %d blocks (%d transfers) of %s ingested in %s; tip %d\n", st.Blocks, st.Transfers, filepath.Base(file), st.Elapsed.Round(time.Millisecond), st.Height)
+	return nil
+}
+
+// demoSimulation writes a simulated Bybit-style theft on Ethereum (split
+// wallets, peel chains, a mixer, a bridge, a DEX swap, deposits at
+// exchanges, among ordinary traffic) on first run, so that a trace can be
+// tried end to end.
+func (n *Node) demoSimulation(ctx context.Context, out io.Writer) (*sim.Truth, error) {
+	truthPath := filepath.Join(n.Dir(), "demo-simulation.json")
+	if _, ok, err := n.db.Graph().Tip(ctx, chain.Ethereum); err != nil {
+		return nil, err
+	} else if ok {
+		var truth sim.Truth
+		b, err := os.ReadFile(truthPath)
+		if err != nil || json.Unmarshal(b, &truth) != nil {
+			fmt.Fprintf(out, "  ethereum: the store holds Ethereum data; no simulation added\n")
+			return nil, nil
+		}
+		fmt.Fprintf(out, "  ethereum: simulated theft already stored (tx %s)\n", truth.TheftTx)
+		return &truth, nil
+	}
+	truth, st, err := n.Simulate(ctx, Simulation{Seed: 1, Background: 100_000, TruthPath: truthPath})
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(out, "  ethereum: simulated theft of %s wei laundered among %d transfers in %s (SIMULATED data; ground truth in %s)\n",
+		truth.Theft, st.Transfers, st.Elapsed.Round(time.Millisecond), truthPath)
+	return truth, nil
+}
+
+// Simulation is a laundering scenario to write into the store.
+type Simulation struct {
+	// Seed picks the scenario: the same seed gives the same chain.
+	Seed uint64
+	// Background is the ordinary transfers around the laundering.
+	Background int
+	// TruthPath, if set, receives the ground truth as JSON.
+	TruthPath string
+	Progress  func(ingest.Progress)
+}
+
+// Simulate generates a scenario, ingests it, tags its services (the
+// exchanges' hot wallets, the mixer, the bridge, the DEX pool; not the
+// deposit addresses: clustering must find those) and writes the ground
+// truth.
+func (n *Node) Simulate(ctx context.Context, s Simulation) (*sim.Truth, ingest.Stats, error) {
+	cfg := sim.DefaultConfig()
+	cfg.Seed, cfg.Background = s.Seed, s.Background
+	sc, err := sim.Generate(cfg)
+	if err != nil {
+		return nil, ingest.Stats{}, err
+	}
+	st, err := n.Ingest(ctx, Ingest{Chain: chain.Ethereum, Stream: sc.Source(), Options: ingest.Options{From: cfg.StartHeight, Progress: s.Progress}})
+	if err != nil {
+		return nil, st, fmt.Errorf("simulate: %w (simulate into a store without Ethereum data)", err)
+	}
+	truth := sc.Truth
+	n.mu.Lock()
+	err = n.db.ReplacePack(ctx, fmt.Sprintf("simulation-%d", s.Seed), truth.Tags())
+	if err == nil {
+		err = n.reloadTags(ctx)
+	}
+	n.mu.Unlock()
+	if err != nil {
+		return nil, st, err
+	}
+	if s.TruthPath != "" {
+		b, err := json.MarshalIndent(truth, "", "  ")
+		if err != nil {
+			return nil, st, err
+		}
+		if err := os.WriteFile(s.TruthPath, b, 0o644); err != nil {
+			return nil, st, err
+		}
+	}
+	return &truth, st, nil
+}
+
+// demoKey returns the demo's API key, creating one (roles screen, trace,
+// admin, metrics) on first run and keeping its secret in a file only the
+// user can read.
+func (n *Node) demoKey(ctx context.Context, path string) (string, error) {
+	if b, err := os.ReadFile(path); err == nil {
+		secret := strings.TrimSpace(string(b))
+		if _, ok := n.keys.Authenticate(secret); ok {
+			return secret, nil
+		}
+	}
+	_, secret, err := n.CreateKey(ctx, "demo", []auth.Role{auth.RoleScreen, auth.RoleTrace, auth.RoleAdmin, auth.RoleMetrics}, 0)
+	if err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(path, []byte(secret+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("save demo key: %w", err)
+	}
+	return secret, nil
+}

@@ -1,0 +1,237 @@
+package node
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/tracehound/tracehound/intel"
+	"github.com/tracehound/tracehound/taxii"
+	"github.com/tracehound/tracehound/trace"
+)
+
+// Publication is a report of addresses to publish in a collection.
+type Publication struct {
+	Collection  string
+	Name        string
+	Description string
+	TLP         intel.TLP
+	// Actor and Aliases name the intrusion set, Incident the incident.
+	Actor    string
+	Aliases  []string
+	Incident string
+	// Creator names the organisation; empty is the node's own identity.
+	Creator   string
+	Addresses []intel.Listed
+}
+
+// Objects makes the publication's STIX objects. The creator is the
+// node's identity unless p names another organisation.
+func (n *Node) Objects(ctx context.Context, p Publication) ([]json.RawMessage, error) {
+	var creator *intel.Identity
+	if p.Creator != "" {
+		creator = intel.IdentityFor(p.Creator)
+	} else {
+		me, ok, err := n.db.NodeIdentity(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, inputErr(errNoIdentity)
+		}
+		creator = me
+	}
+	return p.objects(creator, n.now())
+}
+
+// RemoteObjects makes the publication's STIX objects for a node reached
+// over TAXII, whose identity this process cannot read: p must name the
+// creator.
+func RemoteObjects(p Publication, now time.Time) ([]json.RawMessage, error) {
+	if p.Creator == "" {
+		return nil, inputErr(errors.New("name the creator: the publishing node's organisation"))
+	}
+	return p.objects(intel.IdentityFor(p.Creator), now)
+}
+
+func (p Publication) objects(creator *intel.Identity, now time.Time) ([]json.RawMessage, error) {
+	if p.Collection == "" || p.Name == "" {
+		return nil, inputErr(errors.New("a publication needs a collection and a name"))
+	}
+	objs, err := intel.Publish(intel.Publication{Creator: creator, Name: p.Name, Description: p.Description,
+		TLP: p.TLP, Actor: p.Actor, ActorAliases: p.Aliases, Incident: p.Incident, Addresses: p.Addresses, Now: now})
+	if err != nil {
+		return nil, inputErr(err)
+	}
+	raws := make([]json.RawMessage, len(objs))
+	for i, o := range objs {
+		if raws[i], err = json.Marshal(o); err != nil {
+			return nil, err
+		}
+	}
+	return raws, nil
+}
+
+// Publish stores a publication's objects in one of the node's
+// collections, as the node: validated, held to the TLP policy, audited.
+func (n *Node) Publish(ctx context.Context, p Publication) (taxii.Status, error) {
+	raws, err := n.Objects(ctx, p)
+	if err != nil {
+		return taxii.Status{}, err
+	}
+	return n.AddObjects(ctx, p.Collection, raws)
+}
+
+// AddObjects adds STIX objects to one of the node's collections as the
+// node itself.
+func (n *Node) AddObjects(ctx context.Context, collection string, raws []json.RawMessage) (taxii.Status, error) {
+	if err := n.checkCollection(ctx, collection); err != nil {
+		return taxii.Status{}, err
+	}
+	return n.tx.AddObjects(ctx, collection, raws)
+}
+
+// ImportIntel stores a STIX 2.1 bundle's valid objects (OpenCTI, MISP's
+// STIX export, any producer), or a MISP event export's wallets as a
+// report marked by the event's tlp tag (unmarked for an event without
+// one), in a collection. It returns the bundle's rejected objects and the
+// store's status.
+func (n *Node) ImportIntel(ctx context.Context, data []byte, collection string, unmarked intel.TLP) ([]intel.Rejection, taxii.Status, error) {
+	if err := n.checkCollection(ctx, collection); err != nil {
+		return nil, taxii.Status{}, err
+	}
+	var raws []json.RawMessage
+	var rejected []intel.Rejection
+	var probe struct {
+		Type string `json:"type"`
+	}
+	if err := json.Unmarshal(data, &probe); err == nil && probe.Type == "bundle" {
+		good, bad, err := intel.ParseBundle(data, 100<<20)
+		if err != nil {
+			return nil, taxii.Status{}, inputErr(err)
+		}
+		rejected = bad
+		for _, o := range good {
+			raw, err := json.Marshal(o)
+			if err != nil {
+				return nil, taxii.Status{}, err
+			}
+			raws = append(raws, raw)
+		}
+	} else {
+		events, err := intel.ImportMISP(data)
+		if err != nil {
+			return nil, taxii.Status{}, inputErr(fmt.Errorf("neither a STIX bundle nor a MISP event export: %w", err))
+		}
+		for _, ev := range events {
+			tlp := unmarked
+			if ev.Marked {
+				tlp = ev.TLP
+			}
+			creator := ev.Creator
+			if creator == "" {
+				creator = "MISP"
+			}
+			now := ev.Date
+			if now.IsZero() {
+				now = n.now()
+			}
+			objs, err := intel.Publish(intel.Publication{Creator: intel.IdentityFor(creator), Name: ev.Name, TLP: tlp, Addresses: ev.Addresses, Now: now})
+			if err != nil {
+				return nil, taxii.Status{}, inputErr(fmt.Errorf("MISP event %s: %w", ev.UUID, err))
+			}
+			for _, o := range objs {
+				raw, err := json.Marshal(o)
+				if err != nil {
+					return nil, taxii.Status{}, err
+				}
+				raws = append(raws, raw)
+			}
+		}
+	}
+	st, err := n.tx.AddObjects(ctx, collection, raws)
+	return rejected, st, err
+}
+
+// TraceAddresses lists the addresses stolen funds passed through in a
+// trace: every tainted address that is not a service (exchanges freeze;
+// the thief's wallets are what partners block).
+func TraceAddresses(r *trace.Result) ([]intel.Listed, error) {
+	var out []intel.Listed
+	for _, nd := range r.Nodes {
+		if nd.Label != nil {
+			continue
+		}
+		out = append(out, intel.Listed{Chain: string(r.Chain), Address: nd.Address, Role: fmt.Sprintf("hop %d of a %s trace; %s base units tainted", nd.Hop, r.Model, nd.Received)})
+	}
+	if len(out) == 0 {
+		return nil, errors.New("the trace holds no laundering address")
+	}
+	return out, nil
+}
+
+// SanctionedAddresses lists the current sanctions list's addresses.
+func (n *Node) SanctionedAddresses(ctx context.Context) ([]intel.Listed, error) {
+	entries, err := n.db.CurrentSanctions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(entries) == 0 {
+		return nil, errors.New("no sanctions list imported: run tracehound sanctions import first")
+	}
+	out := make([]intel.Listed, 0, len(entries))
+	for _, e := range entries {
+		out = append(out, intel.Listed{Chain: strings.ToLower(e.Asset), Address: e.Address, Role: e.Source + ": " + e.Party.Name})
+	}
+	return out, nil
+}
+
+// ReadListed reads addresses to publish from a CSV with an "address"
+// column and optional "chain" and "role" columns, or one address a line.
+func ReadListed(path string) ([]intel.Listed, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	r := csv.NewReader(f)
+	r.FieldsPerRecord = -1
+	head, err := r.Read()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	col := map[string]int{}
+	for i, h := range head {
+		col[strings.ToLower(strings.TrimSpace(h))] = i
+	}
+	ai, ok := col["address"]
+	var out []intel.Listed
+	if !ok {
+		ai = 0
+		out = append(out, intel.Listed{Address: strings.TrimSpace(head[0])})
+	}
+	get := func(row []string, name string) string {
+		if i, ok := col[name]; ok && i < len(row) {
+			return strings.TrimSpace(row[i])
+		}
+		return ""
+	}
+	for {
+		row, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		if ai < len(row) && strings.TrimSpace(row[ai]) != "" {
+			out = append(out, intel.Listed{Address: strings.TrimSpace(row[ai]), Chain: get(row, "chain"), Role: get(row, "role")})
+		}
+	}
+}
