@@ -84,3 +84,16 @@ func TestStatusExpiry(t *testing.T) {
 		}
 	}
 }
+
+func TestRefusals(t *testing.T) {
+	st := taxii.Status{FailureCount: 4, Failures: []taxii.StatusDetail{
+		{ID: "indicator--1", Message: "indicator--1: forged: claims identity--9"},
+		{ID: "indicator--2", Message: "indicator--2: forged: claims identity--9"},
+		{ID: "x--3", Message: "not STIX"},
+		{ID: "indicator--4", Message: "indicator--4: forged: claims identity--9"},
+	}}
+	rs := st.Refusals(2)
+	if len(rs) != 2 || rs[0].Count != 3 || rs[0].Reason != "<id>: forged: claims <id>" || len(rs[0].Examples) != 2 || rs[1].Count != 1 || rs[1].Examples[0] != "x--3" {
+		t.Errorf("refusals %+v", rs)
+	}
+}

@@ -341,3 +341,39 @@ func FormatTimestamp(t time.Time) string {
 // formatDateAdded writes a date_added, always to the microsecond, so that
 // the values a client reads sort as they compare.
 func formatDateAdded(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000000Z") }
+
+// Refusal is one reason objects of an add request failed: how many
+// failed for it and the first few of their ids.
+type Refusal struct {
+	Reason   string
+	Count    int
+	Examples []string
+}
+
+// Refusals groups a status's listed failures by reason, in the order the
+// reasons first appear; a reason is the failure's message with the STIX
+// ids it names taken out, so that one refusal of many objects counts
+// once. Each keeps up to examples ids.
+func (s Status) Refusals(examples int) []Refusal {
+	var out []Refusal
+	at := map[string]int{}
+	for _, f := range s.Failures {
+		reason := f.Message
+		for _, w := range strings.Fields(f.Message) {
+			if w = strings.Trim(w, ":,;.()[]\"'"); strings.Contains(w, "--") {
+				reason = strings.ReplaceAll(reason, w, "<id>")
+			}
+		}
+		i, ok := at[reason]
+		if !ok {
+			i = len(out)
+			at[reason] = i
+			out = append(out, Refusal{Reason: reason})
+		}
+		out[i].Count++
+		if len(out[i].Examples) < examples {
+			out[i].Examples = append(out[i].Examples, f.ID)
+		}
+	}
+	return out
+}

@@ -166,3 +166,23 @@ func parseBase58(s string) (chain.Address, error) {
 func addrErr(s, reason, detail string) error {
 	return &chain.AddressError{Input: s, Chain: chain.Bitcoin, Reason: reason, Detail: detail}
 }
+
+// NetworkParams returns the parameters of a Bitcoin network by the name
+// users give it: mainnet, testnet3, testnet4, signet, regtest or simnet.
+func NetworkParams(name string) (*chaincfg.Params, error) {
+	switch name {
+	case "mainnet", "main", "":
+		return &chaincfg.MainNetParams, nil
+	case "testnet3", "testnet":
+		return &chaincfg.TestNet3Params, nil
+	case "testnet4":
+		return &chaincfg.TestNet4Params, nil
+	case "signet":
+		return &chaincfg.SigNetParams, nil
+	case "regtest":
+		return &chaincfg.RegressionNetParams, nil
+	case "simnet":
+		return &chaincfg.SimNetParams, nil
+	}
+	return nil, fmt.Errorf("network %q: want mainnet, testnet3, testnet4, signet, regtest or simnet", name)
+}

@@ -17,9 +17,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-	"golang.org/x/term"
 
 	"github.com/tracehound/tracehound/chain"
+	"github.com/tracehound/tracehound/chain/btc"
 	"github.com/tracehound/tracehound/ingest"
 	"github.com/tracehound/tracehound/ingest/blkfile"
 	"github.com/tracehound/tracehound/ingest/btcrpc"
@@ -173,7 +173,7 @@ func (n *btcNode) addFlags(fl *pflag.FlagSet, urlFlag, prefix string) {
 
 // open makes the node source.
 func (n *btcNode) open() (*btcrpc.RPCSource, error) {
-	params, err := btcParams(n.network)
+	params, err := btcNetwork(n.network)
 	if err != nil {
 		return nil, err
 	}
@@ -203,7 +203,7 @@ func newIngestBtcCmd(a *app) *cobra.Command {
 				if f.follow {
 					return usageError("--follow needs --rpc")
 				}
-				params, err := btcParams(rpc.network)
+				params, err := btcNetwork(rpc.network)
 				if err != nil {
 					return err
 				}
@@ -227,24 +227,6 @@ func newIngestBtcCmd(a *app) *cobra.Command {
 	cmd.Flags().StringVar(&blocks, "blocks", "", "a blk*.dat file or a directory of them")
 	rpc.addFlags(cmd.Flags(), "rpc", "")
 	return cmd
-}
-
-func btcParams(name string) (*chaincfg.Params, error) {
-	switch name {
-	case "mainnet", "main", "":
-		return &chaincfg.MainNetParams, nil
-	case "testnet3", "testnet":
-		return &chaincfg.TestNet3Params, nil
-	case "testnet4":
-		return &chaincfg.TestNet4Params, nil
-	case "signet":
-		return &chaincfg.SigNetParams, nil
-	case "regtest":
-		return &chaincfg.RegressionNetParams, nil
-	case "simnet":
-		return &chaincfg.SimNetParams, nil
-	}
-	return nil, usageError("--net %q: want mainnet, testnet3, testnet4, signet, regtest or simnet", name)
 }
 
 func newIngestCSVCmd(a *app) *cobra.Command {
@@ -295,9 +277,9 @@ func (a *app) runIngest(ctx context.Context, f ingestFlags, in node.Ingest) (ing
 		defer stop()
 	}
 	if !f.noProgress {
-		p := newProgressLine(a.stderr)
-		in.Progress, in.CommitProgress = p.update, p.commit
-		defer p.done()
+		p := ingest.NewProgressLine(a.stderr)
+		in.Progress, in.CommitProgress = p.Update, p.Commit
+		defer p.Done()
 	}
 	var st ingest.Stats
 	err := a.withNode(ctx, func(ctx context.Context, n *node.Node) error {
@@ -336,89 +318,11 @@ func serveMetrics(addr string, reg *prometheus.Registry, log *slog.Logger) (func
 	return func() { srv.Close() }, nil
 }
 
-// progressLine prints the run's state: rewritten in place on a terminal,
-// a line every 10 s otherwise.
-type progressLine struct {
-	w     io.Writer
-	tty   bool
-	last  time.Time
-	every time.Duration
-	shown bool
-	// commitStart is when the bulk load's commit in progress started.
-	commitStart time.Time
-}
-
-func newProgressLine(w io.Writer) *progressLine {
-	p := &progressLine{w: w, every: 10 * time.Second}
-	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		p.tty, p.every = true, 200*time.Millisecond
+// btcNetwork reads --net.
+func btcNetwork(name string) (*chaincfg.Params, error) {
+	p, err := btc.NetworkParams(name)
+	if err != nil {
+		return nil, usageError("--net: %v", err)
 	}
-	return p
-}
-
-func (p *progressLine) update(pr ingest.Progress) {
-	now := time.Now()
-	if now.Sub(p.last) < p.every {
-		return
-	}
-	p.last = now
-	line := fmt.Sprintf("%s: block %d", pr.Source, pr.Height)
-	if pr.Target > 0 {
-		line += fmt.Sprintf("/%d", pr.Target)
-	}
-	if pr.Fraction > 0 {
-		line += fmt.Sprintf(" (%.1f%%)", 100*pr.Fraction)
-	}
-	line += fmt.Sprintf(", %.0f blocks/s, %.0f transfers/s", pr.BlocksPerSecond(), pr.TransfersPerSecond())
-	if pr.Elapsed > 0 {
-		line += fmt.Sprintf(", %.0f%% waiting on the source", 100*pr.SourceWait.Seconds()/pr.Elapsed.Seconds())
-	}
-	if eta := pr.ETA(); eta > 0 {
-		line += ", ETA " + eta.Round(time.Second).String()
-	}
-	p.print(line)
-}
-
-// commit shows a bulk load's commit merging its runs into the store.
-func (p *progressLine) commit(merged, total int64) {
-	now := time.Now()
-	if p.commitStart.IsZero() || merged == 0 {
-		p.commitStart = now
-	}
-	if now.Sub(p.last) < p.every && merged < total {
-		return
-	}
-	p.last = now
-	line := fmt.Sprintf("committing: %s of %s merged into the store", byteSize(merged), byteSize(total))
-	if el := now.Sub(p.commitStart); merged > 0 && merged < total && el > 0 {
-		eta := time.Duration(float64(el) * float64(total-merged) / float64(merged))
-		line += fmt.Sprintf(", %.0f MB/s, ETA %s", float64(merged)/1e6/el.Seconds(), eta.Round(time.Second))
-	}
-	p.print(line)
-	if merged >= total {
-		p.commitStart = time.Time{}
-	}
-}
-
-// byteSize is n bytes in MB or GB.
-func byteSize(n int64) string {
-	if n >= 1e9 {
-		return fmt.Sprintf("%.1f GB", float64(n)/1e9)
-	}
-	return fmt.Sprintf("%.0f MB", float64(n)/1e6)
-}
-
-func (p *progressLine) print(line string) {
-	if p.tty {
-		fmt.Fprintf(p.w, "\r\033[K%s", line)
-		p.shown = true
-	} else {
-		fmt.Fprintln(p.w, line)
-	}
-}
-
-func (p *progressLine) done() {
-	if p.shown {
-		fmt.Fprintln(p.w)
-	}
+	return p, nil
 }

@@ -206,44 +206,13 @@ func (a *app) failures(st taxii.Status) error {
 	if st.FailureCount == 0 {
 		return nil
 	}
-	type group struct {
-		n   int
-		ids []string
-	}
-	byReason := map[string]*group{}
-	var order []string
-	for _, f := range st.Failures {
-		reason := failureReason(f.Message)
-		g := byReason[reason]
-		if g == nil {
-			g = &group{}
-			byReason[reason] = g
-			order = append(order, reason)
-		}
-		g.n++
-		if len(g.ids) < 3 {
-			g.ids = append(g.ids, f.ID)
-		}
-	}
-	for _, r := range order {
-		g := byReason[r]
-		fmt.Fprintf(a.stdout, "  %d refused: %s (e.g. %s)\n", g.n, r, strings.Join(g.ids, ", "))
+	for _, r := range st.Refusals(3) {
+		fmt.Fprintf(a.stdout, "  %d refused: %s (e.g. %s)\n", r.Count, r.Reason, strings.Join(r.Examples, ", "))
 	}
 	if listed := len(st.Failures); listed < st.FailureCount {
 		fmt.Fprintf(a.stdout, "  (%d failures listed of %d)\n", listed, st.FailureCount)
 	}
 	return fmt.Errorf("%d of %d objects were refused", st.FailureCount, st.TotalCount)
-}
-
-// failureReason is a failure's message without the object it names, so
-// that the same refusal of many objects counts as one reason.
-func failureReason(msg string) string {
-	for _, w := range strings.Fields(msg) {
-		if strings.Contains(w, "--") {
-			msg = strings.ReplaceAll(msg, w, "<id>")
-		}
-	}
-	return msg
 }
 
 // absPath makes a file flag absolute, since serve may run elsewhere.

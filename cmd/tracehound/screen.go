@@ -2,21 +2,18 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
+	"github.com/tracehound/tracehound/api"
 	"github.com/tracehound/tracehound/chain"
 	"github.com/tracehound/tracehound/node"
 	"github.com/tracehound/tracehound/screen"
@@ -81,7 +78,7 @@ func (a *app) screenCmd(ctx context.Context, o screenOptions, args []string) err
 		qs = append(qs, screen.Query{Address: s, Chain: hint})
 	}
 	if o.file != "" {
-		fq, err := readQueries(o.file, hint)
+		fq, err := readQueryFile(o.file, hint)
 		if err != nil {
 			return err
 		}
@@ -120,7 +117,7 @@ func (a *app) screenCmd(ctx context.Context, o screenOptions, args []string) err
 	case o.json || (o.out != "" && isJSONPath(o.out) && !o.csv):
 		err = writeResultsJSON(bw, results)
 	case o.csv || (o.out != "" && strings.HasSuffix(strings.ToLower(o.out), ".csv")):
-		err = writeResultsCSV(bw, results)
+		err = screen.WriteCSV(bw, results)
 	default:
 		err = writeResultsText(bw, results)
 	}
@@ -166,125 +163,20 @@ func screenRemote(ctx context.Context, server, key string, qs []screen.Query, ba
 	if key == "" {
 		return nil, usageError("--server needs an API key in $TRACEHOUND_API_KEY")
 	}
-	url := strings.TrimRight(server, "/") + "/v1/screen"
+	c := api.NewClient(server, key, nil)
 	out := make([]screen.Result, 0, len(qs))
 	const chunk = 100_000
 	for lo := 0; lo < len(qs); lo += chunk {
-		body, err := json.Marshal(map[string]any{"addresses": qs[lo:min(lo+chunk, len(qs))]})
-		if err != nil {
-			return nil, err
-		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
-		if err != nil {
-			return nil, err
-		}
-		req.Header.Set("Authorization", "Bearer "+key)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
+		rs, err := c.Screen(ctx, qs[lo:min(lo+chunk, len(qs))])
 		if err != nil {
 			return nil, fmt.Errorf("screen via %s: %w", server, err)
 		}
-		var r struct {
-			Results []screen.Result `json:"results"`
-			Error   *struct {
-				Code, Message string
-			} `json:"error"`
-		}
-		err = json.NewDecoder(resp.Body).Decode(&r)
-		resp.Body.Close()
-		if err != nil {
-			return nil, fmt.Errorf("screen via %s: %s: %w", server, resp.Status, err)
-		}
-		if r.Error != nil {
-			return nil, fmt.Errorf("screen via %s: %s: %s", server, r.Error.Code, r.Error.Message)
-		}
-		out = append(out, r.Results...)
+		out = append(out, rs...)
 		if bar != nil {
-			_ = bar.Add(len(r.Results))
+			_ = bar.Add(len(rs))
 		}
 	}
 	return out, nil
-}
-
-// readQueries reads one address a line, or a CSV whose header names an
-// "address" column (and optionally "chain").
-func readQueries(path string, hint chain.Chain) ([]screen.Query, error) {
-	var r io.Reader = os.Stdin
-	if path != "-" {
-		f, err := os.Open(path)
-		if err != nil {
-			return nil, err
-		}
-		defer f.Close()
-		r = f
-	}
-	br := bufio.NewReaderSize(r, 1<<20)
-	first, err := br.Peek(256)
-	if err != nil && err != io.EOF {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	header := strings.ToLower(string(first))
-	if i := strings.IndexByte(header, '\n'); i >= 0 {
-		header = header[:i]
-	}
-	if strings.Contains(header, ",") {
-		return readQueriesCSV(path, br, hint)
-	}
-	var qs []screen.Query
-	sc := bufio.NewScanner(br)
-	sc.Buffer(make([]byte, 0, 1<<16), 1<<20)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		qs = append(qs, screen.Query{Address: line, Chain: hint})
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	return qs, nil
-}
-
-func readQueriesCSV(path string, r io.Reader, hint chain.Chain) ([]screen.Query, error) {
-	cr := csv.NewReader(r)
-	cr.FieldsPerRecord = -1
-	head, err := cr.Read()
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	ai, ci := -1, -1
-	for i, h := range head {
-		switch strings.ToLower(strings.TrimSpace(h)) {
-		case "address":
-			ai = i
-		case "chain", "currency", "asset":
-			ci = i
-		}
-	}
-	if ai < 0 {
-		return nil, fmt.Errorf("read %s: CSV header %q has no \"address\" column", path, strings.Join(head, ","))
-	}
-	var qs []screen.Query
-	for {
-		rec, err := cr.Read()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", path, err)
-		}
-		if ai >= len(rec) {
-			line, _ := cr.FieldPos(0)
-			return nil, fmt.Errorf("read %s line %d: no address column", path, line)
-		}
-		q := screen.Query{Address: rec[ai], Chain: hint}
-		if ci >= 0 && ci < len(rec) && hint == "" {
-			q.Chain = chain.ParseChain(rec[ci])
-		}
-		qs = append(qs, q)
-	}
-	return qs, nil
 }
 
 func writeResultsJSON(w io.Writer, results []screen.Result) error {
@@ -292,36 +184,6 @@ func writeResultsJSON(w io.Writer, results []screen.Result) error {
 	enc.SetEscapeHTML(false)
 	enc.SetIndent("", "  ")
 	return enc.Encode(results)
-}
-
-func writeResultsCSV(w io.Writer, results []screen.Result) error {
-	cw := csv.NewWriter(w)
-	_ = cw.Write([]string{"input", "chain", "address", "risk", "sanctioned", "parties", "programs", "entities", "categories", "reasons", "error"})
-	for _, r := range results {
-		var parties, programs, entities, categories, reasons []string
-		for _, s := range r.Sanctions {
-			parties = appendUnique(parties, s.Party)
-			for _, p := range s.Programs {
-				programs = appendUnique(programs, p)
-			}
-		}
-		for _, at := range r.Attributions {
-			entities = appendUnique(entities, at.Entity)
-			categories = appendUnique(categories, string(at.Category))
-		}
-		for _, rs := range r.Reasons {
-			reasons = append(reasons, rs.Message)
-		}
-		errText := ""
-		if r.Error != nil {
-			errText = r.Error.Reason + ": " + r.Error.Message
-		}
-		_ = cw.Write([]string{r.Input, string(r.Chain), r.Address, r.Risk.String(), strconv.FormatBool(r.Sanctioned),
-			strings.Join(parties, "; "), strings.Join(programs, "; "), strings.Join(entities, "; "), strings.Join(categories, "; "),
-			strings.Join(reasons, "; "), errText})
-	}
-	cw.Flush()
-	return cw.Error()
 }
 
 func writeResultsText(w io.Writer, results []screen.Result) error {
@@ -342,11 +204,16 @@ func writeResultsText(w io.Writer, results []screen.Result) error {
 	return nil
 }
 
-func appendUnique(s []string, v string) []string {
-	for _, x := range s {
-		if x == v {
-			return s
+// readQueryFile reads the addresses of --file (- for standard input).
+func readQueryFile(path string, hint chain.Chain) ([]screen.Query, error) {
+	var r io.Reader = os.Stdin
+	if path != "-" {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, err
 		}
+		defer f.Close()
+		r = f
 	}
-	return append(s, v)
+	return screen.ReadQueries(r, path, hint)
 }

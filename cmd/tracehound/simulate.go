@@ -33,9 +33,9 @@ address, and every deposit address with the stolen wei it received.`,
 			return a.withNode(cmd.Context(), func(ctx context.Context, n *node.Node) error {
 				var progress func(ingest.Progress)
 				if !noProgress {
-					p := newProgressLine(a.stderr)
-					progress = p.update
-					defer p.done()
+					p := ingest.NewProgressLine(a.stderr)
+					progress = p.Update
+					defer p.Done()
 				}
 				truth, st, err := n.Simulate(ctx, node.Simulation{Seed: seed, Background: background, TruthPath: truthPath, Progress: progress})
 				if err != nil {

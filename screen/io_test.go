@@ -1,0 +1,37 @@
+package screen_test
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/tracehound/tracehound/chain"
+	"github.com/tracehound/tracehound/screen"
+)
+
+func TestReadQueries(t *testing.T) {
+	qs, err := screen.ReadQueries(strings.NewReader("# deposits\n0xabc\n\n  1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa \n"), "list.txt", chain.Bitcoin)
+	if err != nil || len(qs) != 2 || qs[0].Address != "0xabc" || qs[1].Address != "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa" || qs[1].Chain != chain.Bitcoin {
+		t.Fatalf("lines: %+v %v", qs, err)
+	}
+	qs, err = screen.ReadQueries(strings.NewReader("id,Address,Chain\n1,0xabc,ETH\n2,TXYZ,trx\n"), "deposits.csv", "")
+	if err != nil || len(qs) != 2 || qs[0].Chain != chain.Ethereum || qs[1].Chain != chain.Tron || qs[1].Address != "TXYZ" {
+		t.Fatalf("csv: %+v %v", qs, err)
+	}
+	if _, err := screen.ReadQueries(strings.NewReader("id,wallet\n1,0xabc\n"), "bad.csv", ""); err == nil || !strings.Contains(err.Error(), `bad.csv`) || !strings.Contains(err.Error(), `"address"`) {
+		t.Errorf("a CSV without an address column: %v", err)
+	}
+}
+
+func TestWriteCSV(t *testing.T) {
+	var b bytes.Buffer
+	rs := []screen.Result{{Input: "x", Address: "0xabc", Chain: chain.Ethereum, Risk: screen.High, Reasons: []screen.Reason{{Message: "flagged"}}},
+		{Input: "bad", Error: &screen.InputError{Reason: "checksum", Message: "wrong case"}}}
+	if err := screen.WriteCSV(&b, rs); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	if len(lines) != 3 || !strings.HasPrefix(lines[0], "input,chain,address,risk") || !strings.Contains(lines[1], "0xabc,high,false") || !strings.HasSuffix(lines[2], "checksum: wrong case") {
+		t.Errorf("csv:\n%s", b.String())
+	}
+}
