@@ -227,6 +227,9 @@ func (c Common) ObjectID() string { return c.ID }
 // MarkingRefs implements Object.
 func (c Common) MarkingRefs() []string { return markingRefs(c.ObjectMarkingRefs, c.GranularMarkings) }
 
+// LabelList returns the object's labels, which may carry MISP tlp: tags.
+func (c Common) LabelList() []string { return c.Labels }
+
 // newCommon returns the common properties of a fresh object of type typ,
 // created and modified at now.
 func newCommon(typ string, now time.Time) Common {

@@ -270,20 +270,28 @@ func MarkingIndex(objs []Object) map[string]*MarkingDefinition {
 
 // ObjectTLP returns the most restrictive TLP level among the markings of
 // obj, granular markings included (the strictest part decides who may see
-// the whole). The fixed TLP ids are recognised without a definition in
-// markings; other refs are looked up there, and those not found or not
-// TLP are ignored.
+// the whole), and MISP tlp: labels. A fixed TLP id counts at its level;
+// any ref is also read by content from its definition in markings
+// (MarkingLevel), so that a definition that says TLP:RED makes every
+// object referencing it RED whatever its id. Refs without a definition
+// that is TLP are ignored.
 //
 // If obj carries no TLP marking, ObjectTLP returns TLPRed and false. An
 // unmarked object is not thereby CLEAR: a caller that ignores the flag
 // fails closed, and one with a sharing policy substitutes its own default.
 func ObjectTLP(obj Object, markings map[string]*MarkingDefinition) (level TLP, marked bool) {
 	for _, ref := range obj.MarkingRefs() {
-		t, ok := TLPFromMarkingID(ref)
-		if !ok {
-			t, ok = TLPFromMarking(markings[ref])
+		if t, ok := TLPFromMarkingID(ref); ok && t > level {
+			level, marked = t, true
 		}
-		if ok && t > level {
+		if m := markings[ref]; m != nil {
+			if t, ok := MarkingLevel(m); ok && t > level {
+				level, marked = t, true
+			}
+		}
+	}
+	if l, ok := obj.(interface{ LabelList() []string }); ok {
+		if t, ok := TLPFromLabels(l.LabelList()); ok && t > level {
 			level, marked = t, true
 		}
 	}

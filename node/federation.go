@@ -78,39 +78,40 @@ func (n *Node) pruneStatuses(ctx context.Context, every time.Duration) {
 }
 
 // reloadIntel rebuilds the screening index's intelligence layer from every
-// collection the node holds: what it published itself and what its peers
-// sent. Each flag says who flagged the address, in which report, under
-// which TLP marking.
+// collection the node holds: what it published itself, what partners
+// wrote into its collections and what its peers sent. Each flag says who
+// flagged the address (the object's owner), in which report, under which
+// TLP marking, read by content from the marking definitions of every
+// collection.
 func (n *Node) reloadIntel(ctx context.Context) error {
 	start := time.Now()
 	cols, err := n.db.TAXIICollections(ctx)
 	if err != nil {
 		return err
 	}
+	objs := make(map[string][]intel.Object, len(cols))
+	var markings []intel.Object
+	for _, c := range cols {
+		raws, err := n.latestIntel(ctx, c.ID)
+		if err != nil {
+			return err
+		}
+		os := decodeIntel(raws)
+		for _, o := range os {
+			if o.ObjectType() == intel.TypeMarkingDefinition {
+				markings = append(markings, o)
+			}
+		}
+		objs[c.ID] = os
+	}
 	var entries []screen.IntelEntry
 	for _, c := range cols {
-		partner := "this node"
-		if p, ok := strings.CutPrefix(c.ID, inboxPrefix); ok {
-			partner = p
+		flags := intel.WalletFlags(append(slices.Clip(markings), objs[c.ID]...), n.now())
+		owners, err := n.flagOwners(ctx, c.ID, flags)
+		if err != nil {
+			return err
 		}
-		var raws []taxii.Object
-		var after time.Time
-		for {
-			page, err := n.db.TAXIIObjects(ctx, c.ID, taxii.Filter{AddedAfter: after, Versions: taxii.VersionFilter{Last: true},
-				Types: []string{intel.TypeIndicator, intel.TypeReport, intel.TypeMarkingDefinition}}, 10_000)
-			if err != nil {
-				return fmt.Errorf("load intel of %s: %w", c.ID, err)
-			}
-			raws = append(raws, page.Objects...)
-			if len(page.Objects) > 0 {
-				after = page.Objects[len(page.Objects)-1].DateAdded
-			}
-			if !page.More || len(page.Objects) == 0 {
-				break
-			}
-		}
-		objs := decodeIntel(raws)
-		for _, f := range intel.WalletFlags(objs, n.now()) {
+		for _, f := range flags {
 			addr, err := n.parser.Parse(f.Address, chain.ParseChain(f.Chain))
 			if err != nil {
 				n.log.Warn("intel: unusable wallet address", "collection", c.ID, "indicator", f.Indicator, "err", err)
@@ -121,12 +122,63 @@ func (n *Node) reloadIntel(ctx context.Context) error {
 				marking = "unmarked"
 			}
 			entries = append(entries, screen.IntelEntry{Address: addr, Flag: screen.IntelFlag{
-				Partner: partner, Report: f.Report, Indicator: f.Indicator, Marking: marking, Category: "intel", Risk: screen.High, Modified: f.Modified}})
+				Partner: owners[f.Indicator], Report: f.Report, Indicator: f.Indicator, Marking: marking, Category: "intel", Risk: screen.High, Modified: f.Modified}})
 		}
 	}
 	n.index.SetIntel(entries)
 	n.log.Debug("intel loaded", "flags", len(entries), "elapsed", time.Since(start).String())
 	return nil
+}
+
+// latestIntel reads the latest version of a collection's indicators,
+// reports and marking definitions.
+func (n *Node) latestIntel(ctx context.Context, collection string) ([]taxii.Object, error) {
+	var raws []taxii.Object
+	var after time.Time
+	for {
+		page, err := n.db.TAXIIObjects(ctx, collection, taxii.Filter{AddedAfter: after, Versions: taxii.VersionFilter{Last: true},
+			Types: []string{intel.TypeIndicator, intel.TypeReport, intel.TypeMarkingDefinition}}, 10_000)
+		if err != nil {
+			return nil, fmt.Errorf("load intel of %s: %w", collection, err)
+		}
+		raws = append(raws, page.Objects...)
+		if len(page.Objects) > 0 {
+			after = page.Objects[len(page.Objects)-1].DateAdded
+		}
+		if !page.More || len(page.Objects) == 0 {
+			return raws, nil
+		}
+	}
+}
+
+// flagOwners names who flagged each indicator: the peer whose inbox holds
+// it, else the object's owner (a partner that wrote into this node's
+// collection), "this node" for its own.
+func (n *Node) flagOwners(ctx context.Context, collection string, flags []intel.Flag) (map[string]string, error) {
+	out := make(map[string]string, len(flags))
+	if p, ok := strings.CutPrefix(collection, inboxPrefix); ok {
+		for _, f := range flags {
+			out[f.Indicator] = p
+		}
+		return out, nil
+	}
+	ids := make([]string, 0, len(flags))
+	for _, f := range flags {
+		ids = append(ids, f.Indicator)
+	}
+	own, err := n.db.TAXIIOwners(ctx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("owners of %s's indicators: %w", collection, err)
+	}
+	for _, f := range flags {
+		o, ok := own[f.Indicator]
+		if !ok || o.Owner == taxii.LocalPartner || o.Owner == "" {
+			out[f.Indicator] = "this node"
+		} else {
+			out[f.Indicator] = o.Owner
+		}
+	}
+	return out, nil
 }
 
 // intelChanged asks for the intelligence layer to be rebuilt. Rebuilding

@@ -184,5 +184,5 @@ func NetworkParams(name string) (*chaincfg.Params, error) {
 	case "simnet":
 		return &chaincfg.SimNetParams, nil
 	}
-	return nil, fmt.Errorf("network %q: want mainnet, testnet3, testnet4, signet, regtest or simnet", name)
+	return nil, fmt.Errorf("want mainnet, testnet3, testnet4, signet, regtest or simnet")
 }

@@ -322,7 +322,7 @@ func serveMetrics(addr string, reg *prometheus.Registry, log *slog.Logger) (func
 func btcNetwork(name string) (*chaincfg.Params, error) {
 	p, err := btc.NetworkParams(name)
 	if err != nil {
-		return nil, usageError("--net: %v", err)
+		return nil, usageError("--net %q: %v", name, err)
 	}
 	return p, nil
 }
