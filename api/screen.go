@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/tracehound/tracehound/auth"
 	"github.com/tracehound/tracehound/chain"
+	"github.com/tracehound/tracehound/intel"
 	"github.com/tracehound/tracehound/screen"
 )
 
@@ -80,6 +82,10 @@ func (s *Server) screenBatch(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, http.StatusServiceUnavailable, "cancelled", err.Error())
 		return
 	}
+	clearance := clearanceOf(r)
+	for i := range results {
+		results[i].Restrict(clearance)
+	}
 	resp := screenResponse{Results: results, Summary: Summary{Total: len(results), ByRisk: map[string]int{}}}
 	for i := range results {
 		res := &results[i]
@@ -130,5 +136,15 @@ func (s *Server) screenOne(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.countScreened(Summary{ByRisk: map[string]int{res.Risk.String(): 1}})
+	res.Restrict(clearanceOf(r))
 	writeJSON(w, http.StatusOK, res)
+}
+
+// clearanceOf is the TLP clearance of the request's key: what partners'
+// flags it may read the details of.
+func clearanceOf(r *http.Request) intel.TLP {
+	if k := auth.KeyFrom(r.Context()); k != nil {
+		return k.MaxTLP()
+	}
+	return intel.TLPClear
 }

@@ -239,10 +239,14 @@ func (p *Parser) ParseAll(s string) ([]Address, error) {
 	return nil, &AddressError{Input: s, Reason: ReasonUnknown, Detail: p.unknown}
 }
 
+// KindOpaque is the Kind of an address kept as written: no codec
+// validated it.
+const KindOpaque = "opaque"
+
 // Opaque returns an address kept as written under chain c, for assets
 // without a codec.
 func Opaque(c Chain, s string) Address {
-	return Address{Chain: c, Kind: "opaque", Value: strings.TrimSpace(s)}
+	return Address{Chain: c, Kind: KindOpaque, Value: strings.TrimSpace(s)}
 }
 
 // ParseChain maps user input and asset codes ("BTC", "XBT", "ethereum",

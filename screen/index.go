@@ -6,10 +6,12 @@
 package screen
 
 import (
+	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/tracehound/tracehound/chain"
+	"github.com/tracehound/tracehound/chain/registry"
 	"github.com/tracehound/tracehound/sanctions"
 	"github.com/tracehound/tracehound/tags"
 )
@@ -102,10 +104,21 @@ func (l *layer[T]) size() int {
 	return len(l.byKey)
 }
 
-// keyed is an item with the address it belongs to.
+// keyed is an item with the address it belongs to, and the address as
+// its source wrote it.
 type keyed[T any] struct {
 	addr chain.Address
+	raw  string
 	item T
+}
+
+// detected are the chains a query naming none is read as first: their
+// addresses are found by key. Every other chain's listed addresses are
+// also found by the string as written, since the same string can read as
+// another chain's (a legacy Bitcoin Cash or Bitcoin SV address is a
+// Bitcoin one, a Verge address a Dogecoin one).
+func detected(c chain.Chain) bool {
+	return c == chain.Bitcoin || c == chain.Ethereum || c == chain.Tron
 }
 
 // buildLayer groups items by address in two passes, keeping input order
@@ -117,11 +130,14 @@ func buildLayer[T any](in []keyed[T]) *layer[T] {
 		s, seen := l.byKey[k]
 		s.n++
 		l.byKey[k] = s
-		if !seen && e.addr.Kind == "opaque" {
+		if !seen && (e.addr.Kind == chain.KindOpaque || !detected(k.Chain)) {
 			if l.byRaw == nil {
 				l.byRaw = make(map[string][]chain.Key)
 			}
 			l.byRaw[k.Value] = append(l.byRaw[k.Value], k)
+			if e.raw != "" && e.raw != k.Value {
+				l.byRaw[e.raw] = append(l.byRaw[e.raw], k)
+			}
 		}
 	}
 	var off uint32
@@ -141,15 +157,10 @@ func buildLayer[T any](in []keyed[T]) *layer[T] {
 	return l
 }
 
-// AddressParser turns raw strings into canonical addresses.
-type AddressParser interface {
-	Parse(s string, hint chain.Chain) (chain.Address, error)
-}
-
 // Index is the in-memory screening index. It is safe for concurrent use;
 // readers never block on updates.
 type Index struct {
-	parser    AddressParser
+	parser    *chain.Parser
 	policy    Policy
 	sanctions atomic.Pointer[layer[Sanction]]
 	tags      atomic.Pointer[layer[Attribution]]
@@ -157,9 +168,13 @@ type Index struct {
 }
 
 // NewIndex returns an empty index.
-func NewIndex(p AddressParser, policy Policy) *Index {
+func NewIndex(p *chain.Parser, policy Policy) *Index {
 	return &Index{parser: p, policy: policy}
 }
+
+// SanctionsLoaded reports whether a sanctions list is loaded: without
+// one, screening cannot say that an address is not sanctioned.
+func (x *Index) SanctionsLoaded() bool { return x.sanctions.Load().size() > 0 }
 
 // Stats counts what the index holds.
 type Stats struct {
@@ -184,16 +199,17 @@ func (x *Index) Stats() Stats {
 }
 
 // SetSanctions replaces the sanctions layer with the current list entries.
-// An entry whose address does not parse for its asset is kept as written
-// under the asset's code, so that no listed address is ever dropped.
+// An entry filed under the wrong asset is read by its shape; one that does
+// not parse at all is kept as written under the asset's code, so that no
+// listed address is ever dropped.
 func (x *Index) SetSanctions(entries []sanctions.Entry) {
 	in := make([]keyed[Sanction], 0, len(entries))
 	for _, e := range entries {
-		addr, err := x.parser.Parse(e.Address, chain.ParseChain(e.Asset))
+		addr, _, err := registry.ParseListed(x.parser, e.Address, e.Asset)
 		if err != nil {
 			addr = chain.Opaque(chainForAsset(e.Asset), e.Address)
 		}
-		in = append(in, keyed[Sanction]{addr: addr, item: Sanction{
+		in = append(in, keyed[Sanction]{addr: addr, raw: strings.TrimSpace(e.Address), item: Sanction{
 			Source:    e.Source,
 			Asset:     e.Asset,
 			ListedAs:  e.Address,
@@ -220,7 +236,7 @@ func chainForAsset(asset string) chain.Chain {
 func (x *Index) SetTags(all []tags.Tag) {
 	in := make([]keyed[Attribution], 0, len(all))
 	for _, t := range all {
-		in = append(in, keyed[Attribution]{addr: t.Address, item: attributionOf(t)})
+		in = append(in, keyed[Attribution]{addr: t.Address, raw: t.Address.Value, item: attributionOf(t)})
 	}
 	x.tags.Store(buildLayer(in))
 }
@@ -250,7 +266,7 @@ type IntelEntry struct {
 func (x *Index) SetIntel(entries []IntelEntry) {
 	in := make([]keyed[IntelFlag], 0, len(entries))
 	for _, e := range entries {
-		in = append(in, keyed[IntelFlag]{addr: e.Address, item: e.Flag})
+		in = append(in, keyed[IntelFlag]{addr: e.Address, raw: e.Address.Value, item: e.Flag})
 	}
 	x.intel.Store(buildLayer(in))
 }
@@ -272,6 +288,11 @@ func (x *Index) Lookup(a chain.Address) Hit {
 	for _, rk := range t.rawKeys(a.Value) {
 		if rk != k {
 			h.Attributions = appendShared(h.Attributions, t.lookup(rk))
+		}
+	}
+	for _, rk := range i.rawKeys(a.Value) {
+		if rk != k {
+			h.Intel = appendShared(h.Intel, i.lookup(rk))
 		}
 	}
 	return h

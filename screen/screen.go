@@ -4,11 +4,14 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
 
 	"github.com/tracehound/tracehound/chain"
+	"github.com/tracehound/tracehound/chain/registry"
+	"github.com/tracehound/tracehound/intel"
 	"github.com/tracehound/tracehound/tags"
 )
 
@@ -49,12 +52,15 @@ type CategoryExposure struct {
 
 // Result is the screening answer for one input.
 type Result struct {
-	Input        string        `json:"input"`
-	Chain        chain.Chain   `json:"chain,omitempty"`
-	Network      chain.Network `json:"network,omitempty"`
-	Address      string        `json:"address,omitempty"`
-	Risk         Risk          `json:"risk,omitempty"`
-	Sanctioned   bool          `json:"sanctioned"`
+	Input      string        `json:"input"`
+	Chain      chain.Chain   `json:"chain,omitempty"`
+	Network    chain.Network `json:"network,omitempty"`
+	Address    string        `json:"address,omitempty"`
+	Risk       Risk          `json:"risk,omitempty"`
+	Sanctioned bool          `json:"sanctioned"`
+	// Validated is false for an address of a chain without a codec,
+	// matched as written: its risk is then Unknown rather than Low.
+	Validated    bool          `json:"validated"`
 	Sanctions    []Sanction    `json:"sanctions,omitempty"`
 	Attributions []Attribution `json:"attributions,omitempty"`
 	Intel        []IntelFlag   `json:"intel,omitempty"`
@@ -66,6 +72,15 @@ type Result struct {
 // Check parses raw and looks it up, without building a Result: the hot
 // path for callers that only need the verdict.
 func (x *Index) Check(raw string, hint chain.Chain) (chain.Address, Hit, Risk, error) {
+	if hint != "" {
+		// A chain the node does not know is the caller's mistake, never
+		// an address kept as written and screened low.
+		c, err := registry.Lookup(string(hint))
+		if err != nil {
+			return chain.Address{}, Hit{}, 0, &chain.AddressError{Input: raw, Chain: hint, Reason: ReasonChain, Detail: err.Error()}
+		}
+		hint = c
+	}
 	a, err := x.parser.Parse(raw, hint)
 	if err != nil {
 		if hint != "" || chain.ErrorReason(err) != chain.ReasonUnknown {
@@ -77,15 +92,26 @@ func (x *Index) Check(raw string, hint chain.Chain) (chain.Address, Hit, Risk, e
 		}
 	}
 	h := x.Lookup(a)
-	return a, h, x.risk(h), nil
+	return a, h, x.risk(a, h), nil
 }
 
-// risk is the highest level any fact about the address carries.
-func (x *Index) risk(h Hit) Risk {
-	r := Low
+// ReasonChain is the error reason of a query naming a chain the node does
+// not know.
+const ReasonChain = "chain"
+
+// risk is the highest level any fact about the address carries. Where it
+// would be Low but screening could not check the address (no sanctions
+// list loaded, or no codec validated it), it is Unknown.
+func (x *Index) risk(a chain.Address, h Hit) (r Risk) {
+	r = Low
 	if len(h.Sanctions) > 0 {
 		return Severe
 	}
+	defer func() {
+		if r == Low && (!x.SanctionsLoaded() || a.Kind == chain.KindOpaque) {
+			r = Unknown
+		}
+	}()
 	for i := range h.Attributions {
 		at := &h.Attributions[i]
 		r = max(r, x.policy.categoryRisk(at.Category, at.Confidence), x.policy.categoryRisk(tags.Category(at.Abuse), at.Confidence))
@@ -112,6 +138,15 @@ func (x *Index) Screen(q Query) Result {
 	res.Sanctioned = len(h.Sanctions) > 0
 	res.Sanctions, res.Attributions, res.Intel = h.Sanctions, h.Attributions, h.Intel
 	res.Reasons = x.reasons(h)
+	res.Validated = a.Kind != chain.KindOpaque
+	if !res.Validated {
+		res.Reasons = append(res.Reasons, Reason{Risk: Unknown, Code: "not_validated",
+			Message: fmt.Sprintf("not validated: tracehound has no codec for %s addresses, so this one was matched as written", a.Chain)})
+	}
+	if !x.SanctionsLoaded() {
+		res.Reasons = append(res.Reasons, Reason{Risk: Unknown, Code: "no_list",
+			Message: "no sanctions list is loaded: this node cannot say the address is not sanctioned"})
+	}
 	return res
 }
 
@@ -151,17 +186,22 @@ func (x *Index) reasons(h Hit) []Reason {
 		add(Reason{Risk: r, Code: "category", Message: msg})
 	}
 	for _, f := range h.Intel {
-		msg := "flagged by " + f.Partner
-		if f.Report != "" {
-			msg += " in report " + f.Report
-		}
-		if f.Marking != "" {
-			msg += ", " + f.Marking
-		}
-		add(Reason{Risk: f.Risk, Code: "intel", Message: msg})
+		add(Reason{Risk: f.Risk, Code: "intel", Message: flagMessage(f)})
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Risk > out[j].Risk })
 	return out
+}
+
+// flagMessage explains a partner's flag.
+func flagMessage(f IntelFlag) string {
+	msg := "flagged by " + f.Partner
+	if f.Report != "" {
+		msg += " in report " + f.Report
+	}
+	if f.Marking != "" {
+		msg += ", " + f.Marking
+	}
+	return msg
 }
 
 // parallelMin is the batch size above which a batch is split across cores.
@@ -203,4 +243,51 @@ func (x *Index) ScreenBatch(ctx context.Context, qs []Query) ([]Result, error) {
 		return nil, err
 	}
 	return out, nil
+}
+
+// Restrict hides from r what a reader cleared up to clearance may not
+// read: a partner's flag marked above it (unmarked counts as AMBER) keeps
+// its risk, but loses the partner, report and indicator, and its reason
+// says only that restricted intelligence from a partner applies. The
+// slices r shares with the index are copied, never written.
+func (r *Result) Restrict(clearance intel.TLP) {
+	var hidden bool
+	for i, f := range r.Intel {
+		if flagLevel(f) <= clearance {
+			continue
+		}
+		if !hidden {
+			r.Intel, hidden = slices.Clone(r.Intel), true
+		}
+		r.Intel[i] = IntelFlag{Partner: "restricted", Marking: "above your clearance", Category: f.Category, Risk: f.Risk}
+	}
+	if !hidden {
+		return
+	}
+	reasons := make([]Reason, 0, len(r.Reasons))
+	restricted := false
+	for _, rs := range r.Reasons {
+		if rs.Code != "intel" {
+			reasons = append(reasons, rs)
+		}
+	}
+	for _, f := range r.Intel {
+		if f.Partner != "restricted" {
+			reasons = append(reasons, Reason{Risk: f.Risk, Code: "intel", Message: flagMessage(f)})
+		} else if !restricted {
+			reasons, restricted = append(reasons, Reason{Risk: f.Risk, Code: "intel",
+				Message: "restricted intelligence from a partner applies (marked above this key's clearance)"}), true
+		}
+	}
+	sort.SliceStable(reasons, func(i, j int) bool { return reasons[i].Risk > reasons[j].Risk })
+	r.Reasons = reasons
+}
+
+// flagLevel is a flag's TLP level; unmarked or unreadable counts as
+// AMBER, so that nothing unmarked reaches a key cleared for GREEN.
+func flagLevel(f IntelFlag) intel.TLP {
+	if l, err := intel.ParseTLP(f.Marking); err == nil {
+		return l
+	}
+	return intel.TLPAmber
 }

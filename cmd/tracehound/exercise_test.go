@@ -37,10 +37,16 @@ func newNode(t testing.TB, name string) *xnode {
 	return &xnode{name: name, data: filepath.Join(t.TempDir(), name), url: "http://127.0.0.1:" + strconv.Itoa(port), keys: map[string]string{}}
 }
 
+// key creates a key with roles; a role "clearance=LEVEL" sets its TLP
+// clearance instead.
 func (n *xnode) key(t testing.TB, name string, roles ...string) string {
 	t.Helper()
 	args := []string{"--data", n.data, "keys", "create", name}
 	for _, r := range roles {
+		if level, ok := strings.CutPrefix(r, "clearance="); ok {
+			args = append(args, "--clearance", level)
+			continue
+		}
 		args = append(args, "--role", r)
 	}
 	out, err := run(t, args...)
@@ -82,8 +88,14 @@ func (n *xnode) start(ctx context.Context, t testing.TB) {
 // returns the answer.
 func (n *xnode) flagged(t testing.TB, addr string) (bool, string) {
 	t.Helper()
+	return n.flaggedFor(t, "screen", addr)
+}
+
+// flaggedFor asks as the named key.
+func (n *xnode) flaggedFor(t testing.TB, key, addr string) (bool, string) {
+	t.Helper()
 	req, _ := http.NewRequest("GET", n.url+"/v1/addresses/eth/"+addr, nil)
-	req.Header.Set("Authorization", "Bearer "+n.keys["screen"])
+	req.Header.Set("Authorization", "Bearer "+n.keys[key])
 	hc := n.client
 	if hc == nil {
 		hc = http.DefaultClient
@@ -126,7 +138,10 @@ func TestExerciseThreeNodes(t *testing.T) {
 	us.key(t, "screen", "screen")
 	us.cli(t, "intel", "collection", "add", "bybit", "--title", "Bybit theft indicators", "--read", "jp-exchange,kr-exchange,us-analyst", "--write", "us-analyst,kr-writer")
 	for _, n := range []*xnode{jp, kr} {
-		n.key(t, "screen", "screen")
+		// The exchanges' compliance desks read AMBER details; their
+		// screening clients keep the default, GREEN.
+		n.key(t, "screen", "screen", "clearance=amber")
+		n.key(t, "client", "screen")
 	}
 	jp.cli(t, "intel", "peer", "add", "us-agency", us.url, "--collection", "bybit", "--key", jpKey)
 	kr.cli(t, "intel", "peer", "add", "us-agency", us.url, "--collection", "bybit", "--key", krKey)
@@ -159,6 +174,11 @@ func TestExerciseThreeNodes(t *testing.T) {
 		_, body := n.flagged(t, thief)
 		if !strings.Contains(body, "flagged by us-agency in report Bybit theft, February 2025, TLP:AMBER") {
 			t.Errorf("%s explains: %s", n.name, body)
+		}
+		// A key cleared for GREEN gets the risk, not the AMBER report.
+		if f, body := n.flaggedFor(t, "client", thief); !f || strings.Contains(body, "Bybit theft") || strings.Contains(body, "us-agency") ||
+			!strings.Contains(body, `"risk":"high"`) || !strings.Contains(body, "restricted intelligence from a partner applies") {
+			t.Errorf("%s explains to a GREEN key: %s", n.name, body)
 		}
 		t.Logf("%s flags the thief %s after publication (%s after the flag was looked for)", n.name, time.Since(published).Round(time.Millisecond), d.Round(time.Millisecond))
 	}

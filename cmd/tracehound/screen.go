@@ -15,6 +15,7 @@ import (
 
 	"github.com/tracehound/tracehound/api"
 	"github.com/tracehound/tracehound/chain"
+	"github.com/tracehound/tracehound/chain/registry"
 	"github.com/tracehound/tracehound/node"
 	"github.com/tracehound/tracehound/screen"
 )
@@ -51,7 +52,7 @@ otherwise the store in --data is opened directly.`,
 	f.BoolVar(&o.csv, "csv", false, "write CSV")
 	f.StringVar(&o.file, "file", "", "read addresses from this file (- for standard input)")
 	f.StringVarP(&o.out, "out", "o", "", "write results to this file instead of standard output")
-	f.StringVar(&o.chain, "chain", "", "chain of every address (btc, eth, tron, or an asset code such as ltc)")
+	f.StringVar(&o.chain, "chain", "", "chain of every address (btc, eth, tron, or an asset code such as ltc, xmr, bsc)")
 	f.StringVar(&o.server, "server", "", "screen through a running server at this URL")
 	f.StringVar(&o.failOn, "fail-on", "", "exit with status 3 if any address is at this risk level or above (low, medium, high, severe)")
 	f.BoolVar(&o.noProgr, "no-progress", false, "no progress bar")
@@ -72,7 +73,13 @@ func (a *app) screenCmd(ctx context.Context, o screenOptions, args []string) err
 			return usageError("--fail-on: %v", err)
 		}
 	}
-	hint := chain.ParseChain(o.chain)
+	var hint chain.Chain
+	if o.chain != "" {
+		var err error
+		if hint, err = registry.Lookup(o.chain); err != nil {
+			return usageError("--chain: %v", err)
+		}
+	}
 	qs := make([]screen.Query, 0, len(args))
 	for _, s := range args {
 		qs = append(qs, screen.Query{Address: s, Chain: hint})
@@ -131,6 +138,14 @@ func (a *app) screenCmd(ctx context.Context, o screenOptions, args []string) err
 		for _, r := range results {
 			if r.Risk >= failOn {
 				return &exitError{code: 3, err: fmt.Errorf("an address is at %s risk or above", failOn)}
+			}
+		}
+	}
+	for _, r := range results {
+		for _, rs := range r.Reasons {
+			if rs.Code == "no_list" {
+				// Screening failed closed: say so, and not with status 0.
+				return &exitError{code: 4, err: fmt.Errorf("%s; import one with `tracehound sanctions import`", rs.Message)}
 			}
 		}
 	}

@@ -58,7 +58,7 @@ func TestWatchShareReachesPeer(t *testing.T) {
 	if out, err := add("--share", "theft-alerts", "--tlp", "amber"); err != nil || !strings.Contains(out, "published in collection theft-alerts as TLP:AMBER") {
 		t.Fatalf("watch add: %v\n%s", err, out)
 	}
-	ex.key(t, "screen", "screen")
+	ex.key(t, "screen", "screen", "clearance=amber")
 	ex.cli(t, "intel", "peer", "add", "investigator", inv.url, "--collection", "theft-alerts", "--key", exKey)
 
 	ctx, cancel := context.WithCancel(context.Background())
