@@ -77,10 +77,12 @@ type Sweep struct {
 	To     string       `json:"to"`
 	Asset  chain.Asset  `json:"asset,omitempty"`
 	Amount chain.Amount `json:"amount"`
-	// Deposits is how many deposits the sweep took whole; Oldest is when
-	// the first of them arrived.
+	// Deposits is how many deposits the sweep took whole; Oldest and
+	// Newest are when the first and the last of them arrived (zero for a
+	// sweep of gas left over).
 	Deposits int       `json:"deposits"`
-	Oldest   time.Time `json:"oldest"`
+	Oldest   time.Time `json:"oldest,omitzero"`
+	Newest   time.Time `json:"newest,omitzero"`
 }
 
 // Deposits labels an address as an exchange's deposit address when it
@@ -378,7 +380,7 @@ func (lg *ledger) sweep(p chain.Posting, slack chain.Amount, window time.Duratio
 			return Sweep{}, false
 		}
 	}
-	s := Sweep{Tx: p.Tx, Block: p.Block, Time: p.Time, To: p.Counterparty, Asset: p.Asset, Amount: p.Amount, Deposits: k, Oldest: lg.queue[0].at}
+	s := Sweep{Tx: p.Tx, Block: p.Block, Time: p.Time, To: p.Counterparty, Asset: p.Asset, Amount: p.Amount, Deposits: k, Oldest: lg.queue[0].at, Newest: lg.queue[k-1].at}
 	lg.queue, lg.swept = lg.queue[k:], true
 	return s, true
 }
