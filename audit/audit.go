@@ -260,9 +260,9 @@ func (l *Log) CurrentHead(ctx context.Context) (Head, error) {
 }
 
 // Verify checks the log in l's store as the package's Verify does,
-// trusting only l's key: every checkpoint and against must be signed by
-// it.
-func (l *Log) Verify(ctx context.Context, against *Head) (Report, error) {
+// trusting only l's key: every checkpoint and recorded head must be
+// signed by it.
+func (l *Log) Verify(ctx context.Context, against ...*Head) (Report, error) {
 	var pin string
 	if l.key != nil {
 		pin = l.key.PublicHex()

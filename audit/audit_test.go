@@ -100,6 +100,11 @@ func TestCurrentHead(t *testing.T) {
 			t.Errorf("verify against %d: %+v %v", against.Seq, rep, err)
 		}
 	}
+	// Several recorded heads at once (partners keep their own), nil
+	// ones skipped.
+	if rep, err := Verify(ctx, st, &h0, nil, &h); err != nil || len(rep.Against) != 2 || rep.PublicKey != k.PublicHex() {
+		t.Errorf("verify against two heads: %+v %v", rep, err)
+	}
 	// A reopened log continues the chain and its checkpoints.
 	l2 := New(st, WithKey(k))
 	record(t, l2, 3)
@@ -146,6 +151,19 @@ func TestTruncation(t *testing.T) {
 	_, err = Verify(ctx, st, &h)
 	wantBroken(t, "cut below the recorded head", err, "cut off", fmt.Sprint("entry ", h.Seq))
 	restore()
+
+	// Two partners' heads: a cut between them passes the earlier head
+	// and fails on the later one.
+	later, err := l.CurrentHead(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.cut(later.Seq-1, true)
+	if _, err := Verify(ctx, st, &h); err != nil {
+		t.Errorf("against the earlier head only: %v", err)
+	}
+	_, err = Verify(ctx, st, &h, &later)
+	wantBroken(t, "cut between two recorded heads", err, "cut off", fmt.Sprint("entry ", later.Seq))
 
 	// Records removed but entries kept: the checkpoint entries say so.
 	st.kept = st.kept[:1]

@@ -16,12 +16,13 @@ type Report struct {
 	// Head is the last entry's hash.
 	Head string `json:"head"`
 	// Checkpoints counts the signed heads checked; LastCheckpoint is the
-	// newest. PublicKey is the key that signed them (and against).
+	// newest. PublicKey is the key that signed them (and the recorded
+	// heads).
 	Checkpoints    int    `json:"checkpoints"`
 	LastCheckpoint *Head  `json:"last_checkpoint,omitempty"`
 	PublicKey      string `json:"public_key,omitempty"`
-	// Against is the recorded head the log was found to hold.
-	Against *Head `json:"against,omitempty"`
+	// Against are the recorded heads the log was found to hold.
+	Against []Head `json:"against,omitempty"`
 	// Unanchored counts the entries after the last signed head: the ones
 	// that could be cut off the log without Verify noticing.
 	Unanchored uint64 `json:"unanchored"`
@@ -34,22 +35,23 @@ type Report struct {
 //   - every checkpoint the store keeps apart from the entries is in the
 //     chain, at its place, and the chain reaches it: entries cut below
 //     the last checkpoint are found;
-//   - if against is not nil, its signature verifies, its key is the one
-//     of the checkpoints, and the chain holds its hash at its sequence
-//     number and reaches at least that far.
+//   - every head in against (heads recorded outside the node: by the
+//     operator, by partners; nil ones are skipped) has a valid signature
+//     by the key of the checkpoints, and the chain holds its hash at its
+//     sequence number and reaches at least that far.
 //
 // It returns an error wrapping ErrBroken (or ErrBadSignature), naming the
 // first entry that fails, if the log was altered.
 //
-// Verify trusts the key the checkpoints name, or against's key if given:
-// it shows that the log is the one that key signed. That the key is the
-// node's is for the caller to see in Report.PublicKey (Log.Verify checks
-// it against the node's own key).
-func Verify(ctx context.Context, st Store, against *Head) (Report, error) {
+// Verify trusts the key of the recorded heads, or else the one the
+// checkpoints name: it shows that the log is the one that key signed.
+// That the key is the node's is for the caller to see in
+// Report.PublicKey (Log.Verify checks it against the node's own key).
+func Verify(ctx context.Context, st Store, against ...*Head) (Report, error) {
 	return verify(ctx, st, against, "")
 }
 
-func verify(ctx context.Context, st Store, against *Head, pin string) (Report, error) {
+func verify(ctx context.Context, st Store, against []*Head, pin string) (Report, error) {
 	var rep Report
 	key := pin
 	trust := func(h Head, what string) error {
@@ -63,10 +65,18 @@ func verify(ctx context.Context, st Store, against *Head, pin string) (Report, e
 		}
 		return nil
 	}
-	if against != nil {
-		if err := trust(*against, fmt.Sprintf("recorded head at entry %d", against.Seq)); err != nil {
+	// The recorded heads, by the sequence number of the entry after them.
+	recorded := make(map[uint64][]Head)
+	var heads []Head
+	for _, h := range against {
+		if h == nil {
+			continue
+		}
+		if err := trust(*h, fmt.Sprintf("recorded head at entry %d", h.Seq)); err != nil {
 			return rep, err
 		}
+		recorded[h.Seq+1] = append(recorded[h.Seq+1], *h)
+		heads = append(heads, *h)
 	}
 	// The kept checkpoints, by the sequence number of their entry.
 	kept := make(map[uint64]Head)
@@ -105,11 +115,11 @@ func verify(ctx context.Context, st Store, against *Head, pin string) (Report, e
 		if h != e.Hash {
 			return fmt.Errorf("%w at entry %d (%s by %s at %s): its content does not match its hash", ErrBroken, e.Seq, e.Action, e.Actor, e.Time.Format(time.RFC3339))
 		}
-		if against != nil && against.Seq+1 == e.Seq {
-			if err := check(*against, "the recorded head"); err != nil {
+		for _, r := range recorded[e.Seq] {
+			if err := check(r, fmt.Sprintf("the head recorded %s", r.Time.Format(time.RFC3339))); err != nil {
 				return err
 			}
-			anchored = max(anchored, against.Seq)
+			anchored = max(anchored, r.Seq)
 		}
 		k, isKept := kept[e.Seq]
 		if e.Action == ActionCheckpoint {
@@ -141,23 +151,23 @@ func verify(ctx context.Context, st Store, against *Head, pin string) (Report, e
 		return rep, err
 	}
 	last := want - 1
-	if against != nil {
+	for _, h := range heads {
 		switch {
-		case against.Seq == 0:
-			if against.Hash != genesis {
-				return rep, fmt.Errorf("%w: the recorded head at entry 0 names hash %s, not the empty log's", ErrBroken, against.Hash)
+		case h.Seq == 0:
+			if h.Hash != genesis {
+				return rep, fmt.Errorf("%w: the head recorded %s at entry 0 names hash %s, not the empty log's", ErrBroken, h.Time.Format(time.RFC3339), h.Hash)
 			}
-		case last < against.Seq:
-			return rep, fmt.Errorf("%w: the log ends at entry %d, but the head recorded %s names entry %d: entries were cut off", ErrBroken, last, against.Time.Format(time.RFC3339), against.Seq)
-		case last == against.Seq:
+		case last < h.Seq:
+			return rep, fmt.Errorf("%w: the log ends at entry %d, but the head recorded %s names entry %d: entries were cut off", ErrBroken, last, h.Time.Format(time.RFC3339), h.Seq)
+		case last == h.Seq:
 			// The head is the last entry: its hash is the chain's head.
-			if against.Hash != prev {
-				return rep, fmt.Errorf("%w at entry %d: the recorded head names hash %s, the chain has %s", ErrBroken, against.Seq, against.Hash, prev)
+			if h.Hash != prev {
+				return rep, fmt.Errorf("%w at entry %d: the head recorded %s names hash %s, the chain has %s", ErrBroken, h.Seq, h.Time.Format(time.RFC3339), h.Hash, prev)
 			}
 		}
-		rep.Against = against
-		anchored = max(anchored, against.Seq)
+		anchored = max(anchored, h.Seq)
 	}
+	rep.Against = heads
 	if lastKept != nil && last < lastKept.Seq+1 {
 		return rep, fmt.Errorf("%w: the log ends at entry %d, but the checkpoint signed %s was written as entry %d: entries were cut off", ErrBroken, last, lastKept.Time.Format(time.RFC3339), lastKept.Seq+1)
 	}

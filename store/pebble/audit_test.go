@@ -38,7 +38,7 @@ func TestAuditChain(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	rep, err := audit.Verify(ctx, d, nil)
+	rep, err := audit.Verify(ctx, d)
 	if err != nil || rep.Entries != 50 {
 		t.Fatalf("verify: %+v %v", rep, err)
 	}
@@ -51,7 +51,7 @@ func TestAuditChain(t *testing.T) {
 	if _, err := audit.New(d).Record(ctx, "agency", "trace.run", "", nil); err != nil {
 		t.Fatal(err)
 	}
-	if rep, err = audit.Verify(ctx, d, nil); err != nil || rep.Entries != 51 {
+	if rep, err = audit.Verify(ctx, d); err != nil || rep.Entries != 51 {
 		t.Fatalf("after reopening: %+v %v", rep, err)
 	}
 	if err := d.AppendAudit(ctx, audit.Entry{Seq: 7}); err == nil {
@@ -63,12 +63,12 @@ func TestAuditChain(t *testing.T) {
 	restore := func(seq uint64, v []byte) { d.db.Set(auditKey(seq), v, pebble.Sync) }
 	orig := raw(20)
 	restore(20, bytes.Replace(orig, []byte(`"actor":"partner-`), []byte(`"actor":"xpartner-`), 1))
-	if _, err := audit.Verify(ctx, d, nil); !errors.Is(err, audit.ErrBroken) || !strings.Contains(err.Error(), "entry 20") {
+	if _, err := audit.Verify(ctx, d); !errors.Is(err, audit.ErrBroken) || !strings.Contains(err.Error(), "entry 20") {
 		t.Errorf("edited entry: %v", err)
 	}
 	restore(20, orig)
 	d.db.Delete(auditKey(30), pebble.Sync)
-	if _, err := audit.Verify(ctx, d, nil); !errors.Is(err, audit.ErrBroken) || !strings.Contains(err.Error(), "entry 31 follows entry 29") {
+	if _, err := audit.Verify(ctx, d); !errors.Is(err, audit.ErrBroken) || !strings.Contains(err.Error(), "entry 31 follows entry 29") {
 		t.Errorf("deleted entry: %v", err)
 	}
 }
@@ -141,14 +141,14 @@ func TestAuditAnchors(t *testing.T) {
 
 	// The last entries cut off, below the last checkpoint.
 	cut(prefixAudit, rep.LastCheckpoint.Seq-3)
-	_, err = audit.Verify(ctx, d, nil)
+	_, err = audit.Verify(ctx, d)
 	broken("entries cut", err, "cut off")
 	restore()
 
 	// Entries and checkpoint records cut clean: only a recorded head tells.
 	cut(prefixAudit, recorded.Seq-1)
 	cut(prefixAuditCheckpoint, recorded.Seq-2)
-	if _, err := audit.Verify(ctx, d, nil); err != nil {
+	if _, err := audit.Verify(ctx, d); err != nil {
 		t.Errorf("a clean cut without a recorded head: %v (expected to pass: the limit of an unanchored log)", err)
 	}
 	_, err = audit.Verify(ctx, d, &recorded)
@@ -173,7 +173,7 @@ func TestAuditAnchors(t *testing.T) {
 	if es[len(es)-1].Seq != last.Seq {
 		t.Fatalf("rewrote to %d of %d", es[len(es)-1].Seq, last.Seq)
 	}
-	_, err = audit.Verify(ctx, d, nil)
+	_, err = audit.Verify(ctx, d)
 	broken("entry rewritten", err, "checkpoint")
 	restore()
 
