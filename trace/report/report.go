@@ -149,6 +149,18 @@ func FreezeRequests(r *trace.Result, caseRef string, now time.Time, units Units,
 		req.Deposits = append(req.Deposits, d)
 		req.addTotal(r.Chain, e.Asset, e.Amount, units)
 	}
+	for i := range reqs {
+		// The traced asset's total first, the others as they came.
+		slices.SortStableFunc(reqs[i].Totals, func(a, b Amount) int {
+			switch {
+			case a.Asset == b.Asset || a.Asset != r.Asset && b.Asset != r.Asset:
+				return 0
+			case a.Asset == r.Asset:
+				return -1
+			}
+			return 1
+		})
+	}
 	return reqs
 }
 

@@ -141,6 +141,22 @@ func TestFreezeRequests(t *testing.T) {
 			}
 		}
 	}
+	// Totals per asset, the traced asset's first.
+	multi := &trace.Result{Chain: chain.Ethereum, Asset: "0xaa", Endpoints: []trace.Endpoint{
+		{Address: addr("1"), Label: trace.Label{Entity: "X", Category: "exchange"}, Asset: "", Amount: chain.NewAmount(5)},
+		{Address: addr("2"), Label: trace.Label{Entity: "X", Category: "exchange"}, Asset: "0xbb", Amount: chain.NewAmount(6)},
+		{Address: addr("3"), Label: trace.Label{Entity: "X", Category: "exchange"}, Asset: "0xaa", Amount: chain.NewAmount(7)},
+		{Address: addr("4"), Label: trace.Label{Entity: "X", Category: "exchange"}, Asset: "0xaa", Amount: chain.NewAmount(8)},
+		{Address: addr("5"), Label: trace.Label{Entity: "M", Category: "mixer"}, Asset: "0xaa", Amount: chain.NewAmount(9)},
+	}}
+	mq := report.FreezeRequests(multi, "", now, report.Table{chain.Ethereum: {"0xaa": {Symbol: "AAA", Decimals: 0}}}, nil)
+	var totals []string
+	for _, tot := range mq[0].Totals {
+		totals = append(totals, tot.Text)
+	}
+	if len(mq) != 1 || strings.Join(totals, "|") != "15 AAA|0.000000000000000005 ETH|6 base units of token 0xbb (decimals unknown)" {
+		t.Errorf("totals %q of %d requests", totals, len(mq))
+	}
 	// Poison claims are marked as upper bounds.
 	r.Model = trace.Poison
 	if q := report.FreezeRequests(r, "CASE-1", now, nil, dep); !q[0].UpperBound {
