@@ -109,6 +109,9 @@ func (s *Server) routes() {
 	if s.cfg.Tracer != nil {
 		s.handle("POST /v1/traces", auth.RoleTrace, s.runTrace)
 		s.handle("GET /v1/traces/{id}", auth.RoleTrace, s.getTrace)
+		// One pattern for a trace's parts: "{id}/freeze" and "jobs/{id}"
+		// would each match /v1/traces/jobs/freeze, which ServeMux refuses.
+		s.handle("GET /v1/traces/{id}/{part}", auth.RoleTrace, s.tracePart)
 		s.handle("GET /v1/traces/jobs/{id}", auth.RoleTrace, s.traceJob)
 		s.handle("DELETE /v1/traces/jobs/{id}", auth.RoleTrace, s.traceJob)
 	}

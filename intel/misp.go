@@ -24,7 +24,45 @@ type mispAttribute struct {
 	Value          string    `json:"value"`
 	ObjectRelation string    `json:"object_relation"`
 	Comment        string    `json:"comment"`
+	ToIDS          mispBool  `json:"to_ids"`
 	Tag            []mispTag `json:"Tag"`
+}
+
+// mispBool is MISP's to_ids: a JSON boolean, or "0"/"1" in older
+// exports; absent is true, MISP's default for wallet attributes.
+type mispBool struct{ set, v bool }
+
+func (b *mispBool) UnmarshalJSON(data []byte) error {
+	switch strings.Trim(string(data), `"`) {
+	case "true", "1":
+		*b = mispBool{true, true}
+	case "false", "0":
+		*b = mispBool{true, false}
+	case "null", "":
+	default:
+		return fmt.Errorf("to_ids %s: want a boolean", data)
+	}
+	return nil
+}
+
+func (b mispBool) isTrue() bool { return !b.set || b.v }
+
+// mispListed reads a wallet's role from its comment, whose first word may
+// name one (see ParseRole); otherwise an attribute marked for IDS is the
+// perpetrator's (thief), and one not marked is context MISP does not say
+// the role of: an error, rather than a guess that would publish a
+// victim's or an exchange's wallet as malicious.
+func mispListed(uuid, chain, addr, comment string, ids mispBool) (Listed, error) {
+	l := Listed{Chain: chain, Address: addr, Note: strings.TrimSpace(comment)}
+	if r, rest, err := ParseRole(comment); err == nil {
+		l.Role, l.Note = r, rest
+		return l, nil
+	}
+	if !ids.isTrue() {
+		return l, fmt.Errorf("misp: event %s: wallet %s is not marked to_ids and its comment %q names no role (victim, thief, laundering, sanctioned, service)", uuid, addr, comment)
+	}
+	l.Role = RoleThief
+	return l, nil
 }
 
 type mispObject struct {
@@ -88,27 +126,35 @@ func ImportMISP(data []byte) ([]MISPEvent, error) {
 		}
 		for _, a := range ev.Attribute {
 			if c, ok := mispCoinTypes[strings.ToLower(a.Type)]; ok && strings.TrimSpace(a.Value) != "" {
-				me.Addresses = append(me.Addresses, Listed{Chain: c, Address: strings.TrimSpace(a.Value), Role: a.Comment})
+				l, err := mispListed(ev.UUID, c, strings.TrimSpace(a.Value), a.Comment, a.ToIDS)
+				if err != nil {
+					return nil, err
+				}
+				me.Addresses = append(me.Addresses, l)
 			}
 		}
 		for _, o := range ev.Object {
 			if o.Name != "coin-address" {
 				continue
 			}
-			var l Listed
+			var addr, chain string
+			var ids mispBool
 			for _, a := range o.Attribute {
 				switch a.ObjectRelation {
 				case "address":
-					l.Address = strings.TrimSpace(a.Value)
-					if c, ok := mispCoinTypes[strings.ToLower(a.Type)]; ok && l.Chain == "" {
-						l.Chain = c
+					addr, ids = strings.TrimSpace(a.Value), a.ToIDS
+					if c, ok := mispCoinTypes[strings.ToLower(a.Type)]; ok && chain == "" {
+						chain = c
 					}
 				case "symbol":
-					l.Chain = strings.ToLower(strings.TrimSpace(a.Value))
+					chain = strings.ToLower(strings.TrimSpace(a.Value))
 				}
 			}
-			l.Role = o.Comment
-			if l.Address != "" {
+			if addr != "" {
+				l, err := mispListed(ev.UUID, chain, addr, o.Comment, ids)
+				if err != nil {
+					return nil, err
+				}
 				me.Addresses = append(me.Addresses, l)
 			}
 		}

@@ -1,6 +1,7 @@
 package intel
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -30,7 +31,7 @@ func TestImportMISP(t *testing.T) {
 	if ev.TLP != TLPAmberStrict || !ev.Marked || ev.Creator != "CERT-X" || len(ev.Addresses) != 2 {
 		t.Fatalf("%+v", ev)
 	}
-	if a := ev.Addresses[1]; a.Chain != "eth" || a.Address != "0x36ed3c0213565530c35115d93a80f9c04d94e4cb" || a.Role != "split wallet" {
+	if a := ev.Addresses[1]; a.Chain != "eth" || a.Address != "0x36ed3c0213565530c35115d93a80f9c04d94e4cb" || a.Role != RoleThief || a.Note != "split wallet" {
 		t.Errorf("coin-address: %+v", a)
 	}
 	objs, err := Publish(Publication{Creator: NewIdentity(ev.Creator, "organization"), Name: ev.Name, TLP: ev.TLP, Addresses: ev.Addresses, Now: time.Now()})
@@ -43,6 +44,23 @@ func TestImportMISP(t *testing.T) {
 	}
 	if _, err := ImportMISP([]byte(`{"type":"bundle"}`)); err == nil {
 		t.Error("a STIX bundle read as MISP")
+	}
+	// A wallet not marked for IDS is context: its comment must say its
+	// role, or the import fails rather than publish it as malicious.
+	ctx := func(toIDS, comment string) string {
+		return `{"Event": {"info": "i", "uuid": "u1", "Attribute": [{"type": "eth", "value": "0x1db92e2eebc8e0c075a02bea49a2935bcd2dfcf4", "to_ids": ` + toIDS + `, "comment": "` + comment + `"}]}}`
+	}
+	if _, err := ImportMISP([]byte(ctx("false", "cold wallet"))); err == nil || !strings.Contains(err.Error(), "0x1db92e2eebc8e0c075a02bea49a2935bcd2dfcf4") {
+		t.Errorf("context without a role: %v", err)
+	}
+	for _, ids := range []string{"false", `"0"`, "true"} {
+		evs, err := ImportMISP([]byte(ctx(ids, "victim: Bybit cold wallet")))
+		if err != nil || evs[0].Addresses[0].Role != RoleVictim || evs[0].Addresses[0].Note != "Bybit cold wallet" {
+			t.Errorf("to_ids %s, victim: %+v %v", ids, evs, err)
+		}
+	}
+	if _, err := ImportMISP([]byte(ctx(`"maybe"`, "x"))); err == nil {
+		t.Error("a to_ids of maybe was read")
 	}
 }
 

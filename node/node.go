@@ -14,6 +14,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -98,10 +99,21 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 		db.Close()
 		return nil, err
 	}
+	// The audit log signs its heads with the node's key, kept beside the
+	// store, so that a cut or rewritten log is caught against a head
+	// recorded elsewhere.
+	key, created, err := audit.LoadOrCreateKey(filepath.Join(cfg.DataDir, audit.KeyFile))
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	if created {
+		cfg.Logger.Info("created the audit log's signing key: back it up", "file", filepath.Join(cfg.DataDir, audit.KeyFile))
+	}
 	p := registry.NewParser()
 	n := &Node{
 		cfg: cfg, db: db, log: cfg.Logger, parser: p, now: cfg.Now,
-		audit:      audit.New(db),
+		audit:      audit.New(db, audit.WithKey(key), audit.WithClock(cfg.Now)),
 		keys:       auth.NewKeyring(keys),
 		index:      screen.NewIndex(p, screen.DefaultPolicy()),
 		traces:     newTraceResults(),

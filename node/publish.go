@@ -2,12 +2,9 @@ package node
 
 import (
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -27,7 +24,9 @@ type Publication struct {
 	Aliases  []string
 	Incident string
 	// Creator names the organisation; empty is the node's own identity.
-	Creator   string
+	Creator string
+	// Victim names the victim the intrusion set targeted.
+	Victim    string
 	Addresses []intel.Listed
 }
 
@@ -65,7 +64,7 @@ func (p Publication) objects(creator *intel.Identity, now time.Time) ([]json.Raw
 		return nil, inputErr(errors.New("a publication needs a collection and a name"))
 	}
 	objs, err := intel.Publish(intel.Publication{Creator: creator, Name: p.Name, Description: p.Description,
-		TLP: p.TLP, Actor: p.Actor, ActorAliases: p.Aliases, Incident: p.Incident, Addresses: p.Addresses, Now: now})
+		TLP: p.TLP, Actor: p.Actor, ActorAliases: p.Aliases, Incident: p.Incident, Victim: p.Victim, Addresses: p.Addresses, Now: now})
 	if err != nil {
 		return nil, inputErr(err)
 	}
@@ -168,7 +167,8 @@ func TraceAddresses(r *trace.Result) ([]intel.Listed, error) {
 		if nd.Label != nil {
 			continue
 		}
-		out = append(out, intel.Listed{Chain: string(r.Chain), Address: nd.Address, Role: fmt.Sprintf("hop %d of a %s trace; %s base units tainted", nd.Hop, r.Model, nd.Received)})
+		out = append(out, intel.Listed{Chain: string(r.Chain), Address: nd.Address, Role: intel.RoleLaundering,
+			Note: fmt.Sprintf("hop %d of a %s trace; %s base units tainted", nd.Hop, r.Model, nd.Received)})
 	}
 	if len(out) == 0 {
 		return nil, errors.New("the trace holds no laundering address")
@@ -187,51 +187,7 @@ func (n *Node) SanctionedAddresses(ctx context.Context) ([]intel.Listed, error) 
 	}
 	out := make([]intel.Listed, 0, len(entries))
 	for _, e := range entries {
-		out = append(out, intel.Listed{Chain: strings.ToLower(e.Asset), Address: e.Address, Role: e.Source + ": " + e.Party.Name})
+		out = append(out, intel.Listed{Chain: strings.ToLower(e.Asset), Address: e.Address, Role: intel.RoleSanctioned, Note: e.Source + ": " + e.Party.Name})
 	}
 	return out, nil
-}
-
-// ReadListed reads addresses to publish from a CSV with an "address"
-// column and optional "chain" and "role" columns, or one address a line.
-func ReadListed(path string) ([]intel.Listed, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	r := csv.NewReader(f)
-	r.FieldsPerRecord = -1
-	head, err := r.Read()
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	col := map[string]int{}
-	for i, h := range head {
-		col[strings.ToLower(strings.TrimSpace(h))] = i
-	}
-	ai, ok := col["address"]
-	var out []intel.Listed
-	if !ok {
-		ai = 0
-		out = append(out, intel.Listed{Address: strings.TrimSpace(head[0])})
-	}
-	get := func(row []string, name string) string {
-		if i, ok := col[name]; ok && i < len(row) {
-			return strings.TrimSpace(row[i])
-		}
-		return ""
-	}
-	for {
-		row, err := r.Read()
-		if errors.Is(err, io.EOF) {
-			return out, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		if ai < len(row) && strings.TrimSpace(row[ai]) != "" {
-			out = append(out, intel.Listed{Address: strings.TrimSpace(row[ai]), Chain: get(row, "chain"), Role: get(row, "role")})
-		}
-	}
 }

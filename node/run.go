@@ -78,6 +78,11 @@ func (n *Node) Serve(ctx context.Context, c ServeConfig) error {
 	if err != nil {
 		return err
 	}
+	// A replaced audit key would sign heads partners cannot match: refuse
+	// to serve with it. Serving also starts from a signed head.
+	if _, err := n.audit.CurrentHead(ctx); err != nil {
+		return fmt.Errorf("audit log: %w", err)
+	}
 	if n.keys.Len() == 0 {
 		n.log.Warn("no API keys: every endpoint but /healthz will answer 401; create one with `tracehound keys create NAME`")
 	}

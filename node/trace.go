@@ -17,6 +17,7 @@ import (
 	"github.com/tracehound/tracehound/screen"
 	"github.com/tracehound/tracehound/tags"
 	"github.com/tracehound/tracehound/trace"
+	"github.com/tracehound/tracehound/trace/report"
 )
 
 // graphChains are the chains the transfer graph holds.
@@ -143,7 +144,9 @@ func (n *Node) trace(ctx context.Context, req trace.Request) (*trace.Result, err
 	if err := res.Check(); err != nil {
 		return nil, fmt.Errorf("trace failed its own check: %w", err)
 	}
-	res.ID = n.traces.put(res, n.now())
+	// The deposit addresses' sweeps are the freeze requests' evidence.
+	ev, _ := req.Labels.(report.Evidence)
+	res.ID = n.traces.put(res, ev, n.now())
 	return res, nil
 }
 
@@ -195,6 +198,7 @@ type traceResults struct {
 
 type keptTrace struct {
 	res  *trace.Result
+	ev   report.Evidence
 	kept time.Time
 }
 
@@ -207,19 +211,29 @@ const (
 
 func newTraceResults() *traceResults { return &traceResults{byID: map[string]keptTrace{}} }
 
-func (t *traceResults) put(r *trace.Result, now time.Time) string {
+func (t *traceResults) put(r *trace.Result, ev report.Evidence, now time.Time) string {
 	var b [12]byte
 	rand.Read(b[:])
 	id := hex.EncodeToString(b[:])
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.byID[id] = keptTrace{r, now}
+	t.byID[id] = keptTrace{r, ev, now}
 	t.order = append(t.order, id)
 	for len(t.order) > traceKeep || len(t.order) > 0 && now.Sub(t.byID[t.order[0]].kept) > traceTTL {
 		delete(t.byID, t.order[0])
 		t.order = t.order[1:]
 	}
 	return id
+}
+
+// evidence is the sweeps behind a kept trace's deposit addresses, or nil.
+func (t *traceResults) evidence(id string) report.Evidence {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if k, ok := t.byID[id]; ok && k.ev != nil {
+		return k.ev
+	}
+	return nil
 }
 
 func (t *traceResults) get(id string, now time.Time) (*trace.Result, bool) {

@@ -346,7 +346,9 @@ func alertPublication(me *intel.Identity, w watch.Watch, al watch.Alert) intel.P
 		Name:        fmt.Sprintf("Case %s: stolen funds at %s %s", w.Name, al.Label.Entity, al.Address),
 		Description: desc,
 		TLP:         w.Share.TLP,
-		Addresses:   []intel.Listed{{Chain: string(al.Chain), Address: al.Address, Role: desc}},
+		// A deposit address found by its sweeps is the thieves' account
+		// at the service: an indicator, as laundering.
+		Addresses: []intel.Listed{{Chain: string(al.Chain), Address: al.Address, Role: intel.RoleLaundering, Note: desc}},
 		// One indicator per watch and endpoint: the watch's creation
 		// time tells a watch apart from a deleted one of the same name.
 		Key:     strings.Join([]string{"watch", w.Name, w.Created.UTC().Format(time.RFC3339Nano), al.Address, string(al.Asset)}, " "),

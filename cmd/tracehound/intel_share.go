@@ -87,6 +87,8 @@ TAXII to a running node (key with taxii:write in $TRACEHOUND_API_KEY).`,
 	publish.Flags().StringVar(&p.incident, "incident", "", "incident the report is about")
 	publish.Flags().StringVar(&p.creator, "creator", "", "the organisation named as the creator (default: this node's identity; required with --server)")
 	publish.Flags().StringVar(&p.server, "server", "", "publish through a running node's TAXII API at this URL")
+	publish.Flags().StringVar(&p.role, "role", "", "role of every address of a file without a role column: thief, laundering, sanctioned, victim or service (only thieves', laundering and sanctioned wallets become indicators)")
+	publish.Flags().StringVar(&p.victim, "victim", "", "the victim the intrusion set targeted, named in the report")
 	publish.Flags().StringVar(&p.from, "from", "csv", "what to publish: csv (FILE of addresses), trace (FILE is the JSON of tracehound trace --json: its laundering addresses, not the services) or sanctions (the imported sanctions list's addresses)")
 
 	peer := &cobra.Command{Use: "peer", Short: "Partner nodes whose collections this node pulls"}
@@ -227,8 +229,8 @@ func absPath(p string) string {
 }
 
 type publishFlags struct {
-	collection, tlp, name, description, actor, incident, creator, server, from string
-	aliases                                                                    []string
+	collection, tlp, name, description, actor, incident, creator, server, from, role, victim string
+	aliases                                                                                  []string
 }
 
 func (a *app) publish(ctx context.Context, p publishFlags, path string) error {
@@ -240,10 +242,10 @@ func (a *app) publish(ctx context.Context, p publishFlags, path string) error {
 		return usageError("--tlp: %v", err)
 	}
 	pub := node.Publication{Collection: p.collection, Name: p.name, Description: p.description, TLP: tlp, Actor: p.actor,
-		Aliases: p.aliases, Incident: p.incident, Creator: p.creator}
+		Aliases: p.aliases, Incident: p.incident, Creator: p.creator, Victim: p.victim}
 	switch p.from {
 	case "", "csv":
-		pub.Addresses, err = node.ReadListed(path)
+		pub.Addresses, err = readListed(path, p.role)
 	case "trace":
 		pub.Addresses, err = readTraceAddresses(path)
 	case "sanctions":
@@ -303,4 +305,16 @@ func readTraceAddresses(path string) ([]intel.Listed, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return out, nil
+}
+
+// readListed reads the addresses of a publication file (intel.ReadListed's
+// layout); role is the role of every address of a file without a role
+// column.
+func readListed(path, role string) ([]intel.Listed, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return intel.ReadListed(f, path, intel.Role(role))
 }

@@ -112,7 +112,7 @@ func TestMutualTLS(t *testing.T) {
 		t.Error("a client without a certificate was served")
 	}
 	objs, err := intel.Publish(intel.Publication{Creator: intel.NewIdentity("US agency", "organization"), Name: "mTLS test", TLP: intel.TLPAmber,
-		Addresses: []intel.Listed{{Chain: "eth", Address: "0x47666fab8bd0ac7003bce3f5c3585383f09486e2"}}})
+		Addresses: []intel.Listed{{Chain: "eth", Address: "0x47666fab8bd0ac7003bce3f5c3585383f09486e2", Role: intel.RoleThief}}})
 	must(t, err)
 	var raws []json.RawMessage
 	for _, o := range objs {

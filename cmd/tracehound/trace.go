@@ -5,12 +5,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
-	"html/template"
 	"io"
-	"os"
-	"path/filepath"
-	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -21,6 +16,7 @@ import (
 	"github.com/tracehound/tracehound/chain"
 	"github.com/tracehound/tracehound/node"
 	"github.com/tracehound/tracehound/trace"
+	"github.com/tracehound/tracehound/trace/report"
 )
 
 type traceFlags struct {
@@ -108,12 +104,16 @@ func (a *app) traceCmd(ctx context.Context, f traceFlags, args []string) error {
 			return err
 		}
 		if f.freeze != "" {
-			files, err := writeFreezeRequests(f.freeze, f.caseRef, res, time.Now().UTC())
+			reqs, err := n.Freeze(ctx, res.ID, f.caseRef)
 			if err != nil {
 				return err
 			}
+			files, err := report.WriteDir(f.freeze, reqs)
 			for _, file := range files {
 				fmt.Fprintln(a.stderr, "wrote", file)
+			}
+			if err != nil {
+				return err
 			}
 		}
 		switch {
@@ -206,172 +206,4 @@ func writeEdgesCSV(w io.Writer, r *trace.Result) error {
 	}
 	cw.Flush()
 	return cw.Error()
-}
-
-// evidencePaths returns a function that walks back from an endpoint to a
-// seed along the incoming edge that carried the most taint from a nearer
-// hop; through a swap, it goes on from the venue in the asset the swap
-// took in. The edges are indexed once for all the endpoints.
-func evidencePaths(r *trace.Result) func(addr string, asset chain.Asset) []trace.Edge {
-	type key struct {
-		addr  string
-		asset chain.Asset
-	}
-	best := make(map[key]trace.Edge)
-	hop := make(map[key]int)
-	for _, n := range r.Nodes {
-		hop[key{n.Address, n.Asset}] = n.Hop
-	}
-	intake := make(map[string]chain.Asset) // swap tx -> an asset taken in
-	for _, s := range r.Swaps {
-		if len(s.In) > 0 {
-			intake[s.Tx] = s.In[0].Asset
-		}
-	}
-	from := func(e trace.Edge) key {
-		if e.Swap {
-			return key{e.From, intake[e.Tx]}
-		}
-		return key{e.From, e.Asset}
-	}
-	for _, e := range r.Edges {
-		to := key{e.To, e.Asset}
-		if hop[from(e)] >= hop[to] {
-			continue
-		}
-		if b, ok := best[to]; !ok || e.Tainted.Cmp(b.Tainted) > 0 {
-			best[to] = e
-		}
-	}
-	return func(addr string, asset chain.Asset) []trace.Edge {
-		var path []trace.Edge
-		for at := (key{addr, asset}); len(path) <= len(r.Nodes); {
-			e, ok := best[at]
-			if !ok {
-				break
-			}
-			path = append(path, e)
-			at = from(e)
-		}
-		slices.Reverse(path)
-		return path
-	}
-}
-
-type freezeDeposit struct {
-	trace.Endpoint
-	Path []trace.Edge
-}
-
-type freezeRequest struct {
-	Case, Entity, Chain, Model string
-	Generated                  time.Time
-	Seeds                      []trace.Seed
-	Through                    uint64
-	Totals                     []freezeTotal // per asset, the traced one first
-	Deposits                   []freezeDeposit
-}
-
-type freezeTotal struct {
-	Asset  string
-	Amount chain.Amount
-}
-
-// add counts a deposit in its asset's total.
-func (fr *freezeRequest) add(asset string, a chain.Amount) {
-	for i := range fr.Totals {
-		if fr.Totals[i].Asset == asset {
-			fr.Totals[i].Amount, _ = fr.Totals[i].Amount.Add(a)
-			return
-		}
-	}
-	fr.Totals = append(fr.Totals, freezeTotal{asset, a})
-}
-
-var freezeHTML = template.Must(template.New("freeze").Funcs(template.FuncMap{
-	"date":  func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
-	"asset": assetLabel,
-}).Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Freeze request {{.Case}}: {{.Entity}}</title>
-<style>
-body{font-family:system-ui,sans-serif;margin:2em;max-width:60em}
-table{border-collapse:collapse;width:100%;margin:1em 0}th,td{border:1px solid #999;padding:.3em;text-align:left;font-size:.9em}
-td.n{text-align:right;font-family:monospace}code{font-size:.85em;word-break:break-all}
-@media print{body{margin:0}}
-</style></head><body>
-<h1>Request to freeze funds</h1>
-<p><b>To:</b> {{.Entity}} (compliance)<br><b>Case reference:</b> {{.Case}}<br><b>Prepared:</b> {{date .Generated}}</p>
-<p>Funds traced from the seeds below reached the deposit addresses listed at {{.Entity}}. We ask that the amounts be frozen
-pending legal process. Amounts are exact, in base units of the asset shown (native: the coin of {{.Chain}}; otherwise the token
-contract), computed under the <b>{{.Model}}</b> taint model from the transfers ingested through block {{.Through}}.</p>
-<h2>Seeds</h2><ul>{{range .Seeds}}<li><code>{{.}}</code></li>{{end}}</ul>
-<h2>Deposit addresses</h2>
-<table><tr><th>Address</th><th>Asset</th><th>Tainted amount</th><th>First arrival</th><th>Last arrival</th><th>Identified by</th></tr>
-{{range .Deposits}}<tr><td><code>{{.Address}}</code></td><td><code>{{asset .Asset}}</code></td><td class="n">{{.Amount}}</td><td>{{date .First}}</td><td>{{date .Last}}</td><td>{{if .Label.Heuristic}}{{.Label.Heuristic}} heuristic{{else}}attribution tag{{end}}</td></tr>{{end}}
-{{range .Totals}}<tr><th>Total</th><th><code>{{.Asset}}</code></th><th class="n">{{.Amount}}</th><th colspan="3"></th></tr>{{end}}</table>
-{{range .Deposits}}<h2>Evidence path to <code>{{.Address}}</code></h2>
-<table><tr><th>Hop</th><th>Time</th><th>Transaction</th><th>From</th><th>To</th><th>Asset</th><th>Amount</th><th>Tainted</th></tr>
-{{range .Path}}<tr><td>{{.Hop}}</td><td>{{date .Time}}</td><td><code>{{.Tx}}</code></td><td><code>{{.From}}</code></td><td><code>{{.To}}</code></td><td><code>{{asset .Asset}}</code>{{if .Swap}} (swap){{end}}</td><td class="n">{{.Amount}}</td><td class="n">{{.Tainted}}</td></tr>{{end}}
-</table>
-<p>Arriving transactions: {{range .Txs}}<code>{{.}}</code> {{end}}</p>{{end}}
-</body></html>
-`))
-
-var unsafeName = regexp.MustCompile(`[^a-z0-9]+`)
-
-// writeFreezeRequests writes a CSV and an HTML freeze request for every
-// exchange among the endpoints and returns the files written.
-func writeFreezeRequests(dir, caseRef string, r *trace.Result, now time.Time) ([]string, error) {
-	byEntity := make(map[string]*freezeRequest)
-	evidence := evidencePaths(r)
-	var order []string
-	for _, e := range r.Endpoints {
-		if !e.Label.Category.IsExchange() {
-			continue
-		}
-		fr := byEntity[e.Label.Entity]
-		if fr == nil {
-			fr = &freezeRequest{Case: caseRef, Entity: e.Label.Entity, Chain: string(r.Chain), Model: string(r.Model),
-				Generated: now, Seeds: r.Seeds, Through: r.Through}
-			byEntity[e.Label.Entity] = fr
-			order = append(order, e.Label.Entity)
-		}
-		fr.add(assetLabel(e.Asset), e.Amount)
-		fr.Deposits = append(fr.Deposits, freezeDeposit{e, evidence(e.Address, e.Asset)})
-	}
-	if len(order) == 0 {
-		return nil, nil
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
-	}
-	var files []string
-	for _, entity := range order {
-		fr := byEntity[entity]
-		base := filepath.Join(dir, "freeze-"+strings.Trim(unsafeName.ReplaceAllString(strings.ToLower(entity), "-"), "-"))
-		var b strings.Builder
-		cw := csv.NewWriter(&b)
-		cw.Write([]string{"case", "exchange", "chain", "asset", "deposit_address", "tainted_amount", "first_arrival", "last_arrival", "identified_by", "transactions", "model", "through_block"})
-		for _, d := range fr.Deposits {
-			by := "tag"
-			if d.Label.Heuristic != "" {
-				by = d.Label.Heuristic
-			}
-			cw.Write([]string{caseRef, entity, fr.Chain, assetLabel(d.Asset), d.Address, d.Amount.String(), d.First.Format(time.RFC3339), d.Last.Format(time.RFC3339),
-				by, strings.Join(d.Txs, " "), fr.Model, strconv.FormatUint(fr.Through, 10)})
-		}
-		cw.Flush()
-		if err := os.WriteFile(base+".csv", []byte(b.String()), 0o644); err != nil {
-			return nil, err
-		}
-		var h strings.Builder
-		if err := freezeHTML.Execute(&h, fr); err != nil {
-			return nil, err
-		}
-		if err := os.WriteFile(base+".html", []byte(h.String()), 0o644); err != nil {
-			return nil, err
-		}
-		files = append(files, base+".csv", base+".html")
-	}
-	return files, nil
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/tracehound/tracehound/sim"
 	"github.com/tracehound/tracehound/trace"
+	"github.com/tracehound/tracehound/trace/report"
 )
 
 // TestTraceToFreezeRequest loads a small theft from a CSV export, tags an
@@ -72,23 +73,27 @@ func TestTraceToFreezeRequest(t *testing.T) {
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Errorf("endpoints %q, want %q", got, want)
 	}
-	csvOut, err := os.ReadFile(filepath.Join(freeze, "freeze-exchange-one.csv"))
+	name := filepath.Join(freeze, "freeze-exchange-one-"+report.EntityID("Exchange One"))
+	csvOut, err := os.ReadFile(name + ".csv")
 	must(t, err)
-	for _, s := range []string{"CASE-2025-001,Exchange One,eth,native," + a("d1") + ",600,", a("d2") + ",150,", "deposit-address," + h(4)} {
+	// Amounts in ETH, the exact wei beside them; the deposit addresses
+	// identified by their sweeps.
+	for _, s := range []string{"CASE-2025-001,Exchange One," + report.EntityID("Exchange One") + ",eth," + a("d1") + ",0.0000000000000006,ETH,600,,",
+		a("d2") + ",0.00000000000000015,ETH,150,", "deposit-address," + h(4)} {
 		if !strings.Contains(string(csvOut), s) {
 			t.Errorf("freeze CSV lacks %q:\n%s", s, csvOut)
 		}
 	}
-	html, err := os.ReadFile(filepath.Join(freeze, "freeze-exchange-one.html"))
+	html, err := os.ReadFile(name + ".html")
 	must(t, err)
 	// The evidence path to d1: thief -> a -> d1, with the transactions.
-	for _, s := range []string{"CASE-2025-001", "Evidence path to <code>" + a("d1"), h(2), h(4), "<b>haircut</b>"} {
+	for _, s := range []string{"CASE-2025-001", "Evidence for <code>" + a("d1"), h(2), h(4), "<b>haircut</b>"} {
 		if !strings.Contains(string(html), s) {
 			t.Errorf("freeze HTML lacks %q", s)
 		}
 	}
-	if _, err := os.Stat(filepath.Join(freeze, "freeze-mixer.csv")); err == nil {
-		t.Error("a freeze request was written for a mixer")
+	if m, _ := filepath.Glob(filepath.Join(freeze, "freeze-mixer*")); len(m) != 0 {
+		t.Errorf("a freeze request was written for a mixer: %v", m)
 	}
 
 	out, err = run(t, "--data", data, "trace", "eth", a("7"), "--no-cluster", "--model", "poison")
@@ -162,6 +167,33 @@ func TestTraceToFreezeRequest(t *testing.T) {
 	code, body := post(traceKey, `{"chain":"eth","seeds":["`+a("7")+`"],"model":"haircut"}`)
 	if code != 200 || !strings.Contains(body, `"heuristic":"deposit-address"`) || !strings.Contains(body, `"amount":"600"`) {
 		t.Errorf("trace over HTTP: %d %s", code, body)
+	}
+	// The trace's freeze requests, by its id: JSON, then one exchange's
+	// CSV to send; another key's role and an unknown id are refused.
+	var traced trace.Result
+	must(t, json.Unmarshal([]byte(body), &traced))
+	getAs := func(key, path string) (int, string) {
+		req, _ := http.NewRequest("GET", "http://"+base+path, nil)
+		req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(key))
+		resp, err := http.DefaultClient.Do(req)
+		must(t, err)
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	entity := report.EntityID("Exchange One")
+	if code, body := getAs(traceKey, "/v1/traces/"+traced.ID+"/freeze?case=CASE-9"); code != 200 || !strings.Contains(body, `"exchange":"Exchange One"`) ||
+		!strings.Contains(body, `"case":"CASE-9"`) || !strings.Contains(body, `"entity_id":"`+entity+`"`) || !strings.Contains(body, a("d1")) {
+		t.Errorf("freeze requests over HTTP: %d %s", code, body)
+	}
+	if code, body := getAs(traceKey, "/v1/traces/"+traced.ID+"/freeze?format=csv&exchange="+entity); code != 200 || !strings.Contains(body, a("d1")+",0.0000000000000006,ETH,600,") {
+		t.Errorf("freeze CSV over HTTP: %d %s", code, body)
+	}
+	if code, _ := getAs(traceKey, "/v1/traces/0123/freeze"); code != 404 {
+		t.Errorf("an unknown trace's freeze requests: %d", code)
+	}
+	if code, _ := getAs(screenKey, "/v1/traces/"+traced.ID+"/freeze"); code != 403 {
+		t.Errorf("a screening key read freeze requests: %d", code)
 	}
 	if code, _ := post(screenKey, `{"chain":"eth","seeds":["`+a("7")+`"]}`); code != 403 {
 		t.Errorf("screening key traced: %d", code)
@@ -289,8 +321,14 @@ func TestTraceThroughSwap(t *testing.T) {
 		html += string(h)
 	}
 	for addr, amt := range tokens {
-		if !strings.Contains(all, ","+string(tok)+","+addr+","+amt+",") {
-			t.Errorf("freeze CSVs lack %s's %s tokens", addr, amt)
+		found := false
+		for _, line := range strings.Split(all, "\n") {
+			// address, amount, unit, base units, asset: a token the node
+			// has no decimals for is in base units of its contract.
+			found = found || strings.Contains(line, ","+addr+",,base units (decimals unknown),"+amt+","+string(tok)+",")
+		}
+		if !found {
+			t.Errorf("freeze CSVs lack %s's %s tokens:\n%s", addr, amt, all)
 		}
 	}
 	if !strings.Contains(html, "(swap)") || !strings.Contains(html, truth.TheftTx) {
