@@ -165,12 +165,22 @@ type row struct {
 	line     int
 	block    uint64
 	tx       string
-	txIndex  int // -1 if not given
-	logIndex int // -1 if not given
-	t        chain.Transfer
+	txIndex  int    // -1 if not given
+	logIndex int    // -1 if not given
+	key      uint64 // the hash's first 8 digits, which order rows as tx does
+	t        xfer
 	failed   bool
 	hash     string // block hash, if given
 	when     time.Time
+}
+
+// xfer is what a row moves; the block, transaction and position are
+// added when the block is built.
+type xfer struct {
+	kind     chain.TransferKind
+	from, to string
+	asset    chain.Asset
+	amount   chain.Amount
 }
 
 // file is one export being read, one block's rows at a time.
@@ -425,15 +435,15 @@ func (fl *file) advance() error {
 	prev := fl.next.block
 	had := fl.line > 1
 	fl.line = line
-	r, err := fl.parse(rec)
-	if err != nil {
+	// Parsed in place: a row is large, and copying it costs.
+	r := &fl.next
+	if err := fl.parse(rec, r); err != nil {
 		return &LineError{File: fl.path, Line: line, Err: err}
 	}
 	if had && r.block < prev {
 		return fl.errorf(line, "block %d after block %d: the file must be sorted by block number", r.block, prev)
 	}
 	r.line = line
-	fl.next = r
 	return nil
 }
 
@@ -444,58 +454,59 @@ func (fl *file) get(rec []string, f field) string {
 	return ""
 }
 
-// parse reads one record.
-func (fl *file) parse(rec []string) (row, error) {
+// parse reads one record into r.
+func (fl *file) parse(rec []string, r *row) error {
 	s := fl.s
-	r := row{txIndex: -1, logIndex: -1}
+	*r = row{txIndex: -1, logIndex: -1}
 	var err error
 	bs := fl.get(rec, fBlock)
 	if r.block, err = strconv.ParseUint(bs, 10, 64); err != nil {
-		return r, fmt.Errorf("block_number %q: not a block number", bs)
+		return fmt.Errorf("block_number %q: not a block number", bs)
 	}
 	if r.tx, err = s.txHash(fl.get(rec, fTx)); err != nil {
-		return r, fmt.Errorf("tx_hash: %v", err)
+		return fmt.Errorf("tx_hash: %v", err)
 	}
+	r.key = hashKey(r.tx)
 	if bh := fl.get(rec, fBlockHash); bh != "" {
 		if r.hash, err = s.txHash(bh); err != nil {
-			return r, fmt.Errorf("block_hash: %v", err)
+			return fmt.Errorf("block_hash: %v", err)
 		}
 	}
 	if r.when, err = fl.time(rec); err != nil {
-		return r, err
+		return err
 	}
 	from, to := fl.get(rec, fFrom), fl.get(rec, fTo)
 	if fl.native && to == "" {
 		// A contract creation: Etherscan names the new contract.
 		to = fl.get(rec, fContract)
 	}
-	if r.t.From, err = s.address(from); err != nil || from == "" {
-		return r, fmt.Errorf("from_address %q: %v", from, orEmpty(err))
+	if r.t.from, err = s.address(from); err != nil || from == "" {
+		return fmt.Errorf("from_address %q: %v", from, orEmpty(err))
 	}
-	if r.t.To, err = s.address(to); err != nil || to == "" {
-		return r, fmt.Errorf("to_address %q: %v", to, orEmpty(err))
+	if r.t.to, err = s.address(to); err != nil || to == "" {
+		return fmt.Errorf("to_address %q: %v", to, orEmpty(err))
 	}
 	if v := fl.get(rec, fTxIndex); v != "" {
 		if r.txIndex, err = strconv.Atoi(v); err != nil || r.txIndex < 0 {
-			return r, fmt.Errorf("transaction_index %q: not an index", v)
+			return fmt.Errorf("transaction_index %q: not an index", v)
 		}
 	}
 	if v := fl.get(rec, fLogIndex); v != "" {
 		if r.logIndex, err = strconv.Atoi(v); err != nil || r.logIndex < 0 || r.logIndex > 1<<31 {
-			return r, fmt.Errorf("log_index %q: not an index", v)
+			return fmt.Errorf("log_index %q: not an index", v)
 		}
 	}
 	if r.failed, err = fl.failed(rec); err != nil {
-		return r, err
+		return err
 	}
 	decimals, err := fl.asset(rec, &r.t)
 	if err != nil {
-		return r, err
+		return err
 	}
-	if r.t.Amount, err = fl.amount(rec, decimals); err != nil {
-		return r, err
+	if r.t.amount, err = fl.amount(rec, decimals); err != nil {
+		return err
 	}
-	return r, nil
+	return nil
 }
 
 // time reads the block time: unix seconds (milliseconds when the number
@@ -585,10 +596,10 @@ func (fl *file) failed(rec []string) (bool, error) {
 
 // asset sets the transfer's kind and asset and returns the decimals of
 // amounts written in whole units (-1 if unknown).
-func (fl *file) asset(rec []string, t *chain.Transfer) (int, error) {
+func (fl *file) asset(rec []string, t *xfer) (int, error) {
 	s := fl.s
 	if fl.native {
-		t.Kind, t.Asset = chain.KindNative, chain.Native
+		t.kind, t.asset = chain.KindNative, chain.Native
 		return s.nativeDecimals, nil
 	}
 	contract := fl.get(rec, fContract)
@@ -599,13 +610,13 @@ func (fl *file) asset(rec []string, t *chain.Transfer) (int, error) {
 	for i := range s.memo {
 		m := &s.memo[i]
 		if m.set && m.contract == contract && m.raw == raw && m.sym == sym {
-			t.Kind, t.Asset = m.kind, m.asset
+			t.kind, t.asset = m.kind, m.asset
 			return m.decimals, nil
 		}
 	}
 	d, err := fl.assetOf(contract, raw, sym, t)
 	if err == nil {
-		s.memo[s.memoNext] = assetMemo{set: true, contract: strings.Clone(contract), raw: strings.Clone(raw), sym: strings.Clone(sym), kind: t.Kind, asset: t.Asset, decimals: d}
+		s.memo[s.memoNext] = assetMemo{set: true, contract: strings.Clone(contract), raw: strings.Clone(raw), sym: strings.Clone(sym), kind: t.kind, asset: t.asset, decimals: d}
 		s.memoNext = (s.memoNext + 1) % len(s.memo)
 	}
 	return d, err
@@ -638,7 +649,7 @@ func (s *Source) intern(a string) chain.Asset {
 // maxAssets bounds the token contracts interned.
 const maxAssets = 1 << 16
 
-func (fl *file) assetOf(contract, raw, sym string, t *chain.Transfer) (int, error) {
+func (fl *file) assetOf(contract, raw, sym string, t *xfer) (int, error) {
 	s := fl.s
 	if contract == "" && raw == "" && sym == "" {
 		raw = s.o.Asset
@@ -654,27 +665,27 @@ func (fl *file) assetOf(contract, raw, sym string, t *chain.Transfer) (int, erro
 	switch {
 	case contract != "":
 		if s.isNative(contract) {
-			t.Kind, t.Asset = chain.KindNative, chain.Native
+			t.kind, t.asset = chain.KindNative, chain.Native
 			return s.nativeDecimals, nil
 		}
 		c, err := s.address(contract)
 		if err != nil {
 			return 0, fmt.Errorf("contract_address: %v", err)
 		}
-		t.Kind, t.Asset = chain.KindToken, s.intern(c)
-		if tok, ok := s.o.Tokens.ByAsset(s.o.Chain, t.Asset); ok {
+		t.kind, t.asset = chain.KindToken, s.intern(c)
+		if tok, ok := s.o.Tokens.ByAsset(s.o.Chain, t.asset); ok {
 			return tok.Decimals, nil
 		}
 		return s.fallbackDecimals(), nil
 	case raw != "" || (sym != "" && s.isNative(sym)):
-		t.Kind, t.Asset = chain.KindNative, chain.Native
+		t.kind, t.asset = chain.KindNative, chain.Native
 		return s.nativeDecimals, nil
 	case sym != "":
 		tok, err := s.o.Tokens.BySymbol(s.o.Chain, sym)
 		if err != nil {
 			return 0, err
 		}
-		t.Kind, t.Asset = chain.KindToken, tok.Asset
+		t.kind, t.asset = chain.KindToken, tok.Asset
 		return tok.Decimals, nil
 	}
 	return 0, errors.New("no asset: the row names neither a contract nor a symbol")
@@ -817,6 +828,18 @@ func (s *Source) txHash(h string) (string, error) {
 	return "0x" + b, nil
 }
 
+// hashKey is the first 8 hex digits of a hash as the chain shows it (64
+// digits, after 0x on Ethereum), as a number that orders hashes as their
+// strings do: comparing it first spares most string comparisons.
+func hashKey(h string) uint64 {
+	if len(h) < 64 {
+		return 0
+	}
+	d := h[len(h)-64:]
+	return uint64(d[0])<<56 | uint64(d[1])<<48 | uint64(d[2])<<40 | uint64(d[3])<<32 |
+		uint64(d[4])<<24 | uint64(d[5])<<16 | uint64(d[6])<<8 | uint64(d[7])
+}
+
 // isLowerHex reports whether s is hexadecimal, and whether it has no
 // upper-case digits.
 func isLowerHex(s string) (lower, ok bool) {
@@ -953,6 +976,9 @@ func (s *Source) read(h uint64) (*chain.Block, error) {
 		if c := cmp.Compare(x.txIndex, y.txIndex); c != 0 {
 			return c
 		}
+		if c := cmp.Compare(x.key, y.key); c != 0 {
+			return c
+		}
 		if c := strings.Compare(x.tx, y.tx); c != 0 {
 			return c
 		}
@@ -1039,17 +1065,17 @@ func (s *Source) read(h uint64) (*chain.Block, error) {
 func transfersOf(tx *chain.Tx, out []chain.Transfer, rows []row, idx []int) ([]chain.Transfer, error) {
 	if len(idx) == 1 {
 		// One row, the common case: its own log index or position 0.
-		t := rows[idx[0]].t
-		t.Pos = 0
-		if t.Kind == chain.KindToken && rows[idx[0]].logIndex >= 0 {
-			t.Pos = uint32(rows[idx[0]].logIndex)
+		r := &rows[idx[0]]
+		t := chain.Transfer{Kind: r.t.kind, From: r.t.from, To: r.t.to, Asset: r.t.asset, Amount: r.t.amount}
+		if t.Kind == chain.KindToken && r.logIndex >= 0 {
+			t.Pos = uint32(r.logIndex)
 		}
 		return append(out, t), nil
 	}
 	used := make(map[uint32]int)
 	for _, i := range idx {
 		r := &rows[i]
-		if r.t.Kind != chain.KindToken || r.logIndex < 0 {
+		if r.t.kind != chain.KindToken || r.logIndex < 0 {
 			continue
 		}
 		p := uint32(r.logIndex)
@@ -1064,7 +1090,7 @@ func transfersOf(tx *chain.Tx, out []chain.Transfer, rows []row, idx []int) ([]c
 	native, next := uint32(0), uint32(0)
 	for _, i := range idx {
 		r := &rows[i]
-		t := r.t
+		t := chain.Transfer{Kind: r.t.kind, From: r.t.from, To: r.t.to, Asset: r.t.asset, Amount: r.t.amount}
 		switch {
 		case t.Kind == chain.KindNative && native == 0:
 			t.Pos = 0
@@ -1098,19 +1124,19 @@ func compareRows(x, y *row) int {
 	if c := cmp.Compare(x.logIndex, y.logIndex); c != 0 {
 		return c
 	}
-	if c := cmp.Compare(x.t.Kind, y.t.Kind); c != 0 {
+	if c := cmp.Compare(x.t.kind, y.t.kind); c != 0 {
 		return c
 	}
-	if c := strings.Compare(string(x.t.Asset), string(y.t.Asset)); c != 0 {
+	if c := strings.Compare(string(x.t.asset), string(y.t.asset)); c != 0 {
 		return c
 	}
-	if c := strings.Compare(x.t.From, y.t.From); c != 0 {
+	if c := strings.Compare(x.t.from, y.t.from); c != 0 {
 		return c
 	}
-	if c := strings.Compare(x.t.To, y.t.To); c != 0 {
+	if c := strings.Compare(x.t.to, y.t.to); c != 0 {
 		return c
 	}
-	if c := x.t.Amount.Cmp(y.t.Amount); c != 0 {
+	if c := x.t.amount.Cmp(y.t.amount); c != 0 {
 		return c
 	}
 	return cmp.Compare(x.line, y.line)
