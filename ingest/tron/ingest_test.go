@@ -165,7 +165,7 @@ func TestNodeDies(t *testing.T) {
 	ctx := context.Background()
 	n := newNode(t)
 	_, src := n.serve(t)
-	n.fail = func(w http.ResponseWriter, r *http.Request, method string, k int64) bool {
+	n.setFail(func(w http.ResponseWriter, r *http.Request, method string, k int64) bool {
 		if method == "getnowblock" || method == "gettransactioninfobyblocknum" {
 			return false
 		}
@@ -183,7 +183,7 @@ func TestNodeDies(t *testing.T) {
 			conn.Close()
 		}
 		return true
-	}
+	})
 	db, err := pebble.Open(ctx, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -198,7 +198,7 @@ func TestNodeDies(t *testing.T) {
 	if err != nil || !ok || tip.Height != recHeight || tip.Hash != recID {
 		t.Fatalf("tip after the node died: %+v %v %v", tip, ok, err)
 	}
-	n.fail = nil
+	n.setFail(nil)
 	stats, err := ingest.RunNode(ctx, db.Graph(), src, ingest.Options{From: recHeight, To: &to, Batch: 1})
 	if err != nil || stats.Blocks != 1 || stats.Height != recHeight+1 {
 		t.Fatalf("resumed: %+v %v", stats, err)

@@ -58,7 +58,7 @@ type node struct {
 	head   uint64
 	// fail, if set, may answer a request instead; it returns false to let
 	// it through.
-	fail     func(w http.ResponseWriter, r *http.Request, method string, n int64) bool
+	fail     atomic.Pointer[failFunc]
 	noLimit  bool // answer 404 to getblockbylimitnext
 	requests atomic.Int64
 	byMethod sync.Map
@@ -89,7 +89,7 @@ func (n *node) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	method := strings.TrimPrefix(r.URL.Path, "/wallet/")
 	c, _ := n.byMethod.LoadOrStore(method, new(atomic.Int64))
 	c.(*atomic.Int64).Add(1)
-	if n.fail != nil && n.fail(w, r, method, k) {
+	if f := n.fail.Load(); f != nil && (*f)(w, r, method, k) {
 		return
 	}
 	var args struct {
@@ -142,6 +142,18 @@ func (n *node) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		http.NotFound(w, r)
 	}
+}
+
+type failFunc = func(w http.ResponseWriter, r *http.Request, method string, n int64) bool
+
+// setFail sets (or with nil, clears) what answers requests instead of
+// the recorded answers.
+func (n *node) setFail(f failFunc) {
+	if f == nil {
+		n.fail.Store(nil)
+		return
+	}
+	n.fail.Store(&f)
 }
 
 func (n *node) calls(method string) int64 {
@@ -357,13 +369,13 @@ func TestMalformedAnswers(t *testing.T) {
 			n.infos[recHeight] = bytes.ReplaceAll(infos, []byte(`"blockNumber":43811922`), []byte(`"blockNumber":43811921`))
 		}, []string{"in block 43811921"}},
 		{"node error", func(n *node) {
-			n.fail = func(w http.ResponseWriter, r *http.Request, method string, k int64) bool {
+			n.setFail(func(w http.ResponseWriter, r *http.Request, method string, k int64) bool {
 				if method != "getblockbylimitnext" {
 					return false
 				}
 				w.Write([]byte(`{"Error":"class java.lang.NullPointerException : null"}`))
 				return true
-			}
+			})
 		}, []string{"blocks 43811922-43811923", "the node answered an error: class java.lang.NullPointerException : null", "gave up after 3 retries"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -395,7 +407,7 @@ func TestRetries(t *testing.T) {
 	var failures atomic.Int64
 	_, s := n.serve(t)
 	s.opts.Retries = 4
-	n.fail = func(w http.ResponseWriter, r *http.Request, method string, k int64) bool {
+	n.setFail(func(w http.ResponseWriter, r *http.Request, method string, k int64) bool {
 		if failures.Load() >= 4 {
 			return false
 		}
@@ -412,7 +424,7 @@ func TestRetries(t *testing.T) {
 			w.Write([]byte(`{"Error":"java.util.concurrent.TimeoutException"}`))
 		}
 		return true
-	}
+	})
 	blocks, err := s.Blocks(context.Background(), recHeight, recHeight+1)
 	if err != nil {
 		t.Fatal(err)
@@ -432,11 +444,11 @@ func TestNotFoundAndRefused(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "tron block 43811924 not found (head is 43811923)") {
 		t.Errorf("beyond the head: %v", err)
 	}
-	n.fail = func(w http.ResponseWriter, r *http.Request, method string, k int64) bool {
+	n.setFail(func(w http.ResponseWriter, r *http.Request, method string, k int64) bool {
 		w.WriteHeader(http.StatusForbidden)
 		w.Write([]byte("invalid api key"))
 		return true
-	}
+	})
 	before := n.requests.Load()
 	_, err = s.Head(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "HTTP 403: invalid api key") || n.requests.Load() != before+1 {
@@ -449,13 +461,13 @@ func TestCancel(t *testing.T) {
 	_, s := n.serve(t)
 	stall := make(chan struct{})
 	defer close(stall)
-	n.fail = func(w http.ResponseWriter, r *http.Request, method string, k int64) bool {
+	n.setFail(func(w http.ResponseWriter, r *http.Request, method string, k int64) bool {
 		select {
 		case <-stall:
 		case <-r.Context().Done():
 		}
 		return true
-	}
+	})
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	start := time.Now()
@@ -481,10 +493,10 @@ func TestOptions(t *testing.T) {
 func TestAPIKey(t *testing.T) {
 	n := newNode(t)
 	var got atomic.Value
-	n.fail = func(w http.ResponseWriter, r *http.Request, method string, k int64) bool {
+	n.setFail(func(w http.ResponseWriter, r *http.Request, method string, k int64) bool {
 		got.Store(r.Header.Get("TRON-PRO-API-KEY"))
 		return false
-	}
+	})
 	srv := httptest.NewServer(n)
 	defer srv.Close()
 	if _, err := NewSource(context.Background(), srv.URL+"/", SourceOptions{APIKey: "k-123"}); err != nil {
@@ -655,4 +667,89 @@ func BenchmarkMapBlock(b *testing.B) {
 	}
 	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "transfers/s")
 	b.ReportMetric(float64(len(block)+len(infos))*float64(b.N)/b.Elapsed().Seconds()/1e6, "MB/s")
+}
+
+// headerChain adds n constructed blocks (headers without transactions)
+// on top of the recorded one; tag marks a branch.
+func (n *node) headerChain(count int, tag byte) {
+	parent := recID
+	for h := uint64(recHeight + 1); h <= recHeight+uint64(count); h++ {
+		id := fmt.Sprintf("%016x%02x%046x", h, tag, h)
+		n.blocks[h] = []byte(fmt.Sprintf(`{"blockID":"%s","block_header":{"raw_data":{"number":%d,"parentHash":"%s","timestamp":%d}}}`, id, h, parent, 1662014442000+3000*(h-recHeight)))
+		parent = id
+	}
+	n.head = recHeight + uint64(count)
+}
+
+// TestRanges reads more blocks than a call holds, on several
+// connections: the calls stay within the batch size, and the blocks come
+// back whole and in order.
+func TestRanges(t *testing.T) {
+	n := newNode(t)
+	n.headerChain(45, 0xaa)
+	var widest atomic.Int64
+	n.setFail(func(w http.ResponseWriter, r *http.Request, method string, k int64) bool {
+		if method == "getblockbylimitnext" {
+			var args struct{ StartNum, EndNum int64 }
+			body, _ := io.ReadAll(r.Body)
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			json.Unmarshal(body, &args)
+			if d := args.EndNum - args.StartNum; d > widest.Load() {
+				widest.Store(d)
+			}
+		}
+		return false
+	})
+	_, s := n.serve(t)
+	s.opts.BatchSize, s.opts.Concurrency = 10, 3
+	blocks, err := s.Blocks(context.Background(), recHeight, recHeight+45)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(blocks) != 46 || linked(blocks) != 0 || blocks[0].Hash != recID || len(blocks[0].Txs) != 19 {
+		t.Fatalf("%d blocks, broken at %d", len(blocks), linked(blocks))
+	}
+	for i, b := range blocks {
+		if b.Height != recHeight+uint64(i) {
+			t.Fatalf("block %d at %d", b.Height, i)
+		}
+	}
+	if widest.Load() != 10 || n.calls("getblockbylimitnext") != 5 {
+		t.Errorf("widest call %d blocks, %d calls", widest.Load(), n.calls("getblockbylimitnext"))
+	}
+}
+
+// TestReorgWhileReading switches the node to another branch after the
+// first range is answered: the ranges no longer link, and the source
+// reads again rather than return a broken chain.
+func TestReorgWhileReading(t *testing.T) {
+	n := newNode(t)
+	n.headerChain(20, 0xaa)
+	var switched atomic.Bool
+	n.setFail(func(w http.ResponseWriter, r *http.Request, method string, k int64) bool {
+		if method == "getblockbylimitnext" && switched.CompareAndSwap(false, true) {
+			// Answer this call from the old branch, then move the
+			// blocks above 43811932 to another.
+			n.ServeHTTP(w, r)
+			parent := fmt.Sprintf("%016x%02x%046x", recHeight+10, 0xaa, recHeight+10)
+			n.mu.Lock()
+			for h := uint64(recHeight + 11); h <= recHeight+20; h++ {
+				id := fmt.Sprintf("%016x%02x%046x", h, 0xbb, h)
+				n.blocks[h] = []byte(fmt.Sprintf(`{"blockID":"%s","block_header":{"raw_data":{"number":%d,"parentHash":"%s","timestamp":%d}}}`, id, h, parent, 1662014442000+3000*(h-recHeight)))
+				parent = id
+			}
+			n.mu.Unlock()
+			return true
+		}
+		return false
+	})
+	_, s := n.serve(t)
+	s.opts.BatchSize, s.opts.Concurrency = 15, 1
+	blocks, err := s.Blocks(context.Background(), recHeight, recHeight+20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if linked(blocks) != 0 || blocks[20].Hash[16:18] != "bb" || s.Stats().Retries != 1 {
+		t.Errorf("tip %s, broken at %d, %d retries", blocks[20].Hash, linked(blocks), s.Stats().Retries)
+	}
 }
