@@ -125,7 +125,7 @@ func ParseSeed(p AddressParser, c chain.Chain, spec string) (Seed, error) {
 		sd.Amount, rest = a, rest[:i]
 	}
 	head, out, narrowed := strings.Cut(rest, ":")
-	if c == chain.Ethereum && ethTxHash.MatchString(head) || c == chain.Bitcoin && btcTxHash.MatchString(head) {
+	if c == chain.Ethereum && ethTxHash.MatchString(head) || (c == chain.Bitcoin || c == chain.Tron) && btcTxHash.MatchString(head) {
 		sd.Tx = strings.ToLower(head)
 		if !narrowed {
 			return sd, nil

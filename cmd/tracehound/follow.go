@@ -16,17 +16,20 @@ import (
 // followOptions let a server ingest new blocks itself: the store is
 // single-process, so a server sees only the blocks it ingests.
 type followOptions struct {
-	eth              ethNode
-	btc              btcNode
-	ethConf, btcConf uint64
-	poll, watchEvery time.Duration
-	batch            int
-	webhook          string
+	eth                        ethNode
+	btc                        btcNode
+	tron                       tronNode
+	ethConf, btcConf, tronConf uint64
+	poll, watchEvery           time.Duration
+	batch                      int
+	webhook                    string
 }
 
 func (f *followOptions) addFlags(fl *pflag.FlagSet) {
 	f.eth.addFlags(fl, "follow-eth", "eth-")
 	f.btc.addFlags(fl, "follow-btc", "btc-")
+	f.tron.addFlags(fl, "follow-tron", "tron-")
+	fl.Uint64Var(&f.tronConf, "tron-confirmations", 20, "stay this many blocks behind the Tron node's head (a block is final after about 19)")
 	fl.Uint64Var(&f.ethConf, "eth-confirmations", 0, "stay this many blocks behind the Ethereum node's head")
 	fl.Uint64Var(&f.btcConf, "btc-confirmations", 0, "stay this many blocks behind the Bitcoin node's head")
 	fl.DurationVar(&f.poll, "follow-poll", time.Second, "how often to ask the nodes for a new head")
@@ -57,6 +60,18 @@ func (f *followOptions) followers(a *app) []node.Follower {
 		fs = append(fs, node.Follower{Chain: chain.Bitcoin, Options: bo, WatchEvery: f.watchEvery,
 			Open: func(context.Context) (ingest.NodeSource, func(), error) {
 				src, err := f.btc.open()
+				if err != nil {
+					return nil, nil, err
+				}
+				return src, func() {}, nil
+			}})
+	}
+	if f.tron.url != "" {
+		to := o
+		to.Confirmations = f.tronConf
+		fs = append(fs, node.Follower{Chain: chain.Tron, Options: to, WatchEvery: f.watchEvery,
+			Open: func(ctx context.Context) (ingest.NodeSource, func(), error) {
+				src, err := f.tron.open(ctx)
 				if err != nil {
 					return nil, nil, err
 				}

@@ -20,11 +20,14 @@ import (
 
 	"github.com/tracehound/tracehound/chain"
 	"github.com/tracehound/tracehound/chain/btc"
+	"github.com/tracehound/tracehound/chain/registry"
 	"github.com/tracehound/tracehound/ingest"
 	"github.com/tracehound/tracehound/ingest/blkfile"
 	"github.com/tracehound/tracehound/ingest/btcrpc"
 	"github.com/tracehound/tracehound/ingest/ethrpc"
 	"github.com/tracehound/tracehound/ingest/etl"
+	"github.com/tracehound/tracehound/ingest/transfers"
+	"github.com/tracehound/tracehound/ingest/tron"
 	"github.com/tracehound/tracehound/node"
 	"github.com/tracehound/tracehound/watch"
 )
@@ -85,7 +88,7 @@ Each chain's tip is a checkpoint: a run that is stopped or killed resumes
 after the last block it stored, and every batch of blocks is written
 atomically, so nothing is duplicated or lost.`,
 	}
-	cmd.AddCommand(newIngestEthCmd(a), newIngestBtcCmd(a), newIngestCSVCmd(a))
+	cmd.AddCommand(newIngestEthCmd(a), newIngestBtcCmd(a), newIngestTronCmd(a), newIngestCSVCmd(a), newIngestTransfersCmd(a))
 	return cmd
 }
 
@@ -231,19 +234,42 @@ func newIngestBtcCmd(a *app) *cobra.Command {
 
 func newIngestCSVCmd(a *app) *cobra.Command {
 	var f ingestFlags
+	var btcNet string
 	cmd := &cobra.Command{
 		Use:   "csv FILE...",
-		Short: "Ingest Ethereum history from blockchain-etl CSV exports",
+		Short: "Ingest history from blockchain-etl exports: Ethereum CSV, or with --btc bitcoin-etl transactions",
 		Long: `Ingest Ethereum history from blockchain-etl (ethereum-etl, BigQuery
 crypto_ethereum) CSV exports. Give the transactions export and any of the
 receipts, token_transfers, traces and blocks exports of the same block
 range; each file's kind is told by its header. Transactions need their
 receipts (receipt_* columns or a receipts file) so that failed
-transactions and fees are known.`,
+transactions and fees are known.
+
+With --btc, read a bitcoin-etl transactions export (JSON lines, or CSV with
+the inputs and outputs as JSON) as Bitcoin blocks, keeping the real txids.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o, err := f.options(cmd, a.log)
 			if err != nil {
+				return err
+			}
+			if cmd.Flags().Changed("btc") {
+				if len(args) != 1 {
+					return usageError("--btc reads one transactions export")
+				}
+				params, err := btcNetwork(btcNet)
+				if err != nil {
+					return err
+				}
+				src, err := etl.OpenBitcoin(args[0], params)
+				if err != nil {
+					return err
+				}
+				defer src.Close()
+				if first, ok := src.First(); ok && !cmd.Flags().Changed("from") {
+					o.From = first
+				}
+				_, err = a.runIngest(cmd.Context(), f, node.Ingest{Chain: chain.Bitcoin, Stream: src, Options: o})
 				return err
 			}
 			src, err := etl.Open(args...)
@@ -259,7 +285,115 @@ transactions and fees are known.`,
 		},
 	}
 	f.add(cmd, false)
+	cmd.Flags().StringVar(&btcNet, "btc", "mainnet", "read a bitcoin-etl transactions export of this network")
+	cmd.Flags().Lookup("btc").NoOptDefVal = "mainnet"
 	return cmd
+}
+
+func newIngestTransfersCmd(a *app) *cobra.Command {
+	var f ingestFlags
+	var c, asset, tokens, native string
+	var decimals int
+	cmd := &cobra.Command{
+		Use:   "transfers --chain CHAIN FILE...",
+		Short: "Ingest transfer lists exported from explorers (Etherscan, Dune, blockchain-etl token transfers, Tron exports)",
+		Long: `Ingest account-model transfers of an EVM chain or Tron from CSV files, by
+header name: tx_hash, block_number, block_timestamp (RFC 3339 or unix
+seconds), from_address, to_address, asset (native, a token contract or a
+symbol) and value (an integer in base units; a decimal amount needs the
+token's decimals from the token table, --tokens or --decimals). Etherscan's
+and Dune's column names are accepted too; other columns are ignored, rows
+may come in any order within a block, blocks ascending. The real
+transaction hashes are kept. A bad row is an error with its file and line,
+and nothing of its chunk is stored.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ch, err := registry.Lookup(c)
+			if err != nil || ch != chain.Ethereum && ch != chain.Tron {
+				return usageError("--chain %q: want an EVM network (eth, bsc, arb ...) or tron", c)
+			}
+			o, err := f.options(cmd, a.log)
+			if err != nil {
+				return err
+			}
+			to := transfers.Options{Chain: ch, Asset: asset, NativeSymbol: native}
+			if cmd.Flags().Changed("decimals") {
+				to.Decimals = &decimals
+			}
+			if tokens != "" {
+				if to.Tokens, err = transfers.LoadTokens(tokens, func(c chain.Chain, s string) (string, error) {
+					addr, err := registry.NewParser().Parse(s, c)
+					return addr.Value, err
+				}); err != nil {
+					return err
+				}
+			}
+			src, err := transfers.Open(to, args...)
+			if err != nil {
+				return err
+			}
+			defer src.Close()
+			if first, ok := src.First(); ok && !cmd.Flags().Changed("from") {
+				o.From = first
+			}
+			_, err = a.runIngest(cmd.Context(), f, node.Ingest{Chain: ch, Stream: src, Options: o})
+			return err
+		},
+	}
+	f.add(cmd, false)
+	cmd.Flags().StringVar(&c, "chain", "", "chain of the transfers: an EVM network (eth, bsc, arb, polygon ...) or tron")
+	cmd.Flags().StringVar(&asset, "asset", "", "asset of every row of files without an asset column: native, a token contract or a known symbol")
+	cmd.Flags().StringVar(&tokens, "tokens", "", "CSV of tokens (chain, contract, symbol, decimals) beside the built-in table")
+	cmd.Flags().IntVar(&decimals, "decimals", 0, "decimals of amounts written in whole units for tokens the table does not know")
+	cmd.Flags().StringVar(&native, "native-symbol", "", "the symbol rows use for the chain's coin (default ETH or TRX)")
+	return cmd
+}
+
+func newIngestTronCmd(a *app) *cobra.Command {
+	var f ingestFlags
+	var rpc tronNode
+	cmd := &cobra.Command{
+		Use:   "tron --rpc URL [--from N --to M | --follow]",
+		Short: "Ingest Tron blocks (TRX, TRC-10 and TRC-20 transfers) from a java-tron node's HTTP API",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if rpc.url == "" {
+				return usageError("--rpc is required")
+			}
+			o, err := f.options(cmd, a.log)
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			src, err := rpc.open(ctx)
+			if err != nil {
+				return err
+			}
+			_, err = a.runIngest(ctx, f, node.Ingest{Chain: chain.Tron, Node: src, Options: o})
+			return err
+		},
+	}
+	f.add(cmd, true)
+	rpc.addFlags(cmd.Flags(), "rpc", "")
+	return cmd
+}
+
+// tronNode is how to reach a java-tron node: ingest tron's flags, and
+// serve's with a "tron-" prefix.
+type tronNode struct {
+	url string
+	so  tron.SourceOptions
+}
+
+func (n *tronNode) addFlags(fl *pflag.FlagSet, urlFlag, prefix string) {
+	fl.StringVar(&n.url, urlFlag, "", "java-tron node HTTP API URL, e.g. http://127.0.0.1:8090")
+	fl.StringVar(&n.so.APIKey, prefix+"api-key", os.Getenv("TRACEHOUND_TRON_API_KEY"), "TRON-PRO-API-KEY for a hosted node (default $TRACEHOUND_TRON_API_KEY)")
+	fl.IntVar(&n.so.Concurrency, prefix+"concurrency", 0, "requests in flight (default 4)")
+	fl.IntVar(&n.so.BatchSize, prefix+"rpc-batch", 0, "blocks per request, at most 100 (default 20)")
+}
+
+func (n *tronNode) open(ctx context.Context) (*tron.Source, error) {
+	return tron.NewSource(ctx, n.url, n.so)
 }
 
 // runIngest opens the node, wires watches, progress and metrics, runs

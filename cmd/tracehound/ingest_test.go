@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -168,5 +169,44 @@ func TestIngestUsage(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%v: %v, want %q", c.args, err, c.want)
 		}
+	}
+}
+
+// TestIngestTransfersAndBitcoinETL loads an explorer's transfer list and a
+// bitcoin-etl export through the command line, then reads an address
+// back; a bad row stops the load with its file and line.
+func TestIngestTransfersAndBitcoinETL(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "store")
+	from, to := "0x098b716b8aaf21512996dc57eb0615e2383e2f96", "0x28c6c06298d514db089934071355e5743bf21d60"
+	list := "tx_hash,block_number,block_timestamp,from_address,to_address,asset,value,memo\n" +
+		"0x" + strings.Repeat("ab", 32) + ",21900001,2025-02-21T14:13:35Z," + from + "," + to + ",native,1500000000000000000,x\n" +
+		"0x" + strings.Repeat("cd", 32) + ",21900001,1740147215," + from + "," + to + ",USDT,12.5,y\n"
+	path := filepath.Join(dir, "transfers.csv")
+	must(t, os.WriteFile(path, []byte(list), 0o644))
+	if out, err := run(t, "--data", data, "ingest", "transfers", "--chain", "bsc", path, "--no-progress"); err != nil || !strings.Contains(out, "2 transfers") {
+		t.Fatalf("ingest transfers: %v\n%s", err, out)
+	}
+	out, err := run(t, "--data", data, "address", "eth", to, "--json")
+	if err != nil || !strings.Contains(out, `"received": "1500000000000000000"`) || !strings.Contains(out, `"received": "12500000"`) ||
+		!strings.Contains(out, `"0x`+strings.Repeat("ab", 32)+`"`) {
+		t.Errorf("address after the load: %v\n%s", err, out)
+	}
+	bad := filepath.Join(dir, "bad.csv")
+	must(t, os.WriteFile(bad, []byte("tx_hash,block_number,block_timestamp,from_address,to_address,asset,value\n"+
+		"0x"+strings.Repeat("ef", 32)+",21900002,2025-02-21T14:14:00Z,"+from+","+to+",0x"+strings.Repeat("11", 20)+",1.5\n"), 0o644))
+	if _, err := run(t, "--data", filepath.Join(dir, "other"), "ingest", "transfers", "--chain", "eth", bad, "--no-progress"); err == nil || !strings.Contains(err.Error(), "bad.csv:2") {
+		t.Errorf("a decimal amount of a token without decimals: %v", err)
+	}
+	if _, err := run(t, "--data", data, "ingest", "transfers", "--chain", "btc", path); err == nil {
+		t.Error("ingest transfers took a UTXO chain")
+	}
+	// bitcoin-etl's own test export of blocks 50001 and 50002 spends
+	// coins of earlier blocks: without them, a clear error and nothing
+	// stored.
+	etlFile := filepath.Join("..", "..", "ingest", "etl", "testdata", "bitcoin-etl-50001.json")
+	if out, err := run(t, "--data", data, "ingest", "csv", "--btc", etlFile, "--no-progress"); err == nil ||
+		!strings.Contains(err.Error(), "block 50001") || !strings.Contains(err.Error(), "not an unspent output in the store") || !strings.Contains(out, "tip 0") {
+		t.Errorf("ingest csv --btc without the earlier blocks: %v\n%s", err, out)
 	}
 }

@@ -50,6 +50,7 @@ func readBytes(n int, data []byte) ([]*chain.Block, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer s.Close()
 	var out []*chain.Block
 	for len(out) <= n {
 		b, err := s.Next(context.Background())

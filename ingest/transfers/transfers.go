@@ -16,7 +16,6 @@ package transfers
 import (
 	"cmp"
 	"context"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -24,6 +23,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -165,12 +165,22 @@ type row struct {
 	line     int
 	block    uint64
 	tx       string
-	txIndex  int // -1 if not given
-	logIndex int // -1 if not given
-	t        chain.Transfer
+	txIndex  int    // -1 if not given
+	logIndex int    // -1 if not given
+	key      uint64 // the hash's first 8 digits, which order rows as tx does
+	t        xfer
 	failed   bool
 	hash     string // block hash, if given
 	when     time.Time
+}
+
+// xfer is what a row moves; the block, transaction and position are
+// added when the block is built.
+type xfer struct {
+	kind     chain.TransferKind
+	from, to string
+	asset    chain.Asset
+	amount   chain.Amount
 }
 
 // file is one export being read, one block's rows at a time.
@@ -179,7 +189,7 @@ type file struct {
 	path string
 	r    io.Reader
 	f    io.Closer // nil for a reader the caller owns
-	cr   *csv.Reader
+	sp   *splitter
 	col  columns
 	size int64
 	read *atomic.Int64
@@ -217,10 +227,30 @@ type Source struct {
 	native         string            // the native coin's symbol, upper case
 	nativeDecimals int
 	// Buffers reused from block to block.
-	rows  []row
-	from  []*file
-	order []int
+	rows                 []row
+	from                 []*file
+	order, txOf          []int
+	start, members, fill []int
+	byTx                 map[string]int
+	assets               map[string]chain.Asset // token contracts seen, interned
+	memo                 [4]assetMemo
+	memoNext             int
+
+	// Blocks are read ahead on a goroutine of their own, started by the
+	// first Next, so that parsing runs beside what the caller does with
+	// the blocks (the bulk loader's encoding).
+	ahead     chan *chain.Block
+	stop      chan struct{}
+	stopOnce  sync.Once
+	final     error // what Next says once ahead is closed
+	first     uint64
+	haveFirst bool
 }
+
+// readAhead is how many blocks the reading goroutine may be ahead of
+// Next: more than a batch of RunStream's, so that it goes on parsing
+// while a batch is stored.
+const readAhead = 256
 
 // maxCache bounds the addresses remembered as checked.
 const maxCache = 1 << 20
@@ -308,23 +338,23 @@ func New(o Options, inputs ...Input) (*Source, error) {
 		}
 		s.files = append(s.files, fl)
 	}
+	s.first, s.haveFirst = s.head()
 	return s, nil
 }
 
 func (s *Source) openFile(in Input) (*file, error) {
 	path := in.Name
 	fl := &file{s: s, path: path, r: in.R, size: in.Size, read: new(atomic.Int64)}
-	fl.cr = csv.NewReader(countingReader{in.R, fl.read})
-	fl.cr.ReuseRecord = true
-	head, err := fl.cr.Read()
+	fl.sp = newSplitter(countingReader{in.R, fl.read})
+	head, line, err := fl.sp.read()
 	if err != nil {
 		if errors.Is(err, io.EOF) {
 			return nil, fmt.Errorf("%s: empty file", path)
 		}
-		return nil, fmt.Errorf("%s: header: %w", path, err)
+		return nil, fmt.Errorf("%s:%d: header: %w", path, line, err)
 	}
 	head = slices.Clone(head)
-	fl.line = 1
+	fl.line = line
 	if fl.col, err = findColumns(head); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -332,15 +362,20 @@ func (s *Source) openFile(in Input) (*file, error) {
 	if !fl.native && fl.col[fAsset] < 0 && fl.col[fContract] < 0 && fl.col[fSymbol] < 0 && s.o.Asset == "" {
 		return nil, fmt.Errorf("%s: no asset column (asset, contract_address, token_symbol ...): name the asset of every row (native, a contract or a symbol)", path)
 	}
-	fl.cr.FieldsPerRecord = len(head)
 	if err := fl.advance(); err != nil {
 		return nil, err
 	}
 	return fl, nil
 }
 
-// Close closes the files Open opened.
+// Close closes the files Open opened. It stops the goroutine reading ahead; a Source made by New must be
+// closed too unless it was read to its end.
 func (s *Source) Close() {
+	if s.ahead != nil {
+		s.stopOnce.Do(func() { close(s.stop) })
+		for range s.ahead {
+		}
+	}
 	for _, f := range s.files {
 		if f.f != nil {
 			f.f.Close()
@@ -355,7 +390,10 @@ func (s *Source) Chain() chain.Chain { return s.o.Chain }
 func (s *Source) ID() string { return s.o.ID }
 
 // First is the first block the exports hold, and false if they are empty.
-func (s *Source) First() (uint64, bool) {
+func (s *Source) First() (uint64, bool) { return s.first, s.haveFirst }
+
+// head is the lowest block the files have not given yet.
+func (s *Source) head() (uint64, bool) {
 	var first uint64
 	ok := false
 	for _, f := range s.files {
@@ -382,31 +420,30 @@ func (fl *file) errorf(line int, format string, args ...any) error {
 // advance reads and parses the next row, checking that block numbers do
 // not go back.
 func (fl *file) advance() error {
-	rec, err := fl.cr.Read()
+	rec, line, err := fl.sp.read()
 	if errors.Is(err, io.EOF) {
 		fl.eof = true
 		return nil
 	}
 	if err != nil {
-		var pe *csv.ParseError
-		if errors.As(err, &pe) {
-			return fl.errorf(pe.Line, "%v", pe.Err)
+		var se *splitError
+		if errors.As(err, &se) {
+			return fl.errorf(se.line, "%v", se.err)
 		}
-		return fl.errorf(fl.line+1, "%v", err)
+		return fl.errorf(line, "%v", err)
 	}
-	line, _ := fl.cr.FieldPos(0)
 	prev := fl.next.block
 	had := fl.line > 1
 	fl.line = line
-	r, err := fl.parse(rec)
-	if err != nil {
+	// Parsed in place: a row is large, and copying it costs.
+	r := &fl.next
+	if err := fl.parse(rec, r); err != nil {
 		return &LineError{File: fl.path, Line: line, Err: err}
 	}
 	if had && r.block < prev {
 		return fl.errorf(line, "block %d after block %d: the file must be sorted by block number", r.block, prev)
 	}
 	r.line = line
-	fl.next = r
 	return nil
 }
 
@@ -417,58 +454,59 @@ func (fl *file) get(rec []string, f field) string {
 	return ""
 }
 
-// parse reads one record.
-func (fl *file) parse(rec []string) (row, error) {
+// parse reads one record into r.
+func (fl *file) parse(rec []string, r *row) error {
 	s := fl.s
-	r := row{txIndex: -1, logIndex: -1}
+	*r = row{txIndex: -1, logIndex: -1}
 	var err error
 	bs := fl.get(rec, fBlock)
 	if r.block, err = strconv.ParseUint(bs, 10, 64); err != nil {
-		return r, fmt.Errorf("block_number %q: not a block number", bs)
+		return fmt.Errorf("block_number %q: not a block number", bs)
 	}
 	if r.tx, err = s.txHash(fl.get(rec, fTx)); err != nil {
-		return r, fmt.Errorf("tx_hash: %v", err)
+		return fmt.Errorf("tx_hash: %v", err)
 	}
+	r.key = hashKey(r.tx)
 	if bh := fl.get(rec, fBlockHash); bh != "" {
 		if r.hash, err = s.txHash(bh); err != nil {
-			return r, fmt.Errorf("block_hash: %v", err)
+			return fmt.Errorf("block_hash: %v", err)
 		}
 	}
 	if r.when, err = fl.time(rec); err != nil {
-		return r, err
+		return err
 	}
 	from, to := fl.get(rec, fFrom), fl.get(rec, fTo)
 	if fl.native && to == "" {
 		// A contract creation: Etherscan names the new contract.
 		to = fl.get(rec, fContract)
 	}
-	if r.t.From, err = s.address(from); err != nil || from == "" {
-		return r, fmt.Errorf("from_address %q: %v", from, orEmpty(err))
+	if r.t.from, err = s.address(from); err != nil || from == "" {
+		return fmt.Errorf("from_address %q: %v", from, orEmpty(err))
 	}
-	if r.t.To, err = s.address(to); err != nil || to == "" {
-		return r, fmt.Errorf("to_address %q: %v", to, orEmpty(err))
+	if r.t.to, err = s.address(to); err != nil || to == "" {
+		return fmt.Errorf("to_address %q: %v", to, orEmpty(err))
 	}
 	if v := fl.get(rec, fTxIndex); v != "" {
 		if r.txIndex, err = strconv.Atoi(v); err != nil || r.txIndex < 0 {
-			return r, fmt.Errorf("transaction_index %q: not an index", v)
+			return fmt.Errorf("transaction_index %q: not an index", v)
 		}
 	}
 	if v := fl.get(rec, fLogIndex); v != "" {
 		if r.logIndex, err = strconv.Atoi(v); err != nil || r.logIndex < 0 || r.logIndex > 1<<31 {
-			return r, fmt.Errorf("log_index %q: not an index", v)
+			return fmt.Errorf("log_index %q: not an index", v)
 		}
 	}
 	if r.failed, err = fl.failed(rec); err != nil {
-		return r, err
+		return err
 	}
 	decimals, err := fl.asset(rec, &r.t)
 	if err != nil {
-		return r, err
+		return err
 	}
-	if r.t.Amount, err = fl.amount(rec, decimals); err != nil {
-		return r, err
+	if r.t.amount, err = fl.amount(rec, decimals); err != nil {
+		return err
 	}
-	return r, nil
+	return nil
 }
 
 // time reads the block time: unix seconds (milliseconds when the number
@@ -558,15 +596,61 @@ func (fl *file) failed(rec []string) (bool, error) {
 
 // asset sets the transfer's kind and asset and returns the decimals of
 // amounts written in whole units (-1 if unknown).
-func (fl *file) asset(rec []string, t *chain.Transfer) (int, error) {
+func (fl *file) asset(rec []string, t *xfer) (int, error) {
 	s := fl.s
 	if fl.native {
-		t.Kind, t.Asset = chain.KindNative, chain.Native
+		t.kind, t.asset = chain.KindNative, chain.Native
 		return s.nativeDecimals, nil
 	}
 	contract := fl.get(rec, fContract)
 	raw := fl.get(rec, fAsset)
 	sym := fl.get(rec, fSymbol)
+	// Exports move few assets, row after row: the answer for the last
+	// few is remembered.
+	for i := range s.memo {
+		m := &s.memo[i]
+		if m.set && m.contract == contract && m.raw == raw && m.sym == sym {
+			t.kind, t.asset = m.kind, m.asset
+			return m.decimals, nil
+		}
+	}
+	d, err := fl.assetOf(contract, raw, sym, t)
+	if err == nil {
+		s.memo[s.memoNext] = assetMemo{set: true, contract: strings.Clone(contract), raw: strings.Clone(raw), sym: strings.Clone(sym), kind: t.kind, asset: t.asset, decimals: d}
+		s.memoNext = (s.memoNext + 1) % len(s.memo)
+	}
+	return d, err
+}
+
+// assetMemo is the asset of rows naming contract, raw and sym.
+type assetMemo struct {
+	set                bool
+	contract, raw, sym string
+	kind               chain.TransferKind
+	asset              chain.Asset
+	decimals           int
+}
+
+// intern returns a token's asset as a string of its own, one per token:
+// the row's string lies in a chunk of the file, which a long-lived copy
+// would keep alive.
+func (s *Source) intern(a string) chain.Asset {
+	if v, ok := s.assets[a]; ok {
+		return v
+	}
+	v := chain.Asset(strings.Clone(a))
+	if s.assets == nil || len(s.assets) >= maxAssets {
+		s.assets = make(map[string]chain.Asset)
+	}
+	s.assets[string(v)] = v
+	return v
+}
+
+// maxAssets bounds the token contracts interned.
+const maxAssets = 1 << 16
+
+func (fl *file) assetOf(contract, raw, sym string, t *xfer) (int, error) {
+	s := fl.s
 	if contract == "" && raw == "" && sym == "" {
 		raw = s.o.Asset
 	}
@@ -581,27 +665,27 @@ func (fl *file) asset(rec []string, t *chain.Transfer) (int, error) {
 	switch {
 	case contract != "":
 		if s.isNative(contract) {
-			t.Kind, t.Asset = chain.KindNative, chain.Native
+			t.kind, t.asset = chain.KindNative, chain.Native
 			return s.nativeDecimals, nil
 		}
 		c, err := s.address(contract)
 		if err != nil {
 			return 0, fmt.Errorf("contract_address: %v", err)
 		}
-		t.Kind, t.Asset = chain.KindToken, chain.Asset(c)
-		if tok, ok := s.o.Tokens.ByAsset(s.o.Chain, t.Asset); ok {
+		t.kind, t.asset = chain.KindToken, s.intern(c)
+		if tok, ok := s.o.Tokens.ByAsset(s.o.Chain, t.asset); ok {
 			return tok.Decimals, nil
 		}
 		return s.fallbackDecimals(), nil
 	case raw != "" || (sym != "" && s.isNative(sym)):
-		t.Kind, t.Asset = chain.KindNative, chain.Native
+		t.kind, t.asset = chain.KindNative, chain.Native
 		return s.nativeDecimals, nil
 	case sym != "":
 		tok, err := s.o.Tokens.BySymbol(s.o.Chain, sym)
 		if err != nil {
 			return 0, err
 		}
-		t.Kind, t.Asset = chain.KindToken, tok.Asset
+		t.kind, t.asset = chain.KindToken, tok.Asset
 		return tok.Decimals, nil
 	}
 	return 0, errors.New("no asset: the row names neither a contract nor a symbol")
@@ -711,7 +795,15 @@ func (s *Source) address(a string) (string, error) {
 	if len(s.cache) >= maxCache {
 		clear(s.cache)
 	}
-	s.cache[a] = c
+	// Strings of their own: a row's string keeps its chunk of the file
+	// alive.
+	k := strings.Clone(a)
+	if c == a {
+		c = k
+	} else {
+		c = strings.Clone(c)
+	}
+	s.cache[k] = c
 	return c, nil
 }
 
@@ -736,22 +828,50 @@ func (s *Source) txHash(h string) (string, error) {
 	return "0x" + b, nil
 }
 
+// hashKey is the first 8 hex digits of a hash as the chain shows it (64
+// digits, after 0x on Ethereum), as a number that orders hashes as their
+// strings do: comparing it first spares most string comparisons.
+func hashKey(h string) uint64 {
+	if len(h) < 64 {
+		return 0
+	}
+	d := h[len(h)-64:]
+	return uint64(d[0])<<56 | uint64(d[1])<<48 | uint64(d[2])<<40 | uint64(d[3])<<32 |
+		uint64(d[4])<<24 | uint64(d[5])<<16 | uint64(d[6])<<8 | uint64(d[7])
+}
+
 // isLowerHex reports whether s is hexadecimal, and whether it has no
 // upper-case digits.
 func isLowerHex(s string) (lower, ok bool) {
-	lower = true
+	var acc byte
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case '0' <= c && c <= '9', 'a' <= c && c <= 'f':
-		case 'A' <= c && c <= 'F':
-			lower = false
-		default:
-			return false, false
-		}
+		acc |= hexClass[s[i]]
 	}
-	return lower, true
+	return acc&hexUpper == 0, acc&hexBad == 0
 }
+
+// hexClass marks upper-case hex digits and bytes that are no hex digit,
+// so that a run of digits is checked without a branch a byte.
+const (
+	hexUpper = 1
+	hexBad   = 2
+)
+
+var hexClass = func() (t [256]byte) {
+	for i := range t {
+		t[i] = hexBad
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = 0
+	}
+	for c := 'a'; c <= 'f'; c++ {
+		t[c] = 0
+	}
+	for c := 'A'; c <= 'F'; c++ {
+		t[c] = hexUpper
+	}
+	return t
+}()
 
 // Next returns the next block. Heights the exports skip come back as empty
 // blocks without a hash, since the store keeps a chain's blocks
@@ -760,7 +880,42 @@ func (s *Source) Next(ctx context.Context) (*chain.Block, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	h, ok := s.First()
+	if s.ahead == nil {
+		s.ahead, s.stop = make(chan *chain.Block, readAhead), make(chan struct{})
+		go s.readAhead()
+	}
+	select {
+	case b, ok := <-s.ahead:
+		if !ok {
+			return nil, s.final
+		}
+		return b, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// readAhead reads blocks into s.ahead until the end, an error or Close.
+func (s *Source) readAhead() {
+	defer close(s.ahead)
+	for {
+		b, err := s.next()
+		if err != nil {
+			s.final = err
+			return
+		}
+		select {
+		case s.ahead <- b:
+		case <-s.stop:
+			s.final = errors.New("transfer exports closed")
+			return
+		}
+	}
+}
+
+// next reads the next block.
+func (s *Source) next() (*chain.Block, error) {
+	h, ok := s.head()
 	if !ok {
 		return nil, io.EOF
 	}
@@ -788,7 +943,7 @@ func (s *Source) read(h uint64) (*chain.Block, error) {
 			}
 		}
 	}
-	b := &chain.Block{Chain: s.o.Chain, Height: h}
+	b := &chain.Block{Chain: s.o.Chain, Height: h, Txs: make([]chain.Tx, 0, len(rows))}
 	first := 0
 	for i := range rows {
 		r := &rows[i]
@@ -821,43 +976,76 @@ func (s *Source) read(h uint64) (*chain.Block, error) {
 		if c := cmp.Compare(x.txIndex, y.txIndex); c != 0 {
 			return c
 		}
+		if c := cmp.Compare(x.key, y.key); c != 0 {
+			return c
+		}
 		if c := strings.Compare(x.tx, y.tx); c != 0 {
 			return c
 		}
 		return compareRows(x, y)
 	})
-	byTx := make(map[string]int)
-	var members [][]int // rows of each transaction, in order
+	// Rows of one transaction are adjacent in that order unless some give
+	// the transaction's index and others do not; the map joins those.
+	// Each row's transaction, the rows of each in order (offsets into
+	// members), and one backing array for all transfers: a few
+	// allocations a block rather than several a transaction.
+	if s.byTx == nil {
+		s.byTx = make(map[string]int)
+	}
+	clear(s.byTx)
+	txOf := s.txOf[:0]
 	for _, i := range order {
 		r := &rows[i]
-		k, ok := byTx[r.tx]
+		k, ok := s.byTx[r.tx]
 		if !ok {
 			k = len(b.Txs)
-			byTx[r.tx] = k
+			s.byTx[r.tx] = k
 			b.Txs = append(b.Txs, chain.Tx{Hash: r.tx, Index: k})
-			members = append(members, nil)
 		}
-		members[k] = append(members[k], i)
+		txOf = append(txOf, k)
+	}
+	s.txOf = txOf
+	start := slices.Grow(s.start[:0], len(b.Txs)+1)[:len(b.Txs)+1]
+	clear(start)
+	for _, k := range txOf {
+		start[k+1]++
 	}
 	for k := range b.Txs {
+		start[k+1] += start[k]
+	}
+	members := slices.Grow(s.members[:0], len(order))[:len(order)]
+	fill := slices.Grow(s.fill[:0], len(b.Txs))[:len(b.Txs)]
+	copy(fill, start)
+	for n, i := range order {
+		k := txOf[n]
+		members[fill[k]] = i
+		fill[k]++
+	}
+	s.start, s.members, s.fill = start, members, fill
+	all := make([]chain.Transfer, 0, len(rows))
+	for k := range b.Txs {
 		tx := &b.Txs[k]
-		for _, i := range members[k] {
+		idx := members[start[k]:start[k+1]]
+		for _, i := range idx {
 			if rows[i].failed {
 				tx.Failed = true
 			}
 		}
 		if tx.Failed {
-			for _, i := range members[k] {
+			for _, i := range idx {
 				if !rows[i].failed {
 					return nil, from[i].errorf(rows[i].line, "transaction %s is failed in another row but moves value here", tx.Hash)
 				}
 			}
 			continue
 		}
-		if err := transfersOf(tx, rows, members[k]); err != nil {
-			r := &rows[members[k][0]]
-			return nil, from[members[k][0]].errorf(r.line, "%v", err)
+		n := len(all)
+		var err error
+		if all, err = transfersOf(tx, all, rows, idx); err != nil {
+			r := &rows[idx[0]]
+			return nil, from[idx[0]].errorf(r.line, "%v", err)
 		}
+		tx.Transfers = all[n:len(all):len(all)]
 		for j := range tx.Transfers {
 			t := &tx.Transfers[j]
 			t.Chain, t.Tx, t.Block, t.Time = s.o.Chain, tx.Hash, h, b.Time
@@ -874,11 +1062,20 @@ func (s *Source) read(h uint64) (*chain.Block, error) {
 // ones internal transfers. An exact duplicate of a transfer with a log
 // index (the same row in two merged exports) is dropped; a different
 // transfer under the same log index is an error.
-func transfersOf(tx *chain.Tx, rows []row, idx []int) error {
+func transfersOf(tx *chain.Tx, out []chain.Transfer, rows []row, idx []int) ([]chain.Transfer, error) {
+	if len(idx) == 1 {
+		// One row, the common case: its own log index or position 0.
+		r := &rows[idx[0]]
+		t := chain.Transfer{Kind: r.t.kind, From: r.t.from, To: r.t.to, Asset: r.t.asset, Amount: r.t.amount}
+		if t.Kind == chain.KindToken && r.logIndex >= 0 {
+			t.Pos = uint32(r.logIndex)
+		}
+		return append(out, t), nil
+	}
 	used := make(map[uint32]int)
 	for _, i := range idx {
 		r := &rows[i]
-		if r.t.Kind != chain.KindToken || r.logIndex < 0 {
+		if r.t.kind != chain.KindToken || r.logIndex < 0 {
 			continue
 		}
 		p := uint32(r.logIndex)
@@ -886,15 +1083,14 @@ func transfersOf(tx *chain.Tx, rows []row, idx []int) error {
 			if rows[j].t == r.t {
 				continue
 			}
-			return fmt.Errorf("transaction %s: log index %d names two different transfers (lines %d and %d)", tx.Hash, p, rows[j].line, r.line)
+			return out, fmt.Errorf("transaction %s: log index %d names two different transfers (lines %d and %d)", tx.Hash, p, rows[j].line, r.line)
 		}
 		used[p] = i
 	}
-	tx.Transfers = make([]chain.Transfer, 0, len(idx))
 	native, next := uint32(0), uint32(0)
 	for _, i := range idx {
 		r := &rows[i]
-		t := r.t
+		t := chain.Transfer{Kind: r.t.kind, From: r.t.from, To: r.t.to, Asset: r.t.asset, Amount: r.t.amount}
 		switch {
 		case t.Kind == chain.KindNative && native == 0:
 			t.Pos = 0
@@ -917,9 +1113,9 @@ func transfersOf(tx *chain.Tx, rows []row, idx []int) error {
 			t.Pos = next
 			next++
 		}
-		tx.Transfers = append(tx.Transfers, t)
+		out = append(out, t)
 	}
-	return nil
+	return out, nil
 }
 
 // compareRows orders the rows of one transaction: by log index, then
@@ -928,19 +1124,19 @@ func compareRows(x, y *row) int {
 	if c := cmp.Compare(x.logIndex, y.logIndex); c != 0 {
 		return c
 	}
-	if c := cmp.Compare(x.t.Kind, y.t.Kind); c != 0 {
+	if c := cmp.Compare(x.t.kind, y.t.kind); c != 0 {
 		return c
 	}
-	if c := strings.Compare(string(x.t.Asset), string(y.t.Asset)); c != 0 {
+	if c := strings.Compare(string(x.t.asset), string(y.t.asset)); c != 0 {
 		return c
 	}
-	if c := strings.Compare(x.t.From, y.t.From); c != 0 {
+	if c := strings.Compare(x.t.from, y.t.from); c != 0 {
 		return c
 	}
-	if c := strings.Compare(x.t.To, y.t.To); c != 0 {
+	if c := strings.Compare(x.t.to, y.t.to); c != 0 {
 		return c
 	}
-	if c := x.t.Amount.Cmp(y.t.Amount); c != 0 {
+	if c := x.t.amount.Cmp(y.t.amount); c != 0 {
 		return c
 	}
 	return cmp.Compare(x.line, y.line)

@@ -806,5 +806,3 @@ func removeBulkDirs(dir string) error {
 	}
 	return errors.Join(errs...)
 }
-
-

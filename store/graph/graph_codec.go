@@ -126,7 +126,7 @@ func (d *dec) amount() chain.Amount {
 }
 
 // Hashes are stored as raw bytes and shown as each chain shows them:
-// Ethereum with 0x, Bitcoin without.
+// Ethereum with 0x, Bitcoin and Tron without.
 func hashBytes(s string) ([]byte, error) {
 	h := strings.TrimPrefix(strings.TrimPrefix(s, "0x"), "0X")
 	b, err := hex.DecodeString(h)
@@ -163,8 +163,22 @@ func blockHashBytes(s string) ([]byte, error) {
 	return hashBytes(s)
 }
 
+// bareHashes reports whether chain c shows its hashes as bare hex, as
+// Bitcoin's and Tron's nodes and explorers do. A Tron block hash must read
+// back exactly as the node gives it, or every batch would look like a
+// fork of the stored chain.
+func bareHashes(c chain.Chain) bool { return c == chain.Bitcoin || c == chain.Tron }
+
+// hashPrefix is what comes before a hash's hex digits on chain c.
+func hashPrefix(c chain.Chain) string {
+	if bareHashes(c) {
+		return ""
+	}
+	return "0x"
+}
+
 func hashString(c chain.Chain, b []byte) string {
-	if c == chain.Bitcoin {
+	if bareHashes(c) {
 		return hex.EncodeToString(b)
 	}
 	if len(b) != 32 {

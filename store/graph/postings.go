@@ -48,9 +48,7 @@ func (v *PostingView) TxHash() (h [32]byte) {
 
 // AppendTx appends the transaction hash as the chain shows it.
 func (v *PostingView) AppendTx(b []byte) []byte {
-	if v.Chain != chain.Bitcoin {
-		b = append(b, "0x"...)
-	}
+	b = append(b, hashPrefix(v.Chain)...)
 	return hex.AppendEncode(b, v.tx)
 }
 
@@ -235,11 +233,7 @@ func (d *Store) Postings(ctx context.Context, c chain.Chain, addr string, q Post
 			Chain: c, Address: addr, Incoming: v.Incoming, Time: v.Time(),
 			Block: v.Block, TxIndex: v.TxIndex, Kind: v.Kind, Pos: v.Pos, Amount: v.Amount(),
 		}
-		if c == chain.Bitcoin {
-			p.Tx = strs.hex("", v.tx)
-		} else {
-			p.Tx = strs.hex("0x", v.tx)
-		}
+		p.Tx = strs.hex(hashPrefix(c), v.tx)
 		if v.cpTag == addrHex20 {
 			p.Counterparty = strs.hex("0x", v.cp)
 		} else {
