@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"reflect"
+	"sync"
 	"testing"
 	"time"
 
@@ -12,14 +13,41 @@ import (
 	"github.com/tracehound/tracehound/trace"
 )
 
+// countingGraph counts the reads of each address's postings.
+type countingGraph struct {
+	trace.Graph
+	mu    sync.Mutex
+	reads map[string]int
+}
+
+func (g *countingGraph) Postings(ctx context.Context, c chain.Chain, a string, q chain.PostingQuery, fn func(chain.Posting) bool) error {
+	g.mu.Lock()
+	g.reads[a]++
+	g.mu.Unlock()
+	return g.Graph.Postings(ctx, c, a, q, fn)
+}
+
+// total is the reads so far and the most of any one address.
+func (g *countingGraph) total() (n, most int) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, r := range g.reads {
+		n, most = n+r, max(most, r)
+	}
+	return n, most
+}
+
 // TestCachedGraph: traces through the cache equal traces on the store,
 // with a budget that holds everything and one so small that entries are
-// evicted and busy addresses bypass it.
+// evicted and busy addresses bypass it. With room for everything, each
+// address is read from the store once, on a miss, and a trace run again
+// reads nothing from it; with room for nothing, the store is read again.
 func TestCachedGraph(t *testing.T) {
 	db := store(t, theft)
 	ctx := context.Background()
 	for _, budget := range []int{1_000_000, 3} {
-		cg := trace.NewCachedGraph(db.Graph(), budget)
+		g := &countingGraph{Graph: db.Graph(), reads: make(map[string]int)}
+		cg := trace.NewCachedGraph(g, budget)
 		for _, m := range []trace.Model{trace.Poison, trace.Haircut, trace.FIFO} {
 			o := trace.Options{Chain: chain.Ethereum, Model: m, Labels: services}
 			want, err := trace.Run(ctx, db.Graph(), []trace.Seed{{Address: addr("7")}}, o)
@@ -27,6 +55,8 @@ func TestCachedGraph(t *testing.T) {
 				t.Fatal(err)
 			}
 			for run := range 2 {
+				reads, _ := g.total()
+				hits, misses := cg.Stats()
 				got, err := trace.Run(ctx, cg, []trace.Seed{{Address: addr("7")}}, o)
 				if err != nil {
 					t.Fatal(err)
@@ -37,18 +67,37 @@ func TestCachedGraph(t *testing.T) {
 				if string(gj) != string(wj) {
 					t.Errorf("budget %d, %s, run %d: cached trace differs:\n%v\n%v", budget, m, run, got, want)
 				}
+				reads2, most := g.total()
+				hits2, misses2 := cg.Stats()
+				switch {
+				case budget == 3 && run == 1 && reads2 == reads:
+					t.Errorf("budget 3, %s: a trace run again read nothing from the store, though no history fits", m)
+				case budget == 3:
+				case reads2 > reads && run == 1:
+					t.Errorf("budget %d, %s: a trace run again read the store %d times (%v)", budget, m, reads2-reads, g.reads)
+				case most > 1:
+					t.Errorf("budget %d, %s, run %d: an address read from the store %d times (%v)", budget, m, run, most, g.reads)
+				case misses2-misses != uint64(reads2-reads):
+					t.Errorf("budget %d, %s, run %d: %d misses, %d reads of the store", budget, m, run, misses2-misses, reads2-reads)
+				case m == trace.Poison && run == 0 && (misses2 == 0 || reads2 == 0):
+					t.Errorf("budget %d: the first trace missed %d times and read the store %d times", budget, misses2, reads2)
+				case run == 1 && hits2 <= hits:
+					t.Errorf("budget %d, %s: a trace run again hit the cache %d times", budget, m, hits2-hits)
+				}
 			}
 		}
 		// Windows, directions and limits answered from memory.
+		reads, _ := g.total()
 		var a, b []string
 		q := chain.PostingQuery{Outgoing: true, Limit: 1}
 		db.Graph().Postings(ctx, chain.Ethereum, addr("7"), q, func(p chain.Posting) bool { a = append(a, p.Tx); return true })
 		cg.Postings(ctx, chain.Ethereum, addr("7"), q, func(p chain.Posting) bool { b = append(b, p.Tx); return true })
-		if !reflect.DeepEqual(a, b) {
+		if !reflect.DeepEqual(a, b) || len(a) != 1 {
 			t.Errorf("budget %d: newest outgoing %v, store says %v", budget, b, a)
 		}
-		hits, misses := cg.Stats()
-		t.Logf("budget %d: %d hits, %d misses", budget, hits, misses)
+		if n, _ := g.total(); budget > 3 && n != reads {
+			t.Errorf("budget %d: a window of a cached history read the store", budget)
+		}
 	}
 }
 

@@ -2,10 +2,11 @@ package amlsim
 
 import (
 	"math/big"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tracehound/tracehound/chain/chaintest"
 )
 
 func TestParseCents(t *testing.T) {
@@ -45,14 +46,7 @@ func FuzzParseCents(f *testing.F) {
 }
 
 func TestOpenTGZ(t *testing.T) {
-	file := filepath.Join("..", "..", "..", "shared", "data", "detection", "amlsim", "20K_cycle200.tgz")
-	if _, err := os.Stat(file); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("data set missing under CI: %v", err)
-		}
-		t.Skip(err)
-	}
-	g, err := OpenTGZ(file)
+	g, err := OpenTGZ(chaintest.SharedData(t, "detection", "amlsim", "20K_cycle200.tgz"))
 	if err != nil {
 		t.Fatal(err)
 	}

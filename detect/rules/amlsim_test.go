@@ -4,27 +4,18 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/tracehound/tracehound/chain"
+	"github.com/tracehound/tracehound/chain/chaintest"
 	"github.com/tracehound/tracehound/detect/amlsim"
 )
 
-var amlsimDir = filepath.Join("..", "..", "..", "shared", "data", "detection", "amlsim")
-
 func openAMLSim(t testing.TB, name string) *amlsim.Graph {
 	t.Helper()
-	file := filepath.Join(amlsimDir, name+".tgz")
-	if _, err := os.Stat(file); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("data set missing under CI: %v", err)
-		}
-		t.Skipf("data set not present: %v", err)
-	}
-	g, err := amlsim.OpenTGZ(file)
+	g, err := amlsim.OpenTGZ(chaintest.SharedData(t, "detection", "amlsim", name+".tgz"))
 	if err != nil {
 		t.Fatal(err)
 	}

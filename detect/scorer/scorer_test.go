@@ -6,23 +6,19 @@ import (
 	"encoding/csv"
 	"math"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/tracehound/tracehound/chain/chaintest"
 )
 
-// trainCSV is the published data set, relative to this package.
-var trainCSV = filepath.Join("..", "..", "..", "shared", "data", "detection", "eth-fraud", "train.csv")
-
+// loadTrain reads the published data set.
 func loadTrain(t testing.TB) (*Dataset, []byte) {
 	t.Helper()
-	raw, err := os.ReadFile(trainCSV)
+	raw, err := os.ReadFile(chaintest.SharedData(t, "detection", "eth-fraud", "train.csv"))
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("data set missing under CI: %v", err)
-		}
-		t.Skipf("data set not present: %v", err)
+		t.Fatal(err)
 	}
 	d, err := ReadCSV(bytes.NewReader(raw), nil)
 	if err != nil {

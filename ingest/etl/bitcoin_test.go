@@ -18,6 +18,7 @@ import (
 
 	"github.com/tracehound/tracehound/chain"
 	"github.com/tracehound/tracehound/chain/btc"
+	"github.com/tracehound/tracehound/chain/chaintest"
 	"github.com/tracehound/tracehound/ingest/etl"
 )
 
@@ -120,13 +121,10 @@ func writeETL(t *testing.T, w io.Writer, msgs []*wire.MsgBlock, first uint64) {
 // bitcoin-etl's format and read back: every transaction, input and
 // output is the one chain/btc decodes from the raw blocks.
 func TestBitcoinETLRoundTrip(t *testing.T) {
-	path := filepath.Join("..", "..", "..", "shared", "data", "btc", "blk_0_to_14131.dat")
+	path := chaintest.SharedData(t, "btc", chaintest.Blk14131)
 	f, err := os.Open(path)
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
+		t.Fatal(err)
 	}
 	defer f.Close()
 	rr := btc.NewRecordReader(f, path, wire.MainNet)

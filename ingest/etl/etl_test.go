@@ -2,11 +2,15 @@ package etl_test
 
 import (
 	"context"
+	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
+	"math/big"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -254,26 +258,220 @@ func TestBadExports(t *testing.T) {
 	}
 }
 
-// FuzzExport reads hostile transaction exports: errors are fine, panics
-// and transfers in failed transactions are not.
+// FuzzExport reads hostile exports: transactions, receipts, traces and
+// token transfers. Each is refused with an error naming a file (and, once
+// the headers are read, a line in it), or read whole and exactly: blocks
+// at consecutive heights from the first transaction's, each transaction
+// row once, and every transfer the rows call for, with the amount the CSV
+// wrote, read as an exact number (checkExport).
 func FuzzExport(f *testing.F) {
-	f.Add(fixture["transactions.csv"], fixture["receipts.csv"], fixture["traces.csv"])
-	f.Add("hash,block_number,transaction_index,from_address,to_address,value\n", "", "")
-	f.Fuzz(func(t *testing.T, txs, receipts, traces string) {
+	f.Add(fixture["transactions.csv"], fixture["receipts.csv"], fixture["traces.csv"], fixture["token_transfers.csv"])
+	f.Add("hash,block_number,transaction_index,from_address,to_address,value\n", "", "", "")
+	f.Add(`hash,nonce,transaction_index,from_address,to_address,value,gas,gas_price,input,receipt_cumulative_gas_used,receipt_gas_used,receipt_contract_address,receipt_root,receipt_status,block_timestamp,block_number,block_hash,max_fee_per_gas,max_priority_fee_per_gas,transaction_type,receipt_effective_gas_price
+`+h(9)+`,1,0,`+alice+`,`+bob+`,401346000000000000000000.0,21000,3000000000,0x,21000,21000,,,1,2025-02-21 14:13:35 UTC,21895238,`+h(7)+`,,,2,2500000000
+`+h(8)+`,1,1,`+bob+`,`+carol+`,100,21000,3000000000,0x,21000,21000,,,0,2025-02-21 14:13:35 UTC,21895238,`+h(7)+`,,,2,2500000000
+`+h(10)+`,1,0,`+bob+`,`+alice+`, 0010 ,21000,3000000000,0x,21000,21000,,,1,2025-02-21 14:13:59 UTC,21895240,`+h(11)+`,,,2,2500000000
+`, "", "", "")
+	f.Fuzz(func(t *testing.T, txs, receipts, traces, tokens string) {
 		files := map[string]string{"transactions.csv": txs}
-		if receipts != "" {
-			files["receipts.csv"] = receipts
+		for name, body := range map[string]string{"receipts.csv": receipts, "traces.csv": traces, "token_transfers.csv": tokens} {
+			if body != "" {
+				files[name] = body
+			}
 		}
-		if traces != "" {
-			files["traces.csv"] = traces
+		paths := writeFixture(t, files)
+		s, err := etl.Open(paths...)
+		if err != nil {
+			if !strings.Contains(err.Error(), filepath.Dir(paths[0])) && !strings.Contains(err.Error(), "no transactions export") {
+				t.Fatalf("open: %v, which names no file", err)
+			}
+			return
 		}
-		blocks, _ := readAll(t, writeFixture(t, files))
-		for _, b := range blocks {
-			for _, tx := range b.Txs {
-				if tx.Failed && len(tx.Transfers) > 0 {
-					t.Fatal("failed transaction with transfers")
+		defer s.Close()
+		var blocks []*chain.Block
+		for {
+			b, err := s.Next(context.Background())
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				var le *etl.LineError
+				if !errors.As(err, &le) || !slices.Contains(paths, le.File) || le.Line < 2 || le.Line > strings.Count(files[filepath.Base(le.File)], "\n")+1 {
+					t.Fatalf("%v: want an error naming a line of a file", err)
+				}
+				return
+			}
+			blocks = append(blocks, b)
+		}
+		checkExport(t, files, blocks)
+	})
+}
+
+// csvRows reads an export as a reader of it would, by the names of its
+// columns (trimmed, in lower case, the last of a name winning): rows whose
+// fields are trimmed of spaces.
+func csvRows(t *testing.T, body string) []map[string]string {
+	t.Helper()
+	if body == "" {
+		return nil
+	}
+	recs, err := csv.NewReader(strings.NewReader(body)).ReadAll()
+	if err != nil {
+		t.Fatalf("export read whole but refused by encoding/csv: %v", err)
+	}
+	var rows []map[string]string
+	for _, rec := range recs[1:] {
+		row := make(map[string]string)
+		for i, name := range recs[0] {
+			row[strings.ToLower(strings.TrimSpace(strings.TrimPrefix(name, "\ufeff")))] = strings.TrimSpace(rec[i])
+		}
+		rows = append(rows, row)
+	}
+	return rows
+}
+
+// exact is the amount s, a CSV number, says: an integer, read exactly in
+// whatever form math/big reads it ("10", "10.0", "1e1").
+func exact(t *testing.T, what, s string) *big.Int {
+	t.Helper()
+	if s == "" {
+		return new(big.Int)
+	}
+	r, ok := new(big.Rat).SetString(s)
+	if !ok || !r.IsInt() || r.Sign() < 0 {
+		t.Fatalf("%s %q, not a whole number of base units, was read", what, s)
+	}
+	return r.Num()
+}
+
+// checkExport checks the blocks read from an export against its rows.
+// Rows belong to a transaction by block number and hash, in any case.
+func checkExport(t *testing.T, files map[string]string, blocks []*chain.Block) {
+	t.Helper()
+	type txKey struct{ block, hash string }
+	key := func(row map[string]string, hash string) txKey {
+		n, err := strconv.ParseUint(row["block_number"], 10, 64)
+		if err != nil {
+			t.Fatalf("row of block %q read", row["block_number"])
+		}
+		return txKey{strconv.FormatUint(n, 10), strings.ToLower(row[hash])}
+	}
+	txRows := csvRows(t, files["transactions.csv"])
+	// The receipt's status and created contract: a receipts row's, else
+	// the transaction row's own columns.
+	status, created := make(map[txKey]string), make(map[txKey]string)
+	for _, row := range txRows {
+		k := key(row, "hash")
+		status[k], created[k] = row["receipt_status"], row["receipt_contract_address"]
+	}
+	for _, row := range csvRows(t, files["receipts.csv"]) {
+		k := key(row, "transaction_hash")
+		status[k], created[k] = row["status"], row["contract_address"]
+	}
+	traces := make(map[txKey][]map[string]string) // the calls below the top, in order
+	for _, row := range csvRows(t, files["traces.csv"]) {
+		if tt := row["trace_type"]; tt != "reward" && tt != "genesis" && tt != "daofork" && row["trace_address"] != "" {
+			k := key(row, "transaction_hash")
+			traces[k] = append(traces[k], row)
+		}
+	}
+	tokens := make(map[txKey][]map[string]string)
+	for _, row := range csvRows(t, files["token_transfers.csv"]) {
+		k := key(row, "transaction_hash")
+		tokens[k] = append(tokens[k], row)
+	}
+
+	got := make(map[txKey]*chain.Tx)
+	for i, b := range blocks {
+		if i > 0 && b.Height != blocks[i-1].Height+1 {
+			t.Fatalf("block %d after block %d", b.Height, blocks[i-1].Height)
+		}
+		for j := range b.Txs {
+			tx := &b.Txs[j]
+			k := txKey{strconv.FormatUint(b.Height, 10), tx.Hash}
+			if got[k] != nil {
+				t.Fatalf("transaction %s twice in block %d", tx.Hash, b.Height)
+			}
+			got[k] = tx
+			for _, tr := range tx.Transfers {
+				if tr.Block != b.Height || tr.Tx != tx.Hash || tr.Chain != chain.Ethereum {
+					t.Fatalf("transfer %+v in transaction %s of block %d", tr, tx.Hash, b.Height)
 				}
 			}
 		}
-	})
+	}
+	if len(txRows) > 0 && (len(blocks) == 0 || strconv.FormatUint(blocks[0].Height, 10) != key(txRows[0], "hash").block) {
+		t.Fatalf("%d blocks read, the first row's block %s first", len(blocks), txRows[0]["block_number"])
+	}
+	if len(got) != len(txRows) {
+		t.Fatalf("%d transactions read from %d rows", len(got), len(txRows))
+	}
+	for _, row := range txRows {
+		k := key(row, "hash")
+		tx := got[k]
+		switch {
+		case tx == nil:
+			t.Fatalf("transaction %s of block %s not read", k.hash, k.block)
+		case exact(t, "transaction_index", row["transaction_index"]).Cmp(big.NewInt(int64(tx.Index))) != 0:
+			t.Fatalf("transaction %s at index %d, its row says %q", k.hash, tx.Index, row["transaction_index"])
+		case tx.Failed != (status[k] == "0"):
+			t.Fatalf("transaction %s failed %v, its receipt's status %q", k.hash, tx.Failed, status[k])
+		}
+		// What the rows call for, one transfer at a time, in the order
+		// they come in the transaction.
+		var want []chain.Transfer
+		if v := exact(t, "value", row["value"]); !tx.Failed && v.Sign() != 0 {
+			to := row["to_address"]
+			if to == "" { // a creation pays the contract it created
+				to = created[k]
+			}
+			want = append(want, chain.Transfer{Kind: chain.KindNative, From: strings.ToLower(row["from_address"]), To: strings.ToLower(to), Amount: amountOf(t, v)})
+		}
+		for p, tr := range traces[k] {
+			// Calls that reverted, or sit in a transaction that did, are
+			// not read further.
+			if tx.Failed || tr["status"] == "0" || tr["error"] != "" {
+				continue
+			}
+			switch tr["trace_type"] {
+			case "call":
+				if ct := tr["call_type"]; ct != "call" && ct != "" {
+					continue // a delegatecall or staticcall moves nothing
+				}
+			case "create", "create2", "suicide", "selfdestruct":
+			default:
+				t.Fatalf("trace of type %q read", tr["trace_type"])
+			}
+			if v := exact(t, "trace value", tr["value"]); v.Sign() != 0 && tr["to_address"] != "" {
+				want = append(want, chain.Transfer{Kind: chain.KindInternal, Pos: uint32(p + 1), From: strings.ToLower(tr["from_address"]), To: strings.ToLower(tr["to_address"]), Amount: amountOf(t, v)})
+			}
+		}
+		for _, tr := range tokens[k] {
+			li, err := strconv.ParseUint(tr["log_index"], 10, 32)
+			if err != nil {
+				t.Fatalf("log_index %q read", tr["log_index"])
+			}
+			want = append(want, chain.Transfer{Kind: chain.KindToken, Pos: uint32(li), From: strings.ToLower(tr["from_address"]), To: strings.ToLower(tr["to_address"]),
+				Asset: chain.Asset(strings.ToLower(tr["token_address"])), Amount: amountOf(t, exact(t, "token value", tr["value"]))})
+		}
+		if len(tx.Transfers) != len(want) {
+			t.Fatalf("transaction %s of block %s: %d transfers, its rows call for %d", k.hash, k.block, len(tx.Transfers), len(want))
+		}
+		for i, w := range want {
+			g := tx.Transfers[i]
+			if g.Kind != w.Kind || g.Pos != w.Pos || g.From != w.From || g.To != w.To || g.Asset != w.Asset || g.Amount.Cmp(w.Amount) != 0 {
+				t.Fatalf("transaction %s of block %s, transfer %d: %s %d %s>%s %s %s, its row says %s %d %s>%s %s %s", k.hash, k.block, i,
+					g.Kind, g.Pos, g.From, g.To, g.Asset, g.Amount, w.Kind, w.Pos, w.From, w.To, w.Asset, w.Amount)
+			}
+		}
+	}
+}
+
+func amountOf(t *testing.T, v *big.Int) chain.Amount {
+	t.Helper()
+	a, err := chain.AmountFromBig(v)
+	if err != nil {
+		t.Fatalf("%s read as an amount: %v", v, err)
+	}
+	return a
 }

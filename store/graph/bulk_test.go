@@ -68,10 +68,14 @@ func graphState(t *testing.T, db *graph.Store, c chain.Chain, addrs, txs []strin
 	return b.String()
 }
 
-func ethState(t *testing.T, db *graph.Store) string {
+func ethState(t *testing.T, db *graph.Store) string { return ethStateTo(t, db, 40) }
+
+// ethStateTo is the state of ethBlocks' addresses and of the
+// transactions of blocks 1 to n.
+func ethStateTo(t *testing.T, db *graph.Store, n int) string {
 	var txs []string
-	for h := 1; h <= 40; h++ {
-		txs = append(txs, hash("0x", h*10+1), hash("0x", h*10+3))
+	for h := 1; h <= n; h++ {
+		txs = append(txs, hash("0x", h*10+1), hash("0x", h*10+2), hash("0x", h*10+3))
 	}
 	return graphState(t, db, chain.Ethereum, []string{"0xa11ce", "0xb0b", "0xca401", "0x70ce4"}, txs)
 }
@@ -83,6 +87,13 @@ func TestBulkLoadEqualsBatches(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := ethState(t, ref)
+	// Block 41 written after the load must leave what one batch of the 41
+	// blocks leaves.
+	ref41 := open(t)
+	if err := ref41.WriteBlocks(ctx, chain.Ethereum, "test", ethBlocks(1, 41)); err != nil {
+		t.Fatal(err)
+	}
+	want41 := ethStateTo(t, ref41, 41)
 	for _, o := range []graph.BulkOptions{{BatchBytes: -1}, {MaxBlocks: 7, BatchBytes: -1}, {ChunkBytes: 1, BatchBytes: -1}, {ChunkBytes: 1, MaxBlocks: 7, BatchBytes: -1}, {MaxBlocks: 7}} {
 		db := open(t)
 		// A first part written in batches: the load extends it.
@@ -96,6 +107,9 @@ func TestBulkLoadEqualsBatches(t *testing.T) {
 		// The graph goes on in batches after the load.
 		if err := db.WriteBlocks(ctx, chain.Ethereum, "test", ethBlocks(41, 1)); err != nil {
 			t.Fatal(err)
+		}
+		if got := ethStateTo(t, db, 41); got != want41 {
+			t.Errorf("%+v: block 41 written after the bulk load differs from batches:\n%s\nwant\n%s", o, got, want41)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package graph
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"reflect"
@@ -143,28 +144,194 @@ func TestTxRecordRoundTrip(t *testing.T) {
 	}
 }
 
+// FuzzDecodeRecords checks the transaction record and address encodings
+// both ways. The input, taken as a recipe (fuzzTx), is a transaction whose
+// record must read back as it was written, the same whether its addresses
+// were memoised or not, and be corrupt cut anywhere short. The input, taken
+// as a record, is corrupt or reads as a transaction whose record, written
+// again, reads the same and is written again byte for byte, and is no
+// longer than the input (the input may spell a field loosely: a uvarint or
+// an amount with leading zeros, an address as a string). Taken as
+// addresses, each one read re-encodes to the bytes it was read from unless
+// those spelled it loosely.
 func FuzzDecodeRecords(f *testing.F) {
 	blk, tx := sampleTx()
 	f.Add(encodeTx(nil, chain.Ethereum, blk, tx, nil))
+	f.Add(encodeTx(nil, chain.Bitcoin, blk, tx, nil))
 	f.Add(appendAddr(appendAddr([]byte(strings.Repeat("h", 32)), "0x"+strings.Repeat("ab", 20)), ""))
 	f.Add([]byte{txRecordVersion, 0xff, 0xff})
-	f.Fuzz(func(t *testing.T, b []byte) {
+	// A recipe of every field: both flags, a 32-byte fee, two transfers,
+	// an input, an output.
+	f.Add([]byte("\x03\x07\x00\x00\x00\x0c\x80\x00\x00\x00\x00\x00\x00\x00\x11\x20" + strings.Repeat("\xfe", 32) +
+		"\x00\x02\x01\x05\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f\x10\x11\x12\x13\x02\x09\x0b\x01\x01\x03\x00\x07\x01" +
+		"\x01\x00\xaa\x01\x02\x7f\x03\x01\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f\x10\x11\x12\x13\x14\x15"))
+	f.Fuzz(checkRecords)
+}
+
+func checkRecords(t *testing.T, b []byte) {
+	{
 		th := make([]byte, 32)
-		decodeTx(chain.Ethereum, th, b)
-		decodeTx(chain.Bitcoin, th, b)
-		d := dec{b: b}
-		for d.err == nil && len(d.b) > 0 {
-			s := d.addr()
-			if d.err != nil {
-				break
-			}
-			// Whatever decodes re-encodes to a record that reads the same.
-			r := dec{b: appendAddr(nil, s)}
-			if got := r.addr(); got != s || r.err != nil {
-				t.Fatalf("%q re-read as %q, %v", s, got, r.err)
+		for i := range th {
+			th[i] = byte(i * 37)
+		}
+
+		// b as a recipe.
+		c, blk, tx := fuzzTx(b)
+		v := encodeTx(nil, c, blk, tx, nil)
+		r, err := decodeTx(c, th, v)
+		if err != nil {
+			t.Fatalf("%s record of %d bytes refused: %v", c, len(v), err)
+		}
+		want := *tx
+		want.Hash = hashString(c, th)
+		want.Transfers = nil
+		for _, tr := range tx.Transfers {
+			tr.Chain, tr.Tx, tr.Block, tr.Time = c, want.Hash, blk.Height, blk.Time
+			want.Transfers = append(want.Transfers, tr)
+		}
+		if r.Chain != c || r.Block != blk.Height || r.Time != blk.Time || !reflect.DeepEqual(r.Tx, want) {
+			t.Fatalf("%s record read back as\n%+v\nwant\n%+v", c, r, want)
+		}
+		var m hexMemo
+		for range 2 {
+			if mv := encodeTx(nil, c, blk, tx, &m); !bytes.Equal(mv, v) {
+				t.Fatalf("record with memoised addresses\n% x\nwant\n% x", mv, v)
 			}
 		}
-	})
+		// Cut everywhere would be quadratic: a fuzzer minimising an
+		// input runs this thousands of times.
+		cuts := []int{len(v) - 1}
+		for n := 0; n < len(v); n += 1 + n%7 + len(v)/64 {
+			cuts = append(cuts, n)
+		}
+		for _, n := range cuts {
+			if _, err := decodeTx(c, th, v[:n]); !errors.Is(err, errCorrupt) {
+				t.Fatalf("%s record cut to %d of %d bytes: %v", c, n, len(v), err)
+			}
+		}
+
+		// b as a record.
+		for _, c := range []chain.Chain{chain.Ethereum, chain.Bitcoin} {
+			r, err := decodeTx(c, th, b)
+			if err != nil {
+				if !errors.Is(err, errCorrupt) {
+					t.Errorf("%s: %v, want errCorrupt", c, err)
+				}
+				continue
+			}
+			blk := &chain.Block{Height: r.Block, Time: r.Time}
+			v := encodeTx(nil, c, blk, &r.Tx, nil)
+			r2, err := decodeTx(c, th, v)
+			if err != nil {
+				t.Fatalf("%s: % x read, written again as % x, which is refused: %v", c, b, v, err)
+			}
+			if !reflect.DeepEqual(r2, r) {
+				t.Fatalf("%s: % x read as\n%+v\nwritten again and read as\n%+v", c, b, r, r2)
+			}
+			if v2 := encodeTx(nil, c, blk, &r2.Tx, nil); !bytes.Equal(v2, v) {
+				t.Fatalf("%s: record % x read and written again as % x", c, v, v2)
+			}
+			if len(v) > len(b) {
+				t.Fatalf("%s: % x read and written again as % x, longer", c, b, v)
+			}
+		}
+
+		// b as addresses.
+		d := dec{b: b}
+		for d.err == nil && len(d.b) > 0 {
+			at := d.b
+			s := d.addr()
+			if d.err != nil {
+				if !errors.Is(d.err, errCorrupt) {
+					t.Fatalf("% x: %v, want errCorrupt", at, d.err)
+				}
+				break
+			}
+			read := at[:len(at)-len(d.b)]
+			e := appendAddr(nil, s)
+			r := dec{b: e}
+			if got := r.addr(); got != s || r.err != nil || len(r.b) != 0 {
+				t.Fatalf("%q re-read as %q, %v", s, got, r.err)
+			}
+			// Loose: a string that is an Ethereum-style address, or a
+			// length spelled with more bytes than it needs.
+			loose := read[0] == addrString && (isHex20(s) || len(read) != 1+len(binary.AppendUvarint(nil, uint64(len(s))))+len(s))
+			if !bytes.Equal(e, read) && !loose {
+				t.Fatalf("address %q read from % x, written as % x", s, read, e)
+			}
+		}
+	}
+}
+
+// fuzzTx turns b into a transaction, reading fields from it in the
+// record's order (zeros once it runs out): the chain, a block height and
+// time, the flags, a fee of up to 32 bytes, and up to 3 transfers, 3
+// inputs and 3 outputs, with addresses and hashes in every form the
+// encoding tells apart.
+func fuzzTx(b []byte) (chain.Chain, *chain.Block, *chain.Tx) {
+	next := func(n int) []byte {
+		p := make([]byte, n)
+		b = b[copy(p, b):]
+		return p
+	}
+	u8 := func() byte { return next(1)[0] }
+	u32 := func() uint32 { return binary.BigEndian.Uint32(next(4)) }
+	u64 := func() uint64 { return binary.BigEndian.Uint64(next(8)) }
+	amount := func() chain.Amount {
+		a, err := chain.AmountFromBytes(next(int(u8() % 33)))
+		if err != nil {
+			panic(err)
+		}
+		return a
+	}
+	hexOf := func(n int) string { return fmt.Sprintf("%x", next(n)) }
+	addr := func() string {
+		switch u8() % 5 {
+		case 0:
+			return "0x" + hexOf(20) // stored as its 20 bytes
+		case 1:
+			return "0x" + strings.ToUpper(hexOf(20)) // a string
+		case 2:
+			return ""
+		case 3:
+			return string(next(int(u8() % 64))) // any bytes
+		default:
+			return "bc1q" + hexOf(int(u8()%32))
+		}
+	}
+	c := chain.Ethereum
+	if u8()%2 == 1 {
+		c = chain.Bitcoin
+	}
+	hash := func() string {
+		switch u8() % 3 {
+		case 0: // as the chain shows hashes: stored raw
+			if c == chain.Bitcoin {
+				return hexOf(32)
+			}
+			return "0x" + hexOf(32)
+		case 1: // as the other chain does: a string
+			if c == chain.Bitcoin {
+				return "0x" + hexOf(32)
+			}
+			return hexOf(32)
+		default:
+			return string(next(int(u8() % 80)))
+		}
+	}
+	blk := &chain.Block{Height: u64(), Time: time.Unix(int64(u64()), 0).UTC()}
+	flags := u8()
+	tx := &chain.Tx{Index: int(u32()), Failed: flags&1 != 0, Coinbase: flags&2 != 0, Fee: amount(), From: addr()}
+	for range u8() % 4 {
+		tx.Transfers = append(tx.Transfers, chain.Transfer{Kind: chain.TransferKind(u8()), Pos: u32(), From: addr(), To: addr(), Asset: chain.Asset(addr()), Amount: amount()})
+	}
+	for range u8() % 4 {
+		tx.Inputs = append(tx.Inputs, chain.Input{PrevTx: hash(), PrevIndex: u32(), Address: addr(), Value: u64()})
+	}
+	for range u8() % 4 {
+		tx.Outputs = append(tx.Outputs, chain.Output{Index: u32(), Address: addr(), Value: u64(), Script: string(next(int(u8() % 40)))})
+	}
+	return c, blk, tx
 }
 
 func TestGraphFormatRefused(t *testing.T) {

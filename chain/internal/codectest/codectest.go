@@ -17,34 +17,15 @@ import (
 	"github.com/btcsuite/btcd/btcutil/bech32"
 
 	"github.com/tracehound/tracehound/chain"
+	"github.com/tracehound/tracehound/chain/chaintest"
 )
 
-// DataDir returns the shared data set beside the repository. Missing, it
-// skips the test, or fails it under CI=true.
+// DataDir returns the shared data set beside the repository, which must
+// hold the OFAC lists: missing, it skips the test, or fails it under
+// CI=true (chaintest.SharedData).
 func DataDir(t testing.TB) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test's directory")
-		}
-		dir = parent
-	}
-	data := filepath.Join(dir, "..", "shared", "data")
-	if _, err := os.Stat(filepath.Join(data, "ofac")); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("shared data not found at %s", data)
-		}
-		t.Skipf("shared data not found at %s", data)
-	}
-	return data
+	return filepath.Dir(chaintest.SharedData(t, "ofac"))
 }
 
 // ListAssets are the assets of the 2025-11-19 per-asset lists.
