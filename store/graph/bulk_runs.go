@@ -293,6 +293,11 @@ func (r *runReader) uvarint() (uint64, error) {
 		if err != nil {
 			return 0, err
 		}
+		if s == 63 && b[0] > 1 {
+			// A tenth byte may only hold the top bit, as binary.Uvarint
+			// refuses inside a block too.
+			break
+		}
 		x |= uint64(b[0]&0x7f) << s
 		if b[0] < 0x80 {
 			return x, nil

@@ -718,6 +718,10 @@ func decodeTx(c chain.Chain, hash, v []byte) (*TxRecord, error) {
 	for i := uint64(0); i < n && dd.err == nil; i++ {
 		r.Outputs = append(r.Outputs, chain.Output{Index: uint32(dd.uvar()), Address: dd.addr(), Value: dd.uvar(), Script: dd.str()})
 	}
+	if dd.err == nil && len(dd.b) > 0 {
+		// Bytes after the record: it was not written by encodeTx.
+		return nil, fmt.Errorf("tx record: %d bytes after its end: %w", len(dd.b), errCorrupt)
+	}
 	return r, dd.err
 }
 
