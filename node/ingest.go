@@ -86,13 +86,12 @@ func chainChanged(a, b func([]string, bool)) func([]string, bool) {
 	return func(addrs []string, all bool) { a(addrs, all); b(addrs, all) }
 }
 
-// Follower keeps one chain current from a node while the node serves.
+// Follower keeps one chain current from its node while the node serves.
+// A chain node that cannot be reached does not stop the server: it is
+// connected to again, as a run that fails later is, waiting longer after
+// each failure in a row.
 type Follower struct {
-	Chain chain.Chain
-	// Open connects to the chain's node. A node that cannot be reached
-	// does not stop the server: Open is retried, as a run that fails
-	// later is, waiting longer after each failure in a row.
-	Open func(ctx context.Context) (ingest.NodeSource, func(), error)
+	Node ChainNode
 	ingest.Options
 	// WatchEvery bounds how often watches rerun while catching up.
 	WatchEvery time.Duration
@@ -108,11 +107,11 @@ const (
 // tip after a failure. Each run ends after a whole batch, so the store's
 // checkpoint is intact when ctx ends.
 func (n *Node) follow(ctx context.Context, f Follower, state *followState) {
-	log := n.log.With("chain", string(f.Chain))
+	log := n.log.With("chain", string(f.Node.Chain))
 	for wait := followRetryMin; ; wait = min(2*wait, followRetryMax) {
 		st, err := n.followOnce(ctx, f, state)
 		if ctx.Err() != nil {
-			tip, _, _ := n.db.Graph().Tip(context.WithoutCancel(ctx), f.Chain)
+			tip, _, _ := n.db.Graph().Tip(context.WithoutCancel(ctx), f.Node.Chain)
 			log.Info("stopped following; the next start resumes after the stored tip", "tip", tip.Height)
 			return
 		}
@@ -122,7 +121,7 @@ func (n *Node) follow(ctx context.Context, f Follower, state *followState) {
 		if st.Blocks > 0 {
 			wait = followRetryMin
 		}
-		state.failed(f.Chain, err, n.now())
+		state.failed(f.Node.Chain, err, n.now())
 		log.Error("following failed; starting again from the stored tip", "err", err, "retry_in", wait.String())
 		select {
 		case <-ctx.Done():
@@ -133,16 +132,17 @@ func (n *Node) follow(ctx context.Context, f Follower, state *followState) {
 }
 
 func (n *Node) followOnce(ctx context.Context, f Follower, state *followState) (ingest.Stats, error) {
-	src, closeSrc, err := f.Open(ctx)
+	c := f.Node.Chain
+	src, closeSrc, _, err := n.OpenChainNode(ctx, f.Node)
 	if err != nil {
 		return ingest.Stats{}, err
 	}
 	defer closeSrc()
-	n.log.Info("following", "chain", string(f.Chain), "source", src.ID())
+	n.log.Info("following", "chain", string(c), "source", src.ID())
 	o := f.Options
 	o.Follow = true
-	o.Progress = chainProgress(o.Progress, func(p ingest.Progress) { state.progress(f.Chain, p, n.now()) })
-	return n.Ingest(ctx, Ingest{Chain: f.Chain, Node: src, Options: o, Watch: true, WatchEvery: f.WatchEvery, keepGoing: true})
+	o.Progress = chainProgress(o.Progress, func(p ingest.Progress) { state.progress(c, p, n.now()) })
+	return n.Ingest(ctx, Ingest{Chain: c, Node: src, Options: o, Watch: true, WatchEvery: f.WatchEvery, keepGoing: true})
 }
 
 func chainProgress(a, b func(ingest.Progress)) func(ingest.Progress) {

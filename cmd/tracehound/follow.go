@@ -1,8 +1,8 @@
 package main
 
 import (
-	"context"
 	"io"
+	"os"
 	"sync"
 	"time"
 
@@ -10,28 +10,37 @@ import (
 
 	"github.com/tracehound/tracehound/chain"
 	"github.com/tracehound/tracehound/ingest"
+	"github.com/tracehound/tracehound/ingest/ethrpc"
 	"github.com/tracehound/tracehound/node"
 )
 
 // followOptions let a server ingest new blocks itself: the store is
 // single-process, so a server sees only the blocks it ingests.
 type followOptions struct {
-	eth                        ethNode
-	btc                        btcNode
-	tron                       tronNode
-	ethConf, btcConf, tronConf uint64
-	poll, watchEvery           time.Duration
-	batch                      int
-	webhook                    string
+	nodes            []*node.ChainNode
+	conf             map[chain.Chain]*uint64
+	poll, watchEvery time.Duration
+	batch            int
+	webhook          string
 }
 
 func (f *followOptions) addFlags(fl *pflag.FlagSet) {
-	f.eth.addFlags(fl, "follow-eth", "eth-")
-	f.btc.addFlags(fl, "follow-btc", "btc-")
-	f.tron.addFlags(fl, "follow-tron", "tron-")
-	fl.Uint64Var(&f.tronConf, "tron-confirmations", 20, "stay this many blocks behind the Tron node's head (a block is final after about 19)")
-	fl.Uint64Var(&f.ethConf, "eth-confirmations", 0, "stay this many blocks behind the Ethereum node's head")
-	fl.Uint64Var(&f.btcConf, "btc-confirmations", 0, "stay this many blocks behind the Bitcoin node's head")
+	f.conf = map[chain.Chain]*uint64{}
+	for _, c := range []struct {
+		chain        chain.Chain
+		name         string
+		conf         uint64
+		confFootnote string
+	}{
+		{chain.Ethereum, "eth", 0, ""},
+		{chain.Bitcoin, "btc", 0, ""},
+		{chain.Tron, "tron", 20, " (a block is final after about 19)"},
+	} {
+		cn := &node.ChainNode{Chain: c.chain}
+		addChainNodeFlags(fl, cn, "follow-"+c.name, c.name+"-")
+		f.nodes = append(f.nodes, cn)
+		f.conf[c.chain] = fl.Uint64(c.name+"-confirmations", c.conf, "stay this many blocks behind the "+c.name+" node's head"+c.confFootnote)
+	}
 	fl.DurationVar(&f.poll, "follow-poll", time.Second, "how often to ask the nodes for a new head")
 	fl.IntVar(&f.batch, "follow-batch", 0, "blocks per atomic write while catching up (default 100)")
 	fl.DurationVar(&f.watchEvery, "watch-interval", 10*time.Second, "rerun watches at most this often while catching up")
@@ -39,46 +48,41 @@ func (f *followOptions) addFlags(fl *pflag.FlagSet) {
 }
 
 // followers are the chains the flags ask the server to follow.
-func (f *followOptions) followers(a *app) []node.Follower {
+func (f *followOptions) followers() []node.Follower {
 	var fs []node.Follower
-	o := ingest.Options{Poll: f.poll, Batch: f.batch}
-	if f.eth.url != "" {
-		eo := o
-		eo.Confirmations = f.ethConf
-		fs = append(fs, node.Follower{Chain: chain.Ethereum, Options: eo, WatchEvery: f.watchEvery,
-			Open: func(ctx context.Context) (ingest.NodeSource, func(), error) {
-				src, err := f.eth.open(ctx, a.log, a.stderr)
-				if err != nil {
-					return nil, nil, err
-				}
-				return src, src.Close, nil
-			}})
-	}
-	if f.btc.cfg.URL != "" {
-		bo := o
-		bo.Confirmations = f.btcConf
-		fs = append(fs, node.Follower{Chain: chain.Bitcoin, Options: bo, WatchEvery: f.watchEvery,
-			Open: func(context.Context) (ingest.NodeSource, func(), error) {
-				src, err := f.btc.open()
-				if err != nil {
-					return nil, nil, err
-				}
-				return src, func() {}, nil
-			}})
-	}
-	if f.tron.url != "" {
-		to := o
-		to.Confirmations = f.tronConf
-		fs = append(fs, node.Follower{Chain: chain.Tron, Options: to, WatchEvery: f.watchEvery,
-			Open: func(ctx context.Context) (ingest.NodeSource, func(), error) {
-				src, err := f.tron.open(ctx)
-				if err != nil {
-					return nil, nil, err
-				}
-				return src, func() {}, nil
-			}})
+	for _, cn := range f.nodes {
+		if cn.URL != "" {
+			o := ingest.Options{Poll: f.poll, Batch: f.batch, Confirmations: *f.conf[cn.Chain]}
+			fs = append(fs, node.Follower{Node: *cn, Options: o, WatchEvery: f.watchEvery})
+		}
 	}
 	return fs
+}
+
+// addChainNodeFlags registers how to reach cn's node: its URL as
+// urlFlag, the other settings under prefix.
+func addChainNodeFlags(fl *pflag.FlagSet, cn *node.ChainNode, urlFlag, prefix string) {
+	switch cn.Chain {
+	case chain.Ethereum:
+		fl.StringVar(&cn.URL, urlFlag, "", "Ethereum node JSON-RPC URL (http, https, ws, wss)")
+		fl.StringVar(&cn.Eth.Traces, prefix+"traces", ethrpc.TracesAuto, "internal transfers from debug_traceBlockByNumber: auto, on or off")
+		fl.IntVar(&cn.Eth.Concurrency, prefix+"concurrency", ethrpc.DefaultConcurrency, "JSON-RPC batches in flight")
+		fl.IntVar(&cn.Eth.BatchSize, prefix+"rpc-batch", ethrpc.DefaultBatchSize, "blocks per JSON-RPC batch")
+		fl.IntVar(&cn.Eth.Retries, prefix+"retries", ethrpc.DefaultRetries, "retries of a failed request before giving up")
+	case chain.Bitcoin:
+		fl.StringVar(&cn.BtcNetwork, prefix+"net", "mainnet", "network: mainnet, testnet3, testnet4, signet, regtest, simnet")
+		fl.StringVar(&cn.URL, urlFlag, "", "Bitcoin node JSON-RPC URL, e.g. http://127.0.0.1:8332")
+		fl.StringVar(&cn.Btc.User, prefix+"rpc-user", "", "RPC user")
+		fl.StringVar(&cn.Btc.Pass, prefix+"rpc-pass", os.Getenv("TRACEHOUND_BTC_RPC_PASS"), "RPC password (default $TRACEHOUND_BTC_RPC_PASS)")
+		fl.StringVar(&cn.Btc.CookieFile, prefix+"rpc-cookie", "", "Bitcoin Core .cookie file (instead of user and password)")
+		fl.StringVar(&cn.Btc.CAFile, prefix+"rpc-cert", "", "certificate to trust for https (btcd's rpc.cert)")
+		fl.IntVar(&cn.Btc.Concurrency, prefix+"concurrency", 0, "requests in flight (default 4)")
+	case chain.Tron:
+		fl.StringVar(&cn.URL, urlFlag, "", "java-tron node HTTP API URL, e.g. http://127.0.0.1:8090")
+		fl.StringVar(&cn.Tron.APIKey, prefix+"api-key", os.Getenv("TRACEHOUND_TRON_API_KEY"), "TRON-PRO-API-KEY for a hosted node (default $TRACEHOUND_TRON_API_KEY)")
+		fl.IntVar(&cn.Tron.Concurrency, prefix+"concurrency", 0, "requests in flight (default 4)")
+		fl.IntVar(&cn.Tron.BatchSize, prefix+"rpc-batch", 0, "blocks per request, at most 100 (default 20)")
+	}
 }
 
 // syncedStdout lets followers of several chains print alerts to one

@@ -4,11 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"time"
 
 	"github.com/btcsuite/btcd/chaincfg"
@@ -16,18 +14,15 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
 	"github.com/tracehound/tracehound/chain"
 	"github.com/tracehound/tracehound/chain/btc"
 	"github.com/tracehound/tracehound/chain/registry"
 	"github.com/tracehound/tracehound/ingest"
 	"github.com/tracehound/tracehound/ingest/blkfile"
-	"github.com/tracehound/tracehound/ingest/btcrpc"
 	"github.com/tracehound/tracehound/ingest/ethrpc"
 	"github.com/tracehound/tracehound/ingest/etl"
 	"github.com/tracehound/tracehound/ingest/transfers"
-	"github.com/tracehound/tracehound/ingest/tron"
 	"github.com/tracehound/tracehound/node"
 	"github.com/tracehound/tracehound/watch"
 )
@@ -94,107 +89,38 @@ atomically, so nothing is duplicated or lost.`,
 
 func newIngestEthCmd(a *app) *cobra.Command {
 	var f ingestFlags
-	var rpc ethNode
+	cn := node.ChainNode{Chain: chain.Ethereum}
 	cmd := &cobra.Command{
 		Use:   "eth --rpc URL [--from N --to M | --follow]",
 		Short: "Ingest Ethereum blocks, receipts, ERC-20 transfers and internal transfers from a node",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if rpc.url == "" {
+			if cn.URL == "" {
 				return usageError("--rpc is required")
 			}
 			o, err := f.options(cmd, a.log)
 			if err != nil {
 				return err
 			}
-			ctx := cmd.Context()
-			src, err := rpc.open(ctx, a.log, a.stderr)
-			if err != nil {
-				return err
-			}
-			defer src.Close()
-			st, err := a.runIngest(ctx, f, node.Ingest{Chain: chain.Ethereum, Node: src, Options: o})
-			s := src.Stats()
-			if st.Elapsed > 0 {
-				fmt.Fprintf(a.stdout, "node: %d requests, %d calls, %d retries; waited on RPC %s (%.0f%% of the run)\n",
-					s.Requests, s.Calls, s.Retries, st.SourceWait.Round(time.Millisecond), 100*st.SourceWait.Seconds()/st.Elapsed.Seconds())
-			}
+			_, err = a.runIngest(cmd.Context(), f, node.Ingest{Chain: chain.Ethereum, Options: o}, &cn)
 			return err
 		},
 	}
 	f.add(cmd, true)
-	rpc.addFlags(cmd.Flags(), "rpc", "")
+	addChainNodeFlags(cmd.Flags(), &cn, "rpc", "")
 	return cmd
-}
-
-// ethNode is how to reach an Ethereum node: ingest eth's flags, and
-// serve's with an "eth-" prefix.
-type ethNode struct {
-	url string
-	so  ethrpc.SourceOptions
-}
-
-// addFlags registers the URL flag as urlFlag and the others under prefix.
-func (n *ethNode) addFlags(fl *pflag.FlagSet, urlFlag, prefix string) {
-	fl.StringVar(&n.url, urlFlag, "", "Ethereum node JSON-RPC URL (http, https, ws, wss)")
-	fl.StringVar(&n.so.Traces, prefix+"traces", ethrpc.TracesAuto, "internal transfers from debug_traceBlockByNumber: auto, on or off")
-	fl.IntVar(&n.so.Concurrency, prefix+"concurrency", ethrpc.DefaultConcurrency, "JSON-RPC batches in flight")
-	fl.IntVar(&n.so.BatchSize, prefix+"rpc-batch", ethrpc.DefaultBatchSize, "blocks per JSON-RPC batch")
-	fl.IntVar(&n.so.Retries, prefix+"retries", ethrpc.DefaultRetries, "retries of a failed request before giving up")
-}
-
-// open connects to the node and reports what it cannot provide.
-func (n *ethNode) open(ctx context.Context, log *slog.Logger, stderr io.Writer) (*ethrpc.Source, error) {
-	src, err := ethrpc.NewSource(ctx, n.url, n.so)
-	if err != nil {
-		return nil, err
-	}
-	if w := src.Warning(); w != "" {
-		log.Warn(w)
-		fmt.Fprintln(stderr, "warning:", w)
-	}
-	return src, nil
-}
-
-// btcNode is how to reach a Bitcoin node: ingest btc's flags, and
-// serve's with a "btc-" prefix.
-type btcNode struct {
-	cfg     btcrpc.RPCConfig
-	network string
-}
-
-// addFlags registers the URL flag as urlFlag and the others under prefix.
-func (n *btcNode) addFlags(fl *pflag.FlagSet, urlFlag, prefix string) {
-	fl.StringVar(&n.network, prefix+"net", "mainnet", "network: mainnet, testnet3, testnet4, signet, regtest, simnet")
-	fl.StringVar(&n.cfg.URL, urlFlag, "", "Bitcoin node JSON-RPC URL, e.g. http://127.0.0.1:8332")
-	fl.StringVar(&n.cfg.User, prefix+"rpc-user", "", "RPC user")
-	fl.StringVar(&n.cfg.Pass, prefix+"rpc-pass", os.Getenv("TRACEHOUND_BTC_RPC_PASS"), "RPC password (default $TRACEHOUND_BTC_RPC_PASS)")
-	fl.StringVar(&n.cfg.CookieFile, prefix+"rpc-cookie", "", "Bitcoin Core .cookie file (instead of user and password)")
-	fl.StringVar(&n.cfg.CAFile, prefix+"rpc-cert", "", "certificate to trust for https (btcd's rpc.cert)")
-	fl.IntVar(&n.cfg.Concurrency, prefix+"concurrency", 0, "requests in flight (default 4)")
-}
-
-// open makes the node source.
-func (n *btcNode) open() (*btcrpc.RPCSource, error) {
-	params, err := btcNetwork(n.network)
-	if err != nil {
-		return nil, err
-	}
-	cfg := n.cfg
-	cfg.Params = params
-	return btcrpc.NewRPCSource(cfg)
 }
 
 func newIngestBtcCmd(a *app) *cobra.Command {
 	var f ingestFlags
-	var rpc btcNode
+	cn := node.ChainNode{Chain: chain.Bitcoin}
 	var blocks string
 	cmd := &cobra.Command{
 		Use:   "btc --rpc URL | --blocks FILE_OR_DIR",
 		Short: "Ingest Bitcoin blocks from a node (Bitcoin Core or btcd) or from blk*.dat files",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if (rpc.cfg.URL == "") == (blocks == "") {
+			if (cn.URL == "") == (blocks == "") {
 				return usageError("give exactly one of --rpc and --blocks")
 			}
 			o, err := f.options(cmd, a.log)
@@ -206,7 +132,7 @@ func newIngestBtcCmd(a *app) *cobra.Command {
 				if f.follow {
 					return usageError("--follow needs --rpc")
 				}
-				params, err := btcNetwork(rpc.network)
+				params, err := btcNetwork(cn.BtcNetwork)
 				if err != nil {
 					return err
 				}
@@ -215,20 +141,16 @@ func newIngestBtcCmd(a *app) *cobra.Command {
 					return err
 				}
 				defer src.Close()
-				_, err = a.runIngest(ctx, f, node.Ingest{Chain: chain.Bitcoin, Stream: src, Options: o})
+				_, err = a.runIngest(ctx, f, node.Ingest{Chain: chain.Bitcoin, Stream: src, Options: o}, nil)
 				return err
 			}
-			src, err := rpc.open()
-			if err != nil {
-				return err
-			}
-			_, err = a.runIngest(ctx, f, node.Ingest{Chain: chain.Bitcoin, Node: src, Options: o})
+			_, err = a.runIngest(ctx, f, node.Ingest{Chain: chain.Bitcoin, Options: o}, &cn)
 			return err
 		},
 	}
 	f.add(cmd, true)
 	cmd.Flags().StringVar(&blocks, "blocks", "", "a blk*.dat file or a directory of them")
-	rpc.addFlags(cmd.Flags(), "rpc", "")
+	addChainNodeFlags(cmd.Flags(), &cn, "rpc", "")
 	return cmd
 }
 
@@ -269,7 +191,7 @@ the inputs and outputs as JSON) as Bitcoin blocks, keeping the real txids.`,
 				if first, ok := src.First(); ok && !cmd.Flags().Changed("from") {
 					o.From = first
 				}
-				_, err = a.runIngest(cmd.Context(), f, node.Ingest{Chain: chain.Bitcoin, Stream: src, Options: o})
+				_, err = a.runIngest(cmd.Context(), f, node.Ingest{Chain: chain.Bitcoin, Stream: src, Options: o}, nil)
 				return err
 			}
 			src, err := etl.Open(args...)
@@ -280,7 +202,7 @@ the inputs and outputs as JSON) as Bitcoin blocks, keeping the real txids.`,
 			if first, ok := src.First(); ok && !cmd.Flags().Changed("from") {
 				o.From = first
 			}
-			_, err = a.runIngest(cmd.Context(), f, node.Ingest{Chain: chain.Ethereum, Stream: src, Options: o})
+			_, err = a.runIngest(cmd.Context(), f, node.Ingest{Chain: chain.Ethereum, Stream: src, Options: o}, nil)
 			return err
 		},
 	}
@@ -336,7 +258,7 @@ and nothing of its chunk is stored.`,
 			if first, ok := src.First(); ok && !cmd.Flags().Changed("from") {
 				o.From = first
 			}
-			_, err = a.runIngest(cmd.Context(), f, node.Ingest{Chain: ch, Stream: src, Options: o})
+			_, err = a.runIngest(cmd.Context(), f, node.Ingest{Chain: ch, Stream: src, Options: o}, nil)
 			return err
 		},
 	}
@@ -351,54 +273,31 @@ and nothing of its chunk is stored.`,
 
 func newIngestTronCmd(a *app) *cobra.Command {
 	var f ingestFlags
-	var rpc tronNode
+	cn := node.ChainNode{Chain: chain.Tron}
 	cmd := &cobra.Command{
 		Use:   "tron --rpc URL [--from N --to M | --follow]",
 		Short: "Ingest Tron blocks (TRX, TRC-10 and TRC-20 transfers) from a java-tron node's HTTP API",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if rpc.url == "" {
+			if cn.URL == "" {
 				return usageError("--rpc is required")
 			}
 			o, err := f.options(cmd, a.log)
 			if err != nil {
 				return err
 			}
-			ctx := cmd.Context()
-			src, err := rpc.open(ctx)
-			if err != nil {
-				return err
-			}
-			_, err = a.runIngest(ctx, f, node.Ingest{Chain: chain.Tron, Node: src, Options: o})
+			_, err = a.runIngest(cmd.Context(), f, node.Ingest{Chain: chain.Tron, Options: o}, &cn)
 			return err
 		},
 	}
 	f.add(cmd, true)
-	rpc.addFlags(cmd.Flags(), "rpc", "")
+	addChainNodeFlags(cmd.Flags(), &cn, "rpc", "")
 	return cmd
 }
 
-// tronNode is how to reach a java-tron node: ingest tron's flags, and
-// serve's with a "tron-" prefix.
-type tronNode struct {
-	url string
-	so  tron.SourceOptions
-}
-
-func (n *tronNode) addFlags(fl *pflag.FlagSet, urlFlag, prefix string) {
-	fl.StringVar(&n.url, urlFlag, "", "java-tron node HTTP API URL, e.g. http://127.0.0.1:8090")
-	fl.StringVar(&n.so.APIKey, prefix+"api-key", os.Getenv("TRACEHOUND_TRON_API_KEY"), "TRON-PRO-API-KEY for a hosted node (default $TRACEHOUND_TRON_API_KEY)")
-	fl.IntVar(&n.so.Concurrency, prefix+"concurrency", 0, "requests in flight (default 4)")
-	fl.IntVar(&n.so.BatchSize, prefix+"rpc-batch", 0, "blocks per request, at most 100 (default 20)")
-}
-
-func (n *tronNode) open(ctx context.Context) (*tron.Source, error) {
-	return tron.NewSource(ctx, n.url, n.so)
-}
-
-// runIngest opens the node, wires watches, progress and metrics, runs
-// and prints the summary.
-func (a *app) runIngest(ctx context.Context, f ingestFlags, in node.Ingest) (ingest.Stats, error) {
+// runIngest opens the node (and the chain's node cn, if set), wires
+// watches, progress and metrics, runs and prints the summary.
+func (a *app) runIngest(ctx context.Context, f ingestFlags, in node.Ingest, cn *node.ChainNode) (ingest.Stats, error) {
 	in.Watch, in.WatchEvery, in.BulkBlocks = f.watch, f.watchEvery, f.batch
 	if f.metricsAddr != "" {
 		reg := prometheus.NewRegistry()
@@ -423,8 +322,24 @@ func (a *app) runIngest(ctx context.Context, f ingestFlags, in node.Ingest) (ing
 				n.OnAlerts(n.Webhook(f.webhook))
 			}
 		}
+		if cn != nil {
+			src, closeSrc, warning, err := n.OpenChainNode(ctx, *cn)
+			if err != nil {
+				return err
+			}
+			defer closeSrc()
+			if warning != "" {
+				fmt.Fprintln(a.stderr, "warning:", warning)
+			}
+			in.Node = src
+		}
 		var err error
 		st, err = n.Ingest(ctx, in)
+		if s, ok := in.Node.(*ethrpc.Source); ok && st.Elapsed > 0 {
+			ss := s.Stats()
+			fmt.Fprintf(a.stdout, "node: %d requests, %d calls, %d retries; waited on RPC %s (%.0f%% of the run)\n",
+				ss.Requests, ss.Calls, ss.Retries, st.SourceWait.Round(time.Millisecond), 100*st.SourceWait.Seconds()/st.Elapsed.Seconds())
+		}
 		return err
 	})
 	fmt.Fprintf(a.stdout, "%s: %d blocks, %d transfers in %s (%.0f blocks/s, %.0f transfers/s); tip %d\n",

@@ -90,5 +90,5 @@ func (a *app) serveConfig(n *node.Node, o serveOptions, ready func(addr string))
 		n.OnAlerts(n.Webhook(o.follow.webhook))
 	}
 	return node.ServeConfig{Addr: o.addr, TLSCert: o.tlsCert, TLSKey: o.tlsKey, ClientCA: o.clientCA, MaxBatch: o.maxBatch,
-		Poll: o.poll, Alerts: o.alerts, Followers: o.follow.followers(a), Ready: ready}
+		Poll: o.poll, Alerts: o.alerts, Followers: o.follow.followers(), Ready: ready}
 }

@@ -2,18 +2,12 @@ package main
 
 import (
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
-	"strconv"
-	"strings"
-	"text/tabwriter"
-	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/tracehound/tracehound/chain"
 	"github.com/tracehound/tracehound/node"
 	"github.com/tracehound/tracehound/trace"
 	"github.com/tracehound/tracehound/trace/report"
@@ -96,8 +90,7 @@ func (a *app) traceCmd(ctx context.Context, f traceFlags, args []string) error {
 			if f.json {
 				return writeJSON(a.stdout, res)
 			}
-			printBack(a.stdout, res)
-			return nil
+			return report.WriteBackSummary(a.stdout, res, n.Units())
 		}
 		res, err := n.Trace(ctx, req)
 		if err != nil {
@@ -120,10 +113,9 @@ func (a *app) traceCmd(ctx context.Context, f traceFlags, args []string) error {
 		case f.json:
 			return writeJSON(a.stdout, res)
 		case f.csv:
-			return writeEdgesCSV(a.stdout, res)
+			return report.WriteEdgesCSV(a.stdout, res)
 		}
-		printTrace(a.stdout, res)
-		return nil
+		return report.WriteSummary(a.stdout, res, n.Units())
 	})
 }
 
@@ -132,78 +124,4 @@ func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
-}
-
-func assetLabel(a chain.Asset) string {
-	if a == chain.Native {
-		return "native"
-	}
-	return string(a)
-}
-
-func printTrace(w io.Writer, r *trace.Result) {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	defer tw.Flush()
-	fmt.Fprintf(tw, "%s trace of %s on %s: %s base units entered at %d seeds; %d addresses, %d transfers, %d endpoints (store through block %d, %s)\n",
-		r.Model, assetLabel(r.Asset), r.Chain, r.Tainted, len(r.Seeds), len(r.Nodes), len(r.Edges), len(r.Endpoints), r.Through, r.Elapsed.Round(time.Millisecond))
-	for _, w := range r.Warnings {
-		fmt.Fprintf(tw, "warning: %s\n", w)
-	}
-	if len(r.Endpoints) > 0 {
-		fmt.Fprintf(tw, "\nENDPOINT\tENTITY\tCATEGORY\tASSET\tTAINTED\tFIRST\tLAST\tHOP\tTXS\n")
-		for _, e := range r.Endpoints {
-			cat := string(e.Label.Category)
-			if e.Label.Heuristic != "" {
-				cat += " (" + e.Label.Heuristic + ")"
-			}
-			if e.Continues {
-				cat += ", continues"
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\n", e.Address, e.Label.Entity, cat, assetLabel(e.Asset), e.Amount,
-				e.First.Format(time.RFC3339), e.Last.Format(time.RFC3339), e.Hop, len(e.Txs))
-		}
-	}
-	if len(r.Swaps) > 0 {
-		fmt.Fprintf(tw, "\nSWAP TX\tVENUE\tIN (TAINTED OF TOTAL)\tOUT TO\tASSET\tTAINTED OF AMOUNT\n")
-		for _, s := range r.Swaps {
-			var in []string
-			for _, l := range s.In {
-				in = append(in, fmt.Sprintf("%s of %s %s", l.Tainted, l.Amount, assetLabel(l.Asset)))
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s of %s\n", s.Tx, s.Label.Entity, strings.Join(in, ", "), s.To, assetLabel(s.Asset), s.Tainted, s.Amount)
-		}
-	}
-	fmt.Fprintf(tw, "\nHOP\tASSET\tADDRESSES\tTRANSFERS IN\tTAINTED IN\n")
-	for _, h := range r.Hops {
-		fmt.Fprintf(tw, "%d\t%s\t%d\t%d\t%s\n", h.Hop, assetLabel(h.Asset), h.Addresses, h.Transfers, h.Tainted)
-	}
-}
-
-func printBack(w io.Writer, r *trace.BackResult) {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	defer tw.Flush()
-	fmt.Fprintf(tw, "backward %s trace of %s on %s: %s base units received by %s; %d sources, %s unattributed (store through block %d, %s)\n",
-		r.Model, assetLabel(r.Asset), r.Chain, r.Amount, r.Seed.Address, len(r.Sources), r.Unattributed, r.Through, r.Elapsed.Round(time.Millisecond))
-	fmt.Fprintf(tw, "\nSOURCE\tENTITY\tCATEGORY\tAMOUNT\tHOP\n")
-	for _, s := range r.Sources {
-		entity, cat := "", ""
-		if s.Label != nil {
-			entity, cat = s.Label.Entity, string(s.Label.Category)
-		}
-		if s.Origin {
-			cat = "origin (no earlier inflow in the graph)"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\n", s.Address, entity, cat, s.Amount, s.Hop)
-	}
-}
-
-func writeEdgesCSV(w io.Writer, r *trace.Result) error {
-	cw := csv.NewWriter(w)
-	cw.Write([]string{"hop", "time", "block", "tx", "kind", "pos", "from", "to", "asset", "amount", "tainted", "swap"})
-	for _, e := range r.Edges {
-		cw.Write([]string{strconv.Itoa(e.Hop), e.Time.Format(time.RFC3339), strconv.FormatUint(e.Block, 10), e.Tx, e.Kind.String(),
-			strconv.FormatUint(uint64(e.Pos), 10), e.From, e.To, assetLabel(e.Asset), e.Amount.String(), e.Tainted.String(), strconv.FormatBool(e.Swap)})
-	}
-	cw.Flush()
-	return cw.Error()
 }

@@ -103,7 +103,7 @@ func TestTraceToFreezeRequest(t *testing.T) {
 	// Backwards from the exchange's deposit address d2: all 150 came from
 	// the victim's theft through the thief and b.
 	out, err = run(t, "--data", data, "trace", "eth", a("d2"), "--backward")
-	if err != nil || !strings.Contains(out, a("71c7")) || !strings.Contains(out, "150") || !strings.Contains(out, "0 unattributed") {
+	if err != nil || !strings.Contains(out, a("71c7")) || !strings.Contains(out, "150") || !strings.Contains(out, "(0 base units) unattributed") {
 		t.Errorf("backward: %v\n%s", err, out)
 	}
 	if _, err := run(t, "--data", data, "trace", "eth", a("7"), "--model", "lifo"); err == nil {
