@@ -8,11 +8,15 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // maxUpload bounds an uploaded list or tag file. The OFAC advanced XML is
 // 121 MB unpacked.
 const maxUpload = 1 << 30
+
+// uploadDeadline bounds the time to upload a list or tag file.
+const uploadDeadline = 15 * time.Minute
 
 // saveUpload writes the request body to a temporary file, so that the
 // importer can parse it as it parses a file given on the command line.
@@ -26,6 +30,9 @@ func (s *Server) saveUpload(w http.ResponseWriter, r *http.Request) (path, name 
 		writeError(w, r, http.StatusInternalServerError, "internal", "cannot store upload")
 		return "", "", false
 	}
+	// An authenticated administrator's list may take longer to upload
+	// than the server's read deadline allows strangers.
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(uploadDeadline))
 	body := http.MaxBytesReader(w, r.Body, maxUpload)
 	if _, err := io.Copy(f, body); err != nil {
 		f.Close()

@@ -14,6 +14,7 @@ type metrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	screened *prometheus.CounterVec
+	busy     prometheus.Counter
 }
 
 func newMetrics(idx *screen.Index) *metrics {
@@ -32,8 +33,12 @@ func newMetrics(idx *screen.Index) *metrics {
 			Name: "tracehound_screened_addresses_total",
 			Help: "Addresses screened, by resulting risk level (invalid for rejected input).",
 		}, []string{"risk"}),
+		busy: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "tracehound_requests_refused_busy_total",
+			Help: "Requests answered 503 because the request bytes in flight were at their limit.",
+		}),
 	}
-	m.reg.MustRegister(m.requests, m.duration, m.screened,
+	m.reg.MustRegister(m.requests, m.duration, m.screened, m.busy,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if idx != nil {

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -51,6 +52,11 @@ type screenResponse struct {
 }
 
 func (s *Server) screenBatch(w http.ResponseWriter, r *http.Request) {
+	release, ok := s.reserve(w, r)
+	if !ok {
+		return
+	}
+	defer release()
 	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBody)
 	var req screenRequest
 	dec := json.NewDecoder(r.Body)
@@ -100,7 +106,33 @@ func (s *Server) screenBatch(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.countScreened(resp.Summary)
-	writeJSON(w, http.StatusOK, resp)
+	writeScreenResponse(w, resp)
+}
+
+// writeScreenResponse writes the batch's answer result by result, so
+// that a large batch is never held in memory twice (as results and as
+// their encoding).
+func writeScreenResponse(w http.ResponseWriter, resp screenResponse) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	bw := bufio.NewWriterSize(w, 64<<10)
+	enc := json.NewEncoder(bw)
+	enc.SetEscapeHTML(false)
+	bw.WriteString(`{"summary":`)
+	if err := enc.Encode(resp.Summary); err != nil {
+		return
+	}
+	bw.WriteString(`,"results":[`)
+	for i := range resp.Results {
+		if i > 0 {
+			bw.WriteByte(',')
+		}
+		if err := enc.Encode(&resp.Results[i]); err != nil {
+			return
+		}
+	}
+	bw.WriteString("]}\n")
+	bw.Flush()
 }
 
 func (s *Server) countScreened(sum Summary) {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/tracehound/tracehound/auth"
 	"github.com/tracehound/tracehound/chain"
@@ -36,6 +37,11 @@ type Config struct {
 	MaxBatch int
 	// MaxBody is the largest request body accepted, in bytes.
 	MaxBody int64
+	// MaxInFlight bounds the request bytes all requests with a body may
+	// hold at once (their Content-Length, or MaxBody when unknown): a
+	// request waits for room, for up to a few seconds, then is answered
+	// 503, so that many large batches at once cannot exhaust memory.
+	MaxInFlight int64
 	// Admin performs imports; nil disables the admin endpoints.
 	Admin Admin
 	// Tracer runs traces; nil disables POST /v1/traces.
@@ -63,12 +69,15 @@ type Server struct {
 	started time.Time
 	jobs    jobs
 	guard   *auth.Guard
+	// inflight bounds the request bytes held at once.
+	inflight *semaphore.Weighted
 }
 
 // Default limits.
 const (
-	DefaultMaxBatch = 100_000
-	DefaultMaxBody  = 32 << 20
+	DefaultMaxBatch    = 100_000
+	DefaultMaxBody     = 32 << 20
+	DefaultMaxInFlight = 64 << 20
 )
 
 // New returns a server over cfg.
@@ -79,13 +88,17 @@ func New(cfg Config) *Server {
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = DefaultMaxBody
 	}
+	if cfg.MaxInFlight <= 0 {
+		cfg.MaxInFlight = DefaultMaxInFlight
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.Keys == nil {
 		cfg.Keys = auth.NewKeyring(nil)
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, metrics: newMetrics(cfg.Index), mux: http.NewServeMux(), started: time.Now(), guard: &auth.Guard{Keys: cfg.Keys}}
+	s := &Server{cfg: cfg, log: cfg.Logger, metrics: newMetrics(cfg.Index), mux: http.NewServeMux(), started: time.Now(), guard: &auth.Guard{Keys: cfg.Keys},
+		inflight: newInflight(cfg.MaxInFlight)}
 	s.routes()
 	return s
 }
@@ -183,6 +196,10 @@ func (s *Server) handleWith(o auth.RouteOptions, pattern string, role auth.Role,
 				keyID = k.ID
 			}
 			if refusal != nil {
+				// The body, if any, is never read: close the connection
+				// rather than drain a body an unknown client may send
+				// slowly, byte by byte.
+				rw.Header().Set("Connection", "close")
 				refuse(rw, r, *refusal)
 				return
 			}

@@ -1,0 +1,98 @@
+package api_test
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tracehound/tracehound/api"
+	"github.com/tracehound/tracehound/auth"
+	"github.com/tracehound/tracehound/chain"
+	"github.com/tracehound/tracehound/chain/eth"
+	"github.com/tracehound/tracehound/screen"
+)
+
+// TestRefusedBodyNotRead: a client without a key that starts a large
+// body and sends it slowly gets its 401 at once, with the connection
+// closed; the server does not wait for the body.
+func TestRefusedBodyNotRead(t *testing.T) {
+	f := newFixture(t, 100)
+	conn, err := net.Dial("tcp", strings.TrimPrefix(f.srv.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /v1/screen HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 10000000\r\n\r\n{\"addresses\":[")
+	conn.SetReadDeadline(time.Now().Add(3 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("no answer before the body: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized || !resp.Close {
+		t.Errorf("status %d, close %v", resp.StatusCode, resp.Close)
+	}
+}
+
+// TestBytesInFlight: with room for one batch's bytes, a second batch
+// sent while the first is held waits, then is refused with 503 and
+// Retry-After rather than held in memory beside it.
+func TestBytesInFlight(t *testing.T) {
+	k, secret, err := auth.NewKey("exchange", []auth.Role{auth.RoleScreen}, 0, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx := screen.NewIndex(chain.NewParser(eth.Codec{}), screen.DefaultPolicy())
+	srv := httptest.NewServer(api.New(api.Config{Index: idx, Keys: auth.NewKeyring([]auth.Key{k}), MaxBody: 1 << 20, MaxInFlight: 1 << 20}))
+	defer srv.Close()
+	body := `{"addresses":["` + lazarus + `"]}`
+	// The first request declares the whole budget and sends its body
+	// slowly, holding the room.
+	conn, err := net.Dial("tcp", strings.TrimPrefix(srv.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /v1/screen HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Length: %d\r\n\r\n", secret, 1<<20)
+	time.Sleep(200 * time.Millisecond)
+	req, _ := http.NewRequest("POST", srv.URL+"/v1/screen", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+secret)
+	start := time.Now()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" || !strings.Contains(string(b), `"busy"`) {
+		t.Fatalf("a second batch beyond the bytes in flight: %d %s", resp.StatusCode, b)
+	}
+	if waited := time.Since(start); waited < 4*time.Second {
+		t.Errorf("refused after %s, without waiting for room", waited)
+	}
+	// Once the first is gone, there is room again.
+	conn.Close()
+	time.Sleep(100 * time.Millisecond)
+	req, _ = http.NewRequest("POST", srv.URL+"/v1/screen", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+secret)
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out struct {
+		Summary api.Summary
+		Results []screen.Result
+	}
+	err = json.NewDecoder(resp.Body).Decode(&out)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || err != nil || out.Summary.Total != 1 || len(out.Results) != 1 {
+		t.Errorf("after the room freed: %d %v %+v", resp.StatusCode, err, out)
+	}
+}
