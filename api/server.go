@@ -37,6 +37,10 @@ type Config struct {
 	Tracer Tracer
 	// Watcher keeps watches; nil disables /v1/watches and /v1/alerts.
 	Watcher Watcher
+	// Cases keeps investigations; nil disables /v1/cases. Web serves the
+	// investigators' interface at / (nil: / is a 404). See session.go.
+	Cases Cases
+	Web   http.Handler
 }
 
 // Admin performs the imports the admin endpoints expose. The server saves
@@ -111,9 +115,7 @@ func (s *Server) routes() {
 		s.handle("DELETE /v1/watches/{id}", auth.RoleTrace, s.deleteWatch)
 		s.handle("GET /v1/alerts", auth.RoleTrace, s.listAlerts)
 	}
-	s.handle("/", "", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, r, http.StatusNotFound, "not_found", "no such endpoint: "+r.Method+" "+r.URL.Path)
-	})
+	s.workspaceRoutes()
 }
 
 // Handle adds a route of another domain (such as TAXII) behind the same
