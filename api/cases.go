@@ -24,7 +24,7 @@ import (
 // actor given: a case the actor may not see answers cases.ErrNotFound,
 // as a missing one does.
 type Cases interface {
-	List(ctx context.Context, a cases.Actor) ([]cases.Summary, error)
+	List(ctx context.Context, a cases.Actor, address string) ([]cases.Summary, error)
 	Create(ctx context.Context, a cases.Actor, n cases.NewCase) (cases.Case, error)
 	Get(ctx context.Context, a cases.Actor, id string) (cases.Case, error)
 	Update(ctx context.Context, a cases.Actor, id string, u cases.Update) (cases.Case, error)
@@ -117,7 +117,7 @@ func decodeCase(w http.ResponseWriter, r *http.Request, max int64, v any) bool {
 const caseBody = 1 << 20
 
 func (s *Server) listCases(w http.ResponseWriter, r *http.Request) {
-	l, err := s.cfg.Cases.List(r.Context(), actor(r))
+	l, err := s.cfg.Cases.List(r.Context(), actor(r), r.URL.Query().Get("address"))
 	if err != nil {
 		s.caseError(w, r, err)
 		return

@@ -150,8 +150,10 @@ type Summary struct {
 	Frozen int `json:"frozen"`
 }
 
-// List returns the cases a may see, most recently changed first.
-func (s *Service) List(ctx context.Context, a Actor) ([]Summary, error) {
+// List returns the cases a may see, most recently changed first; with
+// an address, only the cases that name it (as an address of interest, a
+// seed, a freeze request or a linked alert).
+func (s *Service) List(ctx context.Context, a Actor, address string) ([]Summary, error) {
 	all, err := s.cfg.Store.Cases(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list cases: %w", err)
@@ -159,7 +161,7 @@ func (s *Service) List(ctx context.Context, a Actor) ([]Summary, error) {
 	out := []Summary{}
 	for i := range all {
 		c := &all[i]
-		if !c.Visible(a) {
+		if !c.Visible(a) || (address != "" && !c.names(address)) {
 			continue
 		}
 		sm := Summary{ID: c.ID, Reference: c.Reference, Title: c.Title, TLP: c.TLP, Status: c.Status, Creator: c.Creator,
@@ -175,15 +177,46 @@ func (s *Service) List(ctx context.Context, a Actor) ([]Summary, error) {
 	return out, nil
 }
 
+// names reports whether the case names address anywhere. Hex addresses
+// compare without case, since EIP-55 only mixes it for a checksum.
+func (c *Case) names(address string) bool {
+	same := func(x string) bool {
+		return x == address || strings.HasPrefix(address, "0x") && strings.EqualFold(x, address)
+	}
+	for _, x := range c.Addresses {
+		if same(x.Address) {
+			return true
+		}
+	}
+	for _, x := range c.Freezes {
+		if same(x.Address) {
+			return true
+		}
+	}
+	for _, x := range c.Alerts {
+		if same(x.Address) {
+			return true
+		}
+	}
+	for _, x := range c.Seeds {
+		// A seed may carry :OUTPUT, =AMOUNT or @TIME after the address.
+		parts := strings.FieldsFunc(x.Seed, func(r rune) bool { return r == ':' || r == '=' || r == '@' })
+		if same(x.Seed) || len(parts) > 0 && same(parts[0]) {
+			return true
+		}
+	}
+	return false
+}
+
 // NewCase opens a case.
 type NewCase struct {
-	Reference string    `json:"reference"`
-	Title     string    `json:"title"`
-	Summary   string    `json:"summary,omitempty"`
-	TLP       intel.TLP `json:"tlp,omitzero"`
-	Keys      []string  `json:"keys,omitempty"`
-	Seeds     []SeedIn  `json:"seeds,omitempty"`
-	Addresses []AddressIn
+	Reference string      `json:"reference"`
+	Title     string      `json:"title"`
+	Summary   string      `json:"summary,omitempty"`
+	TLP       intel.TLP   `json:"tlp,omitzero"`
+	Keys      []string    `json:"keys,omitempty"`
+	Seeds     []SeedIn    `json:"seeds,omitempty"`
+	Addresses []AddressIn `json:"addresses,omitempty"`
 }
 
 // SeedIn is a seed to add.

@@ -107,7 +107,7 @@ func TestAccess(t *testing.T) {
 		t.Errorf("missing case: %v", err)
 	}
 	list := func(a cases.Actor) int {
-		l, err := f.svc.List(ctx, a)
+		l, err := f.svc.List(ctx, a, "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -217,6 +217,11 @@ func TestContent(t *testing.T) {
 	}
 	if _, err := f.svc.AddSeed(ctx, alice, c.ID, cases.SeedIn{Chain: "eth", Seed: theft}); err == nil {
 		t.Error("the same seed twice")
+	}
+	for addr, want := range map[string]int{strings.ToLower(theft): 1, theft: 1, lazarus: 0} {
+		if l, err := f.svc.List(ctx, alice, addr); err != nil || len(l) != want {
+			t.Errorf("cases naming %s: %d, want %d (%v)", addr, len(l), want, err)
+		}
 	}
 	if c, err = f.svc.AddNote(ctx, alice, c.ID, "<script>alert(1)</script>"); err != nil {
 		t.Fatal(err)
