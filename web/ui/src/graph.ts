@@ -23,7 +23,7 @@ export class Graph {
   later = Number.POSITIVE_INFINITY;
 
   constructor(
-    el: HTMLElement,
+    private el: HTMLElement,
     private m: Model,
     private onSelect: (s: Selection) => void,
   ) {
@@ -114,6 +114,10 @@ export class Graph {
     });
     this.layout();
     this.applyTime();
+    // What is drawn, for tests and the curious: counts only.
+    this.el.dataset.nodes = String(this.cy.nodes().length);
+    this.el.dataset.edges = String(this.cy.edges().length);
+    this.el.dataset.collapsed = String(this.collapsed.size);
   }
 
   layout(): void {

@@ -11,6 +11,8 @@ export function signInView(_next: string, expired: boolean, done: () => void): v
     "form",
     {
       class: "signin",
+      // Without the script the key would still go in a body, never a URL.
+      attrs: { method: "post", action: "/v1/session" },
       on: {
         submit: async (ev) => {
           ev.preventDefault();

@@ -177,6 +177,8 @@ export function show(r: Result, request: Record<string, unknown> | null, caseID?
   current = g;
   g.collapseLarge();
   g.draw();
+  // When the first view became interactive, in ms since navigation.
+  graphEl.dataset.readyMs = performance.now().toFixed(0);
   graphEl.dataset.ready = "1";
   void caseID;
 }
