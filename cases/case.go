@@ -54,6 +54,41 @@ type Case struct {
 	Shares      []Share      `json:"shares"`
 }
 
+// fill gives every list of the case a value, so that a case with no
+// notes says "notes": [] rather than null.
+func (c *Case) fill() {
+	if c.Keys == nil {
+		c.Keys = []string{}
+	}
+	if c.Seeds == nil {
+		c.Seeds = []Seed{}
+	}
+	if c.Traces == nil {
+		c.Traces = []Trace{}
+	}
+	if c.Addresses == nil {
+		c.Addresses = []Address{}
+	}
+	if c.Notes == nil {
+		c.Notes = []Note{}
+	}
+	if c.Alerts == nil {
+		c.Alerts = []AlertLink{}
+	}
+	if c.Watches == nil {
+		c.Watches = []string{}
+	}
+	if c.Freezes == nil {
+		c.Freezes = []Freeze{}
+	}
+	if c.Attachments == nil {
+		c.Attachments = []Attachment{}
+	}
+	if c.Shares == nil {
+		c.Shares = []Share{}
+	}
+}
+
 // Case statuses.
 const (
 	StatusOpen   = "open"

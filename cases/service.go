@@ -274,6 +274,7 @@ func (s *Service) Create(ctx context.Context, a Actor, n NewCase) (Case, error) 
 	}
 	c := Case{ID: id, Reference: ref, Title: title, Summary: summary, TLP: n.TLP, Status: StatusOpen, Creator: a.Name, Keys: keys,
 		Created: now, Updated: now, Version: 1}
+	c.fill()
 	for _, in := range n.Seeds {
 		if err := s.addSeed(&c, in, a.Name, now); err != nil {
 			return Case{}, err
@@ -337,6 +338,7 @@ func (s *Service) read(ctx context.Context, a Actor, id string) (Case, error) {
 		}
 		return Case{}, ErrNotFound
 	}
+	c.fill()
 	return c, nil
 }
 

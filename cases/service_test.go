@@ -84,6 +84,9 @@ func TestAccess(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
 	c := f.create(t, alice, cases.NewCase{Reference: "BYBIT-2025", Title: "Bybit cold wallet theft", Keys: []string{"bob", "carol", "alice"}})
+	if b, _ := json.Marshal(c); strings.Contains(string(b), "null") {
+		t.Errorf("a new case holds null lists: %s", b)
+	}
 	if c.TLP != intel.TLPAmber || c.Status != cases.StatusOpen || c.Version != 1 || strings.Join(c.Keys, ",") != "bob,carol" {
 		t.Errorf("created %+v", c)
 	}
