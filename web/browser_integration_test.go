@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -16,7 +17,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"math"
 	"regexp"
 	"slices"
 	"strconv"
@@ -548,7 +548,6 @@ func atoi(s string) int {
 	return n
 }
 
-
 // measure records the interface's speed figures (BENCHMARKS.md): the
 // first view of the demo theft's saved trace, from navigation to an
 // interactive graph, and the frame rate of a 10,000-address graph while
@@ -637,7 +636,7 @@ func synthetic(n, hops int) map[string]any {
 					continue
 				}
 				edges = append(edges, map[string]any{"tx": fmt.Sprintf("0x%064x", h*per*2+i*2+j), "block": 21895000 + h, "time": t0.Add(time.Duration(h) * time.Minute).Format(time.RFC3339),
-					"from": addr(h-1, from), "to": addr(h, i), "amount": "1000000000000000000", "tainted": strconv.Itoa(1 + (i*j)%1000) + "000000000000000", "hop": h})
+					"from": addr(h-1, from), "to": addr(h, i), "amount": "1000000000000000000", "tainted": strconv.Itoa(1+(i*j)%1000) + "000000000000000", "hop": h})
 			}
 		}
 		hopList = append(hopList, map[string]any{"hop": h, "addresses": per, "transfers": per, "tainted": "1000000000000000000"})
