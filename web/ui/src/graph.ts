@@ -79,13 +79,22 @@ export class Graph {
     };
     const nodes: cytoscape.ElementDefinition[] = [];
     const groups = new Map<number, number>();
+    let drawn = 0;
+    for (const n of m.nodes.values()) if (!this.collapsed.has(n.hop)) drawn++;
+    const big = drawn > 2000;
+    // Nodes stay where the layout puts them in a large graph, so that a
+    // drag anywhere pans.
+    this.cy.autoungrabify(big);
     for (const [k, n] of m.nodes) {
       if (this.collapsed.has(n.hop)) {
         groups.set(n.hop, (groups.get(n.hop) ?? 0) + 1);
         continue;
       }
       const cls = [n.seed ? "seed" : "", m.isService(n) ? "service" : "", m.isDeposit(n) ? "deposit" : "", n.frontier ? "frontier" : "", m.endpoints.has(k) ? "endpoint" : ""].join(" ");
-      nodes.push({ group: "nodes", data: { id: k, label: n.label?.entity || n.address.slice(0, 10) + "…", hop: n.hop }, classes: cls });
+      // A large graph names only seeds and services: ten thousand labels
+      // cost more to draw than the graph itself.
+      const label = n.label?.entity || (big && !n.seed ? "" : n.address.slice(0, 10) + "…");
+      nodes.push({ group: "nodes", data: { id: k, label, hop: n.hop }, classes: cls });
     }
     for (const [hop, count] of groups) nodes.push({ group: "nodes", data: { id: "hop:" + hop, label: t("trace.hopGroup", { hop, n: count }), hop }, classes: "group" });
     const agg = new Map<string, { from: string; to: string; tainted: bigint; link: string; first: number }>();
@@ -153,6 +162,10 @@ export class Graph {
 
   private applyTime(): void {
     const limit = this.later;
+    if (limit === Number.POSITIVE_INFINITY) {
+      this.cy.elements(".later").removeClass("later");
+      return;
+    }
     this.cy.batch(() => {
       this.cy.edges().forEach((e) => {
         e.toggleClass("later", e.data("first") > limit);
@@ -199,14 +212,14 @@ export function linkText(m: Model, l: Link): string {
 
 function style(): cytoscape.StylesheetStyle[] {
   return [
-    { selector: "node", style: { "background-color": "#64748b", label: "data(label)", "font-size": 10, color: "#0f172a", "text-valign": "bottom", "text-margin-y": 3, width: 16, height: 16, "min-zoomed-font-size": 7, "text-max-width": "140px", "text-wrap": "ellipsis" } },
+    { selector: "node", style: { "background-color": "#64748b", label: "data(label)", "font-size": 10, color: "#0f172a", "text-valign": "bottom", "text-margin-y": 3, width: 16, height: 16, "min-zoomed-font-size": 7 } },
     { selector: "node.seed", style: { "background-color": "#dc2626", shape: "diamond", width: 24, height: 24 } },
     { selector: "node.service", style: { "background-color": "#1d4ed8", shape: "round-rectangle", width: 26, height: 18 } },
     { selector: "node.deposit", style: { "background-color": "#0891b2", "border-width": 3, "border-color": "#f59e0b" } },
     { selector: "node.frontier", style: { "border-width": 2, "border-style": "dashed", "border-color": "#7c3aed" } },
     { selector: "node.group", style: { shape: "round-rectangle", "background-color": "#e2e8f0", "border-width": 1, "border-color": "#64748b", width: 120, height: 30, "text-valign": "center", "text-margin-y": 0, "font-size": 11 } },
     { selector: "node:selected", style: { "border-width": 4, "border-color": "#f97316" } },
-    { selector: "edge", style: { width: "data(w)", "line-color": "#94a3b8", "target-arrow-color": "#94a3b8", "target-arrow-shape": "triangle", "curve-style": "bezier", "arrow-scale": 0.8, opacity: 0.85 } },
+    { selector: "edge", style: { width: "data(w)", "line-color": "#a3b1c2", "target-arrow-color": "#a3b1c2", "target-arrow-shape": "triangle", "curve-style": "bezier", "arrow-scale": 0.8 } },
     { selector: "edge.fast", style: { "curve-style": "haystack", "target-arrow-shape": "none" } },
     { selector: "edge.path", style: { "line-color": "#f97316", "target-arrow-color": "#f97316", opacity: 1 } },
     { selector: "edge:selected", style: { "line-color": "#ea580c", "target-arrow-color": "#ea580c" } },
