@@ -48,8 +48,15 @@ type Config struct {
 	Tracer Tracer
 	// Watcher keeps watches; nil disables /v1/watches and /v1/alerts.
 	Watcher Watcher
+	// Explorer shows the graph's addresses and the intelligence feed to
+	// investigators; nil disables those endpoints.
+	Explorer Explorer
 	// Health, if set, is what GET /healthz answers (without a key).
 	Health func() any
+	// Cases keeps investigations; nil disables /v1/cases. Web serves the
+	// investigators' interface at / (nil: / is a 404). See session.go.
+	Cases Cases
+	Web   http.Handler
 }
 
 // Admin performs the imports the admin endpoints expose. The server saves
@@ -128,6 +135,11 @@ func (s *Server) routes() {
 		s.handle("GET /v1/traces/jobs/{id}", auth.RoleTrace, s.traceJob)
 		s.handle("DELETE /v1/traces/jobs/{id}", auth.RoleTrace, s.traceJob)
 	}
+	if s.cfg.Explorer != nil {
+		s.handle("GET /v1/addresses/{chain}/{address}/totals", auth.RoleTrace, s.addressTotals)
+		s.handle("GET /v1/addresses/{chain}/{address}/transfers", auth.RoleTrace, s.addressTransfers)
+		s.handle("GET /v1/intel/feed", auth.RoleTrace, s.intelFeed)
+	}
 	if s.cfg.Watcher != nil {
 		s.handle("POST /v1/watches", auth.RoleTrace, s.addWatch)
 		s.handle("GET /v1/watches", auth.RoleTrace, s.listWatches)
@@ -135,9 +147,7 @@ func (s *Server) routes() {
 		s.handle("DELETE /v1/watches/{id}", auth.RoleTrace, s.deleteWatch)
 		s.handle("GET /v1/alerts", auth.RoleTrace, s.listAlerts)
 	}
-	s.handle("/", "", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, r, http.StatusNotFound, "not_found", "no such endpoint: "+r.Method+" "+r.URL.Path)
-	})
+	s.workspaceRoutes()
 }
 
 // Handle adds a route of another domain (such as TAXII) behind the same

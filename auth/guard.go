@@ -35,6 +35,9 @@ const Realm = "tracehound"
 // Guard authenticates requests against a keyring and checks roles.
 type Guard struct {
 	Keys *Keyring
+	// Sessions, if set, also authenticates browsers by their session
+	// cookie when no key is presented (session.go).
+	Sessions *Sessions
 }
 
 // Check authenticates r and checks that its key holds role. It returns
@@ -43,7 +46,29 @@ type Guard struct {
 // key was presented, a 403, whose request carries the key, when the key
 // lacks the role.
 func (g *Guard) Check(w http.ResponseWriter, r *http.Request, basic bool, role Role) (*http.Request, *Refusal) {
+	r, f := g.authenticate(w, r, basic, role)
+	if f != nil {
+		return r, f
+	}
+	if k := KeyFrom(r.Context()); !k.Has(role) {
+		return r, &Refusal{Status: http.StatusForbidden, Code: "forbidden", Message: "this key lacks the " + string(role) + " role", Role: role}
+	}
+	return r, nil
+}
+
+// authenticate finds the key of r, from its credentials or its session
+// cookie; role only goes into a refusal.
+func (g *Guard) authenticate(w http.ResponseWriter, r *http.Request, basic bool, role Role) (*http.Request, *Refusal) {
 	c := readCredentials(r, basic)
+	if c.secret == "" && g.Sessions != nil {
+		if id := SessionID(r); id != "" {
+			r, f := g.checkSession(w, r, id)
+			if f != nil {
+				f.Role = role
+			}
+			return r, f
+		}
+	}
 	if c.secret == "" {
 		challenge(w, basic, "")
 		want := "an API key is required: Authorization: Bearer <key> or X-API-Key"
@@ -67,11 +92,7 @@ func (g *Guard) Check(w http.ResponseWriter, r *http.Request, basic bool, role R
 		}
 		return r, &Refusal{Status: http.StatusUnauthorized, Code: "unauthenticated", Message: msg, Role: role}
 	}
-	r = r.WithContext(WithKey(r.Context(), k))
-	if !k.Has(role) {
-		return r, &Refusal{Status: http.StatusForbidden, Code: "forbidden", Message: "this key lacks the " + string(role) + " role", Role: role}
-	}
-	return r, nil
+	return r.WithContext(WithKey(r.Context(), k)), nil
 }
 
 // challenge sets the WWW-Authenticate challenges of a 401 (RFC 9110

@@ -21,6 +21,7 @@ import (
 
 	"github.com/tracehound/tracehound/audit"
 	"github.com/tracehound/tracehound/auth"
+	"github.com/tracehound/tracehound/cases"
 	"github.com/tracehound/tracehound/chain"
 	"github.com/tracehound/tracehound/chain/registry"
 	"github.com/tracehound/tracehound/screen"
@@ -75,6 +76,8 @@ type Node struct {
 	mu sync.Mutex
 	// alerts fans watch alerts out to their reporters (webhook, SSE).
 	alerts alertFanout
+	// cases are the investigations.
+	cases *cases.Service
 }
 
 // traceCacheBudget is the postings the trace cache holds: about 160 MB,
@@ -121,6 +124,10 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	}
 	n.watches = watch.NewService(db, n.audit, n)
 	n.tx = n.newTAXII()
+	if n.cases, err = n.newCases(); err != nil {
+		db.Close()
+		return nil, err
+	}
 	n.refreshGraph()
 	return n, nil
 }

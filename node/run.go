@@ -18,6 +18,7 @@ import (
 	"github.com/tracehound/tracehound/ingest"
 	"github.com/tracehound/tracehound/taxii"
 	"github.com/tracehound/tracehound/watch"
+	"github.com/tracehound/tracehound/web"
 )
 
 // ServeConfig says how the node serves.
@@ -88,7 +89,7 @@ func (n *Node) Serve(ctx context.Context, c ServeConfig) error {
 	}
 	follow := &followState{}
 	srv := api.New(api.Config{Index: idx, Parser: n.parser, Keys: n.keys, Logger: n.log, MaxBatch: c.MaxBatch,
-		Admin: n, Tracer: n, Watcher: n, Health: func() any { return n.health(follow) }})
+		Admin: n, Tracer: n, Watcher: n, Explorer: n, Cases: n.cases, Web: web.Handler(), Health: func() any { return n.health(follow) }})
 	n.tx.Register(srv)
 	hs, ln, err := n.listen(c, srv)
 	if err != nil {

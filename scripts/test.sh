@@ -35,6 +35,52 @@ lint() {
 	"$(tool staticcheck honnef.co/go/tools/cmd/staticcheck "$STATICCHECK_VERSION")" ./...
 }
 
+# ui: rebuild the web interface from its sources with the locked
+# packages and fail if the result differs from the committed web/dist.
+# node_modules is cached per package-lock.json under the cache directory;
+# the build runs in a copy of web/ui beside it, so the tree is untouched.
+ui() {
+	echo "== web interface: npm ci, build, compare with web/dist"
+	local lock sum dir out
+	lock=web/ui/package-lock.json
+	sum=$(sha256sum "$lock" | cut -c1-16)
+	dir="${XDG_CACHE_HOME:-$HOME/.cache}/tracehound/ui-$sum"
+	if [ ! -d "$dir/node_modules" ]; then
+		rm -rf "$dir.tmp" && mkdir -p "$dir.tmp"
+		cp web/ui/package.json "$lock" "$dir.tmp/"
+		(cd "$dir.tmp" && npm ci --no-audit --no-fund --ignore-scripts >/dev/null)
+		rm -rf "$dir" && mv "$dir.tmp" "$dir"
+	fi
+	# Sources only: everything tracked under web/ui.
+	find "$dir" -mindepth 1 -maxdepth 1 ! -name node_modules -exec rm -rf {} +
+	git ls-files -z web/ui | while IFS= read -r -d '' f; do
+		mkdir -p "$dir/$(dirname "${f#web/ui/}")"
+		cp "$f" "$dir/${f#web/ui/}"
+	done
+	out=$(mktemp -d)
+	(cd "$dir" && npx tsc --noEmit && npx vitest run && npx vite build --outDir "$out" --emptyOutDir >/dev/null)
+	if ! diff -r "$out" web/dist; then
+		echo "web/dist differs from a build of web/ui: run 'npm ci && npm run build' in web/ui and commit web/dist"
+		rm -rf "$out"
+		exit 1
+	fi
+	rm -rf "$out"
+}
+
+# chromium: the browser the integration tests drive (Debian's; never a
+# downloaded build).
+chromium() {
+	if [ ! -x /usr/bin/chromium ]; then
+		echo "== installing chromium"
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+	fi
+}
+
+if [ "${1:-}" = ui ]; then
+	ui
+	exit 0
+fi
+
 if [ "${1:-}" = lint ]; then
 	lint
 	exit 0
@@ -58,6 +104,8 @@ export CI=true
 
 check_data
 lint
+ui
+chromium
 echo "== unit and integration tests"
 # Integration tests (tag "integration") start real servers and nodes.
 go test -tags integration -timeout 25m ./...
