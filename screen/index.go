@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/tracehound/tracehound/detect/exposure"
+
 	"github.com/tracehound/tracehound/chain"
 	"github.com/tracehound/tracehound/chain/registry"
 	"github.com/tracehound/tracehound/sanctions"
@@ -58,6 +60,8 @@ type Hit struct {
 	Sanctions    []Sanction
 	Attributions []Attribution
 	Intel        []IntelFlag
+	// Exposure is filled by Check, not Lookup, and belongs to the caller.
+	Exposure []exposure.Entry
 }
 
 // Empty reports whether nothing is known about the address.
@@ -161,15 +165,47 @@ func buildLayer[T any](in []keyed[T]) *layer[T] {
 // readers never block on updates.
 type Index struct {
 	parser    *chain.Parser
-	policy    Policy
+	policy    atomic.Pointer[Policy]
+	exposure  atomic.Pointer[exposureHolder]
 	sanctions atomic.Pointer[layer[Sanction]]
 	tags      atomic.Pointer[layer[Attribution]]
 	intel     atomic.Pointer[layer[IntelFlag]]
 }
 
-// NewIndex returns an empty index.
-func NewIndex(p *chain.Parser, policy Policy) *Index {
-	return &Index{parser: p, policy: policy}
+// NewIndex returns an empty index rating by policy (DefaultPolicy if
+// nil).
+func NewIndex(p *chain.Parser, policy *Policy) *Index {
+	if policy == nil {
+		policy = DefaultPolicy()
+	}
+	x := &Index{parser: p}
+	x.policy.Store(policy)
+	return x
+}
+
+// Policy is the policy the index rates by.
+func (x *Index) Policy() *Policy { return x.policy.Load() }
+
+// SetPolicy replaces the policy; answers from then on use it.
+func (x *Index) SetPolicy(p *Policy) { x.policy.Store(p) }
+
+// ExposureSource answers an address's exposure from memory. The entries
+// it returns belong to the caller.
+type ExposureSource interface {
+	Exposure(a chain.Address) []exposure.Entry
+}
+
+type exposureHolder struct{ src ExposureSource }
+
+// SetExposure makes screening answers carry exposure from src, and rate
+// it by the policy.
+func (x *Index) SetExposure(src ExposureSource) { x.exposure.Store(&exposureHolder{src}) }
+
+func (x *Index) exposureOf(a chain.Address) []exposure.Entry {
+	if h := x.exposure.Load(); h != nil && a.Kind != chain.KindOpaque {
+		return h.src.Exposure(a)
+	}
+	return nil
 }
 
 // SanctionsLoaded reports whether a sanctions list is loaded: without

@@ -3,8 +3,6 @@ package screen
 import (
 	"fmt"
 	"strings"
-
-	"github.com/tracehound/tracehound/tags"
 )
 
 // Risk is an address's screening risk, on the four-level scale exchanges
@@ -55,51 +53,4 @@ func ParseRisk(s string) (Risk, error) {
 		}
 	}
 	return Low, fmt.Errorf("unknown risk level %q (want low, medium, high, severe or unknown)", s)
-}
-
-// Policy maps attribution categories to risk levels. Categories it does not
-// name are Low: an exchange or a DeFi protocol is a counterparty, not a risk
-// by itself.
-type Policy struct {
-	Categories map[tags.Category]Risk
-	// MinConfidence is the confidence (0-100) below which an attribution
-	// raises the risk by no more than Medium: a heuristic guess must not
-	// block a withdrawal on its own.
-	MinConfidence int
-}
-
-// DefaultPolicy follows the common industry defaults: sanctions and
-// terrorist financing are severe; stolen funds, ransomware, darknet markets,
-// scams and mixers are high; gambling and unlicensed services medium.
-func DefaultPolicy() Policy {
-	return Policy{
-		MinConfidence: 20,
-		Categories: map[tags.Category]Risk{
-			"sanctioned":         Severe,
-			"terrorism":          Severe,
-			"csam":               Severe,
-			"hack":               High,
-			"stolen_funds":       High,
-			"ransomware":         High,
-			"darknet":            High,
-			"scam":               High,
-			"sextortion":         High,
-			"mixer":              High,
-			"perpetrator":        High,
-			"gambling":           Medium,
-			"high_risk_exchange": Medium,
-			"p2p_exchange":       Medium,
-		},
-	}
-}
-
-func (p Policy) categoryRisk(category tags.Category, confidence int) Risk {
-	r, ok := p.Categories[tags.ParseCategory(string(category))]
-	if !ok {
-		return Low
-	}
-	if r > Medium && confidence < p.MinConfidence {
-		r = Medium
-	}
-	return r
 }

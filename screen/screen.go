@@ -6,11 +6,13 @@ import (
 	"runtime"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
 	"github.com/tracehound/tracehound/chain"
 	"github.com/tracehound/tracehound/chain/registry"
+	"github.com/tracehound/tracehound/detect/exposure"
 	"github.com/tracehound/tracehound/intel"
 	"github.com/tracehound/tracehound/tags"
 )
@@ -24,7 +26,8 @@ type Query struct {
 // Reason explains one contribution to a risk level.
 type Reason struct {
 	Risk    Risk   `json:"risk"`
-	Code    string `json:"code"` // sanctioned, category, intel
+	Code    string `json:"code"` // sanctioned, category, intel, exposure
+	Rule    string `json:"rule,omitempty"`
 	Message string `json:"message"`
 }
 
@@ -34,30 +37,18 @@ type InputError struct {
 	Message string `json:"message"`
 }
 
-// Exposure is the address's indirect exposure to risky entities through
-// the transfer graph, by category and hop count, as wallet screening
-// reports it. It is present only where the graph has been ingested.
-type Exposure struct {
-	Direct   []CategoryExposure `json:"direct"`
-	Indirect []CategoryExposure `json:"indirect"`
-}
-
-// CategoryExposure is value received from (or sent to) one category.
-type CategoryExposure struct {
-	Category string       `json:"category"`
-	Hops     int          `json:"hops"`
-	Asset    string       `json:"asset"`
-	Amount   chain.Amount `json:"amount"`
-}
-
 // Result is the screening answer for one input.
 type Result struct {
-	Input      string        `json:"input"`
-	Chain      chain.Chain   `json:"chain,omitempty"`
-	Network    chain.Network `json:"network,omitempty"`
-	Address    string        `json:"address,omitempty"`
-	Risk       Risk          `json:"risk,omitempty"`
-	Sanctioned bool          `json:"sanctioned"`
+	Input   string        `json:"input"`
+	Chain   chain.Chain   `json:"chain,omitempty"`
+	Network chain.Network `json:"network,omitempty"`
+	Address string        `json:"address,omitempty"`
+	Risk    Risk          `json:"risk,omitempty"`
+	// RiskRule names the policy rule that set Risk: a rule's id, or
+	// "none" (no rule matched: low), "fail_closed" (unknown) or
+	// "partner_flag" (a partner's own rating).
+	RiskRule   string `json:"risk_rule,omitempty"`
+	Sanctioned bool   `json:"sanctioned"`
 	// Validated is false for an address of a chain without a codec,
 	// matched as written: its risk is then Unknown rather than Low.
 	Validated    bool          `json:"validated"`
@@ -65,67 +56,90 @@ type Result struct {
 	Attributions []Attribution `json:"attributions,omitempty"`
 	Intel        []IntelFlag   `json:"intel,omitempty"`
 	Reasons      []Reason      `json:"reasons,omitempty"`
-	Exposure     *Exposure     `json:"exposure,omitempty"`
-	Error        *InputError   `json:"error,omitempty"`
+	// Exposure is where the address's funds came from and went to, by
+	// category, each entry with the rule it met.
+	Exposure []exposure.Entry `json:"exposure,omitempty"`
+	Error    *InputError      `json:"error,omitempty"`
 }
 
 // Check parses raw and looks it up, without building a Result: the hot
 // path for callers that only need the verdict.
 func (x *Index) Check(raw string, hint chain.Chain) (chain.Address, Hit, Risk, error) {
+	a, h, r, _, err := x.check(raw, hint)
+	return a, h, r, err
+}
+
+func (x *Index) check(raw string, hint chain.Chain) (chain.Address, Hit, Risk, string, error) {
 	if hint != "" {
 		// A chain the node does not know is the caller's mistake, never
 		// an address kept as written and screened low.
 		c, err := registry.Lookup(string(hint))
 		if err != nil {
-			return chain.Address{}, Hit{}, 0, &chain.AddressError{Input: raw, Chain: hint, Reason: ReasonChain, Detail: err.Error()}
+			return chain.Address{}, Hit{}, 0, "", &chain.AddressError{Input: raw, Chain: hint, Reason: ReasonChain, Detail: err.Error()}
 		}
 		hint = c
 	}
 	a, err := x.parser.Parse(raw, hint)
 	if err != nil {
 		if hint != "" || chain.ErrorReason(err) != chain.ReasonUnknown {
-			return chain.Address{}, Hit{}, 0, err
+			return chain.Address{}, Hit{}, 0, "", err
 		}
 		var ok bool
 		if a, ok = x.resolveUnknown(strings.TrimSpace(raw)); !ok {
-			return chain.Address{}, Hit{}, 0, err
+			return chain.Address{}, Hit{}, 0, "", err
 		}
 	}
 	h := x.Lookup(a)
-	return a, h, x.risk(a, h), nil
+	h.Exposure = x.exposureOf(a)
+	r, rule := x.risk(a, h)
+	return a, h, r, rule, nil
 }
 
 // ReasonChain is the error reason of a query naming a chain the node does
 // not know.
 const ReasonChain = "chain"
 
-// risk is the highest level any fact about the address carries. Where it
-// would be Low but screening could not check the address (no sanctions
-// list loaded, or no codec validated it), it is Unknown.
-func (x *Index) risk(a chain.Address, h Hit) (r Risk) {
-	r = Low
-	if len(h.Sanctions) > 0 {
-		return Severe
-	}
-	defer func() {
-		if r == Low && (!x.SanctionsLoaded() || a.Kind == chain.KindOpaque) {
-			r = Unknown
+// risk is the highest level any fact about the address carries, with the
+// rule that set it; it marks each exposure entry with the rule it met.
+// Where it would be Low but screening could not check the address (no
+// sanctions list loaded, or no codec validated it), it is Unknown.
+func (x *Index) risk(a chain.Address, h Hit) (r Risk, rule string) {
+	r, rule = Low, RuleNone
+	p := x.policy.Load()
+	raise := func(to Risk, id string) {
+		if to > r {
+			r, rule = to, id
 		}
-	}()
+	}
+	if len(h.Sanctions) > 0 {
+		sev, ru := p.rateSelf(tags.Sanctioned, 100)
+		raise(sev, ru.ID)
+	}
 	for i := range h.Attributions {
-		at := &h.Attributions[i]
-		r = max(r, x.policy.categoryRisk(at.Category, at.Confidence), x.policy.categoryRisk(tags.Category(at.Abuse), at.Confidence))
+		if sev, ru := p.rateAttribution(&h.Attributions[i]); ru != nil {
+			raise(sev, ru.ID)
+		}
 	}
 	for i := range h.Intel {
-		r = max(r, h.Intel[i].Risk)
+		raise(h.Intel[i].Risk, RulePartner)
 	}
-	return r
+	for i := range h.Exposure {
+		e := &h.Exposure[i]
+		if ru := p.rateExposure(a.Chain, e); ru != nil {
+			e.Rule = ru.ID
+			raise(ru.Severity, ru.ID)
+		}
+	}
+	if r == Low && (!x.SanctionsLoaded() || a.Kind == chain.KindOpaque) {
+		r, rule = Unknown, RuleFailClosed
+	}
+	return r, rule
 }
 
 // Screen screens one input and explains the verdict.
 func (x *Index) Screen(q Query) Result {
 	res := Result{Input: q.Address}
-	a, h, r, err := x.Check(q.Address, q.Chain)
+	a, h, r, rule, err := x.check(q.Address, q.Chain)
 	if err != nil {
 		reason := chain.ErrorReason(err)
 		if reason == "" {
@@ -134,9 +148,10 @@ func (x *Index) Screen(q Query) Result {
 		res.Error = &InputError{Reason: reason, Message: err.Error()}
 		return res
 	}
-	res.Chain, res.Network, res.Address, res.Risk = a.Chain, a.Network, a.Value, r
+	res.Chain, res.Network, res.Address = a.Chain, a.Network, a.Value
+	res.Risk, res.RiskRule = r, rule
 	res.Sanctioned = len(h.Sanctions) > 0
-	res.Sanctions, res.Attributions, res.Intel = h.Sanctions, h.Attributions, h.Intel
+	res.Sanctions, res.Attributions, res.Intel, res.Exposure = h.Sanctions, h.Attributions, h.Intel, h.Exposure
 	res.Reasons = x.reasons(h)
 	res.Validated = a.Kind != chain.KindOpaque
 	if !res.Validated {
@@ -152,9 +167,10 @@ func (x *Index) Screen(q Query) Result {
 
 // reasons explains a hit, one reason per distinct fact, riskiest first.
 func (x *Index) reasons(h Hit) []Reason {
-	if h.Empty() {
+	if h.Empty() && len(h.Exposure) == 0 {
 		return nil
 	}
+	p := x.policy.Load()
 	var out []Reason
 	seen := make(map[string]bool)
 	add := func(r Reason) {
@@ -171,10 +187,10 @@ func (x *Index) reasons(h Hit) []Reason {
 		if !s.ListDate.IsZero() {
 			msg += ", list of " + s.ListDate.Format("2006-01-02")
 		}
-		add(Reason{Risk: Severe, Code: "sanctioned", Message: msg})
+		add(Reason{Risk: Severe, Code: "sanctioned", Rule: p.self[tags.Sanctioned].ID, Message: msg})
 	}
 	for _, a := range h.Attributions {
-		r := max(x.policy.categoryRisk(a.Category, a.Confidence), x.policy.categoryRisk(tags.Category(a.Abuse), a.Confidence))
+		r, ru := p.rateAttribution(&a)
 		msg := fmt.Sprintf("attributed to %s (%s", a.Entity, a.Category)
 		if a.Abuse != "" && a.Abuse != string(a.Category) {
 			msg += ", " + a.Abuse
@@ -183,13 +199,43 @@ func (x *Index) reasons(h Hit) []Reason {
 		if a.ConfidenceLevel != "" {
 			msg += " (" + a.ConfidenceLevel + ")"
 		}
-		add(Reason{Risk: r, Code: "category", Message: msg})
+		rs := Reason{Risk: r, Code: "category", Message: msg}
+		if ru != nil {
+			rs.Rule = ru.ID
+		} else {
+			rs.Risk = Low
+		}
+		add(rs)
 	}
 	for _, f := range h.Intel {
-		add(Reason{Risk: f.Risk, Code: "intel", Message: flagMessage(f)})
+		add(Reason{Risk: f.Risk, Code: "intel", Rule: RulePartner, Message: flagMessage(f)})
+	}
+	for i := range h.Exposure {
+		e := &h.Exposure[i]
+		if ru := p.ruleByID(e.Rule); ru != nil && ru.Severity > Low {
+			add(Reason{Risk: ru.Severity, Code: "exposure", Rule: ru.ID, Message: exposureMessage(e)})
+		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Risk > out[j].Risk })
 	return out
+}
+
+// exposureMessage explains an exposure entry: its share, hops and nearest
+// source.
+func exposureMessage(e *exposure.Entry) string {
+	asset := "the native coin"
+	if e.Asset != chain.Native {
+		asset = "token " + string(e.Asset)
+	}
+	pct := strconv.FormatFloat(e.Share*100, 'g', 3, 64)
+	if e.Direction == exposure.Outgoing {
+		return fmt.Sprintf("sent %s%% of what it sent in %s (%s base units) to %s, directly (%s)", pct, asset, e.Amount, e.Category, e.Source)
+	}
+	how := "directly"
+	if e.Hops > 1 {
+		how = fmt.Sprintf("%d hops away at the nearest", e.Hops)
+	}
+	return fmt.Sprintf("received %s%% of what it received in %s (%s base units) from %s sources, %s (%s)", pct, asset, e.Amount, e.Category, how, e.Source)
 }
 
 // flagMessage explains a partner's flag.

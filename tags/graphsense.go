@@ -59,16 +59,26 @@ func categoryOf(category, abuse string) Category {
 	default:
 		return Category(strings.ToLower(category))
 	}
-	switch strings.ToLower(abuse) {
+	return AbuseCategory(abuse)
+}
+
+// Abuses are GraphSense's abuse types, which tags keep as written.
+var Abuses = []string{"phishing", "scam", "service_hack", "ponzi_scheme", "pyramid_scheme", "investment_fraud",
+	"sextortion", "sanction", "ransomware", "extremism", "terrorism", "terrorist_financing", "hack"}
+
+// AbuseCategory maps a GraphSense abuse type onto tracehound's categories;
+// Unknown for none, and anything else kept as written.
+func AbuseCategory(abuse string) Category {
+	switch strings.ToLower(strings.TrimSpace(abuse)) {
 	case "ransomware":
 		return Ransomware
 	case "sanction":
 		return Sanctioned
 	case "service_hack", "hack":
 		return Hack
-	case "terrorism", "terrorist_financing":
+	case "terrorism", "terrorist_financing", "extremism":
 		return Terrorism
-	case "phishing", "scam", "ponzi_scheme", "investment_fraud", "sextortion":
+	case "phishing", "scam", "ponzi_scheme", "pyramid_scheme", "investment_fraud", "sextortion":
 		return Scam
 	case "":
 		return Unknown

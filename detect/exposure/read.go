@@ -126,3 +126,30 @@ func share(part, whole chain.Amount) float64 {
 	f, _ := new(big.Rat).SetFrac(part.Big(), whole.Big()).Float64()
 	return f
 }
+
+// Hops classes a rule or a reader can ask for.
+const (
+	DirectOnly   = "direct"
+	IndirectOnly = "indirect"
+	AnyHops      = "any"
+)
+
+// Part returns the amount and share of the entry that arrived (or left)
+// within the hops class: direct (one hop), indirect (further) or any.
+func (e Entry) Part(class string) (chain.Amount, float64) {
+	var part chain.Amount
+	switch class {
+	case DirectOnly:
+		part = e.Direct
+	case IndirectOnly:
+		part = e.Indirect
+	default:
+		return e.Amount, e.Share
+	}
+	if part.IsZero() || e.Amount.IsZero() {
+		return part, 0
+	}
+	// part/whole = Share × part/Amount: the share is a ratio, so a float
+	// is exact enough for thresholds; the amount stays an integer.
+	return part, e.Share * share(part, e.Amount)
+}
