@@ -61,6 +61,9 @@ func (n *Node) Ingest(ctx context.Context, in Ingest) (ingest.Stats, error) {
 	default:
 		return ingest.Stats{}, inputErr(errors.New("an ingest needs a node or a stream source"))
 	}
+	// A bulk load's batches reach the store after Changed has seen
+	// them: exposure catches up with what the load stored.
+	n.exp.graphChanged(in.Chain, false)
 	if wa != nil && err == nil {
 		err = wa.finish(ctx)
 	}

@@ -78,6 +78,8 @@ type Node struct {
 	alerts alertFanout
 	// cases are the investigations.
 	cases *cases.Service
+	// exp keeps every graph address's exposure for screening.
+	exp *exposures
 }
 
 // traceCacheBudget is the postings the trace cache holds: about 160 MB,
@@ -122,6 +124,7 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 		traces:     newTraceResults(),
 		intelDirty: make(chan struct{}, 1),
 	}
+	n.exp = newExposures(n)
 	n.watches = watch.NewService(db, n.audit, n)
 	n.tx = n.newTAXII()
 	if n.cases, err = n.newCases(); err != nil {
@@ -188,9 +191,10 @@ func (n *Node) graphChanged(c chain.Chain) func(addrs []string, all bool) {
 	return func(addrs []string, all bool) {
 		if all {
 			n.refreshGraph()
-			return
+		} else {
+			n.traceGraph().Forget(c, addrs)
 		}
-		n.traceGraph().Forget(c, addrs)
+		n.exp.graphChanged(c, all)
 	}
 }
 

@@ -79,6 +79,9 @@ func (n *Node) Serve(ctx context.Context, c ServeConfig) error {
 	if err != nil {
 		return err
 	}
+	if err := n.Exposure(ctx); err != nil {
+		return err
+	}
 	// A replaced audit key would sign heads partners cannot match: refuse
 	// to serve with it. Serving also starts from a signed head.
 	if _, err := n.audit.CurrentHead(ctx); err != nil {
@@ -122,8 +125,10 @@ func (n *Node) Serve(ctx context.Context, c ServeConfig) error {
 		defer done()
 		hs.Shutdown(sctx)
 	})
-	// Shared intelligence into screening as it arrives.
+	// Shared intelligence into screening as it arrives, and exposure
+	// rebuilt when its sources change.
 	n.actor(&g, gctx, n.reloadOnChange)
+	n.actor(&g, gctx, n.exp.rebuildOnChange)
 	pollers, err := n.pollers(gctx, c.Poll)
 	if err != nil {
 		ln.Close()

@@ -167,6 +167,7 @@ type Index struct {
 	parser    *chain.Parser
 	policy    atomic.Pointer[Policy]
 	exposure  atomic.Pointer[exposureHolder]
+	onChange  atomic.Pointer[func()]
 	sanctions atomic.Pointer[layer[Sanction]]
 	tags      atomic.Pointer[layer[Attribution]]
 	intel     atomic.Pointer[layer[IntelFlag]]
@@ -187,7 +188,10 @@ func NewIndex(p *chain.Parser, policy *Policy) *Index {
 func (x *Index) Policy() *Policy { return x.policy.Load() }
 
 // SetPolicy replaces the policy; answers from then on use it.
-func (x *Index) SetPolicy(p *Policy) { x.policy.Store(p) }
+func (x *Index) SetPolicy(p *Policy) {
+	x.policy.Store(p)
+	x.changed()
+}
 
 // ExposureSource answers an address's exposure from memory. The entries
 // it returns belong to the caller.
@@ -257,6 +261,7 @@ func (x *Index) SetSanctions(entries []sanctions.Entry) {
 		}})
 	}
 	x.sanctions.Store(buildLayer(in))
+	x.changed()
 }
 
 // chainForAsset names the opaque chain an unparsable listed address is
@@ -275,6 +280,7 @@ func (x *Index) SetTags(all []tags.Tag) {
 		in = append(in, keyed[Attribution]{addr: t.Address, raw: t.Address.Value, item: attributionOf(t)})
 	}
 	x.tags.Store(buildLayer(in))
+	x.changed()
 }
 
 func attributionOf(t tags.Tag) Attribution {
@@ -305,6 +311,7 @@ func (x *Index) SetIntel(entries []IntelEntry) {
 		in = append(in, keyed[IntelFlag]{addr: e.Address, raw: e.Address.Value, item: e.Flag})
 	}
 	x.intel.Store(buildLayer(in))
+	x.changed()
 }
 
 // Lookup returns what the index knows about a parsed address. It
