@@ -40,6 +40,8 @@ type Config struct {
 	TAXII func(*taxii.Config)
 	// Now is the clock; time.Now if nil.
 	Now func() time.Time
+	// Policy rates screening answers; screen.DefaultPolicy if nil.
+	Policy *screen.Policy
 }
 
 // Node is an open node.
@@ -120,7 +122,7 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 		cfg: cfg, db: db, log: cfg.Logger, parser: p, now: cfg.Now,
 		audit:      audit.New(db, audit.WithKey(key), audit.WithClock(cfg.Now)),
 		keys:       auth.NewKeyring(keys),
-		index:      screen.NewIndex(p, screen.DefaultPolicy()),
+		index:      screen.NewIndex(p, cfg.Policy),
 		traces:     newTraceResults(),
 		intelDirty: make(chan struct{}, 1),
 	}

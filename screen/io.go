@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/tracehound/tracehound/chain"
+	"github.com/tracehound/tracehound/detect/exposure"
 )
 
 // ReadQueries reads addresses to screen: one a line (blank lines and
@@ -91,7 +92,7 @@ func readQueriesCSV(path string, r io.Reader, hint chain.Chain) ([]Query, error)
 // error of an invalid address.
 func WriteCSV(w io.Writer, results []Result) error {
 	cw := csv.NewWriter(w)
-	_ = cw.Write([]string{"input", "chain", "address", "risk", "sanctioned", "parties", "programs", "entities", "categories", "reasons", "error"})
+	_ = cw.Write([]string{"input", "chain", "address", "risk", "sanctioned", "parties", "programs", "entities", "categories", "reasons", "error", "risk_rule", "exposure"})
 	for _, r := range results {
 		var parties, programs, entities, categories, reasons []string
 		for _, s := range r.Sanctions {
@@ -111,9 +112,13 @@ func WriteCSV(w io.Writer, results []Result) error {
 		if r.Error != nil {
 			errText = r.Error.Reason + ": " + r.Error.Message
 		}
+		var exp []string
+		for _, e := range r.Exposure {
+			exp = append(exp, ExposureText(&e))
+		}
 		_ = cw.Write([]string{r.Input, string(r.Chain), r.Address, r.Risk.String(), strconv.FormatBool(r.Sanctioned),
 			strings.Join(parties, "; "), strings.Join(programs, "; "), strings.Join(entities, "; "), strings.Join(categories, "; "),
-			strings.Join(reasons, "; "), errText})
+			strings.Join(reasons, "; "), errText, r.RiskRule, strings.Join(exp, "; ")})
 	}
 	cw.Flush()
 	return cw.Error()
@@ -126,4 +131,22 @@ func appendUnique(s []string, v string) []string {
 		}
 	}
 	return append(s, v)
+}
+
+// ExposureText is one exposure entry on a line: category, direction,
+// hops, share, exact amount and asset, and the rule it met.
+func ExposureText(e *exposure.Entry) string {
+	asset := "native"
+	if e.Asset != chain.Native {
+		asset = string(e.Asset)
+	}
+	s := fmt.Sprintf("%s %s %d hop", e.Category, e.Direction, e.Hops)
+	if e.Hops != 1 {
+		s += "s"
+	}
+	s += fmt.Sprintf(" %s%% (%s %s)", strconv.FormatFloat(e.Share*100, 'g', 3, 64), e.Amount, asset)
+	if e.Rule != "" {
+		s += " [" + e.Rule + "]"
+	}
+	return s
 }

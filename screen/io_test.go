@@ -6,7 +6,9 @@ import (
 	"testing"
 
 	"github.com/tracehound/tracehound/chain"
+	"github.com/tracehound/tracehound/detect/exposure"
 	"github.com/tracehound/tracehound/screen"
+	"github.com/tracehound/tracehound/tags"
 )
 
 func TestReadQueries(t *testing.T) {
@@ -25,13 +27,15 @@ func TestReadQueries(t *testing.T) {
 
 func TestWriteCSV(t *testing.T) {
 	var b bytes.Buffer
-	rs := []screen.Result{{Input: "x", Address: "0xabc", Chain: chain.Ethereum, Risk: screen.High, Reasons: []screen.Reason{{Message: "flagged"}}},
+	rs := []screen.Result{{Input: "x", Address: "0xabc", Chain: chain.Ethereum, Risk: screen.High, Reasons: []screen.Reason{{Message: "flagged"}}, RiskRule: "mixer-in-direct-high",
+		Exposure: []exposure.Entry{{Category: tags.Mixer, Direction: exposure.Incoming, Hops: 1, Amount: chain.NewAmount(1000), Share: 0.25, Rule: "mixer-in-direct-high"}}},
 		{Input: "bad", Error: &screen.InputError{Reason: "checksum", Message: "wrong case"}}}
 	if err := screen.WriteCSV(&b, rs); err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
-	if len(lines) != 3 || !strings.HasPrefix(lines[0], "input,chain,address,risk") || !strings.Contains(lines[1], "0xabc,high,false") || !strings.HasSuffix(lines[2], "checksum: wrong case") {
+	if len(lines) != 3 || !strings.HasPrefix(lines[0], "input,chain,address,risk") || !strings.Contains(lines[1], "0xabc,high,false") || !strings.Contains(lines[2], "checksum: wrong case") ||
+		!strings.HasSuffix(lines[1], ",mixer-in-direct-high,mixer incoming 1 hop 25% (1000 native) [mixer-in-direct-high]") {
 		t.Errorf("csv:\n%s", b.String())
 	}
 }

@@ -15,12 +15,14 @@ import (
 
 	"github.com/tracehound/tracehound/api"
 	"github.com/tracehound/tracehound/node"
+	"github.com/tracehound/tracehound/screen"
 )
 
 // app is what every command shares: flags, output streams, the logger.
 type app struct {
 	dataDir  string
 	logLevel string
+	policy   string
 	stdout   io.Writer
 	stderr   io.Writer
 	log      *slog.Logger
@@ -49,6 +51,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root.SetErr(stderr)
 	root.PersistentFlags().StringVar(&a.dataDir, "data", defaultDataDir(), "data directory of the embedded store")
 	root.PersistentFlags().StringVar(&a.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	root.PersistentFlags().StringVar(&a.policy, "policy", "", "risk policy file (YAML) screening rates by; the embedded exchange default if unset (see `tracehound policy show`)")
 	root.AddCommand(
 		newSanctionsCmd(a),
 		newTagsCmd(a),
@@ -62,6 +65,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		newIntelCmd(a),
 		newWatchCmd(a),
 		newSimulateCmd(a),
+		newPolicyCmd(a),
 	)
 	return root
 }
@@ -84,6 +88,13 @@ func defaultDataDir() string {
 // what it changes is audited as done by "cli".
 func (a *app) open(ctx context.Context, configure ...func(*node.Config)) (*node.Node, error) {
 	cfg := node.Config{DataDir: a.dataDir, Logger: a.log}
+	if a.policy != "" {
+		p, err := screen.LoadPolicy(a.policy)
+		if err != nil {
+			return nil, usageError("--policy: %v", err)
+		}
+		cfg.Policy = p
+	}
 	for _, f := range configure {
 		f(&cfg)
 	}

@@ -211,9 +211,12 @@ func writeResultsText(w io.Writer, results []screen.Result) error {
 		if r.Sanctioned {
 			flag = "  SANCTIONED"
 		}
-		fmt.Fprintf(w, "%s  %s  %s%s\n", r.Address, r.Chain, strings.ToUpper(r.Risk.String()), flag)
+		fmt.Fprintf(w, "%s  %s  %s%s  (rule %s)\n", r.Address, r.Chain, strings.ToUpper(r.Risk.String()), flag, r.RiskRule)
 		for _, rs := range r.Reasons {
 			fmt.Fprintf(w, "    [%s] %s\n", rs.Risk, rs.Message)
+		}
+		for i := range r.Exposure {
+			fmt.Fprintf(w, "    exposure: %s\n", screen.ExposureText(&r.Exposure[i]))
 		}
 	}
 	return nil
