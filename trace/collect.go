@@ -35,7 +35,7 @@ func (s hopSet) get(h int, a uint32, nm *names) *Hop {
 	k := hopKey{h, a}
 	x := s[k]
 	if x == nil {
-		x = &Hop{Hop: h, Asset: nm.assets[a]}
+		x = &Hop{Hop: h, Asset: nm.asset(a)}
 		s[k] = x
 	}
 	return x
@@ -50,16 +50,20 @@ func (t *tracer) collect() {
 	edgeHops := make(hopSet)
 	var wg sync.WaitGroup
 	wg.Add(1)
+	enm := nm.fork()
 	go func() {
 		defer wg.Done()
-		ins = t.collectEdges(&nm, edgeHops)
+		ins = t.collectEdges(&enm, edgeHops)
 	}()
 	hops := make(hopSet)
 	nodes := t.ws.named[:0]
 	common := -1
 	var first string
 	for _, n := range t.nodes {
-		a := nm.addrs[n.addr]
+		a := n.name
+		if a == "" {
+			a = nm.addr(n.addr)
+		}
 		if common < 0 {
 			first, common = a, len(a)
 		}
@@ -67,7 +71,7 @@ func (t *tracer) collect() {
 		for common > 0 && a[:common] != first[:common] {
 			common--
 		}
-		nodes = append(nodes, named{n: n, addr: a, asset: nm.assets[n.asset]})
+		nodes = append(nodes, named{n: n, addr: a, asset: nm.asset(n.asset)})
 	}
 	keys := slices.Grow(t.ws.keys[:0], len(nodes))[:len(nodes)]
 	for i := range nodes {
@@ -181,7 +185,7 @@ func (t *tracer) collectEdges(nm *names, hops hopSet) []arrival {
 	// A swap's payout is in the transaction of a tainted intake, whose
 	// place in the block the intake's edge knows.
 	if len(t.swapOut) > 0 {
-		at := make(map[uint32]uint32)
+		at := make(map[uint64]uint32)
 		for _, e := range edges {
 			if e.txi != noIndex {
 				at[e.id.tx] = e.txi
@@ -207,7 +211,7 @@ func (t *tracer) collectEdges(nm *names, hops hopSet) []arrival {
 	sortOrders(keys, tmp, func(x, y *order) int {
 		a, b := edges[x.i], edges[y.i]
 		if a.id.tx != b.id.tx {
-			if c := strings.Compare(nm.txs[a.id.tx], nm.txs[b.id.tx]); c != 0 {
+			if c := strings.Compare(nm.tx(a.id.tx), nm.tx(b.id.tx)); c != 0 {
 				return c
 			}
 		}
@@ -219,8 +223,10 @@ func (t *tracer) collectEdges(nm *names, hops hopSet) []arrival {
 	for i, k := range keys {
 		e := edges[k.i]
 		re := &t.res.Edges[i]
-		*re = Edge{Tx: nm.txs[e.id.tx], Kind: e.id.kind, Pos: e.id.pos, Block: e.block, Time: time.Unix(e.sec, int64(e.nsec)).UTC(),
-			From: nm.addrs[e.from], To: nm.addrs[e.to], Amount: e.amount, Tainted: e.tainted, Asset: nm.assets[e.asset], Hop: e.hop, Swap: e.swap}
+		*re = Edge{Tx: nm.tx(e.id.tx), Kind: e.id.kind, Pos: e.id.pos, Block: e.block, Time: time.Unix(e.sec, int64(e.nsec)).UTC(),
+			Amount: e.amount, Tainted: e.tainted, Asset: nm.asset(e.asset), Hop: e.hop, Swap: e.swap}
+		re.From = t.nodeName(nm, e.from, e.asset)
+		re.To = t.nodeName(nm, e.to, e.asset)
 		h := hops.get(e.hop, e.asset, nm)
 		h.Transfers++
 		h.Tainted, _ = h.Tainted.Add(re.Tainted)
@@ -230,6 +236,14 @@ func (t *tracer) collectEdges(nm *names, hops hopSet) []arrival {
 		}
 	}
 	return ins
+}
+
+// nodeName is an address's name, as its node has it if it has one.
+func (t *tracer) nodeName(nm *names, addr, asset uint32) string {
+	if n := t.nodes[nodeKey{addr, asset}]; n != nil && n.name != "" {
+		return n.name
+	}
+	return nm.addr(addr)
 }
 
 // endpoints builds the result's endpoints from its labelled nodes, in

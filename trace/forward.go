@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -24,6 +25,7 @@ type node struct {
 	in        taints // tainted incoming
 	out       []edge // tainted outgoing, from the last replay, in its order
 	label     *Label
+	name      string // the address, once the trace named it
 	seed      bool
 	truncated bool
 	ep        int32 // collect's: the node's place among the endpoints
@@ -74,7 +76,7 @@ type tracer struct {
 	// transactions read, labels the lookups made.
 	venues  []*node
 	swapOut map[tid]*edge
-	swapTxs map[uint32][]chain.Transfer
+	swapTxs map[uint64][]chain.Transfer
 	labels  map[uint32]*Label
 	// minFor is the dust limit in each asset swapped into.
 	minFor map[uint32]chain.Amount
@@ -116,11 +118,16 @@ func Run(ctx context.Context, g Graph, seeds []Seed, o Options) (*Result, error)
 	if !o.Until.IsZero() && !o.Since.IsZero() && !o.Until.After(o.Since) {
 		return nil, fmt.Errorf("trace: window %s..%s is empty", o.Since.Format(time.RFC3339), o.Until.Format(time.RFC3339))
 	}
-	t := &tracer{g: g, o: o, swapOut: make(map[tid]*edge), swapTxs: make(map[uint32][]chain.Transfer),
+	t := &tracer{g: g, o: o, swapOut: make(map[tid]*edge), swapTxs: make(map[uint64][]chain.Transfer),
 		minFor: make(map[uint32]chain.Amount), seeds: make(map[tid]chain.Amount), seedComputed: make(map[tid]chain.Amount),
 		res: &Result{Chain: o.Chain, Asset: o.Asset, Model: o.Model, Seeds: seeds, MinAmount: o.MinAmount}}
 	if h, ok := g.(historian); ok {
-		t.h, t.v = h, h.view(o.Chain)
+		v, done, err := h.view(ctx, o.Chain)
+		if err != nil {
+			return nil, err
+		}
+		defer done()
+		t.h, t.v = h, v
 		// Nothing of the workspace outlives the trace: the result holds
 		// copies, and its labels are allocated apart.
 		t.ws = h.workspaces().get()
@@ -129,7 +136,12 @@ func Run(ctx context.Context, g Graph, seeds []Seed, o Options) (*Result, error)
 			h.workspaces().put(t.ws)
 		}()
 	} else {
-		t.v, t.ws = newView(o.Chain, new(sync.Mutex)), newWorkspace()
+		v, done, err := snapView(ctx, g, o.Chain, new(sync.Mutex))
+		if err != nil {
+			return nil, err
+		}
+		defer done()
+		t.v, t.ws = v, newWorkspace()
 	}
 	t.nodes, t.labels, t.queue = t.ws.nodes, t.ws.labels, t.ws.queue
 	t.asset = t.v.asset(o.Asset)
@@ -241,7 +253,7 @@ func (t *tracer) seed(ctx context.Context, s Seed) error {
 			if !ok {
 				return false
 			}
-			t.seedArrival(n, tid{t.v.tx(p.Tx), p.Pos, p.Kind}, a)
+			t.seedArrival(n, tid{t.v.tx(p.Tx, p.Block), p.Pos, p.Kind}, a)
 			found = true
 			return true
 		})
@@ -291,7 +303,7 @@ func (t *tracer) seedTx(ctx context.Context, s Seed) error {
 		}
 		n := t.node(t.v.addr(tr.To), 0)
 		n.seed = true
-		t.seedArrival(n, tid{t.v.tx(tr.Tx), tr.Pos, tr.Kind}, a)
+		t.seedArrival(n, tid{t.v.tx(tr.Tx, tr.Block), tr.Pos, tr.Kind}, a)
 		t.push(n)
 		any = true
 	}
@@ -401,6 +413,9 @@ func (t *tracer) replayStream(ctx context.Context, n *node) error {
 // history returns an address's history, oldest first; ok is false for
 // an address too busy to hold, which is streamed instead.
 func (t *tracer) history(ctx context.Context, addr uint32) ([]post, bool, error) {
+	if t.v.snap != nil {
+		return t.snapHistory(addr)
+	}
 	if t.h != nil {
 		return t.h.history(ctx, t.v, addr)
 	}
@@ -410,6 +425,26 @@ func (t *tracer) history(ctx context.Context, addr uint32) ([]post, bool, error)
 	}
 	ps, err := ownHistory(ctx, t.g, t.v, addr, limit, t.o.Until)
 	return ps, err == nil, err
+}
+
+// snapHistory decodes an address's history from the traversal into the
+// trace's buffer, which the next call reuses.
+func (t *tracer) snapHistory(addr uint32) ([]post, bool, error) {
+	if addr >= extAddr {
+		return nil, true, nil // not in the store
+	}
+	gs, err := t.v.snap.History(addr, t.ws.gposts[:0])
+	t.ws.gposts = gs
+	if err != nil {
+		return nil, false, err
+	}
+	ps := slices.Grow(t.ws.posts[:0], len(gs))[:len(gs)]
+	for i := range gs {
+		p := &gs[i]
+		ps[i] = post{amount: p.Amount, sec: p.Unix, block: p.Block, txi: p.TxIndex, pos: p.Pos, tx: uint64(p.Tx), peer: p.Peer, asset: p.Asset, kind: p.Kind, in: p.In}
+	}
+	t.ws.posts = ps
+	return ps, true, nil
 }
 
 // replayState is one replay's running balance.
@@ -586,11 +621,11 @@ func (t *tracer) arrive(ctx context.Context, e *edge) error {
 			return fmt.Errorf("%w: more than %d addresses tainted by hop %d%s (raise the cap, lower the hops or set a dust limit)", ErrTooLarge, t.o.MaxAddresses, e.hop, t.projection(e.hop))
 		}
 		r = t.nodeIn(k, e.hop)
-		l, err := t.label(ctx, e.to)
+		l, name, err := t.label(ctx, e.to)
 		if err != nil {
 			return err
 		}
-		r.label = l
+		r.label, r.name = l, name
 		if l != nil && !t.o.NoSwaps && isVenue(l) {
 			t.venues = append(t.venues, r)
 		}
@@ -633,16 +668,19 @@ func (t *tracer) projection(h int) string {
 	return b.String()
 }
 
-// label looks an address up once per trace.
-func (t *tracer) label(ctx context.Context, addr uint32) (*Label, error) {
+// label looks an address up once per trace; it returns the address's
+// name too if it had to make it.
+func (t *tracer) label(ctx context.Context, addr uint32) (*Label, string, error) {
 	if l, ok := t.labels[addr]; ok {
-		return l, nil
+		return l, "", nil
 	}
 	var lp *Label
+	var name string
 	if t.o.Labels != nil {
-		l, ok, err := t.o.Labels.Label(ctx, t.o.Chain, t.v.addrName(addr))
+		name = t.v.addrName(addr)
+		l, ok, err := t.o.Labels.Label(ctx, t.o.Chain, name)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		if ok {
 			// A copy, so that l stays on the stack for the many
@@ -652,7 +690,7 @@ func (t *tracer) label(ctx context.Context, addr uint32) (*Label, error) {
 		}
 	}
 	t.labels[addr] = lp
-	return lp, nil
+	return lp, name, nil
 }
 
 // seedArrival taints a transfer into a seed in full.

@@ -4,6 +4,7 @@ import (
 	"sync"
 
 	"github.com/tracehound/tracehound/chain"
+	"github.com/tracehound/tracehound/store/graph"
 )
 
 // A trace's working state (its nodes and edges, the maps that find them)
@@ -32,6 +33,9 @@ type workspace struct {
 	edgeTmp  []order
 	arrivals []arrival
 	grouped  []int32
+	// histories decoded from a traversal, the last one
+	gposts []graph.Post
+	posts  []post
 
 	// in use by the current trace, returned to the lists above after it
 	usedSlabs       [][]node

@@ -94,6 +94,16 @@ func (s *Snapshot) acquireAll() {
 	}
 }
 
+// releaseRefs gives back what acquireAll took.
+func (s *Snapshot) releaseRefs() {
+	for _, seg := range s.segs {
+		seg.release()
+	}
+	for _, d := range s.deltas {
+		d.d.release()
+	}
+}
+
 // Release lets the segments and deltas s holds go once nothing else
 // uses them.
 func (s *Snapshot) Release() {
@@ -375,4 +385,21 @@ func (n *nameCache) reset() {
 	n.mu.Lock()
 	n.gen++
 	n.mu.Unlock()
+}
+
+// TxRefOf finds the transaction with hash h in block height.
+func (s *Snapshot) TxRefOf(height uint64, h string) (TxRef, bool) {
+	var want [32]byte
+	if _, err := appendHashBytes(want[:0], h); err != nil {
+		return 0, false
+	}
+	for pos := uint32(0); ; pos++ {
+		got, ok := s.txHash(makeTxRef(height, pos))
+		if !ok {
+			return 0, false
+		}
+		if string(got) == string(want[:]) {
+			return makeTxRef(height, pos), true
+		}
+	}
 }
