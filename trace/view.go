@@ -188,7 +188,9 @@ func (v *view) names() names {
 	return v.namesLocked()
 }
 
-func (v *view) namesLocked() names { return names{snap: v.snap, addrs: v.addrs.names, txs: v.txs.names, assets: v.assets.names} }
+func (v *view) namesLocked() names {
+	return names{snap: v.snap, addrs: v.addrs.names, txs: v.txs.names, assets: v.assets.names}
+}
 
 // fork is a copy of n with an arena of its own.
 func (n names) fork() names {

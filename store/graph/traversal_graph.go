@@ -18,7 +18,9 @@ func (t *Traversal) Postings(ctx context.Context, c chain.Chain, addr string, q 
 }
 
 // Tip is the store's.
-func (t *Traversal) Tip(ctx context.Context, c chain.Chain) (chain.Tip, bool, error) { return t.d.Tip(ctx, c) }
+func (t *Traversal) Tip(ctx context.Context, c chain.Chain) (chain.Tip, bool, error) {
+	return t.d.Tip(ctx, c)
+}
 
 // TxTransfers is the store's.
 func (t *Traversal) TxTransfers(ctx context.Context, c chain.Chain, hash string) ([]chain.Transfer, bool, error) {
