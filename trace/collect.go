@@ -59,7 +59,7 @@ func (t *tracer) collect() {
 	nodes := t.ws.named[:0]
 	common := -1
 	var first string
-	for _, n := range t.nodes {
+	for _, n := range t.nodes.list {
 		a := n.name
 		if a == "" {
 			a = nm.addr(n.addr)
@@ -93,7 +93,7 @@ func (t *tracer) collect() {
 		return strings.Compare(string(x.asset), string(y.asset))
 	})
 	t.ws.named, t.ws.keys, t.ws.sortTmp = nodes, keys, tmp
-	res.Nodes = make([]Node, 0, len(t.nodes))
+	res.Nodes = make([]Node, 0, t.nodes.len())
 	for _, k := range keys {
 		x := &nodes[k.i]
 		n := x.n
@@ -169,7 +169,7 @@ type arrival struct {
 // summaries; it returns the edges into endpoints, in that order.
 func (t *tracer) collectEdges(nm *names, hops hopSet) []arrival {
 	ne := len(t.swapOut)
-	for _, n := range t.nodes {
+	for _, n := range t.nodes.list {
 		ne += len(n.out)
 	}
 	edges := slices.Grow(t.ws.edgeRefs[:0], ne)
@@ -177,7 +177,7 @@ func (t *tracer) collectEdges(nm *names, hops hopSet) []arrival {
 	for _, e := range t.swapOut {
 		edges = append(edges, e)
 	}
-	for _, n := range t.nodes {
+	for _, n := range t.nodes.list {
 		for i := range n.out {
 			edges = append(edges, &n.out[i])
 		}
@@ -225,22 +225,25 @@ func (t *tracer) collectEdges(nm *names, hops hopSet) []arrival {
 		re := &t.res.Edges[i]
 		*re = Edge{Tx: nm.tx(e.id.tx), Kind: e.id.kind, Pos: e.id.pos, Block: e.block, Time: time.Unix(e.sec, int64(e.nsec)).UTC(),
 			Amount: e.amount, Tainted: e.tainted, Asset: nm.asset(e.asset), Hop: e.hop, Swap: e.swap}
-		re.From = t.nodeName(nm, e.from, e.asset)
-		re.To = t.nodeName(nm, e.to, e.asset)
+		re.From = t.nodeName(nm, e.fromNode, e.from, e.asset)
+		re.To = t.nodeName(nm, e.toNode, e.to, e.asset)
 		h := hops.get(e.hop, e.asset, nm)
 		h.Transfers++
 		h.Tainted, _ = h.Tainted.Add(re.Tainted)
-		k := nodeKey{e.to, e.asset}
-		if n := t.nodes[k]; n != nil && n.label != nil {
+		if n := e.toNode; n != nil && n.label != nil {
 			ins = append(ins, arrival{n, int32(i)})
 		}
 	}
 	return ins
 }
 
-// nodeName is an address's name, as its node has it if it has one.
-func (t *tracer) nodeName(nm *names, addr, asset uint32) string {
-	if n := t.nodes[nodeKey{addr, asset}]; n != nil && n.name != "" {
+// nodeName is an address's name, as its node (n, or the one found) has
+// it if it has one.
+func (t *tracer) nodeName(nm *names, n *node, addr, asset uint32) string {
+	if n == nil {
+		n = t.nodes.get(nodeKey{addr, asset})
+	}
+	if n != nil && n.name != "" {
 		return n.name
 	}
 	return nm.addr(addr)

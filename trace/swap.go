@@ -165,7 +165,7 @@ func (t *tracer) swaps(ctx context.Context) error {
 	}
 	for id, old := range t.swapOut {
 		if _, ok := out[id]; !ok {
-			if n := t.nodes[nodeKey{old.to, old.asset}]; n != nil {
+			if n := t.nodes.get(nodeKey{old.to, old.asset}); n != nil {
 				n.in.del(id)
 				t.push(n)
 			}

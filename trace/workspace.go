@@ -15,7 +15,7 @@ import (
 type workspace struct {
 	slabs  [][]node // node chunks, full length, free for reuse
 	chunks [][]edge // edge chunks, likewise
-	nodes  map[nodeKey]*node
+	nodes  nodeTable
 	labels map[uint32]*Label
 	queue  []*node
 	// The taint of addresses that receive it more than once: short
@@ -46,7 +46,7 @@ type workspace struct {
 }
 
 func newWorkspace() *workspace {
-	return &workspace{nodes: make(map[nodeKey]*node), labels: make(map[uint32]*Label),
+	return &workspace{labels: make(map[uint32]*Label),
 		index: [2]map[tid]int{make(map[tid]int), make(map[tid]int)}}
 }
 
@@ -149,7 +149,7 @@ func (w *workspace) reset() {
 	}
 	clear(w.usedTaintMaps)
 	w.usedTaintMaps = w.usedTaintMaps[:0]
-	clear(w.nodes)
+	w.nodes.reset()
 	clear(w.labels)
 	clear(w.queue[:cap(w.queue)])
 	w.queue = w.queue[:0]
@@ -157,6 +157,10 @@ func (w *workspace) reset() {
 	clear(w.edgeRefs[:cap(w.edgeRefs)])
 	clear(w.arrivals[:cap(w.arrivals)])
 }
+
+// bare keeps the working memory of traces run on a graph without a
+// trace cache, as a sync.Pool: memory only, nothing a trace can see.
+var bare workspaces
 
 // workspaces keeps workspaces between traces. A sync.Pool empties after
 // two collections, as a server idle for a few minutes goes through, and

@@ -227,3 +227,43 @@ func (r *postReader) next(p *segPost) (bool, error) {
 	r.b = r.b[1+n:]
 	return true, nil
 }
+
+// skim decodes the next posting's direction and counterparty only.
+func (r *postReader) skim() (peer uint32, out, ok bool, err error) {
+	if len(r.b) == 0 {
+		return 0, false, false, nil
+	}
+	if len(r.b) < 2 || r.b[0]&^pfKnown != 0 {
+		return 0, false, false, errSegPost
+	}
+	f := r.b[0]
+	r.b = r.b[2:]
+	n := 3 // block, place, counterparty
+	for _, bit := range [...]byte{pfPos, pfAsset, pfTxIndex} {
+		if f&bit != 0 {
+			n++
+		}
+	}
+	var v [6]uint64
+	for i := range n {
+		x, ok := r.uvar()
+		if !ok {
+			return 0, false, false, errSegPost
+		}
+		v[i] = x
+	}
+	if f&pfBig == 0 {
+		if _, ok := r.uvar(); !ok {
+			return 0, false, false, errSegPost
+		}
+	} else {
+		if len(r.b) < 1 || len(r.b) < 1+int(r.b[0]) {
+			return 0, false, false, errSegPost
+		}
+		r.b = r.b[1+int(r.b[0]):]
+	}
+	if v[2] > 1<<32-1 {
+		return 0, false, false, errSegPost
+	}
+	return uint32(v[2]), f&pfOut != 0, true, nil
+}

@@ -58,21 +58,18 @@ func (t *Traversal) SolePayee(ctx context.Context, c chain.Chain, addr string, m
 	if !found {
 		return "", 0, false, true, nil
 	}
-	var buf [64]Post
-	ps, err := s.History(id, buf[:0])
+	var buf [32]uint32
+	peers, err := s.outPeers(id, buf[:0])
 	if err != nil {
 		return "", 0, false, false, fmt.Errorf("sole payee of %s: %w", addr, err)
 	}
 	var peer uint32
-	for i := len(ps) - 1; i >= 0 && n < max; i-- {
-		if ps[i].In {
-			continue
-		}
+	for i := len(peers) - 1; i >= 0 && n < max; i-- {
 		n++
 		switch {
 		case n == 1:
-			peer = ps[i].Peer
-		case ps[i].Peer != peer:
+			peer = peers[i]
+		case peers[i] != peer:
 			return s.Address(peer), n, true, true, nil
 		}
 	}
@@ -80,4 +77,45 @@ func (t *Traversal) SolePayee(ctx context.Context, c chain.Chain, addr string, m
 		return "", 0, false, true, nil
 	}
 	return s.Address(peer), n, false, true, nil
+}
+
+// outPeers is the counterparties of address id's outgoing postings,
+// oldest first, decoding nothing else where the layout is in key order.
+func (s *Snapshot) outPeers(id uint32, peers []uint32) ([]uint32, error) {
+	if !s.ordered {
+		ps, err := s.History(id, nil)
+		for i := range ps {
+			if !ps[i].In {
+				peers = append(peers, ps[i].Peer)
+			}
+		}
+		return peers, err
+	}
+	for _, seg := range s.segs {
+		r := postReader{b: seg.list(id)}
+		for {
+			peer, out, ok, err := r.skim()
+			if err != nil {
+				return nil, fmt.Errorf("segment %s: %w", seg.name, err)
+			}
+			if !ok {
+				break
+			}
+			if out {
+				peers = append(peers, peer)
+			}
+		}
+	}
+	if len(s.deltas) > 0 {
+		var buf []Post
+		for _, v := range s.deltas {
+			buf = v.appendPosts(buf[:0], id)
+			for i := range buf {
+				if !buf[i].In {
+					peers = append(peers, buf[i].Peer)
+				}
+			}
+		}
+	}
+	return peers, nil
 }

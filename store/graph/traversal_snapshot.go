@@ -28,6 +28,10 @@ type Snapshot struct {
 	hasTip  bool
 	idEnd   uint32
 	done    bool
+	// The names Address made, carved from chunks: a trace names every
+	// address it reaches.
+	arenaMu sync.Mutex
+	arena   []byte
 }
 
 type deltaView struct {
@@ -78,7 +82,7 @@ func (t *Traversal) Snapshot(ctx context.Context, c chain.Chain) (*Snapshot, err
 	if old := t.latest[c]; old != nil {
 		old.Release()
 	}
-	latest := *s
+	latest := Snapshot{t: t, c: c, segs: s.segs, deltas: s.deltas, assets: s.assets, tip: s.tip, hasTip: s.hasTip, ordered: s.ordered, idEnd: s.idEnd}
 	latest.acquireAll()
 	t.latest[c] = &latest
 	return s, nil
@@ -256,6 +260,9 @@ func (s *Snapshot) AppendAddress(b []byte, id uint32) []byte {
 // the id of this very string again at once: a trace names an address to
 // ask a labeller about it, and the labeller asks the traversal about it.
 func (s *Snapshot) Address(id uint32) string {
+	if name, ok := s.t.names.name(s.c, id); ok {
+		return name
+	}
 	var buf [64]byte
 	b := s.AppendAddress(buf[:0], id)
 	if len(b) == 0 {
@@ -263,7 +270,14 @@ func (s *Snapshot) Address(id uint32) string {
 			return ""
 		}
 	}
-	name := string(b)
+	s.arenaMu.Lock()
+	if cap(s.arena)-len(s.arena) < len(b) {
+		s.arena = make([]byte, 0, max(32<<10, len(b)))
+	}
+	at := len(s.arena)
+	s.arena = append(s.arena, b...)
+	name := unsafe.String(&s.arena[at], len(b))
+	s.arenaMu.Unlock()
 	s.t.names.put(s.c, name, id)
 	return name
 }
@@ -340,9 +354,10 @@ func (p *Post) Time() time.Time { return time.Unix(p.Unix, 0).UTC() }
 // here costs a comparison of pointers instead of a hash index probe.
 // Entries hold their strings, so that their memory is not reused.
 type nameCache struct {
-	mu  sync.Mutex
-	ent [4096]nameEntry
-	gen uint64
+	mu   sync.Mutex
+	ent  [4096]nameEntry // by where the string is
+	byID [4096]nameEntry // by id: the names asked for again (hot wallets)
+	gen  uint64
 }
 
 type nameEntry struct {
@@ -362,8 +377,22 @@ func (n *nameCache) put(c chain.Chain, s string, id uint32) {
 		return
 	}
 	n.mu.Lock()
-	n.ent[nameSlot(s)] = nameEntry{s, c, id, n.gen}
+	e := nameEntry{s, c, id, n.gen}
+	n.ent[nameSlot(s)] = e
+	n.byID[(uint64(id)*0x9e3779b97f4a7c15)>>52] = e
 	n.mu.Unlock()
+}
+
+// name is the string made last for id, if it is remembered.
+func (n *nameCache) name(c chain.Chain, id uint32) (string, bool) {
+	n.mu.Lock()
+	e := n.byID[(uint64(id)*0x9e3779b97f4a7c15)>>52]
+	gen := n.gen
+	n.mu.Unlock()
+	if e.gen == gen && e.id == id && e.c == c && e.s != "" {
+		return e.s, true
+	}
+	return "", false
 }
 
 func (n *nameCache) get(c chain.Chain, s string) (uint32, bool) {
