@@ -26,9 +26,9 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"encoding/binary"
 	"encoding/hex"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
