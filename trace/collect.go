@@ -29,16 +29,57 @@ type hopKey struct {
 	asset uint32
 }
 
-type hopSet map[hopKey]*Hop
+// hopSet holds the summaries: those of the traced asset by hop, the
+// others in a map, as a summary is looked up for every node and edge.
+type hopSet struct {
+	asset uint32 // the traced asset
+	main  []*Hop
+	other map[hopKey]*Hop
+}
 
-func (s hopSet) get(h int, a uint32, nm *names) *Hop {
+func newHopSet(asset uint32) *hopSet { return &hopSet{asset: asset, other: make(map[hopKey]*Hop)} }
+
+func (s *hopSet) get(h int, a uint32, nm *names) *Hop {
+	if a == s.asset && h >= 0 && h < 1<<16 {
+		for len(s.main) <= h {
+			s.main = append(s.main, nil)
+		}
+		x := s.main[h]
+		if x == nil {
+			x = &Hop{Hop: h, Asset: nm.asset(a)}
+			s.main[h] = x
+		}
+		return x
+	}
 	k := hopKey{h, a}
-	x := s[k]
+	x := s.other[k]
 	if x == nil {
 		x = &Hop{Hop: h, Asset: nm.asset(a)}
-		s[k] = x
+		s.other[k] = x
 	}
 	return x
+}
+
+// all calls fn with every summary and its asset's id.
+func (s *hopSet) all(fn func(a uint32, h *Hop)) {
+	for _, h := range s.main {
+		if h != nil {
+			fn(s.asset, h)
+		}
+	}
+	for k, h := range s.other {
+		fn(k.asset, h)
+	}
+}
+
+func (s *hopSet) len() int {
+	n := len(s.other)
+	for _, h := range s.main {
+		if h != nil {
+			n++
+		}
+	}
+	return n
 }
 
 // collect builds the result from the final state. The edges and the
@@ -47,7 +88,7 @@ func (t *tracer) collect() {
 	res := t.res
 	nm := t.v.names()
 	var ins []arrival
-	edgeHops := make(hopSet)
+	edgeHops := newHopSet(t.asset)
 	var wg sync.WaitGroup
 	wg.Add(1)
 	enm := nm.fork()
@@ -55,7 +96,7 @@ func (t *tracer) collect() {
 		defer wg.Done()
 		ins = t.collectEdges(&enm, edgeHops)
 	}()
-	hops := make(hopSet)
+	hops := newHopSet(t.asset)
 	nodes := t.ws.named[:0]
 	common := -1
 	var first string
@@ -119,10 +160,10 @@ func (t *tracer) collect() {
 		res.Nodes = append(res.Nodes, nd)
 	}
 	wg.Wait()
-	for k, h := range edgeHops {
-		x := hops.get(k.hop, k.asset, &nm)
+	edgeHops.all(func(a uint32, h *Hop) {
+		x := hops.get(h.Hop, a, &nm)
 		x.Transfers, x.Tainted = h.Transfers, h.Tainted
-	}
+	})
 	t.endpoints(ins, nodes, keys)
 	slices.SortFunc(res.Endpoints, func(a, b Endpoint) int {
 		if a.Asset != b.Asset {
@@ -143,12 +184,10 @@ func (t *tracer) collect() {
 		res.Tainted, _ = res.Tainted.Add(a)
 		res.Tainted = sub(res.Tainted, t.seedComputed[id])
 	}
-	if len(hops) > 0 {
-		res.Hops = make([]Hop, 0, len(hops))
+	if n := hops.len(); n > 0 {
+		res.Hops = make([]Hop, 0, n)
 	}
-	for _, h := range hops {
-		res.Hops = append(res.Hops, *h)
-	}
+	hops.all(func(_ uint32, h *Hop) { res.Hops = append(res.Hops, *h) })
 	slices.SortFunc(res.Hops, func(a, b Hop) int {
 		if a.Hop != b.Hop {
 			return a.Hop - b.Hop
@@ -167,7 +206,7 @@ type arrival struct {
 
 // collectEdges builds the result's edges, in block order, and their hops'
 // summaries; it returns the edges into endpoints, in that order.
-func (t *tracer) collectEdges(nm *names, hops hopSet) []arrival {
+func (t *tracer) collectEdges(nm *names, hops *hopSet) []arrival {
 	ne := len(t.swapOut)
 	for _, n := range t.nodes.list {
 		ne += len(n.out)

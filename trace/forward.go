@@ -25,6 +25,7 @@ type node struct {
 	in        taints // tainted incoming
 	out       []edge // tainted outgoing, from the last replay, in its order
 	label     *Label
+	labelled  bool   // label was looked up (a seed needs none)
 	name      string // the address, once the trace named it
 	seed      bool
 	truncated bool
@@ -176,6 +177,11 @@ func Run(ctx context.Context, g Graph, seeds []Seed, o Options) (*Result, error)
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
+			if !t.queue[t.head].labelled {
+				if err := t.labelQueued(ctx); err != nil {
+					return nil, err
+				}
+			}
 			n := t.pop()
 			if err := t.replay(ctx, n); err != nil {
 				return nil, err
@@ -252,7 +258,7 @@ func (t *tracer) seed(ctx context.Context, s Seed) error {
 		return t.seedTx(ctx, s)
 	case s.Address != "":
 		n := t.node(t.v.addr(s.Address), 0)
-		n.seed = true
+		n.seed, n.labelled = true, true
 		found := false
 		budget := newSeedBudget(s)
 		err := t.g.Postings(ctx, t.o.Chain, s.Address, t.seedQuery(s), func(p chain.Posting) bool {
@@ -312,7 +318,7 @@ func (t *tracer) seedTx(ctx context.Context, s Seed) error {
 			break
 		}
 		n := t.node(t.v.addr(tr.To), 0)
-		n.seed = true
+		n.seed, n.labelled = true, true
 		t.seedArrival(n, tid{t.v.tx(tr.Tx, tr.Block), tr.Pos, tr.Kind}, a)
 		t.push(n)
 		any = true
@@ -635,15 +641,9 @@ func (t *tracer) arrive(ctx context.Context, e *edge) error {
 		if t.nodes.len() >= t.o.MaxAddresses {
 			return fmt.Errorf("%w: more than %d addresses tainted by hop %d%s (raise the cap, lower the hops or set a dust limit)", ErrTooLarge, t.o.MaxAddresses, e.hop, t.projection(e.hop))
 		}
+		// Labelled when it comes up for a replay, with the other
+		// addresses queued by then (labelQueued).
 		r = t.nodeIn(k, e.hop)
-		l, name, err := t.label(ctx, e.to)
-		if err != nil {
-			return err
-		}
-		r.label, r.name = l, name
-		if l != nil && !t.o.NoSwaps && isVenue(l) {
-			t.venues = append(t.venues, r)
-		}
 	}
 	e.toNode = r
 	if _, ok := t.seeds[id]; ok {
@@ -682,6 +682,82 @@ func (t *tracer) projection(h int) string {
 	}
 	fmt.Fprintf(&b, ", growing %.1f times a hop: about %.0f by hop %d at that rate", growth, est, t.o.MaxHops)
 	return b.String()
+}
+
+// labelQueued looks up the labels of the queued nodes that have none,
+// on two goroutines: the labels of the ten thousand addresses a trace
+// reaches were a quarter of its time, and each look-up (a tag, the
+// deposit-address check's read of the address's payments) is
+// independent of the others.
+func (t *tracer) labelQueued(ctx context.Context) error {
+	todo := t.ws.todo[:0]
+	defer func() { clear(todo); t.ws.todo = todo[:0] }()
+	for _, n := range t.queue[t.head:] {
+		if n.labelled {
+			continue
+		}
+		if l, ok := t.labels[n.addr]; ok {
+			n.label, n.labelled = l, true
+			t.labelled(n)
+			continue
+		}
+		todo = append(todo, n)
+	}
+	var err, err2 error
+	if len(todo) < 64 {
+		err = t.labelNodes(ctx, todo)
+	} else {
+		half := len(todo) / 2
+		var wg sync.WaitGroup
+		wg.Go(func() { err2 = t.labelNodes(ctx, todo[half:]) })
+		err = t.labelNodes(ctx, todo[:half])
+		wg.Wait()
+	}
+	if err := errors.Join(err, err2); err != nil {
+		return err
+	}
+	for _, n := range todo {
+		t.labels[n.addr] = n.label
+		t.labelled(n)
+	}
+	return nil
+}
+
+// labelNodes looks up the nodes' labels; it touches nothing but them.
+func (t *tracer) labelNodes(ctx context.Context, ns []*node) error {
+	for _, n := range ns {
+		l, name, err := t.lookupLabel(ctx, n.addr)
+		if err != nil {
+			return err
+		}
+		n.label, n.name, n.labelled = l, name, true
+	}
+	return nil
+}
+
+// labelled records what a node's label means for the trace.
+func (t *tracer) labelled(n *node) {
+	if n.label != nil && !t.o.NoSwaps && isVenue(n.label) {
+		t.venues = append(t.venues, n)
+	}
+}
+
+// lookupLabel asks the labeller about an address; it returns the
+// address's name too if it made it.
+func (t *tracer) lookupLabel(ctx context.Context, addr uint32) (*Label, string, error) {
+	if t.o.Labels == nil {
+		return nil, "", nil
+	}
+	name := t.v.addrName(addr)
+	l, ok, err := t.o.Labels.Label(ctx, t.o.Chain, name)
+	if err != nil || !ok {
+		return nil, name, err
+	}
+	// A copy, so that l stays on the stack for the many addresses that
+	// have no label.
+	lp := new(Label)
+	*lp = l
+	return lp, name, nil
 }
 
 // label looks an address up once per trace; it returns the address's

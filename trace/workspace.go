@@ -33,6 +33,8 @@ type workspace struct {
 	edgeTmp  []order
 	arrivals []arrival
 	grouped  []int32
+	// nodes waiting for their labels
+	todo []*node
 	// histories decoded from a traversal, the last one
 	gposts []graph.Post
 	posts  []post
