@@ -2,7 +2,6 @@ package graph
 
 import (
 	"context"
-	"encoding/hex"
 	"fmt"
 	"slices"
 	"sync"
@@ -249,7 +248,7 @@ func (s *Snapshot) AppendAddress(b []byte, id uint32) []byte {
 	}
 	if len(enc) == 21 && enc[0] == addrHex20 {
 		b = append(b, "0x"...)
-		return hex.AppendEncode(b, enc[1:])
+		return appendHex(b, enc[1:])
 	}
 	d := dec{b: enc}
 	_, p := d.addrRaw()
@@ -291,7 +290,28 @@ func (s *Snapshot) AppendTx(b []byte, r TxRef) []byte {
 	if s.c != chain.Bitcoin {
 		b = append(b, "0x"...)
 	}
-	return hex.AppendEncode(b, h)
+	return appendHex(b, h)
+}
+
+// hexPairs is each byte's two lowercase hex digits.
+var hexPairs = func() (t [256][2]byte) {
+	const digits = "0123456789abcdef"
+	for i := range t {
+		t[i] = [2]byte{digits[i>>4], digits[i&15]}
+	}
+	return t
+}()
+
+// appendHex is hex.AppendEncode a byte at a time: a trace's result
+// spells out tens of thousands of hashes.
+func appendHex(b, p []byte) []byte {
+	n := len(b)
+	b = append(b, make([]byte, 2*len(p))...)
+	out := b[n:]
+	for i, c := range p {
+		out[2*i], out[2*i+1] = hexPairs[c][0], hexPairs[c][1]
+	}
+	return b
 }
 
 // TxHash is the 32-byte hash of transaction r.
