@@ -83,6 +83,8 @@ func main() {
 		cpuprof    = flag.String("cpuprofile", "", "profile the warm runs from the store into this file")
 		only       = flag.Bool("build-only", false, "build the store and exit")
 		child      = flag.Bool("measure", false, "measure tracehound in this process (the command runs itself so)")
+		compact    = flag.Bool("compact", false, "merge the store's traversal segments into one before measuring")
+		against    = flag.String("against", "", "also measure tracehound on the store in this directory (built by this command, e.g. 10 times larger), in new processes, this store, that one, this one again, and report the ratio of the medians")
 	)
 	flag.Parse()
 	ctx := context.Background()
@@ -117,7 +119,7 @@ func main() {
 		return
 	}
 	if *child {
-		res := measure(ctx, *dir, w, *runs, *diskCold, *storePath, *cpuprof)
+		res := measure(ctx, *dir, w, *runs, *diskCold, *storePath, *cpuprof, *compact)
 		b, _ := json.Marshal(res)
 		fmt.Printf("RESULT %s\n", b)
 		return
@@ -127,6 +129,23 @@ func main() {
 	res, err := inChild(*dir)
 	if err != nil {
 		log.Fatal(err)
+	}
+	if *against != "" {
+		fmt.Printf("== the store in %s\n", *against)
+		other, err := inChild(*against)
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Printf("== the store in %s again\n", *dir)
+		again, err := inChild(*dir)
+		if err != nil {
+			log.Fatal(err)
+		}
+		base := min(median(res.Warm), median(again.Warm))
+		fmt.Printf("scale: haircut warm median %s on %s (twice: %s, %s), %s on %s: %.2fx; first traces %s, %s, %s: %.2fx\n",
+			ms(base), *dir, ms(median(res.Warm)), ms(median(again.Warm)), ms(median(other.Warm)), *against, ratio(median(other.Warm), base),
+			ms(res.Cold), ms(other.Cold), ms(again.Cold), ratio(other.Cold, min(res.Cold, again.Cold)))
+		return
 	}
 	if *pgBin == "" {
 		return
@@ -188,7 +207,7 @@ func inChild(dir string) (results, error) {
 	if err != nil {
 		return results{}, err
 	}
-	args := append([]string{"-measure", "-dir", dir}, os.Args[1:]...)
+	args := append(append([]string{"-measure"}, os.Args[1:]...), "-dir", dir, "-against", "")
 	cmd := exec.Command(exe, args...)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
@@ -218,7 +237,7 @@ func inChild(dir string) (results, error) {
 
 // measure opens the store and its traversal in this process and times
 // the traces.
-func measure(ctx context.Context, dir string, w *workload, runs int, diskCold, viaPebble bool, cpuprof string) results {
+func measure(ctx context.Context, dir string, w *workload, runs int, diskCold, viaPebble bool, cpuprof string, compact bool) results {
 	start := time.Now()
 	db, err := pebble.Open(ctx, dir)
 	if err != nil {
@@ -231,6 +250,13 @@ func measure(ctx context.Context, dir string, w *workload, runs int, diskCold, v
 	}
 	defer tr.Close()
 	fmt.Printf("opened the store and its traversal (checksums verified) in %s\n", time.Since(start).Round(time.Millisecond))
+	if compact {
+		t := time.Now()
+		if err := tr.Compact(ctx, chain.Ethereum); err != nil {
+			log.Fatal(err)
+		}
+		fmt.Printf("segments merged into one in %s\n", time.Since(t).Round(time.Millisecond))
+	}
 	l := labels{}
 	for i, h := range w.hot {
 		l[h] = trace.Label{Entity: fmt.Sprintf("Exchange %d", i), Category: "exchange"}

@@ -515,7 +515,8 @@ func TestSegPostRoundTrip(t *testing.T) {
 }
 
 // FuzzSegPostDecode: whatever postings any bytes decode to (up to the
-// first error) encode to bytes that decode to exactly them again.
+// first error) encode to bytes that decode to exactly them again, and
+// skimming the bytes finds the same counterparties and directions.
 func FuzzSegPostDecode(f *testing.F) {
 	p := segPost{block: 7, txPos: 3, txIndex: 9, pos: 2, peer: 12345, asset: 1, kind: chain.KindToken, out: true, amount: chain.NewAmount(1 << 40)}
 	f.Add(appendSegPost(nil, &p, 100))
@@ -535,6 +536,14 @@ func FuzzSegPostDecode(f *testing.F) {
 			}
 		}
 		ps, _ := decode(b)
+		// skim reads the same counterparties and directions.
+		r := postReader{b: b, block: 100}
+		for i := range ps {
+			peer, out, ok, err := r.skim()
+			if !ok || err != nil || peer != ps[i].peer || out != ps[i].out {
+				t.Fatalf("%x: skim of posting %d gives %d %v %v %v, decoding %+v", b, i, peer, out, ok, err, ps[i])
+			}
+		}
 		var enc []byte
 		prev := uint64(100)
 		for i := range ps {
