@@ -663,7 +663,7 @@ func (t *tracer) arrive(ctx context.Context, e *edge) error {
 		r = t.nodeIn(k, e.hop)
 	}
 	e.toNode = r
-	if _, ok := t.seeds[id]; ok {
+	if _, ok := t.seeds[id]; r.seed && ok {
 		// A seed's arrival stays tainted in full; what the trace computed
 		// for it was already counted as it entered.
 		t.seedComputed[id] = e.tainted
