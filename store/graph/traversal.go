@@ -230,7 +230,23 @@ func (t *Traversal) openChain(ctx context.Context, c chain.Chain) error {
 			continue
 		}
 		t.logf("traversal: %v: refused, rebuilt from the store", err)
-		rebuilt, err := t.rebuild(ctx, cs, r.Lo, r.Hi)
+		tip, ok, err := t.d.Tip(ctx, c)
+		if err != nil {
+			return err
+		}
+		if !ok || tip.Height < r.Lo {
+			// The store no longer holds these blocks: the segments end
+			// before them.
+			t.man.Chains[c] = recs[:i]
+			if err := writeManifest(t.dir, &t.man); err != nil {
+				return err
+			}
+			for _, r := range recs[i:] {
+				os.Remove(filepath.Join(t.dir, r.File))
+			}
+			return nil
+		}
+		rebuilt, err := t.rebuild(ctx, cs, r.Lo, min(r.Hi, tip.Height))
 		if err != nil {
 			return fmt.Errorf("rebuild %s: %w", r.File, err)
 		}
