@@ -73,8 +73,12 @@ type Traversal struct {
 	mu     sync.Mutex
 	man    manifest
 	chains map[chain.Chain]*chainSegs
-	latest map[chain.Chain]*Snapshot
 	closed bool
+
+	// latest is each chain's last snapshot, which SolePayee reads while
+	// holding latestMu for reading: no reference counted per question.
+	latestMu sync.RWMutex
+	latest   map[chain.Chain]*Snapshot
 
 	names nameCache
 	seq   atomic.Uint64 // the next segment file's number
@@ -546,10 +550,12 @@ func (t *Traversal) closeSegments() {
 		}
 		cs.segs, cs.deltas = nil, nil
 	}
+	t.latestMu.Lock()
 	for c, s := range t.latest {
 		s.Release()
 		delete(t.latest, c)
 	}
+	t.latestMu.Unlock()
 }
 
 // start runs the background worker: new blocks read into the delta, the

@@ -44,16 +44,12 @@ func (t *Traversal) SpentBy(ctx context.Context, c chain.Chain, op chain.OutPoin
 // snapshot (the one the running trace took); ok is false if there is
 // none.
 func (t *Traversal) SolePayee(ctx context.Context, c chain.Chain, addr string, max int) (to string, n int, mixed, ok bool, err error) {
-	t.mu.Lock()
+	t.latestMu.RLock()
+	defer t.latestMu.RUnlock()
 	s := t.latest[c]
-	if s != nil {
-		s.acquireAll()
-	}
-	t.mu.Unlock()
 	if s == nil {
 		return "", 0, false, false, nil
 	}
-	defer s.releaseRefs()
 	id, found := s.AddressID(addr)
 	if !found {
 		return "", 0, false, true, nil

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -78,12 +79,15 @@ func (t *Traversal) Snapshot(ctx context.Context, c chain.Chain) (*Snapshot, err
 		d.mu.RUnlock()
 		s.deltas = append(s.deltas, v)
 	}
-	if old := t.latest[c]; old != nil {
+	latest := &Snapshot{t: t, c: c, segs: s.segs, deltas: s.deltas, assets: s.assets, tip: s.tip, hasTip: s.hasTip, ordered: s.ordered, idEnd: s.idEnd}
+	latest.acquireAll()
+	t.latestMu.Lock()
+	old := t.latest[c]
+	t.latest[c] = latest
+	t.latestMu.Unlock()
+	if old != nil {
 		old.Release()
 	}
-	latest := Snapshot{t: t, c: c, segs: s.segs, deltas: s.deltas, assets: s.assets, tip: s.tip, hasTip: s.hasTip, ordered: s.ordered, idEnd: s.idEnd}
-	latest.acquireAll()
-	t.latest[c] = &latest
 	return s, nil
 }
 
@@ -94,16 +98,6 @@ func (s *Snapshot) acquireAll() {
 	}
 	for _, d := range s.deltas {
 		d.d.refs.Add(1)
-	}
-}
-
-// releaseRefs gives back what acquireAll took.
-func (s *Snapshot) releaseRefs() {
-	for _, seg := range s.segs {
-		seg.release()
-	}
-	for _, d := range s.deltas {
-		d.d.release()
 	}
 }
 
@@ -372,12 +366,12 @@ func (p *Post) Time() time.Time { return time.Unix(p.Unix, 0).UTC() }
 // nameCache remembers the strings a snapshot made of addresses, by where
 // their bytes are: a labeller hands the same string back, and finding it
 // here costs a comparison of pointers instead of a hash index probe.
-// Entries hold their strings, so that their memory is not reused.
+// Entries hold their strings, so that their memory is not reused. Reads
+// take no lock: a trace's two labelling goroutines ask at once.
 type nameCache struct {
-	mu   sync.Mutex
-	ent  [4096]nameEntry // by where the string is
-	byID [4096]nameEntry // by id: the names asked for again (hot wallets)
-	gen  uint64
+	ent  [4096]atomic.Pointer[nameEntry] // by where the string is
+	byID [4096]atomic.Pointer[nameEntry] // by id: the names asked for again (hot wallets)
+	gen  atomic.Uint64
 }
 
 type nameEntry struct {
@@ -392,24 +386,21 @@ func nameSlot(s string) uint64 {
 	return (p >> 4 * 0x9e3779b97f4a7c15) >> 52
 }
 
+func idSlot(id uint32) uint64 { return (uint64(id) * 0x9e3779b97f4a7c15) >> 52 }
+
 func (n *nameCache) put(c chain.Chain, s string, id uint32) {
 	if s == "" {
 		return
 	}
-	n.mu.Lock()
-	e := nameEntry{s, c, id, n.gen}
-	n.ent[nameSlot(s)] = e
-	n.byID[(uint64(id)*0x9e3779b97f4a7c15)>>52] = e
-	n.mu.Unlock()
+	e := &nameEntry{s, c, id, n.gen.Load()}
+	n.ent[nameSlot(s)].Store(e)
+	n.byID[idSlot(id)].Store(e)
 }
 
 // name is the string made last for id, if it is remembered.
 func (n *nameCache) name(c chain.Chain, id uint32) (string, bool) {
-	n.mu.Lock()
-	e := n.byID[(uint64(id)*0x9e3779b97f4a7c15)>>52]
-	gen := n.gen
-	n.mu.Unlock()
-	if e.gen == gen && e.id == id && e.c == c && e.s != "" {
+	e := n.byID[idSlot(id)].Load()
+	if e != nil && e.gen == n.gen.Load() && e.id == id && e.c == c {
 		return e.s, true
 	}
 	return "", false
@@ -419,22 +410,15 @@ func (n *nameCache) get(c chain.Chain, s string) (uint32, bool) {
 	if s == "" {
 		return 0, false
 	}
-	n.mu.Lock()
-	e := n.ent[nameSlot(s)]
-	gen := n.gen
-	n.mu.Unlock()
-	if e.gen == gen && e.c == c && e.s == s {
+	e := n.ent[nameSlot(s)].Load()
+	if e != nil && e.gen == n.gen.Load() && e.c == c && e.s == s {
 		return e.id, true
 	}
 	return 0, false
 }
 
 // reset forgets every name: ids may have changed.
-func (n *nameCache) reset() {
-	n.mu.Lock()
-	n.gen++
-	n.mu.Unlock()
-}
+func (n *nameCache) reset() { n.gen.Add(1) }
 
 // TxRefOf finds the transaction with hash h in block height.
 func (s *Snapshot) TxRefOf(height uint64, h string) (TxRef, bool) {
