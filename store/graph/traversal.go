@@ -813,3 +813,15 @@ func cmpBool(a, b bool) int {
 	}
 	return 1
 }
+
+// CloseTraversal closes the traversal if one is open: for the store's
+// owner to call before closing the database.
+func (d *Store) CloseTraversal() error {
+	d.travMu.Lock()
+	t := d.trav
+	d.travMu.Unlock()
+	if t == nil {
+		return nil
+	}
+	return t.Close()
+}
