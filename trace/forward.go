@@ -544,9 +544,13 @@ func (t *tracer) settle(ctx context.Context, n *node, rs *replayState) error {
 		}
 	}
 	// A transfer is paid once, so each replay's edges are distinct.
-	was, is := t.ws.edgeIndex(0, n.out), t.ws.edgeIndex(1, rs.out)
-	defer t.ws.done(&was)
-	defer t.ws.done(&is)
+	// A first replay (no edges before) needs neither index.
+	var was, is edgeIndex
+	if len(n.out) > 0 {
+		was, is = t.ws.edgeIndex(0, n.out), t.ws.edgeIndex(1, rs.out)
+		defer t.ws.done(&was)
+		defer t.ws.done(&is)
+	}
 	for i := range rs.out {
 		e := &rs.out[i]
 		if old := was.find(e.id); old != nil && old.tainted.Cmp(e.tainted) == 0 {
