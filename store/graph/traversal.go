@@ -521,10 +521,13 @@ func (t *Traversal) DropPageCache() error {
 // Close stops the background worker and unmaps the segments once no
 // snapshot uses them.
 func (t *Traversal) Close() error {
-	if t.stop != nil {
-		close(t.stop)
-		<-t.done
-		t.stop = nil
+	t.d.travMu.Lock()
+	stop, done := t.stop, t.done
+	t.stop = nil
+	t.d.travMu.Unlock()
+	if stop != nil {
+		close(stop)
+		<-done
 	}
 	t.work.Lock()
 	defer t.work.Unlock()
@@ -562,29 +565,29 @@ func (t *Traversal) closeSegments() {
 // delta merged into a segment when it grows, segments merged when they
 // are many.
 func (t *Traversal) start() {
-	t.stop, t.done = make(chan struct{}), make(chan struct{})
+	stop, done := make(chan struct{}), make(chan struct{})
+	t.stop, t.done = stop, done
 	go func() {
-		defer close(t.done)
+		defer close(done)
 		tick := time.NewTicker(t.o.MergeInterval)
 		defer tick.Stop()
+		// ctx ends when the traversal closes, so that a merge in flight
+		// stops with it.
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		go func() {
+			<-stop
+			cancel()
+		}()
 		for {
 			select {
-			case <-t.stop:
+			case <-stop:
 				return
 			case <-tick.C:
 			}
-			ctx, cancel := context.WithCancel(context.Background())
-			go func() {
-				select {
-				case <-t.stop:
-				case <-ctx.Done():
-				}
-				cancel()
-			}()
 			if err := t.maintain(ctx); err != nil && ctx.Err() == nil {
 				t.logf("traversal: %v", err)
 			}
-			cancel()
 		}
 	}()
 }

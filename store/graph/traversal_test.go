@@ -556,3 +556,54 @@ func FuzzSegPostDecode(f *testing.F) {
 		}
 	})
 }
+
+// TestTraversalConcurrent: snapshots read while blocks are written and
+// the background worker merges, under the race detector in CI; every
+// snapshot agrees with the store at the end.
+func TestTraversalConcurrent(t *testing.T) {
+	ctx := context.Background()
+	st := openTest(t, t.TempDir())
+	defer st.Close()
+	tr, err := st.Traversal(ctx, TraversalOptions{MergeInterval: 5 * time.Millisecond, MergeTransfers: 50, MaxSegments: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				s, err := tr.Snapshot(ctx, chain.Ethereum)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				for _, a := range poolAddrs()[:10] {
+					if id, ok := s.AddressID(a); ok {
+						if _, err := s.History(id, nil); err != nil {
+							t.Error(err)
+						}
+						s.Address(id)
+					}
+					tr.SolePayee(ctx, chain.Ethereum, a, 65)
+				}
+				s.Release()
+			}
+		})
+	}
+	for i := range 10 {
+		if err := st.WriteBlocks(ctx, chain.Ethereum, "t", randomBlocks(20, 1+10*i, 10)); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	close(done)
+	wg.Wait()
+	checkSnapshot(t, st.Store, tr, poolAddrs())
+}
