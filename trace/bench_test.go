@@ -9,6 +9,7 @@ import (
 	"github.com/tracehound/tracehound/chain"
 	"github.com/tracehound/tracehound/cluster"
 	"github.com/tracehound/tracehound/sim"
+	"github.com/tracehound/tracehound/store/graph"
 	"github.com/tracehound/tracehound/store/pebble"
 	"github.com/tracehound/tracehound/trace"
 )
@@ -75,5 +76,45 @@ func BenchmarkCachedTrace(b *testing.B) {
 		if _, err := trace.Run(ctx, cg, seeds, o); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkTraversalTrace is BenchmarkCachedTrace's trace read from the
+// traversal layout: a new trace each time, nothing kept between them
+// (store), or with the trace cache's working memory kept (cached).
+func BenchmarkTraversalTrace(b *testing.B) {
+	db, thief, l := fanOut(b)
+	ctx := context.Background()
+	tr, err := db.Graph().Traversal(ctx, graph.TraversalOptions{MergeInterval: -1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer tr.Close()
+	if err := tr.Merge(ctx); err != nil {
+		b.Fatal(err)
+	}
+	for _, name := range []string{"store", "cached"} {
+		b.Run(name, func(b *testing.B) {
+			var g trace.Graph = tr
+			if name == "cached" {
+				g = trace.NewCachedGraph(tr, 2_000_000)
+			}
+			o := trace.Options{Chain: chain.Ethereum, Model: trace.Haircut, MaxHops: 6, Labels: &cluster.Deposits{Graph: g.(cluster.Graph), Base: l}}
+			seeds := []trace.Seed{{Address: thief}}
+			r, err := trace.Run(ctx, g, seeds, o)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if len(r.Nodes) != 10_211 || len(r.Edges) != 19_110 || len(r.Endpoints) != 100 {
+				b.Fatalf("%d nodes, %d edges, %d endpoints", len(r.Nodes), len(r.Edges), len(r.Endpoints))
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				if _, err := trace.Run(ctx, g, seeds, o); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

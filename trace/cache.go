@@ -80,6 +80,11 @@ func (c *CachedGraph) SpentBy(ctx context.Context, ch chain.Chain, op chain.OutP
 
 func (c *CachedGraph) workspaces() *workspaces { return &c.work }
 
+// solePayer is a graph that answers SolePayee itself (a traversal).
+type solePayer interface {
+	SolePayee(ctx context.Context, c chain.Chain, addr string, max int) (to string, n int, mixed, ok bool, err error)
+}
+
 // Forget drops the cached histories of addrs on chain ch.
 func (c *CachedGraph) Forget(ch chain.Chain, addrs []string) {
 	c.mu.Lock()
@@ -116,9 +121,18 @@ func (c *CachedGraph) Stats() (hits, misses uint64) {
 	return c.hits, c.misses
 }
 
-// view returns the chain's current view, replacing one whose interned
-// strings have outgrown the budget.
-func (c *CachedGraph) view(ch chain.Chain) *view {
+// view returns the view a trace of ch reads: over a traversal, a view of
+// a new snapshot; otherwise the chain's cached view.
+func (c *CachedGraph) view(ctx context.Context, ch chain.Chain) (*view, func(), error) {
+	if _, ok := c.g.(traversal); ok && ch != chain.Bitcoin {
+		return snapView(ctx, c.g, ch, new(sync.Mutex))
+	}
+	return c.cachedView(ch), func() {}, nil
+}
+
+// cachedView returns the chain's current view, replacing one whose
+// interned strings have outgrown the budget.
+func (c *CachedGraph) cachedView(ch chain.Chain) *view {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	v := c.views[ch]
@@ -141,7 +155,10 @@ func (c *CachedGraph) view(ch chain.Chain) *view {
 // Postings answers from memory, loading the address's whole history on a
 // miss.
 func (c *CachedGraph) Postings(ctx context.Context, ch chain.Chain, addr string, q chain.PostingQuery, fn func(chain.Posting) bool) error {
-	v := c.view(ch)
+	if _, ok := c.g.(traversal); ok {
+		return c.g.Postings(ctx, ch, addr, q, fn)
+	}
+	v := c.cachedView(ch)
 	ps, ok, err := c.history(ctx, v, v.addr(addr))
 	if err != nil {
 		return err
@@ -187,6 +204,9 @@ func (c *CachedGraph) Postings(ctx context.Context, ch chain.Chain, addr string,
 // address a trace reaches. It takes no callback, so that the question
 // costs no allocation. ok is false for an address too busy to cache.
 func (c *CachedGraph) SolePayee(ctx context.Context, ch chain.Chain, addr string, max int) (to string, n int, mixed, ok bool, err error) {
+	if p, isP := c.g.(solePayer); isP {
+		return p.SolePayee(ctx, ch, addr, max)
+	}
 	// A hit takes one lock.
 	c.mu.Lock()
 	var ps []post
@@ -207,7 +227,7 @@ func (c *CachedGraph) SolePayee(ctx context.Context, ch chain.Chain, addr string
 	}
 	c.mu.Unlock()
 	if ps == nil {
-		v = c.view(ch)
+		v = c.cachedView(ch)
 		var cached bool
 		ps, cached, err = c.history(ctx, v, v.addr(addr))
 		if err != nil || !cached {
@@ -221,7 +241,7 @@ func (c *CachedGraph) SolePayee(ctx context.Context, ch chain.Chain, addr string
 			continue
 		}
 		n++
-		switch cp := nm.addrs[p.peer]; {
+		switch cp := nm.addr(p.peer); {
 		case to == "":
 			to = cp
 		case cp != to:

@@ -29,16 +29,57 @@ type hopKey struct {
 	asset uint32
 }
 
-type hopSet map[hopKey]*Hop
+// hopSet holds the summaries: those of the traced asset by hop, the
+// others in a map, as a summary is looked up for every node and edge.
+type hopSet struct {
+	asset uint32 // the traced asset
+	main  []*Hop
+	other map[hopKey]*Hop
+}
 
-func (s hopSet) get(h int, a uint32, nm *names) *Hop {
+func newHopSet(asset uint32) *hopSet { return &hopSet{asset: asset, other: make(map[hopKey]*Hop)} }
+
+func (s *hopSet) get(h int, a uint32, nm *names) *Hop {
+	if a == s.asset && h >= 0 && h < 1<<16 {
+		for len(s.main) <= h {
+			s.main = append(s.main, nil)
+		}
+		x := s.main[h]
+		if x == nil {
+			x = &Hop{Hop: h, Asset: nm.asset(a)}
+			s.main[h] = x
+		}
+		return x
+	}
 	k := hopKey{h, a}
-	x := s[k]
+	x := s.other[k]
 	if x == nil {
-		x = &Hop{Hop: h, Asset: nm.assets[a]}
-		s[k] = x
+		x = &Hop{Hop: h, Asset: nm.asset(a)}
+		s.other[k] = x
 	}
 	return x
+}
+
+// all calls fn with every summary and its asset's id.
+func (s *hopSet) all(fn func(a uint32, h *Hop)) {
+	for _, h := range s.main {
+		if h != nil {
+			fn(s.asset, h)
+		}
+	}
+	for k, h := range s.other {
+		fn(k.asset, h)
+	}
+}
+
+func (s *hopSet) len() int {
+	n := len(s.other)
+	for _, h := range s.main {
+		if h != nil {
+			n++
+		}
+	}
+	return n
 }
 
 // collect builds the result from the final state. The edges and the
@@ -47,19 +88,23 @@ func (t *tracer) collect() {
 	res := t.res
 	nm := t.v.names()
 	var ins []arrival
-	edgeHops := make(hopSet)
+	edgeHops := newHopSet(t.asset)
 	var wg sync.WaitGroup
 	wg.Add(1)
+	enm := nm.fork()
 	go func() {
 		defer wg.Done()
-		ins = t.collectEdges(&nm, edgeHops)
+		ins = t.collectEdges(&enm, edgeHops)
 	}()
-	hops := make(hopSet)
+	hops := newHopSet(t.asset)
 	nodes := t.ws.named[:0]
 	common := -1
 	var first string
-	for _, n := range t.nodes {
-		a := nm.addrs[n.addr]
+	for _, n := range t.nodes.list {
+		a := n.name
+		if a == "" {
+			a = nm.addr(n.addr)
+		}
 		if common < 0 {
 			first, common = a, len(a)
 		}
@@ -67,7 +112,7 @@ func (t *tracer) collect() {
 		for common > 0 && a[:common] != first[:common] {
 			common--
 		}
-		nodes = append(nodes, named{n: n, addr: a, asset: nm.assets[n.asset]})
+		nodes = append(nodes, named{n: n, addr: a, asset: nm.asset(n.asset)})
 	}
 	keys := slices.Grow(t.ws.keys[:0], len(nodes))[:len(nodes)]
 	for i := range nodes {
@@ -89,7 +134,7 @@ func (t *tracer) collect() {
 		return strings.Compare(string(x.asset), string(y.asset))
 	})
 	t.ws.named, t.ws.keys, t.ws.sortTmp = nodes, keys, tmp
-	res.Nodes = make([]Node, 0, len(t.nodes))
+	res.Nodes = make([]Node, 0, t.nodes.len())
 	for _, k := range keys {
 		x := &nodes[k.i]
 		n := x.n
@@ -115,10 +160,10 @@ func (t *tracer) collect() {
 		res.Nodes = append(res.Nodes, nd)
 	}
 	wg.Wait()
-	for k, h := range edgeHops {
-		x := hops.get(k.hop, k.asset, &nm)
+	edgeHops.all(func(a uint32, h *Hop) {
+		x := hops.get(h.Hop, a, &nm)
 		x.Transfers, x.Tainted = h.Transfers, h.Tainted
-	}
+	})
 	t.endpoints(ins, nodes, keys)
 	slices.SortFunc(res.Endpoints, func(a, b Endpoint) int {
 		if a.Asset != b.Asset {
@@ -139,12 +184,10 @@ func (t *tracer) collect() {
 		res.Tainted, _ = res.Tainted.Add(a)
 		res.Tainted = sub(res.Tainted, t.seedComputed[id])
 	}
-	if len(hops) > 0 {
-		res.Hops = make([]Hop, 0, len(hops))
+	if n := hops.len(); n > 0 {
+		res.Hops = make([]Hop, 0, n)
 	}
-	for _, h := range hops {
-		res.Hops = append(res.Hops, *h)
-	}
+	hops.all(func(_ uint32, h *Hop) { res.Hops = append(res.Hops, *h) })
 	slices.SortFunc(res.Hops, func(a, b Hop) int {
 		if a.Hop != b.Hop {
 			return a.Hop - b.Hop
@@ -163,9 +206,9 @@ type arrival struct {
 
 // collectEdges builds the result's edges, in block order, and their hops'
 // summaries; it returns the edges into endpoints, in that order.
-func (t *tracer) collectEdges(nm *names, hops hopSet) []arrival {
+func (t *tracer) collectEdges(nm *names, hops *hopSet) []arrival {
 	ne := len(t.swapOut)
-	for _, n := range t.nodes {
+	for _, n := range t.nodes.list {
 		ne += len(n.out)
 	}
 	edges := slices.Grow(t.ws.edgeRefs[:0], ne)
@@ -173,7 +216,7 @@ func (t *tracer) collectEdges(nm *names, hops hopSet) []arrival {
 	for _, e := range t.swapOut {
 		edges = append(edges, e)
 	}
-	for _, n := range t.nodes {
+	for _, n := range t.nodes.list {
 		for i := range n.out {
 			edges = append(edges, &n.out[i])
 		}
@@ -181,7 +224,7 @@ func (t *tracer) collectEdges(nm *names, hops hopSet) []arrival {
 	// A swap's payout is in the transaction of a tainted intake, whose
 	// place in the block the intake's edge knows.
 	if len(t.swapOut) > 0 {
-		at := make(map[uint32]uint32)
+		at := make(map[uint64]uint32)
 		for _, e := range edges {
 			if e.txi != noIndex {
 				at[e.id.tx] = e.txi
@@ -207,7 +250,7 @@ func (t *tracer) collectEdges(nm *names, hops hopSet) []arrival {
 	sortOrders(keys, tmp, func(x, y *order) int {
 		a, b := edges[x.i], edges[y.i]
 		if a.id.tx != b.id.tx {
-			if c := strings.Compare(nm.txs[a.id.tx], nm.txs[b.id.tx]); c != 0 {
+			if c := strings.Compare(nm.tx(a.id.tx), nm.tx(b.id.tx)); c != 0 {
 				return c
 			}
 		}
@@ -219,17 +262,30 @@ func (t *tracer) collectEdges(nm *names, hops hopSet) []arrival {
 	for i, k := range keys {
 		e := edges[k.i]
 		re := &t.res.Edges[i]
-		*re = Edge{Tx: nm.txs[e.id.tx], Kind: e.id.kind, Pos: e.id.pos, Block: e.block, Time: time.Unix(e.sec, int64(e.nsec)).UTC(),
-			From: nm.addrs[e.from], To: nm.addrs[e.to], Amount: e.amount, Tainted: e.tainted, Asset: nm.assets[e.asset], Hop: e.hop, Swap: e.swap}
+		*re = Edge{Tx: nm.tx(e.id.tx), Kind: e.id.kind, Pos: e.id.pos, Block: e.block, Time: time.Unix(e.sec, int64(e.nsec)).UTC(),
+			Amount: e.amount, Tainted: e.tainted, Asset: nm.asset(e.asset), Hop: e.hop, Swap: e.swap}
+		re.From = t.nodeName(nm, e.fromNode, e.from, e.asset)
+		re.To = t.nodeName(nm, e.toNode, e.to, e.asset)
 		h := hops.get(e.hop, e.asset, nm)
 		h.Transfers++
 		h.Tainted, _ = h.Tainted.Add(re.Tainted)
-		k := nodeKey{e.to, e.asset}
-		if n := t.nodes[k]; n != nil && n.label != nil {
+		if n := e.toNode; n != nil && n.label != nil {
 			ins = append(ins, arrival{n, int32(i)})
 		}
 	}
 	return ins
+}
+
+// nodeName is an address's name, as its node (n, or the one found) has
+// it if it has one.
+func (t *tracer) nodeName(nm *names, n *node, addr, asset uint32) string {
+	if n == nil {
+		n = t.nodes.get(nodeKey{addr, asset})
+	}
+	if n != nil && n.name != "" {
+		return n.name
+	}
+	return nm.addr(addr)
 }
 
 // endpoints builds the result's endpoints from its labelled nodes, in

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -24,6 +26,8 @@ type node struct {
 	in        taints // tainted incoming
 	out       []edge // tainted outgoing, from the last replay, in its order
 	label     *Label
+	labelled  bool   // label was looked up (a seed needs none)
+	name      string // the address, once the trace named it
 	seed      bool
 	truncated bool
 	ep        int32 // collect's: the node's place among the endpoints
@@ -46,6 +50,10 @@ type edge struct {
 	amount, tainted chain.Amount
 	hop             int
 	swap            bool
+	// fromNode and toNode are the sender's and the recipient's nodes;
+	// toNode is nil while the recipient has none (dust), fromNode for a
+	// swap's payout.
+	fromNode, toNode *node
 }
 
 func (e *edge) setTime(t time.Time) { e.sec, e.nsec = t.Unix(), uint32(t.Nanosecond()) }
@@ -62,7 +70,7 @@ type tracer struct {
 	v     *view
 	h     historian
 	asset uint32 // the traced asset, in v
-	nodes map[nodeKey]*node
+	nodes *nodeTable
 	// queue holds the nodes waiting for a replay from head on: the room
 	// of those replayed is reused, so that queueing allocates only to
 	// grow the queue's largest length.
@@ -74,7 +82,7 @@ type tracer struct {
 	// transactions read, labels the lookups made.
 	venues  []*node
 	swapOut map[tid]*edge
-	swapTxs map[uint32][]chain.Transfer
+	swapTxs map[uint64][]chain.Transfer
 	labels  map[uint32]*Label
 	// minFor is the dust limit in each asset swapped into.
 	minFor map[uint32]chain.Amount
@@ -116,11 +124,16 @@ func Run(ctx context.Context, g Graph, seeds []Seed, o Options) (*Result, error)
 	if !o.Until.IsZero() && !o.Since.IsZero() && !o.Until.After(o.Since) {
 		return nil, fmt.Errorf("trace: window %s..%s is empty", o.Since.Format(time.RFC3339), o.Until.Format(time.RFC3339))
 	}
-	t := &tracer{g: g, o: o, swapOut: make(map[tid]*edge), swapTxs: make(map[uint32][]chain.Transfer),
+	t := &tracer{g: g, o: o, swapOut: make(map[tid]*edge), swapTxs: make(map[uint64][]chain.Transfer),
 		minFor: make(map[uint32]chain.Amount), seeds: make(map[tid]chain.Amount), seedComputed: make(map[tid]chain.Amount),
 		res: &Result{Chain: o.Chain, Asset: o.Asset, Model: o.Model, Seeds: seeds, MinAmount: o.MinAmount}}
 	if h, ok := g.(historian); ok {
-		t.h, t.v = h, h.view(o.Chain)
+		v, done, err := h.view(ctx, o.Chain)
+		if err != nil {
+			return nil, err
+		}
+		defer done()
+		t.h, t.v = h, v
 		// Nothing of the workspace outlives the trace: the result holds
 		// copies, and its labels are allocated apart.
 		t.ws = h.workspaces().get()
@@ -129,9 +142,20 @@ func Run(ctx context.Context, g Graph, seeds []Seed, o Options) (*Result, error)
 			h.workspaces().put(t.ws)
 		}()
 	} else {
-		t.v, t.ws = newView(o.Chain, new(sync.Mutex)), newWorkspace()
+		v, done, err := snapView(ctx, g, o.Chain, new(sync.Mutex))
+		if err != nil {
+			return nil, err
+		}
+		defer done()
+		// The working memory of traces without a cache is kept between
+		// them too: a trace on a traversal allocated 22 MB otherwise.
+		t.v, t.ws = v, bare.get()
+		defer func() {
+			t.ws.queue = t.queue
+			bare.put(t.ws)
+		}()
 	}
-	t.nodes, t.labels, t.queue = t.ws.nodes, t.ws.labels, t.ws.queue
+	t.nodes, t.labels, t.queue = &t.ws.nodes, t.ws.labels, t.ws.queue
 	t.asset = t.v.asset(o.Asset)
 	if err := t.checkTip(ctx); err != nil {
 		return nil, err
@@ -154,12 +178,17 @@ func Run(ctx context.Context, g Graph, seeds []Seed, o Options) (*Result, error)
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
+			if !t.queue[t.head].labelled {
+				if err := t.labelQueued(ctx); err != nil {
+					return nil, err
+				}
+			}
 			n := t.pop()
 			if err := t.replay(ctx, n); err != nil {
 				return nil, err
 			}
 			if replays++; o.Progress != nil && replays%256 == 0 {
-				o.Progress(len(t.nodes), t.waiting())
+				o.Progress(t.nodes.len(), t.waiting())
 			}
 		}
 		if o.NoSwaps || len(t.venues) == 0 {
@@ -230,7 +259,7 @@ func (t *tracer) seed(ctx context.Context, s Seed) error {
 		return t.seedTx(ctx, s)
 	case s.Address != "":
 		n := t.node(t.v.addr(s.Address), 0)
-		n.seed = true
+		n.seed, n.labelled = true, true
 		found := false
 		budget := newSeedBudget(s)
 		err := t.g.Postings(ctx, t.o.Chain, s.Address, t.seedQuery(s), func(p chain.Posting) bool {
@@ -241,7 +270,7 @@ func (t *tracer) seed(ctx context.Context, s Seed) error {
 			if !ok {
 				return false
 			}
-			t.seedArrival(n, tid{t.v.tx(p.Tx), p.Pos, p.Kind}, a)
+			t.seedArrival(n, tid{t.v.tx(p.Tx, p.Block), p.Pos, p.Kind}, a)
 			found = true
 			return true
 		})
@@ -290,8 +319,8 @@ func (t *tracer) seedTx(ctx context.Context, s Seed) error {
 			break
 		}
 		n := t.node(t.v.addr(tr.To), 0)
-		n.seed = true
-		t.seedArrival(n, tid{t.v.tx(tr.Tx), tr.Pos, tr.Kind}, a)
+		n.seed, n.labelled = true, true
+		t.seedArrival(n, tid{t.v.tx(tr.Tx, tr.Block), tr.Pos, tr.Kind}, a)
 		t.push(n)
 		any = true
 	}
@@ -317,14 +346,14 @@ func (t *tracer) node(addr uint32, hop int) *node {
 }
 
 func (t *tracer) nodeIn(k nodeKey, hop int) *node {
-	n := t.nodes[k]
+	n := t.nodes.get(k)
 	if n == nil {
 		if len(t.slab) == cap(t.slab) {
-			t.slab = t.ws.slab(min(256, max(8, len(t.nodes))))
+			t.slab = t.ws.slab(min(256, max(8, t.nodes.len())))
 		}
 		t.slab = append(t.slab, node{nodeKey: k, hop: hop})
 		n = &t.slab[len(t.slab)-1]
-		t.nodes[k] = n
+		t.nodes.put(n)
 	}
 	return n
 }
@@ -401,6 +430,9 @@ func (t *tracer) replayStream(ctx context.Context, n *node) error {
 // history returns an address's history, oldest first; ok is false for
 // an address too busy to hold, which is streamed instead.
 func (t *tracer) history(ctx context.Context, addr uint32) ([]post, bool, error) {
+	if t.v.snap != nil {
+		return t.snapHistory(addr)
+	}
 	if t.h != nil {
 		return t.h.history(ctx, t.v, addr)
 	}
@@ -410,6 +442,26 @@ func (t *tracer) history(ctx context.Context, addr uint32) ([]post, bool, error)
 	}
 	ps, err := ownHistory(ctx, t.g, t.v, addr, limit, t.o.Until)
 	return ps, err == nil, err
+}
+
+// snapHistory decodes an address's history from the traversal into the
+// trace's buffer, which the next call reuses.
+func (t *tracer) snapHistory(addr uint32) ([]post, bool, error) {
+	if addr >= extAddr {
+		return nil, true, nil // not in the store
+	}
+	gs, err := t.v.snap.History(addr, t.ws.gposts[:0])
+	t.ws.gposts = gs
+	if err != nil {
+		return nil, false, err
+	}
+	ps := slices.Grow(t.ws.posts[:0], len(gs))[:len(gs)]
+	for i := range gs {
+		p := &gs[i]
+		ps[i] = post{amount: p.Amount, sec: p.Unix, block: p.Block, txi: p.TxIndex, pos: p.Pos, tx: uint64(p.Tx), peer: p.Peer, asset: p.Asset, kind: p.Kind, in: p.In}
+	}
+	t.ws.posts = ps
+	return ps, true, nil
 }
 
 // replayState is one replay's running balance.
@@ -461,7 +513,7 @@ func (rs *replayState) step(p *post) bool {
 				// allocations, block rewards): all it sends is its own.
 				den = p.amount
 			}
-			sent = p.amount.MulDiv(rs.taint, den)
+			sent = mulDiv(p.amount, rs.taint, den)
 			if sent.Cmp(rs.taint) > 0 {
 				sent = rs.taint
 			}
@@ -492,12 +544,17 @@ func (t *tracer) settle(ctx context.Context, n *node, rs *replayState) error {
 		}
 	}
 	// A transfer is paid once, so each replay's edges are distinct.
-	was, is := t.ws.edgeIndex(0, n.out), t.ws.edgeIndex(1, rs.out)
-	defer t.ws.done(&was)
-	defer t.ws.done(&is)
+	// A first replay (no edges before) needs neither index.
+	var was, is edgeIndex
+	if len(n.out) > 0 {
+		was, is = t.ws.edgeIndex(0, n.out), t.ws.edgeIndex(1, rs.out)
+		defer t.ws.done(&was)
+		defer t.ws.done(&is)
+	}
 	for i := range rs.out {
 		e := &rs.out[i]
 		if old := was.find(e.id); old != nil && old.tainted.Cmp(e.tainted) == 0 {
+			e.toNode = old.toNode
 			continue
 		}
 		if err := t.arrive(ctx, e); err != nil {
@@ -507,13 +564,17 @@ func (t *tracer) settle(ctx context.Context, n *node, rs *replayState) error {
 	for i := range n.out {
 		old := &n.out[i]
 		if is.find(old.id) == nil {
-			r := t.nodes[nodeKey{old.to, old.asset}]
-			r.in.del(old.id)
-			t.push(r)
+			if r := old.toNode; r != nil {
+				r.in.del(old.id)
+				t.push(r)
+			}
 		}
 	}
 	t.scratch = rs.out[:0]
 	n.out = t.keep(rs.out)
+	for i := range n.out {
+		n.out[i].fromNode = n
+	}
 	return nil
 }
 
@@ -529,6 +590,22 @@ func (t *tracer) keep(es []edge) []edge {
 	at := len(t.edges)
 	t.edges = append(t.edges, es...)
 	return t.edges[at:len(t.edges):len(t.edges)]
+}
+
+// mulDiv is a.MulDiv(num, den) with a fast path for amounts of 64 bits,
+// which most are: the 512-bit general case was a twentieth of a trace.
+func mulDiv(a, num, den chain.Amount) chain.Amount {
+	x, ok1 := a.Uint64()
+	y, ok2 := num.Uint64()
+	d, ok3 := den.Uint64()
+	if ok1 && ok2 && ok3 && d != 0 {
+		hi, lo := bits.Mul64(x, y)
+		if hi < d {
+			q, _ := bits.Div64(hi, lo, d)
+			return chain.NewAmount(q)
+		}
+	}
+	return a.MulDiv(num, den)
 }
 
 func sub(a, b chain.Amount) chain.Amount {
@@ -573,7 +650,7 @@ func consume(lots []lot, amount chain.Amount) (chain.Amount, []lot) {
 func (t *tracer) arrive(ctx context.Context, e *edge) error {
 	id := e.id
 	k := nodeKey{e.to, e.asset}
-	r := t.nodes[k]
+	r := t.nodes.get(k)
 	if r == nil {
 		dust := t.o.MinAmount
 		if e.asset != t.asset {
@@ -582,20 +659,15 @@ func (t *tracer) arrive(ctx context.Context, e *edge) error {
 		if e.tainted.Cmp(dust) < 0 {
 			return nil
 		}
-		if len(t.nodes) >= t.o.MaxAddresses {
+		if t.nodes.len() >= t.o.MaxAddresses {
 			return fmt.Errorf("%w: more than %d addresses tainted by hop %d%s (raise the cap, lower the hops or set a dust limit)", ErrTooLarge, t.o.MaxAddresses, e.hop, t.projection(e.hop))
 		}
+		// Labelled when it comes up for a replay, with the other
+		// addresses queued by then (labelQueued).
 		r = t.nodeIn(k, e.hop)
-		l, err := t.label(ctx, e.to)
-		if err != nil {
-			return err
-		}
-		r.label = l
-		if l != nil && !t.o.NoSwaps && isVenue(l) {
-			t.venues = append(t.venues, r)
-		}
 	}
-	if _, ok := t.seeds[id]; ok {
+	e.toNode = r
+	if _, ok := t.seeds[id]; r.seed && ok {
 		// A seed's arrival stays tainted in full; what the trace computed
 		// for it was already counted as it entered.
 		t.seedComputed[id] = e.tainted
@@ -611,7 +683,7 @@ func (t *tracer) arrive(ctx context.Context, e *edge) error {
 // the last whole hop's growth carried to the hop limit.
 func (t *tracer) projection(h int) string {
 	per := make([]int, h+1)
-	for _, n := range t.nodes {
+	for _, n := range t.nodes.list {
 		if n.hop <= h {
 			per[n.hop]++
 		}
@@ -622,7 +694,7 @@ func (t *tracer) projection(h int) string {
 		return b.String()
 	}
 	growth := float64(per[h-1]) / float64(per[h-2])
-	est := float64(len(t.nodes))
+	est := float64(t.nodes.len())
 	for range t.o.MaxHops - h + 1 {
 		est *= growth
 		if est > 1e12 {
@@ -633,16 +705,95 @@ func (t *tracer) projection(h int) string {
 	return b.String()
 }
 
-// label looks an address up once per trace.
-func (t *tracer) label(ctx context.Context, addr uint32) (*Label, error) {
+// labelQueued looks up the labels of the queued nodes that have none,
+// on two goroutines: the labels of the ten thousand addresses a trace
+// reaches were a quarter of its time, and each look-up (a tag, the
+// deposit-address check's read of the address's payments) is
+// independent of the others.
+func (t *tracer) labelQueued(ctx context.Context) error {
+	todo := t.ws.todo[:0]
+	defer func() { clear(todo); t.ws.todo = todo[:0] }()
+	for _, n := range t.queue[t.head:] {
+		if n.labelled {
+			continue
+		}
+		if l, ok := t.labels[n.addr]; ok {
+			n.label, n.labelled = l, true
+			t.labelled(n)
+			continue
+		}
+		todo = append(todo, n)
+	}
+	var err, err2 error
+	if len(todo) < 64 {
+		err = t.labelNodes(ctx, todo)
+	} else {
+		half := len(todo) / 2
+		var wg sync.WaitGroup
+		wg.Go(func() { err2 = t.labelNodes(ctx, todo[half:]) })
+		err = t.labelNodes(ctx, todo[:half])
+		wg.Wait()
+	}
+	if err := errors.Join(err, err2); err != nil {
+		return err
+	}
+	for _, n := range todo {
+		t.labels[n.addr] = n.label
+		t.labelled(n)
+	}
+	return nil
+}
+
+// labelNodes looks up the nodes' labels; it touches nothing but them.
+func (t *tracer) labelNodes(ctx context.Context, ns []*node) error {
+	for _, n := range ns {
+		l, name, err := t.lookupLabel(ctx, n.addr)
+		if err != nil {
+			return err
+		}
+		n.label, n.name, n.labelled = l, name, true
+	}
+	return nil
+}
+
+// labelled records what a node's label means for the trace.
+func (t *tracer) labelled(n *node) {
+	if n.label != nil && !t.o.NoSwaps && isVenue(n.label) {
+		t.venues = append(t.venues, n)
+	}
+}
+
+// lookupLabel asks the labeller about an address; it returns the
+// address's name too if it made it.
+func (t *tracer) lookupLabel(ctx context.Context, addr uint32) (*Label, string, error) {
+	if t.o.Labels == nil {
+		return nil, "", nil
+	}
+	name := t.v.addrName(addr)
+	l, ok, err := t.o.Labels.Label(ctx, t.o.Chain, name)
+	if err != nil || !ok {
+		return nil, name, err
+	}
+	// A copy, so that l stays on the stack for the many addresses that
+	// have no label.
+	lp := new(Label)
+	*lp = l
+	return lp, name, nil
+}
+
+// label looks an address up once per trace; it returns the address's
+// name too if it had to make it.
+func (t *tracer) label(ctx context.Context, addr uint32) (*Label, string, error) {
 	if l, ok := t.labels[addr]; ok {
-		return l, nil
+		return l, "", nil
 	}
 	var lp *Label
+	var name string
 	if t.o.Labels != nil {
-		l, ok, err := t.o.Labels.Label(ctx, t.o.Chain, t.v.addrName(addr))
+		name = t.v.addrName(addr)
+		l, ok, err := t.o.Labels.Label(ctx, t.o.Chain, name)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		if ok {
 			// A copy, so that l stays on the stack for the many
@@ -652,7 +803,7 @@ func (t *tracer) label(ctx context.Context, addr uint32) (*Label, error) {
 		}
 	}
 	t.labels[addr] = lp
-	return lp, nil
+	return lp, name, nil
 }
 
 // seedArrival taints a transfer into a seed in full.

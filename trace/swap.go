@@ -28,7 +28,8 @@ func isVenue(l *Label) bool { return l.Category.IsVenue() }
 
 // swapKey is one asset's intake into venues in one transaction.
 type swapKey struct {
-	tx, asset uint32 // in the trace's view
+	tx    uint64 // in the trace's view
+	asset uint32
 }
 
 // swaps computes the venues' payouts from their tainted intakes, and
@@ -58,10 +59,10 @@ func (t *tracer) swaps(ctx context.Context) error {
 	}
 	nm := t.v.names()
 	slices.SortFunc(keys, func(a, b swapKey) int {
-		if c := strings.Compare(nm.txs[a.tx], nm.txs[b.tx]); c != 0 {
+		if c := strings.Compare(nm.tx(a.tx), nm.tx(b.tx)); c != 0 {
 			return c
 		}
-		return strings.Compare(string(nm.assets[a.asset]), string(nm.assets[b.asset]))
+		return strings.Compare(string(nm.asset(a.asset)), string(nm.asset(b.asset)))
 	})
 
 	out := make(map[tid]*edge)
@@ -75,7 +76,7 @@ func (t *tracer) swaps(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		asset := nm.assets[k.asset]
+		asset := nm.asset(k.asset)
 		// The venues' whole intake of the asset in the transaction, from
 		// outside the venues (a route through several pools counts once).
 		var intake chain.Amount
@@ -164,7 +165,7 @@ func (t *tracer) swaps(ctx context.Context) error {
 	}
 	for id, old := range t.swapOut {
 		if _, ok := out[id]; !ok {
-			if n := t.nodes[nodeKey{old.to, old.asset}]; n != nil {
+			if n := t.nodes.get(nodeKey{old.to, old.asset}); n != nil {
 				n.in.del(id)
 				t.push(n)
 			}
@@ -175,7 +176,7 @@ func (t *tracer) swaps(ctx context.Context) error {
 }
 
 // venueTx reads a swap transaction's transfers once per trace.
-func (t *tracer) venueTx(ctx context.Context, r TxReader, tx uint32) ([]chain.Transfer, error) {
+func (t *tracer) venueTx(ctx context.Context, r TxReader, tx uint64) ([]chain.Transfer, error) {
 	if trs, ok := t.swapTxs[tx]; ok {
 		return trs, nil
 	}
@@ -195,7 +196,7 @@ func (t *tracer) isVenueAddr(ctx context.Context, addr string) (bool, error) {
 	if addr == "" {
 		return false, nil
 	}
-	l, err := t.label(ctx, t.v.addr(addr))
+	l, _, err := t.label(ctx, t.v.addr(addr))
 	if err != nil {
 		return false, err
 	}

@@ -73,6 +73,7 @@ type Label struct {
 
 // Labeler tells which addresses belong to services. Tracing stops at
 // them: a hop into an exchange, mixer or bridge ends the branch there.
+// A trace may call Label from several goroutines at once.
 type Labeler interface {
 	Label(ctx context.Context, c chain.Chain, addr string) (Label, bool, error)
 }

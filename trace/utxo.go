@@ -150,7 +150,7 @@ func (u *utxoTracer) seed(ctx context.Context, s Seed) error {
 }
 
 func (u *utxoTracer) coinID(op chain.OutPoint) tid {
-	return tid{u.v.tx(op.Tx), op.Index, chain.KindOutput}
+	return tid{u.v.tx(op.Tx, 0), op.Index, chain.KindOutput}
 }
 
 // spend sends a tainted coin's taint into the transaction that spends it,
@@ -275,7 +275,7 @@ func (u *utxoTracer) step(ctx context.Context, tx *utxoTx) error {
 		if o.Address != "" {
 			a := u.v.addr(o.Address)
 			n := u.node(a, tx.hop)
-			l, err := u.label(ctx, a)
+			l, _, err := u.label(ctx, a)
 			if err != nil {
 				return err
 			}

@@ -6,8 +6,10 @@ import (
 	"slices"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/tracehound/tracehound/chain"
+	"github.com/tracehound/tracehound/store/graph"
 )
 
 // A trace touches each address, transaction and asset many times: as a
@@ -27,7 +29,7 @@ type post struct {
 	block  uint64
 	txi    uint32
 	pos    uint32
-	tx     uint32 // view.txs
+	tx     uint64 // view.txs, or the traversal's transaction
 	peer   uint32 // view.addrs: the counterparty
 	asset  uint32 // view.assets
 	nsec   uint32
@@ -48,8 +50,9 @@ func (p *post) time() time.Time { return time.Unix(p.sec, int64(p.nsec)).UTC() }
 // tid identifies a transfer in both its postings: its transaction, kind
 // and position.
 type tid struct {
-	tx, pos uint32
-	kind    chain.TransferKind
+	tx   uint64
+	pos  uint32
+	kind chain.TransferKind
 }
 
 // view interns one chain's addresses, transactions and assets, and holds
@@ -60,6 +63,10 @@ type tid struct {
 type view struct {
 	c  chain.Chain
 	mu *sync.Mutex // the cache's, shared by its views; a trace's own otherwise
+	// snap, if set, is the traversal layout the trace reads: its ids are
+	// the view's, and the tables below hold only strings it does not
+	// know, under ids from extAddr (extTx for transactions) on.
+	snap *graph.Snapshot
 
 	addrs  table[string]
 	txs    table[string]
@@ -118,23 +125,61 @@ func intern[K comparable](v *view, t *table[K], k K) uint32 {
 	return t.id(k)
 }
 
-func (v *view) addr(s string) uint32       { return intern(v, &v.addrs, s) }
-func (v *view) tx(s string) uint32         { return intern(v, &v.txs, s) }
-func (v *view) asset(a chain.Asset) uint32 { return intern(v, &v.assets, a) }
+// Ids of strings a traversal snapshot does not know.
+const (
+	extAddr = 1 << 31
+	extTx   = 1 << 63
+)
+
+func (v *view) addr(s string) uint32 {
+	if v.snap != nil {
+		if id, ok := v.snap.AddressID(s); ok {
+			return id
+		}
+		return extAddr + intern(v, &v.addrs, s)
+	}
+	return intern(v, &v.addrs, s)
+}
+
+func (v *view) asset(a chain.Asset) uint32 {
+	if v.snap != nil {
+		if id, ok := v.snap.AssetID(a); ok {
+			return id
+		}
+		return extAddr + intern(v, &v.assets, a)
+	}
+	return intern(v, &v.assets, a)
+}
+
+// tx is the id of the transaction with hash s in block: the traversal's,
+// which its histories use, where it holds it.
+func (v *view) tx(s string, block uint64) uint64 {
+	if v.snap != nil {
+		if r, ok := v.snap.TxRefOf(block, s); ok {
+			return uint64(r)
+		}
+		return extTx + uint64(intern(v, &v.txs, s))
+	}
+	return uint64(intern(v, &v.txs, s))
+}
 
 // internLocked turns a posting into a post.
 func (v *view) internLocked(p *chain.Posting) post {
 	return post{amount: p.Amount, sec: p.Time.Unix(), nsec: uint32(p.Time.Nanosecond()), block: p.Block, txi: p.TxIndex, pos: p.Pos,
-		tx: v.txs.id(p.Tx), peer: v.addrs.id(p.Counterparty), asset: v.assets.id(p.Asset), kind: p.Kind, in: p.Incoming}
+		tx: uint64(v.txs.id(p.Tx)), peer: v.addrs.id(p.Counterparty), asset: v.assets.id(p.Asset), kind: p.Kind, in: p.Incoming}
 }
 
 // names is a snapshot of a view's tables. The tables only grow and their
 // entries never change, so a snapshot can be read without the lock for
-// every id interned before it was taken.
+// every id interned before it was taken. Over a traversal, names are
+// made from the traversal's snapshot into an arena of the names' own:
+// a goroutine takes its own copy (fork).
 type names struct {
+	snap   *graph.Snapshot
 	addrs  []string
 	txs    []string
 	assets []chain.Asset
+	arena  []byte
 }
 
 func (v *view) names() names {
@@ -143,12 +188,64 @@ func (v *view) names() names {
 	return v.namesLocked()
 }
 
-func (v *view) namesLocked() names { return names{v.addrs.names, v.txs.names, v.assets.names} }
+func (v *view) namesLocked() names {
+	return names{snap: v.snap, addrs: v.addrs.names, txs: v.txs.names, assets: v.assets.names}
+}
+
+// fork is a copy of n with an arena of its own.
+func (n names) fork() names {
+	n.arena = nil
+	return n
+}
+
+func (n *names) str(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	if cap(n.arena)-len(n.arena) < len(b) {
+		n.arena = make([]byte, 0, max(64<<10, len(b)))
+	}
+	at := len(n.arena)
+	n.arena = append(n.arena, b...)
+	return unsafe.String(&n.arena[at], len(b))
+}
+
+func (n *names) addr(id uint32) string {
+	if n.snap != nil {
+		if id < extAddr {
+			var buf [96]byte
+			return n.str(n.snap.AppendAddress(buf[:0], id))
+		}
+		id -= extAddr
+	}
+	return n.addrs[id]
+}
+
+func (n *names) tx(id uint64) string {
+	if n.snap != nil {
+		if id < extTx {
+			var buf [80]byte
+			return n.str(n.snap.AppendTx(buf[:0], graph.TxRef(id)))
+		}
+		id -= extTx
+	}
+	return n.txs[id]
+}
+
+func (n *names) asset(id uint32) chain.Asset {
+	if n.snap != nil {
+		if id < extAddr {
+			return n.snap.Asset(id)
+		}
+		id -= extAddr
+	}
+	return n.assets[id]
+}
 
 // posting turns a post of addr's history back into a chain.Posting.
 func (n *names) posting(c chain.Chain, addr string, p *post) chain.Posting {
 	return chain.Posting{Chain: c, Address: addr, Incoming: p.in, Time: p.time(), Block: p.block, TxIndex: p.txi, Kind: p.kind, Pos: p.pos,
-		Tx: n.txs[p.tx], Counterparty: n.addrs[p.peer], Asset: n.assets[p.asset], Amount: p.amount}
+		Tx: n.tx(p.tx), Counterparty: n.addr(p.peer), Asset: n.asset(p.asset), Amount: p.amount}
 }
 
 // intern turns a posting into a post, taking the view's lock.
@@ -192,12 +289,38 @@ func (v *view) stream(ctx context.Context, g Graph, addr string, until time.Time
 // historian is a graph that keeps histories in views; a trace reads
 // through the view it gets at its start.
 type historian interface {
-	view(c chain.Chain) *view
+	// view returns the view a trace of chain c reads, and what to call
+	// when the trace is done with it.
+	view(ctx context.Context, c chain.Chain) (*view, func(), error)
 	// history returns addr's history in v; ok is false if the address
 	// is too busy to hold, and must be streamed.
 	history(ctx context.Context, v *view, addr uint32) (ps []post, ok bool, err error)
 	// workspaces keeps traces' working memory from one to the next.
 	workspaces() *workspaces
+}
+
+// traversal is a graph laid out for traversal (graph.Traversal): a trace
+// reads a snapshot of it, by the traversal's own ids, and holds no
+// histories of its own: decoding one from the snapshot's memory costs
+// less than keeping it.
+type traversal interface {
+	Snapshot(ctx context.Context, c chain.Chain) (*graph.Snapshot, error)
+}
+
+// snapView is a trace's view of a traversal's snapshot; Bitcoin, traced
+// coin by coin, keeps interning.
+func snapView(ctx context.Context, g Graph, c chain.Chain, mu *sync.Mutex) (*view, func(), error) {
+	v := newView(c, mu)
+	tv, ok := g.(traversal)
+	if !ok || c == chain.Bitcoin {
+		return v, func() {}, nil
+	}
+	snap, err := tv.Snapshot(ctx, c)
+	if err != nil {
+		return nil, nil, err
+	}
+	v.snap = snap
+	return v, snap.Release, nil
 }
 
 // ownHistory reads histories into a trace's own view, kept for the
@@ -241,6 +364,14 @@ func (v *view) setHist(id uint32, h *hist) {
 }
 
 func (v *view) addrName(id uint32) string {
+	if v.snap != nil {
+		if id < extAddr {
+			return v.snap.Address(id)
+		}
+		v.mu.Lock()
+		defer v.mu.Unlock()
+		return v.addrs.names[id-extAddr]
+	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	name := v.addrs.names[id]
@@ -260,10 +391,11 @@ func (v *view) addrID(name string) (uint32, bool) {
 	return id, ok
 }
 
-func (v *view) txName(id uint32) string {
+func (v *view) txName(id uint64) string {
 	v.mu.Lock()
-	defer v.mu.Unlock()
-	return v.txs.names[id]
+	nm := v.namesLocked()
+	v.mu.Unlock()
+	return nm.tx(id)
 }
 
 // taints is the taint of an address's incoming transfers: the first in

@@ -17,14 +17,14 @@ func TestTaints(t *testing.T) {
 		var x, y taints
 		want := make(map[tid]chain.Amount)
 		for i := range 40 {
-			id := tid{tx: uint32(i % 25), pos: uint32(i % 3), kind: chain.KindNative}
+			id := tid{tx: uint64(i % 25), pos: uint32(i % 3), kind: chain.KindNative}
 			a := chain.NewAmount(uint64(i + 1))
 			x.set(w, id, a)
 			// Another address's taint, in the same space.
-			y.set(w, tid{tx: uint32(i)}, a)
+			y.set(w, tid{tx: uint64(i)}, a)
 			want[id] = a
 			if i%7 == 6 {
-				del := tid{tx: uint32(i / 2 % 25), pos: uint32(i / 2 % 3), kind: chain.KindNative}
+				del := tid{tx: uint64(i / 2 % 25), pos: uint32(i / 2 % 3), kind: chain.KindNative}
 				x.del(del)
 				delete(want, del)
 			}
@@ -60,16 +60,16 @@ func TestEdgeIndex(t *testing.T) {
 		for _, n := range []int{0, 3, taintsInline, taintsInline + 1, 50, 20, maxReusedIndex + 1, 30} {
 			es := make([]edge, n)
 			for i := range es {
-				es[i] = edge{id: tid{tx: uint32(i), pos: 1}, tainted: chain.NewAmount(uint64(i))}
+				es[i] = edge{id: tid{tx: uint64(i), pos: 1}, tainted: chain.NewAmount(uint64(i))}
 			}
 			x := w.edgeIndex(round, es)
 			for i := range es {
-				e := x.find(tid{tx: uint32(i), pos: 1})
+				e := x.find(tid{tx: uint64(i), pos: 1})
 				if e == nil || e.tainted.Cmp(chain.NewAmount(uint64(i))) != 0 {
 					t.Fatalf("%d edges: edge %d not found", n, i)
 				}
 			}
-			if x.find(tid{tx: uint32(n), pos: 1}) != nil || x.find(tid{tx: 0, pos: 2}) != nil {
+			if x.find(tid{tx: uint64(n), pos: 1}) != nil || x.find(tid{tx: 0, pos: 2}) != nil {
 				t.Errorf("%d edges: found an edge that is not there", n)
 			}
 			w.done(&x)

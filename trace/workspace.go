@@ -4,6 +4,7 @@ import (
 	"sync"
 
 	"github.com/tracehound/tracehound/chain"
+	"github.com/tracehound/tracehound/store/graph"
 )
 
 // A trace's working state (its nodes and edges, the maps that find them)
@@ -14,7 +15,7 @@ import (
 type workspace struct {
 	slabs  [][]node // node chunks, full length, free for reuse
 	chunks [][]edge // edge chunks, likewise
-	nodes  map[nodeKey]*node
+	nodes  nodeTable
 	labels map[uint32]*Label
 	queue  []*node
 	// The taint of addresses that receive it more than once: short
@@ -32,6 +33,11 @@ type workspace struct {
 	edgeTmp  []order
 	arrivals []arrival
 	grouped  []int32
+	// nodes waiting for their labels
+	todo []*node
+	// histories decoded from a traversal, the last one
+	gposts []graph.Post
+	posts  []post
 
 	// in use by the current trace, returned to the lists above after it
 	usedSlabs       [][]node
@@ -42,7 +48,7 @@ type workspace struct {
 }
 
 func newWorkspace() *workspace {
-	return &workspace{nodes: make(map[nodeKey]*node), labels: make(map[uint32]*Label),
+	return &workspace{labels: make(map[uint32]*Label),
 		index: [2]map[tid]int{make(map[tid]int), make(map[tid]int)}}
 }
 
@@ -75,6 +81,10 @@ func (w *workspace) taintMap() map[tid]chain.Amount {
 	return m
 }
 
+// edgesInline is how many edges a replay's index searches in turn before
+// it builds a map: the ten payments of a fan-out are found faster so.
+const edgesInline = 16
+
 // A map keeps its room when cleared, and clearing takes time in
 // proportion to it: an index of an address with very many transfers is
 // not kept, so that every later one does not pay to clear its room.
@@ -84,7 +94,7 @@ const maxReusedIndex = 1024
 // must be called when it is no longer used.
 func (w *workspace) edgeIndex(i int, es []edge) edgeIndex {
 	x := edgeIndex{es: es}
-	if len(es) <= taintsInline {
+	if len(es) <= edgesInline {
 		return x
 	}
 	if len(es) > maxReusedIndex {
@@ -145,7 +155,7 @@ func (w *workspace) reset() {
 	}
 	clear(w.usedTaintMaps)
 	w.usedTaintMaps = w.usedTaintMaps[:0]
-	clear(w.nodes)
+	w.nodes.reset()
 	clear(w.labels)
 	clear(w.queue[:cap(w.queue)])
 	w.queue = w.queue[:0]
@@ -153,6 +163,10 @@ func (w *workspace) reset() {
 	clear(w.edgeRefs[:cap(w.edgeRefs)])
 	clear(w.arrivals[:cap(w.arrivals)])
 }
+
+// bare keeps the working memory of traces run on a graph without a
+// trace cache, as a sync.Pool: memory only, nothing a trace can see.
+var bare workspaces
 
 // workspaces keeps workspaces between traces. A sync.Pool empties after
 // two collections, as a server idle for a few minutes goes through, and

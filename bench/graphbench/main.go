@@ -52,6 +52,9 @@ func main() {
 		batched   = flag.Bool("batched", false, "write through WriteBlocks batch by batch instead of a bulk load")
 		lsm       = flag.Bool("lsm", false, "print the LSM tree's levels once compactions settle")
 		chunk     = flag.Int("chunk", graph.DefaultBulkChunk>>20, "bulk load chunk in MiB")
+		commit    = flag.Int("commit", 0, "commit the bulk load every this many transfers (0: at the loader's own bounds), so that every commit after the first lands in a store that holds data; the figure then waits for compaction debt to fall under -debt")
+		debtMax   = flag.Int("debt", 100, "with -commit: the compaction debt, in MB, the store must be back under for the load to count as done")
+		noTrav    = flag.Bool("no-traversal", false, "leave the traversal segments out of the bulk load")
 	)
 	flag.Parse()
 	if *readAPI != "views" && *readAPI != "postings" {
@@ -169,9 +172,24 @@ func main() {
 	if *batched {
 		written = writeBatched(ctx, db, batches, *transfers)
 	} else {
-		written = writeBulk(ctx, db, batches, *batch, *chunk<<20, *transfers)
+		maxBlocks := 0
+		if *commit > 0 {
+			maxBlocks = (*commit + *perBlock - 1) / *perBlock
+		}
+		written = writeBulk(ctx, db, batches, *batch, *chunk<<20, *transfers, maxBlocks, *noTrav, start)
 	}
 	wall := time.Since(start)
+	if *commit > 0 {
+		// Readable is not done: the commits after the first left tables
+		// in the upper levels that compactions must still merge.
+		debt := db.Graph().CompactionDebt()
+		fmt.Printf("write: %d transfers in %s (%.0f/s) until all were readable; compaction debt then %d MB\n", written, wall.Round(time.Millisecond), float64(written)/wall.Seconds(), debt>>20)
+		for db.Graph().CompactionDebt() > uint64(*debtMax)<<20 {
+			time.Sleep(100 * time.Millisecond)
+		}
+		wall = time.Since(start)
+		fmt.Printf("write: compaction debt under %d MB %s after the start: %.0f transfers/s including it\n", *debtMax, wall.Round(time.Millisecond), float64(written)/wall.Seconds())
+	}
 	fmt.Printf("write: %d transfers in %s: %.0f transfers/s until all were readable\n",
 		written, wall.Round(time.Millisecond), float64(written)/wall.Seconds())
 
@@ -219,14 +237,22 @@ func writeBatched(ctx context.Context, db *pebble.DB, batches <-chan []*chain.Bl
 }
 
 // writeBulk writes the batches as a bulk import does.
-func writeBulk(ctx context.Context, db *pebble.DB, batches <-chan []*chain.Block, batch, chunk, transfers int) int {
+func writeBulk(ctx context.Context, db *pebble.DB, batches <-chan []*chain.Block, batch, chunk, transfers, maxBlocks int, noTrav bool, t0 time.Time) int {
 	start, last := time.Now(), time.Now()
 	var commit commitTimes
+	commits := 0
+	report := func(merged, total int64) {
+		commit.report(merged, total)
+		if maxBlocks > 0 && merged == total {
+			commits++
+			fmt.Printf("  commit %d done %s after the start; compaction debt %d MB\n", commits, time.Since(t0).Round(time.Millisecond), db.Graph().CompactionDebt()>>20)
+		}
+	}
 	o := ingest.Options{
 		From:  1,
 		Batch: batch,
 		Bulk: func(ctx context.Context, c chain.Chain, source string) (ingest.BulkLoader, error) {
-			return db.Graph().NewBulkLoader(ctx, c, source, graph.BulkOptions{ChunkBytes: chunk, Progress: commit.report})
+			return db.Graph().NewBulkLoader(ctx, c, source, graph.BulkOptions{ChunkBytes: chunk, Progress: report, MaxBlocks: maxBlocks, NoTraversal: noTrav})
 		},
 		Progress: func(p ingest.Progress) {
 			if time.Since(last) > 5*time.Second {

@@ -52,6 +52,10 @@ type BulkOptions struct {
 	// every quarter of a second, and when it is done) with the bytes
 	// merged and the bytes to merge: a commit of gigabytes takes a while.
 	Progress func(merged, total int64)
+	// NoTraversal leaves the traversal layout out of the load: its
+	// blocks are read from the store into the delta when a traversal
+	// next opens, instead of being written as segments at each commit.
+	NoTraversal bool
 	// BatchBytes: a commit of a single chunk smaller than this is written
 	// as a batch instead (default DefaultBulkBatch; negative, never). An
 	// ingestion writes the manifest and leaves a table in L0 however
@@ -109,6 +113,7 @@ type BulkLoader struct {
 
 	w       graphWriter // the chunk being filled
 	sum     *sumWorker  // the totals of the chunk's blocks
+	segs    *bulkSegs   // the traversal segments of the blocks since the commit; nil if none
 	bufs    [2]chunkBuf
 	cur     int        // the buffer w fills
 	writing chan error // the other buffer's chunk being written as runs; nil if none
@@ -198,7 +203,18 @@ func (d *Store) NewBulkLoader(ctx context.Context, c chain.Chain, source string,
 	if err != nil {
 		return nil, fmt.Errorf("bulk load %s: %w", c, err)
 	}
-	l := &BulkLoader{d: d, c: c, source: source, o: o, tmp: tmp, tip: tip.Height, hasTip: ok, sum: newSumWorker(c)}
+	var segs *bulkSegs
+	if !o.NoTraversal {
+		t, err := d.segments(ctx)
+		if err == nil {
+			segs, err = t.beginBulk(ctx, c)
+		}
+		if err != nil {
+			os.RemoveAll(tmp)
+			return nil, fmt.Errorf("bulk load %s: %w", c, err)
+		}
+	}
+	l := &BulkLoader{d: d, c: c, source: source, o: o, tmp: tmp, tip: tip.Height, hasTip: ok, sum: newSumWorker(c, segs), segs: segs}
 	if err := l.mapChunk(0); err != nil {
 		l.sum.stop()
 		os.RemoveAll(tmp)
@@ -296,6 +312,9 @@ func (l *BulkLoader) WriteBlocks(ctx context.Context, blocks []*chain.Block) err
 func (l *BulkLoader) drop() {
 	l.wait()
 	l.sum.cut()
+	if l.segs != nil {
+		l.segs.drop()
+	}
 	l.resetChunk()
 	l.resetCommit()
 }
@@ -422,6 +441,7 @@ func ranges(w *graphWriter, pivots [][]byte, parallel bool) [bulkRanges][]op {
 // the encoder's work, and the encoder sets a load's pace.
 type sumWorker struct {
 	c      chain.Chain
+	segs   *bulkSegs         // also numbered for the traversal, if set
 	blocks chan *chain.Block // to sum, in order
 	summed chan struct{}     // one a block summed
 	sent   int               // blocks sent and not yet seen summed
@@ -430,14 +450,17 @@ type sumWorker struct {
 	sums *sums
 }
 
-func newSumWorker(c chain.Chain) *sumWorker {
+func newSumWorker(c chain.Chain, segs *bulkSegs) *sumWorker {
 	blocks := make(chan *chain.Block, 256)
-	s := &sumWorker{c: c, blocks: blocks, summed: make(chan struct{}, 256), sums: &sums{}}
+	s := &sumWorker{c: c, segs: segs, blocks: blocks, summed: make(chan struct{}, 256), sums: &sums{}}
 	go func() {
 		// blocks, not s.blocks, which stop clears.
 		for blk := range blocks {
 			for i := range blk.Txs {
 				s.sums.tx(s.c, blk, &blk.Txs[i])
+			}
+			if s.segs != nil {
+				s.segs.block(blk)
 			}
 			s.summed <- struct{}{}
 		}
@@ -536,6 +559,13 @@ func (l *BulkLoader) Flush(ctx context.Context) error {
 	if err := l.commit(ctx); err != nil {
 		l.err = err
 		return err
+	}
+	// The blocks are stored; the traversal's segment of them follows.
+	// If it fails, the traversal reads them from the store instead.
+	if l.segs != nil {
+		if err := l.segs.commit(ctx); err != nil {
+			return fmt.Errorf("bulk load %s: blocks stored; %w", l.c, err)
+		}
 	}
 	return nil
 }
@@ -783,6 +813,9 @@ func (l *BulkLoader) Close() error {
 	// The goroutine writing runs reads a buffer.
 	l.wait()
 	l.sum.stop()
+	if l.segs != nil {
+		l.segs.drop()
+	}
 	err := errors.Join(l.bufs[0].free(), l.bufs[1].free())
 	if rerr := os.RemoveAll(l.tmp); rerr != nil {
 		err = errors.Join(err, rerr)

@@ -12,6 +12,7 @@ package graph
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -23,6 +24,9 @@ type Store struct {
 	db   *pebble.DB
 	opts *pebble.Options // for the tables a bulk load writes itself
 	dir  string
+
+	travMu sync.Mutex
+	trav   *Traversal // the traversal layout, once opened
 }
 
 // Configure sets what the graph needs of the Pebble database it lives in,
