@@ -522,10 +522,9 @@ func (p *probe) deletes(nodeInd indicator) {
 	same("DELETE", hidden, absent)
 	same("GET", p.taxiiGet("partner", "objects/"+note.ID+"/", "X-Request-Id", "probe-get"), p.taxiiGet("partner", "objects/"+missing+"/", "X-Request-Id", "probe-get"))
 	same("GET versions", p.taxiiGet("partner", "objects/"+note.ID+"/versions/", "X-Request-Id", "probe-get"), p.taxiiGet("partner", "objects/"+missing+"/versions/", "X-Request-Id", "probe-get"))
-	if r := p.taxiiGet("analyst", "objects/"+note.ID+"/versions/"); r.status != 404 {
-		// RED leaves the node for nobody, its own analysts' TAXII reads
-		// included: they read it in the node itself.
-		t.Logf("the RED note, read over TAXII by the node's analyst: %d", r.status)
+	// RED leaves the node for nobody, its own analysts' keys included.
+	if r := p.taxiiGet("analyst", "objects/"+note.ID+"/"); r.status != 404 {
+		t.Errorf("the RED note, read over TAXII by the node's analyst: %s", r)
 	}
 	// Partners' objects: the other partner may not delete; the owner may.
 	mine := p.indicator(intel.NewID(intel.TypeIndicator), newAddr(), time.Now(), map[string]any{"object_marking_refs": []string{intel.MarkingTLP2Green}})
@@ -587,7 +586,7 @@ func (p *probe) red() {
 		}
 	}
 
-	for _, key := range []string{"partner", "other"} {
+	for _, key := range []string{"partner", "other", "analyst"} {
 		all := p.taxiiGet(key, "objects/?match[version]=all")
 		man := p.taxiiGet(key, "manifest/?match[version]=all")
 		marks := p.taxiiGet(key, "objects/?match[type]=marking-definition")
