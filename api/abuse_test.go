@@ -3,6 +3,7 @@ package api_test
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -19,25 +20,44 @@ import (
 	"github.com/tracehound/tracehound/screen"
 )
 
-// TestRefusedBodyNotRead: a client without a key that starts a large
-// body and sends it slowly gets its 401 at once, with the connection
-// closed; the server does not wait for the body.
+// TestRefusedBodyNotRead: a client without a key that starts a body and
+// sends it slowly gets its 401 at once, and the server closes the
+// connection at once rather than wait for the body, whether it declares
+// a large body or one small enough for net/http to drain.
 func TestRefusedBodyNotRead(t *testing.T) {
 	f := newFixture(t, 100)
-	conn, err := net.Dial("tcp", strings.TrimPrefix(f.srv.URL, "http://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	fmt.Fprintf(conn, "POST /v1/screen HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 10000000\r\n\r\n{\"addresses\":[")
-	conn.SetReadDeadline(time.Now().Add(3 * time.Second))
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-	if err != nil {
-		t.Fatalf("no answer before the body: %v", err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusUnauthorized || !resp.Close {
-		t.Errorf("status %d, close %v", resp.StatusCode, resp.Close)
+	for _, length := range []int{10_000_000, 4096} {
+		conn, err := net.Dial("tcp", strings.TrimPrefix(f.srv.URL, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		fmt.Fprintf(conn, "POST /v1/screen HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n{\"addresses\":[", length)
+		conn.SetReadDeadline(time.Now().Add(3 * time.Second))
+		br := bufio.NewReader(conn)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("%d bytes: no answer before the body: %v", length, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized || !resp.Close {
+			t.Errorf("%d bytes: status %d, close %v", length, resp.StatusCode, resp.Close)
+		}
+		// The body keeps coming, a byte at a time; the server has hung up.
+		go func() {
+			for range 3 {
+				if _, err := conn.Write([]byte(" ")); err != nil {
+					return
+				}
+				time.Sleep(500 * time.Millisecond)
+			}
+		}()
+		if _, err := io.Copy(io.Discard, br); err != nil {
+			// Closed is closed, by FIN or by reset; only a timeout is not.
+			if ne := net.Error(nil); errors.As(err, &ne) && ne.Timeout() {
+				t.Errorf("%d bytes: the server held the connection after refusing: %v", length, err)
+			}
+		}
 	}
 }
 

@@ -208,9 +208,13 @@ func (s *Server) handleWith(o auth.RouteOptions, pattern string, role auth.Role,
 			if refusal != nil {
 				// The body, if any, is never read: close the connection
 				// rather than drain a body an unknown client may send
-				// slowly, byte by byte.
+				// slowly, byte by byte. net/http drains up to 256 KB of
+				// an unread body after the handler returns, even on a
+				// connection it then closes: a read deadline already
+				// past ends that at once.
 				rw.Header().Set("Connection", "close")
 				refuse(rw, r, *refusal)
+				_ = http.NewResponseController(rw).SetReadDeadline(time.Now())
 				return
 			}
 		}

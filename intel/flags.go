@@ -23,19 +23,24 @@ type Flag struct {
 // newest version of each indicator, unless it is revoked or expired at
 // now, whose pattern names cryptocurrency wallets. Older versions and
 // revoked indicators flag nothing: a revocation withdraws the flag.
+// Versions and report references name an indicator by its STIX id, the
+// UUID in any case: a revocation sent under the upper-case id withdraws
+// the flag of the lower-case one.
 func WalletFlags(objs []Object, now time.Time) []Flag {
 	latest := make(map[string]*Indicator)
 	reports := make(map[string][]string) // object id -> report names
 	for _, o := range objs {
 		switch v := o.(type) {
 		case *Indicator:
-			if cur, ok := latest[v.ID]; !ok || v.Modified.Time.After(cur.Modified.Time) {
-				latest[v.ID] = v
+			k := idKey(v.ID)
+			if cur, ok := latest[k]; !ok || v.Modified.Time.After(cur.Modified.Time) {
+				latest[k] = v
 			}
 		case *Report:
 			for _, ref := range v.ObjectRefs {
-				if !slices.Contains(reports[ref], v.Name) {
-					reports[ref] = append(reports[ref], v.Name)
+				k := idKey(ref)
+				if !slices.Contains(reports[k], v.Name) {
+					reports[k] = append(reports[k], v.Name)
 				}
 			}
 		}
@@ -61,7 +66,7 @@ func WalletFlags(objs []Object, now time.Time) []Flag {
 			}
 		}
 		report := ""
-		if rs := reports[ind.ID]; len(rs) > 0 {
+		if rs := reports[idKey(ind.ID)]; len(rs) > 0 {
 			slices.Sort(rs)
 			report = rs[0]
 		}
@@ -72,4 +77,13 @@ func WalletFlags(objs []Object, now time.Time) []Flag {
 	}
 	slices.SortFunc(out, func(a, b Flag) int { return strings.Compare(a.Address+a.Indicator, b.Address+b.Indicator) })
 	return out
+}
+
+// idKey is the form in which WalletFlags compares ids: canonical where
+// the id is a STIX id, else as written.
+func idKey(id string) string {
+	if c, err := CanonicalID(id); err == nil {
+		return c
+	}
+	return id
 }

@@ -251,6 +251,26 @@ func TestWalletFlags(t *testing.T) {
 	if len(flags) != 1 {
 		t.Errorf("after a replayed old version: %+v", flags)
 	}
+	// The same id with its UUID in upper case is the same indicator: its
+	// revocation withdraws the flag, and a report naming it so holds it.
+	upper := revoked
+	typ, uuid, _ := strings.Cut(upper.ID, "--")
+	upper.ID = typ + "--" + strings.ToUpper(uuid)
+	if flags = WalletFlags(append(slices.Clone(objs), &upper), now); len(flags) != 1 {
+		t.Errorf("after a revocation under the upper-case id: %+v", flags)
+	}
+	for _, o := range objs {
+		if r, ok := o.(*Report); ok {
+			for i, ref := range r.ObjectRefs {
+				if strings.HasPrefix(ref, TypeIndicator+"--") {
+					r.ObjectRefs[i] = typ + "--" + strings.ToUpper(strings.TrimPrefix(ref, typ+"--"))
+				}
+			}
+		}
+	}
+	if flags = WalletFlags(objs, now); len(flags) != 2 || flags[0].Report != "Bybit theft" || flags[1].Report != "Bybit theft" {
+		t.Errorf("a report naming its indicators in upper case: %+v", flags)
+	}
 }
 
 // TestPublishKeyed: publishing under a key again yields new versions of

@@ -171,7 +171,9 @@ func (n *Node) flagOwners(ctx context.Context, collection string, flags []intel.
 		return nil, fmt.Errorf("owners of %s's indicators: %w", collection, err)
 	}
 	for _, f := range flags {
-		o, ok := own[f.Indicator]
+		// Owners are keyed by the lower-cased id: an indicator whose UUID
+		// is in upper case is still its writer's, not the node's.
+		o, ok := own[strings.ToLower(f.Indicator)]
 		if !ok || o.Owner == taxii.LocalPartner || o.Owner == "" {
 			out[f.Indicator] = "this node"
 		} else {

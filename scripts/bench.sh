@@ -80,3 +80,15 @@ if [ "${#failed[@]}" -gt 0 ]; then
 	printf 'failed: %s\n' "${failed[@]}"
 	exit 1
 fi
+
+echo "== abuse: slow clients and large batches against a server of its own on 127.0.0.1:$((port + 1)), same store"
+kill -INT "$pid" 2>/dev/null || true
+wait "$pid" || true
+go build -o bin/abuse ./bench/abuse
+abuse=(./bin/abuse -bin bin/tracehound -data "$data" -addr "127.0.0.1:$((port + 1))")
+# 3,000 slow bodies from one address, then 16 batches of 100,000
+"${abuse[@]}"
+# 3,000 slow headers from 12 addresses, under the per-address cap
+"${abuse[@]}" -sources 12 -mode headers -batches 0
+# the batches under a soft memory limit
+"${abuse[@]}" -slow 0 -memlimit 800MiB

@@ -73,7 +73,14 @@ func Open(ctx context.Context, dir string) (*DB, error) {
 }
 
 // Close flushes and closes the store.
-func (d *DB) Close() error { return d.db.Close() }
+func (d *DB) Close() error {
+	// The traversal's background worker reads the tree: it stops first.
+	terr := d.graph.CloseTraversal()
+	if err := d.db.Close(); err != nil {
+		return err
+	}
+	return terr
+}
 
 // Dir is the data directory.
 func (d *DB) Dir() string { return d.dir }
