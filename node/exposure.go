@@ -45,15 +45,20 @@ func newExposures(n *Node) *exposures {
 
 // Exposure answers screening: the address's exposure on its chain, nil
 // before the engines are built or for a chain outside the graph.
-func (x *exposures) Exposure(a chain.Address) []exposure.Entry {
+func (x *exposures) Exposure(a chain.Address, paths bool) []exposure.Entry {
 	s := x.set.Load()
 	if s == nil {
 		return nil
 	}
-	if e := s.byChain[a.Chain]; e != nil {
+	e := s.byChain[a.Chain]
+	switch {
+	case e == nil:
+		return nil
+	case paths:
 		return e.Exposure(a.Value)
+	default:
+		return e.Rated(a.Value)
 	}
-	return nil
 }
 
 // Exposure builds the exposure engines from the store, once, and has

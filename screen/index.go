@@ -193,21 +193,22 @@ func (x *Index) SetPolicy(p *Policy) {
 	x.changed()
 }
 
-// ExposureSource answers an address's exposure from memory. The entries
-// it returns belong to the caller.
+// ExposureSource answers an address's exposure from memory, with each
+// entry's path to its source if paths is set. The entries it returns
+// belong to the caller.
 type ExposureSource interface {
-	Exposure(a chain.Address) []exposure.Entry
+	Exposure(a chain.Address, paths bool) []exposure.Entry
 }
 
 type exposureHolder struct{ src ExposureSource }
 
 // SetExposure makes screening answers carry exposure from src, and rate
-// it by the policy.
+// it by the policy; nil stops it.
 func (x *Index) SetExposure(src ExposureSource) { x.exposure.Store(&exposureHolder{src}) }
 
-func (x *Index) exposureOf(a chain.Address) []exposure.Entry {
-	if h := x.exposure.Load(); h != nil && a.Kind != chain.KindOpaque {
-		return h.src.Exposure(a)
+func (x *Index) exposureOf(a chain.Address, paths bool) []exposure.Entry {
+	if h := x.exposure.Load(); h != nil && h.src != nil && a.Kind != chain.KindOpaque {
+		return h.src.Exposure(a, paths)
 	}
 	return nil
 }

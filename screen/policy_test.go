@@ -91,9 +91,11 @@ func TestPolicyRefused(t *testing.T) {
 // does.
 type graphExposure map[chain.Chain]*exposure.Engine
 
-func (g graphExposure) Exposure(a chain.Address) []exposure.Entry {
-	if e := g[a.Chain]; e != nil {
+func (g graphExposure) Exposure(a chain.Address, paths bool) []exposure.Entry {
+	if e := g[a.Chain]; e != nil && paths {
 		return e.Exposure(a.Value)
+	} else if e != nil {
+		return e.Rated(a.Value)
 	}
 	return nil
 }

@@ -65,11 +65,13 @@ type Result struct {
 // Check parses raw and looks it up, without building a Result: the hot
 // path for callers that only need the verdict.
 func (x *Index) Check(raw string, hint chain.Chain) (chain.Address, Hit, Risk, error) {
-	a, h, r, _, err := x.check(raw, hint)
+	a, h, r, _, err := x.check(raw, hint, false)
 	return a, h, r, err
 }
 
-func (x *Index) check(raw string, hint chain.Chain) (chain.Address, Hit, Risk, string, error) {
+// check is Check with the rule that set the risk, and the exposure
+// entries' paths if paths is set.
+func (x *Index) check(raw string, hint chain.Chain, paths bool) (chain.Address, Hit, Risk, string, error) {
 	if hint != "" {
 		// A chain the node does not know is the caller's mistake, never
 		// an address kept as written and screened low.
@@ -90,7 +92,7 @@ func (x *Index) check(raw string, hint chain.Chain) (chain.Address, Hit, Risk, s
 		}
 	}
 	h := x.Lookup(a)
-	h.Exposure = x.exposureOf(a)
+	h.Exposure = x.exposureOf(a, paths)
 	r, rule := x.risk(a, h)
 	return a, h, r, rule, nil
 }
@@ -139,7 +141,7 @@ func (x *Index) risk(a chain.Address, h Hit) (r Risk, rule string) {
 // Screen screens one input and explains the verdict.
 func (x *Index) Screen(q Query) Result {
 	res := Result{Input: q.Address}
-	a, h, r, rule, err := x.check(q.Address, q.Chain)
+	a, h, r, rule, err := x.check(q.Address, q.Chain, true)
 	if err != nil {
 		reason := chain.ErrorReason(err)
 		if reason == "" {

@@ -18,9 +18,16 @@ type SourcesFunc func(c chain.Chain, addr string) Mask
 // Mask calls f.
 func (f SourcesFunc) Mask(c chain.Chain, addr string) Mask { return f(c, addr) }
 
-type acctKey struct {
-	addr  string
+// holder is one address's accounts: the native coin's in place, since
+// most addresses hold nothing else, and its tokens'.
+type holder struct {
+	native account
+	tokens []tokenAccount
+}
+
+type tokenAccount struct {
 	asset chain.Asset
+	acct  *account
 }
 
 // account is one address's state in one asset.
@@ -69,10 +76,10 @@ type Engine struct {
 	src     Sources
 
 	mu    sync.RWMutex
-	accts map[acctKey]*account
-	// tokens lists the assets other than the coin an address has an
-	// account in.
-	tokens map[string][]chain.Asset
+	// holders are keyed by address alone, so that screening an address
+	// costs one probe of one map.
+	holders map[string]*holder
+	nAccts  int
 	// through is the last block applied.
 	through uint64
 	applied bool
@@ -84,7 +91,7 @@ func NewEngine(c chain.Chain, maxHops int, src Sources) *Engine {
 	if maxHops <= 0 {
 		maxHops = DefaultMaxHops
 	}
-	return &Engine{chain: c, maxHops: uint8(min(maxHops, 16)), src: src, accts: make(map[acctKey]*account), tokens: make(map[string][]chain.Asset)}
+	return &Engine{chain: c, maxHops: uint8(min(maxHops, 16)), src: src, holders: make(map[string]*holder)}
 }
 
 // Chain is the engine's chain.
@@ -104,20 +111,45 @@ func (e *Engine) Through() (uint64, bool) {
 func (e *Engine) Accounts() int {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
-	return len(e.accts)
+	return e.nAccts
 }
 
 func (e *Engine) acct(addr string, asset chain.Asset) *account {
-	k := acctKey{addr, asset}
-	a := e.accts[k]
-	if a == nil {
-		a = &account{}
-		e.accts[k] = a
-		if asset != chain.Native {
-			e.tokens[addr] = append(e.tokens[addr], asset)
+	h := e.holders[addr]
+	if h == nil {
+		h = &holder{}
+		e.holders[addr] = h
+		e.nAccts++
+	}
+	if asset == chain.Native {
+		return &h.native
+	}
+	for _, t := range h.tokens {
+		if t.asset == asset {
+			return t.acct
 		}
 	}
+	a := &account{}
+	h.tokens = append(h.tokens, tokenAccount{asset, a})
+	e.nAccts++
 	return a
+}
+
+// lookup finds addr's account in asset without creating it; nil if none.
+func (e *Engine) lookup(addr string, asset chain.Asset) *account {
+	h := e.holders[addr]
+	if h == nil {
+		return nil
+	}
+	if asset == chain.Native {
+		return &h.native
+	}
+	for _, t := range h.tokens {
+		if t.asset == asset {
+			return t.acct
+		}
+	}
+	return nil
 }
 
 // Apply carries the block's transfers forward. Ethereum-style

@@ -41,48 +41,58 @@ type Step struct {
 	To   string `json:"to"`
 }
 
-// Exposure returns addr's exposure, incoming entries first, each
-// direction by amount, largest first; nil if the address has none.
-func (e *Engine) Exposure(addr string) []Entry {
+// Exposure returns addr's exposure with the path of each entry, incoming
+// entries first, each direction by amount, largest first; nil if the
+// address has none.
+func (e *Engine) Exposure(addr string) []Entry { return e.exposure(addr, true) }
+
+// Rated returns addr's exposure without paths: what a verdict needs.
+func (e *Engine) Rated(addr string) []Entry { return e.exposure(addr, false) }
+
+func (e *Engine) exposure(addr string, paths bool) []Entry {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	var out []Entry
-	for k, a := range e.assetsOf(addr) {
+	add := func(k chain.Asset, a *account) {
+		if a == nil {
+			return
+		}
 		for _, x := range a.in {
 			amt, _ := x.direct.Add(x.indirect)
-			out = append(out, Entry{Category: Categories[x.cat], Direction: Incoming, Hops: int(x.minHop), Asset: k,
-				Amount: amt, Direct: x.direct, Indirect: x.indirect, Share: share(amt, a.received), Source: x.source,
-				Path: e.path(addr, k, x)})
+			en := Entry{Category: Categories[x.cat], Direction: Incoming, Hops: int(x.minHop), Asset: k,
+				Amount: amt, Direct: x.direct, Indirect: x.indirect, Share: share(amt, a.received), Source: x.source}
+			if paths {
+				en.Path = e.path(addr, k, x)
+			}
+			out = append(out, en)
 		}
 		for _, x := range a.out {
-			out = append(out, Entry{Category: Categories[x.cat], Direction: Outgoing, Hops: 1, Asset: k, Amount: x.amt, Direct: x.amt,
-				Share: share(x.amt, a.sent), Source: x.to, Path: []Step{{Tx: x.tx, From: addr, To: x.to}}})
-		}
-	}
-	slices.SortStableFunc(out, func(a, b Entry) int {
-		if a.Direction != b.Direction {
-			if a.Direction == Incoming {
-				return -1
+			en := Entry{Category: Categories[x.cat], Direction: Outgoing, Hops: 1, Asset: k, Amount: x.amt, Direct: x.amt,
+				Share: share(x.amt, a.sent), Source: x.to}
+			if paths {
+				en.Path = []Step{{Tx: x.tx, From: addr, To: x.to}}
 			}
-			return 1
+			out = append(out, en)
 		}
-		return b.Amount.Cmp(a.Amount)
-	})
-	return out
-}
-
-// assetsOf finds addr's accounts. The engine keys accounts by address and
-// asset; an address holds few assets, so probing the native coin and the
-// assets seen is cheap.
-func (e *Engine) assetsOf(addr string) map[chain.Asset]*account {
-	out := map[chain.Asset]*account{}
-	if a := e.accts[acctKey{addr, chain.Native}]; a != nil && (len(a.in) > 0 || len(a.out) > 0) {
-		out[chain.Native] = a
 	}
-	for _, asset := range e.tokens[addr] {
-		if a := e.accts[acctKey{addr, asset}]; a != nil && (len(a.in) > 0 || len(a.out) > 0) {
-			out[asset] = a
+	// Accounts are keyed by address and asset; an address holds few
+	// assets, so probing the native coin and the assets seen is cheap.
+	if h := e.holders[addr]; h != nil {
+		add(chain.Native, &h.native)
+		for _, t := range h.tokens {
+			add(t.asset, t.acct)
 		}
+	}
+	if len(out) > 1 {
+		slices.SortStableFunc(out, func(a, b Entry) int {
+			if a.Direction != b.Direction {
+				if a.Direction == Incoming {
+					return -1
+				}
+				return 1
+			}
+			return b.Amount.Cmp(a.Amount)
+		})
 	}
 	return out
 }
@@ -97,7 +107,7 @@ func (e *Engine) path(addr string, asset chain.Asset, x inExp) []Step {
 		if cur.minHop <= 1 || cur.from == "" {
 			break
 		}
-		prev := e.accts[acctKey{cur.from, asset}]
+		prev := e.lookup(cur.from, asset)
 		found := false
 		if prev != nil {
 			for _, y := range prev.in {
@@ -122,6 +132,11 @@ func share(part, whole chain.Amount) float64 {
 	}
 	if part.Cmp(whole) >= 0 {
 		return 1
+	}
+	if p, ok := part.Uint64(); ok {
+		if w, ok := whole.Uint64(); ok {
+			return float64(p) / float64(w)
+		}
 	}
 	f, _ := new(big.Rat).SetFrac(part.Big(), whole.Big()).Float64()
 	return f
