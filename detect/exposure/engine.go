@@ -75,7 +75,7 @@ type Engine struct {
 	maxHops uint8
 	src     Sources
 
-	mu    sync.RWMutex
+	mu sync.RWMutex
 	// holders are keyed by address alone, so that screening an address
 	// costs one probe of one map.
 	holders map[string]*holder
