@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"runtime"
 	"strconv"
 	"sync"
 	"testing"
@@ -113,12 +114,19 @@ func loadEngine(b *testing.B) (*exposure.Engine, []chain.Address) {
 	engineOnce.Do(func() {
 		n := exposureTransfers(b)
 		f := newFlow(1, uint64(n/5))
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
 		e := exposure.NewEngine(chain.Ethereum, 0, flowSources{})
 		start := time.Now()
 		for range n / transfersPerBlock {
 			e.Apply(f.next())
 		}
-		b.Logf("engine: %d transfers, %d accounts, built in %s", n, e.Accounts(), time.Since(start).Round(time.Millisecond))
+		took := time.Since(start)
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		b.Logf("engine: %d transfers, %d accounts, built in %s, %d MB live, %d B an account", n, e.Accounts(), took.Round(time.Millisecond),
+			(after.HeapAlloc-before.HeapAlloc)>>20, (after.HeapAlloc-before.HeapAlloc)/uint64(max(e.Accounts(), 1)))
 		var exposed, clean []chain.Address
 		for id := uint64(0); id < f.pop && len(exposed)+len(clean) < 200_000; id += 7 {
 			a := chain.Address{Chain: chain.Ethereum, Network: chain.Mainnet, Kind: "account", Value: flowAddr(id)}
