@@ -39,6 +39,10 @@ type Config struct {
 	TAXII func(*taxii.Config)
 	// Now is the clock; time.Now if nil.
 	Now func() time.Time
+	// ReviewRisk is the risk at and above which a registered transfer
+	// raises an alert, and a re-evaluation a retroactive one; High if
+	// zero.
+	ReviewRisk screen.Risk
 }
 
 // Node is an open node.
@@ -75,6 +79,9 @@ type Node struct {
 	mu sync.Mutex
 	// alerts fans watch alerts out to their reporters (webhook, SSE).
 	alerts alertFanout
+	// mon is the monitoring: the alert inbox, registered transfers,
+	// detection on ingested blocks (monitor, in alerts.go).
+	mon *monitor
 }
 
 // traceCacheBudget is the postings the trace cache holds: about 160 MB,
@@ -120,6 +127,7 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 		intelDirty: make(chan struct{}, 1),
 	}
 	n.watches = watch.NewService(db, n.audit, n)
+	n.mon = newMonitor(n, cfg.ReviewRisk)
 	n.tx = n.newTAXII()
 	n.refreshGraph()
 	return n, nil

@@ -319,7 +319,7 @@ func (a *app) runIngest(ctx context.Context, f ingestFlags, in node.Ingest, cn *
 		if f.watch {
 			n.OnAlerts(func(_ context.Context, alerts []watch.Alert) { printAlerts(a.stdout, alerts) })
 			if f.webhook != "" {
-				n.OnAlerts(n.Webhook(f.webhook))
+				n.OnAlert(n.Webhook(f.webhook))
 			}
 		}
 		if cn != nil {

@@ -87,7 +87,7 @@ func (o serveOptions) taxii(c *node.Config) {
 func (a *app) serveConfig(n *node.Node, o serveOptions, ready func(addr string)) node.ServeConfig {
 	n.OnAlerts(func(_ context.Context, alerts []watch.Alert) { printAlerts(a.syncedStdout(), alerts) })
 	if o.follow.webhook != "" {
-		n.OnAlerts(n.Webhook(o.follow.webhook))
+		n.OnAlert(n.Webhook(o.follow.webhook))
 	}
 	return node.ServeConfig{Addr: o.addr, TLSCert: o.tlsCert, TLSKey: o.tlsKey, ClientCA: o.clientCA, MaxBatch: o.maxBatch,
 		Poll: o.poll, Alerts: o.alerts, Followers: o.follow.followers(), Ready: ready}
