@@ -156,7 +156,7 @@ func (t *Transfer) SameRequest(o *Transfer) bool {
 type Verdict struct {
 	Chain   chain.Chain `json:"chain"`
 	Address string      `json:"address"`
-	Risk    screen.Risk `json:"risk"`
+	Risk    screen.Risk `json:"risk,omitempty"`
 	// Fingerprint digests every fact the index holds on the address, so
 	// that an unchanged address is passed over without building its
 	// screening result.

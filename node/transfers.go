@@ -506,10 +506,13 @@ func (n *Node) decide(t *alert.Transfer, res screen.Result, model *detect.Accoun
 	if t.Check.Status == alert.CheckDisagrees || t.Check.Status == alert.CheckUnknownTx {
 		d.Action = maxAction(d.Action, alert.Review)
 	}
+	// The learned score informs; it does not decide. The model rates
+	// accounts with a transfer or two illicit as readily as the
+	// phishing accounts it learned from, so it never holds a transfer
+	// back on its own.
 	if model != nil && model.Illicit {
-		d.Reasons = append(d.Reasons, screen.Reason{Risk: screen.High, Code: "scorer",
+		d.Reasons = append(d.Reasons, screen.Reason{Risk: screen.Medium, Code: "scorer",
 			Message: fmt.Sprintf("the learned scorer rates the counterparty %.3f (illicit at 0.5 and above)", model.Score)})
-		d.Action = maxAction(d.Action, alert.Review)
 	}
 	sort.SliceStable(d.Reasons, func(i, j int) bool { return d.Reasons[i].Risk > d.Reasons[j].Risk })
 	if d.Reasons == nil {

@@ -62,6 +62,8 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		newIntelCmd(a),
 		newWatchCmd(a),
 		newSimulateCmd(a),
+		newTransfersCmd(a),
+		newDetectCmd(a),
 	)
 	return root
 }
