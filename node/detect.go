@@ -81,28 +81,100 @@ func (l indexCategories) Category(c chain.Chain, addr string) (string, bool) {
 }
 
 // graphHistory answers the rules' question of an address's activity
-// before a time from its postings: two seeks, asked only for high-value
-// and dormancy candidates.
+// before a time from the graph, once per address: its first activity
+// from its running totals (one point read), its last before the time
+// from its newest posting before it (one seek). From then on the blocks
+// the engine runs over keep the answer current (observe), so that the
+// dormancy rule, which asks of nearly every sender, reads a map.
 type graphHistory struct {
 	g   *graph.Store
 	ctx context.Context
+	// known are the addresses asked about, with their first and last
+	// activity (Unix nanoseconds) as of the last block observed.
+	known map[chain.Key]activity
 }
 
+type activity struct {
+	first, last int64
+	// none: no activity before the time asked about, nor observed since.
+	none bool
+}
+
+// maxKnown bounds the addresses a history keeps; beyond it, it starts
+// over and reads the graph again.
+const maxKnown = 500_000
+
 func (h *graphHistory) Activity(c chain.Chain, addr string, before time.Time) (first, last time.Time, ok bool) {
-	// A failed read answers "unknown": the rule then relies on what the
-	// engine saw, as it does without a history.
-	_ = h.g.PostingViews(h.ctx, c, addr, graph.PostingQuery{Until: before, Oldest: true, Limit: 1}, func(v *graph.PostingView) bool {
-		first, ok = v.Time(), true
-		return false
-	})
-	if !ok {
-		return first, last, false
+	k := chain.Key{Chain: c, Value: addr}
+	t := before.UnixNano()
+	a, hit := h.known[k]
+	if !hit || !a.none && a.last >= t {
+		a = h.read(c, addr, before)
+		if h.known == nil || len(h.known) >= maxKnown {
+			h.known = make(map[chain.Key]activity, 1024)
+		}
+		h.known[k] = a
 	}
+	if a.none || a.first >= t {
+		return time.Time{}, time.Time{}, false
+	}
+	return time.Unix(0, a.first).UTC(), time.Unix(0, a.last).UTC(), true
+}
+
+// read asks the graph. A failed read answers "no activity": the rule
+// then relies on what the engine saw, as it does without a history.
+func (h *graphHistory) read(c chain.Chain, addr string, before time.Time) activity {
+	t, found, err := h.g.AddressTotals(h.ctx, c, addr)
+	if err != nil || !found || !t.FirstSeen.Before(before) {
+		return activity{none: true}
+	}
+	a := activity{first: t.FirstSeen.UnixNano(), last: t.LastSeen.UnixNano()}
+	if t.LastSeen.Before(before) {
+		return a
+	}
+	a.last = a.first
 	_ = h.g.PostingViews(h.ctx, c, addr, graph.PostingQuery{Until: before, Limit: 1}, func(v *graph.PostingView) bool {
-		last = v.Time()
+		a.last = v.Time().UnixNano()
 		return false
 	})
-	return first, last, true
+	return a
+}
+
+// observe records the activity of a block the engine ran over, for the
+// addresses already known.
+func (h *graphHistory) observe(b *chain.Block) {
+	if len(h.known) == 0 {
+		return
+	}
+	t := b.Time.UnixNano()
+	see := func(addr string) {
+		k := chain.Key{Chain: b.Chain, Value: addr}
+		a, ok := h.known[k]
+		if !ok {
+			return
+		}
+		if a.none {
+			a = activity{first: t}
+		}
+		a.last = max(a.last, t)
+		h.known[k] = a
+	}
+	for i := range b.Txs {
+		tx := &b.Txs[i]
+		if tx.From != "" {
+			see(tx.From)
+		}
+		for _, tr := range tx.Transfers {
+			see(tr.From)
+			see(tr.To)
+		}
+		for _, in := range tx.Inputs {
+			see(in.Address)
+		}
+		for _, o := range tx.Outputs {
+			see(o.Address)
+		}
+	}
 }
 
 // blockTap is the graph as an ingest writes it, keeping the blocks each
@@ -247,6 +319,7 @@ func (n *Node) runRules(ctx context.Context, c chain.Chain, blocks []*chain.Bloc
 	var out []rules.Finding
 	for _, b := range blocks {
 		out = append(out, ce.e.Block(b)...)
+		ce.hist.observe(b)
 	}
 	return out, nil
 }
@@ -476,6 +549,7 @@ func (n *Node) Detect(ctx context.Context, r DetectRun) ([]alert.Alert, error) {
 			return false
 		}
 		findings = append(findings, e.Block(b)...)
+		h.observe(b)
 		return true
 	})
 	if err != nil {

@@ -5,7 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash/fnv"
+	"runtime"
 	"slices"
 	"sort"
 	"strconv"
@@ -33,9 +33,12 @@ type transferIndex struct {
 	// reg serialises registrations and re-evaluations: each reads a
 	// verdict, decides and writes it.
 	reg sync.Mutex
-	// mu guards byAddr and what it points to.
+	// mu guards byAddr, list and what they point to.
 	mu     sync.Mutex
 	byAddr map[chain.Key]*watched
+	// list holds the entries of byAddr in a slice, for passes over all
+	// of them split across cores.
+	list []*watched
 }
 
 // watched is one registered counterparty.
@@ -47,6 +50,8 @@ type watched struct {
 	// unchecked are transfers whose transaction the graph did not hold
 	// yet: checked again when an ingest touches the address.
 	unchecked []string
+	// pos is the entry's place in transferIndex.list.
+	pos int
 }
 
 // loadTransfers reads the registered transfers' index and verdicts once.
@@ -91,10 +96,19 @@ func (n *Node) addressOf(c chain.Chain, v string) chain.Address {
 func (ti *transferIndex) entryLocked(a chain.Address) *watched {
 	w := ti.byAddr[a.Key()]
 	if w == nil {
-		w = &watched{addr: a}
+		w = &watched{addr: a, pos: len(ti.list)}
 		ti.byAddr[a.Key()] = w
+		ti.list = append(ti.list, w)
 	}
 	return w
+}
+
+// dropLocked removes an entry.
+func (ti *transferIndex) dropLocked(w *watched) {
+	delete(ti.byAddr, w.addr.Key())
+	last := ti.list[len(ti.list)-1]
+	ti.list[w.pos], last.pos = last, w.pos
+	ti.list = ti.list[:len(ti.list)-1]
 }
 
 // lookup returns the registered counterparty's entry, or nil.
@@ -194,7 +208,7 @@ func (n *Node) RegisterTransfer(ctx context.Context, req api.TransferRequest) (a
 			w.verdict = alert.Verdict{}
 		}
 		if len(w.ids) == 0 {
-			delete(ti.byAddr, cp.Key())
+			ti.dropLocked(w)
 		}
 	}
 	var model *detect.AccountScore
@@ -567,28 +581,47 @@ func verdictOf(a chain.Address, res screen.Result, fp uint64, now time.Time) ale
 // fingerprint digests every fact the index holds on an address (and
 // whether a sanctions list is loaded, which turns Unknown into Low), so
 // that re-evaluation builds a result only for addresses whose facts
-// changed. FNV-1a is stable across processes: the fingerprint is stored.
+// changed. It is FNV-1a, stable across processes: the fingerprint is
+// stored. An address the index knows nothing of, as most registered
+// counterparties, costs the look-up alone.
 func fingerprint(idx *screen.Index, h screen.Hit) uint64 {
-	f := fnv.New64a()
-	w := func(ss ...string) {
-		for _, s := range ss {
-			f.Write([]byte(s))
-			f.Write([]byte{0})
-		}
-	}
+	f := uint64(fnvOffset)
 	if idx.SanctionsLoaded() {
-		w("list")
+		f = fnvString(f, "list")
+	}
+	if h.Empty() {
+		return f
 	}
 	for _, s := range h.Sanctions {
-		w("s", s.Source, s.Asset, s.Party, s.ListDate.Format(time.DateOnly), strings.Join(s.Programs, ","))
+		f = fnvStrings(f, "s", s.Source, s.Asset, s.Party, s.ListDate.Format(time.DateOnly), strings.Join(s.Programs, ","))
 	}
 	for _, a := range h.Attributions {
-		w("a", a.Entity, string(a.Category), a.Abuse, a.Source, strconv.Itoa(a.Confidence))
+		f = fnvStrings(f, "a", a.Entity, string(a.Category), a.Abuse, a.Source, strconv.Itoa(a.Confidence))
 	}
 	for _, i := range h.Intel {
-		w("i", i.Partner, i.Indicator, i.Report, i.Marking, i.Category, i.Risk.String())
+		f = fnvStrings(f, "i", i.Partner, i.Indicator, i.Report, i.Marking, i.Category, i.Risk.String())
 	}
-	return f.Sum64()
+	return f
+}
+
+const (
+	fnvOffset = 14695981039346656037
+	fnvPrime  = 1099511628211
+)
+
+// fnvString folds s and a terminating zero byte into an FNV-1a hash.
+func fnvString(h uint64, s string) uint64 {
+	for i := 0; i < len(s); i++ {
+		h = (h ^ uint64(s[i])) * fnvPrime
+	}
+	return h * fnvPrime // ^ 0
+}
+
+func fnvStrings(h uint64, ss ...string) uint64 {
+	for _, s := range ss {
+		h = fnvString(h, s)
+	}
+	return h
 }
 
 // screeningChanged is told that an import replaced a layer of the
@@ -645,6 +678,34 @@ type changedAddress struct {
 	fp uint64
 }
 
+// changedAddresses looks every entry up in the index and returns those
+// whose facts changed since their verdict, splitting the pass across
+// cores: a million registered addresses are one look-up each.
+func changedAddresses(idx *screen.Index, ws []*watched) []changedAddress {
+	workers := runtime.GOMAXPROCS(0)
+	if len(ws) < 4096 || workers < 2 {
+		return changedIn(idx, ws, nil)
+	}
+	chunk := (len(ws) + workers - 1) / workers
+	parts := make([][]changedAddress, workers)
+	var wg sync.WaitGroup
+	for k := range workers {
+		lo, hi := min(k*chunk, len(ws)), min((k+1)*chunk, len(ws))
+		wg.Go(func() { parts[k] = changedIn(idx, ws[lo:hi], nil) })
+	}
+	wg.Wait()
+	return slices.Concat(parts...)
+}
+
+func changedIn(idx *screen.Index, ws []*watched, out []changedAddress) []changedAddress {
+	for _, w := range ws {
+		if fp := fingerprint(idx, idx.Lookup(w.addr)); fp != w.verdict.Fingerprint || w.verdict.Evaluated.IsZero() {
+			out = append(out, changedAddress{w, fp})
+		}
+	}
+	return out
+}
+
 // reevaluate compares every registered counterparty's facts in the
 // screening index with its last verdict, re-screens those that changed,
 // and raises a retroactive alert on those that now screen at or above
@@ -658,13 +719,8 @@ func (n *Node) reevaluate(ctx context.Context) (int, error) {
 	ti := &n.mon.transfers
 	ti.reg.Lock()
 	defer ti.reg.Unlock()
-	var changed []changedAddress
 	ti.mu.Lock()
-	for _, w := range ti.byAddr {
-		if fp := fingerprint(idx, idx.Lookup(w.addr)); fp != w.verdict.Fingerprint || w.verdict.Evaluated.IsZero() {
-			changed = append(changed, changedAddress{w, fp})
-		}
-	}
+	changed := changedAddresses(idx, ti.list)
 	ti.mu.Unlock()
 	if len(changed) == 0 {
 		return 0, nil
