@@ -140,13 +140,21 @@ func (n *Node) report(ctx context.Context, fresh []alert.Alert) {
 // live event stream. The watch service has stored and audited them
 // already: a failure here is logged, never a failed check.
 func (n *Node) watchAlertsRaised(ctx context.Context, alerts []watch.Alert) {
-	as := make([]alert.Alert, 0, len(alerts))
+	// Raised under each watch's name, as the watch service audits them.
+	var names []string
+	byWatch := map[string][]alert.Alert{}
 	for i := range alerts {
 		n.mon.events.publish(api.Event{Type: api.EventWatch, Data: alerts[i]})
-		as = append(as, watchAlert(alerts[i]))
+		w := alerts[i].Watch
+		if _, ok := byWatch[w]; !ok {
+			names = append(names, w)
+		}
+		byWatch[w] = append(byWatch[w], watchAlert(alerts[i]))
 	}
-	if _, err := n.raise(ctx, "watch:"+alerts[0].Watch, as...); err != nil {
-		n.log.Error("inbox: watch alerts", "err", err)
+	for _, w := range names {
+		if _, err := n.raise(ctx, "watch:"+w, byWatch[w]...); err != nil {
+			n.log.Error("inbox: watch alerts", "watch", w, "err", err)
+		}
 	}
 }
 

@@ -22,6 +22,7 @@ import (
 	"github.com/tracehound/tracehound/screen"
 	"github.com/tracehound/tracehound/sim"
 	"github.com/tracehound/tracehound/tags"
+	"github.com/tracehound/tracehound/trace"
 )
 
 // The Ronin bridge thief's address, on OFAC's list since April 2022.
@@ -388,5 +389,92 @@ func TestDetectOnIngest(t *testing.T) {
 	}
 	if _, err := n.Detect(ctx, DetectRun{Chain: "doge"}); err == nil {
 		t.Error("scanned a chain the graph does not hold")
+	}
+}
+
+// TestReviewRisk: a node configured to review from medium raises a
+// transfer alert for a deposit from a gambling site, which the default
+// (high) lets through.
+func TestReviewRisk(t *testing.T) {
+	sdn := chaintest.SharedData(t, "ofac", "sdn-2024-05-03.csv")
+	ctx := context.Background()
+	c1 := chaintest.EthAddr("c1")
+	for _, c := range []struct {
+		review screen.Risk
+		action alert.Action
+		alerts int
+	}{{0, alert.Accept, 0}, {screen.Medium, alert.Review, 1}} {
+		n, err := Open(ctx, Config{DataDir: t.TempDir(), ReviewRisk: c.review})
+		must(t, err)
+		_, err = n.ImportSanctions(ctx, SanctionsImport{Path: sdn})
+		must(t, err)
+		tg := scamTag(c1)
+		tg.Entity, tg.Category = "Casino", tags.Gambling
+		must(t, n.db.ReplacePack(ctx, "casinos", []tags.Tag{tg}))
+		must(t, n.reloadTags(ctx))
+		tr, _, err := n.RegisterTransfer(ctx, deposit("T-1", c1, hexTx(1, 0), "1000"))
+		must(t, err)
+		if tr.Decision.Risk != screen.Medium || tr.Decision.Action != c.action || len(tr.Alerts) != c.alerts {
+			t.Errorf("review from %v: %+v, alerts %v", c.review, tr.Decision.Action, tr.Alerts)
+		}
+		if c.alerts > 0 {
+			if a, _, _ := n.Alert(ctx, tr.Alerts[0]); a.Severity != alert.Medium {
+				t.Errorf("severity %v", a.Severity)
+			}
+		}
+		n.Close()
+	}
+}
+
+// TestWatchAlertsInInbox: a watch's alerts reach the inbox as alerts of
+// kind watch carrying the watch's fields, once, under the watch's name.
+func TestWatchAlertsInInbox(t *testing.T) {
+	ctx := AsActor(context.Background(), "analyst")
+	n, err := Open(ctx, Config{DataDir: t.TempDir()})
+	must(t, err)
+	defer n.Close()
+	g := n.db.Graph()
+	must(t, g.WriteBlocks(ctx, chain.Ethereum, "test", []*chain.Block{chaintest.PayBlock(1, [3]string{"1", "7", "1000"})}))
+	must(t, g.WriteBlocks(ctx, chain.Ethereum, "test", []*chain.Block{chaintest.PayBlock(2, [3]string{"7", "e", "600"})}))
+	ex := scamTag(chaintest.EthAddr("e"))
+	ex.Entity, ex.Category = "Exchange One", tags.Exchange
+	must(t, n.db.ReplacePack(ctx, "exchanges", []tags.Tag{ex}))
+	_, err = n.Index(ctx)
+	must(t, err)
+	must(t, n.reloadTags(ctx))
+	req, err := n.ReadTrace(trace.Spec{Chain: "eth", Seeds: []string{chaintest.EthAddr("7")}})
+	must(t, err)
+	if _, _, err := n.AddWatch(ctx, "bybit", req, nil); err != nil {
+		t.Fatal(err)
+	}
+	must(t, g.WriteBlocks(ctx, chain.Ethereum, "test", []*chain.Block{chaintest.PayBlock(3, [3]string{"7", "e", "300"})}))
+	n.refreshGraph() // written behind the trace cache's back
+	events, err := n.Events(ctx)
+	must(t, err)
+	for range 2 {
+		if _, err := n.CheckWatches(ctx, chain.Ethereum); err != nil {
+			t.Fatal(err)
+		}
+	}
+	as, err := n.ListAlerts(ctx, alert.Query{Kinds: []alert.Kind{alert.KindWatch}, Watch: "bybit"})
+	must(t, err)
+	if len(as) != 1 || as[0].WatchAlert == nil || as[0].WatchAlert.Amount.String() != "900" || as[0].Addresses[0] != chaintest.EthAddr("e") ||
+		as[0].Severity != alert.High || as[0].Links.Watch != "bybit" || as[0].Amounts[0].Value.String() != "900" {
+		t.Fatalf("inbox: %+v", as)
+	}
+	var got []string
+	for len(events) > 0 {
+		got = append(got, (<-events).Type)
+	}
+	if !slices.Equal(got, []string{api.EventWatch, api.EventAlert}) {
+		t.Errorf("events %v", got)
+	}
+	var trail []string
+	must(t, n.db.AuditEntries(ctx, 1, func(e audit.Entry) error {
+		trail = append(trail, e.Actor+" "+e.Action)
+		return nil
+	}))
+	if !slices.Contains(trail, "watch:bybit alert.raise") {
+		t.Errorf("audit: %q", trail)
 	}
 }
