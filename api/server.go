@@ -46,11 +46,20 @@ type Config struct {
 	Admin Admin
 	// Tracer runs traces; nil disables POST /v1/traces.
 	Tracer Tracer
-	// Watcher keeps watches; nil disables /v1/watches and /v1/alerts.
+	// Watcher keeps watches; nil disables /v1/watches.
 	Watcher Watcher
 	// Explorer shows the graph's addresses and the intelligence feed to
 	// investigators; nil disables those endpoints.
 	Explorer Explorer
+	// Inbox keeps the alerts of every kind; nil serves GET /v1/alerts
+	// from the Watcher's alerts alone, and disables the rest of
+	// /v1/alerts.
+	Inbox Inbox
+	// Transfers registers customers' transfers for monitoring; nil
+	// disables /v1/transfers.
+	Transfers Transfers
+	// Events is the live event stream; nil disables GET /v1/events.
+	Events Events
 	// Health, if set, is what GET /healthz answers (without a key).
 	Health func() any
 	// Cases keeps investigations; nil disables /v1/cases. Web serves the
@@ -145,7 +154,21 @@ func (s *Server) routes() {
 		s.handle("GET /v1/watches", auth.RoleTrace, s.listWatches)
 		s.handle("GET /v1/watches/{id}", auth.RoleTrace, s.getWatch)
 		s.handle("DELETE /v1/watches/{id}", auth.RoleTrace, s.deleteWatch)
+	}
+	if s.cfg.Watcher != nil || s.cfg.Inbox != nil {
 		s.handle("GET /v1/alerts", auth.RoleTrace, s.listAlerts)
+	}
+	if s.cfg.Inbox != nil {
+		s.handle("GET /v1/alerts/{id}", auth.RoleTrace, s.getAlert)
+		s.handle("PATCH /v1/alerts/{id}", auth.RoleTrace, s.updateAlert)
+		s.handle("GET /v1/alerts/{id}/report", auth.RoleTrace, s.alertReport)
+	}
+	if s.cfg.Events != nil {
+		s.handle("GET /v1/events", auth.RoleTrace, s.streamEvents)
+	}
+	if s.cfg.Transfers != nil {
+		s.handle("POST /v1/transfers", auth.RoleScreen, s.registerTransfer)
+		s.handle("GET /v1/transfers/{id}", auth.RoleScreen, s.getTransfer)
 	}
 	s.workspaceRoutes()
 }

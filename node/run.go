@@ -92,8 +92,9 @@ func (n *Node) Serve(ctx context.Context, c ServeConfig) error {
 	}
 	follow := &followState{}
 	srv := api.New(api.Config{Index: idx, Parser: n.parser, Keys: n.keys, Logger: n.log, MaxBatch: c.MaxBatch,
-		Admin: n, Tracer: n, Watcher: n, Explorer: n, Cases: n.cases, Web: web.Handler(), Health: func() any { return n.health(follow) }})
+		Admin: n, Tracer: n, Watcher: n, Explorer: n, Inbox: n, Transfers: n, Events: n, Cases: n.cases, Web: web.Handler(), Health: func() any { return n.health(follow) }})
 	n.tx.Register(srv)
+	srv.Registerer().MustRegister(n.mon.inbox)
 	hs, ln, err := n.listen(c, srv)
 	if err != nil {
 		return err
@@ -102,6 +103,9 @@ func (n *Node) Serve(ctx context.Context, c ServeConfig) error {
 	var g run.Group
 	gctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// Live event streams end with the context, before the HTTP server
+	// waits for its connections to go idle.
+	context.AfterFunc(gctx, n.mon.events.closeAll)
 	// The context: its end stops everything.
 	g.Add(func() error {
 		<-gctx.Done()
@@ -129,6 +133,8 @@ func (n *Node) Serve(ctx context.Context, c ServeConfig) error {
 	// rebuilt when its sources change.
 	n.actor(&g, gctx, n.reloadOnChange)
 	n.actor(&g, gctx, n.exp.rebuildOnChange)
+	// Registered transfers re-evaluated as screening changes.
+	n.actor(&g, gctx, n.reevaluateLoop)
 	pollers, err := n.pollers(gctx, c.Poll)
 	if err != nil {
 		ln.Close()
