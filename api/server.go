@@ -29,6 +29,9 @@ var openapiSpec []byte
 // Config sets up a Server.
 type Config struct {
 	Index *screen.Index
+	// Scorer, if set, scores the address of a single-address answer from
+	// its history in the graph.
+	Scorer Scorer
 	// Parser reads the addresses of trace and watch requests.
 	Parser *chain.Parser
 	Keys   *auth.Keyring

@@ -92,7 +92,7 @@ func (n *Node) Serve(ctx context.Context, c ServeConfig) error {
 	}
 	follow := &followState{}
 	srv := api.New(api.Config{Index: idx, Parser: n.parser, Keys: n.keys, Logger: n.log, MaxBatch: c.MaxBatch,
-		Admin: n, Tracer: n, Watcher: n, Explorer: n, Inbox: n, Transfers: n, Events: n, Cases: n.cases, Web: web.Handler(), Health: func() any { return n.health(follow) }})
+		Admin: n, Tracer: n, Watcher: n, Explorer: n, Inbox: n, Transfers: n, Events: n, Scorer: n, Cases: n.cases, Web: web.Handler(), Health: func() any { return n.health(follow) }})
 	n.tx.Register(srv)
 	srv.Registerer().MustRegister(n.mon.inbox)
 	hs, ln, err := n.listen(c, srv)
