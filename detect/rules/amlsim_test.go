@@ -43,6 +43,7 @@ func AMLSimConfig() Config {
 	c.Structuring.MinSplits = 2
 	c.ScatterGather.Window, c.GatherScatter.Window, c.Stack.Window = run, run, run
 	c.Peel.HopWindow = run
+	c.Smurfing.Window = run
 	c.PassThrough.MaxDelay = time.Minute
 	c.PassThrough.MinAmount = Amounts{{amlsim.Chain, chain.Native}: chain.NewAmount(1)}
 	return c
@@ -126,7 +127,7 @@ func TestAMLSim(t *testing.T) {
 			g := openAMLSim(t, name)
 			cfg := AMLSimConfig()
 			if !all {
-				cfg.Enabled = map[Typology]bool{Cycle: true, FanIn: true, Structuring: true}
+				cfg.Enabled = map[Typology]bool{Cycle: true, FanIn: true, Structuring: true, Smurfing: true}
 			}
 			tally, took := runAMLSim(t, g, cfg)
 			rows, table := amlsimTable(g, tally)
@@ -157,6 +158,8 @@ func TestAMLSim(t *testing.T) {
 				}
 				u := g.Evaluate(union(tally, Cycle, Structuring))
 				t.Logf("cycle ∪ structuring: flagged %d, precision %.3f, recall %.3f, recall of active fraud %.3f", u.Flagged, u.Precision, u.Recall, u.RecallActive)
+				u = g.Evaluate(union(tally, Cycle, Structuring, Smurfing))
+				t.Logf("cycle ∪ structuring ∪ smurfing: flagged %d, precision %.3f, recall %.3f, recall of active fraud %.3f", u.Flagged, u.Precision, u.Recall, u.RecallActive)
 				if u.Precision < 0.9 {
 					t.Errorf("cycle ∪ structuring precision %.3f", u.Precision)
 				}
@@ -167,6 +170,8 @@ func TestAMLSim(t *testing.T) {
 				}
 				u := g.Evaluate(union(tally, FanIn, Structuring))
 				t.Logf("fan-in ∪ structuring: flagged %d, precision %.3f, recall %.3f, recall of active fraud %.3f", u.Flagged, u.Precision, u.Recall, u.RecallActive)
+				u = g.Evaluate(union(tally, Structuring, Smurfing))
+				t.Logf("structuring ∪ smurfing: flagged %d, precision %.3f, recall %.3f, recall of active fraud %.3f", u.Flagged, u.Precision, u.Recall, u.RecallActive)
 			}
 		})
 	}

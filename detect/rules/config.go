@@ -150,6 +150,18 @@ type StructuringParams struct {
 	SplitWindow time.Duration // default 10 minutes
 }
 
+// SmurfParams configure smurfing: addresses that move amounts like the
+// pieces of a split payment (Structuring's split check, so MinSplits and
+// SplitWindow) with either party to it.
+type SmurfParams struct {
+	// Window is how long before or after the split such a transfer counts
+	// (default 72h).
+	Window time.Duration
+	// Similar: an amount is like the pieces when it lies within a factor
+	// 1+Similar of the median piece (default 0.5).
+	Similar float64
+}
+
 // HopParams configure mixer and bridge hopping.
 type HopParams struct {
 	// Window between receiving from a service and sending to the next
@@ -192,6 +204,7 @@ type Config struct {
 	Peel          PeelParams
 	PassThrough   PassThroughParams
 	Structuring   StructuringParams
+	Smurfing      SmurfParams
 	Hop           HopParams
 	Fresh         FreshParams
 	Dormant       DormantParams
@@ -231,9 +244,10 @@ func DefaultConfig() Config {
 		PassThrough:   PassThroughParams{MaxDelay: 30 * time.Minute, MinShare: 0.9, MinAmount: half},
 		Structuring: StructuringParams{Window: 24 * time.Hour, Thresholds: DefaultReportingThresholds(),
 			Margin: 0.1, MinCount: 3, MinSplits: 3, SplitWindow: 10 * time.Minute},
-		Hop:     HopParams{Window: 72 * time.Hour},
-		Fresh:   FreshParams{MaxAge: 72 * time.Hour, Lookback: 30 * 24 * time.Hour, HighValue: hv},
-		Dormant: DormantParams{MinIdle: 365 * 24 * time.Hour, MinAmount: tenth},
+		Smurfing: SmurfParams{Window: 72 * time.Hour, Similar: 0.5},
+		Hop:      HopParams{Window: 72 * time.Hour},
+		Fresh:    FreshParams{MaxAge: 72 * time.Hour, Lookback: 30 * 24 * time.Hour, HighValue: hv},
+		Dormant:  DormantParams{MinIdle: 365 * 24 * time.Hour, MinAmount: tenth},
 		Services: map[string]bool{"exchange": true, "defi": true, CategoryBridge: true, CategoryMixer: true,
 			"service": true, "miner": true},
 		MaxEdges:     64,
@@ -260,7 +274,7 @@ func (c *Config) Check() error {
 		return fmt.Errorf("peel: MinHops >= 2 and MaxPeel in (0, 1)")
 	case c.Structuring.MinCount < 2 || c.Structuring.MinSplits == 1 || c.Structuring.Margin <= 0 || c.Structuring.Margin >= 1:
 		return fmt.Errorf("structuring: MinCount >= 2, MinSplits 0 or >= 2, Margin in (0, 1)")
-	case c.Cycle.Tolerance < 0 || c.Cycle.Tolerance >= 1 || c.FanIn.Similar < 0 || c.FanOut.Similar < 0:
+	case c.Cycle.Tolerance < 0 || c.Cycle.Tolerance >= 1 || c.FanIn.Similar < 0 || c.FanOut.Similar < 0 || c.Smurfing.Similar < 0:
 		return fmt.Errorf("tolerances must be in [0, 1)")
 	case c.PassThrough.MinShare <= 0 || c.PassThrough.MinShare > 1:
 		return fmt.Errorf("pass-through MinShare must be in (0, 1]")

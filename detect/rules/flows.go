@@ -10,10 +10,11 @@ import (
 
 // scratch holds buffers reused between transfers.
 type scratch struct {
-	picks []edge
-	count map[*acct]int
-	path  []edge
-	edges []edge
+	picks   []edge
+	count   map[*acct]int
+	path    []edge
+	edges   []edge
+	amounts []chain.Amount
 }
 
 // recent appends to dst the edges of es in the asset since t0, newest

@@ -484,3 +484,50 @@ func TestConfigCheck(t *testing.T) {
 		t.Fatalf("NewEngine: %v", err)
 	}
 }
+
+func TestSmurfing(t *testing.T) {
+	h := time.Hour
+	split := []chain.Transfer{tr("a", "b", 400, 2*h), tr("a", "b", 350, 2*h+time.Minute), tr("a", "b", 250, 2*h+2*time.Minute)}
+	ts := []chain.Transfer{
+		tr("c", "b", 300, 0),     // like the pieces, before the split
+		tr("e", "b", 5000, h),    // not like them
+		tr("a", "f", 900, h),     // not like them
+		tr("g", "a", 260, 90*h),  // like them, but outside the window
+		tr("a", "z", 1000, 3*h),  // the pieces' total, not a piece
+		tr("b", "d", 360, 10*h),  // like them, after the split
+		tr("d", "b", 370, 11*h),  // d again: reported once
+		tr("a", "b", 380, 12*h),  // the partner itself is no smurf
+		tr("x", "y", 350, 5*h),   // unrelated
+		tr("y", "x", 5000, 6*h),  // unrelated
+		tr("k", "a", 240, 30*h),  // like them (250 is within 1.5 of 350)
+		tr("k2", "a", 230, 31*h), // just outside: 350/1.5 = 233
+	}
+	ts = append(ts, split...)
+	fs := scan(t, only(Smurfing), ts)
+	got := map[string]Finding{}
+	for _, f := range findingsOf(fs, Smurfing) {
+		if _, dup := got[f.Subject]; dup {
+			t.Errorf("%s reported twice", f.Subject)
+		}
+		got[f.Subject] = f
+	}
+	for _, s := range []string{"c", "d", "k"} {
+		f, ok := got[s]
+		if !ok {
+			t.Errorf("smurf %s not found: %v", s, fs)
+			continue
+		}
+		hasAll(t, f, "a", "b")
+	}
+	if len(got) != 3 {
+		t.Errorf("%d smurfs, want 3: %v", len(got), fs)
+	}
+	if f := got["c"]; f.Amount.String() != "300" || !strings.Contains(f.Explanation, "split into 3 pieces") {
+		t.Errorf("finding %+v", f)
+	}
+	// Without a split, like amounts alone are nothing.
+	none(t, scan(t, only(Smurfing), append(ts[:len(ts)-3:len(ts)-3], split[:2]...)), Smurfing)
+	// A service party is busy by nature.
+	labels := LabelMap{{Chain: chain.Ethereum, Value: "b"}: "exchange", {Chain: chain.Ethereum, Value: "a"}: "exchange"}
+	none(t, scan(t, only(Smurfing), ts, WithLabeler(labels)), Smurfing)
+}
