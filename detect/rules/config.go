@@ -154,8 +154,11 @@ type StructuringParams struct {
 // pieces of a split payment (Structuring's split check, so MinSplits and
 // SplitWindow) with either party to it.
 type SmurfParams struct {
-	// Window is how long before or after the split such a transfer counts
-	// (default 72h).
+	// Window is how long before or after the split such a transfer counts.
+	// 0, the default, turns the rule off: on a public chain payments split
+	// into pieces are everyday wallet behaviour (the simulated chain's
+	// ordinary traffic makes thousands of findings and no true one), so
+	// the rule is for data where a split is itself rare, as in AMLSim.
 	Window time.Duration
 	// Similar: an amount is like the pieces when it lies within a factor
 	// 1+Similar of the median piece (default 0.5).
@@ -244,7 +247,7 @@ func DefaultConfig() Config {
 		PassThrough:   PassThroughParams{MaxDelay: 30 * time.Minute, MinShare: 0.9, MinAmount: half},
 		Structuring: StructuringParams{Window: 24 * time.Hour, Thresholds: DefaultReportingThresholds(),
 			Margin: 0.1, MinCount: 3, MinSplits: 3, SplitWindow: 10 * time.Minute},
-		Smurfing: SmurfParams{Window: 72 * time.Hour, Similar: 0.5},
+		Smurfing: SmurfParams{Similar: 0.5},
 		Hop:      HopParams{Window: 72 * time.Hour},
 		Fresh:    FreshParams{MaxAge: 72 * time.Hour, Lookback: 30 * 24 * time.Hour, HighValue: hv},
 		Dormant:  DormantParams{MinIdle: 365 * 24 * time.Hour, MinAmount: tenth},

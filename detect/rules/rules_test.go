@@ -503,7 +503,11 @@ func TestSmurfing(t *testing.T) {
 		tr("k2", "a", 230, 31*h), // just outside: 350/1.5 = 233
 	}
 	ts = append(ts, split...)
-	fs := scan(t, only(Smurfing), ts)
+	// Off by default.
+	none(t, scan(t, only(Smurfing), ts), Smurfing)
+	cfg := only(Smurfing)
+	cfg.Smurfing.Window = 72 * time.Hour
+	fs := scan(t, cfg, ts)
 	got := map[string]Finding{}
 	for _, f := range findingsOf(fs, Smurfing) {
 		if _, dup := got[f.Subject]; dup {
@@ -526,8 +530,8 @@ func TestSmurfing(t *testing.T) {
 		t.Errorf("finding %+v", f)
 	}
 	// Without a split, like amounts alone are nothing.
-	none(t, scan(t, only(Smurfing), append(ts[:len(ts)-3:len(ts)-3], split[:2]...)), Smurfing)
+	none(t, scan(t, cfg, append(ts[:len(ts)-3:len(ts)-3], split[:2]...)), Smurfing)
 	// A service party is busy by nature.
 	labels := LabelMap{{Chain: chain.Ethereum, Value: "b"}: "exchange", {Chain: chain.Ethereum, Value: "a"}: "exchange"}
-	none(t, scan(t, only(Smurfing), ts, WithLabeler(labels)), Smurfing)
+	none(t, scan(t, cfg, ts, WithLabeler(labels)), Smurfing)
 }

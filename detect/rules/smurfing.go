@@ -31,6 +31,9 @@ type splitMark struct {
 func (c *ctx) smurfing(out []Finding) []Finding {
 	p := c.e.cfg.Smurfing
 	sp := c.e.cfg.Structuring
+	if p.Window <= 0 {
+		return out
+	}
 	// A later transfer in the band of a remembered split.
 	out = c.smurfAgainst(out, c.from, c.to, true)
 	out = c.smurfAgainst(out, c.to, c.from, false)
