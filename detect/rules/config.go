@@ -69,6 +69,11 @@ type FanParams struct {
 	// a busy address's unrelated payments (default 0.5; 0 counts every
 	// counterparty).
 	Similar float64
+	// MinTransfers is the least number of transfers (in the band, where
+	// Similar > 0) each counted counterparty made: above 1, each sender of
+	// a fan-in (recipient of a fan-out) paid in several like pieces, as
+	// smurfs feeding one collection account do (default 1).
+	MinTransfers int
 }
 
 // FlowParams configure scatter-gather, gather-scatter and stack.
@@ -237,8 +242,8 @@ func DefaultConfig() Config {
 		tenth[k] = v.MulDiv(chain.NewAmount(1), chain.NewAmount(10))
 	}
 	return Config{
-		FanOut:        FanParams{Window: 24 * time.Hour, MinCounterparties: 10, Similar: 0.5},
-		FanIn:         FanParams{Window: 24 * time.Hour, MinCounterparties: 10, Similar: 0.5},
+		FanOut:        FanParams{Window: 24 * time.Hour, MinCounterparties: 10, Similar: 0.5, MinTransfers: 1},
+		FanIn:         FanParams{Window: 24 * time.Hour, MinCounterparties: 10, Similar: 0.5, MinTransfers: 1},
 		ScatterGather: FlowParams{Window: 72 * time.Hour, MinWidth: 3, Tolerance: 0.1},
 		GatherScatter: FlowParams{Window: 72 * time.Hour, MinWidth: 5, Tolerance: 0.1},
 		Stack:         FlowParams{Window: 72 * time.Hour, MinWidth: 3, MinLayers: 2, Tolerance: 0.1},
@@ -271,6 +276,8 @@ func (c *Config) Check() error {
 		return fmt.Errorf("cycle length %d..%d: want 2 <= min <= max <= 10", c.Cycle.MinLength, c.Cycle.MaxLength)
 	case c.FanIn.MinCounterparties < 2 || c.FanOut.MinCounterparties < 2:
 		return fmt.Errorf("fan MinCounterparties must be at least 2")
+	case c.FanIn.MinTransfers < 0 || c.FanOut.MinTransfers < 0:
+		return fmt.Errorf("fan MinTransfers must not be negative")
 	case c.ScatterGather.MinWidth < 2 || c.GatherScatter.MinWidth < 2 || c.Stack.MinWidth < 1 || c.Stack.MinLayers < 2:
 		return fmt.Errorf("flow widths must be at least 2 (stack: width 1, layers 2)")
 	case c.Peel.MinHops < 2 || c.Peel.MaxPeel <= 0 || c.Peel.MaxPeel >= 1:

@@ -151,6 +151,29 @@ func TestFanInSimilar(t *testing.T) {
 	none(t, scan(t, cfg, mixed), FanIn)
 	cfg.FanIn.Similar = 0
 	one(t, scan(t, cfg, mixed), FanIn)
+
+	// Each sender paying in several like pieces.
+	cfg.FanIn.MinCounterparties, cfg.FanIn.MinTransfers = 3, 2
+	var pieces []chain.Transfer
+	for i, s := range []string{"s0", "single1", "s1", "single2", "s2"} {
+		at := time.Duration(i) * time.Hour
+		pieces = append(pieces, tr(s, "pool", 400+uint64(i), at))
+		if !strings.HasPrefix(s, "single") {
+			pieces = append(pieces, tr(s, "pool", 390+uint64(i), at+time.Minute))
+		}
+	}
+	for _, sim := range []float64{0, 0.5} {
+		cfg.FanIn.Similar = sim
+		f = one(t, scan(t, cfg, pieces), FanIn)
+		if len(f.Addresses) != 4 || slices.Contains(f.Addresses, "single1") || len(f.Txs) != 6 {
+			t.Errorf("similar %v: finding %+v", sim, f)
+		}
+		none(t, scan(t, cfg, pieces[:len(pieces)-1]), FanIn)
+	}
+	// Pieces out of the band do not count.
+	cfg.FanIn.Similar = 0.01
+	pieces[1].Amount = chain.NewAmount(100)
+	none(t, scan(t, cfg, pieces), FanIn)
 }
 
 func TestScatterGather(t *testing.T) {
