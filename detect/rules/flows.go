@@ -49,6 +49,9 @@ func (c *ctx) fanSet(es []edge, p FanParams) ([]edge, int) {
 		return picks, n
 	}
 	if p.Similar <= 0 {
+		if p.MinTransfers <= 1 {
+			return picks, n
+		}
 		return c.repeated(picks, p.MinTransfers)
 	}
 	// The fan, if this transfer completes it, lies in a band that holds
