@@ -549,7 +549,8 @@ func TestSmurfing(t *testing.T) {
 	if len(got) != 3 {
 		t.Errorf("%d smurfs, want 3: %v", len(got), fs)
 	}
-	if f := got["c"]; f.Amount.String() != "300" || !strings.Contains(f.Explanation, "split into 3 pieces") {
+	if f := got["c"]; f.Amount.String() != "300" || !strings.Contains(f.Explanation, "split into 3 pieces") || len(f.Txs) != 4 ||
+		f.Txs[0] != ts[0].Tx || !slices.Contains(f.Txs, split[0].Tx) {
 		t.Errorf("finding %+v", f)
 	}
 	// Without a split, like amounts alone are nothing.

@@ -7,8 +7,12 @@ import (
 	"github.com/tracehound/tracehound/chain"
 )
 
-// maxSplitMarks bounds the split payments an address remembers.
-const maxSplitMarks = 4
+// maxSplitMarks bounds the split payments an address remembers, and
+// maxSplitTxs the transactions of one that a finding names.
+const (
+	maxSplitMarks = 4
+	maxSplitTxs   = 8
+)
 
 // splitMark is a split payment (Structuring's split check) that an
 // address took part in: the band of amounts like its pieces, and when.
@@ -18,6 +22,7 @@ type splitMark struct {
 	lo, hi  chain.Amount
 	mid     chain.Amount // the median piece
 	pieces  int
+	txs     []string // the pieces' transactions, at most maxSplitTxs
 	t       int64
 	sent    bool // the address paid the pieces
 }
@@ -55,6 +60,13 @@ func (c *ctx) smurfing(out []Finding) []Finding {
 	if len(s.amounts) < sp.MinSplits {
 		return out
 	}
+	var txs []string
+	for i := len(x.out) - 1; i >= 0 && x.out[i].t >= t0 && len(txs) < maxSplitTxs; i-- {
+		if e := x.out[i]; e.asset == c.t.Asset && e.peer == y {
+			txs = append(txs, e.tx)
+		}
+	}
+	slices.Reverse(txs)
 	// The band is centred on the median piece, so that one unrelated
 	// transfer between the two in the same minutes cannot widen it.
 	slices.SortFunc(s.amounts, func(a, b chain.Amount) int { return a.Cmp(b) })
@@ -63,7 +75,7 @@ func (c *ctx) smurfing(out []Finding) []Finding {
 	tenK := chain.NewAmount(10000)
 	wide, _ := tenK.Add(bp)
 	m := splitMark{asset: c.t.Asset, lo: mid.MulDiv(tenK, wide), hi: mid.MulDiv(wide, tenK), mid: mid,
-		pieces: len(s.amounts), t: c.ts}
+		pieces: len(s.amounts), txs: txs, t: c.ts}
 	mx, my := m, m
 	mx.partner, mx.sent = y, true
 	my.partner, my.sent = x, false
@@ -140,16 +152,21 @@ func (c *ctx) smurfFinding(out []Finding, party *acct, e edge, m *splitMark, sen
 		f.Addresses = append(f.Addresses, m.partner.name())
 	}
 	f.add(e, true)
+	for _, tx := range m.txs {
+		if !slices.Contains(f.Txs, tx) {
+			f.Txs = append(f.Txs, tx)
+		}
+	}
 	f.Start, f.End = timeOf(min(e.t, m.t)), timeOf(max(e.t, m.t))
 	dir, prep := "received", "from"
 	if sent {
 		dir, prep = "sent", "to"
 	}
-	role, by := "paid", "to"
+	role, by := "sent", "to"
 	if !m.sent {
-		role, by = "was paid", "by"
+		role, by = "received", "from"
 	}
-	f.Explanation = fmt.Sprintf("%s %s %s %s %s on %s; %s %s a payment split into %d pieces around %s %s %s on %s. An amount like the pieces (within a factor of %.2f), moved with a party to structuring within %s, marks %s as a smurf of the same operation: funds collected in small like amounts or relayed on in them.",
+	f.Explanation = fmt.Sprintf("%s %s %s %s %s on %s; %s %s a payment split into %d pieces of around %s %s %s on %s. An amount like the pieces (within a factor of %.2f), moved with a party to structuring within %s, marks %s as a smurf of the same operation: funds collected in small like amounts or relayed on in them.",
 		party.name(), dir, amountText(e.amount, c.t.Chain, e.asset), prep, smurf.name(), fmtTime(e.t),
 		party.name(), role, m.pieces, amountText(m.mid, c.t.Chain, m.asset), by, m.partner.name(), fmtTime(m.t),
 		1+c.e.cfg.Smurfing.Similar, fmtDur(c.e.cfg.Smurfing.Window), smurf.name())
