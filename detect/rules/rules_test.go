@@ -506,6 +506,16 @@ func TestConfigCheck(t *testing.T) {
 	if _, err := NewEngine(cfg); err == nil || !strings.Contains(err.Error(), "cycle length") {
 		t.Fatalf("NewEngine: %v", err)
 	}
+	cfg = DefaultConfig()
+	cfg.FanIn.MinTransfers = -1
+	if err := cfg.Check(); err == nil || !strings.Contains(err.Error(), "MinTransfers") {
+		t.Fatalf("Check: %v", err)
+	}
+	cfg = DefaultConfig()
+	cfg.Smurfing.Similar = -0.1
+	if err := cfg.Check(); err == nil {
+		t.Fatal("Check accepts a negative smurfing band")
+	}
 }
 
 func TestSmurfing(t *testing.T) {
