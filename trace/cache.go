@@ -78,6 +78,30 @@ func (c *CachedGraph) SpentBy(ctx context.Context, ch chain.Chain, op chain.OutP
 	return u.SpentBy(ctx, ch, op)
 }
 
+// BridgeDeposits passes through, for crossing bridges.
+func (c *CachedGraph) BridgeDeposits(ctx context.Context, ch chain.Chain, tx string) ([]chain.BridgeDeposit, error) {
+	if b, ok := c.g.(BridgeGraph); ok {
+		return b.BridgeDeposits(ctx, ch, tx)
+	}
+	return nil, nil
+}
+
+// BridgePayouts passes through, for crossing bridges.
+func (c *CachedGraph) BridgePayouts(ctx context.Context, ch chain.Chain, key string) ([]chain.BridgePayout, error) {
+	if b, ok := c.g.(BridgeGraph); ok {
+		return b.BridgePayouts(ctx, ch, key)
+	}
+	return nil, nil
+}
+
+// BridgeContracts passes through; a graph without bridge links has none.
+func (c *CachedGraph) BridgeContracts(ctx context.Context, ch chain.Chain) (map[string]string, error) {
+	if b, ok := c.g.(BridgeGraph); ok {
+		return b.BridgeContracts(ctx, ch)
+	}
+	return nil, nil
+}
+
 func (c *CachedGraph) workspaces() *workspaces { return &c.work }
 
 // solePayer is a graph that answers SolePayee itself (a traversal).
