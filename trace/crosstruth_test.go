@@ -3,7 +3,9 @@ package trace_test
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"testing"
+	"time"
 
 	"github.com/tracehound/tracehound/chain"
 	"github.com/tracehound/tracehound/ingest"
@@ -188,6 +190,121 @@ func TestCrossChainGroundTruth(t *testing.T) {
 				t.Logf("%s: recall %d/%d exchange deposits on %d chains, %d crossings, %d addresses, %d transfers, %s",
 					m, found, len(want), len(r.Chains()), len(r.Crossings), len(r.Nodes), len(r.Edges), r.Elapsed)
 			}
+		})
+	}
+}
+
+// BenchmarkCrossChain times the trace of the cross-chain scenario from
+// the theft, across THORChain into Bitcoin and Tron, against the same
+// trace with the bridge hop removed: the Ethereum part with bridges off,
+// and the Bitcoin and Tron parts seeded at the payouts themselves, as an
+// investigator who already knew them would. Both walk the same
+// transfers to the same endpoints (checked first); the difference is
+// the crossing: reading the deposits and payouts, the payout
+// transactions, and joining the legs. The two alternate within each
+// iteration, so that the ratio is of one run on one machine state.
+func BenchmarkCrossChain(b *testing.B) {
+	cfg := sim.DefaultCrossConfig()
+	db, sc, l := storeCross(b, cfg)
+	ctx := context.Background()
+	truth := sc.Truth
+	var btcSeeds, tronSeeds []trace.Seed
+	for _, s := range truth.Swaps {
+		switch s.ToChain {
+		case chain.Bitcoin:
+			pos := s.PayoutPos
+			btcSeeds = append(btcSeeds, trace.Seed{Tx: s.PayoutTx, Output: &pos, Amount: s.Paid})
+		case chain.Tron:
+			tronSeeds = append(tronSeeds, trace.Seed{Tx: s.PayoutTx, Address: s.Recipient, Amount: s.Paid})
+		}
+	}
+	for _, name := range []string{"store", "cached"} {
+		b.Run(name, func(b *testing.B) {
+			var g trace.Graph = db.Graph()
+			if name == "cached" {
+				g = trace.NewCachedGraph(db.Graph(), 2_000_000)
+			}
+			o := trace.Options{Chain: chain.Ethereum, Model: trace.Haircut, MaxHops: 40, Labels: l}
+			cross := func() (*trace.Result, error) {
+				return trace.Run(ctx, g, []trace.Seed{{Tx: truth.TheftTx}}, o)
+			}
+			apart := func() ([]*trace.Result, error) {
+				var out []*trace.Result
+				for _, leg := range []struct {
+					c     chain.Chain
+					asset chain.Asset
+					seeds []trace.Seed
+				}{{chain.Ethereum, chain.Native, []trace.Seed{{Tx: truth.TheftTx}}}, {chain.Bitcoin, chain.Native, btcSeeds}, {chain.Tron, truth.USDT, tronSeeds}} {
+					lo := o
+					lo.Chain, lo.Asset, lo.NoBridges = leg.c, leg.asset, true
+					r, err := trace.Run(ctx, g, leg.seeds, lo)
+					if err != nil {
+						return nil, err
+					}
+					out = append(out, r)
+				}
+				return out, nil
+			}
+			// The same endpoints, to the base unit, either way.
+			r, err := cross()
+			if err != nil {
+				b.Fatal(err)
+			}
+			rs, err := apart()
+			if err != nil {
+				b.Fatal(err)
+			}
+			type key struct {
+				c    chain.Chain
+				addr string
+			}
+			got, want := map[key]chain.Amount{}, map[key]chain.Amount{}
+			for _, e := range r.Endpoints {
+				if e.Label.Category == "exchange" {
+					got[key{r.ChainOf(e.Chain), e.Address}] = e.Amount
+				}
+			}
+			for _, r := range rs {
+				for _, e := range r.Endpoints {
+					if e.Label.Category == "exchange" {
+						want[key{r.Chain, e.Address}] = e.Amount
+					}
+				}
+			}
+			if len(got) != len(truth.Deposits) || !reflect.DeepEqual(got, want) {
+				b.Fatalf("across: %d endpoints, apart: %d, the simulator: %d", len(got), len(want), len(truth.Deposits))
+			}
+			var tCross, tApart time.Duration
+			b.ReportAllocs()
+			b.ResetTimer()
+			runCross := func() {
+				start := time.Now()
+				if _, err := cross(); err != nil {
+					b.Fatal(err)
+				}
+				tCross += time.Since(start)
+			}
+			runApart := func() {
+				start := time.Now()
+				if _, err := apart(); err != nil {
+					b.Fatal(err)
+				}
+				tApart += time.Since(start)
+			}
+			for i := range b.N {
+				// Each goes first every other time: neither gains from
+				// what the other left in the caches.
+				if i%2 == 0 {
+					runCross()
+					runApart()
+				} else {
+					runApart()
+					runCross()
+				}
+			}
+			b.ReportMetric(float64(tCross.Nanoseconds())/float64(b.N), "cross-ns/op")
+			b.ReportMetric(float64(tApart.Nanoseconds())/float64(b.N), "nobridge-ns/op")
+			b.ReportMetric(float64(tCross)/float64(tApart), "ratio")
 		})
 	}
 }
