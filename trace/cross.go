@@ -44,6 +44,14 @@ type BridgeGraph interface {
 	BridgeContracts(ctx context.Context, c chain.Chain) (map[string]string, error)
 }
 
+// bridgeBatcher is a BridgeGraph that reads many deposits or payouts at
+// once (the store and its traversal, with one iterator): a trace asks
+// for all that a leg reached together.
+type bridgeBatcher interface {
+	BridgeDepositsOf(ctx context.Context, c chain.Chain, txs []string) (map[string][]chain.BridgeDeposit, error)
+	BridgePayoutsOf(ctx context.Context, c chain.Chain, keys []string) (map[string][]chain.BridgePayout, error)
+}
+
 // Crossing statuses.
 const (
 	// CrossFollowed: the payout was found and traced on.
@@ -155,6 +163,10 @@ type crosser struct {
 	// queued seeds of the next round's legs, and the dust limit of each.
 	queued map[legKey]*legSeeds
 	minFor map[legKey]chain.Amount
+	// payouts are the payout transactions read, shared with the legs.
+	payouts *payoutTxs
+	// paid are payout records read ahead, by chain and key.
+	paid map[string][]chain.BridgePayout
 }
 
 type depositKey struct {
@@ -192,7 +204,8 @@ func Run(ctx context.Context, g Graph, seeds []Seed, o Options) (*Result, error)
 		o.MaxAddresses = DefaultMaxAddresses
 	}
 	x := &crosser{g: g, bg: bg, o: o, contracts: make(map[chain.Chain]map[string]string), held: make(map[chain.Chain]bool),
-		done: make(map[depositKey]bool), queued: make(map[legKey]*legSeeds), minFor: make(map[legKey]chain.Amount)}
+		done: make(map[depositKey]bool), queued: make(map[legKey]*legSeeds), minFor: make(map[legKey]chain.Amount),
+		payouts: &payoutTxs{utxo: make(map[string]utxoRead), acct: make(map[string][]chain.Transfer)}, paid: make(map[string][]chain.BridgePayout)}
 	lo := o
 	var err error
 	if lo.bridges, err = x.bridgesOf(ctx, o.Chain); err != nil {
@@ -270,7 +283,7 @@ func (x *crosser) isHeld(ctx context.Context, c chain.Chain) (bool, error) {
 // leg runs one leg from its seeds and joins it to the result.
 func (x *crosser) leg(ctx context.Context, k legKey, ls *legSeeds) error {
 	o := x.o
-	o.Chain, o.Asset, o.MinAmount = k.c, k.asset, x.minFor[k]
+	o.Chain, o.Asset, o.MinAmount, o.payouts = k.c, k.asset, x.minFor[k], x.payouts
 	if o.MaxAddresses -= x.nodes; o.MaxAddresses <= 0 {
 		return fmt.Errorf("%w: more than %d addresses tainted before the trace crossed into %s (raise the cap, lower the hops or set a dust limit)", ErrTooLarge, x.o.MaxAddresses, k.c)
 	}
@@ -366,6 +379,16 @@ func (x *crosser) crossings(ctx context.Context, c chain.Chain, firstEdge, first
 		return nil
 	}
 	deps := make(map[string][]chain.BridgeDeposit)
+	var txs []string
+	for i := firstEdge; i < len(res.Edges); i++ {
+		e := &res.Edges[i]
+		if _, ok := eps[epKey{e.To, e.Asset}]; ok && e.Chain == mark {
+			txs = append(txs, e.Tx)
+		}
+	}
+	if err := x.readAhead(ctx, c, txs, deps); err != nil {
+		return err
+	}
 	for i := firstEdge; i < len(res.Edges); i++ {
 		e := &res.Edges[i]
 		ei, ok := eps[epKey{e.To, e.Asset}]
@@ -406,6 +429,66 @@ func (x *crosser) crossings(ctx context.Context, c chain.Chain, firstEdge, first
 		}
 	}
 	return nil
+}
+
+// readAhead reads, on a graph that reads many at once, the deposits of
+// transactions txs of chain c into deps, and the payouts they may have
+// (on their destination, and refunds on c) into x.paid: with one
+// iterator for each rather than one for each deposit.
+func (x *crosser) readAhead(ctx context.Context, c chain.Chain, txs []string, deps map[string][]chain.BridgeDeposit) error {
+	bb, ok := x.bg.(bridgeBatcher)
+	if !ok || len(txs) < 2 {
+		return nil
+	}
+	got, err := bb.BridgeDepositsOf(ctx, c, txs)
+	if err != nil {
+		return fmt.Errorf("trace: bridge deposits on %s: %w", c, err)
+	}
+	networks := x.o.Networks
+	if networks == nil {
+		networks = bridge.GraphChain
+	}
+	keys := make(map[chain.Chain][]string)
+	for tx, ds := range got {
+		deps[tx] = ds
+		for _, d := range ds {
+			if d.Err != "" || d.Key == "" {
+				continue
+			}
+			if to, known := networks(d.DestChain); known {
+				if held, err := x.isHeld(ctx, to); err != nil {
+					return err
+				} else if held {
+					keys[to] = append(keys[to], d.Key)
+				}
+				if to != c {
+					keys[c] = append(keys[c], d.Key)
+				}
+			}
+		}
+	}
+	for pc, ks := range keys {
+		ps, err := bb.BridgePayoutsOf(ctx, pc, ks)
+		if err != nil {
+			return fmt.Errorf("trace: bridge payouts on %s: %w", pc, err)
+		}
+		for k, p := range ps {
+			x.paid[txKey(pc, k)] = p
+		}
+	}
+	return nil
+}
+
+// payoutsOf returns the payouts under key on chain c, read ahead or now.
+func (x *crosser) payoutsOf(ctx context.Context, c chain.Chain, key string) ([]chain.BridgePayout, error) {
+	if ps, ok := x.paid[txKey(c, key)]; ok {
+		return ps, nil
+	}
+	ps, err := x.bg.BridgePayouts(ctx, c, key)
+	if err != nil {
+		return nil, fmt.Errorf("trace: payouts of %s: %w", key, err)
+	}
+	return ps, nil
 }
 
 // match finds the deposit an edge into a bridge contract made: in its
@@ -468,9 +551,9 @@ func (x *crosser) cross(ctx context.Context, c chain.Chain, e *Edge, d chain.Bri
 	cr.ToChain = to
 	var pays []payoutAt
 	if held {
-		ps, err := x.bg.BridgePayouts(ctx, to, d.Key)
+		ps, err := x.payoutsOf(ctx, to, d.Key)
 		if err != nil {
-			return 0, fmt.Errorf("trace: payouts of %s: %w", d.Key, err)
+			return 0, err
 		}
 		for _, p := range ps {
 			pays = append(pays, payoutAt{to, p})
@@ -478,9 +561,9 @@ func (x *crosser) cross(ctx context.Context, c chain.Chain, e *Edge, d chain.Bri
 	}
 	if to != c {
 		// A refund comes back on the source chain.
-		ps, err := x.bg.BridgePayouts(ctx, c, d.Key)
+		ps, err := x.payoutsOf(ctx, c, d.Key)
 		if err != nil {
-			return 0, fmt.Errorf("trace: payouts of %s: %w", d.Key, err)
+			return 0, err
 		}
 		for _, p := range ps {
 			if p.Refund {
@@ -546,6 +629,50 @@ func (x *crosser) cross(ctx context.Context, c chain.Chain, e *Edge, d chain.Bri
 	return add(CrossFollowed, "")
 }
 
+// payoutTxs keeps the payout transactions a crossing read, by chain and
+// hash, for the seeds of the leg it queues.
+type payoutTxs struct {
+	utxo map[string]utxoRead
+	acct map[string][]chain.Transfer
+}
+
+type utxoRead struct {
+	tx    *chain.Tx
+	block uint64
+	at    time.Time
+}
+
+func txKey(c chain.Chain, hash string) string { return string(c) + "/" + hash }
+
+// utxoTx reads a Bitcoin transaction, from the crossings' if one read it.
+func (p *payoutTxs) utxoTx(ctx context.Context, g UTXOGraph, c chain.Chain, hash string) (*chain.Tx, uint64, time.Time, bool, error) {
+	if p != nil {
+		if r, ok := p.utxo[txKey(c, hash)]; ok {
+			return r.tx, r.block, r.at, true, nil
+		}
+	}
+	tx, block, at, found, err := g.UTXOTx(ctx, c, hash)
+	if p != nil && found && err == nil {
+		p.utxo[txKey(c, hash)] = utxoRead{tx, block, at}
+	}
+	return tx, block, at, found, err
+}
+
+// txTransfers reads an account transaction's transfers, from the
+// crossings' if one read it.
+func (p *payoutTxs) txTransfers(ctx context.Context, g TxReader, c chain.Chain, hash string) ([]chain.Transfer, bool, error) {
+	if p != nil {
+		if trs, ok := p.acct[txKey(c, hash)]; ok {
+			return trs, true, nil
+		}
+	}
+	trs, found, err := g.TxTransfers(ctx, c, hash)
+	if p != nil && found && err == nil {
+		p.acct[txKey(c, hash)] = trs
+	}
+	return trs, found, err
+}
+
 type payoutAt struct {
 	c chain.Chain
 	p chain.BridgePayout
@@ -599,7 +726,7 @@ func (x *crosser) payoutTransfers(ctx context.Context, c chain.Chain, p chain.Br
 		if !ok {
 			return nil, errors.New("trace: this graph cannot read Bitcoin transactions")
 		}
-		tx, block, at, found, err := u.UTXOTx(ctx, c, p.Tx)
+		tx, block, at, found, err := x.payouts.utxoTx(ctx, u, c, p.Tx)
 		if err != nil || !found {
 			return nil, err
 		}
@@ -632,7 +759,7 @@ func (x *crosser) payoutTransfers(ctx context.Context, c chain.Chain, p chain.Br
 	if !ok {
 		return nil, errors.New("trace: this graph cannot read transactions")
 	}
-	trs, found, err := r.TxTransfers(ctx, c, p.Tx)
+	trs, found, err := x.payouts.txTransfers(ctx, r, c, p.Tx)
 	if err != nil || !found {
 		return nil, err
 	}

@@ -301,7 +301,7 @@ func (t *tracer) seedTx(ctx context.Context, s Seed) error {
 	if !ok {
 		return errors.New("trace: this graph cannot read transactions")
 	}
-	trs, found, err := r.TxTransfers(ctx, t.o.Chain, s.Tx)
+	trs, found, err := t.o.payouts.txTransfers(ctx, r, t.o.Chain, s.Tx)
 	if err != nil {
 		return err
 	}

@@ -121,6 +121,9 @@ type Options struct {
 	// bridges are the chain's bridge contracts, which end a branch so
 	// that the trace can cross (set by Run for each leg).
 	bridges map[string]string
+	// payouts are the payout transactions the crossings read, which are
+	// the next legs' seeds: read once (set by Run for each leg).
+	payouts *payoutTxs
 }
 
 // Defaults for Options.

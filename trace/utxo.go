@@ -86,7 +86,7 @@ func (u *utxoTracer) seed(ctx context.Context, s Seed) error {
 	budget := newSeedBudget(s)
 	switch {
 	case s.Tx != "":
-		tx, _, _, ok, err := u.g.UTXOTx(ctx, u.o.Chain, s.Tx)
+		tx, _, _, ok, err := u.o.payouts.utxoTx(ctx, u.g, u.o.Chain, s.Tx)
 		if err != nil {
 			return err
 		}

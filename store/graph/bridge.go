@@ -1,9 +1,11 @@
 package graph
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -220,6 +222,95 @@ func (d *Store) BridgePayouts(ctx context.Context, c chain.Chain, key string) ([
 	return out, err
 }
 
+// BridgeDepositsOf is BridgeDeposits for many transactions of chain c,
+// read with one iterator (a trace asks for all the deposits a leg
+// reached at once, and an iterator costs more than the seek). Every
+// transaction asked for has an entry, empty if it made no deposit.
+func (d *Store) BridgeDepositsOf(ctx context.Context, c chain.Chain, txs []string) (map[string][]chain.BridgeDeposit, error) {
+	prefixes := make([][]byte, len(txs))
+	for i, tx := range txs {
+		th, err := hashBytes(tx)
+		if err != nil {
+			return nil, err
+		}
+		prefixes[i] = append(chainKey(gBridgeDeposit, c), th...)
+	}
+	out := make(map[string][]chain.BridgeDeposit, len(txs))
+	for _, tx := range txs {
+		out[tx] = nil
+	}
+	err := d.scanMany(ctx, chainKey(gBridgeDeposit, c), prefixes, func(i int, v []byte) error {
+		dp, err := decodeDeposit(v)
+		if err != nil {
+			return fmt.Errorf("read bridge deposit of %s: %w", txs[i], err)
+		}
+		out[txs[i]] = append(out[txs[i]], dp)
+		return nil
+	})
+	return out, err
+}
+
+// BridgePayoutsOf is BridgePayouts for many keys of chain c, read with
+// one iterator. Every key asked for has an entry, empty if nothing was
+// paid under it.
+func (d *Store) BridgePayoutsOf(ctx context.Context, c chain.Chain, keys []string) (map[string][]chain.BridgePayout, error) {
+	prefixes := make([][]byte, len(keys))
+	for i, key := range keys {
+		p, err := payoutPrefix(c, key)
+		if err != nil {
+			return nil, err
+		}
+		prefixes[i] = p
+	}
+	out := make(map[string][]chain.BridgePayout, len(keys))
+	for _, k := range keys {
+		out[k] = nil
+	}
+	err := d.scanMany(ctx, chainKey(gBridgePayout, c), prefixes, func(i int, v []byte) error {
+		p, err := decodePayout(v)
+		if err != nil {
+			return fmt.Errorf("read bridge payout %s: %w", keys[i], err)
+		}
+		out[keys[i]] = append(out[keys[i]], p)
+		return nil
+	})
+	return out, err
+}
+
+// scanMany calls fn with the index of each prefix and each value under
+// it, every prefix lying under base; one iterator seeks to each prefix
+// in key order. A prefix given twice is scanned once.
+func (d *Store) scanMany(ctx context.Context, base []byte, prefixes [][]byte, fn func(i int, v []byte) error) error {
+	if len(prefixes) == 0 {
+		return nil
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	order := make([]int, len(prefixes))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return bytes.Compare(prefixes[a], prefixes[b]) })
+	it, err := d.db.NewIter(&pebble.IterOptions{LowerBound: base, UpperBound: prefixEnd(base)})
+	if err != nil {
+		return err
+	}
+	for j, i := range order {
+		p := prefixes[i]
+		if j > 0 && bytes.Equal(p, prefixes[order[j-1]]) {
+			continue
+		}
+		for ok := it.SeekGE(p); ok && bytes.HasPrefix(it.Key(), p); ok = it.Next() {
+			if err := fn(i, it.Value()); err != nil {
+				it.Close()
+				return err
+			}
+		}
+	}
+	return it.Close()
+}
+
 // BridgeContracts returns the addresses of chain c that took bridge
 // deposits, each with its bridge's name: a trace ends a branch there and
 // goes on from the deposit's payout.
@@ -273,6 +364,16 @@ func (t *Traversal) BridgeDeposits(ctx context.Context, c chain.Chain, tx string
 // BridgePayouts is the store's.
 func (t *Traversal) BridgePayouts(ctx context.Context, c chain.Chain, key string) ([]chain.BridgePayout, error) {
 	return t.d.BridgePayouts(ctx, c, key)
+}
+
+// BridgeDepositsOf is the store's.
+func (t *Traversal) BridgeDepositsOf(ctx context.Context, c chain.Chain, txs []string) (map[string][]chain.BridgeDeposit, error) {
+	return t.d.BridgeDepositsOf(ctx, c, txs)
+}
+
+// BridgePayoutsOf is the store's.
+func (t *Traversal) BridgePayoutsOf(ctx context.Context, c chain.Chain, keys []string) (map[string][]chain.BridgePayout, error) {
+	return t.d.BridgePayoutsOf(ctx, c, keys)
 }
 
 // BridgeContracts is the store's.

@@ -140,3 +140,53 @@ func TestBridgeLinks(t *testing.T) {
 		t.Fatal("a deposit without a contract was stored")
 	}
 }
+
+// Read many at once, deposits and payouts are what each read alone
+// gives: every transaction and key asked for has an entry, in any order
+// and twice over, and a key that is the start of another reads only its
+// own.
+func TestBridgeReadMany(t *testing.T) {
+	ctx := context.Background()
+	db := open(t)
+	if err := db.WriteBlocks(ctx, chain.Ethereum, "test", withBridge(ethBlocks(1, 10))); err != nil {
+		t.Fatal(err)
+	}
+	var txs, keys []string
+	for _, h := range []int{9, 1, 4, 3, 3, 12, 10} {
+		tx := hash("0x", h*10+1)
+		txs, keys = append(txs, tx), append(keys, "thorchain/"+tx[2:])
+	}
+	keys = append(keys, "thorchain/"+hash("0x", 31)[2:10])
+	deps, err := db.BridgeDepositsOf(ctx, chain.Ethereum, txs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pays, err := db.BridgePayoutsOf(ctx, chain.Ethereum, keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(deps) != 6 || len(pays) != 7 {
+		t.Fatalf("%d deposit entries, %d payout entries", len(deps), len(pays))
+	}
+	found := 0
+	for _, tx := range txs {
+		one, err := db.BridgeDeposits(ctx, chain.Ethereum, tx)
+		if d, ok := deps[tx]; err != nil || !ok || !reflect.DeepEqual(d, one) {
+			t.Errorf("deposits of %s: %+v, alone %+v %v", tx, d, one, err)
+		}
+		found += len(one)
+	}
+	for _, k := range keys {
+		one, err := db.BridgePayouts(ctx, chain.Ethereum, k)
+		if p, ok := pays[k]; err != nil || !ok || !reflect.DeepEqual(p, one) {
+			t.Errorf("payouts of %s: %+v, alone %+v %v", k, p, one, err)
+		}
+		found += len(one)
+	}
+	if found == 0 {
+		t.Fatal("nothing was read")
+	}
+	if _, err := db.BridgePayoutsOf(ctx, chain.Ethereum, []string{""}); err == nil {
+		t.Error("an empty key was read")
+	}
+}
