@@ -2,10 +2,12 @@ package sim
 
 import (
 	"cmp"
+	"context"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"math/rand/v2"
 	"slices"
@@ -252,6 +254,51 @@ func (t *CrossTruth) Check() error {
 type CrossScenario struct {
 	Truth  CrossTruth
 	Blocks map[chain.Chain][]*chain.Block
+	seed   uint64
+}
+
+// Source returns chain c's blocks as a stream that ingest.RunStream
+// reads like block files (ingest.StreamSource), from the first.
+func (s *CrossScenario) Source(c chain.Chain) *BlockSource {
+	return &BlockSource{c: c, id: fmt.Sprintf("sim-cross:%d", s.seed), blocks: s.Blocks[c]}
+}
+
+// BlockSource is one chain of a cross-chain scenario as an ingest
+// stream source.
+type BlockSource struct {
+	c      chain.Chain
+	id     string
+	blocks []*chain.Block
+	k      int
+}
+
+// Chain is the source's chain.
+func (b *BlockSource) Chain() chain.Chain { return b.c }
+
+// ID names the source by the scenario's seed.
+func (b *BlockSource) ID() string { return b.id }
+
+// Next returns the next block, or io.EOF after the last.
+func (b *BlockSource) Next(ctx context.Context) (*chain.Block, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if b.k >= len(b.blocks) {
+		return nil, io.EOF
+	}
+	b.k++
+	return b.blocks[b.k-1], nil
+}
+
+// Progress reports the blocks read and the blocks in all.
+func (b *BlockSource) Progress() (done, total int64) { return int64(b.k), int64(len(b.blocks)) }
+
+// First is the first block's height, where an ingest starts.
+func (b *BlockSource) First() uint64 {
+	if len(b.blocks) == 0 {
+		return 0
+	}
+	return b.blocks[0].Height
 }
 
 // Chains lists the scenario's chains in the order to ingest them.
@@ -608,7 +655,7 @@ func (g *crossGen) run() (*CrossScenario, error) {
 			}
 		}
 	}
-	sc := &CrossScenario{Truth: *t, Blocks: map[chain.Chain][]*chain.Block{}}
+	sc := &CrossScenario{Truth: *t, Blocks: map[chain.Chain][]*chain.Block{}, seed: cfg.Seed}
 	for c, l := range g.lines {
 		if c == chain.Tron && !cfg.Tron {
 			continue
@@ -697,8 +744,8 @@ func (g *crossGen) peel(at time.Time, c coin, next func(chain.Chain) string, dep
 }
 
 // tronLaunder deposits a Tron payout at exchanges: a part straight from
-// the recipient, the rest through one more address. It returns the last
-// transfer's time.
+// the recipient, the rest through one more address, which pays it in two.
+// It returns the last transfer's time.
 func (g *crossGen) tronLaunder(at time.Time, s *CrossSwap, next func(chain.Chain) string, deposit func(chain.Chain, chain.Amount) string) time.Time {
 	tl := g.lines[chain.Tron]
 	usdt := func(from, to string, v chain.Amount) chain.Tx {
@@ -712,8 +759,14 @@ func (g *crossGen) tronLaunder(at time.Time, s *CrossSwap, next func(chain.Chain
 	rest := sub(s.Paid, part)
 	at = at.Add(g.between(5*tl.every, 60*tl.every))
 	g.add(chain.Tron, at, usdt(s.Recipient, mid, rest))
+	// The second address pays in two parts, neither a whole deposit, as
+	// launderers split to stay under limits (and as no exchange's deposit
+	// address sweeps).
+	half := roundDown(mulDiv(rest, uint64(35+g.r.IntN(30)), 100), 2)
 	at = at.Add(g.between(5*tl.every, 60*tl.every))
-	g.add(chain.Tron, at, usdt(mid, deposit(chain.Tron, rest), rest))
+	g.add(chain.Tron, at, usdt(mid, deposit(chain.Tron, half), half))
+	at = at.Add(g.between(5*tl.every, 60*tl.every))
+	g.add(chain.Tron, at, usdt(mid, deposit(chain.Tron, sub(rest, half)), sub(rest, half)))
 	return at
 }
 
