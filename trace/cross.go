@@ -314,9 +314,23 @@ func (x *crosser) leg(ctx context.Context, k legKey, ls *legSeeds) error {
 		e.Chain = mark
 		res.Endpoints = append(res.Endpoints, e)
 	}
+	firstHop := len(res.Hops)
 	for _, h := range r.Hops {
 		h.Chain = mark
 		res.Hops = append(res.Hops, h)
+	}
+	// The payouts are the transfers into the leg's first addresses: its
+	// seeds' hops count them, as a hop counts the transfers that reached
+	// it, where a trace's own seeds have none.
+	for _, s := range ls.seeds {
+		i := slices.IndexFunc(res.Hops[firstHop:], func(h Hop) bool { return h.Hop == s.hop })
+		if i < 0 {
+			res.Hops = append(res.Hops, Hop{Hop: s.hop, Chain: mark, Asset: k.asset})
+			i = len(res.Hops) - 1 - firstHop
+		}
+		h := &res.Hops[firstHop+i]
+		h.Transfers++
+		h.Tainted, _ = h.Tainted.Add(s.Amount)
 	}
 	slices.SortStableFunc(res.Hops, func(a, b Hop) int { return a.Hop - b.Hop })
 	for _, s := range r.Swaps {

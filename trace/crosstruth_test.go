@@ -164,6 +164,20 @@ func TestCrossChainGroundTruth(t *testing.T) {
 				if f := legs[chain.Bitcoin].FeesTainted; m == trace.Haircut && f.Cmp(truth.Fees[chain.Bitcoin]) != 0 {
 					t.Errorf("%s: bitcoin fees %s, simulator %s", m, f, truth.Fees[chain.Bitcoin])
 				}
+				// Each leg's first hop counts the payouts that entered it.
+				for _, lg := range r.Legs {
+					var in chain.Amount
+					n := 0
+					for _, h := range r.Hops {
+						if h.Chain == lg.Chain && h.Asset == lg.Asset && h.Hop == lg.Hop {
+							in, _ = in.Add(h.Tainted)
+							n += h.Transfers
+						}
+					}
+					if n == 0 || in.Cmp(lg.Entered) != 0 {
+						t.Errorf("%s: hop %d on %s: %d transfers in, %s tainted; %s entered", m, lg.Hop, lg.Chain, n, in, lg.Entered)
+					}
+				}
 				nodes := map[key]trace.Node{}
 				for _, n := range r.Nodes {
 					nodes[key{r.ChainOf(n.Chain), n.Address, n.Asset}] = n
