@@ -357,6 +357,17 @@ type crossGen struct {
 	// btcCoins are unspent Bitcoin outputs of the background, per holder.
 	btcCoins map[string][]coin
 	vaultBTC coin
+	err      error // the first swap too small to pay its outbound fee
+}
+
+// payout is what THORChain pays for out before its outbound fee fee; a
+// swap that cannot pay the fee is the config's error (prices too low).
+func (g *crossGen) payout(out chain.Amount, fee uint64) chain.Amount {
+	paid, under := out.Sub(chain.NewAmount(fee))
+	if (under || paid.IsZero()) && g.err == nil {
+		g.err = fmt.Errorf("sim: invalid cross-chain config: a swap pays %s, not above THORChain's outbound fee of %d: raise the prices or the theft", out, fee)
+	}
+	return paid
 }
 
 type coin struct {
@@ -537,11 +548,11 @@ func (g *crossGen) run() (*CrossScenario, error) {
 			s := &CrossSwap{From: split, In: v}
 			if toTron {
 				s.ToChain, s.Asset, s.Recipient = chain.Tron, tronUSDT, next(chain.Tron)
-				s.Paid = sub(mulDiv(mulDiv(v, cfg.USDTPerETH, 1e18), uint64(9_940+g.r.IntN(55)), 10_000), chain.NewAmount(1_500_000))
+				s.Paid = g.payout(mulDiv(mulDiv(v, cfg.USDTPerETH, 1e18), uint64(9_940+g.r.IntN(55)), 10_000), 1_500_000)
 				s.Memo = "=:TRON.USDT-TR7NHQJEKQXGTCI8Q8ZY4PL8OTSZGJLJ6T:" + s.Recipient + ":" + limit(mulDiv(s.Paid, 100, 1), 300)
 			} else {
 				s.ToChain, s.Recipient = chain.Bitcoin, next(chain.Bitcoin)
-				s.Paid = sub(mulDiv(mulDiv(v, cfg.SatPerETH, 1e18), uint64(9_940+g.r.IntN(55)), 10_000), chain.NewAmount(20_000))
+				s.Paid = g.payout(mulDiv(mulDiv(v, cfg.SatPerETH, 1e18), uint64(9_940+g.r.IntN(55)), 10_000), 20_000)
 				s.Memo = g.btcMemo(s.Recipient, s.Paid)
 			}
 			if malformed && k == n-1 {
@@ -568,6 +579,9 @@ func (g *crossGen) run() (*CrossScenario, error) {
 			return nil, fmt.Errorf("sim: split %s left %s", split, left)
 		}
 	}
+	if g.err != nil {
+		return nil, g.err
+	}
 	ethEnd := at.Add(30 * eth.every)
 
 	// Other users swap ETH to BTC through the same router meanwhile: their
@@ -578,13 +592,16 @@ func (g *crossGen) run() (*CrossScenario, error) {
 		v := roundDown(scaled(uint64(1+g.r.IntN(50)), 1e17), 1)
 		oat := start.Add(g.between(0, ethEnd.Sub(start)))
 		s := &CrossSwap{From: from, In: v, ToChain: chain.Bitcoin, Recipient: g.btcAddr(nPool + 500_000 + uint64(i))}
-		s.Paid = sub(mulDiv(v, cfg.SatPerETH, 1e18), chain.NewAmount(20_000))
+		s.Paid = g.payout(mulDiv(v, cfg.SatPerETH, 1e18), 20_000)
 		s.Memo = g.btcMemo(s.Recipient, s.Paid)
 		p := g.add(chain.Ethereum, oat, chain.Tx{Hash: g.hash(chain.Ethereum), From: from, Fee: chain.NewAmount(80_000 * 3_000_000_000),
 			Transfers: []chain.Transfer{coinTransfer(from, thorRouter, v), {Kind: chain.KindInternal, Pos: 1, From: thorRouter, To: t.Vaults[chain.Ethereum], Amount: v}}})
 		p.dep = &thorDeposit{vault: t.Vaults[chain.Ethereum], v: v, memo: s.Memo}
 		s.DepositTx = p.tx.Hash
 		swaps = append(swaps, swapPlan{oat, s})
+	}
+	if g.err != nil {
+		return nil, g.err
 	}
 	theirs := func(s *CrossSwap) bool { return !slices.Contains(mine, s) }
 

@@ -167,6 +167,8 @@ func TestCrossConfigRefused(t *testing.T) {
 		"no price":    func(c *sim.CrossConfig) { c.SatPerETH = 0 },
 		"no peel":     func(c *sim.CrossConfig) { c.PeelHops = 0 },
 		"one address": func(c *sim.CrossConfig) { c.Addresses = 1 },
+		"cheap btc":   func(c *sim.CrossConfig) { c.SatPerETH = 10 },
+		"cheap usdt":  func(c *sim.CrossConfig) { c.USDTPerETH = 1_000 },
 	} {
 		cfg := sim.DefaultCrossConfig()
 		edit(&cfg)
