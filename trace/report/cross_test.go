@@ -91,6 +91,15 @@ func TestFreezeAcrossChains(t *testing.T) {
 	if !strings.Contains(h.String(), "Across to btc: THORChain swap, memo =:b:") || !strings.Contains(h.String(), "Total on btc") {
 		t.Fatal("the page does not show the crossing or the per-chain total")
 	}
+	// The edge export names each transfer's chain, the amounts in its units.
+	var e bytes.Buffer
+	if err := report.WriteEdgesCSV(&e, r); err != nil {
+		t.Fatal(err)
+	}
+	edges, err := csv.NewReader(&e).ReadAll()
+	if err != nil || len(edges) != 4 || edges[0][12] != "chain" || edges[1][12] != "eth" || edges[3][12] != "btc" || edges[3][9] != "12990000" {
+		t.Fatalf("edges %v %v", edges, err)
+	}
 	var s bytes.Buffer
 	if err := report.WriteSummary(&s, r, nil); err != nil {
 		t.Fatal(err)
