@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -194,6 +195,16 @@ func TestCrossChainGroundTruth(t *testing.T) {
 					t.Errorf("%s: %d freeze requests, %d exchanges received funds", m, len(reqs), len(perExchange))
 				}
 				for _, q := range reqs {
+					// Each deposit's evidence goes back to the theft, across
+					// the swap where it crossed.
+					for _, d := range q.Deposits {
+						p := d.Path
+						crossed := slices.ContainsFunc(p, func(s report.Step) bool { return s.Via != "" })
+						if len(p) == 0 || p[0].Chain != chain.Ethereum || p[0].From != truth.Thief || p[len(p)-1].To != d.Address ||
+							p[len(p)-1].Chain != d.Chain || crossed != (d.Chain != chain.Ethereum) {
+							t.Errorf("%s: %s %s: path %+v", m, d.Chain, d.Address, p)
+						}
+					}
 					wantTotals := perExchange[q.Exchange]
 					if len(q.Totals) != len(wantTotals) {
 						t.Errorf("%s: %s: totals %+v, want %v", m, q.Exchange, q.Totals, wantTotals)
