@@ -431,6 +431,8 @@ func (g *crossGen) hash(c chain.Chain) string {
 	return h[2:]
 }
 
+// add plans tx on chain c at time at. The pointer it returns is good
+// until the next add, to attach the events the transaction emits.
 func (g *crossGen) add(c chain.Chain, at time.Time, tx chain.Tx) *plannedTx {
 	g.seq++
 	l := g.lines[c]
@@ -828,8 +830,9 @@ func (g *crossGen) background(c chain.Chain, from, to time.Time) {
 				Transfers: []chain.Transfer{{Kind: chain.KindToken, From: a, To: b, Asset: tronUSDT, Amount: v}}})
 		}
 	case chain.Bitcoin:
-		// Every pool address starts with a coin; each payment spends one
-		// of the payer's coins into the payment and its change.
+		// The pool's first 2,000 addresses start with a coin each; each
+		// payment spends one of the payer's coins into the payment and
+		// its change.
 		fund := chain.Tx{Hash: g.hash(c), Coinbase: true}
 		holders := make([]string, 0, min(pool, 2_000))
 		for i := range cap(holders) {
