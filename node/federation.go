@@ -138,9 +138,13 @@ func (n *Node) reloadOnChange(ctx context.Context) {
 	tick := time.NewTicker(intelExpiryCheck)
 	defer tick.Stop()
 	var v *intelView
+	reread := false // the first read is what Index loaded: no change
 	for {
 		if v == nil {
-			v = n.loadIntelView(ctx)
+			if v = n.loadIntelView(ctx); v != nil && reread {
+				n.screeningChanged(ctx)
+			}
+			reread = true
 		}
 		select {
 		case <-ctx.Done():
@@ -173,6 +177,7 @@ func (n *Node) reloadOnChange(ctx context.Context) {
 			v = nil
 		case touched > 0:
 			n.log.Debug("intel updated", "addresses", touched, "elapsed", time.Since(start).String())
+			n.screeningChanged(ctx)
 		}
 	}
 }
