@@ -21,8 +21,12 @@ type liveChain struct {
 	subs  []chan uint64
 	// refuse makes every subscription fail, as a node without
 	// eth_subscribe does.
-	refuse  bool
-	watched int // subscriptions asked for
+	refuse bool
+	// mineOnWatch shows a block as a subscription is made, announced to
+	// nobody: it came between the follower's look at the head and its
+	// subscription.
+	mineOnWatch bool
+	watched     int // subscriptions asked for
 }
 
 func (l *liveChain) Chain() chain.Chain { return chain.Ethereum }
@@ -57,6 +61,9 @@ func (w watching) WatchHeads(ctx context.Context) (<-chan uint64, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.watched++
+	if w.mineOnWatch {
+		w.shown++
+	}
 	if w.refuse || w.watched > len(w.subs) {
 		return nil, errors.New("the method eth_subscribe does not exist/is not available")
 	}
@@ -148,4 +155,13 @@ func TestRunNodeHeadsRefused(t *testing.T) {
 	if l.watched != 1 {
 		t.Errorf("asked to subscribe %d times, want once", l.watched)
 	}
+}
+
+// TestRunNodeHeadsBeforeSubscribing: a block that came out while the
+// follower subscribed, announced to nobody, is stored without waiting
+// for the poll.
+func TestRunNodeHeadsBeforeSubscribing(t *testing.T) {
+	l := &liveChain{all: branch(6, 6, "").blocks, shown: 3, subs: []chan uint64{make(chan uint64)}, mineOnWatch: true}
+	stored := follow(t, watching{l}, time.Hour)
+	waitStored(t, stored, 3, 30*time.Second)
 }

@@ -312,6 +312,9 @@ func (w *headWait) wait(ctx context.Context) bool {
 		} else {
 			w.heads, w.cancel = heads, cancel
 			w.o.Log.Info("subscribed to new heads", "source", w.src.ID())
+			// A head that came between the last look and the
+			// subscription was announced to nobody: look again now.
+			return ctx.Err() == nil
 		}
 	}
 	t := time.NewTimer(w.o.Poll)
