@@ -124,6 +124,10 @@ func (n *Node) intelChanged() {
 	}
 }
 
+// swapSpacing is how many times its own duration an intelligence layer
+// swap waits before the next.
+const swapSpacing = 4
+
 // intelExpiryCheck is how often indicators are checked for a passed
 // valid_until when nothing else changes.
 const intelExpiryCheck = time.Minute
@@ -138,6 +142,7 @@ func (n *Node) reloadOnChange(ctx context.Context) {
 	tick := time.NewTicker(intelExpiryCheck)
 	defer tick.Stop()
 	var v *intelView
+	var nextSwap time.Time
 	reread := false // the first read is what Index loaded: no change
 	for {
 		if v == nil {
@@ -155,6 +160,18 @@ func (n *Node) reloadOnChange(ctx context.Context) {
 		if v == nil {
 			continue
 		}
+		// A swap rebuilds the layer: its cost grows with every flag
+		// held, not with the change. While a large report streams in,
+		// chunk after chunk, updates are spaced so that swapping takes
+		// at most a fifth of the time; the last chunk is flagged at
+		// most four swaps' time later.
+		if wait := time.Until(nextSwap); wait > 0 {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(wait):
+			}
+		}
 		start := time.Now()
 		// Imports hold mu while they swap a layer: the intelligence
 		// layer is swapped under it too, so that the first load
@@ -164,7 +181,9 @@ func (n *Node) reloadOnChange(ctx context.Context) {
 		if err == nil && !stale && touched > 0 {
 			// One swap for everything added since the last update: a
 			// page of a partner's report, however many objects it holds.
+			t := time.Now()
 			n.index.SetIntel(v.entries())
+			nextSwap = time.Now().Add(swapSpacing * time.Since(t))
 		}
 		n.mu.Unlock()
 		switch {
