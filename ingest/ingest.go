@@ -37,7 +37,10 @@ type Options struct {
 	Batch int
 	// Follow keeps polling for new blocks after catching up.
 	Follow bool
-	// Poll is the interval between head checks when following.
+	// Poll is the interval between head checks when following. A source
+	// that is a HeadWatcher is asked for the head as soon as it announces
+	// one as well; Poll then only bounds how late a missed announcement
+	// is noticed.
 	Poll time.Duration
 	// MaxReorg bounds how far back a fork is searched.
 	MaxReorg uint64
@@ -208,6 +211,8 @@ func (r *run) write(ctx context.Context, blocks []*chain.Block) error {
 // the new branch ingested.
 func RunNode(ctx context.Context, st Store, src NodeSource, o Options) (Stats, error) {
 	r := newRun(st, src.Chain(), src.ID(), o)
+	hw := newHeadWait(src, r.o)
+	defer hw.stop()
 	for {
 		next, err := r.next(ctx)
 		if err != nil {
@@ -234,10 +239,8 @@ func RunNode(ctx context.Context, st Store, src NodeSource, o Options) (Stats, e
 			if r.o.To != nil && next > *r.o.To || !r.o.Follow {
 				return r.p, nil
 			}
-			select {
-			case <-ctx.Done():
+			if !hw.wait(ctx) {
 				return r.p, nil
-			case <-time.After(r.o.Poll):
 			}
 			continue
 		}
@@ -274,6 +277,63 @@ func RunNode(ctx context.Context, st Store, src NodeSource, o Options) (Stats, e
 		}
 	}
 }
+
+// headWait is how a following run waits for the node's next head: an
+// announcement from a HeadWatcher, or the poll interval, whichever comes
+// first.
+type headWait struct {
+	src  NodeSource
+	o    Options
+	subs int // subscriptions made; one that breaks is made once more
+	// heads is nil when there is no subscription: the wait is a poll.
+	heads  <-chan uint64
+	cancel context.CancelFunc
+}
+
+func newHeadWait(src NodeSource, o Options) *headWait {
+	return &headWait{src: src, o: o, cancel: func() {}}
+}
+
+// maxSubscriptions is how often a run subscribes to heads: once, and
+// again once if the first subscription breaks; after that it polls.
+const maxSubscriptions = 2
+
+// wait returns when the node may have a new head, false if ctx ended.
+// It subscribes on first use where the source can.
+func (w *headWait) wait(ctx context.Context) bool {
+	if hw, ok := w.src.(HeadWatcher); ok && w.heads == nil && w.subs < maxSubscriptions {
+		w.subs++
+		sctx, cancel := context.WithCancel(ctx)
+		heads, err := hw.WatchHeads(sctx)
+		if err != nil {
+			cancel()
+			w.subs = maxSubscriptions // refused: asking again would be refused too
+			w.o.Log.Info("no head subscription; polling for new blocks", "source", w.src.ID(), "every", w.o.Poll.String(), "reason", err)
+		} else {
+			w.heads, w.cancel = heads, cancel
+			w.o.Log.Info("subscribed to new heads", "source", w.src.ID())
+			// A head that came between the last look and the
+			// subscription was announced to nobody: look again now.
+			return ctx.Err() == nil
+		}
+	}
+	t := time.NewTimer(w.o.Poll)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+	case _, ok := <-w.heads:
+		if !ok {
+			w.o.Log.Warn("head subscription ended; polling until it is made again", "source", w.src.ID())
+			w.cancel()
+			w.heads = nil
+		}
+	}
+	return true
+}
+
+func (w *headWait) stop() { w.cancel() }
 
 // next is the first height to ingest.
 func (r *run) next(ctx context.Context) (uint64, error) {

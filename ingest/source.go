@@ -26,6 +26,18 @@ type NodeSource interface {
 	HashAt(ctx context.Context, height uint64) (string, error)
 }
 
+// HeadWatcher is a NodeSource that can say the moment its node has a new
+// head, so that a follower ingests a block as soon as it exists rather
+// than at its next poll.
+type HeadWatcher interface {
+	// WatchHeads sends the height of each new head the node announces
+	// until ctx ends or the subscription breaks, then closes the channel.
+	// Heads may be coalesced: a reader that falls behind gets the latest.
+	// An error means the node offers no subscription: the follower
+	// polls.
+	WatchHeads(ctx context.Context) (<-chan uint64, error)
+}
+
 // StreamSource yields blocks in chain order from files; Next returns io.EOF
 // at the end.
 type StreamSource interface {

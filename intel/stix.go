@@ -24,6 +24,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -577,7 +578,17 @@ func DecodeObject(data []byte) (Object, error) {
 	var head struct {
 		Type *string `json:"type"`
 	}
-	if err := json.Unmarshal(data, &head); err != nil {
+	if ms, err := members(data); err == nil {
+		// The type is read from the object's members: decoding the whole
+		// object for it would cost another pass.
+		for _, m := range ms {
+			if m.name == "type" {
+				if err := json.Unmarshal(m.value, &head.Type); err != nil {
+					return nil, fmt.Errorf("decode object: type: %w", err)
+				}
+			}
+		}
+	} else if err := json.Unmarshal(data, &head); err != nil {
 		return nil, fmt.Errorf("decode object: %w", err)
 	}
 	if head.Type == nil {
@@ -612,7 +623,9 @@ func DecodeObject(data []byte) (Object, error) {
 	default:
 		o = new(Generic)
 	}
-	if err := json.Unmarshal(data, o); err != nil {
+	// Each type's UnmarshalJSON decodes with encoding/json, which checks
+	// the whole of data: calling it directly spares a pass over it.
+	if err := o.(json.Unmarshaler).UnmarshalJSON(data); err != nil {
 		return nil, fmt.Errorf("decode %s: %w", *head.Type, err)
 	}
 	return o, nil
@@ -787,32 +800,38 @@ func decodeInto(b []byte, v any, custom *map[string]json.RawMessage) error {
 // STIX property names are case-sensitive, so a name that differs from a
 // modelled one only in case is an error rather than a silent alias.
 func decodeProps(b []byte, v any) (map[string]json.RawMessage, error) {
-	var all map[string]json.RawMessage
-	if err := json.Unmarshal(b, &all); err != nil {
+	ms, err := members(b)
+	if err != nil {
+		// Let encoding/json say what is wrong.
+		var all map[string]json.RawMessage
+		if err := json.Unmarshal(b, &all); err != nil {
+			return nil, err
+		}
+		if all == nil {
+			return nil, errors.New("not a JSON object")
+		}
 		return nil, err
 	}
-	if all == nil {
-		return nil, errors.New("not a JSON object")
-	}
 	known := jsonFields(reflect.TypeOf(v).Elem())
-	for k := range all {
-		if known[k] {
-			delete(all, k)
+	var custom map[string]json.RawMessage
+	for _, m := range ms {
+		if known[m.name] {
 			continue
 		}
 		for name := range known {
-			if strings.EqualFold(name, k) {
-				return nil, fmt.Errorf("property %q: names are case-sensitive (want %q)", k, name)
+			if strings.EqualFold(name, m.name) {
+				return nil, fmt.Errorf("property %q: names are case-sensitive (want %q)", m.name, name)
 			}
 		}
+		if custom == nil {
+			custom = map[string]json.RawMessage{}
+		}
+		custom[m.name] = bytes.Clone(m.value)
 	}
 	if err := json.Unmarshal(b, v); err != nil {
 		return nil, err
 	}
-	if len(all) == 0 {
-		all = nil
-	}
-	return all, nil
+	return custom, nil
 }
 
 // encodeProps encodes v (a pointer to a struct without JSON methods of its
@@ -849,6 +868,18 @@ func encodeProps(v any, custom map[string]json.RawMessage) ([]byte, error) {
 // jsonFields returns the JSON names of the fields of struct type t,
 // including those of embedded structs.
 func jsonFields(t reflect.Type) map[string]bool {
+	if f, ok := fieldCache.Load(t); ok {
+		return f.(map[string]bool)
+	}
+	f := fieldsOf(t)
+	fieldCache.Store(t, f)
+	return f
+}
+
+// fieldCache holds jsonFields' answers: a type's fields do not change.
+var fieldCache sync.Map // reflect.Type -> map[string]bool
+
+func fieldsOf(t reflect.Type) map[string]bool {
 	names := make(map[string]bool)
 	for i := range t.NumField() {
 		f := t.Field(i)
@@ -858,7 +889,7 @@ func jsonFields(t reflect.Type) map[string]bool {
 		}
 		name, _, _ := strings.Cut(tag, ",")
 		if f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct {
-			for n := range jsonFields(f.Type) {
+			for n := range fieldsOf(f.Type) {
 				names[n] = true
 			}
 			continue

@@ -85,48 +85,12 @@ func (n *Node) pruneStatuses(ctx context.Context, every time.Duration) {
 // collection.
 func (n *Node) reloadIntel(ctx context.Context) error {
 	start := time.Now()
-	cols, err := n.db.TAXIICollections(ctx)
-	if err != nil {
+	v := newIntelView(n)
+	if _, _, err := v.update(ctx); err != nil {
 		return err
 	}
-	objs := make(map[string][]intel.Object, len(cols))
-	var markings []intel.Object
-	for _, c := range cols {
-		raws, err := n.latestIntel(ctx, c.ID)
-		if err != nil {
-			return err
-		}
-		os := decodeIntel(raws)
-		for _, o := range os {
-			if o.ObjectType() == intel.TypeMarkingDefinition {
-				markings = append(markings, o)
-			}
-		}
-		objs[c.ID] = os
-	}
-	var entries []screen.IntelEntry
-	for _, c := range cols {
-		flags := intel.WalletFlags(append(slices.Clip(markings), objs[c.ID]...), n.now())
-		owners, err := n.flagOwners(ctx, c.ID, flags)
-		if err != nil {
-			return err
-		}
-		for _, f := range flags {
-			addr, err := n.parser.Parse(f.Address, chain.ParseChain(f.Chain))
-			if err != nil {
-				n.log.Warn("intel: unusable wallet address", "collection", c.ID, "indicator", f.Indicator, "err", err)
-				continue
-			}
-			marking := f.TLP.String()
-			if !f.Marked {
-				marking = "unmarked"
-			}
-			entries = append(entries, screen.IntelEntry{Address: addr, Flag: screen.IntelFlag{
-				Partner: owners[f.Indicator], Report: f.Report, Indicator: f.Indicator, Marking: marking, Category: "intel", Risk: screen.High, Modified: f.Modified}})
-		}
-	}
-	n.index.SetIntel(entries)
-	n.log.Debug("intel loaded", "flags", len(entries), "elapsed", time.Since(start).String())
+	n.index.SetIntel(v.entries())
+	n.log.Debug("intel loaded", "addresses", len(v.byAddr), "elapsed", time.Since(start).String())
 	return nil
 }
 
@@ -136,8 +100,7 @@ func (n *Node) latestIntel(ctx context.Context, collection string) ([]taxii.Obje
 	var raws []taxii.Object
 	var after time.Time
 	for {
-		page, err := n.db.TAXIIObjects(ctx, collection, taxii.Filter{AddedAfter: after, Versions: taxii.VersionFilter{Last: true},
-			Types: []string{intel.TypeIndicator, intel.TypeReport, intel.TypeMarkingDefinition}}, 10_000)
+		page, err := n.db.TAXIIObjects(ctx, collection, taxii.Filter{AddedAfter: after, Versions: taxii.VersionFilter{Last: true}, Types: intelTypes}, 10_000)
 		if err != nil {
 			return nil, fmt.Errorf("load intel of %s: %w", collection, err)
 		}
@@ -151,14 +114,353 @@ func (n *Node) latestIntel(ctx context.Context, collection string) ([]taxii.Obje
 	}
 }
 
+// intelChanged asks for the intelligence layer to be brought up to date.
+// Requests coalesce: a partner's report arriving in many chunks costs a
+// few updates, each reading what was added since the last.
+func (n *Node) intelChanged() {
+	select {
+	case n.intelDirty <- struct{}{}:
+	default:
+	}
+}
+
+// swapSpacing is how many times its own duration an intelligence layer
+// swap waits before the next.
+const swapSpacing = 4
+
+// intelExpiryCheck is how often indicators are checked for a passed
+// valid_until when nothing else changes.
+const intelExpiryCheck = time.Minute
+
+// reloadOnChange keeps the intelligence layer current until ctx ends. It
+// holds a view of every collection's flags and, on each change, reads
+// only what was added since (by date_added) and swaps the flags of the
+// addresses that changed in one go, so that a large report is indexed at
+// the pace it is stored rather than re-read whole for each page of it. A
+// deletion rebuilds the view from the store.
+func (n *Node) reloadOnChange(ctx context.Context) {
+	tick := time.NewTicker(intelExpiryCheck)
+	defer tick.Stop()
+	var v *intelView
+	var nextSwap time.Time
+	reread := false // the first read is what Index loaded: no change
+	for {
+		if v == nil {
+			if v = n.loadIntelView(ctx); v != nil && reread {
+				n.screeningChanged(ctx)
+			}
+			reread = true
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-n.intelDirty:
+		case <-tick.C:
+		}
+		if v == nil {
+			continue
+		}
+		// A swap rebuilds the layer: its cost grows with every flag
+		// held, not with the change. While a large report streams in,
+		// chunk after chunk, updates are spaced so that swapping takes
+		// at most a fifth of the time; the last chunk is flagged at
+		// most four swaps' time later.
+		if wait := time.Until(nextSwap); wait > 0 {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(wait):
+			}
+		}
+		start := time.Now()
+		// Imports hold mu while they swap a layer: the intelligence
+		// layer is swapped under it too, so that the first load
+		// (Index) and an update never cross.
+		n.mu.Lock()
+		touched, stale, err := v.update(ctx)
+		if err == nil && !stale && touched > 0 {
+			// One swap for everything added since the last update: a
+			// page of a partner's report, however many objects it holds.
+			t := time.Now()
+			n.index.SetIntel(v.entries())
+			nextSwap = time.Now().Add(swapSpacing * time.Since(t))
+		}
+		n.mu.Unlock()
+		switch {
+		case err != nil:
+			if ctx.Err() == nil {
+				n.log.Error("update intel; reading it again", "err", err)
+			}
+			v = nil
+		case stale:
+			v = nil
+		case touched > 0:
+			n.log.Debug("intel updated", "addresses", touched, "elapsed", time.Since(start).String())
+			n.screeningChanged(ctx)
+		}
+	}
+}
+
+// loadIntelView reads the intelligence layer whole from the store and
+// swaps it in, returning the view or nil if it could not be read.
+func (n *Node) loadIntelView(ctx context.Context) *intelView {
+	start := time.Now()
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	v := newIntelView(n)
+	if _, _, err := v.update(ctx); err != nil {
+		if ctx.Err() == nil {
+			n.log.Error("load intel", "err", err)
+		}
+		return nil
+	}
+	n.index.SetIntel(v.entries())
+	n.log.Debug("intel loaded", "addresses", len(v.byAddr), "elapsed", time.Since(start).String())
+	return v
+}
+
+// intelView is what the intelligence layer holds, kept by the node so
+// that it can be brought up to date with what was added since it was
+// read: per collection, the flags of its indicators; per address, every
+// flag on it.
+type intelView struct {
+	n    *Node
+	cols map[string]*colView
+	// markings are the marking definitions of every collection, by id:
+	// an indicator's TLP is read by content from any of them.
+	markings map[string]*intel.MarkingDefinition
+	byAddr   map[chain.Key][]addrFlag
+	addrs    map[chain.Key]chain.Address
+	// deletions is the TAXII server's count of deletions when the view
+	// was read from the store; another count means it is stale.
+	deletions uint64
+	loaded    bool
+}
+
+// colView is one collection's part of an intelView.
+type colView struct {
+	id    string
+	order int
+	// peer names the peer whose inbox the collection is, if it is one.
+	peer  string
+	flags intel.FlagSet
+	// after is the date_added of the last object read.
+	after time.Time
+	// entries are the flags each indicator (by FlagSet id) puts in the
+	// index; expires when those of an indicator with a valid_until end.
+	entries map[string][]screen.IntelEntry
+	expires map[string]time.Time
+}
+
+// addrFlag is one flag on an address and where it comes from.
+type addrFlag struct {
+	order int // the collection's
+	ind   string
+	flag  screen.IntelFlag
+}
+
+func newIntelView(n *Node) *intelView {
+	return &intelView{n: n, cols: map[string]*colView{}, markings: map[string]*intel.MarkingDefinition{},
+		byAddr: map[chain.Key][]addrFlag{}, addrs: map[chain.Key]chain.Address{}}
+}
+
+// intelTypes are the objects flags are read from.
+var intelTypes = []string{intel.TypeIndicator, intel.TypeReport, intel.TypeMarkingDefinition}
+
+// update reads what was added to each collection since the view last
+// did, and returns how many addresses' flags changed. stale reports a
+// deletion since the view was read, or collections ordered otherwise: it
+// must be read again, and nothing was changed.
+func (v *intelView) update(ctx context.Context) (touchedAddrs int, stale bool, err error) {
+	n := v.n
+	del := n.tx.Deletions()
+	if v.loaded && del != v.deletions {
+		return 0, true, nil
+	}
+	cols, err := n.db.TAXIICollections(ctx)
+	if err != nil {
+		return 0, false, err
+	}
+	// Flags are kept ordered by collection: a collection that came in
+	// before others reorders them, which the view does not follow.
+	for i, c := range cols {
+		if cv := v.cols[c.ID]; cv != nil && cv.order != i {
+			return 0, true, nil
+		}
+	}
+	now := n.now()
+	changed := map[*colView][]string{}
+	remark := false
+	for i, c := range cols {
+		cv := v.cols[c.ID]
+		if cv == nil {
+			cv = &colView{id: c.ID, entries: map[string][]screen.IntelEntry{}, expires: map[string]time.Time{}}
+			if p, ok := strings.CutPrefix(c.ID, inboxPrefix); ok {
+				cv.peer = p
+			}
+			v.cols[c.ID] = cv
+		}
+		cv.order = i
+		objs, err := v.read(ctx, cv)
+		if err != nil {
+			return 0, false, err
+		}
+		for _, o := range objs {
+			if m, ok := o.(*intel.MarkingDefinition); ok {
+				if old := v.markings[m.ID]; old == nil || !slices.Equal(markingLevel(old), markingLevel(m)) {
+					remark = true
+				}
+				v.markings[m.ID] = m
+			}
+		}
+		if ids := cv.flags.Add(objs); len(ids) > 0 {
+			changed[cv] = ids
+		}
+		for id, t := range cv.expires {
+			if !now.Before(t) {
+				changed[cv] = append(changed[cv], id)
+			}
+		}
+	}
+	v.deletions, v.loaded = del, true
+	if remark {
+		// A marking read anew may change the TLP of any indicator.
+		for _, cv := range v.cols {
+			changed[cv] = cv.flags.Indicators()
+		}
+	}
+	touched := map[chain.Key]bool{}
+	for cv, ids := range changed {
+		if err := v.reflag(ctx, cv, ids, now, touched); err != nil {
+			return 0, false, err
+		}
+	}
+	for k := range touched {
+		if len(v.byAddr[k]) == 0 {
+			delete(v.addrs, k)
+		}
+	}
+	return len(touched), false, nil
+}
+
+// markingLevel is what a marking definition says, for noticing a change.
+func markingLevel(m *intel.MarkingDefinition) []intel.TLP {
+	l, ok := intel.MarkingLevel(m)
+	if !ok {
+		return nil
+	}
+	return []intel.TLP{l}
+}
+
+// read returns the objects flags are read from that were added to a
+// collection since the view last read it, decoded, and moves its cursor.
+func (v *intelView) read(ctx context.Context, cv *colView) ([]intel.Object, error) {
+	var raws []taxii.Object
+	for {
+		page, err := v.n.db.TAXIIObjects(ctx, cv.id, taxii.Filter{AddedAfter: cv.after, Versions: taxii.VersionFilter{Last: true}, Types: intelTypes}, 10_000)
+		if err != nil {
+			return nil, fmt.Errorf("load intel of %s: %w", cv.id, err)
+		}
+		raws = append(raws, page.Objects...)
+		if len(page.Objects) > 0 {
+			cv.after = page.Objects[len(page.Objects)-1].DateAdded
+		}
+		if !page.More || len(page.Objects) == 0 {
+			return decodeIntel(raws), nil
+		}
+	}
+}
+
+// reflag recomputes the flags of a collection's indicators ids and puts
+// them on their addresses, noting every address whose flags changed.
+func (v *intelView) reflag(ctx context.Context, cv *colView, ids []string, now time.Time, touched map[chain.Key]bool) error {
+	ids = uniqueStrings(ids)
+	flags := make([][]intel.Flag, len(ids))
+	var all []intel.Flag
+	for i, id := range ids {
+		flags[i] = cv.flags.Flags(id, now, v.markings)
+		all = append(all, flags[i]...)
+	}
+	owners, err := v.n.flagOwners(ctx, cv, all)
+	if err != nil {
+		return err
+	}
+	for i, id := range ids {
+		for _, e := range cv.entries[id] {
+			k := e.Address.Key()
+			v.byAddr[k] = slices.DeleteFunc(v.byAddr[k], func(f addrFlag) bool { return f.order == cv.order && f.ind == id })
+			if len(v.byAddr[k]) == 0 {
+				delete(v.byAddr, k)
+			}
+			touched[k] = true
+		}
+		delete(cv.entries, id)
+		delete(cv.expires, id)
+		var entries []screen.IntelEntry
+		for _, f := range flags[i] {
+			addr, err := v.n.parser.Parse(f.Address, chain.ParseChain(f.Chain))
+			if err != nil {
+				v.n.log.Warn("intel: unusable wallet address", "collection", cv.id, "indicator", f.Indicator, "err", err)
+				continue
+			}
+			marking := f.TLP.String()
+			if !f.Marked {
+				marking = "unmarked"
+			}
+			e := screen.IntelEntry{Address: addr, Flag: screen.IntelFlag{Partner: owners[f.Indicator], Report: f.Report, Indicator: f.Indicator,
+				Marking: marking, Category: "intel", Risk: screen.High, Modified: f.Modified}}
+			entries = append(entries, e)
+			k := addr.Key()
+			af := addrFlag{order: cv.order, ind: id, flag: e.Flag}
+			list := v.byAddr[k]
+			at, _ := slices.BinarySearchFunc(list, af, compareAddrFlags)
+			v.byAddr[k] = slices.Insert(list, at, af)
+			v.addrs[k] = addr
+			touched[k] = true
+		}
+		if len(entries) > 0 {
+			cv.entries[id] = entries
+			if t, ok := cv.flags.Expires(id); ok {
+				cv.expires[id] = t
+			}
+		}
+	}
+	return nil
+}
+
+// compareAddrFlags orders an address's flags as a whole reload lists
+// them: by collection, then indicator.
+func compareAddrFlags(a, b addrFlag) int {
+	if a.order != b.order {
+		return a.order - b.order
+	}
+	return strings.Compare(a.ind, b.ind)
+}
+
+// entries lists every flag of the view, for SetIntel.
+func (v *intelView) entries() []screen.IntelEntry {
+	var out []screen.IntelEntry
+	for k, fs := range v.byAddr {
+		for _, f := range fs {
+			out = append(out, screen.IntelEntry{Address: v.addrs[k], Flag: f.flag})
+		}
+	}
+	return out
+}
+
+func uniqueStrings(s []string) []string {
+	slices.Sort(s)
+	return slices.Compact(s)
+}
+
 // flagOwners names who flagged each indicator: the peer whose inbox holds
 // it, else the object's owner (a partner that wrote into this node's
 // collection), "this node" for its own.
-func (n *Node) flagOwners(ctx context.Context, collection string, flags []intel.Flag) (map[string]string, error) {
+func (n *Node) flagOwners(ctx context.Context, cv *colView, flags []intel.Flag) (map[string]string, error) {
 	out := make(map[string]string, len(flags))
-	if p, ok := strings.CutPrefix(collection, inboxPrefix); ok {
+	if cv.peer != "" {
 		for _, f := range flags {
-			out[f.Indicator] = p
+			out[f.Indicator] = cv.peer
 		}
 		return out, nil
 	}
@@ -166,9 +468,9 @@ func (n *Node) flagOwners(ctx context.Context, collection string, flags []intel.
 	for _, f := range flags {
 		ids = append(ids, f.Indicator)
 	}
-	own, err := n.db.TAXIIOwners(ctx, ids)
+	own, err := n.db.TAXIIOwners(ctx, uniqueStrings(ids))
 	if err != nil {
-		return nil, fmt.Errorf("owners of %s's indicators: %w", collection, err)
+		return nil, fmt.Errorf("owners of %s's indicators: %w", cv.id, err)
 	}
 	for _, f := range flags {
 		// Owners are keyed by the lower-cased id: an indicator whose UUID
@@ -181,36 +483,6 @@ func (n *Node) flagOwners(ctx context.Context, collection string, flags []intel.
 		}
 	}
 	return out, nil
-}
-
-// intelChanged asks for the intelligence layer to be rebuilt. Rebuilding
-// reads every collection: requests coalesce, so that a partner's backlog
-// of many pages costs a few rebuilds, not one a page.
-func (n *Node) intelChanged() {
-	select {
-	case n.intelDirty <- struct{}{}:
-	default:
-	}
-}
-
-// reloadOnChange rebuilds the intelligence layer whenever objects were
-// stored, until ctx ends.
-func (n *Node) reloadOnChange(ctx context.Context) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-n.intelDirty:
-		}
-		n.mu.Lock()
-		err := n.reloadIntel(ctx)
-		n.mu.Unlock()
-		if err != nil && ctx.Err() == nil {
-			n.log.Error("reload intel", "err", err)
-		} else if err == nil {
-			n.screeningChanged(ctx)
-		}
-	}
 }
 
 // pollers returns a poller per peer, each pulling the peer's collection
@@ -297,14 +569,18 @@ func peerHTTPClient(p pebble.Peer) (*http.Client, error) {
 // and version); the server's ownership rules refuse what claims to be
 // this node's. The intelligence layer is rebuilt through OnChange.
 func (n *Node) receive(ctx context.Context, peer, inbox string, objs []taxii.Object) error {
-	raws := make([]json.RawMessage, 0, len(objs))
-	for _, o := range objs {
-		obj, err := intel.DecodeObject(o.Raw)
+	errs := make([]error, len(objs))
+	parallel(len(objs), func(i int) {
+		obj, err := intel.DecodeObject(objs[i].Raw)
 		if err == nil {
 			err = intel.Validate(obj)
 		}
-		if err != nil {
-			n.log.Warn("intel: rejected object from peer", "peer", peer, "id", o.ID, "err", err)
+		errs[i] = err
+	})
+	raws := make([]json.RawMessage, 0, len(objs))
+	for i, o := range objs {
+		if errs[i] != nil {
+			n.log.Warn("intel: rejected object from peer", "peer", peer, "id", o.ID, "err", errs[i])
 			continue
 		}
 		raws = append(raws, o.Raw)
@@ -320,6 +596,25 @@ func (n *Node) receive(ctx context.Context, peer, inbox string, objs []taxii.Obj
 		n.log.Warn("intel: peer objects not stored", "peer", peer, "failures", st.FailureCount, "first", st.Failures[0].Message)
 	}
 	return nil
+}
+
+// parallel calls f for 0..n-1 on every core, in contiguous runs.
+func parallel(n int, f func(i int)) {
+	workers := runtime.GOMAXPROCS(0)
+	if n < 64 {
+		workers = 1
+	}
+	chunk := (n + workers - 1) / workers
+	var wg sync.WaitGroup
+	for lo := 0; lo < n; lo += max(chunk, 1) {
+		hi := min(lo+chunk, n)
+		wg.Go(func() {
+			for i := lo; i < hi; i++ {
+				f(i)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // PeerSpec is a partner node to pull from, as `intel peer add` gives it.
@@ -440,28 +735,19 @@ type indicatorFields struct {
 // stored).
 func decodeIntel(raws []taxii.Object) []intel.Object {
 	out := make([]intel.Object, len(raws))
-	workers := runtime.GOMAXPROCS(0)
-	chunk := (len(raws) + workers - 1) / workers
-	var wg sync.WaitGroup
-	for lo := 0; lo < len(raws); lo += max(chunk, 1) {
-		hi := min(lo+chunk, len(raws))
-		wg.Go(func() {
-			for i := lo; i < hi; i++ {
-				o := raws[i]
-				if o.Type == intel.TypeIndicator {
-					var f indicatorFields
-					if json.Unmarshal(o.Raw, &f) == nil {
-						out[i] = &intel.Indicator{Common: intel.Common{ID: f.ID, Type: f.Type, Modified: f.Modified, Revoked: f.Revoked, Labels: f.Labels,
-							ObjectMarkingRefs: f.Markings, CreatedByRef: f.CreatedByRef}, Pattern: f.Pattern, PatternType: f.PatternType, ValidUntil: f.ValidUntil}
-					}
-					continue
-				}
-				if obj, err := intel.DecodeObject(o.Raw); err == nil {
-					out[i] = obj
-				}
+	parallel(len(raws), func(i int) {
+		o := raws[i]
+		if o.Type == intel.TypeIndicator {
+			var f indicatorFields
+			if json.Unmarshal(o.Raw, &f) == nil {
+				out[i] = &intel.Indicator{Common: intel.Common{ID: f.ID, Type: f.Type, Modified: f.Modified, Revoked: f.Revoked, Labels: f.Labels,
+					ObjectMarkingRefs: f.Markings, CreatedByRef: f.CreatedByRef}, Pattern: f.Pattern, PatternType: f.PatternType, ValidUntil: f.ValidUntil}
 			}
-		})
-	}
-	wg.Wait()
+			return
+		}
+		if obj, err := intel.DecodeObject(o.Raw); err == nil {
+			out[i] = obj
+		}
+	})
 	return slices.DeleteFunc(out, func(o intel.Object) bool { return o == nil })
 }

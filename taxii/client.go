@@ -1,6 +1,7 @@
 package taxii
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -82,6 +83,21 @@ const maxResponse = 1 << 30
 
 // do sends a request and returns the body of a 2xx answer.
 func (c *Client) do(ctx context.Context, method, path string, q url.Values, body []byte) ([]byte, http.Header, error) {
+	resp, u, err := c.send(ctx, method, path, q, body)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+	if err != nil {
+		return nil, nil, fmt.Errorf("taxii %s %s: read response: %w", method, u, err)
+	}
+	return b, resp.Header, nil
+}
+
+// send sends a request and returns a 2xx answer with its body unread,
+// and the URL asked; any other answer is a *ResponseError.
+func (c *Client) send(ctx context.Context, method, path string, q url.Values, body []byte) (*http.Response, string, error) {
 	u := c.base + c.root + path
 	if len(q) > 0 {
 		u += "?" + q.Encode()
@@ -92,7 +108,7 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 	}
 	req, err := http.NewRequestWithContext(ctx, method, u, rd)
 	if err != nil {
-		return nil, nil, fmt.Errorf("taxii %s %s: %w", method, u, err)
+		return nil, u, fmt.Errorf("taxii %s %s: %w", method, u, err)
 	}
 	req.Header.Set("Accept", MediaType)
 	if body != nil {
@@ -106,22 +122,19 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return nil, nil, fmt.Errorf("taxii %s %s: %w", method, u, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
-	if err != nil {
-		return nil, nil, fmt.Errorf("taxii %s %s: read response: %w", method, u, err)
+		return nil, u, fmt.Errorf("taxii %s %s: %w", method, u, err)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 		re := &ResponseError{StatusCode: resp.StatusCode}
 		var te Error
 		if json.Unmarshal(b, &te) == nil && te.Title != "" {
 			re.TAXII = &te
 		}
-		return nil, nil, fmt.Errorf("taxii %s %s: %w", method, u, re)
+		return nil, u, fmt.Errorf("taxii %s %s: %w", method, u, re)
 	}
-	return b, resp.Header, nil
+	return resp, u, nil
 }
 
 func (c *Client) getJSON(ctx context.Context, path string, q url.Values, v any) (http.Header, error) {
@@ -184,6 +197,34 @@ func (c *Client) Objects(ctx context.Context, collectionID string, addedAfter ti
 
 // ObjectsPage returns one page of a GET objects request.
 func (c *Client) ObjectsPage(ctx context.Context, collectionID string, q Query) (Result, error) {
+	var objs []Object
+	res, err := c.ObjectsStream(ctx, collectionID, q, 0, func(chunk []Object) error {
+		objs = append(objs, chunk...)
+		return nil
+	})
+	if err != nil {
+		return Result{}, err
+	}
+	res.Objects = objs
+	if res.Objects == nil {
+		res.Objects = []Object{}
+	}
+	return res, nil
+}
+
+// DefaultStreamChunk is how many objects ObjectsStream hands over at a
+// time unless told otherwise.
+const DefaultStreamChunk = 2000
+
+// ObjectsStream makes a GET objects request and decodes the answer as it
+// arrives, handing its objects to fn in order, chunk at a time (chunk <=
+// 0 is DefaultStreamChunk): a page of tens of thousands of objects is
+// worked on while the rest of it is still on the wire. An error from fn
+// stops the request and is returned. The Result has no Objects.
+func (c *Client) ObjectsStream(ctx context.Context, collectionID string, q Query, chunk int, fn func([]Object) error) (Result, error) {
+	if chunk <= 0 {
+		chunk = DefaultStreamChunk
+	}
 	v := url.Values{}
 	if !q.AddedAfter.IsZero() {
 		v.Set(paramAddedAfter, FormatTimestamp(q.AddedAfter))
@@ -206,31 +247,93 @@ func (c *Client) ObjectsPage(ctx context.Context, collectionID string, q Query) 
 	if len(q.SpecVersions) > 0 {
 		v.Set(paramSpecVersion, strings.Join(q.SpecVersions, ","))
 	}
-	var body struct {
-		More    bool              `json:"more"`
-		Next    string            `json:"next"`
-		Objects []json.RawMessage `json:"objects"`
-	}
 	path := "collections/" + url.PathEscape(collectionID) + "/objects/"
-	h, err := c.getJSON(ctx, path, v, &body)
+	resp, _, err := c.send(ctx, http.MethodGet, path, v, nil)
 	if err != nil {
 		return Result{}, err
 	}
-	res := Result{More: body.More, Next: body.Next, Objects: make([]Object, 0, len(body.Objects))}
-	for i, raw := range body.Objects {
-		o, _, err := decodeObject(raw)
-		if err != nil {
-			return Result{}, fmt.Errorf("taxii GET %s%s: object %d: %w", c.root, path, i, err)
-		}
-		res.Objects = append(res.Objects, o)
-	}
-	if res.DateAddedFirst, err = headerTime(h, "X-TAXII-Date-Added-First"); err != nil {
+	defer resp.Body.Close()
+	var res Result
+	if res.DateAddedFirst, err = headerTime(resp.Header, "X-TAXII-Date-Added-First"); err != nil {
 		return Result{}, fmt.Errorf("taxii GET %s%s: %w", c.root, path, err)
 	}
-	if res.DateAddedLast, err = headerTime(h, "X-TAXII-Date-Added-Last"); err != nil {
+	if res.DateAddedLast, err = headerTime(resp.Header, "X-TAXII-Date-Added-Last"); err != nil {
+		return Result{}, fmt.Errorf("taxii GET %s%s: %w", c.root, path, err)
+	}
+	if err := decodeEnvelope(io.LimitReader(resp.Body, maxResponse), &res, chunk, fn); err != nil {
 		return Result{}, fmt.Errorf("taxii GET %s%s: %w", c.root, path, err)
 	}
 	return res, nil
+}
+
+// decodeEnvelope reads a TAXII envelope from r, setting more and next in
+// res and handing the objects to fn chunk at a time.
+func decodeEnvelope(r io.Reader, res *Result, chunk int, fn func([]Object) error) error {
+	dec := json.NewDecoder(bufio.NewReaderSize(r, 256<<10))
+	if err := expectDelim(dec, '{'); err != nil {
+		return fmt.Errorf("decode response: %w", err)
+	}
+	batch := make([]Object, 0, chunk)
+	i := 0
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return fmt.Errorf("decode response: %w", err)
+		}
+		key, _ := t.(string)
+		switch key {
+		case "more":
+			err = dec.Decode(&res.More)
+		case "next":
+			err = dec.Decode(&res.Next)
+		case "objects":
+			if err := expectDelim(dec, '['); err != nil {
+				return fmt.Errorf("decode response: objects: %w", err)
+			}
+			for dec.More() {
+				var raw json.RawMessage
+				if err := dec.Decode(&raw); err != nil {
+					return fmt.Errorf("decode response: object %d: %w", i, err)
+				}
+				o, _, err := decodeObject(raw)
+				if err != nil {
+					return fmt.Errorf("object %d: %w", i, err)
+				}
+				i++
+				if batch = append(batch, o); len(batch) == chunk {
+					if err := fn(batch); err != nil {
+						return err
+					}
+					batch = make([]Object, 0, chunk)
+				}
+			}
+			err = expectDelim(dec, ']')
+		default:
+			var skip json.RawMessage
+			err = dec.Decode(&skip)
+		}
+		if err != nil {
+			return fmt.Errorf("decode response: %s: %w", key, err)
+		}
+	}
+	if err := expectDelim(dec, '}'); err != nil {
+		return fmt.Errorf("decode response: %w", err)
+	}
+	if len(batch) > 0 {
+		return fn(batch)
+	}
+	return nil
+}
+
+func expectDelim(dec *json.Decoder, want json.Delim) error {
+	t, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	if d, ok := t.(json.Delim); !ok || d != want {
+		return fmt.Errorf("want %q, got %v", want, t)
+	}
+	return nil
 }
 
 func headerTime(h http.Header, name string) (time.Time, error) {

@@ -11,14 +11,18 @@ import (
 	"github.com/tracehound/tracehound/intel"
 )
 
-// head is the part of a STIX object the package reads.
+// head is the part of a STIX object the package reads. Revoked and
+// CreatedByRef are kept as written, so that one decoding serves both the
+// lenient client and the server, which checks them (creatorOf).
 type head struct {
-	Type        string   `json:"type"`
-	ID          string   `json:"id"`
-	SpecVersion *string  `json:"spec_version"`
-	Created     *string  `json:"created"`
-	Modified    *string  `json:"modified"`
-	Markings    []string `json:"object_marking_refs"`
+	Type         string          `json:"type"`
+	ID           string          `json:"id"`
+	SpecVersion  *string         `json:"spec_version"`
+	Created      *string         `json:"created"`
+	Modified     *string         `json:"modified"`
+	Markings     []string        `json:"object_marking_refs"`
+	Revoked      json.RawMessage `json:"revoked"`
+	CreatedByRef json.RawMessage `json:"created_by_ref"`
 }
 
 // ParseObject reads and validates one STIX 2.1 object. The checks are the
@@ -35,78 +39,90 @@ func ParseObject(raw []byte) (Object, error) {
 // parseObject is ParseObject, also returning the canonical creator
 // ("" if none).
 func parseObject(raw []byte) (Object, string, error) {
-	o, err := parseVersioned(raw)
+	o, h, err := parseVersioned(raw)
 	if err != nil {
 		return o, "", err
 	}
-	creator, err := creatorOf(&o, o.Raw)
+	creator, err := creatorOf(&o, h)
 	return o, creator, err
 }
 
 // creatorOf reads what the server needs beyond the head of an object it
 // stores: revoked, and the created_by_ref, checked and made canonical.
-// They are not in the head, which the client decodes too, leniently.
-func creatorOf(o *Object, raw []byte) (string, error) {
-	var h struct {
-		Revoked      bool    `json:"revoked"`
-		CreatedByRef *string `json:"created_by_ref"`
-	}
-	if !bytes.Contains(raw, []byte(`"created_by_ref"`)) && !bytes.Contains(raw, []byte(`"revoked"`)) {
-		return "", nil
-	}
-	if err := json.Unmarshal(raw, &h); err != nil {
-		if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok && te.Field != "" {
-			return "", fmt.Errorf("property %s: wrong JSON type %s", te.Field, te.Value)
+// The client takes them as they come.
+func creatorOf(o *Object, h head) (string, error) {
+	if h.Revoked != nil {
+		if err := json.Unmarshal(h.Revoked, &o.Revoked); err != nil {
+			return "", fmt.Errorf("property revoked: wrong JSON type %s", jsonType(h.Revoked))
 		}
-		return "", err
 	}
-	o.Revoked = h.Revoked
-	if h.CreatedByRef == nil {
+	if h.CreatedByRef == nil || string(h.CreatedByRef) == "null" {
 		return "", nil
 	}
-	id, err := intel.CanonicalID(*h.CreatedByRef)
+	var ref string
+	if err := json.Unmarshal(h.CreatedByRef, &ref); err != nil {
+		return "", fmt.Errorf("property created_by_ref: wrong JSON type %s", jsonType(h.CreatedByRef))
+	}
+	id, err := intel.CanonicalID(ref)
 	if err != nil {
 		return "", fmt.Errorf("created_by_ref: %w", err)
 	}
 	if !strings.HasPrefix(id, intel.TypeIdentity+"--") {
-		return "", fmt.Errorf("created_by_ref %q: not an identity", *h.CreatedByRef)
+		return "", fmt.Errorf("created_by_ref %q: not an identity", ref)
 	}
 	return id, nil
 }
 
-func parseVersioned(raw []byte) (Object, error) {
+// jsonType names the JSON type of a value as encoding/json's errors do.
+func jsonType(v []byte) string {
+	switch v[0] {
+	case '"':
+		return "string"
+	case '{':
+		return "object"
+	case '[':
+		return "array"
+	case 't', 'f':
+		return "bool"
+	case 'n':
+		return "null"
+	}
+	return "number"
+}
+
+func parseVersioned(raw []byte) (Object, head, error) {
 	o, h, err := decodeObject(raw)
 	if err != nil {
-		return o, err
+		return o, h, err
 	}
 	if err := validTypeName(h.Type); err != nil {
-		return o, err
+		return o, h, err
 	}
 	if err := validID(h.ID, h.Type); err != nil {
-		return o, err
+		return o, h, err
 	}
 	sco := isSCO(h.Type, h.Created != nil)
 	if h.SpecVersion == nil && !sco {
-		return o, errors.New("spec_version is required")
+		return o, h, errors.New("spec_version is required")
 	}
 	if o.SpecVersion != "2.1" {
-		return o, fmt.Errorf("spec_version %q: only 2.1 is accepted", o.SpecVersion)
+		return o, h, fmt.Errorf("spec_version %q: only 2.1 is accepted", o.SpecVersion)
 	}
 	switch {
 	case sco:
 	case h.Type == "marking-definition":
 		if h.Created == nil {
-			return o, errors.New("created is required")
+			return o, h, errors.New("created is required")
 		}
 	default:
 		if h.Created == nil || h.Modified == nil {
-			return o, errors.New("created and modified are required")
+			return o, h, errors.New("created and modified are required")
 		}
 		if o.Modified.Before(o.Created) {
-			return o, errors.New("modified is before created")
+			return o, h, errors.New("modified is before created")
 		}
 	}
-	return o, nil
+	return o, h, nil
 }
 
 // decodeObject reads the common properties without validating them
@@ -120,11 +136,17 @@ func decodeObject(raw []byte) (Object, head, error) {
 		}
 		return o, h, fmt.Errorf("not a JSON object: %w", err)
 	}
-	var buf bytes.Buffer
-	if err := json.Compact(&buf, raw); err != nil {
-		return o, h, fmt.Errorf("not a JSON object: %w", err)
+	if compact(raw) {
+		// Objects from tracehound nodes and most producers come compact:
+		// kept as they are, not copied.
+		o.Raw = raw
+	} else {
+		var buf bytes.Buffer
+		if err := json.Compact(&buf, raw); err != nil {
+			return o, h, fmt.Errorf("not a JSON object: %w", err)
+		}
+		o.Raw = buf.Bytes()
 	}
-	o.Raw = buf.Bytes()
 	o.ID, o.Type, o.Markings = h.ID, h.Type, h.Markings
 	o.SpecVersion = "2.1" // what an observable without spec_version implies
 	if h.SpecVersion != nil {
@@ -249,4 +271,21 @@ func stampUnversioned(o *Object, added time.Time) {
 	if !o.Versioned() {
 		o.Version = added
 	}
+}
+
+// compact reports whether the valid JSON b holds no white space outside
+// its strings, as json.Compact would leave it.
+func compact(b []byte) bool {
+	in := false
+	for i := 0; i < len(b); i++ {
+		switch c := b[i]; {
+		case in && c == '\\':
+			i++
+		case c == '"':
+			in = !in
+		case !in && (c == ' ' || c == '\t' || c == '\n' || c == '\r'):
+			return false
+		}
+	}
+	return true
 }

@@ -1,6 +1,7 @@
 package taxii
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -65,7 +66,7 @@ func (s *Server) parseQuery(r *http.Request, token byte, allowed ...string) (que
 			if err != nil || n <= 0 {
 				return q, fmt.Errorf("limit %q is not a positive integer", vals[0])
 			}
-			q.limit = min(n, s.cfg.PageSize)
+			q.limit = min(n, s.cfg.MaxPageSize)
 		case paramNext:
 			t, err := decodeToken(token, vals[0])
 			if err != nil {
@@ -215,34 +216,34 @@ func setDateHeaders(h http.Header, objs []Object) {
 }
 
 // writeEnvelope writes the objects as they were received, without
-// decoding them again.
+// decoding them again, through a small buffer: a page of tens of
+// thousands of objects is not copied into one body first. The objects go
+// first, so that a client decoding as it reads handles them while the
+// rest arrives.
 func writeEnvelope(w http.ResponseWriter, objs []Object, more bool, next string) {
-	n := 64 + len(next)
-	for _, o := range objs {
-		n += len(o.Raw) + 1
-	}
-	b := make([]byte, 0, n)
-	b = append(b, `{"more":`...)
-	b = strconv.AppendBool(b, more)
-	if next != "" {
-		b = append(b, `,"next":`...)
-		b = strconv.AppendQuote(b, next)
-	}
-	if len(objs) > 0 {
-		b = append(b, `,"objects":[`...)
-		for i, o := range objs {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = append(b, o.Raw...)
-		}
-		b = append(b, ']')
-	}
-	b = append(b, '}')
 	setDateHeaders(w.Header(), objs)
 	w.Header().Set("Content-Type", MediaType)
 	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(b)
+	bw := bufio.NewWriterSize(w, 64<<10)
+	bw.WriteByte('{')
+	if len(objs) > 0 {
+		bw.WriteString(`"objects":[`)
+		for i, o := range objs {
+			if i > 0 {
+				bw.WriteByte(',')
+			}
+			bw.Write(o.Raw)
+		}
+		bw.WriteString("],")
+	}
+	bw.WriteString(`"more":`)
+	bw.WriteString(strconv.FormatBool(more))
+	if next != "" {
+		bw.WriteString(`,"next":`)
+		bw.WriteString(strconv.Quote(next))
+	}
+	bw.WriteByte('}')
+	_ = bw.Flush()
 }
 
 type manifestRecord struct {
@@ -452,6 +453,7 @@ func (s *Server) deleteObject(w http.ResponseWriter, r *http.Request) {
 	if vs[0].Type == intel.TypeMarkingDefinition {
 		s.markings.forget()
 	}
+	s.deletions.Add(1)
 	e := Event{Time: s.cfg.Now().UTC(), Partner: partner, Action: ActionDeleted, Collection: c.ID, Resource: "objects", ObjectIDs: []string{id}, Reason: strconv.Itoa(n) + " versions"}
 	if err := s.audit.Record(ctx, e); err != nil {
 		s.internal(w, r, fmt.Errorf("audit delete: %w", err))

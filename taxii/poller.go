@@ -17,16 +17,22 @@ type PollerConfig struct {
 	Peer       string
 	Collection string
 	Cursors    CursorStore
-	// Handle receives each page of new objects. The cursor moves past a
-	// page only once Handle has returned nil for it, so a failure or a
-	// restart hands the page over again: Handle should be idempotent
-	// (it is when it stores by id and version).
+	// Handle receives the new objects in order, a chunk at a time, while
+	// the rest of the page is still arriving: it runs on its own
+	// goroutine, beside the decoding of the next chunk. The cursor moves
+	// past a page only once Handle has returned nil for every chunk of
+	// it, so a failure or a restart hands the page over again: Handle
+	// should be idempotent (it is when it stores by id and version).
 	Handle func(ctx context.Context, objs []Object) error
 	// Interval is the wait between passes (default 5 minutes).
 	Interval time.Duration
-	// PageSize is the limit asked for (default 1000; the partner may
-	// send fewer).
+	// PageSize is the limit asked for (default DefaultMaxPageSize; the
+	// partner may send fewer). Large pages take a large report in one
+	// request.
 	PageSize int
+	// Chunk is the most objects handed to Handle at once (default
+	// DefaultStreamChunk).
+	Chunk int
 	// MinBackoff and MaxBackoff bound the wait after a failed pass
 	// (defaults 1 second and 5 minutes); it doubles with each failure.
 	MinBackoff time.Duration
@@ -56,7 +62,10 @@ func NewPoller(cfg PollerConfig) (*Poller, error) {
 		cfg.Interval = 5 * time.Minute
 	}
 	if cfg.PageSize <= 0 {
-		cfg.PageSize = DefaultPageSize
+		cfg.PageSize = DefaultMaxPageSize
+	}
+	if cfg.Chunk <= 0 {
+		cfg.Chunk = DefaultStreamChunk
 	}
 	if cfg.MinBackoff <= 0 {
 		cfg.MinBackoff = time.Second
@@ -111,7 +120,8 @@ func (p *Poller) Poll(ctx context.Context) (int, error) {
 	total := 0
 	for {
 		q := Query{AddedAfter: cur.AddedAfter, Limit: p.cfg.PageSize, Next: cur.Next}
-		res, err := p.cfg.Client.ObjectsPage(ctx, p.cfg.Collection, q)
+		res, n, err := p.page(ctx, q)
+		total += n
 		if err != nil && cur.Next != "" && StatusCode(err) == http.StatusBadRequest {
 			// The partner no longer knows its token: resume after the
 			// last object handed over instead.
@@ -121,12 +131,6 @@ func (p *Poller) Poll(ctx context.Context) (int, error) {
 		}
 		if err != nil {
 			return total, fmt.Errorf("poll %s/%s: %w", p.cfg.Peer, p.cfg.Collection, err)
-		}
-		if len(res.Objects) > 0 {
-			if err := p.cfg.Handle(ctx, res.Objects); err != nil {
-				return total, fmt.Errorf("poll %s/%s: handle %d objects: %w", p.cfg.Peer, p.cfg.Collection, len(res.Objects), err)
-			}
-			total += len(res.Objects)
 		}
 		next := cur
 		if res.DateAddedLast.After(next.Last) {
@@ -159,6 +163,46 @@ func (p *Poller) Poll(ctx context.Context) (int, error) {
 		}
 		cur = next
 	}
+}
+
+// page fetches one page, decoding it as it arrives and handing its
+// chunks to Handle on another goroutine, and returns the page's result
+// and how many objects Handle took.
+func (p *Poller) page(ctx context.Context, q Query) (Result, int, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	chunks := make(chan []Object, 2)
+	handled := 0
+	done := make(chan error, 1)
+	go func() {
+		var err error
+		for c := range chunks {
+			if err != nil {
+				continue
+			}
+			if err = p.cfg.Handle(ctx, c); err != nil {
+				err = fmt.Errorf("handle %d objects: %w", len(c), err)
+				cancel()
+				continue
+			}
+			handled += len(c)
+		}
+		done <- err
+	}()
+	res, err := p.cfg.Client.ObjectsStream(ctx, p.cfg.Collection, q, p.cfg.Chunk, func(c []Object) error {
+		select {
+		case chunks <- c:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	})
+	close(chunks)
+	if herr := <-done; herr != nil {
+		// The stream stopped because Handle failed: that is the cause.
+		return res, handled, herr
+	}
+	return res, handled, err
 }
 
 func (c Cursor) equal(d Cursor) bool {

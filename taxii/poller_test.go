@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -239,5 +240,90 @@ func TestPollerStaleToken(t *testing.T) {
 	}
 	if _, err := taxii.NewPoller(taxii.PollerConfig{Client: cl}); err == nil {
 		t.Error("a poller without a collection was made")
+	}
+}
+
+// TestPollerChunks: a page larger than a chunk reaches Handle in order,
+// chunk by chunk; a chunk that fails leaves the cursor where it was, and
+// the next pass hands the whole page over again.
+func TestPollerChunks(t *testing.T) {
+	ctx := context.Background()
+	a := newNode(t, nil)
+	a.post("shared", greens(0, 23)...)
+	cl := taxii.NewClient(a.srv.URL, "tracehound", a.keys["carol"], a.srv.Client())
+	cursors := taxii.NewMemStore()
+	var sizes []int
+	var ids []string
+	fail := 3 // the third chunk fails once
+	p, err := taxii.NewPoller(taxii.PollerConfig{Client: cl, Peer: "a", Collection: "shared", Cursors: cursors, Chunk: 5,
+		Handle: func(_ context.Context, objs []taxii.Object) error {
+			if fail--; fail == 0 {
+				return errors.New("disk full")
+			}
+			sizes = append(sizes, len(objs))
+			for _, o := range objs {
+				ids = append(ids, o.ID)
+			}
+			return nil
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := p.Poll(ctx); err == nil || n != 10 {
+		t.Fatalf("failing pass: %d %v", n, err)
+	}
+	if cur, _ := cursors.TAXIICursor(ctx, "a", "shared"); !cur.AddedAfter.IsZero() || cur.Next != "" {
+		t.Fatalf("the cursor moved past a page not handled: %+v", cur)
+	}
+	sizes, ids = nil, nil
+	if n, err := p.Poll(ctx); err != nil || n != 23 {
+		t.Fatalf("second pass: %d %v", n, err)
+	}
+	if !slices.Equal(sizes, []int{5, 5, 5, 5, 3}) {
+		t.Errorf("chunks of %v", sizes)
+	}
+	for i, id := range ids {
+		if id != taxiitest.ID("indicator", i) {
+			t.Fatalf("object %d is %s, want %s", i, id, taxiitest.ID("indicator", i))
+		}
+	}
+}
+
+// TestClientStream: the envelope's members may come in any order, and
+// unknown ones are skipped; a broken object fails the request.
+func TestClientStream(t *testing.T) {
+	obj := string(taxiitest.Indicator(1, taxiitest.Created(), intel.MarkingTLP2Green))
+	for _, tc := range []struct {
+		body    string
+		objects int
+		more    bool
+		next    string
+		err     string
+	}{
+		{`{"more":true,"next":"abc","objects":[` + obj + `,` + obj + `]}`, 2, true, "abc", ""},
+		{`{"objects":[` + obj + `],"x-vendor":{"a":[1,{"b":"]"}]},"more":false}`, 1, false, "", ""},
+		{`{"more":false}`, 0, false, "", ""},
+		{`{"objects":[` + obj + `,{"type":5}]}`, 0, false, "", "object 1"},
+		{`{"objects":[` + obj, 0, false, "", "decode response"},
+		{`[]`, 0, false, "", "decode response"},
+	} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", taxii.MediaType)
+			w.Write([]byte(tc.body))
+		}))
+		n := 0
+		res, err := taxii.NewClient(srv.URL, "tracehound", "k", nil).ObjectsStream(context.Background(), "c", taxii.Query{}, 1, func(objs []taxii.Object) error {
+			n += len(objs)
+			return nil
+		})
+		srv.Close()
+		switch {
+		case tc.err != "":
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%s: %v, want %q", tc.body, err, tc.err)
+			}
+		case err != nil || n != tc.objects || res.More != tc.more || res.Next != tc.next:
+			t.Errorf("%s: %d objects, %+v, %v", tc.body, n, res, err)
+		}
 	}
 }

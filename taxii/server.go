@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tracehound/tracehound/auth"
@@ -29,6 +30,7 @@ const (
 const (
 	DefaultAPIRoot          = "tracehound"
 	DefaultPageSize         = 1000
+	DefaultMaxPageSize      = 50_000
 	DefaultMaxContentLength = 100 << 20
 	DefaultStatusRetention  = 24 * time.Hour
 	DefaultStatusLimit      = 10_000
@@ -51,8 +53,12 @@ type Config struct {
 	Contact     string
 	// APIRoot names the one API root, served at /taxii2/<APIRoot>/.
 	APIRoot string
-	// PageSize is both the default and the largest limit of a page.
-	PageSize int
+	// PageSize is the limit of a page that asks for none; MaxPageSize
+	// the largest a request may ask for (at least PageSize). A partner
+	// pulling a large report asks for large pages, so that it takes the
+	// report in one request rather than in dozens.
+	PageSize    int
+	MaxPageSize int
 	// MaxContentLength is the largest request body, in bytes.
 	MaxContentLength int64
 	// StatusRetention is how long the status of an add request can be
@@ -94,7 +100,8 @@ type Config struct {
 	// changed a collection (a partner's request, AddObjects or
 	// AddObjectsFrom), after the change is committed, so that screening
 	// sees it at once. It runs on the request's goroutine: it should
-	// only signal.
+	// only signal. What was added can be read back by date_added after
+	// the last object seen; a delete counts in Deletions.
 	OnChange func(ctx context.Context, collection string)
 	Now      func() time.Time
 	Logger   *slog.Logger
@@ -119,7 +126,16 @@ type Server struct {
 	last map[string]time.Time // newest date_added per collection, once read
 
 	markings markingLevels
+
+	// deletions counts the deletes that changed a collection.
+	deletions atomic.Uint64
 }
+
+// Deletions counts the deletes that changed a collection since the
+// server was made. Additions can be followed by date_added; a reader that
+// keeps a view of the collections up to date that way sees from this
+// count that it must read them again.
+func (s *Server) Deletions() uint64 { return s.deletions.Load() }
 
 // New returns a server over cfg.
 func New(cfg Config) *Server {
@@ -132,6 +148,10 @@ func New(cfg Config) *Server {
 	if cfg.PageSize <= 0 {
 		cfg.PageSize = DefaultPageSize
 	}
+	if cfg.MaxPageSize <= 0 {
+		cfg.MaxPageSize = max(DefaultMaxPageSize, cfg.PageSize)
+	}
+	cfg.MaxPageSize = max(cfg.MaxPageSize, cfg.PageSize)
 	if cfg.MaxContentLength <= 0 {
 		cfg.MaxContentLength = DefaultMaxContentLength
 	}

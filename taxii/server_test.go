@@ -86,7 +86,7 @@ func newNode(t *testing.T, configure func(*taxii.Config)) *node {
 		n.keys[name] = secret
 	}
 	as := api.New(api.Config{Keys: auth.NewKeyring(keys)})
-	cfg := taxii.Config{Store: n.store, Auditor: n.audit, PageSize: 20, Title: "test node"}
+	cfg := taxii.Config{Store: n.store, Auditor: n.audit, PageSize: 20, MaxPageSize: 20, Title: "test node"}
 	if configure != nil {
 		configure(&cfg)
 	}
@@ -477,7 +477,7 @@ func TestPagination(t *testing.T) {
 	// Unmarked observables are AMBER by default: bob is named in mixed.
 	n.post("mixed", objs...)
 
-	// Follow next: PageSize caps the limit at 20.
+	// Follow next: MaxPageSize caps the limit at 20.
 	var got []string
 	var lasts []string
 	q := "limit=100"
@@ -679,6 +679,10 @@ func TestDelete(t *testing.T) {
 	}
 	wantError(t, n.get(path, "bob"), http.StatusNotFound)
 	wantError(t, n.do("DELETE", path, "alice", nil), http.StatusNotFound)
+	// Two deletes changed the collection; the refused one did not.
+	if d := n.taxii.Deletions(); d != 2 {
+		t.Errorf("%d deletions counted", d)
+	}
 	if d := n.audit.find(taxii.ActionDeleted, "alice"); len(d) != 2 || d[0].ObjectIDs[0] != id {
 		t.Errorf("deletes audited: %+v", d)
 	}

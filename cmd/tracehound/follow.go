@@ -69,6 +69,7 @@ func addChainNodeFlags(fl *pflag.FlagSet, cn *node.ChainNode, urlFlag, prefix st
 		fl.IntVar(&cn.Eth.Concurrency, prefix+"concurrency", ethrpc.DefaultConcurrency, "JSON-RPC batches in flight")
 		fl.IntVar(&cn.Eth.BatchSize, prefix+"rpc-batch", ethrpc.DefaultBatchSize, "blocks per JSON-RPC batch")
 		fl.IntVar(&cn.Eth.Retries, prefix+"retries", ethrpc.DefaultRetries, "retries of a failed request before giving up")
+		fl.StringVar(&cn.Eth.HeadsURL, prefix+"heads-url", "", "the node's WebSocket URL (ws, wss) to subscribe to new heads on when its JSON-RPC URL is http; a ws URL subscribes on its own")
 	case chain.Bitcoin:
 		fl.StringVar(&cn.BtcNetwork, prefix+"net", "mainnet", "network: mainnet, testnet3, testnet4, signet, regtest, simnet")
 		fl.StringVar(&cn.URL, urlFlag, "", "Bitcoin node JSON-RPC URL, e.g. http://127.0.0.1:8332")

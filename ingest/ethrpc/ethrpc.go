@@ -73,6 +73,11 @@ type SourceOptions struct {
 	Timeout time.Duration
 	// Traces is TracesAuto (the default when empty), TracesOn or TracesOff.
 	Traces string
+	// HeadsURL is a WebSocket endpoint (ws, wss) of the same node to
+	// subscribe to new heads on, for a node read over http(s): blocks
+	// are then ingested the moment they exist rather than at the next
+	// poll. A node read over ws or wss subscribes on its own connection.
+	HeadsURL string
 }
 
 func (o *SourceOptions) defaults() error {
@@ -100,6 +105,9 @@ func (o *SourceOptions) defaults() error {
 	default:
 		return fmt.Errorf("traces mode %q: want %s, %s or %s", o.Traces, TracesAuto, TracesOn, TracesOff)
 	}
+	if o.HeadsURL != "" && !isWebSocket(o.HeadsURL) {
+		return fmt.Errorf("heads URL %s: want a ws or wss URL", redactURL(o.HeadsURL))
+	}
 	return nil
 }
 
@@ -125,6 +133,9 @@ type Source struct {
 	opts    SourceOptions
 	traces  bool
 	warning string
+	// ws is set when the node is read over WebSocket, which carries
+	// subscriptions.
+	ws bool
 	// noBlockReceipts is set once the node is found to lack
 	// eth_getBlockReceipts; receipts are then read one by one.
 	noBlockReceipts atomic.Bool
@@ -150,7 +161,7 @@ func NewSource(ctx context.Context, rawURL string, opts SourceOptions) (*Source,
 	if err != nil {
 		return nil, fmt.Errorf("eth source %s: %w", node, err)
 	}
-	s := &Source{c: c, node: node, opts: opts}
+	s := &Source{c: c, node: node, opts: opts, ws: isWebSocket(rawURL)}
 	var id hexutil.Big
 	if err := s.call(ctx, &id, "eth_chainId"); err != nil {
 		c.Close()

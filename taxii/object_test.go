@@ -1,0 +1,39 @@
+package taxii
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+)
+
+// FuzzParseObject: parsing never panics; an object it accepts keeps its
+// JSON compacted (as json.Compact leaves it), and parses again to the
+// same object with the same creator.
+func FuzzParseObject(f *testing.F) {
+	for _, s := range []string{
+		`{"type":"indicator","spec_version":"2.1","id":"indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f","created":"2025-01-01T00:00:00Z","modified":"2025-01-02T00:00:00.123Z","created_by_ref":"identity--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f","revoked":true}`,
+		"{ \"type\" : \"ipv4-addr\", \"id\":\"ipv4-addr--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f\", \"value\":\"a \\\" b\" }",
+		`{"type":"note","id":"note--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f","spec_version":"2.1","created":"2025-01-01T00:00:00Z","modified":"2025-01-01T00:00:00Z","created_by_ref":5}`,
+		`{"type":"x-thing","id":"x-thing--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f","revoked":"yes"}`,
+		`[1]`, `{`, `null`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		o, creator, err := parseObject(raw)
+		if err != nil {
+			return
+		}
+		var want bytes.Buffer
+		if err := json.Compact(&want, raw); err != nil {
+			t.Fatalf("%q accepted but does not compact: %v", raw, err)
+		}
+		if !bytes.Equal(o.Raw, want.Bytes()) {
+			t.Fatalf("%q kept as %q, compacted %q", raw, o.Raw, want.Bytes())
+		}
+		again, creator2, err := parseObject(o.Raw)
+		if err != nil || again.ID != o.ID || !again.Version.Equal(o.Version) || again.Revoked != o.Revoked || creator2 != creator {
+			t.Fatalf("%q: parsed again as %+v %q %v, first %+v %q", raw, again, creator2, err, o, creator)
+		}
+	})
+}
