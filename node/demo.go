@@ -2,12 +2,15 @@ package node
 
 import (
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -52,7 +55,7 @@ func (n *Node) LoadDemo(ctx context.Context, shared string, reload bool, out io.
 	if err := n.demoBlocks(ctx, shared, out); err != nil {
 		return Demo{}, err
 	}
-	truth, err := n.demoSimulation(ctx, out)
+	truth, err := n.demoSimulation(ctx, shared, out)
 	if err != nil {
 		return Demo{}, err
 	}
@@ -165,8 +168,10 @@ func (n *Node) demoBlocks(ctx context.Context, shared string, out io.Writer) err
 // demoSimulation writes a simulated Bybit-style theft on Ethereum (split
 // wallets, peel chains, a mixer, a bridge, a DEX swap, deposits at
 // exchanges, among ordinary traffic) on first run, so that a trace can be
-// tried end to end.
-func (n *Node) demoSimulation(ctx context.Context, out io.Writer) (*sim.Truth, error) {
+// tried end to end. The theft leaves the real victim's cold wallet for the
+// real exploiter's address, read from the incident file, so that what the
+// demo traces is named as investigators name it.
+func (n *Node) demoSimulation(ctx context.Context, shared string, out io.Writer) (*sim.Truth, error) {
 	truthPath := filepath.Join(n.Dir(), "demo-simulation.json")
 	if _, ok, err := n.db.Graph().Tip(ctx, chain.Ethereum); err != nil {
 		return nil, err
@@ -180,13 +185,64 @@ func (n *Node) demoSimulation(ctx context.Context, out io.Writer) (*sim.Truth, e
 		fmt.Fprintf(out, "  ethereum: simulated theft already stored (tx %s)\n", truth.TheftTx)
 		return &truth, nil
 	}
-	truth, st, err := n.Simulate(ctx, Simulation{Seed: 1, Background: 100_000, TruthPath: truthPath})
+	s := Simulation{Seed: 1, Background: 100_000, TruthPath: truthPath}
+	incident := filepath.Join(shared, "incidents", "bybit-2025-addresses.csv")
+	var err error
+	if s.Victim, s.Thief, err = incidentParties(incident); errors.Is(err, fs.ErrNotExist) {
+		fmt.Fprintf(out, "  ethereum: no %s; the simulated theft's addresses are made up\n", incident)
+	} else if err != nil {
+		return nil, err
+	}
+	truth, st, err := n.Simulate(ctx, s)
 	if err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(out, "  ethereum: simulated theft of %s wei laundered among %d transfers in %s (SIMULATED data; ground truth in %s)\n",
-		truth.Theft, st.Transfers, st.Elapsed.Round(time.Millisecond), truthPath)
+	fmt.Fprintf(out, "  ethereum: simulated theft of %s wei from %s to %s laundered among %d transfers in %s (SIMULATED data; ground truth in %s)\n",
+		truth.Theft, truth.Victim, truth.Thief, st.Transfers, st.Elapsed.Round(time.Millisecond), truthPath)
 	return truth, nil
+}
+
+// incidentParties reads an incident's address file (incident, chain,
+// address, role, ...) for the victim's cold wallet and the address the
+// theft went to.
+func incidentParties(path string) (victim, thief string, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", "", err
+	}
+	defer f.Close()
+	r := csv.NewReader(f)
+	r.FieldsPerRecord = -1
+	head, err := r.Read()
+	if err != nil {
+		return "", "", fmt.Errorf("%s: %w", path, err)
+	}
+	addrCol, roleCol := slices.Index(head, "address"), slices.Index(head, "role")
+	if addrCol < 0 || roleCol < 0 {
+		return "", "", fmt.Errorf("%s: no address or role column", path)
+	}
+	for {
+		rec, err := r.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return "", "", fmt.Errorf("%s: %w", path, err)
+		}
+		if len(rec) <= max(addrCol, roleCol) {
+			continue
+		}
+		switch role := rec[roleCol]; {
+		case strings.HasPrefix(role, "victim cold wallet"):
+			victim = rec[addrCol]
+		case strings.HasPrefix(role, "attacker direct theft"):
+			thief = rec[addrCol]
+		}
+	}
+	if victim == "" || thief == "" {
+		return "", "", fmt.Errorf("%s: no victim cold wallet or attacker direct theft row", path)
+	}
+	return victim, thief, nil
 }
 
 // Simulation is a laundering scenario to write into the store.
@@ -197,7 +253,9 @@ type Simulation struct {
 	Background int
 	// TruthPath, if set, receives the ground truth as JSON.
 	TruthPath string
-	Progress  func(ingest.Progress)
+	// Victim and Thief, if set, name the theft's parties (sim.Config).
+	Victim, Thief string
+	Progress      func(ingest.Progress)
 }
 
 // Simulate generates a scenario, ingests it, tags its services (the
@@ -207,6 +265,7 @@ type Simulation struct {
 func (n *Node) Simulate(ctx context.Context, s Simulation) (*sim.Truth, ingest.Stats, error) {
 	cfg := sim.DefaultConfig()
 	cfg.Seed, cfg.Background = s.Seed, s.Background
+	cfg.Victim, cfg.Thief = s.Victim, s.Thief
 	sc, err := sim.Generate(cfg)
 	if err != nil {
 		return nil, ingest.Stats{}, err
