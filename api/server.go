@@ -14,7 +14,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"golang.org/x/sync/semaphore"
 
 	"github.com/tracehound/tracehound/auth"
 	"github.com/tracehound/tracehound/chain"
@@ -89,7 +88,9 @@ type Server struct {
 	jobs    jobs
 	guard   *auth.Guard
 	// inflight bounds the request bytes held at once.
-	inflight *semaphore.Weighted
+	inflight *inflight
+	// refusedLog samples the log lines of refused requests.
+	refusedLog sampler
 }
 
 // Default limits.
@@ -118,6 +119,7 @@ func New(cfg Config) *Server {
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, metrics: newMetrics(cfg.Index), mux: http.NewServeMux(), started: time.Now(), guard: &auth.Guard{Keys: cfg.Keys},
 		inflight: newInflight(cfg.MaxInFlight)}
+	s.refusedLog.per = 20
 	s.routes()
 	return s
 }
@@ -184,7 +186,7 @@ func (s *Server) Handle(pattern string, role auth.Role, h http.HandlerFunc) {
 
 // HandleWith adds a route of another domain as Handle does, with o.
 func (s *Server) HandleWith(o auth.RouteOptions, pattern string, role auth.Role, h http.HandlerFunc) {
-	s.handleWith(o, pattern, role, h)
+	s.handleWith(o, pattern, role, s.withBody(h))
 }
 
 // handle wraps h with request ids, authentication, authorisation, metrics
@@ -219,6 +221,10 @@ func (s *Server) handleWith(o auth.RouteOptions, pattern string, role auth.Role,
 				lvl = slog.LevelError
 			} else if rw.status == http.StatusUnauthorized || rw.status == http.StatusForbidden {
 				lvl = slog.LevelWarn
+				if !s.refusedLog.allow(start) {
+					// A flood of refusals: the metrics count them all.
+					return
+				}
 			}
 			s.log.LogAttrs(r.Context(), lvl, "request",
 				slog.String("id", id), slog.String("method", r.Method), slog.String("route", route),

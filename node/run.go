@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/debug"
 	"time"
 
 	"github.com/oklog/run"
@@ -39,6 +40,11 @@ type ServeConfig struct {
 	Followers []Follower
 	// Limits bound what clients may hold of the server.
 	Limits Limits
+	// MemoryLimit, if positive, is the soft limit of the process's memory
+	// (runtime/debug.SetMemoryLimit, as GOMEMLIMIT): under it the garbage
+	// collector works harder rather than let the heap grow to twice
+	// what is live when batches arrive together.
+	MemoryLimit int64
 	// Ready, if set, is called with the listening address once serving.
 	Ready func(addr string)
 }
@@ -74,6 +80,10 @@ func (n *Node) Serve(ctx context.Context, c ServeConfig) error {
 	}
 	if c.Poll <= 0 {
 		c.Poll = 30 * time.Second
+	}
+	if c.MemoryLimit > 0 {
+		// The process is the server: its memory is the server's to bound.
+		debug.SetMemoryLimit(c.MemoryLimit)
 	}
 	idx, err := n.Index(ctx)
 	if err != nil {
