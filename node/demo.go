@@ -23,6 +23,7 @@ import (
 	"github.com/tracehound/tracehound/ingest/blkfile"
 	"github.com/tracehound/tracehound/sanctions"
 	"github.com/tracehound/tracehound/sim"
+	"github.com/tracehound/tracehound/tags"
 )
 
 // Demo is what LoadDemo loaded: the simulated theft to trace and the
@@ -37,7 +38,8 @@ type Demo struct {
 
 // LoadDemo imports the real data set in shared (the OFAC SDN list
 // versions, the GraphSense and Etherscan attribution tags, the first
-// 14,132 Bitcoin blocks), adds a simulated Bybit-style theft on Ethereum
+// 14,132 Bitcoin blocks, the Bybit incident's attacker addresses as
+// stolen funds), adds a simulated Bybit-style theft on Ethereum
 // (marked as simulated, with its ground truth beside the store) and makes
 // an API key, writing what it does to out. Data already imported is not
 // imported again unless reload.
@@ -141,7 +143,16 @@ func (n *Node) demoTags(ctx context.Context, shared string, reload bool, out io.
 		}
 		fmt.Fprintf(out, "  tags: %s imported in %s: %s\n", filepath.Base(p), time.Since(t).Round(time.Millisecond), rep)
 	}
-	return nil
+	incident := filepath.Join(shared, "incidents", "bybit-2025-addresses.csv")
+	rows, err := readIncident(incident)
+	if errors.Is(err, fs.ErrNotExist) {
+		n.log.Warn("incident file missing, skipped", "path", incident)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return n.demoIncidentTags(ctx, incident, rows, out)
 }
 
 // demoBlocks ingests the real early mainnet block file, so that address
@@ -187,11 +198,16 @@ func (n *Node) demoSimulation(ctx context.Context, shared string, out io.Writer)
 	}
 	s := Simulation{Seed: 1, Background: 100_000, TruthPath: truthPath}
 	incident := filepath.Join(shared, "incidents", "bybit-2025-addresses.csv")
-	var err error
-	if s.Victim, s.Thief, err = incidentParties(incident); errors.Is(err, fs.ErrNotExist) {
+	rows, err := readIncident(incident)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
 		fmt.Fprintf(out, "  ethereum: no %s; the simulated theft's addresses are made up\n", incident)
-	} else if err != nil {
+	case err != nil:
 		return nil, err
+	default:
+		if s.Victim, s.Thief, err = incidentParties(incident, rows); err != nil {
+			return nil, err
+		}
 	}
 	truth, st, err := n.Simulate(ctx, s)
 	if err != nil {
@@ -202,47 +218,114 @@ func (n *Node) demoSimulation(ctx context.Context, shared string, out io.Writer)
 	return truth, nil
 }
 
-// incidentParties reads an incident's address file (incident, chain,
-// address, role, ...) for the victim's cold wallet and the address the
-// theft went to.
-func incidentParties(path string) (victim, thief string, err error) {
+// incidentRow is one address of an incident file (incident, chain,
+// address, role, amount, moved_on).
+type incidentRow struct {
+	line                  int
+	incident, chain, addr string
+	role                  string
+}
+
+// readIncident reads an incident's address file.
+func readIncident(path string) ([]incidentRow, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return "", "", err
+		return nil, err
 	}
 	defer f.Close()
 	r := csv.NewReader(f)
 	r.FieldsPerRecord = -1
 	head, err := r.Read()
 	if err != nil {
-		return "", "", fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	addrCol, roleCol := slices.Index(head, "address"), slices.Index(head, "role")
-	if addrCol < 0 || roleCol < 0 {
-		return "", "", fmt.Errorf("%s: no address or role column", path)
+	col := func(name string) int { return slices.Index(head, name) }
+	incCol, chainCol, addrCol, roleCol := col("incident"), col("chain"), col("address"), col("role")
+	if incCol < 0 || chainCol < 0 || addrCol < 0 || roleCol < 0 {
+		return nil, fmt.Errorf("%s: header %q lacks incident, chain, address or role", path, strings.Join(head, ","))
 	}
+	var rows []incidentRow
 	for {
 		rec, err := r.Read()
 		if err == io.EOF {
-			break
+			return rows, nil
 		}
 		if err != nil {
-			return "", "", fmt.Errorf("%s: %w", path, err)
+			return nil, fmt.Errorf("%s: %w", path, err)
 		}
-		if len(rec) <= max(addrCol, roleCol) {
-			continue
+		line, _ := r.FieldPos(0)
+		if len(rec) <= max(incCol, chainCol, addrCol, roleCol) {
+			return nil, fmt.Errorf("%s:%d: %d fields, want at least %d", path, line, len(rec), max(incCol, chainCol, addrCol, roleCol)+1)
 		}
-		switch role := rec[roleCol]; {
-		case strings.HasPrefix(role, "victim cold wallet"):
-			victim = rec[addrCol]
-		case strings.HasPrefix(role, "attacker direct theft"):
-			thief = rec[addrCol]
+		rows = append(rows, incidentRow{line: line, incident: rec[incCol], chain: rec[chainCol], addr: rec[addrCol], role: rec[roleCol]})
+	}
+}
+
+// incidentParties finds an incident's victim cold wallet and the address
+// the theft went to.
+func incidentParties(path string, rows []incidentRow) (victim, thief string, err error) {
+	for _, r := range rows {
+		switch {
+		case strings.HasPrefix(r.role, "victim cold wallet"):
+			victim = r.addr
+		case strings.HasPrefix(r.role, "attacker direct theft"):
+			thief = r.addr
 		}
 	}
 	if victim == "" || thief == "" {
 		return "", "", fmt.Errorf("%s: no victim cold wallet or attacker direct theft row", path)
 	}
 	return victim, thief, nil
+}
+
+// incidentTags attributes an incident's attacker addresses (the exploit
+// contracts, the direct-theft address, the wallets the loot was split
+// into) to the attacker as stolen funds (category hack), so that
+// screening measures exposure to them. The victim's addresses get no tag.
+func (n *Node) incidentTags(path string, rows []incidentRow) ([]tags.Tag, error) {
+	var out []tags.Tag
+	for _, r := range rows {
+		if !strings.HasPrefix(r.role, "attacker") {
+			continue
+		}
+		c, err := lookupChain(r.chain, false)
+		if err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", path, r.line, err)
+		}
+		a, err := n.parser.Parse(r.addr, c)
+		if err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", path, r.line, err)
+		}
+		out = append(out, tags.Tag{
+			Address: a, Entity: r.incident + " attacker", Label: r.incident + ": " + r.role, Category: tags.Hack,
+			Source: "incidents/" + filepath.Base(path), Pack: filepath.Base(path),
+			Confidence: tags.Confidence("forensic_investigation"), ConfidenceLevel: "forensic_investigation",
+		})
+	}
+	return out, nil
+}
+
+// demoIncidentTags stores the incident file's attacker tags as one pack,
+// replacing it if the file is imported again.
+func (n *Node) demoIncidentTags(ctx context.Context, path string, rows []incidentRow, out io.Writer) error {
+	ts, err := n.incidentTags(path, rows)
+	if err != nil {
+		return err
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if err := n.db.ReplacePack(ctx, filepath.Base(path), ts); err != nil {
+		return err
+	}
+	if err := n.record(ctx, "tags.import", filepath.Base(path), map[string]string{"result": fmt.Sprintf("%d attacker addresses as hack", len(ts))}); err != nil {
+		return err
+	}
+	if err := n.reloadTags(ctx); err != nil {
+		return err
+	}
+	n.screeningChanged(ctx)
+	fmt.Fprintf(out, "  tags: %s: %d attacker addresses tagged as hack (stolen funds)\n", filepath.Base(path), len(ts))
+	return nil
 }
 
 // Simulation is a laundering scenario to write into the store.
