@@ -24,6 +24,7 @@ import (
 	"github.com/tracehound/tracehound/sanctions"
 	"github.com/tracehound/tracehound/sim"
 	"github.com/tracehound/tracehound/tags"
+	"github.com/tracehound/tracehound/taxii"
 )
 
 // Demo is what LoadDemo loaded: the simulated theft to trace and the
@@ -68,7 +69,42 @@ func (n *Node) LoadDemo(ctx context.Context, shared string, reload bool, out io.
 	if d.Key, err = n.demoKey(ctx, d.KeyFile); err != nil {
 		return Demo{}, err
 	}
+	if err := n.demoSharing(ctx, out); err != nil {
+		return Demo{}, err
+	}
 	return d, nil
+}
+
+// DemoCollection is the TAXII collection the demo shares into: every
+// partner may read it, the demo's key may write it.
+const DemoCollection = "demo-shared"
+
+// demoSharing gives the node an identity and a collection to publish
+// into on first run, so that intel publish, case publish and watches
+// with --share work on the demo as they would on a configured node.
+func (n *Node) demoSharing(ctx context.Context, out io.Writer) error {
+	if _, ok, err := n.db.NodeIdentity(ctx); err != nil {
+		return err
+	} else if !ok {
+		id, err := n.SetIdentity(ctx, "tracehound demo")
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "  sharing: the node publishes as %q (%s)\n", id.Name, id.ID)
+	}
+	cs, err := n.Collections(ctx)
+	if err != nil {
+		return err
+	}
+	if slices.ContainsFunc(cs, func(c taxii.Collection) bool { return c.ID == DemoCollection }) {
+		return nil
+	}
+	if err := n.PutCollection(ctx, taxii.Collection{ID: DemoCollection, Title: "Demo: shared with partners",
+		CanRead: []string{taxii.Everyone}, CanWrite: []string{"demo"}}); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "  sharing: collection %s (read: every partner; write: the demo key)\n", DemoCollection)
+	return nil
 }
 
 // FindSharedData looks for shared/data beside the working directory or
