@@ -76,7 +76,8 @@ func (n *Node) LoadDemo(ctx context.Context, shared string, reload bool, out io.
 }
 
 // DemoCollection is the TAXII collection the demo shares into: every
-// partner may read it, the demo's key may write it.
+// partner may read it (TLP:AMBER only the demo's key, named), the demo's
+// key may write it.
 const DemoCollection = "demo-shared"
 
 // demoSharing gives the node an identity and a collection to publish
@@ -100,7 +101,7 @@ func (n *Node) demoSharing(ctx context.Context, out io.Writer) error {
 		return nil
 	}
 	if err := n.PutCollection(ctx, taxii.Collection{ID: DemoCollection, Title: "Demo: shared with partners",
-		CanRead: []string{taxii.Everyone}, CanWrite: []string{"demo"}}); err != nil {
+		CanRead: []string{"demo", taxii.Everyone}, CanWrite: []string{"demo"}}); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "  sharing: collection %s (read: every partner; write: the demo key)\n", DemoCollection)
