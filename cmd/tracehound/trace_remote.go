@@ -31,15 +31,15 @@ func withRemoteTrace(a *app, cmd *cobra.Command) *cobra.Command {
 		if server == "" {
 			return local(cmd, args)
 		}
-		return a.remoteTrace(cmd.Context(), server, cmd.Flags(), args)
+		return a.remoteTrace(cmd.Context(), server, cmd.LocalFlags(), args)
 	}
 	return cmd
 }
 
 func (a *app) remoteTrace(ctx context.Context, server string, fl *pflag.FlagSet, args []string) error {
 	var unsupported []string
-	fl.Visit(func(f *pflag.Flag) {
-		if !slices.Contains(remoteTraceFlags, f.Name) {
+	fl.VisitAll(func(f *pflag.Flag) {
+		if f.Changed && !slices.Contains(remoteTraceFlags, f.Name) {
 			unsupported = append(unsupported, "--"+f.Name)
 		}
 	})
