@@ -34,9 +34,13 @@ type exposures struct {
 // engineSet is the engines of one build.
 type engineSet struct {
 	byChain map[chain.Chain]*exposure.Engine
-	built   time.Time
-	took    time.Duration
-	blocks  int
+	// masks are the sources each engine holds, to tell what a change
+	// of the sources added.
+	masks  map[chain.Chain]map[string]exposure.Mask
+	policy string
+	built  time.Time
+	took   time.Duration
+	blocks int
 }
 
 func newExposures(n *Node) *exposures {
@@ -91,10 +95,12 @@ func (x *exposures) build(ctx context.Context) (*engineSet, error) {
 	idx := x.n.index
 	p := idx.Policy()
 	start := time.Now()
-	s := &engineSet{byChain: make(map[chain.Chain]*exposure.Engine, len(graphChains))}
+	s := &engineSet{byChain: make(map[chain.Chain]*exposure.Engine, len(graphChains)),
+		masks: make(map[chain.Chain]map[string]exposure.Mask, len(graphChains)), policy: policyKey(p)}
 	g := x.n.db.Graph()
 	for _, c := range graphChains {
-		eng := exposure.NewEngine(c, p.MaxHops, screen.MaskSources(idx.SourceMasks(c)))
+		s.masks[c] = idx.SourceMasks(c)
+		eng := exposure.NewEngine(c, p.MaxHops, screen.MaskSources(s.masks[c]))
 		tip, ok, err := g.Tip(ctx, c)
 		if err != nil {
 			return nil, fmt.Errorf("exposure: %s tip: %w", c, err)
@@ -203,6 +209,12 @@ func (x *exposures) rebuildOnChange(ctx context.Context) {
 		case <-x.dirty:
 		default:
 		}
+		// Sources only added (a partner's flag, a new listing) show at
+		// once through the postings they reach; the rebuild then
+		// reconciles what the quick pass bounds.
+		if err := x.addSources(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			x.n.log.Warn("exposure: quick pass over new sources failed; the rebuild will reflect them", "err", err)
+		}
 		if err := x.rebuild(ctx); err != nil && !errors.Is(err, context.Canceled) {
 			x.n.log.Error("exposure rebuild failed; screening keeps the previous exposure", "err", err)
 		}
@@ -224,4 +236,78 @@ func (x *exposures) rebuild(ctx context.Context) error {
 	x.set.Store(s)
 	x.n.screeningChanged(ctx)
 	return nil
+}
+
+// policyKey identifies what of a policy the engines depend on.
+func policyKey(p *screen.Policy) string {
+	return fmt.Sprintf("%s/%d/%d", p.Name, p.MaxHops, p.MinConfidence)
+}
+
+// addSources reflects sources added since the engines were built, on
+// account chains, without a replay: each engine follows its new sources
+// forward through the postings they reach (exposure.Engine.AddSources).
+// Removed sources, new services, a policy change and Bitcoin's pooled
+// inputs wait for the rebuild.
+func (x *exposures) addSources(ctx context.Context) error {
+	s := x.set.Load()
+	if s == nil {
+		return nil
+	}
+	idx := x.n.index
+	p := idx.Policy()
+	if policyKey(p) != s.policy {
+		return nil
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	changed := false
+	for c, eng := range s.byChain {
+		if c == chain.Bitcoin {
+			continue
+		}
+		now := idx.SourceMasks(c)
+		added := map[string]exposure.Mask{}
+		for a, m := range now {
+			if m &^= s.masks[c][a]; m != 0 {
+				added[a] = m
+			}
+		}
+		if len(added) == 0 {
+			continue
+		}
+		start := time.Now()
+		st, err := eng.AddSources(ctx, graphPostings{g: x.n.db.Graph(), c: c}, added, screen.MaskSources(now))
+		if err != nil {
+			return fmt.Errorf("exposure: new %s sources: %w", c, err)
+		}
+		// Later passes diff against what this one reflected.
+		s.masks[c] = now
+		changed = true
+		x.n.log.Info("exposure: new sources reflected", "chain", c, "sources", st.Sources, "addresses", st.Affected,
+			"postings", st.Postings, "elapsed", time.Since(start).Round(time.Millisecond).String())
+	}
+	if changed {
+		x.n.screeningChanged(ctx)
+	}
+	return nil
+}
+
+// graphPostings reads an address's postings from the transfer graph, for
+// exposure.Engine.AddSources.
+type graphPostings struct {
+	g interface {
+		Postings(ctx context.Context, c chain.Chain, addr string, q chain.PostingQuery, fn func(chain.Posting) bool) error
+	}
+	c chain.Chain
+}
+
+func (r graphPostings) Postings(ctx context.Context, addr string, asset chain.Asset, through uint64, fn func(chain.Posting) bool) error {
+	return r.g.Postings(ctx, r.c, addr, chain.PostingQuery{Oldest: true}, func(p chain.Posting) bool {
+		// Blocks the engine has not applied yet wait for the advance
+		// that applies them.
+		if p.Block > through || (asset != exposure.AnyAsset && p.Asset != asset) {
+			return true
+		}
+		return fn(p)
+	})
 }
