@@ -166,19 +166,19 @@ func (n *Node) demoSanctions(ctx context.Context, shared string, reload bool, ou
 func (n *Node) demoTags(ctx context.Context, shared string, reload bool, out io.Writer) error {
 	if st := n.index.Stats(); st.Tags > 0 && !reload {
 		fmt.Fprintf(out, "  tags: %d tags on %d addresses already stored\n", st.Tags, st.TaggedAddresses)
-		return nil
-	}
-	for _, p := range []string{filepath.Join(shared, "tags", "graphsense-tagpacks"), filepath.Join(shared, "tags", "etherscan-labels")} {
-		if _, err := os.Stat(p); err != nil {
-			n.log.Warn("attribution source missing, skipped", "path", p)
-			continue
+	} else {
+		for _, p := range []string{filepath.Join(shared, "tags", "graphsense-tagpacks"), filepath.Join(shared, "tags", "etherscan-labels")} {
+			if _, err := os.Stat(p); err != nil {
+				n.log.Warn("attribution source missing, skipped", "path", p)
+				continue
+			}
+			t := time.Now()
+			rep, err := n.ImportTagsPath(ctx, p)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "  tags: %s imported in %s: %s\n", filepath.Base(p), time.Since(t).Round(time.Millisecond), rep)
 		}
-		t := time.Now()
-		rep, err := n.ImportTagsPath(ctx, p)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(out, "  tags: %s imported in %s: %s\n", filepath.Base(p), time.Since(t).Round(time.Millisecond), rep)
 	}
 	incident := filepath.Join(shared, "incidents", "bybit-2025-addresses.csv")
 	rows, err := readIncident(incident)
@@ -188,6 +188,19 @@ func (n *Node) demoTags(ctx context.Context, shared string, reload bool, out io.
 	}
 	if err != nil {
 		return err
+	}
+	// A store made before the incident's tags were part of the demo gets
+	// them too: they are looked for on the direct-theft address.
+	if !reload {
+		if _, thief, err := incidentParties(incident, rows); err == nil {
+			if a, err := n.parser.Parse(thief, chain.Ethereum); err == nil {
+				for _, at := range n.index.Lookup(a).Attributions {
+					if at.Pack == filepath.Base(incident) {
+						return nil
+					}
+				}
+			}
+		}
 	}
 	return n.demoIncidentTags(ctx, incident, rows, out)
 }

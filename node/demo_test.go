@@ -122,3 +122,46 @@ func TestReadIncidentBadInput(t *testing.T) {
 		t.Fatal("a file without incident and role columns read")
 	}
 }
+
+// TestDemoTagsOnOlderStore: a store that holds tags but not the
+// incident's gets them on the next demo start, once.
+func TestDemoTagsOnOlderStore(t *testing.T) {
+	path := incidentFile(t)
+	shared := filepath.Dir(filepath.Dir(path))
+	ctx := context.Background()
+	n, err := Open(ctx, Config{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	if _, err := n.Index(ctx); err != nil {
+		t.Fatal(err)
+	}
+	other, err := n.parser.Parse("0x28c6c06298d514db089934071355e5743bf21d60", chain.Ethereum)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.mu.Lock()
+	err = n.db.ReplacePack(ctx, "older", []tags.Tag{{Address: other, Entity: "binance", Category: tags.Exchange, Source: "test"}})
+	if err == nil {
+		err = n.reloadTags(ctx)
+	}
+	n.mu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	if err := n.demoTags(ctx, shared, false, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "attacker addresses tagged as hack") {
+		t.Fatalf("the incident's tags were not added to an older store:\n%s", out.String())
+	}
+	out.Reset()
+	if err := n.demoTags(ctx, shared, false, &out); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out.String(), "attacker addresses") {
+		t.Errorf("the incident's tags were imported again:\n%s", out.String())
+	}
+}
