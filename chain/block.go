@@ -67,6 +67,10 @@ type Block struct {
 	Parent string
 	Time   time.Time
 	Txs    []Tx
+	// Bridge holds what the block's bridge and cross-chain swap events
+	// say (nil if none): deposits leaving for another chain, payouts of
+	// deposits made on one.
+	Bridge *BridgeEvents
 }
 
 // Tx is one transaction. Ethereum transactions carry Transfers; Bitcoin

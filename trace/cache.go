@@ -78,6 +78,64 @@ func (c *CachedGraph) SpentBy(ctx context.Context, ch chain.Chain, op chain.OutP
 	return u.SpentBy(ctx, ch, op)
 }
 
+// BridgeDeposits passes through, for crossing bridges.
+func (c *CachedGraph) BridgeDeposits(ctx context.Context, ch chain.Chain, tx string) ([]chain.BridgeDeposit, error) {
+	if b, ok := c.g.(BridgeGraph); ok {
+		return b.BridgeDeposits(ctx, ch, tx)
+	}
+	return nil, nil
+}
+
+// BridgePayouts passes through, for crossing bridges.
+func (c *CachedGraph) BridgePayouts(ctx context.Context, ch chain.Chain, key string) ([]chain.BridgePayout, error) {
+	if b, ok := c.g.(BridgeGraph); ok {
+		return b.BridgePayouts(ctx, ch, key)
+	}
+	return nil, nil
+}
+
+// BridgeDepositsOf passes through, read one by one where the graph
+// cannot read many at once.
+func (c *CachedGraph) BridgeDepositsOf(ctx context.Context, ch chain.Chain, txs []string) (map[string][]chain.BridgeDeposit, error) {
+	if b, ok := c.g.(bridgeBatcher); ok {
+		return b.BridgeDepositsOf(ctx, ch, txs)
+	}
+	out := make(map[string][]chain.BridgeDeposit, len(txs))
+	for _, tx := range txs {
+		ds, err := c.BridgeDeposits(ctx, ch, tx)
+		if err != nil {
+			return nil, err
+		}
+		out[tx] = ds
+	}
+	return out, nil
+}
+
+// BridgePayoutsOf passes through, read one by one where the graph
+// cannot read many at once.
+func (c *CachedGraph) BridgePayoutsOf(ctx context.Context, ch chain.Chain, keys []string) (map[string][]chain.BridgePayout, error) {
+	if b, ok := c.g.(bridgeBatcher); ok {
+		return b.BridgePayoutsOf(ctx, ch, keys)
+	}
+	out := make(map[string][]chain.BridgePayout, len(keys))
+	for _, k := range keys {
+		ps, err := c.BridgePayouts(ctx, ch, k)
+		if err != nil {
+			return nil, err
+		}
+		out[k] = ps
+	}
+	return out, nil
+}
+
+// BridgeContracts passes through; a graph without bridge links has none.
+func (c *CachedGraph) BridgeContracts(ctx context.Context, ch chain.Chain) (map[string]string, error) {
+	if b, ok := c.g.(BridgeGraph); ok {
+		return b.BridgeContracts(ctx, ch)
+	}
+	return nil, nil
+}
+
 func (c *CachedGraph) workspaces() *workspaces { return &c.work }
 
 // solePayer is a graph that answers SolePayee itself (a traversal).

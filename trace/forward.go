@@ -100,8 +100,8 @@ type tracer struct {
 	scratch []edge
 }
 
-// Run traces forward from the seeds.
-func Run(ctx context.Context, g Graph, seeds []Seed, o Options) (*Result, error) {
+// runLeg traces forward from the seeds on one chain, in one asset.
+func runLeg(ctx context.Context, g Graph, seeds []Seed, o Options) (*Result, error) {
 	start := time.Now()
 	if len(seeds) == 0 {
 		return nil, errors.New("trace: no seeds")
@@ -258,8 +258,8 @@ func (t *tracer) seed(ctx context.Context, s Seed) error {
 	case s.Tx != "":
 		return t.seedTx(ctx, s)
 	case s.Address != "":
-		n := t.node(t.v.addr(s.Address), 0)
-		n.seed, n.labelled = true, true
+		n := t.node(t.v.addr(s.Address), s.hop)
+		t.seedNode(n, s)
 		found := false
 		budget := newSeedBudget(s)
 		err := t.g.Postings(ctx, t.o.Chain, s.Address, t.seedQuery(s), func(p chain.Posting) bool {
@@ -301,7 +301,7 @@ func (t *tracer) seedTx(ctx context.Context, s Seed) error {
 	if !ok {
 		return errors.New("trace: this graph cannot read transactions")
 	}
-	trs, found, err := r.TxTransfers(ctx, t.o.Chain, s.Tx)
+	trs, found, err := t.o.payouts.txTransfers(ctx, r, t.o.Chain, s.Tx)
 	if err != nil {
 		return err
 	}
@@ -318,8 +318,8 @@ func (t *tracer) seedTx(ctx context.Context, s Seed) error {
 		if !ok {
 			break
 		}
-		n := t.node(t.v.addr(tr.To), 0)
-		n.seed, n.labelled = true, true
+		n := t.node(t.v.addr(tr.To), s.hop)
+		t.seedNode(n, s)
 		t.seedArrival(n, tid{t.v.tx(tr.Tx, tr.Block), tr.Pos, tr.Kind}, a)
 		t.push(n)
 		any = true
@@ -766,10 +766,16 @@ func (t *tracer) labelled(n *node) {
 // lookupLabel asks the labeller about an address; it returns the
 // address's name too if it made it.
 func (t *tracer) lookupLabel(ctx context.Context, addr uint32) (*Label, string, error) {
-	if t.o.Labels == nil {
+	if t.o.Labels == nil && len(t.o.bridges) == 0 {
 		return nil, "", nil
 	}
 	name := t.v.addrName(addr)
+	if l := t.bridgeLabel(name); l != nil {
+		return l, name, nil
+	}
+	if t.o.Labels == nil {
+		return nil, name, nil
+	}
 	l, ok, err := t.o.Labels.Label(ctx, t.o.Chain, name)
 	if err != nil || !ok {
 		return nil, name, err
@@ -789,8 +795,17 @@ func (t *tracer) label(ctx context.Context, addr uint32) (*Label, string, error)
 	}
 	var lp *Label
 	var name string
-	if t.o.Labels != nil {
+	if len(t.o.bridges) > 0 {
 		name = t.v.addrName(addr)
+		if lp = t.bridgeLabel(name); lp != nil {
+			t.labels[addr] = lp
+			return lp, name, nil
+		}
+	}
+	if t.o.Labels != nil {
+		if name == "" {
+			name = t.v.addrName(addr)
+		}
 		l, ok, err := t.o.Labels.Label(ctx, t.o.Chain, name)
 		if err != nil {
 			return nil, "", err
@@ -804,6 +819,17 @@ func (t *tracer) label(ctx context.Context, addr uint32) (*Label, string, error)
 	}
 	t.labels[addr] = lp
 	return lp, name, nil
+}
+
+// seedNode marks a seed's node. The investigator's seeds are traced
+// whatever they are; a payout's recipient, seeded where a bridge paid it
+// (hop past 0), is labelled like any address reached, so that a payout
+// into an exchange ends there.
+func (t *tracer) seedNode(n *node, s Seed) {
+	n.seed = true
+	if s.hop == 0 {
+		n.labelled = true
+	}
 }
 
 // seedArrival taints a transfer into a seed in full.

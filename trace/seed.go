@@ -29,6 +29,9 @@ type Seed struct {
 	// seed's arrivals before it are clean. It replaces Options.Since for
 	// the seed's own arrivals.
 	Since time.Time `json:"since,omitzero"`
+	// hop is the seed's recipient's hop: past 0 for the payout of a
+	// bridge the trace crossed, which continues its numbering.
+	hop int
 }
 
 // String names a seed as the CLI and API take it:

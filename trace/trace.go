@@ -107,6 +107,23 @@ type Options struct {
 	// Progress, if set, is called every few hundred addresses replayed
 	// with the addresses tainted so far and those waiting.
 	Progress func(tainted, queued int)
+	// NoBridges ends the trace at bridges. By default, on a graph that
+	// holds bridge links (BridgeGraph), a trace that reaches a deposit
+	// into a bridge goes on from its payout on the destination chain.
+	NoBridges bool
+	// Networks maps a bridge's name for a destination chain ("BTC",
+	// "eip155:1") to the graph's chain; nil is bridge.GraphChain.
+	Networks func(dest string) (chain.Chain, bool)
+	// Instant, if set, looks for the payouts of instant exchanges the
+	// trace reached (Result.Candidates).
+	Instant *Instant
+
+	// bridges are the chain's bridge contracts, which end a branch so
+	// that the trace can cross (set by Run for each leg).
+	bridges map[string]string
+	// payouts are the payout transactions the crossings read, which are
+	// the next legs' seeds: read once (set by Run for each leg).
+	payouts *payoutTxs
 }
 
 // Defaults for Options.

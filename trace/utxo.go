@@ -51,6 +51,9 @@ type utxoTracer struct {
 	coins         map[chain.OutPoint]chain.Amount
 	coinAddr      map[chain.OutPoint]string
 	spentByTraced map[chain.OutPoint]bool
+	// seedHop is the hop of each seed coin's recipient: 0 for the
+	// investigator's seeds, past it for a bridge's payout.
+	seedHop map[chain.OutPoint]int
 }
 
 func (t *tracer) runUTXO(ctx context.Context, seeds []Seed) error {
@@ -59,7 +62,7 @@ func (t *tracer) runUTXO(ctx context.Context, seeds []Seed) error {
 		return errors.New("trace: this graph cannot read Bitcoin transactions")
 	}
 	u := &utxoTracer{tracer: t, g: g, txs: make(map[string]*utxoTx), coins: make(map[chain.OutPoint]chain.Amount),
-		coinAddr: make(map[chain.OutPoint]string), spentByTraced: make(map[chain.OutPoint]bool)}
+		coinAddr: make(map[chain.OutPoint]string), spentByTraced: make(map[chain.OutPoint]bool), seedHop: make(map[chain.OutPoint]int)}
 	for _, s := range seeds {
 		if err := u.seed(ctx, s); err != nil {
 			return err
@@ -83,7 +86,7 @@ func (u *utxoTracer) seed(ctx context.Context, s Seed) error {
 	budget := newSeedBudget(s)
 	switch {
 	case s.Tx != "":
-		tx, _, _, ok, err := u.g.UTXOTx(ctx, u.o.Chain, s.Tx)
+		tx, _, _, ok, err := u.o.payouts.utxoTx(ctx, u.g, u.o.Chain, s.Tx)
 		if err != nil {
 			return err
 		}
@@ -102,8 +105,9 @@ func (u *utxoTracer) seed(ctx context.Context, s Seed) error {
 			op := chain.OutPoint{Tx: tx.Hash, Index: o.Index}
 			u.coins[op], u.coinAddr[op] = a, o.Address
 			u.seeds[u.coinID(op)] = a
+			u.seedHop[op] = s.hop
 			if o.Address != "" {
-				u.node(u.v.addr(o.Address), 0).seed = true
+				u.node(u.v.addr(o.Address), s.hop).seed = true
 			}
 			found = true
 		}
@@ -123,6 +127,7 @@ func (u *utxoTracer) seed(ctx context.Context, s Seed) error {
 			op := chain.OutPoint{Tx: p.Tx, Index: p.Pos}
 			u.coins[op], u.coinAddr[op] = a, s.Address
 			u.seeds[u.coinID(op)] = a
+			u.seedHop[op] = s.hop
 			found = true
 			return true
 		})
@@ -132,7 +137,7 @@ func (u *utxoTracer) seed(ctx context.Context, s Seed) error {
 		if !found {
 			return fmt.Errorf("trace: seed %s received nothing in the window: nothing to trace (is the chain ingested for that period?)", s.Address)
 		}
-		n := u.node(u.v.addr(s.Address), 0)
+		n := u.node(u.v.addr(s.Address), s.hop)
 		n.seed = true
 	default:
 		return errors.New("trace: empty seed")
@@ -140,9 +145,23 @@ func (u *utxoTracer) seed(ctx context.Context, s Seed) error {
 	if err := budget.short(s); err != nil {
 		return err
 	}
-	// Each seed coin flows into the transaction spending it.
+	// Each seed coin flows into the transaction spending it, unless a
+	// bridge paid it to a service (an exchange's address), where the
+	// branch ends as it does for any coin that reaches one.
 	for op, taint := range u.coins {
-		if err := u.spend(ctx, op, taint, 0); err != nil {
+		hop := u.seedHop[op]
+		if a := u.coinAddr[op]; hop > 0 && a != "" {
+			id := u.v.addr(a)
+			l, _, err := u.label(ctx, id)
+			if err != nil {
+				return err
+			}
+			if l != nil {
+				u.node(id, hop).label = l
+				continue
+			}
+		}
+		if err := u.spend(ctx, op, taint, hop); err != nil {
 			return err
 		}
 	}
@@ -324,7 +343,9 @@ func (u *utxoTracer) collect() {
 			r := u.node(to, tx.hop)
 			r.in.set(u.ws, id, s)
 			fn := u.node(fromID, tx.hop-1)
-			e := edge{id: id, txi: noIndex, block: tx.block, from: fromID, to: to, amount: chain.NewAmount(o.Value), tainted: s, asset: u.asset, hop: tx.hop}
+			// toNode names the recipient, so that an endpoint knows the
+			// transfers into it.
+			e := edge{id: id, txi: noIndex, block: tx.block, from: fromID, to: to, amount: chain.NewAmount(o.Value), tainted: s, asset: u.asset, hop: tx.hop, toNode: r}
 			e.setTime(tx.time)
 			fn.out = append(fn.out, e)
 		}
@@ -338,7 +359,7 @@ func (u *utxoTracer) collect() {
 		if n.spent == nil {
 			n.spent = new(chain.Amount)
 		}
-		if n.seed && n.hop == 0 {
+		if n.seed {
 			if _, ok := n.in.get(u.coinID(op)); !ok {
 				n.in.set(u.ws, u.coinID(op), taint)
 			}

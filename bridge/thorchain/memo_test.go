@@ -164,10 +164,11 @@ func TestDecodeDeposit(t *testing.T) {
 	if d.Vault != "0x58e99c9c4a20f5f054c737389fdd51d7ed9c7d2a" || d.Asset != chain.Native || d.Amount != chain.NewAmount(5e18) || d.Memo != "ADD:ETH.ETH:tthor16xxn0cadruuw6a2qwpv35av0mehryvdzzjz3af" {
 		t.Fatalf("%+v", d)
 	}
-	// Adding liquidity keeps the funds in THORChain: no continuation.
+	// Adding liquidity keeps the funds in THORChain: a deposit whose
+	// destination is THORChain itself, with no recipient to pay.
 	r := Router{Routers: map[string]bool{recorded.Address: true}}
-	if _, ok, err := r.Link(recorded); ok || err != nil {
-		t.Fatalf("ADD linked: %v %v", ok, err)
+	if c, ok, err := r.Link(recorded); !ok || err != nil || c.DestChain != "THOR" || c.Recipient != "" || c.Memo != d.Memo || c.Amount != d.Amount {
+		t.Fatalf("ADD: %+v %v %v", c, ok, err)
 	}
 	// Another contract emitting the same topic (Maya, forks) is ignored.
 	if _, ok, _ := (Router{Routers: EthereumRouters}).Link(recorded); ok {
@@ -175,8 +176,8 @@ func TestDecodeDeposit(t *testing.T) {
 	}
 	bad := recorded
 	bad.Data = bad.Data[:40]
-	if _, _, err := r.Link(bad); err == nil {
-		t.Fatal("truncated data decoded")
+	if c, ok, err := r.Link(bad); err == nil || !ok || c.SourceTx != recorded.Tx || c.Memo != "" {
+		t.Fatalf("truncated data: %+v %v %v", c, ok, err)
 	}
 }
 
@@ -196,7 +197,8 @@ func TestLinkSwap(t *testing.T) {
 		t.Fatal(ok, err)
 	}
 	if c.DestChain != "BTC" || c.Recipient != "bc1qp2t4hl4jr6wjfzv28tsdyjysw7p5armf7px55w" || !c.Resolved || c.Amount != chain.NewAmount(3e18) ||
-		c.MinOut != chain.NewAmount(1e6) || c.Key != "OUT:A132791C8F868AC84BCFFC0C2C8076F35C0B8FA1F7358428917892F0EDDDC550" {
+		c.MinOut != chain.NewAmount(1e6) || c.Key != "thorchain/A132791C8F868AC84BCFFC0C2C8076F35C0B8FA1F7358428917892F0EDDDC550" ||
+		c.Memo != memo || c.Contract != l.Address {
 		t.Fatalf("%+v", c)
 	}
 	// A THORName destination is not an address: the caller resolves it.

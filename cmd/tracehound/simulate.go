@@ -17,6 +17,7 @@ func newSimulateCmd(a *app) *cobra.Command {
 		background int
 		truthPath  string
 		noProgress bool
+		cross      bool
 	)
 	cmd := &cobra.Command{
 		Use:   "simulate",
@@ -27,7 +28,13 @@ token, deposits at several exchanges) among ordinary background transfers,
 ingests it into the store in --data, tags the exchanges' hot wallets, the
 mixer, the bridge and the DEX pool (not the deposit addresses: clustering
 must find those), and writes the ground truth as JSON: every laundering
-address, and every deposit address with the stolen wei it received.`,
+address, and every deposit address with the stolen wei it received.
+
+With --cross it generates a cross-chain laundering instead: the stolen ETH
+split and swapped through THORChain's router into Bitcoin and USDT on Tron,
+peeled and deposited at exchanges on all three chains, written with the
+bridge events that link them; the truth lists every swap with its payout
+and every deposit in its own chain's asset.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.withNode(cmd.Context(), func(ctx context.Context, n *node.Node) error {
@@ -36,6 +43,20 @@ address, and every deposit address with the stolen wei it received.`,
 					p := ingest.NewProgressLine(a.stderr)
 					progress = p.Update
 					defer p.Done()
+				}
+				if cross {
+					bg := background
+					if !cmd.Flags().Changed("background") {
+						bg = 0
+					}
+					truth, st, err := n.SimulateCross(ctx, node.Simulation{Seed: seed, Background: bg, TruthPath: truthPath, Progress: progress})
+					if err != nil {
+						return err
+					}
+					fmt.Fprintf(a.stdout, "simulated %d blocks, %d transfers on eth, btc and tron in %s; %s wei stolen from %s by %s in tx %s (block %d); %d THORChain swaps; %d deposit addresses received stolen funds\n",
+						st.Blocks, st.Transfers, st.Elapsed.Round(time.Millisecond), truth.Theft, truth.Victim, truth.Thief, truth.TheftTx, truth.TheftBlock, len(truth.Swaps), len(truth.Deposits))
+					fmt.Fprintf(a.stdout, "trace it:\n  tracehound --data %s trace eth %s --hops 40\n", a.dataDir, truth.TheftTx)
+					return nil
 				}
 				truth, st, err := n.Simulate(ctx, node.Simulation{Seed: seed, Background: background, TruthPath: truthPath, Progress: progress})
 				if err != nil {
@@ -49,7 +70,8 @@ address, and every deposit address with the stolen wei it received.`,
 		},
 	}
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "scenario seed: the same seed gives the same chain")
-	cmd.Flags().IntVar(&background, "background", 1_000_000, "ordinary background transfers")
+	cmd.Flags().IntVar(&background, "background", 1_000_000, "ordinary background transfers (with --cross, on each chain; 20,000 if not given)")
+	cmd.Flags().BoolVar(&cross, "cross", false, "a cross-chain laundering through THORChain into Bitcoin and Tron")
 	cmd.Flags().StringVar(&truthPath, "truth", "", "write the ground truth as JSON to this file")
 	cmd.Flags().BoolVar(&noProgress, "no-progress", false, "no progress line")
 	return cmd

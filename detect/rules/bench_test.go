@@ -34,11 +34,23 @@ func blocksOf(ts []chain.Transfer, n int) [][]chain.Transfer {
 // The goal is under 2 ms a block.
 //
 //	go test ./detect/rules -run '^$' -bench Block150 -benchtime 400x
-func BenchmarkBlock150(b *testing.B) {
+func BenchmarkBlock150(b *testing.B) { benchAMLSimBlocks(b, DefaultConfig()) }
+
+// BenchmarkBlock150Smurfing is BenchmarkBlock150 with the smurfing rule,
+// off by default, turned on over 72 hours: the graph's split payments
+// make it work on every block.
+//
+//	go test ./detect/rules -run '^$' -bench Block150Smurfing -benchtime 400x
+func BenchmarkBlock150Smurfing(b *testing.B) {
+	cfg := DefaultConfig()
+	cfg.Smurfing.Window = 72 * time.Hour
+	benchAMLSimBlocks(b, cfg)
+}
+
+func benchAMLSimBlocks(b *testing.B, cfg Config) {
 	g := openAMLSim(b, "20K_fanin200")
 	blocks := blocksOf(g.Transfers, 150)
 	const warm = 300
-	cfg := DefaultConfig()
 	labels := LabelMap{}
 	// A few services, so that the hopping rules have work to do.
 	for i, blk := range blocks[:40] {

@@ -69,6 +69,11 @@ type FanParams struct {
 	// a busy address's unrelated payments (default 0.5; 0 counts every
 	// counterparty).
 	Similar float64
+	// MinTransfers is the least number of transfers (in the band, where
+	// Similar > 0) each counted counterparty made: above 1, each sender of
+	// a fan-in (recipient of a fan-out) paid in several like pieces, as
+	// smurfs feeding one collection account do (default 1).
+	MinTransfers int
 }
 
 // FlowParams configure scatter-gather, gather-scatter and stack.
@@ -150,6 +155,21 @@ type StructuringParams struct {
 	SplitWindow time.Duration // default 10 minutes
 }
 
+// SmurfParams configure smurfing: addresses that move amounts like the
+// pieces of a split payment (Structuring's split check, so MinSplits and
+// SplitWindow) with either party to it.
+type SmurfParams struct {
+	// Window is how long before or after the split such a transfer counts.
+	// 0, the default, turns the rule off: on a public chain payments split
+	// into pieces are everyday wallet behaviour (the simulated chain's
+	// ordinary traffic makes thousands of findings and no true one), so
+	// the rule is for data where a split is itself rare, as in AMLSim.
+	Window time.Duration
+	// Similar: an amount is like the pieces when it lies within a factor
+	// 1+Similar of the median piece (default 0.5).
+	Similar float64
+}
+
 // HopParams configure mixer and bridge hopping.
 type HopParams struct {
 	// Window between receiving from a service and sending to the next
@@ -192,6 +212,7 @@ type Config struct {
 	Peel          PeelParams
 	PassThrough   PassThroughParams
 	Structuring   StructuringParams
+	Smurfing      SmurfParams
 	Hop           HopParams
 	Fresh         FreshParams
 	Dormant       DormantParams
@@ -221,8 +242,8 @@ func DefaultConfig() Config {
 		tenth[k] = v.MulDiv(chain.NewAmount(1), chain.NewAmount(10))
 	}
 	return Config{
-		FanOut:        FanParams{Window: 24 * time.Hour, MinCounterparties: 10, Similar: 0.5},
-		FanIn:         FanParams{Window: 24 * time.Hour, MinCounterparties: 10, Similar: 0.5},
+		FanOut:        FanParams{Window: 24 * time.Hour, MinCounterparties: 10, Similar: 0.5, MinTransfers: 1},
+		FanIn:         FanParams{Window: 24 * time.Hour, MinCounterparties: 10, Similar: 0.5, MinTransfers: 1},
 		ScatterGather: FlowParams{Window: 72 * time.Hour, MinWidth: 3, Tolerance: 0.1},
 		GatherScatter: FlowParams{Window: 72 * time.Hour, MinWidth: 5, Tolerance: 0.1},
 		Stack:         FlowParams{Window: 72 * time.Hour, MinWidth: 3, MinLayers: 2, Tolerance: 0.1},
@@ -231,9 +252,10 @@ func DefaultConfig() Config {
 		PassThrough:   PassThroughParams{MaxDelay: 30 * time.Minute, MinShare: 0.9, MinAmount: half},
 		Structuring: StructuringParams{Window: 24 * time.Hour, Thresholds: DefaultReportingThresholds(),
 			Margin: 0.1, MinCount: 3, MinSplits: 3, SplitWindow: 10 * time.Minute},
-		Hop:     HopParams{Window: 72 * time.Hour},
-		Fresh:   FreshParams{MaxAge: 72 * time.Hour, Lookback: 30 * 24 * time.Hour, HighValue: hv},
-		Dormant: DormantParams{MinIdle: 365 * 24 * time.Hour, MinAmount: tenth},
+		Smurfing: SmurfParams{Similar: 0.5},
+		Hop:      HopParams{Window: 72 * time.Hour},
+		Fresh:    FreshParams{MaxAge: 72 * time.Hour, Lookback: 30 * 24 * time.Hour, HighValue: hv},
+		Dormant:  DormantParams{MinIdle: 365 * 24 * time.Hour, MinAmount: tenth},
 		Services: map[string]bool{"exchange": true, "defi": true, CategoryBridge: true, CategoryMixer: true,
 			"service": true, "miner": true},
 		MaxEdges:     64,
@@ -254,13 +276,15 @@ func (c *Config) Check() error {
 		return fmt.Errorf("cycle length %d..%d: want 2 <= min <= max <= 10", c.Cycle.MinLength, c.Cycle.MaxLength)
 	case c.FanIn.MinCounterparties < 2 || c.FanOut.MinCounterparties < 2:
 		return fmt.Errorf("fan MinCounterparties must be at least 2")
+	case c.FanIn.MinTransfers < 0 || c.FanOut.MinTransfers < 0:
+		return fmt.Errorf("fan MinTransfers must not be negative")
 	case c.ScatterGather.MinWidth < 2 || c.GatherScatter.MinWidth < 2 || c.Stack.MinWidth < 1 || c.Stack.MinLayers < 2:
 		return fmt.Errorf("flow widths must be at least 2 (stack: width 1, layers 2)")
 	case c.Peel.MinHops < 2 || c.Peel.MaxPeel <= 0 || c.Peel.MaxPeel >= 1:
 		return fmt.Errorf("peel: MinHops >= 2 and MaxPeel in (0, 1)")
 	case c.Structuring.MinCount < 2 || c.Structuring.MinSplits == 1 || c.Structuring.Margin <= 0 || c.Structuring.Margin >= 1:
 		return fmt.Errorf("structuring: MinCount >= 2, MinSplits 0 or >= 2, Margin in (0, 1)")
-	case c.Cycle.Tolerance < 0 || c.Cycle.Tolerance >= 1 || c.FanIn.Similar < 0 || c.FanOut.Similar < 0:
+	case c.Cycle.Tolerance < 0 || c.Cycle.Tolerance >= 1 || c.FanIn.Similar < 0 || c.FanOut.Similar < 0 || c.Smurfing.Similar < 0:
 		return fmt.Errorf("tolerances must be in [0, 1)")
 	case c.PassThrough.MinShare <= 0 || c.PassThrough.MinShare > 1:
 		return fmt.Errorf("pass-through MinShare must be in (0, 1]")

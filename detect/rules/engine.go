@@ -30,7 +30,8 @@ type acct struct {
 	seen      bool   // first/last hold a value
 	fired     [16]int64
 	peel      *peelState
-	peelDone  int64 // time of the last in this address's peel was judged against
+	splits    []splitMark // split payments taken part in, newest last
+	peelDone  int64       // time of the last in this address's peel was judged against
 	cat       string
 	catLooked bool
 	gone      bool   // forgotten: edges that still point here are stale
@@ -105,7 +106,7 @@ func NewEngine(cfg Config, opts ...Option) (*Engine, error) {
 	}
 	for _, w := range []time.Duration{cfg.FanIn.Window, cfg.FanOut.Window, cfg.ScatterGather.Window, cfg.GatherScatter.Window,
 		cfg.Stack.Window, cfg.Cycle.Window, cfg.Peel.HopWindow, cfg.PassThrough.MaxDelay, cfg.Structuring.Window,
-		cfg.Structuring.SplitWindow, cfg.Hop.Window} {
+		cfg.Structuring.SplitWindow, cfg.Hop.Window, cfg.Smurfing.Window} {
 		e.maxWindow = max(e.maxWindow, int64(w))
 	}
 	return e, nil
@@ -373,6 +374,9 @@ func (e *Engine) transfer(t *chain.Transfer, out []Finding) []Finding {
 	}
 	if cfg.enabled(Structuring) {
 		out = c.structuring(out)
+	}
+	if cfg.enabled(Smurfing) {
+		out = c.smurfing(out)
 	}
 	if cfg.enabled(MixerHopping) || cfg.enabled(BridgeHopping) {
 		out = c.hopping(out)

@@ -1,6 +1,6 @@
 // Package rules detects laundering typologies in transfer flows: fan-out,
 // fan-in, scatter-gather, gather-scatter, cycles, stacked layering, peel
-// chains, rapid pass-through, structuring, mixer and bridge hopping,
+// chains, rapid pass-through, structuring and its smurfs, mixer and bridge hopping,
 // high-value transfers from fresh addresses and dormant addresses waking
 // up.
 //
@@ -37,11 +37,12 @@ const (
 	BridgeHopping  Typology = "bridge-hopping"
 	FreshHighValue Typology = "fresh-high-value"
 	Dormant        Typology = "dormant-reactivated"
+	Smurfing       Typology = "smurfing"
 )
 
 // Typologies lists every typology in a stable order.
 var Typologies = []Typology{FanOut, FanIn, ScatterGather, GatherScatter, Cycle, Stack, PeelChain,
-	PassThrough, Structuring, MixerHopping, BridgeHopping, FreshHighValue, Dormant}
+	PassThrough, Structuring, MixerHopping, BridgeHopping, FreshHighValue, Dormant, Smurfing}
 
 func typIndex(t Typology) int {
 	for i, x := range Typologies {

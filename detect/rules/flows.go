@@ -10,10 +10,11 @@ import (
 
 // scratch holds buffers reused between transfers.
 type scratch struct {
-	picks []edge
-	count map[*acct]int
-	path  []edge
-	edges []edge
+	picks   []edge
+	count   map[*acct]int
+	path    []edge
+	edges   []edge
+	amounts []chain.Amount
 }
 
 // recent appends to dst the edges of es in the asset since t0, newest
@@ -29,7 +30,9 @@ func recent(dst, es []edge, asset chain.Asset, t0 int64) []edge {
 
 // fanSet picks the edges of a fan: all recent ones, or with similar > 0
 // the largest set of distinct counterparties whose amounts lie in one
-// band. It returns the chosen edges and the number of distinct peers.
+// band; with MinTransfers > 1, of counterparties with at least that many
+// transfers in the set. It returns the chosen edges and the number of
+// counterparties counted.
 func (c *ctx) fanSet(es []edge, p FanParams) ([]edge, int) {
 	s := &c.e.scratch
 	s.picks = recent(s.picks[:0], es, c.t.Asset, c.ts-int64(p.Window))
@@ -42,8 +45,14 @@ func (c *ctx) fanSet(es []edge, p FanParams) ([]edge, int) {
 			n++
 		}
 	}
-	if p.Similar <= 0 || n < p.MinCounterparties {
+	if n < p.MinCounterparties {
 		return picks, n
+	}
+	if p.Similar <= 0 {
+		if p.MinTransfers <= 1 {
+			return picks, n
+		}
+		return c.repeated(picks, p.MinTransfers)
 	}
 	// The fan, if this transfer completes it, lies in a band that holds
 	// the transfer's amount x: amounts in [x/(1+Similar), x·(1+Similar)].
@@ -81,23 +90,57 @@ func (c *ctx) fanSet(es []edge, p FanParams) ([]edge, int) {
 		top, overflow := lo.MulDiv(bp, chain.NewAmount(10000)).Add(lo)
 		return top, !overflow
 	}
-	bestLo, bestHi, best := 0, 0, 0
+	// q counts the peers in the band with at least need transfers.
+	need := max(1, p.MinTransfers)
+	bestLo, bestHi, best, q := 0, 0, 0, 0
 	lo := 0
 	top, bounded := band(picks[0].amount)
 	for hi := range picks {
-		s.count[picks[hi].peer]++
+		if s.count[picks[hi].peer]++; s.count[picks[hi].peer] == need {
+			q++
+		}
 		for bounded && picks[hi].amount.Cmp(top) > 0 {
-			if s.count[picks[lo].peer]--; s.count[picks[lo].peer] == 0 {
-				delete(s.count, picks[lo].peer)
+			if s.count[picks[lo].peer]--; s.count[picks[lo].peer] == need-1 {
+				q--
 			}
 			lo++
 			top, bounded = band(picks[lo].amount)
 		}
-		if len(s.count) > best {
-			best, bestLo, bestHi = len(s.count), lo, hi+1
+		if q > best {
+			best, bestLo, bestHi = q, lo, hi+1
 		}
 	}
-	return picks[bestLo:bestHi], best
+	if need == 1 {
+		return picks[bestLo:bestHi], best
+	}
+	return c.repeated(picks[bestLo:bestHi], need)
+}
+
+// repeated keeps the edges of peers with at least need (at least 1) of
+// them in es, and returns them with the number of such peers.
+func (c *ctx) repeated(es []edge, need int) ([]edge, int) {
+	need = max(1, need)
+	s := &c.e.scratch
+	if s.count == nil {
+		s.count = map[*acct]int{}
+	}
+	clear(s.count)
+	for _, e := range es {
+		s.count[e.peer]++
+	}
+	kept := es[:0]
+	n := 0
+	for _, e := range es {
+		k := s.count[e.peer]
+		if k >= need {
+			n++
+			s.count[e.peer] = -k // counted: negative from here on
+		}
+		if k >= need || k < 0 {
+			kept = append(kept, e)
+		}
+	}
+	return kept, n
 }
 
 // distinct counts the distinct peers of recent edges in the asset, up to
@@ -134,6 +177,9 @@ func (c *ctx) fan(out []Finding, typ Typology, hub *acct, es []edge, p FanParams
 	like := ""
 	if p.Similar > 0 {
 		like = fmt.Sprintf(" in like amounts (within a factor of %.2f)", 1+p.Similar)
+	}
+	if p.MinTransfers > 1 {
+		like += fmt.Sprintf(", each in %d transfers or more", p.MinTransfers)
 	}
 	f.Explanation = fmt.Sprintf("%s %s %d transfers %s %d distinct addresses%s within %s (threshold %d), %s in all, between %s and %s: funds split to or pooled from many addresses at once, as layering does.",
 		hub.key.Value, verb, len(set), prep, n, like, fmtDur(p.Window), p.MinCounterparties,

@@ -151,6 +151,29 @@ func TestFanInSimilar(t *testing.T) {
 	none(t, scan(t, cfg, mixed), FanIn)
 	cfg.FanIn.Similar = 0
 	one(t, scan(t, cfg, mixed), FanIn)
+
+	// Each sender paying in several like pieces.
+	cfg.FanIn.MinCounterparties, cfg.FanIn.MinTransfers = 3, 2
+	var pieces []chain.Transfer
+	for i, s := range []string{"s0", "single1", "s1", "single2", "s2"} {
+		at := time.Duration(i) * time.Hour
+		pieces = append(pieces, tr(s, "pool", 400+uint64(i), at))
+		if !strings.HasPrefix(s, "single") {
+			pieces = append(pieces, tr(s, "pool", 390+uint64(i), at+time.Minute))
+		}
+	}
+	for _, sim := range []float64{0, 0.5} {
+		cfg.FanIn.Similar = sim
+		f = one(t, scan(t, cfg, pieces), FanIn)
+		if len(f.Addresses) != 4 || slices.Contains(f.Addresses, "single1") || len(f.Txs) != 6 {
+			t.Errorf("similar %v: finding %+v", sim, f)
+		}
+		none(t, scan(t, cfg, pieces[:len(pieces)-1]), FanIn)
+	}
+	// Pieces out of the band do not count.
+	cfg.FanIn.Similar = 0.01
+	pieces[1].Amount = chain.NewAmount(100)
+	none(t, scan(t, cfg, pieces), FanIn)
 }
 
 func TestScatterGather(t *testing.T) {
@@ -483,4 +506,66 @@ func TestConfigCheck(t *testing.T) {
 	if _, err := NewEngine(cfg); err == nil || !strings.Contains(err.Error(), "cycle length") {
 		t.Fatalf("NewEngine: %v", err)
 	}
+	cfg = DefaultConfig()
+	cfg.FanIn.MinTransfers = -1
+	if err := cfg.Check(); err == nil || !strings.Contains(err.Error(), "MinTransfers") {
+		t.Fatalf("Check: %v", err)
+	}
+	cfg = DefaultConfig()
+	cfg.Smurfing.Similar = -0.1
+	if err := cfg.Check(); err == nil {
+		t.Fatal("Check accepts a negative smurfing band")
+	}
+}
+
+func TestSmurfing(t *testing.T) {
+	h := time.Hour
+	split := []chain.Transfer{tr("a", "b", 400, 2*h), tr("a", "b", 350, 2*h+time.Minute), tr("a", "b", 250, 2*h+2*time.Minute)}
+	ts := []chain.Transfer{
+		tr("c", "b", 300, 0),     // like the pieces, before the split
+		tr("e", "b", 5000, h),    // not like them
+		tr("a", "f", 900, h),     // not like them
+		tr("g", "a", 260, 90*h),  // like them, but outside the window
+		tr("a", "z", 1000, 3*h),  // the pieces' total, not a piece
+		tr("b", "d", 360, 10*h),  // like them, after the split
+		tr("d", "b", 370, 11*h),  // d again: reported once
+		tr("a", "b", 380, 12*h),  // the partner itself is no smurf
+		tr("x", "y", 350, 5*h),   // unrelated
+		tr("y", "x", 5000, 6*h),  // unrelated
+		tr("k", "a", 240, 30*h),  // like them (250 is within 1.5 of 350)
+		tr("k2", "a", 230, 31*h), // just outside: 350/1.5 = 233
+	}
+	ts = append(ts, split...)
+	// Off by default.
+	none(t, scan(t, only(Smurfing), ts), Smurfing)
+	cfg := only(Smurfing)
+	cfg.Smurfing.Window = 72 * time.Hour
+	fs := scan(t, cfg, ts)
+	got := map[string]Finding{}
+	for _, f := range findingsOf(fs, Smurfing) {
+		if _, dup := got[f.Subject]; dup {
+			t.Errorf("%s reported twice", f.Subject)
+		}
+		got[f.Subject] = f
+	}
+	for _, s := range []string{"c", "d", "k"} {
+		f, ok := got[s]
+		if !ok {
+			t.Errorf("smurf %s not found: %v", s, fs)
+			continue
+		}
+		hasAll(t, f, "a", "b")
+	}
+	if len(got) != 3 {
+		t.Errorf("%d smurfs, want 3: %v", len(got), fs)
+	}
+	if f := got["c"]; f.Amount.String() != "300" || !strings.Contains(f.Explanation, "split into 3 pieces") || len(f.Txs) != 4 ||
+		f.Txs[0] != ts[0].Tx || !slices.Contains(f.Txs, split[0].Tx) {
+		t.Errorf("finding %+v", f)
+	}
+	// Without a split, like amounts alone are nothing.
+	none(t, scan(t, cfg, append(ts[:len(ts)-3:len(ts)-3], split[:2]...)), Smurfing)
+	// A service party is busy by nature.
+	labels := LabelMap{{Chain: chain.Ethereum, Value: "b"}: "exchange", {Chain: chain.Ethereum, Value: "a"}: "exchange"}
+	none(t, scan(t, cfg, ts, WithLabeler(labels)), Smurfing)
 }

@@ -416,7 +416,7 @@ func (w *graphWriter) block(blk *chain.Block) error {
 		}
 	}
 	w.set(blockKey(w.c, blk.Height), e.b)
-	return nil
+	return w.bridge(blk)
 }
 
 func (w *graphWriter) tx(blk *chain.Block, tx *chain.Tx, th []byte) error {

@@ -142,6 +142,9 @@ func (d *Store) rollbackBlock(b *pebble.Batch, c chain.Chain, h uint64, touched 
 	if bd.err != nil {
 		return bd.err
 	}
+	if err := d.rollbackBridge(b, c, h); err != nil {
+		return err
+	}
 	return b.Delete(bk, nil)
 }
 

@@ -35,10 +35,14 @@ type Request struct {
 	// Exchange is the entity the endpoints are attributed to, and
 	// EntityID a short, stable hash of it that tells apart entities whose
 	// names read alike.
-	Exchange string      `json:"exchange"`
-	EntityID string      `json:"entity_id"`
-	Chain    chain.Chain `json:"chain"`
-	Model    trace.Model `json:"model"`
+	Exchange string `json:"exchange"`
+	EntityID string `json:"entity_id"`
+	// Chain is the trace's; Chains every chain the request's deposits
+	// are on, the trace's first (a trace that crossed bridges reaches
+	// an exchange on several).
+	Chain  chain.Chain   `json:"chain"`
+	Chains []chain.Chain `json:"chains"`
+	Model  trace.Model   `json:"model"`
 	// UpperBound is set under the poison model, where every transfer
 	// from a tainted address counts in full: the amounts are what arrived
 	// from the traced flow, not the stolen share of it.
@@ -48,7 +52,8 @@ type Request struct {
 	Through  uint64    `json:"through_block"`
 	Seeds    []string  `json:"seeds"`
 	Deposits []Deposit `json:"deposits"`
-	// Totals are the amounts claimed per asset, the traced asset first.
+	// Totals are the amounts claimed per chain and asset, the traced
+	// asset first, each in its own unit.
 	Totals []Amount `json:"totals"`
 	// Name is the request's file name without extension: a readable part
 	// of the exchange's name and EntityID.
@@ -57,7 +62,8 @@ type Request struct {
 
 // Deposit is one address of the exchange that the traced funds reached.
 type Deposit struct {
-	Address string `json:"address"`
+	Address string      `json:"address"`
+	Chain   chain.Chain `json:"chain"`
 	// Amount is what the address received from the traced flow: the
 	// exchange's from the moment it arrived, at its tagged address or at
 	// a deposit address that sweeps to it.
@@ -90,15 +96,20 @@ type Sweep struct {
 
 // Step is one transfer on the path from a seed to a deposit.
 type Step struct {
-	Hop     int       `json:"hop"`
-	Time    time.Time `json:"time"`
-	Block   uint64    `json:"block"`
-	Tx      string    `json:"tx"`
-	From    string    `json:"from"`
-	To      string    `json:"to"`
-	Amount  Amount    `json:"amount"`
-	Tainted Amount    `json:"tainted"`
-	Swap    bool      `json:"swap,omitempty"`
+	Hop int `json:"hop"`
+	// Chain is the transfer's; Via, on a step a bridge made, names the
+	// link ("THORChain swap, memo ..."): the step is the payout of a
+	// deposit made on another chain.
+	Chain   chain.Chain `json:"chain"`
+	Via     string      `json:"via,omitempty"`
+	Time    time.Time   `json:"time"`
+	Block   uint64      `json:"block"`
+	Tx      string      `json:"tx"`
+	From    string      `json:"from"`
+	To      string      `json:"to"`
+	Amount  Amount      `json:"amount"`
+	Tainted Amount      `json:"tainted"`
+	Swap    bool        `json:"swap,omitempty"`
 }
 
 // EntityID is the short hash that names an entity in requests and file
@@ -117,11 +128,12 @@ func FreezeRequests(r *trace.Result, caseRef string, now time.Time, units Units,
 	byEntity := make(map[string]int)
 	var reqs []Request
 	path := evidencePaths(r)
-	amt := func(a chain.Asset, v chain.Amount) Amount { return NewAmount(r.Chain, a, v, units) }
 	for _, e := range r.Endpoints {
 		if !e.Label.Category.IsExchange() {
 			continue
 		}
+		c := r.ChainOf(e.Chain)
+		amt := func(c chain.Chain, a chain.Asset, v chain.Amount) Amount { return NewAmount(c, a, v, units) }
 		i, ok := byEntity[e.Label.Entity]
 		if !ok {
 			seeds := make([]string, len(r.Seeds))
@@ -129,33 +141,38 @@ func FreezeRequests(r *trace.Result, caseRef string, now time.Time, units Units,
 				seeds[j] = s.String()
 			}
 			id := EntityID(e.Label.Entity)
-			reqs = append(reqs, Request{Case: caseRef, Exchange: e.Label.Entity, EntityID: id, Chain: r.Chain, Model: r.Model,
+			reqs = append(reqs, Request{Case: caseRef, Exchange: e.Label.Entity, EntityID: id, Chain: r.Chain, Chains: []chain.Chain{r.Chain}, Model: r.Model,
 				UpperBound: r.Model == trace.Poison, Generated: now.UTC(), Through: r.Through, Seeds: seeds, Name: fileName(e.Label.Entity, id)})
 			i = len(reqs) - 1
 			byEntity[e.Label.Entity] = i
 		}
 		req := &reqs[i]
-		d := Deposit{Address: e.Address, Amount: amt(e.Asset, e.Amount), First: e.First, Last: e.Last, Txs: slices.Clone(e.Txs), IdentifiedBy: "tag"}
+		if !slices.Contains(req.Chains, c) {
+			req.Chains = append(req.Chains, c)
+		}
+		d := Deposit{Address: e.Address, Chain: c, Amount: amt(c, e.Asset, e.Amount), First: e.First, Last: e.Last, Txs: slices.Clone(e.Txs), IdentifiedBy: "tag"}
 		if e.Label.Heuristic != "" {
 			d.IdentifiedBy = e.Label.Heuristic
 		}
 		if e.Label.Heuristic == cluster.HeuristicDeposit && ev != nil {
-			d.Sweeps, d.Unswept = sweepsOf(ev.Sweeps(r.Chain, e.Address), e, amt)
+			d.Sweeps, d.Unswept = sweepsOf(ev.Sweeps(c, e.Address), e, func(a chain.Asset, v chain.Amount) Amount { return amt(c, a, v) })
 		}
-		for _, edge := range path(e.Address, e.Asset) {
-			d.Path = append(d.Path, Step{Hop: edge.Hop, Time: edge.Time, Block: edge.Block, Tx: edge.Tx, From: edge.From, To: edge.To,
-				Amount: amt(edge.Asset, edge.Amount), Tainted: amt(edge.Asset, edge.Tainted), Swap: edge.Swap})
+		for _, st := range path(c, e.Address, e.Asset) {
+			ec := r.ChainOf(st.edge.Chain)
+			d.Path = append(d.Path, Step{Hop: st.edge.Hop, Chain: ec, Via: st.via, Time: st.edge.Time, Block: st.edge.Block, Tx: st.edge.Tx, From: st.edge.From, To: st.edge.To,
+				Amount: amt(ec, st.edge.Asset, st.edge.Amount), Tainted: amt(ec, st.edge.Asset, st.edge.Tainted), Swap: st.edge.Swap})
 		}
 		req.Deposits = append(req.Deposits, d)
-		req.addTotal(r.Chain, e.Asset, e.Amount, units)
+		req.addTotal(c, e.Asset, e.Amount, units)
 	}
 	for i := range reqs {
 		// The traced asset's total first, the others as they came.
+		traced := func(a Amount) bool { return a.Chain == r.Chain && a.Asset == r.Asset }
 		slices.SortStableFunc(reqs[i].Totals, func(a, b Amount) int {
 			switch {
-			case a.Asset == b.Asset || a.Asset != r.Asset && b.Asset != r.Asset:
+			case traced(a) == traced(b):
 				return 0
-			case a.Asset == r.Asset:
+			case traced(a):
 				return -1
 			}
 			return 1
@@ -182,10 +199,10 @@ func sweepsOf(all []cluster.Sweep, e trace.Endpoint, amt func(chain.Asset, chain
 	return out, len(out) == 0 || newest.Before(e.Last)
 }
 
-// addTotal counts a deposit in its asset's total.
+// addTotal counts a deposit in its chain's and asset's total.
 func (req *Request) addTotal(c chain.Chain, a chain.Asset, v chain.Amount, units Units) {
 	for i := range req.Totals {
-		if req.Totals[i].Asset == a {
+		if req.Totals[i].Chain == c && req.Totals[i].Asset == a {
 			sum, _ := req.Totals[i].Base.Add(v)
 			req.Totals[i] = NewAmount(c, a, sum, units)
 			return
@@ -194,19 +211,32 @@ func (req *Request) addTotal(c chain.Chain, a chain.Asset, v chain.Amount, units
 	req.Totals = append(req.Totals, NewAmount(c, a, v, units))
 }
 
+// pathStep is a step of an evidence path: a transfer, or a bridge's
+// payout (via says the link).
+type pathStep struct {
+	edge trace.Edge
+	via  string
+}
+
 // evidencePaths returns a function that walks back from an endpoint to a
 // seed along the incoming edge that carried the most taint from a nearer
 // hop; through a swap, it goes on from the venue in the asset the swap
-// took in. The edges are indexed once for all the endpoints.
-func evidencePaths(r *trace.Result) func(addr string, asset chain.Asset) []trace.Edge {
+// took in; through a bridge, from the bridge's contract on the chain the
+// deposit was made. The edges are indexed once for all the endpoints.
+func evidencePaths(r *trace.Result) func(c chain.Chain, addr string, asset chain.Asset) []pathStep {
 	type key struct {
+		c     chain.Chain
 		addr  string
 		asset chain.Asset
 	}
-	best := make(map[key]trace.Edge)
+	type best struct {
+		step pathStep
+		from key
+	}
+	in := make(map[key]best)
 	hop := make(map[key]int)
 	for _, n := range r.Nodes {
-		hop[key{n.Address, n.Asset}] = n.Hop
+		hop[key{r.ChainOf(n.Chain), n.Address, n.Asset}] = n.Hop
 	}
 	intake := make(map[string]chain.Asset) // swap tx -> an asset taken in
 	for _, s := range r.Swaps {
@@ -214,30 +244,51 @@ func evidencePaths(r *trace.Result) func(addr string, asset chain.Asset) []trace
 			intake[s.Tx] = s.In[0].Asset
 		}
 	}
-	from := func(e trace.Edge) key {
-		if e.Swap {
-			return key{e.From, intake[e.Tx]}
+	consider := func(to, from key, st pathStep) {
+		if hop[from] >= hop[to] {
+			return
 		}
-		return key{e.From, e.Asset}
+		if b, ok := in[to]; !ok || st.edge.Tainted.Cmp(b.step.edge.Tainted) > 0 {
+			in[to] = best{st, from}
+		}
 	}
 	for _, e := range r.Edges {
-		to := key{e.To, e.Asset}
-		if hop[from(e)] >= hop[to] {
+		c := r.ChainOf(e.Chain)
+		from := key{c, e.From, e.Asset}
+		if e.Swap {
+			from.asset = intake[e.Tx]
+		}
+		consider(key{c, e.To, e.Asset}, from, pathStep{edge: e})
+	}
+	for _, x := range r.Crossings {
+		if x.Status != trace.CrossFollowed {
 			continue
 		}
-		if b, ok := best[to]; !ok || e.Tainted.Cmp(b.Tainted) > 0 {
-			best[to] = e
+		for _, o := range x.Out {
+			to := key{x.ToChain, o.To, o.Asset}
+			if _, ok := hop[to]; !ok {
+				continue // dust, not traced
+			}
+			mark := x.ToChain
+			if mark == r.Chain {
+				mark = ""
+			}
+			e := trace.Edge{Tx: o.Tx, Kind: o.Kind, Pos: o.Pos, Block: o.Block, Time: o.Time, From: o.From, To: o.To,
+				Amount: o.Amount, Tainted: o.Tainted, Asset: o.Asset, Hop: x.Hop + 1, Chain: mark}
+			consider(to, key{x.FromChain, x.Contract, x.InAsset}, pathStep{edge: e, via: x.Via})
 		}
 	}
-	return func(addr string, asset chain.Asset) []trace.Edge {
-		var path []trace.Edge
-		for at := (key{addr, asset}); len(path) <= len(r.Nodes); {
-			e, ok := best[at]
+	return func(c chain.Chain, addr string, asset chain.Asset) []pathStep {
+		var path []pathStep
+		for at := (key{c, addr, asset}); len(path) <= len(r.Nodes); {
+			b, ok := in[at]
 			if !ok {
 				break
 			}
-			path = append(path, e)
-			at = from(e)
+			// Through a bridge, from goes on from the contract that took
+			// the deposit, on the deposit's chain.
+			path = append(path, b.step)
+			at = b.from
 		}
 		slices.Reverse(path)
 		return path

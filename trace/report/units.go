@@ -66,8 +66,11 @@ func Native(c chain.Chain) (Unit, bool) {
 // unit is known, with the base units it stands for beside it.
 type Amount struct {
 	// Base is the exact amount in base units.
-	Base  chain.Amount `json:"base_units"`
-	Asset chain.Asset  `json:"asset,omitempty"`
+	Base chain.Amount `json:"base_units"`
+	// Chain and Asset say what it is an amount of: the chain's coin
+	// (asset "") or a token.
+	Chain chain.Chain `json:"chain,omitempty"`
+	Asset chain.Asset `json:"asset,omitempty"`
 	// Unit is the asset's unit; Known is false when neither the chain's
 	// coin nor the token's decimals are known, and the amount can only
 	// be given in base units of the contract.
@@ -95,7 +98,7 @@ func NewAmount(c chain.Chain, asset chain.Asset, a chain.Amount, units Units) Am
 	if !ok && asset == chain.Native {
 		u, ok = Native(c)
 	}
-	out := Amount{Base: a, Asset: asset}
+	out := Amount{Base: a, Chain: c, Asset: asset}
 	if !ok || u.Decimals < 0 || u.Decimals > 77 || u.Symbol == "" {
 		out.Unit = Unit{}
 		what := "of token " + string(asset)

@@ -102,7 +102,7 @@ func WriteCSV(w io.Writer, req Request) error {
 		if d.Unswept && d.IdentifiedBy != "tag" {
 			dc += ", not yet swept: at the deposit address"
 		}
-		cw.Write([]string{req.Case, req.Exchange, req.EntityID, string(req.Chain), d.Address, d.Amount.Value, unit, d.Amount.Base.String(), string(d.Amount.Asset),
+		cw.Write([]string{req.Case, req.Exchange, req.EntityID, string(d.Chain), d.Address, d.Amount.Value, unit, d.Amount.Base.String(), string(d.Amount.Asset),
 			dc, d.First.UTC().Format(time.RFC3339), d.Last.UTC().Format(time.RFC3339), d.IdentifiedBy, strings.Join(d.Txs, " "), strings.Join(sweeps, " "),
 			string(req.Model), strconv.FormatUint(req.Through, 10), req.Generated.UTC().Format(time.RFC3339)})
 	}
@@ -130,18 +130,18 @@ model from the transfers ingested through block {{.Through}}; it is exact, writt
 arrived from the traced flow, an upper bound of the stolen funds among them, not their measure.</p>{{end}}
 <h2>Seeds</h2><ul>{{range .Seeds}}<li><code>{{.}}</code></li>{{end}}</ul>
 <h2>Deposit addresses</h2>
-<table><tr><th>Address</th><th>Amount</th><th>First arrival</th><th>Last arrival</th><th>Identified by</th></tr>
-{{range .Deposits}}<tr><td><code>{{.Address}}</code></td><td class="n">{{template "amount" .Amount}}</td><td>{{date .First}}</td><td>{{date .Last}}</td><td>{{if eq .IdentifiedBy "tag"}}attribution tag{{else}}{{.IdentifiedBy}} heuristic{{if .Sweeps}}: swept to the exchange in {{range .Sweeps}}<code>{{.Tx}}</code> {{end}}{{end}}{{if .Unswept}} (the last arrival not yet swept: held at the deposit address){{end}}{{end}}</td></tr>{{end}}
-{{range .Totals}}<tr><th>Total</th><th class="n">{{template "amount" .}}</th><th colspan="3"></th></tr>{{end}}</table>
-{{range .Deposits}}<h2>Evidence for <code>{{.Address}}</code></h2>
+<table><tr><th>Chain</th><th>Address</th><th>Amount</th><th>First arrival</th><th>Last arrival</th><th>Identified by</th></tr>
+{{range .Deposits}}<tr><td>{{.Chain}}</td><td><code>{{.Address}}</code></td><td class="n">{{template "amount" .Amount}}</td><td>{{date .First}}</td><td>{{date .Last}}</td><td>{{if eq .IdentifiedBy "tag"}}attribution tag{{else}}{{.IdentifiedBy}} heuristic{{if .Sweeps}}: swept to the exchange in {{range .Sweeps}}<code>{{.Tx}}</code> {{end}}{{end}}{{if .Unswept}} (the last arrival not yet swept: held at the deposit address){{end}}{{end}}</td></tr>{{end}}
+{{range .Totals}}<tr><th colspan="2">Total{{if gt (len $.Chains) 1}} on {{.Chain}}{{end}}</th><th class="n">{{template "amount" .}}</th><th colspan="3"></th></tr>{{end}}</table>
+{{range .Deposits}}<h2>Evidence for <code>{{.Address}}</code>{{if gt (len $.Chains) 1}} on {{.Chain}}{{end}}</h2>
 <p>Arriving transactions: {{range .Txs}}<code>{{.}}</code> {{end}}</p>
 {{if .Sweeps}}<p>Sweeps of the deposits into the exchange's wallet:</p>
 <table><tr><th>Time</th><th>Transaction</th><th>To</th><th>Amount</th></tr>
 {{range .Sweeps}}<tr><td>{{date .Time}}</td><td><code>{{.Tx}}</code></td><td><code>{{.To}}</code></td><td class="n">{{template "amount" .Amount}}</td></tr>{{end}}
 </table>{{end}}
 <p>Path from a seed:</p>
-<table><tr><th>Hop</th><th>Time</th><th>Transaction</th><th>From</th><th>To</th><th>Amount</th><th>Tainted</th></tr>
-{{range .Path}}<tr><td>{{.Hop}}</td><td>{{date .Time}}</td><td><code>{{.Tx}}</code></td><td><code>{{.From}}</code></td><td><code>{{.To}}</code></td><td class="n">{{template "amount" .Amount}}{{if .Swap}} (swap){{end}}</td><td class="n">{{template "amount" .Tainted}}</td></tr>{{end}}
+<table><tr><th>Hop</th><th>Chain</th><th>Time</th><th>Transaction</th><th>From</th><th>To</th><th>Amount</th><th>Tainted</th></tr>
+{{range .Path}}{{if .Via}}<tr><td colspan="8">Across to {{.Chain}}: {{.Via}}; the payout below names the deposit above.</td></tr>{{end}}<tr><td>{{.Hop}}</td><td>{{.Chain}}</td><td>{{date .Time}}</td><td><code>{{.Tx}}</code></td><td><code>{{.From}}</code></td><td><code>{{.To}}</code></td><td class="n">{{template "amount" .Amount}}{{if .Swap}} (swap){{end}}</td><td class="n">{{template "amount" .Tainted}}</td></tr>{{end}}
 </table>{{end}}
 </body></html>
 {{define "amount"}}<span title="{{.BaseText}}">{{.Text}}</span><small>{{.BaseText}}</small>{{end}}`))
