@@ -2,12 +2,15 @@ package node
 
 import (
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -20,6 +23,8 @@ import (
 	"github.com/tracehound/tracehound/ingest/blkfile"
 	"github.com/tracehound/tracehound/sanctions"
 	"github.com/tracehound/tracehound/sim"
+	"github.com/tracehound/tracehound/tags"
+	"github.com/tracehound/tracehound/taxii"
 )
 
 // Demo is what LoadDemo loaded: the simulated theft to trace and the
@@ -34,7 +39,8 @@ type Demo struct {
 
 // LoadDemo imports the real data set in shared (the OFAC SDN list
 // versions, the GraphSense and Etherscan attribution tags, the first
-// 14,132 Bitcoin blocks), adds a simulated Bybit-style theft on Ethereum
+// 14,132 Bitcoin blocks, the Bybit incident's attacker addresses as
+// stolen funds), adds a simulated Bybit-style theft on Ethereum
 // (marked as simulated, with its ground truth beside the store) and makes
 // an API key, writing what it does to out. Data already imported is not
 // imported again unless reload.
@@ -52,7 +58,7 @@ func (n *Node) LoadDemo(ctx context.Context, shared string, reload bool, out io.
 	if err := n.demoBlocks(ctx, shared, out); err != nil {
 		return Demo{}, err
 	}
-	truth, err := n.demoSimulation(ctx, out)
+	truth, err := n.demoSimulation(ctx, shared, out)
 	if err != nil {
 		return Demo{}, err
 	}
@@ -63,7 +69,43 @@ func (n *Node) LoadDemo(ctx context.Context, shared string, reload bool, out io.
 	if d.Key, err = n.demoKey(ctx, d.KeyFile); err != nil {
 		return Demo{}, err
 	}
+	if err := n.demoSharing(ctx, out); err != nil {
+		return Demo{}, err
+	}
 	return d, nil
+}
+
+// DemoCollection is the TAXII collection the demo shares into: every
+// partner may read it (TLP:AMBER only the demo's key, named), the demo's
+// key may write it.
+const DemoCollection = "demo-shared"
+
+// demoSharing gives the node an identity and a collection to publish
+// into on first run, so that intel publish, case publish and watches
+// with --share work on the demo as they would on a configured node.
+func (n *Node) demoSharing(ctx context.Context, out io.Writer) error {
+	if _, ok, err := n.db.NodeIdentity(ctx); err != nil {
+		return err
+	} else if !ok {
+		id, err := n.SetIdentity(ctx, "tracehound demo")
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "  sharing: the node publishes as %q (%s)\n", id.Name, id.ID)
+	}
+	cs, err := n.Collections(ctx)
+	if err != nil {
+		return err
+	}
+	if slices.ContainsFunc(cs, func(c taxii.Collection) bool { return c.ID == DemoCollection }) {
+		return nil
+	}
+	if err := n.PutCollection(ctx, taxii.Collection{ID: DemoCollection, Title: "Demo: shared with partners",
+		CanRead: []string{"demo", taxii.Everyone}, CanWrite: []string{"demo"}}); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "  sharing: collection %s (read: every partner; write: the demo key)\n", DemoCollection)
+	return nil
 }
 
 // FindSharedData looks for shared/data beside the working directory or
@@ -124,21 +166,43 @@ func (n *Node) demoSanctions(ctx context.Context, shared string, reload bool, ou
 func (n *Node) demoTags(ctx context.Context, shared string, reload bool, out io.Writer) error {
 	if st := n.index.Stats(); st.Tags > 0 && !reload {
 		fmt.Fprintf(out, "  tags: %d tags on %d addresses already stored\n", st.Tags, st.TaggedAddresses)
+	} else {
+		for _, p := range []string{filepath.Join(shared, "tags", "graphsense-tagpacks"), filepath.Join(shared, "tags", "etherscan-labels")} {
+			if _, err := os.Stat(p); err != nil {
+				n.log.Warn("attribution source missing, skipped", "path", p)
+				continue
+			}
+			t := time.Now()
+			rep, err := n.ImportTagsPath(ctx, p)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "  tags: %s imported in %s: %s\n", filepath.Base(p), time.Since(t).Round(time.Millisecond), rep)
+		}
+	}
+	incident := filepath.Join(shared, "incidents", "bybit-2025-addresses.csv")
+	rows, err := readIncident(incident)
+	if errors.Is(err, fs.ErrNotExist) {
+		n.log.Warn("incident file missing, skipped", "path", incident)
 		return nil
 	}
-	for _, p := range []string{filepath.Join(shared, "tags", "graphsense-tagpacks"), filepath.Join(shared, "tags", "etherscan-labels")} {
-		if _, err := os.Stat(p); err != nil {
-			n.log.Warn("attribution source missing, skipped", "path", p)
-			continue
-		}
-		t := time.Now()
-		rep, err := n.ImportTagsPath(ctx, p)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(out, "  tags: %s imported in %s: %s\n", filepath.Base(p), time.Since(t).Round(time.Millisecond), rep)
+	if err != nil {
+		return err
 	}
-	return nil
+	// A store made before the incident's tags were part of the demo gets
+	// them too: they are looked for on the direct-theft address.
+	if !reload {
+		if _, thief, err := incidentParties(incident, rows); err == nil {
+			if a, err := n.parser.Parse(thief, chain.Ethereum); err == nil {
+				for _, at := range n.index.Lookup(a).Attributions {
+					if at.Pack == filepath.Base(incident) {
+						return nil
+					}
+				}
+			}
+		}
+	}
+	return n.demoIncidentTags(ctx, incident, rows, out)
 }
 
 // demoBlocks ingests the real early mainnet block file, so that address
@@ -165,8 +229,10 @@ func (n *Node) demoBlocks(ctx context.Context, shared string, out io.Writer) err
 // demoSimulation writes a simulated Bybit-style theft on Ethereum (split
 // wallets, peel chains, a mixer, a bridge, a DEX swap, deposits at
 // exchanges, among ordinary traffic) on first run, so that a trace can be
-// tried end to end.
-func (n *Node) demoSimulation(ctx context.Context, out io.Writer) (*sim.Truth, error) {
+// tried end to end. The theft leaves the real victim's cold wallet for the
+// real exploiter's address, read from the incident file, so that what the
+// demo traces is named as investigators name it.
+func (n *Node) demoSimulation(ctx context.Context, shared string, out io.Writer) (*sim.Truth, error) {
 	truthPath := filepath.Join(n.Dir(), "demo-simulation.json")
 	if _, ok, err := n.db.Graph().Tip(ctx, chain.Ethereum); err != nil {
 		return nil, err
@@ -180,13 +246,136 @@ func (n *Node) demoSimulation(ctx context.Context, out io.Writer) (*sim.Truth, e
 		fmt.Fprintf(out, "  ethereum: simulated theft already stored (tx %s)\n", truth.TheftTx)
 		return &truth, nil
 	}
-	truth, st, err := n.Simulate(ctx, Simulation{Seed: 1, Background: 100_000, TruthPath: truthPath})
+	s := Simulation{Seed: 1, Background: 100_000, TruthPath: truthPath}
+	incident := filepath.Join(shared, "incidents", "bybit-2025-addresses.csv")
+	rows, err := readIncident(incident)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		fmt.Fprintf(out, "  ethereum: no %s; the simulated theft's addresses are made up\n", incident)
+	case err != nil:
+		return nil, err
+	default:
+		if s.Victim, s.Thief, err = incidentParties(incident, rows); err != nil {
+			return nil, err
+		}
+	}
+	truth, st, err := n.Simulate(ctx, s)
 	if err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(out, "  ethereum: simulated theft of %s wei laundered among %d transfers in %s (SIMULATED data; ground truth in %s)\n",
-		truth.Theft, st.Transfers, st.Elapsed.Round(time.Millisecond), truthPath)
+	fmt.Fprintf(out, "  ethereum: simulated theft of %s wei from %s to %s laundered among %d transfers in %s (SIMULATED data; ground truth in %s)\n",
+		truth.Theft, truth.Victim, truth.Thief, st.Transfers, st.Elapsed.Round(time.Millisecond), truthPath)
 	return truth, nil
+}
+
+// incidentRow is one address of an incident file (incident, chain,
+// address, role, amount, moved_on).
+type incidentRow struct {
+	line                  int
+	incident, chain, addr string
+	role                  string
+}
+
+// readIncident reads an incident's address file.
+func readIncident(path string) ([]incidentRow, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	r := csv.NewReader(f)
+	r.FieldsPerRecord = -1
+	head, err := r.Read()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	col := func(name string) int { return slices.Index(head, name) }
+	incCol, chainCol, addrCol, roleCol := col("incident"), col("chain"), col("address"), col("role")
+	if incCol < 0 || chainCol < 0 || addrCol < 0 || roleCol < 0 {
+		return nil, fmt.Errorf("%s: header %q lacks incident, chain, address or role", path, strings.Join(head, ","))
+	}
+	var rows []incidentRow
+	for {
+		rec, err := r.Read()
+		if err == io.EOF {
+			return rows, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		line, _ := r.FieldPos(0)
+		if len(rec) <= max(incCol, chainCol, addrCol, roleCol) {
+			return nil, fmt.Errorf("%s:%d: %d fields, want at least %d", path, line, len(rec), max(incCol, chainCol, addrCol, roleCol)+1)
+		}
+		rows = append(rows, incidentRow{line: line, incident: rec[incCol], chain: rec[chainCol], addr: rec[addrCol], role: rec[roleCol]})
+	}
+}
+
+// incidentParties finds an incident's victim cold wallet and the address
+// the theft went to.
+func incidentParties(path string, rows []incidentRow) (victim, thief string, err error) {
+	for _, r := range rows {
+		switch {
+		case strings.HasPrefix(r.role, "victim cold wallet"):
+			victim = r.addr
+		case strings.HasPrefix(r.role, "attacker direct theft"):
+			thief = r.addr
+		}
+	}
+	if victim == "" || thief == "" {
+		return "", "", fmt.Errorf("%s: no victim cold wallet or attacker direct theft row", path)
+	}
+	return victim, thief, nil
+}
+
+// incidentTags attributes an incident's attacker addresses (the exploit
+// contracts, the direct-theft address, the wallets the loot was split
+// into) to the attacker as stolen funds (category hack), so that
+// screening measures exposure to them. The victim's addresses get no tag.
+func (n *Node) incidentTags(path string, rows []incidentRow) ([]tags.Tag, error) {
+	var out []tags.Tag
+	for _, r := range rows {
+		if !strings.HasPrefix(r.role, "attacker") {
+			continue
+		}
+		c, err := lookupChain(r.chain, false)
+		if err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", path, r.line, err)
+		}
+		a, err := n.parser.Parse(r.addr, c)
+		if err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", path, r.line, err)
+		}
+		out = append(out, tags.Tag{
+			Address: a, Entity: r.incident + " attacker", Label: r.incident + ": " + r.role, Category: tags.Hack,
+			Source: "incidents/" + filepath.Base(path), Pack: filepath.Base(path),
+			Confidence: tags.Confidence("forensic_investigation"), ConfidenceLevel: "forensic_investigation",
+		})
+	}
+	return out, nil
+}
+
+// demoIncidentTags stores the incident file's attacker tags as one pack,
+// replacing it if the file is imported again.
+func (n *Node) demoIncidentTags(ctx context.Context, path string, rows []incidentRow, out io.Writer) error {
+	ts, err := n.incidentTags(path, rows)
+	if err != nil {
+		return err
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if err := n.db.ReplacePack(ctx, filepath.Base(path), ts); err != nil {
+		return err
+	}
+	if err := n.record(ctx, "tags.import", filepath.Base(path), map[string]string{"result": fmt.Sprintf("%d attacker addresses as hack", len(ts))}); err != nil {
+		return err
+	}
+	if err := n.reloadTags(ctx); err != nil {
+		return err
+	}
+	n.screeningChanged(ctx)
+	fmt.Fprintf(out, "  tags: %s: %d attacker addresses tagged as hack (stolen funds)\n", filepath.Base(path), len(ts))
+	return nil
 }
 
 // Simulation is a laundering scenario to write into the store.
@@ -197,7 +386,9 @@ type Simulation struct {
 	Background int
 	// TruthPath, if set, receives the ground truth as JSON.
 	TruthPath string
-	Progress  func(ingest.Progress)
+	// Victim and Thief, if set, name the theft's parties (sim.Config).
+	Victim, Thief string
+	Progress      func(ingest.Progress)
 }
 
 // Simulate generates a scenario, ingests it, tags its services (the
@@ -207,6 +398,7 @@ type Simulation struct {
 func (n *Node) Simulate(ctx context.Context, s Simulation) (*sim.Truth, ingest.Stats, error) {
 	cfg := sim.DefaultConfig()
 	cfg.Seed, cfg.Background = s.Seed, s.Background
+	cfg.Victim, cfg.Thief = s.Victim, s.Thief
 	sc, err := sim.Generate(cfg)
 	if err != nil {
 		return nil, ingest.Stats{}, err

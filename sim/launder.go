@@ -93,6 +93,11 @@ func (p *planner) run() (Truth, []ptx, error) {
 	p.t.Theft = cfg.Theft
 	p.t.TheftBlock = cfg.StartHeight + uint64(cfg.TheftBlock)
 	thief := p.account(RoleThief)
+	if cfg.Thief != "" {
+		delete(p.acct, thief)
+		thief = cfg.Thief
+		p.acct[thief] = &Account{Role: RoleThief}
+	}
 	p.t.Thief = thief
 	t0 := uint64(cfg.TheftBlock)
 	p.t.TheftTx = p.send(t0, w.victim, 21_000, native(w.victim, thief, cfg.Theft))

@@ -38,6 +38,7 @@ import (
 	"io"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/tracehound/tracehound/chain"
@@ -83,6 +84,10 @@ type Config struct {
 	Exchanges        int
 	DepositAddresses int
 
+	// Victim and Thief, if set, are the addresses the theft leaves and
+	// first reaches ("0x" and 40 hex digits), so that a scenario can start
+	// from a real incident's; generated ones otherwise.
+	Victim, Thief string
 	// Theft is the stolen amount, in wei.
 	Theft chain.Amount
 	// TheftBlock is the theft's block, counted from the first block.
@@ -172,6 +177,10 @@ func (c *Config) validate() error {
 	check(c.SplitWallets >= 1, "SplitWallets %d must be positive", c.SplitWallets)
 	check(c.Theft.Cmp(chain.NewAmount(uint64(max(c.SplitWallets, 1)))) >= 0,
 		"Theft %s wei is too small to split over %d wallets", c.Theft, c.SplitWallets)
+	for _, a := range []struct{ name, addr string }{{"Victim", c.Victim}, {"Thief", c.Thief}} {
+		check(a.addr == "" || isHexAddress(a.addr), "%s %q is not an Ethereum address (0x and 40 hex digits)", a.name, a.addr)
+	}
+	check(c.Victim == "" || !strings.EqualFold(c.Victim, c.Thief), "Victim and Thief are the same address %s", c.Victim)
 	check(c.TheftBlock >= 0, "TheftBlock %d is negative", c.TheftBlock)
 	check(c.PeelHops >= 0, "PeelHops %d is negative", c.PeelHops)
 	r := c.Routes
@@ -198,6 +207,19 @@ func (c *Config) validate() error {
 	return nil
 }
 
+// isHexAddress tells whether s is "0x" and 40 hex digits, of either case.
+func isHexAddress(s string) bool {
+	if len(s) != 42 || s[0] != '0' || (s[1] != 'x' && s[1] != 'X') {
+		return false
+	}
+	for _, c := range s[2:] {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
 // Scenario is a generated scenario: its ground truth, known in full before
 // the first block, and its blocks, read one at a time with Next so that
 // millions of transfers need not be held in memory. A Scenario is not
@@ -214,6 +236,8 @@ func Generate(cfg Config) (*Scenario, error) {
 		return nil, err
 	}
 	cfg.MixerDenominations = slices.Clone(cfg.MixerDenominations)
+	// The chain's addresses are lower case, as the generated ones are.
+	cfg.Victim, cfg.Thief = strings.ToLower(cfg.Victim), strings.ToLower(cfg.Thief)
 	w := newWorld(&cfg)
 	truth, plan, err := newPlanner(&cfg, w).run()
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"slices"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/tracehound/tracehound/chain"
@@ -401,6 +402,61 @@ func TestDeterminism(t *testing.T) {
 	c, cblocks := generate(t, cfg)
 	if c.Truth.Thief == a.Truth.Thief || c.Truth.TheftTx == a.Truth.TheftTx || cblocks[0].Hash == ablocks[0].Hash {
 		t.Error("another seed gave the same addresses or hashes")
+	}
+}
+
+// TestNamedVictimAndThief checks that a scenario told its victim's and
+// thief's addresses is the same scenario with only those two renamed, and
+// still a consistent one.
+func TestNamedVictimAndThief(t *testing.T) {
+	cfg := small(t, 5)
+	base, want := generate(t, cfg)
+	// Bybit's cold wallet and the exploiter's address, as published
+	// (checksummed): the chain names them in lower case.
+	cfg.Victim, cfg.Thief = "0x1Db92e2EeBC8E0c075a02BeA49a2935BcD2dFCF4", "0x47666Fab8bd0Ac7003bce3f5C3585383F09486E2"
+	victim, thief := "0x1db92e2eebc8e0c075a02bea49a2935bcd2dfcf4", "0x47666fab8bd0ac7003bce3f5c3585383f09486e2"
+	sc, got := generate(t, cfg)
+	if sc.Truth.Victim != victim || sc.Truth.Thief != thief {
+		t.Fatalf("truth names victim %s and thief %s", sc.Truth.Victim, sc.Truth.Thief)
+	}
+	if acc, ok := sc.Truth.Accounts[thief]; !ok || acc.Role != sim.RoleThief {
+		t.Errorf("the thief's account: %+v, %v", acc, ok)
+	}
+	if _, ok := sc.Truth.Accounts[base.Truth.Thief]; ok {
+		t.Errorf("the generated thief %s is still an account", base.Truth.Thief)
+	}
+	rename := map[string]string{base.Truth.Victim: victim, base.Truth.Thief: thief}
+	renamed := func(a string) string {
+		if r, ok := rename[a]; ok {
+			return r
+		}
+		return a
+	}
+	for _, b := range want {
+		for i := range b.Txs {
+			tx := &b.Txs[i]
+			tx.From = renamed(tx.From)
+			for j := range tx.Transfers {
+				tx.Transfers[j].From, tx.Transfers[j].To = renamed(tx.Transfers[j].From), renamed(tx.Transfers[j].To)
+			}
+		}
+	}
+	if !reflect.DeepEqual(want, got) {
+		t.Error("naming the victim and the thief changed more than their addresses")
+	}
+	checkTruth(t, cfg, sc.Truth, got)
+
+	for name, c := range map[string][2]string{
+		"short":     {"0x1234", ""},
+		"not hex":   {"", "0xg7666fab8bd0ac7003bce3f5c3585383f09486e2"},
+		"no prefix": {"001db92e2eebc8e0c075a02bea49a2935bcd2dfcf4", ""},
+		"the same":  {victim, "0x" + strings.ToUpper(victim[2:])},
+	} {
+		bad := small(t, 5)
+		bad.Victim, bad.Thief = c[0], c[1]
+		if _, err := sim.Generate(bad); err == nil {
+			t.Errorf("%s: no error", name)
+		}
 	}
 }
 

@@ -50,6 +50,9 @@ func newWorld(cfg *Config) *world {
 		bridgeRelayer: n.address(addrService, svcBridgeRelayer),
 		pool:          n.address(addrService, svcPool),
 	}
+	if cfg.Victim != "" {
+		w.victim = cfg.Victim
+	}
 	// Two 6-decimal stablecoins and two 18-decimal tokens, as most ERC-20
 	// traffic is.
 	for i, decimals := range []int{6, 6, 18, 18} {

@@ -25,7 +25,10 @@ attribution tags and the first 14,132 Bitcoin blocks found in the shared
 data directory (../shared/data by default) into the embedded store, adds
 a simulated Bybit-style theft on Ethereum (clearly marked as simulated,
 with its ground truth) so that tracing can be tried end to end, creates
-an API key, prints example requests, and serves the API on 127.0.0.1.
+an API key, prints example requests, and serves the API and the web
+interface on 127.0.0.1:8080 (--addr to choose another). While it runs,
+commands that change the node go through it: --server URL with the key
+in $TRACEHOUND_API_KEY.
 Data already imported is not imported again unless --reload is given.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -76,6 +79,8 @@ func printDemoHelp(a *app, addr string, d node.Demo) {
 	fmt.Fprintf(st, `
 tracehound is serving on %[1]s
   API key (also in %[3]s): %[2]s
+  web interface: %[1]s/ (sign in with the key)
+  command line:  export TRACEHOUND_API_KEY=$(cat %[3]s), then tracehound ... --server %[1]s
 
 Try:
   curl -s %[1]s/healthz

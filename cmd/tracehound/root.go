@@ -16,6 +16,7 @@ import (
 	"github.com/tracehound/tracehound/api"
 	"github.com/tracehound/tracehound/node"
 	"github.com/tracehound/tracehound/screen"
+	"github.com/tracehound/tracehound/store/pebble"
 )
 
 // app is what every command shares: flags, output streams, the logger.
@@ -26,6 +27,9 @@ type app struct {
 	stdout   io.Writer
 	stderr   io.Writer
 	log      *slog.Logger
+	// cmd is the command running, to tell in errors whether it can go
+	// through a running node (--server).
+	cmd *cobra.Command
 	// stdoutSync serialises alerts printed by several followers.
 	stdoutOnce sync.Once
 	stdoutSync *syncWriter
@@ -39,6 +43,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			a.cmd = cmd
 			var lvl slog.Level
 			if err := lvl.UnmarshalText([]byte(a.logLevel)); err != nil {
 				return fmt.Errorf("--log-level: %w", err)
@@ -61,13 +66,14 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		newKeysCmd(a),
 		newIngestCmd(a),
 		newAddressCmd(a),
-		newTraceCmd(a),
+		withRemoteTrace(a, newTraceCmd(a)),
 		newIntelCmd(a),
 		newWatchCmd(a),
 		newSimulateCmd(a),
 		newPolicyCmd(a),
 		newTransfersCmd(a),
 		newDetectCmd(a),
+		newCaseCmd(a),
 	)
 	return root
 }
@@ -100,7 +106,23 @@ func (a *app) open(ctx context.Context, configure ...func(*node.Config)) (*node.
 	for _, f := range configure {
 		f(&cfg)
 	}
-	return node.Open(ctx, cfg)
+	n, err := node.Open(ctx, cfg)
+	if errors.Is(err, pebble.ErrLocked) {
+		return nil, a.lockedError(err)
+	}
+	return n, err
+}
+
+// lockedError explains a store held by another process: most often a
+// server, which this command can go through if it has --server.
+func (a *app) lockedError(err error) error {
+	if a.cmd == nil {
+		return err
+	}
+	if a.cmd.Flags().Lookup("server") != nil {
+		return fmt.Errorf("%w\n  a tracehound (serve or demo) holds the store: send this command to it with --server URL, e.g. --server http://127.0.0.1:8080, and an API key in $%s", err, apiKeyEnv)
+	}
+	return fmt.Errorf("%w\n  a tracehound (serve or demo) holds the store: stop it first, since %q works on the store itself", err, a.cmd.CommandPath())
 }
 
 // withNode runs fn on the node over the store in --data and closes it.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"text/tabwriter"
 	"time"
 
@@ -15,7 +17,7 @@ import (
 
 func newSanctionsCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{Use: "sanctions", Short: "Import official sanctions lists and see their versions"}
-	var comments, date string
+	var comments, date, server string
 	var force bool
 	parseOpts := func() (sanctions.ParseOptions, error) {
 		o := sanctions.ParseOptions{Comments: comments}
@@ -39,6 +41,26 @@ func newSanctionsCmd(a *app) *cobra.Command {
 				return err
 			}
 			start := time.Now()
+			if server != "" {
+				if comments != "" || date != "" || force {
+					return usageError("--comments, --date and --force apply to the local store; a server imports SDN advanced XML files as they are")
+				}
+				c, err := remote(server)
+				if err != nil {
+					return err
+				}
+				f, err := os.Open(args[0])
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				res, err := c.ImportSanctions(ctx, filepath.Base(args[0]), f)
+				if err != nil {
+					return fmt.Errorf("%s: %w", args[0], err)
+				}
+				fmt.Fprintf(a.stdout, "%s: %s (%s)\n", args[0], res, time.Since(start).Round(time.Millisecond))
+				return nil
+			}
 			return a.withNode(ctx, func(ctx context.Context, n *node.Node) error {
 				res, err := n.ImportSanctions(ctx, node.SanctionsImport{Path: args[0], ParseOptions: o, Force: force})
 				if err != nil {
@@ -52,6 +74,7 @@ func newSanctionsCmd(a *app) *cobra.Command {
 	imp.Flags().StringVar(&comments, "comments", "", "SDN_COMMENTS.CSV continuing an SDN.CSV's remarks")
 	imp.Flags().StringVar(&date, "date", "", "list date YYYY-MM-DD (SDN.CSV carries none)")
 	imp.Flags().BoolVar(&force, "force", false, "import a list older than the current version")
+	imp.Flags().StringVar(&server, "server", "", "upload the list to a running node at this URL (key with the admin role in $TRACEHOUND_API_KEY)")
 
 	var asset string
 	addrs := &cobra.Command{

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tracehound/tracehound/api"
 	"github.com/tracehound/tracehound/chain"
 	"github.com/tracehound/tracehound/intel"
 	"github.com/tracehound/tracehound/node"
@@ -25,8 +26,13 @@ after each batch of blocks and raises an alert (log, audit entry, optional
 webhook) when the funds reach an endpoint they had not reached, or more of
 them arrive there. A watch added with --share also publishes each deposit
 address it finds as a STIX indicator in a TAXII collection of this node,
-for partners polling it to flag.`,
+for partners polling it to flag.
+
+While a server (serve or demo) holds the store, add, list and remove go
+through its API with --server URL (key with the trace role in
+$TRACEHOUND_API_KEY); the server then reruns the watches itself.`,
 	}
+	var server string
 	var f traceFlags
 	var share, shareTLP string
 	add := &cobra.Command{
@@ -46,6 +52,29 @@ for partners polling it to flag.`,
 				sh = &watch.Share{Collection: share, TLP: level}
 			}
 			spec := trace.Spec{Chain: args[1], Seeds: args[2:], Model: f.model, Hops: f.hops, Min: f.min, Since: f.since, Asset: f.asset, NoCluster: f.noCluster, NoSwaps: f.noSwaps}
+			saved := func(w watch.Watch, found []watch.Alert) {
+				fmt.Fprintf(a.stdout, "watch %s saved; %d endpoints now (through block %d)\n", w.Name, len(w.Endpoints), w.Through)
+				if w.Share != nil {
+					fmt.Fprintf(a.stdout, "new deposit addresses will be published in collection %s as %s\n", w.Share.Collection, w.Share.TLP)
+				}
+				printAlerts(a.stdout, found)
+			}
+			if server != "" {
+				c, err := remote(server)
+				if err != nil {
+					return err
+				}
+				req := api.WatchRequest{Name: args[0], Spec: spec}
+				if sh != nil {
+					req.Share = &api.ShareRequest{Collection: sh.Collection, TLP: sh.TLP.String()}
+				}
+				w, found, err := c.AddWatch(cmd.Context(), req)
+				if err != nil {
+					return err
+				}
+				saved(w, found)
+				return nil
+			}
 			return a.withNode(cmd.Context(), func(ctx context.Context, n *node.Node) error {
 				req, err := n.ReadTrace(spec)
 				if err != nil {
@@ -55,11 +84,7 @@ for partners polling it to flag.`,
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(a.stdout, "watch %s saved; %d endpoints now (through block %d)\n", w.Name, len(found), w.Through)
-				if w.Share != nil {
-					fmt.Fprintf(a.stdout, "new deposit addresses will be published in collection %s as %s\n", w.Share.Collection, w.Share.TLP)
-				}
-				printAlerts(a.stdout, found)
+				saved(w, found)
 				return nil
 			})
 		},
@@ -78,37 +103,54 @@ for partners polling it to flag.`,
 		Short: "List watches and what they last found",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if server != "" {
+				c, err := remote(server)
+				if err != nil {
+					return err
+				}
+				ws, err := c.Watches(cmd.Context())
+				if err != nil {
+					return err
+				}
+				return a.printWatches(ws)
+			}
 			return a.withNode(cmd.Context(), func(ctx context.Context, n *node.Node) error {
 				ws, err := n.Watches(ctx)
 				if err != nil {
 					return err
 				}
-				tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "NAME\tCHAIN\tMODEL\tSEEDS\tENDPOINTS\tCHECKED\tTHROUGH\tSHARE")
-				for _, w := range ws {
-					share := "-"
-					if w.Share != nil {
-						share = w.Share.Collection + " " + w.Share.TLP.String()
-					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%d\t%s\n", w.Name, w.Chain, w.Model, len(w.Seeds), len(w.Endpoints), w.Checked.Format(time.RFC3339), w.Through, share)
-				}
-				return tw.Flush()
+				return a.printWatches(ws)
 			})
 		},
 	}
 	rm := &cobra.Command{
-		Use:   "rm NAME",
-		Short: "Delete a watch",
-		Args:  cobra.ExactArgs(1),
+		Use:     "remove NAME",
+		Aliases: []string{"rm"},
+		Short:   "Delete a watch",
+		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.withNode(cmd.Context(), func(ctx context.Context, n *node.Node) error {
-				ok, err := n.DeleteWatch(ctx, args[0])
-				if err == nil && !ok {
-					err = fmt.Errorf("no watch %q", args[0])
+			var ok bool
+			var err error
+			if server != "" {
+				c, cerr := remote(server)
+				if cerr != nil {
+					return cerr
 				}
-				return err
-			})
+				ok, err = c.DeleteWatch(cmd.Context(), args[0])
+			} else {
+				err = a.withNode(cmd.Context(), func(ctx context.Context, n *node.Node) error {
+					ok, err = n.DeleteWatch(ctx, args[0])
+					return err
+				})
+			}
+			if err == nil && !ok {
+				err = fmt.Errorf("no watch %q", args[0])
+			}
+			return err
 		},
+	}
+	for _, c := range []*cobra.Command{add, list, rm} {
+		c.Flags().StringVar(&server, "server", "", "go through a running node's API at this URL (key in $TRACEHOUND_API_KEY)")
 	}
 	var webhook string
 	check := &cobra.Command{
@@ -133,6 +175,19 @@ for partners polling it to flag.`,
 	check.Flags().StringVar(&webhook, "alert-webhook", "", "also POST each alert as JSON to this URL")
 	cmd.AddCommand(add, list, rm, check)
 	return cmd
+}
+
+func (a *app) printWatches(ws []watch.Watch) error {
+	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tCHAIN\tMODEL\tSEEDS\tENDPOINTS\tCHECKED\tTHROUGH\tSHARE")
+	for _, w := range ws {
+		share := "-"
+		if w.Share != nil {
+			share = w.Share.Collection + " " + w.Share.TLP.String()
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%d\t%s\n", w.Name, w.Chain, w.Model, len(w.Seeds), len(w.Endpoints), w.Checked.Format(time.RFC3339), w.Through, share)
+	}
+	return tw.Flush()
 }
 
 func printAlerts(w io.Writer, alerts []watch.Alert) {
