@@ -21,7 +21,7 @@ var layers = []struct {
 	{"chain: codecs and wire formats", []string{"chain", "bridge", "nodetest"}},
 	{"sources and formats: ingest, lists, tags, STIX, audit log", []string{"ingest", "sanctions", "tags", "intel", "audit"}},
 	{"graph", []string{"store/graph", "store/internal"}},
-	{"domains: trace, screen, watch, detect, cases", []string{"trace", "cluster", "screen", "watch", "detect", "sim", "cases"}},
+	{"domains: trace, screen, watch, detect, alerts, cases", []string{"trace", "cluster", "screen", "watch", "detect", "alert", "sim", "cases"}},
 	{"auth", []string{"auth"}},
 	{"protocols: api, taxii, web", []string{"api", "taxii", "web"}},
 	{"store: the per-domain stores", []string{"store/pebble", "store/postgres", "store"}},

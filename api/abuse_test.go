@@ -2,14 +2,17 @@ package api_test
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -114,5 +117,90 @@ func TestBytesInFlight(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 || err != nil || out.Summary.Total != 1 || len(out.Results) != 1 {
 		t.Errorf("after the room freed: %d %v %+v", resp.StatusCode, err, out)
+	}
+}
+
+// TestBytesInFlightPerKey: one key's slow bodies hold at most half the
+// budget; another key's batch goes through meanwhile.
+func TestBytesInFlightPerKey(t *testing.T) {
+	ka, secretA, err := auth.NewKey("greedy", []auth.Role{auth.RoleScreen}, 0, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, secretB, err := auth.NewKey("exchange", []auth.Role{auth.RoleScreen}, 0, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx := screen.NewIndex(chain.NewParser(eth.Codec{}), screen.DefaultPolicy())
+	srv := httptest.NewServer(api.New(api.Config{Index: idx, Keys: auth.NewKeyring([]auth.Key{ka, kb}), MaxBody: 1 << 19, MaxInFlight: 1 << 20}))
+	defer srv.Close()
+	// Two requests of the greedy key declare the largest body each and
+	// send nothing more.
+	for range 2 {
+		conn, err := net.Dial("tcp", strings.TrimPrefix(srv.URL, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		fmt.Fprintf(conn, "POST /v1/screen HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Length: %d\r\n\r\n", secretA, 1<<19)
+	}
+	time.Sleep(300 * time.Millisecond)
+	req, _ := http.NewRequest("POST", srv.URL+"/v1/screen", strings.NewReader(`{"addresses":["`+lazarus+`"]}`))
+	req.Header.Set("Authorization", "Bearer "+secretB)
+	start := time.Now()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("another key's batch while one key holds its share: %d %s", resp.StatusCode, b)
+	}
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("another key's batch waited %s", took)
+	}
+}
+
+// lockedBuffer is a log sink safe for the server's goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) lines() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Count(l.b.String(), "\n")
+}
+
+// TestRefusalsSampled: a flood of requests without a key costs the log a
+// few lines a second; the metrics count every one.
+func TestRefusalsSampled(t *testing.T) {
+	var logs lockedBuffer
+	idx := screen.NewIndex(chain.NewParser(eth.Codec{}), screen.DefaultPolicy())
+	srv := httptest.NewServer(api.New(api.Config{Index: idx, Logger: slog.New(slog.NewJSONHandler(&logs, nil))}))
+	defer srv.Close()
+	start := time.Now()
+	for range 500 {
+		resp, err := http.Get(srv.URL + "/v1/addresses/auto/" + lazarus)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+	}
+	seconds := int(time.Since(start)/time.Second) + 1
+	if n := logs.lines(); n == 0 || n > 20*(seconds+1) {
+		t.Errorf("%d log lines for 500 refusals in %d s", n, seconds)
 	}
 }

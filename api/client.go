@@ -43,17 +43,23 @@ func (e *ClientError) Error() string {
 
 // do sends a JSON request and decodes a JSON answer into out.
 func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
+	_, err := c.doStatus(ctx, method, path, in, out)
+	return err
+}
+
+// doStatus is do, returning the answer's status code too.
+func (c *Client) doStatus(ctx context.Context, method, path string, in, out any) (int, error) {
 	var body io.Reader
 	if in != nil {
 		b, err := json.Marshal(in)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		body = bytes.NewReader(b)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	req.Header.Set("Authorization", "Bearer "+c.key)
 	if in != nil {
@@ -61,23 +67,23 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, c.base+path, err)
+		return 0, fmt.Errorf("%s %s: %w", method, c.base+path, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode >= 300 {
 		var e errorBody
 		if json.NewDecoder(resp.Body).Decode(&e) != nil || e.Error.Code == "" {
-			return &ClientError{Status: resp.StatusCode, Code: "http", Message: resp.Status}
+			return resp.StatusCode, &ClientError{Status: resp.StatusCode, Code: "http", Message: resp.Status}
 		}
-		return &ClientError{Status: resp.StatusCode, Code: e.Error.Code, Message: e.Error.Message}
+		return resp.StatusCode, &ClientError{Status: resp.StatusCode, Code: e.Error.Code, Message: e.Error.Message}
 	}
 	if out == nil {
-		return nil
+		return resp.StatusCode, nil
 	}
 	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-		return fmt.Errorf("%s %s: %s: %w", method, c.base+path, resp.Status, err)
+		return resp.StatusCode, fmt.Errorf("%s %s: %s: %w", method, c.base+path, resp.Status, err)
 	}
-	return nil
+	return resp.StatusCode, nil
 }
 
 // Screen screens addresses through POST /v1/screen.

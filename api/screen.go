@@ -3,6 +3,7 @@ package api
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/tracehound/tracehound/auth"
 	"github.com/tracehound/tracehound/chain"
+	"github.com/tracehound/tracehound/detect"
 	"github.com/tracehound/tracehound/intel"
 	"github.com/tracehound/tracehound/screen"
 )
@@ -168,6 +170,14 @@ func (s *Server) screenOne(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.countScreened(Summary{ByRisk: map[string]int{res.Risk.String(): 1}})
+	if s.cfg.Scorer != nil {
+		sc, err := s.cfg.Scorer.AddressScore(r.Context(), res.Chain, res.Address)
+		if err != nil {
+			// The verdict stands without the score; say so in the log.
+			s.log.Warn("scoring a screened address failed", "chain", res.Chain, "err", err)
+		}
+		res.Score = sc
+	}
 	res.Restrict(clearanceOf(r))
 	writeJSON(w, http.StatusOK, res)
 }
@@ -179,4 +189,10 @@ func clearanceOf(r *http.Request) intel.TLP {
 		return k.MaxTLP()
 	}
 	return intel.TLPClear
+}
+
+// Scorer scores an address the graph holds; nil where it holds nothing
+// of it or the chain has no model.
+type Scorer interface {
+	AddressScore(ctx context.Context, c chain.Chain, addr string) (*detect.AccountScore, error)
 }

@@ -14,7 +14,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"golang.org/x/sync/semaphore"
 
 	"github.com/tracehound/tracehound/auth"
 	"github.com/tracehound/tracehound/chain"
@@ -29,6 +28,9 @@ var openapiSpec []byte
 // Config sets up a Server.
 type Config struct {
 	Index *screen.Index
+	// Scorer, if set, scores the address of a single-address answer from
+	// its history in the graph.
+	Scorer Scorer
 	// Parser reads the addresses of trace and watch requests.
 	Parser *chain.Parser
 	Keys   *auth.Keyring
@@ -46,11 +48,20 @@ type Config struct {
 	Admin Admin
 	// Tracer runs traces; nil disables POST /v1/traces.
 	Tracer Tracer
-	// Watcher keeps watches; nil disables /v1/watches and /v1/alerts.
+	// Watcher keeps watches; nil disables /v1/watches.
 	Watcher Watcher
 	// Explorer shows the graph's addresses and the intelligence feed to
 	// investigators; nil disables those endpoints.
 	Explorer Explorer
+	// Inbox keeps the alerts of every kind; nil serves GET /v1/alerts
+	// from the Watcher's alerts alone, and disables the rest of
+	// /v1/alerts.
+	Inbox Inbox
+	// Transfers registers customers' transfers for monitoring; nil
+	// disables /v1/transfers.
+	Transfers Transfers
+	// Events is the live event stream; nil disables GET /v1/events.
+	Events Events
 	// Health, if set, is what GET /healthz answers (without a key).
 	Health func() any
 	// Cases keeps investigations; nil disables /v1/cases. Web serves the
@@ -77,7 +88,9 @@ type Server struct {
 	jobs    jobs
 	guard   *auth.Guard
 	// inflight bounds the request bytes held at once.
-	inflight *semaphore.Weighted
+	inflight *inflight
+	// refusedLog samples the log lines of refused requests.
+	refusedLog sampler
 }
 
 // Default limits.
@@ -106,6 +119,7 @@ func New(cfg Config) *Server {
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, metrics: newMetrics(cfg.Index), mux: http.NewServeMux(), started: time.Now(), guard: &auth.Guard{Keys: cfg.Keys},
 		inflight: newInflight(cfg.MaxInFlight)}
+	s.refusedLog.per = 20
 	s.routes()
 	return s
 }
@@ -145,7 +159,21 @@ func (s *Server) routes() {
 		s.handle("GET /v1/watches", auth.RoleTrace, s.listWatches)
 		s.handle("GET /v1/watches/{id}", auth.RoleTrace, s.getWatch)
 		s.handle("DELETE /v1/watches/{id}", auth.RoleTrace, s.deleteWatch)
+	}
+	if s.cfg.Watcher != nil || s.cfg.Inbox != nil {
 		s.handle("GET /v1/alerts", auth.RoleTrace, s.listAlerts)
+	}
+	if s.cfg.Inbox != nil {
+		s.handle("GET /v1/alerts/{id}", auth.RoleTrace, s.getAlert)
+		s.handle("PATCH /v1/alerts/{id}", auth.RoleTrace, s.updateAlert)
+		s.handle("GET /v1/alerts/{id}/report", auth.RoleTrace, s.alertReport)
+	}
+	if s.cfg.Events != nil {
+		s.handle("GET /v1/events", auth.RoleTrace, s.streamEvents)
+	}
+	if s.cfg.Transfers != nil {
+		s.handle("POST /v1/transfers", auth.RoleScreen, s.registerTransfer)
+		s.handle("GET /v1/transfers/{id}", auth.RoleScreen, s.getTransfer)
 	}
 	s.workspaceRoutes()
 }
@@ -158,7 +186,7 @@ func (s *Server) Handle(pattern string, role auth.Role, h http.HandlerFunc) {
 
 // HandleWith adds a route of another domain as Handle does, with o.
 func (s *Server) HandleWith(o auth.RouteOptions, pattern string, role auth.Role, h http.HandlerFunc) {
-	s.handleWith(o, pattern, role, h)
+	s.handleWith(o, pattern, role, s.withBody(h))
 }
 
 // handle wraps h with request ids, authentication, authorisation, metrics
@@ -193,6 +221,10 @@ func (s *Server) handleWith(o auth.RouteOptions, pattern string, role auth.Role,
 				lvl = slog.LevelError
 			} else if rw.status == http.StatusUnauthorized || rw.status == http.StatusForbidden {
 				lvl = slog.LevelWarn
+				if !s.refusedLog.allow(start) {
+					// A flood of refusals: the metrics count them all.
+					return
+				}
 			}
 			s.log.LogAttrs(r.Context(), lvl, "request",
 				slog.String("id", id), slog.String("method", r.Method), slog.String("route", route),

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"strconv"
-	"time"
 
 	"github.com/tracehound/tracehound/intel"
 	"github.com/tracehound/tracehound/trace"
@@ -14,7 +12,8 @@ import (
 )
 
 // Watches are live traces: saved with POST /v1/watches, rerun by the
-// server as it ingests blocks, and raising alerts (GET /v1/alerts) when
+// server as it ingests blocks, and raising alerts (GET /v1/alerts, see
+// alerts.go) when
 // the funds reach a service they had not reached, or more arrive there.
 // They belong to the node, not to a key: every investigator with the
 // trace role sees them, and every change is audited under its key.
@@ -152,40 +151,6 @@ func (s *Server) deleteWatch(w http.ResponseWriter, r *http.Request) {
 	default:
 		w.WriteHeader(http.StatusNoContent)
 	}
-}
-
-// listAlerts answers GET /v1/alerts?since=&watch=&limit=, oldest first.
-// A poller passes next_since back as since to get only newer alerts.
-func (s *Server) listAlerts(w http.ResponseWriter, r *http.Request) {
-	q := watch.AlertQuery{Watch: r.URL.Query().Get("watch"), Limit: defaultAlertLimit}
-	if v := r.URL.Query().Get("since"); v != "" {
-		t, err := time.Parse(time.RFC3339Nano, v)
-		if err != nil {
-			writeError(w, r, http.StatusBadRequest, "bad_request", "since: want an RFC 3339 time, e.g. 2025-02-21T14:00:00Z")
-			return
-		}
-		q.Since = t
-	}
-	if v := r.URL.Query().Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > maxAlertLimit {
-			writeError(w, r, http.StatusBadRequest, "bad_request", "limit: want 1 to "+strconv.Itoa(maxAlertLimit))
-			return
-		}
-		q.Limit = n
-	}
-	alerts, err := s.cfg.Watcher.Alerts(r.Context(), q)
-	if err != nil {
-		s.internalError(w, r, "read alerts", err)
-		return
-	}
-	body := map[string]any{"alerts": alerts}
-	if len(alerts) == 0 {
-		body["alerts"] = []watch.Alert{}
-	} else {
-		body["next_since"] = alerts[len(alerts)-1].Raised
-	}
-	writeJSON(w, http.StatusOK, body)
 }
 
 // internalError logs a failure the client cannot act on and answers 500

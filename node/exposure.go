@@ -168,7 +168,10 @@ func (x *exposures) graphChanged(c chain.Chain, all bool) {
 	if err := x.advance(context.Background(), x.set.Load(), c); err != nil {
 		x.n.log.Error("exposure: applying ingested blocks failed; rebuilding", "chain", c, "err", err)
 		x.sourcesChanged()
+		return
 	}
+	// New exposure can change a registered transfer's decision.
+	x.n.screeningChanged(context.Background())
 }
 
 // sourcesChanged asks for a rebuild; it never blocks.
@@ -219,5 +222,6 @@ func (x *exposures) rebuild(ctx context.Context) error {
 		}
 	}
 	x.set.Store(s)
+	x.n.screeningChanged(ctx)
 	return nil
 }

@@ -164,6 +164,11 @@ func TestExposureFollowsStore(t *testing.T) {
 		if r.Risk != screen.Severe || r.RiskRule != "hack-in-direct" {
 			t.Errorf("split %s: risk %s by %s", s, r.Risk, r.RiskRule)
 		}
+		// A few addresses screened as an analyst does carry the
+		// learned scorer's judgement of their history.
+		if r.Score == nil || r.Score.Address != s || r.Score.Score < 0 || r.Score.Score > 1 || len(r.Score.Top) == 0 {
+			t.Errorf("split %s: score %+v", s, r.Score)
+		}
 	}
 }
 

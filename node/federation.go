@@ -207,6 +207,8 @@ func (n *Node) reloadOnChange(ctx context.Context) {
 		n.mu.Unlock()
 		if err != nil && ctx.Err() == nil {
 			n.log.Error("reload intel", "err", err)
+		} else if err == nil {
+			n.screeningChanged(ctx)
 		}
 	}
 }

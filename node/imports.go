@@ -72,6 +72,7 @@ func (n *Node) ImportSanctions(ctx context.Context, in SanctionsImport) (sanctio
 	if err := n.reloadSanctions(ctx); err != nil {
 		return res, err
 	}
+	n.screeningChanged(ctx)
 	n.log.Info("sanctions imported", "file", name, "entries", len(list.Entries))
 	return res, nil
 }
@@ -91,7 +92,11 @@ func (n *Node) SyncSanctions(ctx context.Context, url string) (sanctions.SyncRes
 	if err := n.record(ctx, "sanctions.sync", url, map[string]string{"result": res.String()}); err != nil {
 		return res, err
 	}
-	return res, n.reloadSanctions(ctx)
+	if err := n.reloadSanctions(ctx); err != nil {
+		return res, err
+	}
+	n.screeningChanged(ctx)
+	return res, nil
 }
 
 // SanctionsVersions lists the stored list versions, oldest first.
@@ -147,7 +152,11 @@ func (n *Node) ImportTagsPath(ctx context.Context, path string) (tags.Report, er
 	if err := n.record(ctx, "tags.import", filepath.Base(path), map[string]string{"result": rep.String()}); err != nil {
 		return rep, err
 	}
-	return rep, n.reloadTags(ctx)
+	if err := n.reloadTags(ctx); err != nil {
+		return rep, err
+	}
+	n.screeningChanged(ctx)
+	return rep, nil
 }
 
 // Tags lists the tags on an address.

@@ -19,7 +19,8 @@ type Ingest struct {
 	Stream ingest.StreamSource
 	ingest.Options
 	// Watch reruns the chain's watches as batches are stored, at most
-	// every WatchEvery while catching up, and alerts on new endpoints. A
+	// every WatchEvery while catching up, and alerts on new endpoints;
+	// the typology rules run on every stored block (see detectBatch). A
 	// stream is then written batch by batch, since watches read the store
 	// after each batch; otherwise it is bulk-loaded, committed in
 	// gigabytes (BulkBlocks, if set, bounds a commit's blocks).
@@ -36,20 +37,27 @@ type Ingest struct {
 func (n *Node) Ingest(ctx context.Context, in Ingest) (ingest.Stats, error) {
 	o := in.Options
 	g := n.db.Graph()
+	var dst ingest.Store = g
 	var wa *watcher
+	var tap *blockTap
 	if in.Watch {
 		if _, err := n.Index(ctx); err != nil {
 			return ingest.Stats{}, err
 		}
+		// The typology rules see every stored block; the watches rerun.
+		tap = &blockTap{Store: g}
+		dst = tap
+		o.AfterWrite = chainAfterWrite(o.AfterWrite, n.detectAfterWrite(in.Chain, tap, in.keepGoing))
 		wa = &watcher{n: n, c: in.Chain, every: in.WatchEvery, keepGoing: in.keepGoing}
 		o.AfterWrite = chainAfterWrite(o.AfterWrite, wa.afterWrite)
 	}
 	o.Changed = chainChanged(o.Changed, n.graphChanged(in.Chain))
+	o.Changed = chainChanged(o.Changed, n.scoreChanged(in.Chain, tap))
 	var st ingest.Stats
 	var err error
 	switch {
 	case in.Node != nil:
-		st, err = ingest.RunNode(ctx, g, in.Node, o)
+		st, err = ingest.RunNode(ctx, dst, in.Node, o)
 	case in.Stream != nil:
 		if !in.Watch {
 			bo := graph.BulkOptions{MaxBlocks: in.BulkBlocks, Progress: o.CommitProgress}
@@ -57,7 +65,7 @@ func (n *Node) Ingest(ctx context.Context, in Ingest) (ingest.Stats, error) {
 				return g.NewBulkLoader(ctx, c, source, bo)
 			}
 		}
-		st, err = ingest.RunStream(ctx, g, in.Stream, o)
+		st, err = ingest.RunStream(ctx, dst, in.Stream, o)
 	default:
 		return ingest.Stats{}, inputErr(errors.New("an ingest needs a node or a stream source"))
 	}

@@ -42,6 +42,10 @@ type Config struct {
 	Now func() time.Time
 	// Policy rates screening answers; screen.DefaultPolicy if nil.
 	Policy *screen.Policy
+	// ReviewRisk is the risk at and above which a registered transfer
+	// raises an alert, and a re-evaluation a retroactive one; High if
+	// zero.
+	ReviewRisk screen.Risk
 }
 
 // Node is an open node.
@@ -82,6 +86,9 @@ type Node struct {
 	cases *cases.Service
 	// exp keeps every graph address's exposure for screening.
 	exp *exposures
+	// mon is the monitoring: the alert inbox, registered transfers,
+	// detection on ingested blocks (monitor, in alerts.go).
+	mon *monitor
 }
 
 // traceCacheBudget is the postings the trace cache holds: about 160 MB,
@@ -128,6 +135,7 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	}
 	n.exp = newExposures(n)
 	n.watches = watch.NewService(db, n.audit, n)
+	n.mon = newMonitor(n, cfg.ReviewRisk)
 	n.tx = n.newTAXII()
 	if n.cases, err = n.newCases(); err != nil {
 		db.Close()

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/debug"
 	"time"
 
 	"github.com/oklog/run"
@@ -39,6 +40,11 @@ type ServeConfig struct {
 	Followers []Follower
 	// Limits bound what clients may hold of the server.
 	Limits Limits
+	// MemoryLimit, if positive, is the soft limit of the process's memory
+	// (runtime/debug.SetMemoryLimit, as GOMEMLIMIT): under it the garbage
+	// collector works harder rather than let the heap grow to twice
+	// what is live when batches arrive together.
+	MemoryLimit int64
 	// Ready, if set, is called with the listening address once serving.
 	Ready func(addr string)
 }
@@ -75,6 +81,10 @@ func (n *Node) Serve(ctx context.Context, c ServeConfig) error {
 	if c.Poll <= 0 {
 		c.Poll = 30 * time.Second
 	}
+	if c.MemoryLimit > 0 {
+		// The process is the server: its memory is the server's to bound.
+		debug.SetMemoryLimit(c.MemoryLimit)
+	}
 	idx, err := n.Index(ctx)
 	if err != nil {
 		return err
@@ -92,8 +102,9 @@ func (n *Node) Serve(ctx context.Context, c ServeConfig) error {
 	}
 	follow := &followState{}
 	srv := api.New(api.Config{Index: idx, Parser: n.parser, Keys: n.keys, Logger: n.log, MaxBatch: c.MaxBatch,
-		Admin: n, Tracer: n, Watcher: n, Explorer: n, Cases: n.cases, Web: web.Handler(), Health: func() any { return n.health(follow) }})
+		Admin: n, Tracer: n, Watcher: n, Explorer: n, Inbox: n, Transfers: n, Events: n, Scorer: n, Cases: n.cases, Web: web.Handler(), Health: func() any { return n.health(follow) }})
 	n.tx.Register(srv)
+	srv.Registerer().MustRegister(n.mon.inbox)
 	hs, ln, err := n.listen(c, srv)
 	if err != nil {
 		return err
@@ -102,6 +113,9 @@ func (n *Node) Serve(ctx context.Context, c ServeConfig) error {
 	var g run.Group
 	gctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// Live event streams end with the context, before the HTTP server
+	// waits for its connections to go idle.
+	context.AfterFunc(gctx, n.mon.events.closeAll)
 	// The context: its end stops everything.
 	g.Add(func() error {
 		<-gctx.Done()
@@ -129,6 +143,8 @@ func (n *Node) Serve(ctx context.Context, c ServeConfig) error {
 	// rebuilt when its sources change.
 	n.actor(&g, gctx, n.reloadOnChange)
 	n.actor(&g, gctx, n.exp.rebuildOnChange)
+	// Registered transfers re-evaluated as screening changes.
+	n.actor(&g, gctx, n.reevaluateLoop)
 	pollers, err := n.pollers(gctx, c.Poll)
 	if err != nil {
 		ln.Close()

@@ -17,5 +17,22 @@ func (n *Node) Screen(ctx context.Context, qs []screen.Query) ([]screen.Result, 
 	if err != nil {
 		return nil, err
 	}
-	return idx.ScreenBatch(ctx, qs)
+	rs, err := idx.ScreenBatch(ctx, qs)
+	if err != nil || len(rs) > scoredBatch {
+		return rs, err
+	}
+	// A few addresses, as an analyst screens them: each with its score.
+	for i := range rs {
+		if rs[i].Error != nil {
+			continue
+		}
+		if rs[i].Score, err = n.addressScore(ctx, rs[i].Chain, rs[i].Address); err != nil {
+			return nil, err
+		}
+	}
+	return rs, nil
 }
+
+// scoredBatch is the most addresses a command-line screening scores: a
+// score reads the address's history from the graph.
+const scoredBatch = 100

@@ -1,12 +1,10 @@
 package node
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -136,9 +134,9 @@ func (n *Node) CheckWatches(ctx context.Context, c chain.Chain) ([]watch.Alert, 
 	return alerts, err
 }
 
-// OnAlerts adds a reporter of watch alerts (a webhook, the live event
-// stream, the command line's output); it is called once per check that
-// raised some.
+// OnAlerts adds a reporter of watch alerts (the command line's output);
+// it is called once per check that raised some. OnAlert reports the
+// inbox's alerts of every kind, watch alerts among them.
 func (n *Node) OnAlerts(f func(context.Context, []watch.Alert)) { n.alerts.add(f) }
 
 // alertFanout calls every reporter of alerts.
@@ -167,43 +165,7 @@ func (n *Node) reportAlerts(ctx context.Context, alerts []watch.Alert) {
 	for _, f := range fs {
 		f(ctx, alerts)
 	}
-}
-
-// Webhook returns an alert reporter that posts each alert as JSON to
-// url. A webhook that is down must not stop the ingest: the alert is
-// stored, logged and audited, and the failure logged.
-func (n *Node) Webhook(url string) func(context.Context, []watch.Alert) {
-	return func(ctx context.Context, alerts []watch.Alert) {
-		for _, al := range alerts {
-			// Delivered even while the node stops: postAlert bounds it.
-			if err := postAlert(context.WithoutCancel(ctx), url, al); err != nil {
-				n.log.Error("alert webhook", "err", err)
-			}
-		}
-	}
-}
-
-func postAlert(ctx context.Context, url string, al watch.Alert) error {
-	body, err := json.Marshal(al)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	resp.Body.Close()
-	if resp.StatusCode >= 300 {
-		return fmt.Errorf("webhook answered %s", resp.Status)
-	}
-	return nil
+	n.watchAlertsRaised(ctx, alerts)
 }
 
 // watcher reruns a chain's watches as an ingest stores its blocks: at

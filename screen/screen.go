@@ -13,6 +13,7 @@ import (
 
 	"github.com/tracehound/tracehound/chain"
 	"github.com/tracehound/tracehound/chain/registry"
+	"github.com/tracehound/tracehound/detect"
 	"github.com/tracehound/tracehound/detect/exposure"
 	"github.com/tracehound/tracehound/intel"
 	"github.com/tracehound/tracehound/tags"
@@ -60,7 +61,11 @@ type Result struct {
 	// Exposure is where the address's funds came from and went to, by
 	// category, each entry with the rule it met.
 	Exposure []exposure.Entry `json:"exposure,omitempty"`
-	Error    *InputError      `json:"error,omitempty"`
+	// Score is the learned scorer's judgement of an address the graph
+	// holds, with its top features: on single-address answers, where
+	// reading the address's history is affordable.
+	Score *detect.AccountScore `json:"score,omitempty"`
+	Error *InputError          `json:"error,omitempty"`
 }
 
 // Check parses raw and looks it up, without building a Result: the hot

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 
+	"github.com/tracehound/tracehound/alert"
 	"github.com/tracehound/tracehound/chain"
 	"github.com/tracehound/tracehound/chain/btc"
 	"github.com/tracehound/tracehound/chain/registry"
@@ -318,8 +319,9 @@ func (a *app) runIngest(ctx context.Context, f ingestFlags, in node.Ingest, cn *
 	err := a.withNode(ctx, func(ctx context.Context, n *node.Node) error {
 		if f.watch {
 			n.OnAlerts(func(_ context.Context, alerts []watch.Alert) { printAlerts(a.stdout, alerts) })
+			n.OnAlert(func(_ context.Context, as []alert.Alert) { printInboxAlerts(a.stdout, detected(as)) })
 			if f.webhook != "" {
-				n.OnAlerts(n.Webhook(f.webhook))
+				n.OnAlert(n.Webhook(f.webhook))
 			}
 		}
 		if cn != nil {

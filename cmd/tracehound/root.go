@@ -66,6 +66,8 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		newWatchCmd(a),
 		newSimulateCmd(a),
 		newPolicyCmd(a),
+		newTransfersCmd(a),
+		newDetectCmd(a),
 	)
 	return root
 }

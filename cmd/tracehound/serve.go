@@ -8,6 +8,7 @@ import (
 
 	"github.com/tracehound/tracehound/api"
 	"github.com/tracehound/tracehound/node"
+	"github.com/tracehound/tracehound/screen"
 	"github.com/tracehound/tracehound/taxii"
 	"github.com/tracehound/tracehound/watch"
 )
@@ -24,7 +25,9 @@ type serveOptions struct {
 	statusLimit     int
 	// alerts bounds the watch alerts kept; zero keeps them all.
 	alerts watch.Retention
-	follow followOptions
+	// reviewRisk is the risk at which a registered transfer alerts.
+	reviewRisk string
+	follow     followOptions
 }
 
 func newServeCmd(a *app) *cobra.Command {
@@ -60,6 +63,7 @@ func addServeFlags(cmd *cobra.Command, o *serveOptions) {
 	cmd.Flags().IntVar(&o.statusLimit, "taxii-status-limit", taxii.DefaultStatusLimit, "most TAXII statuses kept; the oldest go first")
 	cmd.Flags().DurationVar(&o.alerts.MaxAge, "alert-retention", 0, "delete watch alerts raised longer ago than this (0 keeps them)")
 	cmd.Flags().IntVar(&o.alerts.PerWatch, "alert-limit", 0, "most alerts kept per watch; the oldest go first (0 keeps them all)")
+	cmd.Flags().StringVar(&o.reviewRisk, "review-risk", "high", "risk at and above which a registered transfer raises an alert, and a re-evaluation a retroactive one: low, medium, high or severe")
 	o.follow.addFlags(cmd.Flags())
 }
 
@@ -69,7 +73,14 @@ func (a *app) serve(ctx context.Context, o serveOptions, ready func(addr string)
 	if o.alerts.MaxAge < 0 || o.alerts.PerWatch < 0 {
 		return usageError("--alert-retention and --alert-limit cannot be negative")
 	}
-	n, err := a.open(ctx, o.taxii)
+	var review screen.Risk // zero: the node's default, high
+	if o.reviewRisk != "" {
+		var err error
+		if review, err = screen.ParseRisk(o.reviewRisk); err != nil || review == screen.Unknown {
+			return usageError("--review-risk: want low, medium, high or severe")
+		}
+	}
+	n, err := a.open(ctx, o.taxii, func(c *node.Config) { c.ReviewRisk = review })
 	if err != nil {
 		return err
 	}
@@ -87,7 +98,7 @@ func (o serveOptions) taxii(c *node.Config) {
 func (a *app) serveConfig(n *node.Node, o serveOptions, ready func(addr string)) node.ServeConfig {
 	n.OnAlerts(func(_ context.Context, alerts []watch.Alert) { printAlerts(a.syncedStdout(), alerts) })
 	if o.follow.webhook != "" {
-		n.OnAlerts(n.Webhook(o.follow.webhook))
+		n.OnAlert(n.Webhook(o.follow.webhook))
 	}
 	return node.ServeConfig{Addr: o.addr, TLSCert: o.tlsCert, TLSKey: o.tlsKey, ClientCA: o.clientCA, MaxBatch: o.maxBatch,
 		Poll: o.poll, Alerts: o.alerts, Followers: o.follow.followers(), Ready: ready}

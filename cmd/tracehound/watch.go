@@ -119,7 +119,7 @@ for partners polling it to flag.`,
 			return a.withNode(cmd.Context(), func(ctx context.Context, n *node.Node) error {
 				n.OnAlerts(func(_ context.Context, alerts []watch.Alert) { printAlerts(a.stdout, alerts) })
 				if webhook != "" {
-					n.OnAlerts(n.Webhook(webhook))
+					n.OnAlert(n.Webhook(webhook))
 				}
 				for _, c := range []chain.Chain{chain.Ethereum, chain.Bitcoin} {
 					if _, err := n.CheckWatches(ctx, c); err != nil {

@@ -1,6 +1,7 @@
 package pebble
 
 import (
+	"github.com/tracehound/tracehound/alert"
 	"github.com/tracehound/tracehound/audit"
 	"github.com/tracehound/tracehound/auth"
 	"github.com/tracehound/tracehound/sanctions"
@@ -19,4 +20,6 @@ var (
 	_ watch.Store         = (*DB)(nil)
 	_ taxii.Store         = (*DB)(nil)
 	_ taxii.CursorStore   = (*DB)(nil)
+	_ alert.Store         = (*DB)(nil)
+	_ alert.TransferStore = (*DB)(nil)
 )
