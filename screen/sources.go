@@ -13,7 +13,12 @@ import (
 // since partners share thefts. Layers.Sources answers the same address
 // by address.
 func (x *Index) SourceMasks(c chain.Chain) map[string]exposure.Mask {
-	l := x.Layers()
+	return x.Layers().SourceMasks(c)
+}
+
+// SourceMasks is Index.SourceMasks of these layers; a failure to read
+// them is kept for Err.
+func (l *Layers) SourceMasks(c chain.Chain) map[string]exposure.Mask {
 	out := make(map[string]exposure.Mask)
 	add := func(k chain.Key) error {
 		if k.Chain != c {
