@@ -18,7 +18,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -226,9 +225,6 @@ type snapshotState struct {
 	// written; saving serialises writes.
 	dirty  atomic.Bool
 	saving sync.Mutex
-	// stale says the file was removed since the last save, as the layers
-	// changed.
-	stale atomic.Bool
 }
 
 func (s *snapshotState) current() *screen.Snapshot {
@@ -264,11 +260,7 @@ func (n *Node) loadIndex(ctx context.Context) (string, error) {
 		if m.Versions.Sanctions != "" && m.Versions.Sanctions == vs.Sanctions {
 			installed[screen.LayerSanctions] = true
 		}
-		same, err := n.tagsUnchanged(ctx, m.Versions.Tags)
-		if err != nil {
-			return "", err
-		}
-		installed[screen.LayerTags] = same
+		installed[screen.LayerTags] = m.Versions.Tags != "" && m.Versions.Tags == vs.Tags
 		for _, l := range []screen.Layer{screen.LayerSanctions, screen.LayerTags} {
 			if !installed[l] {
 				n.log.Info("screening snapshot out of date; the layer is rebuilt from the store", "file", s.Path(), "layer", l.String())
@@ -337,9 +329,8 @@ func (n *Node) openSnapshot() *screen.Snapshot {
 }
 
 // sourceVersions identifies the store's sources now: the current list
-// version, and the audit log's head for the tags (every tag import is
-// audited, and a snapshot's tags stay good while no import follows the
-// head it records). n.mu is held, so no import is under way.
+// version, and the tags' generation, which every change of the tags
+// replaces in its own batch. n.mu is held, so no import is under way.
 func (n *Node) sourceVersions(ctx context.Context) (screen.Versions, error) {
 	var v screen.Versions
 	vs, err := sanctions.Versions(ctx, n.db)
@@ -351,71 +342,35 @@ func (n *Node) sourceVersions(ctx context.Context) (screen.Versions, error) {
 		last := vs[len(vs)-1]
 		v.Sanctions = fmt.Sprintf("list:%d:%s:%d", last.Seq, last.SHA256, last.ImportedAt.UnixNano())
 	}
-	head, ok, err := n.db.LastAudit(ctx)
+	gen, err := n.db.TagsGeneration(ctx)
 	if err != nil {
-		return v, fmt.Errorf("audit head: %w", err)
+		return v, err
 	}
-	v.Tags = "audit:0:"
-	if ok {
-		v.Tags = fmt.Sprintf("audit:%d:%s", head.Seq, head.Hash)
-	}
+	v.Tags = "tags:" + gen
 	return v, nil
 }
 
-// tagImport is the audited action of a tag import.
-const tagImport = "tags.import"
-
-var errTagsChanged = errors.New("tags imported since")
-
-// tagsUnchanged reports whether the tags are those of version v (an
-// audit head, sourceVersions): the entry it names is still in the log
-// with its hash, and no tag import follows it. It reads the entries
-// since v only.
-func (n *Node) tagsUnchanged(ctx context.Context, v string) (bool, error) {
-	rest, ok := strings.CutPrefix(v, "audit:")
-	if !ok {
-		return false, nil
-	}
-	seqStr, hash, ok := strings.Cut(rest, ":")
-	seq, err := strconv.ParseUint(seqStr, 10, 64)
-	if !ok || err != nil {
-		return false, nil
-	}
-	found := seq == 0 && hash == ""
-	err = n.db.AuditEntries(ctx, seq, func(e audit.Entry) error {
-		switch {
-		case e.Seq == seq:
-			if e.Hash != hash {
-				return errTagsChanged
-			}
-			found = true
-		case !found:
-			return errTagsChanged // the entry was cut from the log
-		case e.Action == tagImport:
-			return errTagsChanged
-		}
-		return nil
-	})
-	if errors.Is(err, errTagsChanged) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("audit entries since the screening snapshot: %w", err)
-	}
-	return found, nil
-}
-
 // indexChanged follows a change of the index's layers or policy: the
-// snapshot no longer holds them. The file is removed at once, since not
-// every source change is one the next start could detect (tags written
-// without an audited import), and a crash before the next save must not
-// leave it in force.
+// snapshot no longer holds them. A layer just read from the store is
+// named by the sources' versions now: the reload that replaced it ran
+// under n.mu, so no import changed the store since it read it.
 func (n *Node) indexChanged() {
 	n.snap.dirty.Store(true)
-	if !n.snap.stale.Swap(true) {
-		if err := os.Remove(n.snapshotPath()); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			n.log.Warn("screening snapshot not removed", "file", n.snapshotPath(), "err", err)
-		}
+	have := n.index.Versions()
+	if have.Sanctions != "" && have.Tags != "" {
+		return
+	}
+	vs, err := n.sourceVersions(context.Background())
+	if err != nil {
+		// Left unnamed, the layer is not reused from the next snapshot.
+		n.log.Warn("screening snapshot: source versions unknown", "err", err)
+		return
+	}
+	if have.Sanctions == "" {
+		n.index.SetVersion(screen.LayerSanctions, vs.Sanctions)
+	}
+	if have.Tags == "" {
+		n.index.SetVersion(screen.LayerTags, vs.Tags)
 	}
 }
 
@@ -459,19 +414,8 @@ func (n *Node) SaveSnapshot(ctx context.Context, force bool) error {
 	// Clear first: a change while the file is written marks it again.
 	n.snap.dirty.Store(false)
 	start := time.Now()
-	// Imports are held off while the file is written, so that the
-	// versions name what the captured layers were built from, and no
-	// source changes between the capture and the rename.
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	n.snap.stale.Store(false)
-	vs, err := n.sourceVersions(ctx)
-	if err != nil {
-		n.snap.dirty.Store(true)
-		return err
-	}
-	n.index.SetVersion(screen.LayerSanctions, vs.Sanctions)
-	n.index.SetVersion(screen.LayerTags, vs.Tags)
+	// The layers are immutable and carry the versions of what they were
+	// read from (loadIndex, indexChanged).
 	layers := n.index.Layers()
 	sv := screen.Saving{Store: n.storeID, Layers: layers, Now: n.now()}
 	if set := n.exp.set.Load(); set != nil && set.layers != nil {

