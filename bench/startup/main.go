@@ -13,6 +13,12 @@
 // DIR is a store made by `tracehound demo`. The snapshot is moved aside
 // for the anchor's runs and put back after each; a run that fails makes
 // the command exit non-zero.
+//
+// The command line prints its answer after the node closes, and a node
+// that rebuilt the index writes the snapshot as it closes: the anchor's
+// CLI figure includes that write. -anchor-bin names a binary that keeps
+// no snapshot (built from before it existed), measured alongside as the
+// start-up users had.
 package main
 
 import (
@@ -44,12 +50,13 @@ func main() {
 		data = flag.String("data", "", "store made by `tracehound demo`")
 		runs = flag.Int("runs", 5, "runs of each measurement")
 		addr = flag.String("address", "0x098B716B8Aaf21512996dC57EB0615e2383E2f96", "address the command line screens")
+		prev = flag.String("anchor-bin", "", "also measure this binary, which keeps no snapshot")
 	)
 	flag.Parse()
 	if *data == "" {
 		fatal(errors.New("-data is required"))
 	}
-	h := &harness{bin: *bin, data: *data, addr: *addr}
+	h := &harness{bin: *bin, prev: *prev, data: *data, addr: *addr}
 	if err := h.run(*runs); err != nil {
 		fatal(err)
 	}
@@ -61,7 +68,7 @@ func fatal(err error) {
 }
 
 type harness struct {
-	bin, data, addr string
+	bin, prev, data, addr string
 }
 
 // sample is one run: the time to the answer (the first line printed, or
@@ -77,31 +84,41 @@ func (h *harness) saved() string { return h.snap() + ".bench-saved" }
 func (h *harness) run(runs int) error {
 	// A first screening writes the snapshot if the store has none, and
 	// warms the page cache for both sides.
-	if _, err := h.screen(); err != nil {
+	if _, err := h.screen(h.bin); err != nil {
 		return fmt.Errorf("warm-up: %w", err)
 	}
 	if _, err := os.Stat(h.snap()); err != nil {
 		return fmt.Errorf("no snapshot after the warm-up: %w", err)
 	}
-	var cliSnap, cliAnchor, srvSnap, srvAnchor []sample
+	var cliSnap, cliAnchor, srvSnap, srvAnchor, cliPrev, srvPrev []sample
 	for i := range runs {
-		s, err := h.screen()
+		s, err := h.screen(h.bin)
 		if err != nil {
 			return fmt.Errorf("screen with the snapshot: %w", err)
 		}
 		cliSnap = append(cliSnap, s)
-		if s, err = h.without(h.screen); err != nil {
+		if s, err = h.without(func() (sample, error) { return h.screen(h.bin) }); err != nil {
 			return fmt.Errorf("screen without the snapshot: %w", err)
 		}
 		cliAnchor = append(cliAnchor, s)
-		if s, err = h.serve(); err != nil {
+		if s, err = h.serve(h.bin); err != nil {
 			return fmt.Errorf("serve with the snapshot: %w", err)
 		}
 		srvSnap = append(srvSnap, s)
-		if s, err = h.without(h.serve); err != nil {
+		if s, err = h.without(func() (sample, error) { return h.serve(h.bin) }); err != nil {
 			return fmt.Errorf("serve without the snapshot: %w", err)
 		}
 		srvAnchor = append(srvAnchor, s)
+		if h.prev != "" {
+			if s, err = h.without(func() (sample, error) { return h.screen(h.prev) }); err != nil {
+				return fmt.Errorf("screen, %s: %w", h.prev, err)
+			}
+			cliPrev = append(cliPrev, s)
+			if s, err = h.without(func() (sample, error) { return h.serve(h.prev) }); err != nil {
+				return fmt.Errorf("serve, %s: %w", h.prev, err)
+			}
+			srvPrev = append(srvPrev, s)
+		}
 		fmt.Fprintf(os.Stderr, "run %d/%d: screen %v / %v, serve ready %v / %v (snapshot / rebuilt)\n", i+1, runs,
 			cliSnap[i].ready.Round(time.Millisecond), cliAnchor[i].ready.Round(time.Millisecond),
 			srvSnap[i].ready.Round(time.Millisecond), srvAnchor[i].ready.Round(time.Millisecond))
@@ -127,6 +144,14 @@ func (h *harness) run(runs int) error {
 	}
 	fmt.Printf("| CLI `screen` peak RSS | %s | %s | |\n", rss(cliSnap), rss(cliAnchor))
 	fmt.Printf("| `serve` peak RSS | %s | %s | |\n", rss(srvSnap), rss(srvAnchor))
+	if h.prev != "" {
+		fmt.Printf("\n%s, which keeps no snapshot, in the same run:\n\n", h.prev)
+		fmt.Println("| figure | with the snapshot | previous binary (anchor) | ratio |")
+		fmt.Println("| --- | --- | --- | --- |")
+		row("`serve` ready (/healthz answers)", srvSnap, srvPrev, func(s sample) time.Duration { return s.ready })
+		row("CLI `screen` of one address: answer printed", cliSnap, cliPrev, func(s sample) time.Duration { return s.ready })
+		fmt.Printf("| CLI `screen` peak RSS | %s | %s | |\n", rss(cliSnap), rss(cliPrev))
+	}
 	return nil
 }
 
@@ -169,8 +194,8 @@ func (h *harness) without(f func() (sample, error)) (sample, error) {
 }
 
 // screen runs `tracehound screen ADDRESS`.
-func (h *harness) screen() (sample, error) {
-	cmd := exec.Command(h.bin, "--data", h.data, "--log-level", "warn", "screen", h.addr)
+func (h *harness) screen(bin string) (sample, error) {
+	cmd := exec.Command(bin, "--data", h.data, "--log-level", "warn", "screen", h.addr)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return sample{}, err
@@ -199,13 +224,13 @@ func (h *harness) screen() (sample, error) {
 
 // serve starts `tracehound serve`, waits for /healthz to answer, and
 // stops it with SIGINT.
-func (h *harness) serve() (sample, error) {
+func (h *harness) serve(bin string) (sample, error) {
 	port, err := freePort()
 	if err != nil {
 		return sample{}, err
 	}
 	hostport := fmt.Sprintf("127.0.0.1:%d", port)
-	cmd := exec.Command(h.bin, "--data", h.data, "--log-level", "warn", "serve", "--addr", hostport)
+	cmd := exec.Command(bin, "--data", h.data, "--log-level", "warn", "serve", "--addr", hostport)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	start := time.Now()
