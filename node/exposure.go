@@ -39,6 +39,15 @@ type engineSet struct {
 	// layers are the index's layers the engines follow: a snapshot
 	// records their digest beside the engines.
 	layers *screen.Layers
+	// masks are the sources each engine holds, to tell what a change
+	// of the sources added; those of a restored engine are read from
+	// layers when first needed. x.mu guards them.
+	masks  map[chain.Chain]map[string]exposure.Mask
+	policy string
+	// quick says a quick pass added sources to the engines: they no
+	// longer follow layers exactly, and are not saved until the rebuild
+	// replaces them.
+	quick atomic.Bool
 	built  time.Time
 	took   time.Duration
 	blocks int
@@ -97,13 +106,15 @@ func (x *exposures) recoverChain(ctx context.Context, c chain.Chain) *exposure.E
 	if cur := x.n.snap.current(); cur != nil {
 		os.Remove(cur.Path())
 	}
-	e, _, err := x.buildChain(ctx, c, s.layers)
+	e, masks, _, err := x.buildChain(ctx, c, s.layers)
 	if err != nil {
 		x.n.log.Error("exposure rebuild failed", "chain", c, "err", err)
 		return nil
 	}
-	ns := &engineSet{byChain: maps.Clone(s.byChain), layers: s.layers, built: time.Now()}
-	ns.byChain[c] = e
+	ns := newEngineSet(s.layers)
+	ns.byChain, ns.masks, ns.built = maps.Clone(s.byChain), maps.Clone(s.masks), time.Now()
+	ns.quick.Store(s.quick.Load())
+	ns.byChain[c], ns.masks[c] = e, masks
 	x.set.Store(ns)
 	x.n.snap.dirty.Store(true)
 	return e
@@ -173,7 +184,7 @@ func (x *exposures) start(ctx context.Context) (*engineSet, error) {
 		return x.build(ctx)
 	}
 	start := time.Now()
-	s := &engineSet{byChain: make(map[chain.Chain]*exposure.Engine, len(graphChains)), layers: l}
+	s := newEngineSet(l)
 	for _, c := range graphChains {
 		e, ok, err := snap.Engine(c, l.Sources())
 		if err == nil && ok {
@@ -185,7 +196,7 @@ func (x *exposures) start(ctx context.Context) (*engineSet, error) {
 		if err != nil || !ok {
 			x.n.snap.dirty.Store(true)
 			var n int
-			if e, n, err = x.buildChain(ctx, c, l); err != nil {
+			if e, s.masks[c], n, err = x.buildChain(ctx, c, l); err != nil {
 				return nil, err
 			}
 			s.blocks += n
@@ -242,14 +253,14 @@ func (x *exposures) resume(ctx context.Context, e *exposure.Engine) (bool, error
 func (x *exposures) build(ctx context.Context) (*engineSet, error) {
 	l := x.n.index.Layers()
 	start := time.Now()
-	s := &engineSet{byChain: make(map[chain.Chain]*exposure.Engine, len(graphChains)), layers: l}
+	s := newEngineSet(l)
 	for _, c := range graphChains {
-		eng, n, err := x.buildChain(ctx, c, l)
+		eng, masks, n, err := x.buildChain(ctx, c, l)
 		if err != nil {
 			return nil, err
 		}
 		s.blocks += n
-		s.byChain[c] = eng
+		s.byChain[c], s.masks[c] = eng, masks
 	}
 	s.built, s.took = time.Now(), time.Since(start)
 	x.n.log.Info("exposure built", "blocks", s.blocks, "policy", l.Policy().Name, "max_hops", l.MaxHops(), "elapsed", s.took.Round(time.Millisecond).String())
@@ -258,20 +269,26 @@ func (x *exposures) build(ctx context.Context) (*engineSet, error) {
 
 // buildChain replays chain c's stored blocks into a new engine following
 // the sources of l.
-func (x *exposures) buildChain(ctx context.Context, c chain.Chain, l *screen.Layers) (*exposure.Engine, int, error) {
-	eng := exposure.NewEngine(c, l.MaxHops(), screen.MaskSources(l.SourceMasks(c)))
+func (x *exposures) buildChain(ctx context.Context, c chain.Chain, l *screen.Layers) (*exposure.Engine, map[string]exposure.Mask, int, error) {
+	masks := l.SourceMasks(c)
+	eng := exposure.NewEngine(c, l.MaxHops(), screen.MaskSources(masks))
 	tip, ok, err := x.n.db.Graph().Tip(ctx, c)
 	if err != nil {
-		return nil, 0, fmt.Errorf("exposure: %s tip: %w", c, err)
+		return nil, nil, 0, fmt.Errorf("exposure: %s tip: %w", c, err)
 	}
 	if !ok {
-		return eng, 0, nil
+		return eng, masks, 0, l.Err()
 	}
 	n, err := x.replay(ctx, eng, 0, tip.Height, tip.Height)
 	if err != nil {
-		return nil, n, err
+		return nil, nil, n, err
 	}
-	return eng, n, l.Err()
+	return eng, masks, n, l.Err()
+}
+
+func newEngineSet(l *screen.Layers) *engineSet {
+	return &engineSet{byChain: make(map[chain.Chain]*exposure.Engine, len(graphChains)), layers: l,
+		masks: make(map[chain.Chain]map[string]exposure.Mask, len(graphChains)), policy: policyKey(l.Policy())}
 }
 
 // replay applies the stored blocks from..to to eng, logging progress on
@@ -384,6 +401,12 @@ func (x *exposures) rebuildOnChange(ctx context.Context) {
 		case <-x.dirty:
 		default:
 		}
+		// Sources only added (a partner's flag, a new listing) show at
+		// once through the postings they reach; the rebuild then
+		// reconciles what the quick pass bounds.
+		if err := x.addSources(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			x.n.log.Warn("exposure: quick pass over new sources failed; the rebuild will reflect them", "err", err)
+		}
 		if err := x.rebuild(ctx); err != nil && !errors.Is(err, context.Canceled) {
 			x.n.log.Error("exposure rebuild failed; screening keeps the previous exposure", "err", err)
 			continue
@@ -433,4 +456,83 @@ func (x *exposures) rebuild(ctx context.Context) error {
 	x.set.Store(s)
 	x.n.screeningChanged(ctx)
 	return nil
+}
+
+// policyKey identifies what of a policy the engines depend on.
+func policyKey(p *screen.Policy) string {
+	return fmt.Sprintf("%s/%d/%d", p.Name, p.MaxHops, p.MinConfidence)
+}
+
+// addSources reflects sources added since the engines were built, on
+// account chains, without a replay: each engine follows its new sources
+// forward through the postings they reach (exposure.Engine.AddSources).
+// Removed sources, new services, a policy change and Bitcoin's pooled
+// inputs wait for the rebuild.
+func (x *exposures) addSources(ctx context.Context) error {
+	s := x.set.Load()
+	if s == nil {
+		return nil
+	}
+	idx := x.n.index
+	p := idx.Policy()
+	if policyKey(p) != s.policy {
+		return nil
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	changed := false
+	for c, eng := range s.byChain {
+		if c == chain.Bitcoin {
+			continue
+		}
+		if _, ok := s.masks[c]; !ok {
+			// A restored engine: its sources are its layers'.
+			s.masks[c] = s.layers.SourceMasks(c)
+		}
+		now := idx.SourceMasks(c)
+		added := map[string]exposure.Mask{}
+		for a, m := range now {
+			if m &^= s.masks[c][a]; m != 0 {
+				added[a] = m
+			}
+		}
+		if len(added) == 0 {
+			continue
+		}
+		start := time.Now()
+		st, err := eng.AddSources(ctx, graphPostings{g: x.n.db.Graph(), c: c}, added, screen.MaskSources(now))
+		if err != nil {
+			return fmt.Errorf("exposure: new %s sources: %w", c, err)
+		}
+		// Later passes diff against what this one reflected.
+		s.masks[c] = now
+		s.quick.Store(true)
+		changed = true
+		x.n.log.Info("exposure: new sources reflected", "chain", c, "sources", st.Sources, "addresses", st.Affected,
+			"postings", st.Postings, "elapsed", time.Since(start).Round(time.Millisecond).String())
+	}
+	if changed {
+		x.n.screeningChanged(ctx)
+	}
+	return nil
+}
+
+// graphPostings reads an address's postings from the transfer graph, for
+// exposure.Engine.AddSources.
+type graphPostings struct {
+	g interface {
+		Postings(ctx context.Context, c chain.Chain, addr string, q chain.PostingQuery, fn func(chain.Posting) bool) error
+	}
+	c chain.Chain
+}
+
+func (r graphPostings) Postings(ctx context.Context, addr string, asset chain.Asset, through uint64, fn func(chain.Posting) bool) error {
+	return r.g.Postings(ctx, r.c, addr, chain.PostingQuery{Oldest: true}, func(p chain.Posting) bool {
+		// Blocks the engine has not applied yet wait for the advance
+		// that applies them.
+		if p.Block > through || (asset != exposure.AnyAsset && p.Asset != asset) {
+			return true
+		}
+		return fn(p)
+	})
 }

@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"io"
+	"math/big"
 	"testing"
 	"time"
 
@@ -76,7 +77,10 @@ func TestExposureFollowsStore(t *testing.T) {
 	if err := n.Exposure(ctx); err != nil {
 		t.Fatal(err)
 	}
-	go n.exp.rebuildOnChange(ctx)
+	// The rebuilder stops before the store closes.
+	rebuilt := make(chan struct{})
+	go func() { n.exp.rebuildOnChange(ctx); close(rebuilt) }()
+	defer func() { cancel(); <-rebuilt }()
 	n.mu.Lock()
 	err = n.reloadTags(ctx)
 	n.mu.Unlock()
@@ -184,4 +188,89 @@ func sameEntries(a, b []exposure.Entry) bool {
 		}
 	}
 	return true
+}
+
+// TestExposureNewSourcesQuickPass: a new source shows in screening from
+// the quick forward pass alone, before any rebuild: the splits exactly,
+// everything downstream at the rebuild's hops and within the bound the
+// pass documents (fees it cannot see).
+func TestExposureNewSourcesQuickPass(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	n, err := Open(ctx, Config{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	sc := scenario(t)
+	truth := sc.Truth
+	if _, err := n.Ingest(ctx, Ingest{Chain: chain.Ethereum, Stream: sc.Source(), Options: ingest.Options{From: sim.DefaultConfig().StartHeight}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.db.ReplacePack(ctx, "simulation", truth.Tags()); err != nil {
+		t.Fatal(err)
+	}
+	n.mu.Lock()
+	err = n.reloadTags(ctx)
+	n.mu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Exposure(ctx); err != nil {
+		t.Fatal(err)
+	}
+	hack := func(addr string) *exposure.Entry {
+		return find(n.exp.Exposure(chain.Address{Chain: chain.Ethereum, Value: addr}, false), tags.Hack)
+	}
+	if hack(truth.Splits[0]) != nil {
+		t.Fatal("hack exposure before the thief is tagged")
+	}
+	n.mu.Lock()
+	err = n.db.ReplacePack(ctx, "case", []tags.Tag{{Address: chain.Address{Chain: chain.Ethereum, Network: chain.Mainnet, Kind: "account", Value: truth.Thief},
+		Entity: "thief", Category: tags.Hack, Source: "test", Confidence: 100}})
+	if err == nil {
+		err = n.reloadTags(ctx)
+	}
+	n.mu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.exp.addSources(ctx); err != nil {
+		t.Fatal(err)
+	}
+	quick := map[string]*exposure.Entry{}
+	for addr := range truth.Accounts {
+		quick[addr] = hack(addr)
+	}
+	for _, s := range truth.Splits {
+		if e := quick[s]; e == nil || e.Hops != 1 || e.Direct.Cmp(truth.Accounts[s].Received) != 0 {
+			t.Errorf("split %s after the quick pass: %+v, received %s", s, e, truth.Accounts[s].Received)
+		}
+	}
+	if err := n.exp.rebuild(ctx); err != nil {
+		t.Fatal(err)
+	}
+	reached := 0
+	for addr := range truth.Accounts {
+		q, r := quick[addr], hack(addr)
+		if (q == nil) != (r == nil) {
+			t.Errorf("%s: quick pass %+v, rebuild %+v", addr, q, r)
+			continue
+		}
+		if q == nil {
+			continue
+		}
+		reached++
+		if q.Hops != r.Hops || q.Source != r.Source {
+			t.Errorf("%s: quick pass %d hops from %s, rebuild %d from %s", addr, q.Hops, q.Source, r.Hops, r.Source)
+		}
+		// Within 2 % of the exact amount.
+		diff := new(big.Int).Abs(new(big.Int).Sub(q.Amount.Big(), r.Amount.Big()))
+		if diff.Mul(diff, big.NewInt(50)).Cmp(r.Amount.Big()) > 0 {
+			t.Errorf("%s: quick pass %s, rebuild %s", addr, q.Amount, r.Amount)
+		}
+	}
+	if reached < len(truth.Splits) {
+		t.Errorf("the thief's funds reached %d laundering addresses", reached)
+	}
 }

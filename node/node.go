@@ -418,7 +418,8 @@ func (n *Node) SaveSnapshot(ctx context.Context, force bool) error {
 	// read from (loadIndex, indexChanged).
 	layers := n.index.Layers()
 	sv := screen.Saving{Store: n.storeID, Layers: layers, Now: n.now()}
-	if set := n.exp.set.Load(); set != nil && set.layers != nil {
+	// Engines a quick pass added sources to wait for their rebuild.
+	if set := n.exp.set.Load(); set != nil && set.layers != nil && !set.quick.Load() {
 		d, err := set.layers.Digest()
 		if err == nil && set.layers.Err() == nil {
 			sv.Sources = d

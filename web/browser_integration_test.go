@@ -36,6 +36,7 @@ import (
 	"github.com/tracehound/tracehound/chain/chaintest"
 	"github.com/tracehound/tracehound/chain/registry"
 	"github.com/tracehound/tracehound/store/pebble"
+	"github.com/tracehound/tracehound/taxii"
 	"github.com/tracehound/tracehound/web"
 )
 
@@ -58,7 +59,16 @@ var hostile = []string{
 
 type demo struct {
 	url, key, theftTx string
+	// bin is the tracehound binary the demo runs, and partners the
+	// secrets of the partner keys that may write to its "shared"
+	// collection, by key name.
+	bin      string
+	partners map[string]string
 }
+
+// partnerNames are the names partners' keys carry: one ordinary, one
+// markup.
+var partnerNames = []string{"kr-exchange", hostile[1]}
 
 // startDemo builds tracehound and runs `tracehound demo` on a free port,
 // with a key the test made, and returns once it serves.
@@ -90,6 +100,20 @@ func startDemo(t *testing.T, ctx context.Context, shared string) (demo, auth.Key
 		t.Fatal(err)
 	}
 	if err := db.PutKey(ctx, k); err != nil {
+		t.Fatal(err)
+	}
+	partners := map[string]string{}
+	for _, name := range partnerNames {
+		pk, ps, err := auth.NewKey(name, []auth.Role{auth.RoleTAXIIRead, auth.RoleTAXIIWrite}, 0, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.PutKey(ctx, pk); err != nil {
+			t.Fatal(err)
+		}
+		partners[name] = ps
+	}
+	if err := db.PutTAXIICollection(ctx, taxii.Collection{ID: "shared", Title: "Shared with partners", CanRead: []string{"*"}, CanWrite: partnerNames}); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()
@@ -132,7 +156,7 @@ func startDemo(t *testing.T, ctx context.Context, shared string) (demo, auth.Key
 	}()
 	select {
 	case d := <-up:
-		d.key = secret
+		d.key, d.bin, d.partners = secret, bin, partners
 		if u, err := url.Parse(d.url); err != nil || !strings.HasPrefix(u.Host, "127.0.0.1:") || d.theftTx == "" {
 			t.Fatalf("the demo printed no address or theft: %+v", d)
 		}
@@ -181,6 +205,7 @@ func newFront(t *testing.T, ctx context.Context, d demo, k auth.Key) string {
 		ct := resp.Header.Get("Content-Type")
 		resp.Body.Close()
 		if strings.HasPrefix(ct, "text/html") {
+			partnersShare(t, d)
 			return d.url
 		}
 	}
@@ -208,6 +233,28 @@ func newFront(t *testing.T, ctx context.Context, d demo, k auth.Key) string {
 	srv := httptest.NewServer(&front{ws: ws, proxy: httputil.NewSingleHostReverseProxy(u), secret: d.key})
 	t.Cleanup(srv.Close)
 	return srv.URL
+}
+
+// partnersShare has each partner publish a report over the demo's TAXII
+// API, as a partner's node would, so that the feed holds their names.
+func partnersShare(t *testing.T, d demo) {
+	t.Helper()
+	dir := t.TempDir()
+	for i, name := range partnerNames {
+		csv := filepath.Join(dir, fmt.Sprint(i, ".csv"))
+		if err := os.WriteFile(csv, []byte(fmt.Sprintf("chain,address,role\neth,0x%040x,thief\n", 0xbeef+i)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		report, tlp := hostile[0], "green"
+		if name == "kr-exchange" {
+			report, tlp = "Bybit theft deposit addresses", "amber"
+		}
+		cmd := exec.Command(d.bin, "intel", "publish", csv, "--server", d.url, "--collection", "shared", "--tlp", tlp, "--name", report, "--creator", name)
+		cmd.Env = append(os.Environ(), "TRACEHOUND_API_KEY="+d.partners[name])
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%s publishes: %v\n%s", name, err, out)
+		}
+	}
 }
 
 // call uses the API with the key, as a script would.

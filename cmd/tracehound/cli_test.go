@@ -85,3 +85,18 @@ func TestImportAndScreen(t *testing.T) {
 		t.Errorf("publish sanctions: %v %s", err, out)
 	}
 }
+
+// TestParseSize: --memory-limit reads sizes as operators write them and
+// refuses the rest.
+func TestParseSize(t *testing.T) {
+	for in, want := range map[string]int64{"1GiB": 1 << 30, "800MB": 800e6, "512 MiB": 512 << 20, "4096": 4096, "2KB": 2000, "10B": 10} {
+		if got, err := parseSize(in); err != nil || got != want {
+			t.Errorf("parseSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "1.5GiB", "-1GiB", "0", "GiB", "1TB", "99999999999GiB"} {
+		if got, err := parseSize(in); err == nil {
+			t.Errorf("parseSize(%q) = %d, want an error", in, got)
+		}
+	}
+}

@@ -41,6 +41,9 @@ Data already imported is not imported again unless --reload is given.`,
 // demo loads the real data and serves. ready, if not nil, receives the
 // listening address and the demo API key.
 func (a *app) demo(ctx context.Context, o demoOptions, ready func(addr, key string)) error {
+	if err := o.serve.checkMemoryLimit(); err != nil {
+		return err
+	}
 	shared := o.shared
 	if shared == "" {
 		var err error

@@ -2,6 +2,10 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -27,7 +31,10 @@ type serveOptions struct {
 	alerts watch.Retention
 	// reviewRisk is the risk at which a registered transfer alerts.
 	reviewRisk string
-	follow     followOptions
+	// memoryLimit is the process's soft memory limit, as --memory-limit
+	// gave it ("" for none).
+	memoryLimit string
+	follow      followOptions
 }
 
 func newServeCmd(a *app) *cobra.Command {
@@ -64,7 +71,40 @@ func addServeFlags(cmd *cobra.Command, o *serveOptions) {
 	cmd.Flags().DurationVar(&o.alerts.MaxAge, "alert-retention", 0, "delete watch alerts raised longer ago than this (0 keeps them)")
 	cmd.Flags().IntVar(&o.alerts.PerWatch, "alert-limit", 0, "most alerts kept per watch; the oldest go first (0 keeps them all)")
 	cmd.Flags().StringVar(&o.reviewRisk, "review-risk", "high", "risk at and above which a registered transfer raises an alert, and a re-evaluation a retroactive one: low, medium, high or severe")
+	cmd.Flags().StringVar(&o.memoryLimit, "memory-limit", "", "soft limit of the server's memory, e.g. 1GiB or 800MB: the garbage collector works harder near it (as GOMEMLIMIT); empty for none")
 	o.follow.addFlags(cmd.Flags())
+}
+
+// checkMemoryLimit refuses a --memory-limit that is not a size.
+func (o serveOptions) checkMemoryLimit() error {
+	if o.memoryLimit == "" {
+		return nil
+	}
+	if _, err := parseSize(o.memoryLimit); err != nil {
+		return usageError("--memory-limit: %v", err)
+	}
+	return nil
+}
+
+// parseSize reads a byte count with an optional unit: B, KB, MB, GB
+// (powers of 1000) or KiB, MiB, GiB (powers of 1024).
+func parseSize(s string) (int64, error) {
+	units := []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"B", 1}}
+	num, mult := strings.TrimSpace(s), int64(1)
+	for _, u := range units {
+		if v, ok := strings.CutSuffix(num, u.suffix); ok {
+			num, mult = strings.TrimSpace(v), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n <= 0 || n > math.MaxInt64/mult {
+		return 0, fmt.Errorf("%q is not a size: want a positive whole number with an optional unit (B, KB, MB, GB, KiB, MiB, GiB)", s)
+	}
+	return n * mult, nil
 }
 
 // serve opens the node and serves until ctx ends. ready, if not nil,
@@ -72,6 +112,9 @@ func addServeFlags(cmd *cobra.Command, o *serveOptions) {
 func (a *app) serve(ctx context.Context, o serveOptions, ready func(addr string)) error {
 	if o.alerts.MaxAge < 0 || o.alerts.PerWatch < 0 {
 		return usageError("--alert-retention and --alert-limit cannot be negative")
+	}
+	if err := o.checkMemoryLimit(); err != nil {
+		return err
 	}
 	var review screen.Risk // zero: the node's default, high
 	if o.reviewRisk != "" {
@@ -100,6 +143,7 @@ func (a *app) serveConfig(n *node.Node, o serveOptions, ready func(addr string))
 	if o.follow.webhook != "" {
 		n.OnAlert(n.Webhook(o.follow.webhook))
 	}
+	limit, _ := parseSize(o.memoryLimit) // checked by serve; 0 for none
 	return node.ServeConfig{Addr: o.addr, TLSCert: o.tlsCert, TLSKey: o.tlsKey, ClientCA: o.clientCA, MaxBatch: o.maxBatch,
-		Poll: o.poll, Alerts: o.alerts, Followers: o.follow.followers(), Ready: ready}
+		Poll: o.poll, Alerts: o.alerts, Followers: o.follow.followers(), Ready: ready, MemoryLimit: limit}
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -124,9 +123,20 @@ that does not read, is reported with its line and the others go on.`,
 	return cmd
 }
 
+// readTransfersCSV reads a registration file whole (api.ReadTransferCSV),
+// so that a file that does not read registers nothing.
+func readTransfersCSV(path string) ([]api.TransferRow, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return api.ReadTransferCSV(f, path)
+}
+
 // registerAll registers each request, printing a line per transfer; a
 // row that fails is reported with its line and the rest go on.
-func (a *app) registerAll(ctx context.Context, file string, reqs []csvTransfer, asJSON bool,
+func (a *app) registerAll(ctx context.Context, file string, reqs []api.TransferRow, asJSON bool,
 	register func(context.Context, api.TransferRequest) (alert.Transfer, bool, error)) error {
 	w := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
 	if !asJSON {
@@ -135,7 +145,7 @@ func (a *app) registerAll(ctx context.Context, file string, reqs []csvTransfer, 
 	enc := json.NewEncoder(a.stdout)
 	failed := 0
 	for _, r := range reqs {
-		t, created, err := register(ctx, r.req)
+		t, created, err := register(ctx, r.Request)
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -145,10 +155,10 @@ func (a *app) registerAll(ctx context.Context, file string, reqs []csvTransfer, 
 			var cle *api.ClientError
 			if !errors.As(err, &ie) && !errors.As(err, &ce) && !(errors.As(err, &cle) && cle.Status < 500) {
 				w.Flush()
-				return fmt.Errorf("%s:%d: %w", file, r.line, err)
+				return fmt.Errorf("%s:%d: %w", file, r.Line, err)
 			}
 			failed++
-			fmt.Fprintf(a.stderr, "%s:%d: transfer %s: %v\n", file, r.line, r.req.ID, err)
+			fmt.Fprintf(a.stderr, "%s:%d: transfer %s: %v\n", file, r.Line, r.Request.ID, err)
 			continue
 		}
 		if asJSON {
@@ -177,88 +187,6 @@ func (a *app) registerAll(ctx context.Context, file string, reqs []csvTransfer, 
 		return fmt.Errorf("%d of %d transfers not registered (see above)", failed, len(reqs))
 	}
 	return nil
-}
-
-// csvTransfer is one row of a registration file.
-type csvTransfer struct {
-	line int
-	req  api.TransferRequest
-}
-
-// transferColumns are the columns a registration file may carry, by
-// header name; the required ones must be there.
-var transferColumns = map[string]bool{"id": true, "customer": true, "chain": true, "tx": true, "index": false,
-	"counterparty": true, "asset": false, "amount": true, "direction": true, "time": false}
-
-// readTransfersCSV reads a registration file whole, so that a file that
-// does not read registers nothing; each row keeps its line number.
-func readTransfersCSV(path string) ([]csvTransfer, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	r := csv.NewReader(f)
-	r.TrimLeadingSpace = true
-	r.FieldsPerRecord = -1
-	head, err := r.Read()
-	if err != nil {
-		return nil, fmt.Errorf("%s: header: %w", path, err)
-	}
-	col := map[string]int{}
-	for i, h := range head {
-		h = strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))
-		if h == "address" {
-			h = "counterparty"
-		}
-		if _, known := transferColumns[h]; known {
-			if _, dup := col[h]; dup {
-				return nil, fmt.Errorf("%s:1: column %q twice", path, h)
-			}
-			col[h] = i
-		}
-	}
-	for name, required := range transferColumns {
-		if _, ok := col[name]; required && !ok {
-			return nil, fmt.Errorf("%s:1: no %q column (want id, customer, chain, tx, counterparty, amount, direction; index, asset, time optional)", path, name)
-		}
-	}
-	var out []csvTransfer
-	for {
-		rec, err := r.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		line, _ := r.FieldPos(0)
-		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
-			continue
-		}
-		get := func(name string) string {
-			i, ok := col[name]
-			if !ok || i >= len(rec) {
-				return ""
-			}
-			return strings.TrimSpace(rec[i])
-		}
-		req := api.TransferRequest{ID: get("id"), Customer: get("customer"), Chain: get("chain"), Tx: get("tx"),
-			Counterparty: get("counterparty"), Asset: get("asset"), Amount: get("amount"), Direction: get("direction"), Time: get("time")}
-		if s := get("index"); s != "" {
-			v, err := strconv.ParseUint(s, 10, 32)
-			if err != nil {
-				return nil, fmt.Errorf("%s:%d: index %q: want a non-negative integer", path, line, s)
-			}
-			i := uint32(v)
-			req.Index = &i
-		}
-		out = append(out, csvTransfer{line: line, req: req})
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("%s: no transfers", path)
-	}
-	return out, nil
 }
 
 func printTransfer(w io.Writer, t alert.Transfer) {
