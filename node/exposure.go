@@ -47,7 +47,7 @@ type engineSet struct {
 	// quick says a quick pass added sources to the engines: they no
 	// longer follow layers exactly, and are not saved until the rebuild
 	// replaces them.
-	quick atomic.Bool
+	quick  atomic.Bool
 	built  time.Time
 	took   time.Duration
 	blocks int
