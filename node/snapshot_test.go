@@ -15,6 +15,7 @@ import (
 
 	"github.com/tracehound/tracehound/chain"
 	"github.com/tracehound/tracehound/chain/chaintest"
+	"github.com/tracehound/tracehound/detect/exposure"
 	"github.com/tracehound/tracehound/ingest"
 	"github.com/tracehound/tracehound/sanctions"
 	"github.com/tracehound/tracehound/screen"
@@ -362,4 +363,44 @@ func TestSnapshotCorrupt(t *testing.T) {
 		t.Errorf("the rebuilt snapshot is not used: %q", n.snap.from)
 	}
 	n.Close()
+}
+
+// TestSnapshotResumeRefusesMovedChain: a saved engine whose last block
+// the chain no longer holds with the same hash (a reorganisation, a
+// store rewound) is not resumed.
+func TestSnapshotResumeRefusesMovedChain(t *testing.T) {
+	ctx := context.Background()
+	sc := scenario(t)
+	n, err := Open(ctx, Config{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	if _, err := n.Ingest(ctx, Ingest{Chain: chain.Ethereum, Stream: &firstBlocks{sc.Source(), 10}, Options: ingest.Options{From: sim.DefaultConfig().StartHeight}}); err != nil {
+		t.Fatal(err)
+	}
+	tip, ok, err := n.db.Graph().Tip(ctx, chain.Ethereum)
+	if err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	for _, tc := range []struct {
+		name    string
+		through uint64
+		hash    string
+		want    bool
+	}{
+		{"same block", tip.Height, tip.Hash, true},
+		{"other hash", tip.Height, "0x" + strings.Repeat("ab", 32), false},
+		{"no hash", tip.Height, "", false},
+		{"beyond the tip", tip.Height + 5, tip.Hash, false},
+	} {
+		e, err := exposure.Restore(exposure.State{Chain: chain.Ethereum, MaxHops: 4, Through: tc.through, Hash: tc.hash, Applied: true}, screen.MaskSources(nil), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := n.exp.resume(ctx, e)
+		if err != nil || got != tc.want {
+			t.Errorf("%s: resumed %v (%v), want %v", tc.name, got, err, tc.want)
+		}
+	}
 }
