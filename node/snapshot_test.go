@@ -404,3 +404,42 @@ func TestSnapshotResumeRefusesMovedChain(t *testing.T) {
 		}
 	}
 }
+
+// TestSnapshotSkipsQuickEngines: engines a quick pass added sources to
+// no longer follow their layers exactly, and are not saved; the layers
+// are.
+func TestSnapshotSkipsQuickEngines(t *testing.T) {
+	ctx := context.Background()
+	sc := scenario(t)
+	dir := t.TempDir()
+	n, err := Open(ctx, Config{DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	if _, err := n.Ingest(ctx, Ingest{Chain: chain.Ethereum, Stream: &firstBlocks{sc.Source(), 10}, Options: ingest.Options{From: sim.DefaultConfig().StartHeight}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Exposure(ctx); err != nil {
+		t.Fatal(err)
+	}
+	engines := func() int {
+		t.Helper()
+		if err := n.SaveSnapshot(ctx, true); err != nil {
+			t.Fatal(err)
+		}
+		s, err := screen.OpenSnapshot(filepath.Join(dir, SnapshotFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		return len(s.Manifest().Engines)
+	}
+	if got := engines(); got != len(graphChains) {
+		t.Fatalf("%d engines saved, want %d", got, len(graphChains))
+	}
+	n.exp.set.Load().quick.Store(true)
+	if got := engines(); got != 0 {
+		t.Fatalf("%d engines of a quick pass saved", got)
+	}
+}
