@@ -58,32 +58,41 @@ func newExposures(n *Node) *exposures {
 }
 
 // Exposure answers screening: the address's exposure on its chain, nil
-// before the engines are built or for a chain outside the graph.
+// before the engines are built or for a chain outside the graph, or if
+// it cannot be read (ExposureErr says so).
 func (x *exposures) Exposure(a chain.Address, paths bool) []exposure.Entry {
+	out, _ := x.ExposureErr(a, paths)
+	return out
+}
+
+// ExposureErr is Exposure, with the error of an engine whose saved
+// accounts turned out unreadable: it is rebuilt from the store and the
+// answer read from the new one. A caller that holds the engines' lock (an
+// ingest re-evaluating) cannot wait for that: the rebuild runs in the
+// background and the answer fails closed meanwhile.
+func (x *exposures) ExposureErr(a chain.Address, paths bool) ([]exposure.Entry, error) {
 	s := x.set.Load()
 	if s == nil {
-		return nil
+		return nil, nil
 	}
 	e := s.byChain[a.Chain]
 	if e == nil {
-		return nil
+		return nil, nil
 	}
 	out := read(e, a.Value, paths)
-	if e.Err() != nil {
-		// The engine's saved accounts turned out unreadable: rebuild it
-		// from the store and answer from the new one. A caller that
-		// holds the engines' lock (an ingest re-evaluating) cannot wait
-		// for that, and has the rebuild in the background.
+	if err := e.Err(); err != nil {
 		if !x.mu.TryLock() {
 			x.sourcesChanged()
-			return out
+			return nil, fmt.Errorf("exposure of %s: %w", a.Chain, err)
 		}
 		defer x.mu.Unlock()
-		if ne := x.recoverChain(context.Background(), a.Chain); ne != nil {
-			out = read(ne, a.Value, paths)
+		ne := x.recoverChain(context.Background(), a.Chain)
+		if ne == nil {
+			return nil, fmt.Errorf("exposure of %s: %w; its rebuild failed", a.Chain, err)
 		}
+		out = read(ne, a.Value, paths)
 	}
-	return out
+	return out, nil
 }
 
 func read(e *exposure.Engine, addr string, paths bool) []exposure.Entry {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -441,5 +442,81 @@ func TestSnapshotSkipsQuickEngines(t *testing.T) {
 	n.exp.set.Load().quick.Store(true)
 	if got := engines(); got != 0 {
 		t.Fatalf("%d engines of a quick pass saved", got)
+	}
+}
+
+// failingSaved is saved accounts whose every read fails its check.
+type failingSaved struct{}
+
+func (failingSaved) Record(string) ([]byte, bool, error) {
+	return nil, false, fmt.Errorf("block 7: %w", screen.ErrCorrupt)
+}
+
+func (failingSaved) Each(func(string, []byte) error) error {
+	return fmt.Errorf("block 7: %w", screen.ErrCorrupt)
+}
+
+// TestSnapshotEngineFault: an engine whose saved accounts fail a check is
+// rebuilt from the store before the answer; where it cannot be at once
+// (the engines' lock is held), the answer fails closed, never showing
+// no exposure.
+func TestSnapshotEngineFault(t *testing.T) {
+	ctx := context.Background()
+	sc := scenario(t)
+	n, err := Open(ctx, Config{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	if _, err := n.Ingest(ctx, Ingest{Chain: chain.Ethereum, Stream: sc.Source(), Options: ingest.Options{From: sim.DefaultConfig().StartHeight}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.db.ReplacePack(ctx, "simulation", sc.Truth.Tags()); err != nil {
+		t.Fatal(err)
+	}
+	idx, err := n.Index(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Exposure(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var q screen.Query
+	for addr, a := range sc.Truth.Accounts {
+		if a.Role == sim.RoleMixerOut {
+			q = screen.Query{Address: addr, Chain: chain.Ethereum}
+			break
+		}
+	}
+	want := idx.Screen(q)
+	if len(want.Exposure) == 0 {
+		t.Fatalf("%s has no exposure to test with", q.Address)
+	}
+	// The same engine, as if restored from a file whose blocks fail.
+	good := n.exp.set.Load()
+	st := good.byChain[chain.Ethereum].State()
+	bad, err := exposure.Restore(st, good.layers.Sources(), failingSaved{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	faulty := newEngineSet(good.layers)
+	faulty.byChain = maps.Clone(good.byChain)
+	faulty.byChain[chain.Ethereum] = bad
+	n.exp.set.Store(faulty)
+
+	n.exp.mu.Lock()
+	r := idx.Screen(q)
+	n.exp.mu.Unlock()
+	if r.Risk != screen.Unknown || len(r.Reasons) != 1 || r.Reasons[0].Code != "index_fault" {
+		t.Errorf("with the engines locked: %+v", r)
+	}
+	got := idx.Screen(q)
+	gb, _ := json.Marshal(got)
+	wb, _ := json.Marshal(want)
+	if string(gb) != string(wb) {
+		t.Errorf("after the rebuild:\n got %s\nwant %s", gb, wb)
+	}
+	if e := n.exp.set.Load().byChain[chain.Ethereum]; e == bad || e.Err() != nil {
+		t.Error("the faulty engine is still in place")
 	}
 }

@@ -270,11 +270,23 @@ type exposureHolder struct{ src ExposureSource }
 // it by the policy; nil stops it.
 func (x *Index) SetExposure(src ExposureSource) { x.exposure.Store(&exposureHolder{src}) }
 
-func (x *Index) exposureOf(a chain.Address, paths bool) []exposure.Entry {
-	if h := x.exposure.Load(); h != nil && h.src != nil && a.Kind != chain.KindOpaque {
-		return h.src.Exposure(a, paths)
+// ExposureChecker is an ExposureSource that can tell that it could not
+// read an address's exposure (its saved accounts failed a check): the
+// answer then fails closed instead of showing none.
+type ExposureChecker interface {
+	ExposureSource
+	ExposureErr(a chain.Address, paths bool) ([]exposure.Entry, error)
+}
+
+func (x *Index) exposureOf(a chain.Address, paths bool) ([]exposure.Entry, error) {
+	h := x.exposure.Load()
+	if h == nil || h.src == nil || a.Kind == chain.KindOpaque {
+		return nil, nil
 	}
-	return nil
+	if c, ok := h.src.(ExposureChecker); ok {
+		return c.ExposureErr(a, paths)
+	}
+	return h.src.Exposure(a, paths), nil
 }
 
 // SanctionsLoaded reports whether a sanctions list is loaded: without

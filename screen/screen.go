@@ -113,7 +113,9 @@ func (x *Index) check(raw string, hint chain.Chain, paths bool) (chain.Address, 
 		// What could not be read may be what makes it risky: fail closed.
 		return a, h, Unknown, RuleFailClosed, &FaultError{Err: ferr}
 	}
-	h.Exposure = x.exposureOf(a, paths)
+	if h.Exposure, ferr = x.exposureOf(a, paths); ferr != nil {
+		return a, h, Unknown, RuleFailClosed, &FaultError{Err: ferr}
+	}
 	r, rule := x.risk(a, h)
 	return a, h, r, rule, nil
 }
