@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,10 +36,18 @@ type exposures struct {
 // engineSet is the engines of one build.
 type engineSet struct {
 	byChain map[chain.Chain]*exposure.Engine
+	// layers are the index's layers the engines follow: a snapshot
+	// records their digest beside the engines.
+	layers *screen.Layers
 	// masks are the sources each engine holds, to tell what a change
-	// of the sources added.
+	// of the sources added; those of a restored engine are read from
+	// layers when first needed. x.mu guards them.
 	masks  map[chain.Chain]map[string]exposure.Mask
 	policy string
+	// quick says a quick pass added sources to the engines: they no
+	// longer follow layers exactly, and are not saved until the rebuild
+	// replaces them.
+	quick  atomic.Bool
 	built  time.Time
 	took   time.Duration
 	blocks int
@@ -48,27 +58,84 @@ func newExposures(n *Node) *exposures {
 }
 
 // Exposure answers screening: the address's exposure on its chain, nil
-// before the engines are built or for a chain outside the graph.
+// before the engines are built or for a chain outside the graph, or if
+// it cannot be read (ExposureErr says so).
 func (x *exposures) Exposure(a chain.Address, paths bool) []exposure.Entry {
-	s := x.set.Load()
-	if s == nil {
-		return nil
-	}
-	e := s.byChain[a.Chain]
-	switch {
-	case e == nil:
-		return nil
-	case paths:
-		return e.Exposure(a.Value)
-	default:
-		return e.Rated(a.Value)
-	}
+	out, _ := x.ExposureErr(a, paths)
+	return out
 }
 
-// Exposure builds the exposure engines from the store, once, and has
-// screening answers carry exposure from then on. Serving calls it before
-// it listens, so that no answer goes out without the exposure the store
-// implies.
+// ExposureErr is Exposure, with the error of an engine whose saved
+// accounts turned out unreadable: it is rebuilt from the store and the
+// answer read from the new one. A caller that holds the engines' lock (an
+// ingest re-evaluating) cannot wait for that: the rebuild runs in the
+// background and the answer fails closed meanwhile.
+func (x *exposures) ExposureErr(a chain.Address, paths bool) ([]exposure.Entry, error) {
+	s := x.set.Load()
+	if s == nil {
+		return nil, nil
+	}
+	e := s.byChain[a.Chain]
+	if e == nil {
+		return nil, nil
+	}
+	out := read(e, a.Value, paths)
+	if err := e.Err(); err != nil {
+		if !x.mu.TryLock() {
+			x.sourcesChanged()
+			return nil, fmt.Errorf("exposure of %s: %w", a.Chain, err)
+		}
+		defer x.mu.Unlock()
+		ne := x.recoverChain(context.Background(), a.Chain)
+		if ne == nil {
+			return nil, fmt.Errorf("exposure of %s: %w; its rebuild failed", a.Chain, err)
+		}
+		out = read(ne, a.Value, paths)
+	}
+	return out, nil
+}
+
+func read(e *exposure.Engine, addr string, paths bool) []exposure.Entry {
+	if paths {
+		return e.Exposure(addr)
+	}
+	return e.Rated(addr)
+}
+
+// recoverChain replaces chain c's engine, whose snapshot failed a check,
+// by one built from the store; x.mu is held. It returns the new engine,
+// nil if the build failed.
+func (x *exposures) recoverChain(ctx context.Context, c chain.Chain) *exposure.Engine {
+	s := x.set.Load()
+	old := s.byChain[c]
+	if old == nil || old.Err() == nil {
+		return old // another reader recovered it
+	}
+	x.n.log.Error("screening snapshot: exposure accounts corrupt; rebuilding the engine from the store", "chain", c, "err", old.Err())
+	if cur := x.n.snap.current(); cur != nil {
+		os.Remove(cur.Path())
+	}
+	e, masks, _, err := x.buildChain(ctx, c, s.layers)
+	if err != nil {
+		x.n.log.Error("exposure rebuild failed", "chain", c, "err", err)
+		return nil
+	}
+	ns := newEngineSet(s.layers)
+	ns.byChain, ns.masks, ns.built = maps.Clone(s.byChain), maps.Clone(s.masks), time.Now()
+	ns.quick.Store(s.quick.Load())
+	ns.byChain[c], ns.masks[c] = e, masks
+	x.set.Store(ns)
+	x.n.snap.dirty.Store(true)
+	return e
+}
+
+// Exposure builds the exposure engines once, and has screening answers
+// carry exposure from then on: each engine is restored from the
+// screening snapshot where the snapshot followed the same sources and
+// the chain still holds the block it is through, and caught up with the
+// blocks stored since; otherwise it is built from the stored blocks.
+// Serving calls it before it listens, so that no answer goes out without
+// the exposure the store implies.
 func (n *Node) Exposure(ctx context.Context) error {
 	idx, err := n.Index(ctx)
 	if err != nil {
@@ -77,46 +144,160 @@ func (n *Node) Exposure(ctx context.Context) error {
 	x := n.exp
 	x.once.Do(func() {
 		var s *engineSet
-		if s, x.err = x.build(ctx); x.err != nil {
+		if s, x.err = x.start(ctx); x.err != nil {
 			return
 		}
 		x.mu.Lock()
 		x.set.Store(s)
 		x.mu.Unlock()
 		idx.SetExposure(x)
-		idx.OnChange(x.sourcesChanged)
+		idx.OnChange(func() {
+			n.indexChanged()
+			x.sourcesChanged()
+		})
 	})
 	return x.err
+}
+
+// start restores the engines from the snapshot, or builds those it
+// cannot restore.
+func (x *exposures) start(ctx context.Context) (*engineSet, error) {
+	snap := x.n.snap.current()
+	if snap == nil {
+		return x.build(ctx)
+	}
+	idx := x.n.index
+	l := idx.Layers()
+	m := snap.Manifest()
+	reason := ""
+	switch {
+	case len(m.Engines) == 0:
+		reason = "no engines saved"
+	case m.Model != exposure.ModelVersion:
+		reason = "another exposure model"
+	case m.Policy != l.Policy().ExposureKey():
+		reason = "another policy"
+	}
+	if reason == "" {
+		d, err := l.Digest()
+		if err != nil {
+			return nil, err
+		}
+		if d != m.Sources {
+			reason = "the sources changed"
+		}
+	}
+	if reason != "" {
+		x.n.log.Info("screening snapshot: exposure rebuilt from the store", "file", snap.Path(), "reason", reason)
+		x.n.snap.dirty.Store(true)
+		return x.build(ctx)
+	}
+	start := time.Now()
+	s := newEngineSet(l)
+	for _, c := range graphChains {
+		e, ok, err := snap.Engine(c, l.Sources())
+		if err == nil && ok {
+			ok, err = x.resume(ctx, e)
+		}
+		if err != nil {
+			x.n.log.Warn("screening snapshot: exposure engine refused; rebuilding it", "file", snap.Path(), "chain", c, "err", err)
+		}
+		if err != nil || !ok {
+			x.n.snap.dirty.Store(true)
+			var n int
+			if e, s.masks[c], n, err = x.buildChain(ctx, c, l); err != nil {
+				return nil, err
+			}
+			s.blocks += n
+		}
+		s.byChain[c] = e
+	}
+	if err := l.Err(); err != nil {
+		// The layers' file failed a check while the engines caught up:
+		// what they followed is unknown.
+		x.n.log.Error("screening snapshot: sources unreadable; exposure rebuilt from the store", "err", err)
+		x.n.snap.dirty.Store(true)
+		return x.build(ctx)
+	}
+	s.built, s.took = time.Now(), time.Since(start)
+	x.n.log.Info("exposure restored", "file", snap.Path(), "blocks", s.blocks, "elapsed", s.took.Round(time.Millisecond).String())
+	return s, nil
+}
+
+// resume checks that the chain still holds the block a restored engine
+// is through, with its hash, and applies the blocks stored since; false
+// if the chain moved under it (a reorganisation, a store rewound).
+func (x *exposures) resume(ctx context.Context, e *exposure.Engine) (bool, error) {
+	st := e.State()
+	g := x.n.db.Graph()
+	if st.Applied {
+		if st.Hash == "" {
+			return false, nil // a block without a hash cannot be recognised
+		}
+		h, ok, err := g.BlockHash(ctx, st.Chain, st.Through)
+		if err != nil {
+			return false, fmt.Errorf("exposure: %s block %d: %w", st.Chain, st.Through, err)
+		}
+		if !ok || h != st.Hash {
+			x.n.log.Info("screening snapshot: the chain changed under the saved exposure; rebuilding it", "chain", st.Chain, "through", st.Through)
+			return false, nil
+		}
+	}
+	from := uint64(0)
+	if st.Applied {
+		from = st.Through + 1
+	}
+	n, err := x.replay(ctx, e, from, math.MaxUint64, from)
+	if err != nil {
+		return false, err
+	}
+	if n > 0 {
+		x.n.snap.dirty.Store(true)
+	}
+	return e.Err() == nil, e.Err()
 }
 
 // build replays every stored block of each graph chain into new engines,
 // with the sources and policy of now.
 func (x *exposures) build(ctx context.Context) (*engineSet, error) {
-	idx := x.n.index
-	p := idx.Policy()
+	l := x.n.index.Layers()
 	start := time.Now()
-	s := &engineSet{byChain: make(map[chain.Chain]*exposure.Engine, len(graphChains)),
-		masks: make(map[chain.Chain]map[string]exposure.Mask, len(graphChains)), policy: policyKey(p)}
-	g := x.n.db.Graph()
+	s := newEngineSet(l)
 	for _, c := range graphChains {
-		s.masks[c] = idx.SourceMasks(c)
-		eng := exposure.NewEngine(c, p.MaxHops, screen.MaskSources(s.masks[c]))
-		tip, ok, err := g.Tip(ctx, c)
+		eng, masks, n, err := x.buildChain(ctx, c, l)
 		if err != nil {
-			return nil, fmt.Errorf("exposure: %s tip: %w", c, err)
+			return nil, err
 		}
-		if ok {
-			n, err := x.replay(ctx, eng, 0, tip.Height, tip.Height)
-			if err != nil {
-				return nil, err
-			}
-			s.blocks += n
-		}
-		s.byChain[c] = eng
+		s.blocks += n
+		s.byChain[c], s.masks[c] = eng, masks
 	}
 	s.built, s.took = time.Now(), time.Since(start)
-	x.n.log.Info("exposure built", "blocks", s.blocks, "policy", p.Name, "max_hops", p.MaxHops, "elapsed", s.took.Round(time.Millisecond).String())
+	x.n.log.Info("exposure built", "blocks", s.blocks, "policy", l.Policy().Name, "max_hops", l.MaxHops(), "elapsed", s.took.Round(time.Millisecond).String())
 	return s, nil
+}
+
+// buildChain replays chain c's stored blocks into a new engine following
+// the sources of l.
+func (x *exposures) buildChain(ctx context.Context, c chain.Chain, l *screen.Layers) (*exposure.Engine, map[string]exposure.Mask, int, error) {
+	masks := l.SourceMasks(c)
+	eng := exposure.NewEngine(c, l.MaxHops(), screen.MaskSources(masks))
+	tip, ok, err := x.n.db.Graph().Tip(ctx, c)
+	if err != nil {
+		return nil, nil, 0, fmt.Errorf("exposure: %s tip: %w", c, err)
+	}
+	if !ok {
+		return eng, masks, 0, l.Err()
+	}
+	n, err := x.replay(ctx, eng, 0, tip.Height, tip.Height)
+	if err != nil {
+		return nil, nil, n, err
+	}
+	return eng, masks, n, l.Err()
+}
+
+func newEngineSet(l *screen.Layers) *engineSet {
+	return &engineSet{byChain: make(map[chain.Chain]*exposure.Engine, len(graphChains)), layers: l,
+		masks: make(map[chain.Chain]map[string]exposure.Mask, len(graphChains)), policy: policyKey(l.Policy())}
 }
 
 // replay applies the stored blocks from..to to eng, logging progress on
@@ -152,7 +333,10 @@ func (x *exposures) advance(ctx context.Context, s *engineSet, c chain.Chain) er
 	if h, ok := eng.Through(); ok {
 		from = h + 1
 	}
-	_, err := x.replay(ctx, eng, from, math.MaxUint64, from)
+	n, err := x.replay(ctx, eng, from, math.MaxUint64, from)
+	if n > 0 {
+		x.n.snap.dirty.Store(true)
+	}
 	return err
 }
 
@@ -188,14 +372,31 @@ func (x *exposures) sourcesChanged() {
 	}
 }
 
+// snapshotEvery is how often a serving node saves the screening
+// snapshot while what it holds moves on (blocks applied, intelligence
+// received): a restart replays at most that much.
+const snapshotEvery = 5 * time.Minute
+
 // rebuildOnChange rebuilds the engines in the background each time the
 // sources change, and swaps them in once they have caught up with the
-// store. Screening answers from the old engines meanwhile.
+// store. Screening answers from the old engines meanwhile. It saves the
+// screening snapshot after each rebuild, every snapshotEvery if it moved
+// on, and when the node stops; and checks once, in the background, every
+// block of the snapshot the node started from.
 func (x *exposures) rebuildOnChange(ctx context.Context) {
+	if snap := x.n.snap.current(); snap != nil {
+		go x.verify(ctx, snap)
+	}
+	tick := time.NewTicker(snapshotEvery)
+	defer tick.Stop()
+	defer x.save(context.WithoutCancel(ctx))
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-tick.C:
+			x.save(ctx)
+			continue
 		case <-x.dirty:
 		}
 		// Changes come in bursts (an import swaps a layer, then the
@@ -217,8 +418,36 @@ func (x *exposures) rebuildOnChange(ctx context.Context) {
 		}
 		if err := x.rebuild(ctx); err != nil && !errors.Is(err, context.Canceled) {
 			x.n.log.Error("exposure rebuild failed; screening keeps the previous exposure", "err", err)
+			continue
 		}
+		x.save(ctx)
 	}
+}
+
+// save writes the screening snapshot if what the node holds moved on.
+func (x *exposures) save(ctx context.Context) {
+	if err := x.n.SaveSnapshot(ctx, false); err != nil && ctx.Err() == nil {
+		x.n.log.Error("screening snapshot not saved", "err", err)
+	}
+}
+
+// verify checks every block of the snapshot the node started from; a
+// corrupt one has the layers and the engines rebuilt from the store
+// before a look-up needs it.
+func (x *exposures) verify(ctx context.Context, snap *screen.Snapshot) {
+	err := snap.Verify()
+	if err == nil || ctx.Err() != nil {
+		return
+	}
+	x.n.log.Error("screening snapshot failed its check", "file", snap.Path(), "err", err)
+	x.n.mu.Lock()
+	ferr := x.n.indexFault(err)
+	x.n.mu.Unlock()
+	if ferr != nil {
+		x.n.log.Error("screening index rebuild failed", "err", ferr)
+	}
+	// The layers changed (OnChange): the engines are rebuilt too.
+	x.sourcesChanged()
 }
 
 func (x *exposures) rebuild(ctx context.Context) error {
@@ -265,6 +494,10 @@ func (x *exposures) addSources(ctx context.Context) error {
 		if c == chain.Bitcoin {
 			continue
 		}
+		if _, ok := s.masks[c]; !ok {
+			// A restored engine: its sources are its layers'.
+			s.masks[c] = s.layers.SourceMasks(c)
+		}
 		now := idx.SourceMasks(c)
 		added := map[string]exposure.Mask{}
 		for a, m := range now {
@@ -282,6 +515,7 @@ func (x *exposures) addSources(ctx context.Context) error {
 		}
 		// Later passes diff against what this one reflected.
 		s.masks[c] = now
+		s.quick.Store(true)
 		changed = true
 		x.n.log.Info("exposure: new sources reflected", "chain", c, "sources", st.Sources, "addresses", st.Affected,
 			"postings", st.Postings, "elapsed", time.Since(start).Round(time.Millisecond).String())

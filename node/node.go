@@ -12,9 +12,13 @@ package node
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
+	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,6 +28,7 @@ import (
 	"github.com/tracehound/tracehound/cases"
 	"github.com/tracehound/tracehound/chain"
 	"github.com/tracehound/tracehound/chain/registry"
+	"github.com/tracehound/tracehound/sanctions"
 	"github.com/tracehound/tracehound/screen"
 	"github.com/tracehound/tracehound/store/pebble"
 	"github.com/tracehound/tracehound/taxii"
@@ -63,6 +68,13 @@ type Node struct {
 	index     *screen.Index
 	indexOnce sync.Once
 	indexErr  error
+	// indexReady says the index loaded without error.
+	indexReady atomic.Bool
+	// snap is the screening snapshot the index and the exposure engines
+	// were restored from, nil if none was usable; storeID identifies the
+	// data directory in it.
+	snap    snapshotState
+	storeID string
 
 	// graph serves traces: the store with recently traced addresses'
 	// transfers kept in memory. An ingest in the same process drops the
@@ -126,7 +138,7 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	}
 	p := registry.NewParser()
 	n := &Node{
-		cfg: cfg, db: db, log: cfg.Logger, parser: p, now: cfg.Now,
+		cfg: cfg, db: db, log: cfg.Logger, parser: p, now: cfg.Now, storeID: key.PublicHex(),
 		audit:      audit.New(db, audit.WithKey(key), audit.WithClock(cfg.Now)),
 		keys:       auth.NewKeyring(keys),
 		index:      screen.NewIndex(p, cfg.Policy),
@@ -145,8 +157,15 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	return n, nil
 }
 
-// Close closes the store. Whatever Run started must have stopped.
+// Close saves the screening snapshot if the index or the exposure
+// changed since it was read, and closes the store. Whatever Run started
+// must have stopped.
 func (n *Node) Close() error {
+	if err := n.SaveSnapshot(context.Background(), false); err != nil {
+		// The snapshot is a cache of the store: the next start rebuilds it.
+		n.log.Error("screening snapshot not saved", "err", err)
+	}
+	n.snap.close()
 	if err := n.db.Close(); err != nil {
 		return fmt.Errorf("close store: %w", err)
 	}
@@ -166,24 +185,258 @@ func (n *Node) Parser() *chain.Parser { return n.parser }
 func (n *Node) Keys() *auth.Keyring { return n.keys }
 
 // Index returns the screening index, loading its layers (sanctions,
-// attributions, shared intelligence) on first use.
+// attributions, shared intelligence) on first use: from the screening
+// snapshot where it records the store's current sources, else from the
+// store.
 func (n *Node) Index(ctx context.Context) (*screen.Index, error) {
 	n.indexOnce.Do(func() {
 		start := time.Now()
 		n.mu.Lock()
 		defer n.mu.Unlock()
-		if n.indexErr = n.reloadSanctions(ctx); n.indexErr != nil {
+		from, err := n.loadIndex(ctx)
+		if n.indexErr = err; err != nil {
 			return
 		}
-		if n.indexErr = n.reloadTags(ctx); n.indexErr != nil {
-			return
-		}
-		if n.indexErr = n.reloadIntel(ctx); n.indexErr != nil {
-			return
-		}
-		n.log.Debug("screening index loaded", "elapsed", time.Since(start).String())
+		n.snap.from = from
+		n.index.OnFault(n.indexFault)
+		n.index.OnChange(n.indexChanged)
+		n.indexReady.Store(true)
+		n.log.Debug("screening index loaded", "from", from, "elapsed", time.Since(start).String())
 	})
 	return n.index, n.indexErr
+}
+
+// SnapshotFile is the screening snapshot's name in the data directory:
+// the index's layers and the exposure engines' accounts, which a start
+// maps instead of rebuilding them from the store.
+const SnapshotFile = "screening.snapshot"
+
+// snapshotState is the snapshot in use and whether what the node holds
+// has moved on from it.
+type snapshotState struct {
+	mu sync.Mutex
+	// open are the snapshots read in place: kept mapped until Close.
+	open []*screen.Snapshot
+	// cur is the one the node started from, nil if none was usable;
+	// from says which layers came from it.
+	cur  *screen.Snapshot
+	from string
+	// dirty says the index or the engines changed since the file was
+	// written; saving serialises writes.
+	dirty  atomic.Bool
+	saving sync.Mutex
+}
+
+func (s *snapshotState) current() *screen.Snapshot {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cur
+}
+
+func (s *snapshotState) close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, f := range s.open {
+		f.Close()
+	}
+	s.open, s.cur = nil, nil
+}
+
+func (n *Node) snapshotPath() string { return filepath.Join(n.cfg.DataDir, SnapshotFile) }
+
+// loadIndex installs each layer from the snapshot if the store's source
+// is what the snapshot was built from, and reads the others from the
+// store. Shared intelligence is read from the store every time: its
+// objects arrive without a version the node could compare. n.mu is held.
+func (n *Node) loadIndex(ctx context.Context) (string, error) {
+	vs, err := n.sourceVersions(ctx)
+	if err != nil {
+		return "", err
+	}
+	var from []string
+	installed := map[screen.Layer]bool{}
+	if s := n.openSnapshot(); s != nil {
+		m := s.Manifest()
+		if m.Versions.Sanctions != "" && m.Versions.Sanctions == vs.Sanctions {
+			installed[screen.LayerSanctions] = true
+		}
+		installed[screen.LayerTags] = m.Versions.Tags != "" && m.Versions.Tags == vs.Tags
+		for _, l := range []screen.Layer{screen.LayerSanctions, screen.LayerTags} {
+			if !installed[l] {
+				n.log.Info("screening snapshot out of date; the layer is rebuilt from the store", "file", s.Path(), "layer", l.String())
+				continue
+			}
+			if err := s.Install(n.index, l); err != nil {
+				n.log.Warn("screening snapshot refused; the layer is rebuilt from the store", "file", s.Path(), "layer", l.String(), "err", err)
+				installed[l] = false
+				continue
+			}
+			from = append(from, l.String()+" from "+s.Path())
+		}
+	}
+	if !installed[screen.LayerSanctions] {
+		if err := n.reloadSanctions(ctx); err != nil {
+			return "", err
+		}
+		n.index.SetVersion(screen.LayerSanctions, vs.Sanctions)
+		n.snap.dirty.Store(true)
+	}
+	if !installed[screen.LayerTags] {
+		if err := n.reloadTags(ctx); err != nil {
+			return "", err
+		}
+		n.index.SetVersion(screen.LayerTags, vs.Tags)
+		n.snap.dirty.Store(true)
+	}
+	if err := n.reloadIntel(ctx); err != nil {
+		return "", err
+	}
+	if len(from) == 0 {
+		return "store", nil
+	}
+	return strings.Join(from, ", "), nil
+}
+
+// openSnapshot opens the snapshot file if it is this store's. A file
+// that fails its checks is refused with its name, removed, and rebuilt
+// at the next save.
+func (n *Node) openSnapshot() *screen.Snapshot {
+	path := n.snapshotPath()
+	s, err := screen.OpenSnapshot(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		n.snap.dirty.Store(true)
+		return nil
+	case err != nil:
+		n.log.Warn("screening snapshot refused; rebuilding the index from the store", "file", path, "err", err)
+		if rerr := os.Remove(path); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
+			n.log.Warn("screening snapshot not removed", "file", path, "err", rerr)
+		}
+		n.snap.dirty.Store(true)
+		return nil
+	}
+	if m := s.Manifest(); m.Store != n.storeID {
+		n.log.Warn("screening snapshot of another store ignored", "file", path)
+		s.Close()
+		n.snap.dirty.Store(true)
+		return nil
+	}
+	n.snap.mu.Lock()
+	n.snap.open = append(n.snap.open, s)
+	n.snap.cur = s
+	n.snap.mu.Unlock()
+	return s
+}
+
+// sourceVersions identifies the store's sources now: the current list
+// version, and the tags' generation, which every change of the tags
+// replaces in its own batch. n.mu is held, so no import is under way.
+func (n *Node) sourceVersions(ctx context.Context) (screen.Versions, error) {
+	var v screen.Versions
+	vs, err := sanctions.Versions(ctx, n.db)
+	if err != nil {
+		return v, fmt.Errorf("sanctions versions: %w", err)
+	}
+	v.Sanctions = "none"
+	if len(vs) > 0 {
+		last := vs[len(vs)-1]
+		v.Sanctions = fmt.Sprintf("list:%d:%s:%d", last.Seq, last.SHA256, last.ImportedAt.UnixNano())
+	}
+	gen, err := n.db.TagsGeneration(ctx)
+	if err != nil {
+		return v, err
+	}
+	v.Tags = "tags:" + gen
+	return v, nil
+}
+
+// indexChanged follows a change of the index's layers or policy: the
+// snapshot no longer holds them. A layer just read from the store is
+// named by the sources' versions now: the reload that replaced it ran
+// under n.mu, so no import changed the store since it read it.
+func (n *Node) indexChanged() {
+	n.snap.dirty.Store(true)
+	have := n.index.Versions()
+	if have.Sanctions != "" && have.Tags != "" {
+		return
+	}
+	vs, err := n.sourceVersions(context.Background())
+	if err != nil {
+		// Left unnamed, the layer is not reused from the next snapshot.
+		n.log.Warn("screening snapshot: source versions unknown", "err", err)
+		return
+	}
+	if have.Sanctions == "" {
+		n.index.SetVersion(screen.LayerSanctions, vs.Sanctions)
+	}
+	if have.Tags == "" {
+		n.index.SetVersion(screen.LayerTags, vs.Tags)
+	}
+}
+
+// indexFault rebuilds every layer from the store when a look-up finds
+// the snapshot it reads corrupt; the file is removed and written afresh
+// at the next save.
+func (n *Node) indexFault(cause error) error {
+	ctx := context.Background()
+	n.log.Error("screening snapshot corrupt; rebuilding the index from the store", "err", cause)
+	if s := n.snap.current(); s != nil {
+		if err := os.Remove(s.Path()); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			n.log.Warn("screening snapshot not removed", "file", s.Path(), "err", err)
+		}
+	}
+	vs, err := n.sourceVersions(ctx)
+	if err != nil {
+		return err
+	}
+	if err := n.reloadSanctions(ctx); err != nil {
+		return err
+	}
+	n.index.SetVersion(screen.LayerSanctions, vs.Sanctions)
+	if err := n.reloadTags(ctx); err != nil {
+		return err
+	}
+	n.index.SetVersion(screen.LayerTags, vs.Tags)
+	n.snap.dirty.Store(true)
+	return nil
+}
+
+// SaveSnapshot writes the screening snapshot: the index's layers and, if
+// built, the exposure engines, atomically (a temporary file, synced,
+// renamed over the old one). Unless force, it writes only if the index
+// or the engines changed since the file was read or written.
+func (n *Node) SaveSnapshot(ctx context.Context, force bool) error {
+	n.snap.saving.Lock()
+	defer n.snap.saving.Unlock()
+	if !n.indexReady.Load() || (!force && !n.snap.dirty.Load()) {
+		return nil
+	}
+	// Clear first: a change while the file is written marks it again.
+	n.snap.dirty.Store(false)
+	start := time.Now()
+	// The layers are immutable and carry the versions of what they were
+	// read from (loadIndex, indexChanged).
+	layers := n.index.Layers()
+	sv := screen.Saving{Store: n.storeID, Layers: layers, Now: n.now()}
+	// Engines a quick pass added sources to wait for their rebuild.
+	if set := n.exp.set.Load(); set != nil && set.layers != nil && !set.quick.Load() {
+		d, err := set.layers.Digest()
+		if err == nil && set.layers.Err() == nil {
+			sv.Sources = d
+			for _, c := range graphChains {
+				if e := set.byChain[c]; e != nil && e.Err() == nil {
+					sv.Engines = append(sv.Engines, e)
+				}
+			}
+		}
+	}
+	m, err := screen.WriteSnapshot(n.snapshotPath(), sv)
+	if err != nil {
+		n.snap.dirty.Store(true)
+		return err
+	}
+	n.log.Info("screening snapshot written", "file", n.snapshotPath(), "engines", len(m.Engines), "elapsed", time.Since(start).Round(time.Millisecond).String())
+	return nil
 }
 
 // traceGraph is the graph traces read now.

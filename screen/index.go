@@ -7,6 +7,7 @@ package screen
 
 import (
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -72,8 +73,9 @@ func (h Hit) Empty() bool {
 // span locates one address's items in a layer's flat slice.
 type span struct{ start, n uint32 }
 
-// layer is an immutable map from address to items, laid out flat so that
-// half a million tags cost one slice, not half a million.
+// layer is an immutable map from address to items: built in memory,
+// laid out flat so that half a million tags cost one slice, not half a
+// million; or read in place from a snapshot file (file).
 type layer[T any] struct {
 	items []T
 	byKey map[chain.Key]span
@@ -81,8 +83,11 @@ type layer[T any] struct {
 	// alone: a BCH or LTC address listed as written matches a query that
 	// names no chain, or that reads like a Bitcoin address.
 	byRaw map[string][]chain.Key
+	file  *fileLayer[T]
+	meta  meta
 }
 
+// lookup is the in-memory look-up, the hot path: no error, no copy.
 func (l *layer[T]) lookup(k chain.Key) []T {
 	if l == nil {
 		return nil
@@ -93,19 +98,73 @@ func (l *layer[T]) lookup(k chain.Key) []T {
 	return nil
 }
 
-// rawKeys returns the opaque keys listed under the string v.
-func (l *layer[T]) rawKeys(v string) []chain.Key {
-	if l == nil || len(l.byRaw) == 0 {
-		return nil
+// find looks k up in memory or in the file.
+func (l *layer[T]) find(k chain.Key) ([]T, error) {
+	if l != nil && l.file != nil {
+		return l.file.lookup(k)
 	}
-	return l.byRaw[v]
+	return l.lookup(k), nil
+}
+
+// rawKeys returns the opaque keys listed under the string v.
+func (l *layer[T]) rawKeys(v string) ([]chain.Key, error) {
+	if l == nil {
+		return nil, nil
+	}
+	if l.file != nil {
+		if l.file.raw.count == 0 {
+			return nil, nil
+		}
+		return l.file.rawKeys(v)
+	}
+	if len(l.byRaw) == 0 {
+		return nil, nil
+	}
+	return l.byRaw[v], nil
+}
+
+// each calls fn with every key and its items.
+func (l *layer[T]) each(fn func(k chain.Key, items []T) error) error {
+	switch {
+	case l == nil:
+		return nil
+	case l.file != nil:
+		return l.file.each(fn)
+	}
+	for k, s := range l.byKey {
+		if err := fn(k, l.items[s.start:s.start+s.n:s.start+s.n]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (l *layer[T]) size() int {
-	if l == nil {
+	switch {
+	case l == nil:
 		return 0
+	case l.file != nil:
+		return l.file.keys
 	}
 	return len(l.byKey)
+}
+
+func (l *layer[T]) count() int {
+	switch {
+	case l == nil:
+		return 0
+	case l.file != nil:
+		return l.file.items
+	}
+	return len(l.items)
+}
+
+// mapped is the file the layer is read from, nil if in memory.
+func (l *layer[T]) mapped() *mapped {
+	if l == nil || l.file == nil {
+		return nil
+	}
+	return l.file.m
 }
 
 // keyed is an item with the address it belongs to, and the address as
@@ -171,6 +230,11 @@ type Index struct {
 	sanctions atomic.Pointer[layer[Sanction]]
 	tags      atomic.Pointer[layer[Attribution]]
 	intel     atomic.Pointer[layer[IntelFlag]]
+	// onFault rebuilds the layers when their snapshot fails a check;
+	// faultMu makes concurrent look-ups that hit the fault wait for one
+	// rebuild.
+	onFault atomic.Pointer[func(error) error]
+	faultMu sync.Mutex
 }
 
 // NewIndex returns an empty index rating by policy (DefaultPolicy if
@@ -206,11 +270,23 @@ type exposureHolder struct{ src ExposureSource }
 // it by the policy; nil stops it.
 func (x *Index) SetExposure(src ExposureSource) { x.exposure.Store(&exposureHolder{src}) }
 
-func (x *Index) exposureOf(a chain.Address, paths bool) []exposure.Entry {
-	if h := x.exposure.Load(); h != nil && h.src != nil && a.Kind != chain.KindOpaque {
-		return h.src.Exposure(a, paths)
+// ExposureChecker is an ExposureSource that can tell that it could not
+// read an address's exposure (its saved accounts failed a check): the
+// answer then fails closed instead of showing none.
+type ExposureChecker interface {
+	ExposureSource
+	ExposureErr(a chain.Address, paths bool) ([]exposure.Entry, error)
+}
+
+func (x *Index) exposureOf(a chain.Address, paths bool) ([]exposure.Entry, error) {
+	h := x.exposure.Load()
+	if h == nil || h.src == nil || a.Kind == chain.KindOpaque {
+		return nil, nil
 	}
-	return nil
+	if c, ok := h.src.(ExposureChecker); ok {
+		return c.ExposureErr(a, paths)
+	}
+	return h.src.Exposure(a, paths), nil
 }
 
 // SanctionsLoaded reports whether a sanctions list is loaded: without
@@ -233,9 +309,7 @@ func (x *Index) Stats() Stats {
 		TaggedAddresses:     t.size(),
 		IntelAddresses:      x.intel.Load().size(),
 	}
-	if t != nil {
-		st.Tags = len(t.items)
-	}
+	st.Tags = t.count()
 	return st
 }
 
@@ -317,29 +391,82 @@ func (x *Index) SetIntel(entries []IntelEntry) {
 
 // Lookup returns what the index knows about a parsed address. It
 // allocates only when the address is also listed as written under a chain
-// without a codec.
+// without a codec, or the layers are read from a snapshot. Where a
+// snapshot turns out corrupt, the layers are rebuilt (OnFault) and the
+// address looked up again; if that fails too, the hit is what could be
+// read, and Check and Screen answer Unknown.
 func (x *Index) Lookup(a chain.Address) Hit {
+	h, _ := x.LookupErr(a)
+	return h
+}
+
+// LookupErr is Lookup, with the error that left the hit incomplete.
+func (x *Index) LookupErr(a chain.Address) (Hit, error) {
+	h, err := x.lookup(a)
+	if err != nil && x.recover(err) {
+		h, err = x.lookup(a)
+	}
+	return h, err
+}
+
+func (x *Index) lookup(a chain.Address) (Hit, error) {
 	k := a.Key()
 	s, t, i := x.sanctions.Load(), x.tags.Load(), x.intel.Load()
-	h := Hit{Sanctions: s.lookup(k), Attributions: t.lookup(k), Intel: i.lookup(k)}
-	// The same string may be listed under an asset without a codec: a
-	// legacy BCH address reads like a Bitcoin one.
-	for _, rk := range s.rawKeys(a.Value) {
+	if s.mapped() == nil && t.mapped() == nil && i.mapped() == nil {
+		// The same string may be listed under an asset without a codec: a
+		// legacy BCH address reads like a Bitcoin one.
+		return Hit{
+			Sanctions:    withRaw(s.lookup(k), s, k, a.Value),
+			Attributions: withRaw(t.lookup(k), t, k, a.Value),
+			Intel:        withRaw(i.lookup(k), i, k, a.Value),
+		}, nil
+	}
+	var h Hit
+	var err error
+	if h.Sanctions, err = findAll(s, k, a.Value); err != nil {
+		return h, err
+	}
+	if h.Attributions, err = findAll(t, k, a.Value); err != nil {
+		return h, err
+	}
+	h.Intel, err = findAll(i, k, a.Value)
+	return h, err
+}
+
+// withRaw adds to items those listed under the same string for another
+// chain, in memory.
+func withRaw[T any](items []T, l *layer[T], k chain.Key, v string) []T {
+	if l == nil || len(l.byRaw) == 0 {
+		return items
+	}
+	for _, rk := range l.byRaw[v] {
 		if rk != k {
-			h.Sanctions = appendShared(h.Sanctions, s.lookup(rk))
+			items = appendShared(items, l.lookup(rk))
 		}
 	}
-	for _, rk := range t.rawKeys(a.Value) {
+	return items
+}
+
+// findAll looks k up, and the keys listed under the same string.
+func findAll[T any](l *layer[T], k chain.Key, v string) ([]T, error) {
+	items, err := l.find(k)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := l.rawKeys(v)
+	if err != nil {
+		return nil, err
+	}
+	for _, rk := range raw {
 		if rk != k {
-			h.Attributions = appendShared(h.Attributions, t.lookup(rk))
+			more, err := l.find(rk)
+			if err != nil {
+				return nil, err
+			}
+			items = appendShared(items, more)
 		}
 	}
-	for _, rk := range i.rawKeys(a.Value) {
-		if rk != k {
-			h.Intel = appendShared(h.Intel, i.lookup(rk))
-		}
-	}
-	return h
+	return items, nil
 }
 
 // appendShared appends without writing into the index's shared backing array.
@@ -349,11 +476,15 @@ func appendShared[T any](dst, src []T) []T {
 
 // resolveUnknown finds a string that no codec recognises among the
 // addresses listed as written under chains without a codec.
-func (x *Index) resolveUnknown(raw string) (chain.Address, bool) {
-	for _, keys := range [][]chain.Key{x.sanctions.Load().rawKeys(raw), x.tags.Load().rawKeys(raw), x.intel.Load().rawKeys(raw)} {
+func (x *Index) resolveUnknown(raw string) (chain.Address, bool, error) {
+	for _, find := range []func(string) ([]chain.Key, error){x.sanctions.Load().rawKeys, x.tags.Load().rawKeys, x.intel.Load().rawKeys} {
+		keys, err := find(raw)
+		if err != nil {
+			return chain.Address{}, false, err
+		}
 		if len(keys) > 0 {
-			return chain.Opaque(keys[0].Chain, raw), true
+			return chain.Opaque(keys[0].Chain, raw), true, nil
 		}
 	}
-	return chain.Address{}, false
+	return chain.Address{}, false, nil
 }

@@ -2,6 +2,7 @@ package screen
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime"
 	"slices"
@@ -69,6 +70,9 @@ type Result struct {
 
 // Check parses raw and looks it up, without building a Result: the hot
 // path for callers that only need the verdict.
+//
+// Where the index cannot be read, the error is a *FaultError and the risk
+// Unknown.
 func (x *Index) Check(raw string, hint chain.Chain) (chain.Address, Hit, Risk, error) {
 	a, h, r, _, err := x.check(raw, hint, false)
 	return a, h, r, err
@@ -92,15 +96,37 @@ func (x *Index) check(raw string, hint chain.Chain, paths bool) (chain.Address, 
 			return chain.Address{}, Hit{}, 0, "", err
 		}
 		var ok bool
-		if a, ok = x.resolveUnknown(strings.TrimSpace(raw)); !ok {
+		var ferr error
+		a, ok, ferr = x.resolveUnknown(strings.TrimSpace(raw))
+		if ferr != nil && x.recover(ferr) {
+			a, ok, ferr = x.resolveUnknown(strings.TrimSpace(raw))
+		}
+		if ferr != nil {
+			return chain.Address{}, Hit{}, 0, "", &FaultError{Err: ferr}
+		}
+		if !ok {
 			return chain.Address{}, Hit{}, 0, "", err
 		}
 	}
-	h := x.Lookup(a)
-	h.Exposure = x.exposureOf(a, paths)
+	h, ferr := x.LookupErr(a)
+	if ferr != nil {
+		// What could not be read may be what makes it risky: fail closed.
+		return a, h, Unknown, RuleFailClosed, &FaultError{Err: ferr}
+	}
+	if h.Exposure, ferr = x.exposureOf(a, paths); ferr != nil {
+		return a, h, Unknown, RuleFailClosed, &FaultError{Err: ferr}
+	}
 	r, rule := x.risk(a, h)
 	return a, h, r, rule, nil
 }
+
+// FaultError says the index could not be read (its snapshot failed a
+// check and could not be rebuilt): the address's risk is Unknown.
+type FaultError struct{ Err error }
+
+func (e *FaultError) Error() string { return "screening index unreadable: " + e.Err.Error() }
+
+func (e *FaultError) Unwrap() error { return e.Err }
 
 // ReasonChain is the error reason of a query naming a chain the node does
 // not know.
@@ -147,6 +173,15 @@ func (x *Index) risk(a chain.Address, h Hit) (r Risk, rule string) {
 func (x *Index) Screen(q Query) Result {
 	res := Result{Input: q.Address}
 	a, h, r, rule, err := x.check(q.Address, q.Chain, true)
+	var fault *FaultError
+	if errors.As(err, &fault) {
+		res.Chain, res.Network, res.Address = a.Chain, a.Network, a.Value
+		res.Risk, res.RiskRule = Unknown, RuleFailClosed
+		res.Validated = a.Kind != chain.KindOpaque && a.Value != ""
+		res.Reasons = []Reason{{Risk: Unknown, Code: "index_fault",
+			Message: "the screening index could not be read, so this address could not be checked: " + fault.Err.Error()}}
+		return res
+	}
 	if err != nil {
 		reason := chain.ErrorReason(err)
 		if reason == "" {

@@ -3,7 +3,6 @@ package screen
 import (
 	"github.com/tracehound/tracehound/chain"
 	"github.com/tracehound/tracehound/detect/exposure"
-	"github.com/tracehound/tracehound/tags"
 )
 
 // SourceMasks returns the sources of exposure on chain c: each listed,
@@ -11,43 +10,36 @@ import (
 // A sanctions listing makes it sanctioned; an attribution its category
 // and abuse type, if the attribution is at least as confident as the
 // policy's minimum; a partner's flag makes it a source of stolen funds,
-// since partners share thefts.
+// since partners share thefts. Layers.Sources answers the same address
+// by address.
 func (x *Index) SourceMasks(c chain.Chain) map[string]exposure.Mask {
-	p := x.policy.Load()
-	s, t, i := x.sanctions.Load(), x.tags.Load(), x.intel.Load()
+	return x.Layers().SourceMasks(c)
+}
+
+// SourceMasks is Index.SourceMasks of these layers; a failure to read
+// them is kept for Err.
+func (l *Layers) SourceMasks(c chain.Chain) map[string]exposure.Mask {
 	out := make(map[string]exposure.Mask)
-	if s != nil {
-		for k := range s.byKey {
-			if k.Chain == c {
-				out[k.Value] |= exposure.Bit(tags.Sanctioned)
-			}
+	add := func(k chain.Key) error {
+		if k.Chain != c {
+			return nil
 		}
-	}
-	if t != nil {
-		for k, sp := range t.byKey {
-			if k.Chain != c {
-				continue
-			}
-			var m exposure.Mask
-			for _, a := range t.items[sp.start : sp.start+sp.n] {
-				if a.Confidence < p.MinConfidence {
-					continue
-				}
-				m |= exposure.Bit(a.Category)
-				if a.Abuse != "" {
-					m |= exposure.Bit(tags.AbuseCategory(a.Abuse))
-				}
-			}
-			if m != 0 {
-				out[k.Value] |= m
-			}
+		if _, done := out[k.Value]; done {
+			return nil
 		}
+		m, err := l.mask(k)
+		if err == nil && m != 0 {
+			out[k.Value] = m
+		}
+		return err
 	}
-	if i != nil {
-		for k := range i.byKey {
-			if k.Chain == c {
-				out[k.Value] |= exposure.Bit(tags.Hack)
-			}
+	for _, err := range []error{
+		l.s.each(func(k chain.Key, _ []Sanction) error { return add(k) }),
+		l.t.each(func(k chain.Key, _ []Attribution) error { return add(k) }),
+		l.i.each(func(k chain.Key, _ []IntelFlag) error { return add(k) }),
+	} {
+		if err != nil {
+			l.fault.CompareAndSwap(nil, &err)
 		}
 	}
 	return out

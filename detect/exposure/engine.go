@@ -2,6 +2,7 @@ package exposure
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"github.com/tracehound/tracehound/chain"
 )
@@ -77,12 +78,17 @@ type Engine struct {
 
 	mu sync.RWMutex
 	// holders are keyed by address alone, so that screening an address
-	// costs one probe of one map.
+	// costs one probe of one map. Of a restored engine, they are the
+	// accounts changed since it was saved; the others are read from saved.
 	holders map[string]*holder
+	saved   Saved
 	nAccts  int
-	// through is the last block applied.
+	// through is the last block applied, hash its hash.
 	through uint64
+	hash    string
 	applied bool
+	// fault is the first failure to read saved accounts.
+	fault atomic.Pointer[error]
 }
 
 // NewEngine returns an empty engine for chain c, following taint up to
@@ -117,9 +123,12 @@ func (e *Engine) Accounts() int {
 func (e *Engine) acct(addr string, asset chain.Asset) *account {
 	h := e.holders[addr]
 	if h == nil {
-		h = &holder{}
+		// A saved holder is copied in before it changes.
+		if h = e.restore(addr); h == nil {
+			h = &holder{}
+			e.nAccts++
+		}
 		e.holders[addr] = h
-		e.nAccts++
 	}
 	if asset == chain.Native {
 		return &h.native
@@ -135,9 +144,19 @@ func (e *Engine) acct(addr string, asset chain.Asset) *account {
 	return a
 }
 
+// holderOf finds addr's accounts without creating them; nil if none.
+// Saved accounts are decoded afresh, not kept: readers hold the lock
+// shared.
+func (e *Engine) holderOf(addr string) *holder {
+	if h := e.holders[addr]; h != nil {
+		return h
+	}
+	return e.restore(addr)
+}
+
 // lookup finds addr's account in asset without creating it; nil if none.
 func (e *Engine) lookup(addr string, asset chain.Asset) *account {
-	h := e.holders[addr]
+	h := e.holderOf(addr)
 	if h == nil {
 		return nil
 	}
@@ -174,7 +193,7 @@ func (e *Engine) Apply(b *chain.Block) {
 			e.spend(e.acct(tx.From, chain.Native), tx.Fee)
 		}
 	}
-	e.through, e.applied = b.Height, true
+	e.through, e.hash, e.applied = b.Height, b.Hash, true
 }
 
 // Transfer carries one transfer forward, for callers that stream
@@ -184,7 +203,7 @@ func (e *Engine) Transfer(t chain.Transfer) {
 	defer e.mu.Unlock()
 	e.transfer(t.From, t.To, t.Asset, t.Amount, t.Tx)
 	if t.Block > e.through || !e.applied {
-		e.through, e.applied = t.Block, true
+		e.through, e.hash, e.applied = t.Block, "", true
 	}
 }
 

@@ -77,7 +77,7 @@ func (e *Engine) exposure(addr string, paths bool) []Entry {
 	}
 	// Accounts are keyed by address and asset; an address holds few
 	// assets, so probing the native coin and the assets seen is cheap.
-	if h := e.holders[addr]; h != nil {
+	if h := e.holderOf(addr); h != nil {
 		add(chain.Native, &h.native)
 		for _, t := range h.tokens {
 			add(t.asset, t.acct)

@@ -3,7 +3,9 @@ package pebble
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
@@ -24,6 +26,26 @@ func packPrefix(pack string) []byte {
 	return append(k, 0)
 }
 
+// keyTagsGeneration holds a value that every change of the tags
+// replaces, in the change's batch: a reader that cached the tags (the
+// screening snapshot) tells whether they are current without reading
+// them.
+const keyTagsGeneration = prefixMeta + "tags-generation"
+
+// TagsGeneration identifies the tags' state: it changes with every
+// ReplacePack; "" for a store whose tags never changed since it began to
+// keep it.
+func (d *DB) TagsGeneration(ctx context.Context) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	v, _, err := d.get([]byte(keyTagsGeneration))
+	if err != nil {
+		return "", fmt.Errorf("tags generation: %w", err)
+	}
+	return hex.EncodeToString(v), nil
+}
+
 // ReplacePack swaps a pack's tags atomically.
 func (d *DB) ReplacePack(ctx context.Context, pack string, ts []tags.Tag) error {
 	if err := ctx.Err(); err != nil {
@@ -36,6 +58,13 @@ func (d *DB) ReplacePack(ctx context.Context, pack string, ts []tags.Tag) error 
 	defer b.Close()
 	pfx := packPrefix(pack)
 	if err := kv.DeleteRange(b, pfx); err != nil {
+		return err
+	}
+	// A random value, not a counter: two concurrent changes must not
+	// leave the same one.
+	gen := make([]byte, 16)
+	rand.Read(gen)
+	if err := b.Set([]byte(keyTagsGeneration), gen, nil); err != nil {
 		return err
 	}
 	var v []byte
