@@ -27,7 +27,8 @@ func ReadQueries(r io.Reader, name string, hint chain.Chain) ([]Query, error) {
 	if i := strings.IndexByte(header, '\n'); i >= 0 {
 		header = header[:i]
 	}
-	if strings.Contains(header, ",") {
+	// A CSV of one column has no comma: its header alone says it is one.
+	if strings.Contains(header, ",") || strings.TrimSpace(strings.TrimPrefix(header, "\ufeff")) == "address" {
 		return readQueriesCSV(name, br, hint)
 	}
 	var qs []Query

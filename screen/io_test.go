@@ -20,6 +20,11 @@ func TestReadQueries(t *testing.T) {
 	if err != nil || len(qs) != 2 || qs[0].Chain != chain.Ethereum || qs[1].Chain != chain.Tron || qs[1].Address != "TXYZ" {
 		t.Fatalf("csv: %+v %v", qs, err)
 	}
+	// A one-column CSV: its header is not an address.
+	qs, err = screen.ReadQueries(strings.NewReader("Address\r\n0xabc\n0xdef\n"), "one.csv", chain.Ethereum)
+	if err != nil || len(qs) != 2 || qs[0].Address != "0xabc" || qs[1].Address != "0xdef" || qs[0].Chain != chain.Ethereum {
+		t.Fatalf("one-column csv: %+v %v", qs, err)
+	}
 	if _, err := screen.ReadQueries(strings.NewReader("id,wallet\n1,0xabc\n"), "bad.csv", ""); err == nil || !strings.Contains(err.Error(), `bad.csv`) || !strings.Contains(err.Error(), `"address"`) {
 		t.Errorf("a CSV without an address column: %v", err)
 	}
