@@ -53,7 +53,7 @@ const maxProblems = 100
 // skipped; the others still import.
 func Import(ctx context.Context, st Store, p *chain.Parser, path string, o ImportOptions) (Report, error) {
 	start := time.Now()
-	files, err := tagFiles(path)
+	files, err := Files(path)
 	if err != nil {
 		return Report{}, err
 	}
@@ -142,7 +142,10 @@ func Import(ctx context.Context, st Store, p *chain.Parser, path string, o Impor
 	return rep, nil
 }
 
-func tagFiles(path string) ([]string, error) {
+// Files lists the tag files at path as an import reads them: the file
+// itself, or the .yaml, .yml and .json files under a directory, but for
+// GraphSense's actor definitions (actors/), in name order.
+func Files(path string) ([]string, error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, err

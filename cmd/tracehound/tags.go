@@ -4,10 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -97,7 +95,7 @@ func (a *app) remoteTags(ctx context.Context, server string, paths []string) err
 		return err
 	}
 	for _, path := range paths {
-		files, err := tagFiles(path)
+		files, err := tags.Files(path)
 		if err != nil {
 			return err
 		}
@@ -118,31 +116,4 @@ func (a *app) remoteTags(ctx context.Context, server string, paths []string) err
 		}
 	}
 	return nil
-}
-
-// tagFiles lists the tag files at path as the importer does: the file
-// itself, or the .yaml, .yml and .json files under a directory, but for
-// GraphSense's actor definitions (actors/), in name order.
-func tagFiles(path string) ([]string, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return nil, err
-	}
-	if !st.IsDir() {
-		return []string{path}, nil
-	}
-	var files []string
-	err = filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		switch strings.ToLower(filepath.Ext(p)) {
-		case ".yaml", ".yml", ".json":
-			if !d.IsDir() && !strings.Contains(p, string(filepath.Separator)+"actors"+string(filepath.Separator)) {
-				files = append(files, p)
-			}
-		}
-		return nil
-	})
-	return files, err
 }
