@@ -84,16 +84,23 @@ Each chain's tip is a checkpoint: a run that is stopped or killed resumes
 after the last block it stored, and every batch of blocks is written
 atomically, so nothing is duplicated or lost.`,
 	}
-	cmd.AddCommand(newIngestEthCmd(a), newIngestBtcCmd(a), newIngestTronCmd(a), newIngestCSVCmd(a), newIngestTransfersCmd(a))
+	cmd.AddCommand(
+		newIngestNodeCmd(a, chain.Ethereum, "eth --rpc URL [--from N --to M | --follow]",
+			"Ingest Ethereum blocks, receipts, ERC-20 transfers and internal transfers from a node"),
+		newIngestBtcCmd(a),
+		newIngestNodeCmd(a, chain.Tron, "tron --rpc URL [--from N --to M | --follow]",
+			"Ingest Tron blocks (TRX, TRC-10 and TRC-20 transfers) from a java-tron node's HTTP API"),
+		newIngestCSVCmd(a), newIngestTransfersCmd(a))
 	return cmd
 }
 
-func newIngestEthCmd(a *app) *cobra.Command {
+// newIngestNodeCmd ingests chain c from its node's RPC API (--rpc).
+func newIngestNodeCmd(a *app, c chain.Chain, use, short string) *cobra.Command {
 	var f ingestFlags
-	cn := node.ChainNode{Chain: chain.Ethereum}
+	cn := node.ChainNode{Chain: c}
 	cmd := &cobra.Command{
-		Use:   "eth --rpc URL [--from N --to M | --follow]",
-		Short: "Ingest Ethereum blocks, receipts, ERC-20 transfers and internal transfers from a node",
+		Use:   use,
+		Short: short,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if cn.URL == "" {
@@ -103,7 +110,7 @@ func newIngestEthCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			_, err = a.runIngest(cmd.Context(), f, node.Ingest{Chain: chain.Ethereum, Options: o}, &cn)
+			_, err = a.runIngest(cmd.Context(), f, node.Ingest{Chain: c, Options: o}, &cn)
 			return err
 		},
 	}
@@ -269,30 +276,6 @@ and nothing of its chunk is stored.`,
 	cmd.Flags().StringVar(&tokens, "tokens", "", "CSV of tokens (chain, contract, symbol, decimals) beside the built-in table")
 	cmd.Flags().IntVar(&decimals, "decimals", 0, "decimals of amounts written in whole units for tokens the table does not know")
 	cmd.Flags().StringVar(&native, "native-symbol", "", "the symbol rows use for the chain's coin (default ETH or TRX)")
-	return cmd
-}
-
-func newIngestTronCmd(a *app) *cobra.Command {
-	var f ingestFlags
-	cn := node.ChainNode{Chain: chain.Tron}
-	cmd := &cobra.Command{
-		Use:   "tron --rpc URL [--from N --to M | --follow]",
-		Short: "Ingest Tron blocks (TRX, TRC-10 and TRC-20 transfers) from a java-tron node's HTTP API",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if cn.URL == "" {
-				return usageError("--rpc is required")
-			}
-			o, err := f.options(cmd, a.log)
-			if err != nil {
-				return err
-			}
-			_, err = a.runIngest(cmd.Context(), f, node.Ingest{Chain: chain.Tron, Options: o}, &cn)
-			return err
-		},
-	}
-	f.add(cmd, true)
-	addChainNodeFlags(cmd.Flags(), &cn, "rpc", "")
 	return cmd
 }
 
