@@ -146,16 +146,7 @@ func TestExposureFollowsStore(t *testing.T) {
 	if find(screenOne(truth.Splits[0]).Exposure, tags.Hack) != nil {
 		t.Fatal("hack exposure before the thief is tagged")
 	}
-	n.mu.Lock()
-	err = n.db.ReplacePack(ctx, "case", []tags.Tag{{Address: chain.Address{Chain: chain.Ethereum, Network: chain.Mainnet, Kind: "account", Value: truth.Thief},
-		Entity: "thief", Category: tags.Hack, Source: "test", Confidence: 100}})
-	if err == nil {
-		err = n.reloadTags(ctx)
-	}
-	n.mu.Unlock()
-	if err != nil {
-		t.Fatal(err)
-	}
+	tagThief(t, ctx, n, truth.Thief)
 	took := waitFor("hack exposure", func() bool { return find(screenOne(truth.Splits[0]).Exposure, tags.Hack) != nil })
 	t.Logf("a new tag reached the splits' exposure in %s", took)
 	for _, s := range truth.Splits {
@@ -173,6 +164,21 @@ func TestExposureFollowsStore(t *testing.T) {
 		if r.Score == nil || r.Score.Address != s || r.Score.Score < 0 || r.Score.Score > 1 || len(r.Score.Top) == 0 {
 			t.Errorf("split %s: score %+v", s, r.Score)
 		}
+	}
+}
+
+// tagThief tags thief as a hack, as an analyst's import does.
+func tagThief(t *testing.T, ctx context.Context, n *Node, thief string) {
+	t.Helper()
+	n.mu.Lock()
+	err := n.db.ReplacePack(ctx, "case", []tags.Tag{{Address: chain.Address{Chain: chain.Ethereum, Network: chain.Mainnet, Kind: "account", Value: thief},
+		Entity: "thief", Category: tags.Hack, Source: "test", Confidence: 100}})
+	if err == nil {
+		err = n.reloadTags(ctx)
+	}
+	n.mu.Unlock()
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -225,16 +231,7 @@ func TestExposureNewSourcesQuickPass(t *testing.T) {
 	if hack(truth.Splits[0]) != nil {
 		t.Fatal("hack exposure before the thief is tagged")
 	}
-	n.mu.Lock()
-	err = n.db.ReplacePack(ctx, "case", []tags.Tag{{Address: chain.Address{Chain: chain.Ethereum, Network: chain.Mainnet, Kind: "account", Value: truth.Thief},
-		Entity: "thief", Category: tags.Hack, Source: "test", Confidence: 100}})
-	if err == nil {
-		err = n.reloadTags(ctx)
-	}
-	n.mu.Unlock()
-	if err != nil {
-		t.Fatal(err)
-	}
+	tagThief(t, ctx, n, truth.Thief)
 	if err := n.exp.addSources(ctx); err != nil {
 		t.Fatal(err)
 	}
