@@ -27,7 +27,12 @@ func (u tokenUnits) Unit(c chain.Chain, a chain.Asset) (report.Unit, bool) {
 }
 
 // Units tells the unit of every asset the node knows.
-func (n *Node) Units() report.Units { return tokenUnits{transfers.KnownTokens()} }
+func (n *Node) Units() report.Units { return KnownUnits() }
+
+// KnownUnits gives the unit of the coins and of the tokens whose
+// contracts fix them, as a node does: for a report read from another
+// node's answer.
+func KnownUnits() report.Units { return tokenUnits{transfers.KnownTokens()} }
 
 // FreezeRequests builds a freeze request per exchange the trace res
 // reached, claiming per deposit address what it received from the traced

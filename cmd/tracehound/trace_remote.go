@@ -9,8 +9,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/tracehound/tracehound/chain"
-	"github.com/tracehound/tracehound/ingest/transfers"
+	"github.com/tracehound/tracehound/node"
 	"github.com/tracehound/tracehound/trace"
 	"github.com/tracehound/tracehound/trace/report"
 )
@@ -70,7 +69,7 @@ func (a *app) remoteTrace(ctx context.Context, server string, fl *pflag.FlagSet,
 		if asJSON {
 			return writeJSON(a.stdout, res)
 		}
-		return report.WriteBackSummary(a.stdout, res, knownUnits{transfers.KnownTokens()})
+		return report.WriteBackSummary(a.stdout, res, node.KnownUnits())
 	}
 	res, err := c.Trace(ctx, spec)
 	if err != nil {
@@ -95,20 +94,5 @@ func (a *app) remoteTrace(ctx context.Context, server string, fl *pflag.FlagSet,
 	case asCSV:
 		return report.WriteEdgesCSV(a.stdout, res)
 	}
-	return report.WriteSummary(a.stdout, res, knownUnits{transfers.KnownTokens()})
-}
-
-// knownUnits gives a remote trace's report the symbol and decimals of the
-// tokens whose contracts fix them, as the node gives its own.
-type knownUnits struct{ t *transfers.Tokens }
-
-func (u knownUnits) Unit(c chain.Chain, a chain.Asset) (report.Unit, bool) {
-	if a == chain.Native {
-		return report.Native(c)
-	}
-	t, ok := u.t.ByAsset(c, a)
-	if !ok {
-		return report.Unit{}, false
-	}
-	return report.Unit{Symbol: t.Symbol, Decimals: t.Decimals}, true
+	return report.WriteSummary(a.stdout, res, node.KnownUnits())
 }
