@@ -263,7 +263,11 @@ func (a *app) publish(ctx context.Context, p publishFlags, path string) error {
 		if err != nil {
 			return usage(err)
 		}
-		c := taxii.NewClient(p.server, taxii.DefaultAPIRoot, os.Getenv("TRACEHOUND_API_KEY"), nil)
+		key := os.Getenv(apiKeyEnv)
+		if key == "" {
+			return usageError("--server needs an API key in $%s", apiKeyEnv)
+		}
+		c := taxii.NewClient(p.server, taxii.DefaultAPIRoot, key, nil)
 		st, err := c.Add(ctx, p.collection, raws)
 		if err != nil {
 			return err

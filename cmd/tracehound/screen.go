@@ -13,7 +13,6 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
-	"github.com/tracehound/tracehound/api"
 	"github.com/tracehound/tracehound/chain"
 	"github.com/tracehound/tracehound/chain/registry"
 	"github.com/tracehound/tracehound/node"
@@ -100,7 +99,7 @@ func (a *app) screenCmd(ctx context.Context, o screenOptions, args []string) err
 	var results []screen.Result
 	var err error
 	if o.server != "" {
-		results, err = screenRemote(ctx, o.server, os.Getenv("TRACEHOUND_API_KEY"), qs, bar)
+		results, err = screenRemote(ctx, o.server, qs, bar)
 	} else {
 		results, err = a.screenLocal(ctx, qs, bar)
 	}
@@ -174,11 +173,11 @@ func (a *app) screenLocal(ctx context.Context, qs []screen.Query, bar *progressb
 }
 
 // screenRemote screens through a running server's POST /v1/screen.
-func screenRemote(ctx context.Context, server, key string, qs []screen.Query, bar *progressbar.ProgressBar) ([]screen.Result, error) {
-	if key == "" {
-		return nil, usageError("--server needs an API key in $TRACEHOUND_API_KEY")
+func screenRemote(ctx context.Context, server string, qs []screen.Query, bar *progressbar.ProgressBar) ([]screen.Result, error) {
+	c, err := remote(server)
+	if err != nil {
+		return nil, err
 	}
-	c := api.NewClient(server, key, nil)
 	out := make([]screen.Result, 0, len(qs))
 	const chunk = 100_000
 	for lo := 0; lo < len(qs); lo += chunk {

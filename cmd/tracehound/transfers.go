@@ -63,11 +63,10 @@ that does not read, is reported with its line and the others go on.`,
 				if risk != 0 {
 					return usageError("--review-risk applies to the local store; a server keeps its own")
 				}
-				key := os.Getenv("TRACEHOUND_API_KEY")
-				if key == "" {
-					return usageError("--server needs an API key in $TRACEHOUND_API_KEY")
+				c, err := remote(server)
+				if err != nil {
+					return err
 				}
-				c := api.NewClient(server, key, nil)
 				return a.registerAll(cmd.Context(), args[0], reqs, asJSON, c.RegisterTransfer)
 			}
 			n, err := a.open(cmd.Context(), func(c *node.Config) { c.ReviewRisk = risk })
@@ -91,11 +90,11 @@ that does not read, is reported with its line and the others go on.`,
 			var ok bool
 			var err error
 			if server != "" {
-				key := os.Getenv("TRACEHOUND_API_KEY")
-				if key == "" {
-					return usageError("--server needs an API key in $TRACEHOUND_API_KEY")
+				var c *api.Client
+				if c, err = remote(server); err != nil {
+					return err
 				}
-				t, ok, err = api.NewClient(server, key, nil).Transfer(cmd.Context(), args[0])
+				t, ok, err = c.Transfer(cmd.Context(), args[0])
 			} else {
 				err = a.withNode(cmd.Context(), func(ctx context.Context, n *node.Node) error {
 					t, ok, err = n.Transfer(ctx, args[0])
