@@ -47,12 +47,15 @@ import (
 	"math/big"
 	"math/rand/v2"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -82,10 +85,20 @@ func main() {
 	peerPoll := flag.Duration("peer-poll", 250*time.Millisecond, "how often the partner polls the investigator's collection")
 	modes := flag.String("modes", "heads,poll", "follower modes to measure, in order: heads (WebSocket newHeads) and poll")
 	verbose := flag.Bool("v", false, "log the nodes' messages")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of each mode's rounds to this file name with .MODE appended")
 	flag.Parse()
 	log.SetFlags(0)
-	h := &harness{rounds: *rounds, poll: *poll, peerPoll: *peerPoll, verbose: *verbose}
+	h := &harness{rounds: *rounds, poll: *poll, peerPoll: *peerPoll, verbose: *verbose, cpuProfile: *cpuProfile}
 	tb := &processTB{}
+	// An interrupted run still stops geth and removes its directories.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-sig
+		log.Print("interrupted")
+		tb.cleanup()
+		os.Exit(1)
+	}()
 	code := 0
 	func() {
 		defer tb.cleanup()
@@ -108,6 +121,7 @@ type harness struct {
 	rounds         int
 	poll, peerPoll time.Duration
 	verbose        bool
+	cpuProfile     string
 
 	g       *nodetest.Geth
 	ws      string
@@ -183,12 +197,9 @@ func (h *harness) run(tb *processTB, transfers, perBlock int, modes []string) er
 		return err
 	}
 
-	if err := h.startPartner(ctx, tb); err != nil {
-		return err
-	}
 	results := map[string][]round{}
 	for _, mode := range modes {
-		rs, err := h.measure(ctx, mode, funded.BlockNumber.Uint64())
+		rs, err := h.measure(ctx, tb, mode, funded.BlockNumber.Uint64())
 		if err != nil {
 			return fmt.Errorf("%s: %w", mode, err)
 		}
@@ -319,30 +330,28 @@ func lookupEth(name string) (chain.Chain, error) {
 	return chain.Ethereum, nil
 }
 
-// startPartner opens and serves the partner exchange's node, polling the
-// investigator's collection, until the harness ends.
-func (h *harness) startPartner(ctx context.Context, tb *processTB) error {
-	var err error
+// startPartner opens and serves a partner exchange's node in a fresh
+// directory, polling the investigator's collection, until stop.
+func (h *harness) startPartner(ctx context.Context, tb *processTB) (stop func(), err error) {
 	if h.partner, err = h.open(tb.TempDir()); err != nil {
-		return err
+		return nil, err
 	}
 	if err := h.partner.AddPeer(ctx, node.PeerSpec{Name: "investigator", URL: "http://" + h.invAddr, Collection: collection, Key: h.partnerKey}); err != nil {
-		return err
+		return nil, err
 	}
 	if h.idx, err = h.partner.Index(ctx); err != nil {
-		return err
+		return nil, err
 	}
-	stop, err := serve(ctx, h.partner, node.ServeConfig{Addr: "127.0.0.1:0", Poll: h.peerPoll})
+	stopServe, err := serve(ctx, h.partner, node.ServeConfig{Addr: "127.0.0.1:0", Poll: h.peerPoll})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	tb.Cleanup(func() {
-		if err := stop(); err != nil {
+	return func() {
+		if err := stopServe(); err != nil {
 			log.Printf("partner: %v", err)
 		}
 		h.partner.Close()
-	})
-	return nil
+	}, nil
 }
 
 // serve serves n until the returned stop is called.
@@ -371,7 +380,7 @@ type round struct {
 
 // measure runs the rounds with the investigator following geth in one
 // mode.
-func (h *harness) measure(ctx context.Context, mode string, funded uint64) ([]round, error) {
+func (h *harness) measure(ctx context.Context, tb *processTB, mode string, funded uint64) ([]round, error) {
 	opts := ethrpc.SourceOptions{Traces: ethrpc.TracesOff}
 	switch mode {
 	case "heads":
@@ -413,6 +422,25 @@ func (h *harness) measure(ctx context.Context, mode string, funded uint64) ([]ro
 	fmt.Printf(", caught up %s after the start\n", time.Since(start).Round(time.Millisecond))
 	if err := h.addWatch(ctx, inv); err != nil {
 		return nil, err
+	}
+	// A partner of its own for each mode, started once the investigator
+	// serves: a partner that found it down would be backing off.
+	stopPartner, err := h.startPartner(ctx, tb)
+	if err != nil {
+		return nil, err
+	}
+	defer stopPartner()
+	fmt.Printf("compaction debt of the investigator's store: %d MB\n", inv.Store().Graph().CompactionDebt()>>20)
+	if h.cpuProfile != "" {
+		f, err := os.Create(h.cpuProfile + "." + mode)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return nil, err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	fmt.Println("round  block  head-seen  stored  alert+published  partner-flagged")
 	r := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
