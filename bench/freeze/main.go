@@ -117,6 +117,8 @@ func main() {
 	os.Exit(code)
 }
 
+// harness is one run: geth, the investigator's store, and the partner of
+// the mode being measured.
 type harness struct {
 	rounds         int
 	poll, peerPoll time.Duration
