@@ -31,7 +31,19 @@ type exposures struct {
 	err  error
 	// dirty asks the rebuilder for a new set.
 	dirty chan struct{}
+	// spacing is how many times its own duration a rebuild waits before
+	// the next (rebuildSpacing).
+	spacing int
 }
+
+// rebuildSpacing spaces the rebuilds: a rebuild replays the whole graph,
+// a minute or more and a core on a store of ten million transfers, and
+// changes can come faster than that (each alert a shared watch publishes
+// flags an address in the node's own screening). Rebuilding back to back
+// would keep a core busy for good and slow what the node does meanwhile,
+// its watches first. Added sources show at once through the quick pass;
+// the rebuild that reconciles them then takes at most a fifth of the time.
+const rebuildSpacing = 4
 
 // engineSet is the engines of one build.
 type engineSet struct {
@@ -54,7 +66,7 @@ type engineSet struct {
 }
 
 func newExposures(n *Node) *exposures {
-	return &exposures{n: n, dirty: make(chan struct{}, 1)}
+	return &exposures{n: n, dirty: make(chan struct{}, 1), spacing: rebuildSpacing}
 }
 
 // Exposure answers screening: the address's exposure on its chain, nil
@@ -390,6 +402,7 @@ func (x *exposures) rebuildOnChange(ctx context.Context) {
 	tick := time.NewTicker(snapshotEvery)
 	defer tick.Stop()
 	defer x.save(context.WithoutCancel(ctx))
+	var next time.Time // the earliest start of the next rebuild
 	for {
 		select {
 		case <-ctx.Done():
@@ -410,17 +423,33 @@ func (x *exposures) rebuildOnChange(ctx context.Context) {
 		case <-x.dirty:
 		default:
 		}
-		// Sources only added (a partner's flag, a new listing) show at
-		// once through the postings they reach; the rebuild then
-		// reconciles what the quick pass bounds.
-		if err := x.addSources(ctx); err != nil && !errors.Is(err, context.Canceled) {
-			x.n.log.Warn("exposure: quick pass over new sources failed; the rebuild will reflect them", "err", err)
+		x.quickPass(ctx)
+		for wait := time.Until(next); wait > 0; wait = time.Until(next) {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(wait):
+			case <-x.dirty:
+				x.quickPass(ctx)
+			}
 		}
-		if err := x.rebuild(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		start := time.Now()
+		err := x.rebuild(ctx)
+		next = time.Now().Add(time.Duration(x.spacing) * time.Since(start))
+		if err != nil && !errors.Is(err, context.Canceled) {
 			x.n.log.Error("exposure rebuild failed; screening keeps the previous exposure", "err", err)
 			continue
 		}
 		x.save(ctx)
+	}
+}
+
+// quickPass shows sources only added (a partner's flag, a new listing)
+// at once through the postings they reach; the rebuild then reconciles
+// what the quick pass bounds.
+func (x *exposures) quickPass(ctx context.Context) {
+	if err := x.addSources(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		x.n.log.Warn("exposure: quick pass over new sources failed; the rebuild will reflect them", "err", err)
 	}
 }
 

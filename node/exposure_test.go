@@ -271,3 +271,60 @@ func TestExposureNewSourcesQuickPass(t *testing.T) {
 		t.Errorf("the thief's funds reached %d laundering addresses", reached)
 	}
 }
+
+// TestExposureRebuildsSpaced: a rebuild waits its spacing (times its own
+// duration) after the last one, while a new source shows at once through
+// the quick pass: changes that come faster than rebuilds take do not
+// keep a core rebuilding.
+func TestExposureRebuildsSpaced(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	n, err := Open(ctx, Config{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	sc := scenario(t)
+	if _, err := n.Ingest(ctx, Ingest{Chain: chain.Ethereum, Stream: sc.Source(), Options: ingest.Options{From: sim.DefaultConfig().StartHeight}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.db.ReplacePack(ctx, "simulation", sc.Truth.Tags()); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Exposure(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// So long a spacing that no second rebuild can come during the test:
+	// a rebuild takes milliseconds at least.
+	n.exp.spacing = 10_000
+	rebuilt := make(chan struct{})
+	go func() { n.exp.rebuildOnChange(ctx); close(rebuilt) }()
+	defer func() { cancel(); <-rebuilt }()
+	wait := func(what string, ok func() bool) {
+		t.Helper()
+		for start := time.Now(); !ok(); time.Sleep(5 * time.Millisecond) {
+			if time.Since(start) > 30*time.Second {
+				t.Fatalf("%s: not after 30s", what)
+			}
+		}
+	}
+	first := n.exp.set.Load()
+	n.exp.sourcesChanged()
+	wait("the first rebuild", func() bool { return n.exp.set.Load() != first })
+	second := n.exp.set.Load()
+
+	split := sc.Truth.Splits[0]
+	hack := func() bool {
+		rs, err := n.Screen(ctx, []screen.Query{{Address: split, Chain: chain.Ethereum}})
+		return err == nil && find(rs[0].Exposure, tags.Hack) != nil
+	}
+	if hack() {
+		t.Fatal("hack exposure before the thief is tagged")
+	}
+	tagThief(t, ctx, n, sc.Truth.Thief)
+	wait("the quick pass", hack)
+	time.Sleep(500 * time.Millisecond) // five times the burst's wait
+	if n.exp.set.Load() != second {
+		t.Error("the engines were rebuilt again before the spacing passed")
+	}
+}

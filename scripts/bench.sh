@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 dir="${BENCH_DIR:-$(mktemp -d /work/bench.XXXXXX)}"
 port="${BENCH_PORT:-18080}"
 pgbin="${BENCH_PG:-/usr/lib/postgresql/15/bin}"
-only="${BENCH_ONLY:-screening imports ingest graph trace intel detect transfers codecs}"
+only="${BENCH_ONLY:-screening imports ingest graph trace intel detect transfers codecs freeze}"
 failed=()
 cleanup() { [ -z "${BENCH_DIR:-}" ] && rm -rf "$dir"; }
 trap cleanup EXIT
@@ -75,6 +75,10 @@ fi
 if want codecs; then
 	run "address codecs" go test -run '^$' -bench Parse -benchtime 2s -cpu 1 -count 5 ./chain/...
 	run "bech32" go test -run '^$' -bench . -benchtime 2s -cpu 1 -count 5 ./chain/internal/bech32
+fi
+if want freeze; then
+	run "time to freeze, 10 M transfers behind the watching node" go run ./bench/freeze -transfers 10000000 -rounds 20
+	run "time to freeze, 100,000 transfers" go run ./bench/freeze -rounds 20
 fi
 if [ "${#failed[@]}" -gt 0 ]; then
 	printf 'failed: %s\n' "${failed[@]}"

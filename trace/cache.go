@@ -143,7 +143,13 @@ type solePayer interface {
 	SolePayee(ctx context.Context, c chain.Chain, addr string, max int) (to string, n int, mixed, ok bool, err error)
 }
 
-// Forget drops the cached histories of addrs on chain ch.
+// Forget drops the cached histories of addrs on chain ch, after new
+// blocks extended them. An address remembered as too busy to hold stays
+// so: its history only grew, and it is read from the graph anyway.
+// Forgetting it would have the next trace read its history up to the
+// limit again only to find it busy, on every block that pays it: an
+// exchange's hot wallet, on most blocks. A rollback shrinks histories;
+// it replaces the cache instead (node's graphChanged with all set).
 func (c *CachedGraph) Forget(ch chain.Chain, addrs []string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -156,7 +162,7 @@ func (c *CachedGraph) Forget(ch chain.Chain, addrs []string) {
 		if !ok {
 			continue
 		}
-		if h := v.hist(id); h != nil {
+		if h := v.hist(id); h != nil && h.ps != nil {
 			c.drop(h)
 		}
 	}

@@ -151,6 +151,54 @@ func TestCachedGraphForget(t *testing.T) {
 	}
 }
 
+// TestCachedGraphForgetKeepsBusy: an address too busy to hold stays
+// known as such when a new block pays it, so that the deposit heuristic's
+// question about it (SolePayee) does not read its history again on
+// every block; what the cache answers of it still comes from the store,
+// new block included.
+func TestCachedGraphForgetKeepsBusy(t *testing.T) {
+	db := store(t, theft)
+	ctx := context.Background()
+	g := &countingGraph{Graph: db.Graph(), reads: make(map[string]int)}
+	// A budget of 3 holds histories of one posting: 7 has four.
+	cg := trace.NewCachedGraph(g, 3)
+	busy := addr("7")
+	if _, _, _, ok, err := cg.SolePayee(ctx, chain.Ethereum, busy, 10); err != nil || ok {
+		t.Fatalf("SolePayee of a busy address: ok %v, %v", ok, err)
+	}
+	if g.reads[busy] != 1 {
+		t.Fatalf("the busy address read %d times to find it busy", g.reads[busy])
+	}
+	h := uint64(len(theft) + 1)
+	bt := t0.Add(time.Duration(h) * time.Minute)
+	blk := &chain.Block{Chain: chain.Ethereum, Height: h, Hash: hash(1001 + len(theft)), Parent: hash(1000 + len(theft)), Time: bt, Txs: []chain.Tx{{
+		Hash: hash(int(h)), From: addr("a"), Transfers: []chain.Transfer{{Chain: chain.Ethereum, Tx: hash(int(h)), Kind: chain.KindNative, Block: h, Time: bt,
+			From: addr("a"), To: busy, Amount: chain.NewAmount(50)}}}}}
+	if err := db.Graph().WriteBlocks(ctx, chain.Ethereum, "test", []*chain.Block{blk}); err != nil {
+		t.Fatal(err)
+	}
+	cg.Forget(chain.Ethereum, ingest.Touched([]*chain.Block{blk}))
+	for range 3 {
+		if _, _, _, ok, err := cg.SolePayee(ctx, chain.Ethereum, busy, 10); err != nil || ok {
+			t.Fatalf("SolePayee of a busy address after Forget: ok %v, %v", ok, err)
+		}
+	}
+	if g.reads[busy] != 1 {
+		t.Errorf("after Forget the busy address was read %d times more to find it busy again", g.reads[busy]-1)
+	}
+	// Its postings, the new one first, still come from the store.
+	var got []string
+	if err := cg.Postings(ctx, chain.Ethereum, busy, chain.PostingQuery{Incoming: true, Limit: 1}, func(p chain.Posting) bool {
+		got = append(got, p.Tx)
+		return true
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0] != hash(int(h)) {
+		t.Errorf("the busy address's newest incoming posting through the cache: %v, want %s", got, hash(int(h)))
+	}
+}
+
 // TestCachedGraphRenewsView: a cache whose interned strings outgrow
 // their bound starts a new view; traces through it still equal traces on
 // the store, and the old view's histories leave the budget.
