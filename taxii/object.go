@@ -95,34 +95,57 @@ func parseVersioned(raw []byte) (Object, head, error) {
 	if err != nil {
 		return o, h, err
 	}
+	return o, h, checkHead(&o, h)
+}
+
+// checkHead holds a decoded object to what a collection needs to store
+// and version it.
+func checkHead(o *Object, h head) error {
 	if err := validTypeName(h.Type); err != nil {
-		return o, h, err
+		return err
 	}
 	if err := validID(h.ID, h.Type); err != nil {
-		return o, h, err
+		return err
 	}
 	sco := isSCO(h.Type, h.Created != nil)
 	if h.SpecVersion == nil && !sco {
-		return o, h, errors.New("spec_version is required")
+		return errors.New("spec_version is required")
 	}
 	if o.SpecVersion != "2.1" {
-		return o, h, fmt.Errorf("spec_version %q: only 2.1 is accepted", o.SpecVersion)
+		return fmt.Errorf("spec_version %q: only 2.1 is accepted", o.SpecVersion)
 	}
 	switch {
 	case sco:
 	case h.Type == "marking-definition":
 		if h.Created == nil {
-			return o, h, errors.New("created is required")
+			return errors.New("created is required")
 		}
 	default:
 		if h.Created == nil || h.Modified == nil {
-			return o, h, errors.New("created and modified are required")
+			return errors.New("created and modified are required")
 		}
 		if o.Modified.Before(o.Created) {
-			return o, h, errors.New("modified is before created")
+			return errors.New("modified is before created")
 		}
 	}
-	return o, h, nil
+	return nil
+}
+
+// reparse is parseObject for an object a client decoded: its kept head
+// is checked, not its JSON decoded again. An object without one (made
+// by hand) is parsed from its Raw.
+func reparse(o Object) (Object, string, error) {
+	h := o.parsed
+	if h == nil {
+		return parseObject(o.Raw)
+	}
+	// What the server sets or reads anew, as a fresh parse leaves it.
+	o.parsed, o.DateAdded, o.Owner, o.Claims, o.Revoked = nil, time.Time{}, "", nil, false
+	if err := checkHead(&o, *h); err != nil {
+		return o, "", err
+	}
+	creator, err := creatorOf(&o, *h)
+	return o, creator, err
 }
 
 // decodeObject reads the common properties without validating them
