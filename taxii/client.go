@@ -295,7 +295,7 @@ func decodeEnvelope(r io.Reader, res *Result, chunk int, fn func([]Object) error
 				if err := dec.Decode(&raw); err != nil {
 					return fmt.Errorf("decode response: object %d: %w", i, err)
 				}
-				o, h, err := decodeObject(raw)
+				o, h, err := decodeObject(raw, true)
 				if err != nil {
 					return fmt.Errorf("object %d: %w", i, err)
 				}

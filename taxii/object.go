@@ -32,14 +32,15 @@ type head struct {
 // them, and a created_by_ref, if any, that is an identity's id. The caller
 // sets DateAdded (and Version, for objects without created or modified).
 func ParseObject(raw []byte) (Object, error) {
-	o, _, err := parseObject(raw)
+	o, _, err := parseObject(raw, false)
 	return o, err
 }
 
 // parseObject is ParseObject, also returning the canonical creator
-// ("" if none).
-func parseObject(raw []byte) (Object, string, error) {
-	o, h, err := parseVersioned(raw)
+// ("" if none). valid says raw is known to be valid JSON (a member of
+// an envelope json.Unmarshal read).
+func parseObject(raw []byte, valid bool) (Object, string, error) {
+	o, h, err := parseVersioned(raw, valid)
 	if err != nil {
 		return o, "", err
 	}
@@ -90,8 +91,8 @@ func jsonType(v []byte) string {
 	return "number"
 }
 
-func parseVersioned(raw []byte) (Object, head, error) {
-	o, h, err := decodeObject(raw)
+func parseVersioned(raw []byte, valid bool) (Object, head, error) {
+	o, h, err := decodeObject(raw, valid)
 	if err != nil {
 		return o, h, err
 	}
@@ -137,7 +138,7 @@ func checkHead(o *Object, h head) error {
 func reparse(o Object) (Object, string, error) {
 	h := o.parsed
 	if h == nil {
-		return parseObject(o.Raw)
+		return parseObject(o.Raw, false)
 	}
 	// What the server sets or reads anew, as a fresh parse leaves it.
 	o.parsed, o.DateAdded, o.Owner, o.Claims, o.Revoked = nil, time.Time{}, "", nil, false
@@ -149,11 +150,12 @@ func reparse(o Object) (Object, string, error) {
 }
 
 // decodeObject reads the common properties without validating them
-// beyond their syntax: a client takes what a partner sends.
-func decodeObject(raw []byte) (Object, head, error) {
+// beyond their syntax: a client takes what a partner sends. valid says
+// raw is known to be valid JSON.
+func decodeObject(raw []byte, valid bool) (Object, head, error) {
 	var h head
 	var o Object
-	if err := json.Unmarshal(raw, &h); err != nil {
+	if err := decodeHead(raw, valid, &h); err != nil {
 		if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok && te.Field != "" {
 			return o, h, fmt.Errorf("property %s: wrong JSON type %s", te.Field, te.Value)
 		}
@@ -311,4 +313,156 @@ func compact(b []byte) bool {
 		}
 	}
 	return true
+}
+
+// headFields are head's properties by name, each with what decodes it.
+var headFields = []struct {
+	name string
+	dst  func(h *head) any
+}{
+	{"type", func(h *head) any { return &h.Type }},
+	{"id", func(h *head) any { return &h.ID }},
+	{"spec_version", func(h *head) any { return &h.SpecVersion }},
+	{"created", func(h *head) any { return &h.Created }},
+	{"modified", func(h *head) any { return &h.Modified }},
+	{"object_marking_refs", func(h *head) any { return &h.Markings }},
+	{"revoked", func(h *head) any { return &h.Revoked }},
+	{"created_by_ref", func(h *head) any { return &h.CreatedByRef }},
+}
+
+// decodeHead decodes the head of an object as json.Unmarshal would, but
+// decodes only the eight properties it reads: an indicator's pattern,
+// name, description and every other property are stepped over, not
+// decoded, which is most of the cost. Where anything is wrong, the
+// error is json.Unmarshal's.
+func decodeHead(raw []byte, valid bool, h *head) error {
+	if !valid && !json.Valid(raw) {
+		return json.Unmarshal(raw, h)
+	}
+	err := eachMember(raw, func(name, value []byte) error {
+		for _, f := range headFields {
+			// encoding/json matches names case-insensitively too; the
+			// last member of a name wins.
+			if string(name) == f.name || bytes.EqualFold(name, []byte(f.name)) {
+				return json.Unmarshal(value, f.dst(h))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		*h = head{}
+		return json.Unmarshal(raw, h)
+	}
+	return nil
+}
+
+var errNotObject = errors.New("not a JSON object")
+
+// eachMember calls fn with the name (unquoted; an escaped name is
+// decoded) and value bytes of each top-level member of the valid JSON
+// value b, stepping over nested values by their brackets and strings.
+func eachMember(b []byte, fn func(name, value []byte) error) error {
+	i := skipSpace(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return errNotObject
+	}
+	i = skipSpace(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		return nil
+	}
+	for {
+		if i >= len(b) || b[i] != '"' {
+			return errNotObject
+		}
+		end := stringEnd(b, i)
+		name := b[i+1 : end-1]
+		if bytes.IndexByte(name, '\\') >= 0 {
+			var s string
+			if err := json.Unmarshal(b[i:end], &s); err != nil {
+				return err
+			}
+			name = []byte(s)
+		}
+		i = skipSpace(b, end)
+		if i >= len(b) || b[i] != ':' {
+			return errNotObject
+		}
+		start := skipSpace(b, i+1)
+		end = valueEnd(b, start)
+		if end < 0 {
+			return errNotObject
+		}
+		if err := fn(name, b[start:end]); err != nil {
+			return err
+		}
+		i = skipSpace(b, end)
+		if i < len(b) && b[i] == ',' {
+			i = skipSpace(b, i+1)
+			continue
+		}
+		if i < len(b) && b[i] == '}' {
+			return nil
+		}
+		return errNotObject
+	}
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// stringEnd returns the index after the string that starts at b[i],
+// which must be '"'; len(b)+1 if it does not end.
+func stringEnd(b []byte, i int) int {
+	for i++; i < len(b); i++ {
+		switch b[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1
+		}
+	}
+	return len(b) + 1
+}
+
+// valueEnd returns the index after the value that starts at b[i], or -1.
+func valueEnd(b []byte, i int) int {
+	if i >= len(b) {
+		return -1
+	}
+	switch b[i] {
+	case '"':
+		if e := stringEnd(b, i); e <= len(b) {
+			return e
+		}
+		return -1
+	case '{', '[':
+		depth := 0
+		for ; i < len(b); i++ {
+			switch b[i] {
+			case '"':
+				if i = stringEnd(b, i) - 1; i >= len(b) {
+					return -1
+				}
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return i + 1
+				}
+			}
+		}
+		return -1
+	}
+	// A literal or number runs to the next delimiter.
+	for ; i < len(b); i++ {
+		switch b[i] {
+		case ',', '}', ']', ' ', '\t', '\n', '\r':
+			return i
+		}
+	}
+	return i
 }

@@ -548,7 +548,7 @@ func (s *Server) addObjects(w http.ResponseWriter, r *http.Request) {
 	}
 	body = nil
 
-	st, err := s.ingest(r.Context(), c.ID, partner, s.principal(r.Context(), partner), parseRaws(env.Objects))
+	st, err := s.ingest(r.Context(), c.ID, partner, s.principal(r.Context(), partner), parseRaws(env.Objects, true))
 	if err != nil {
 		s.internal(w, r, err)
 		return
@@ -666,9 +666,10 @@ func parseAll(n int, parse func(i int) (Object, string, error)) parsed {
 	return p
 }
 
-// parseRaws parses objects sent as JSON.
-func parseRaws(raws []json.RawMessage) parsed {
-	return parseAll(len(raws), func(i int) (Object, string, error) { return parseObject(raws[i]) })
+// parseRaws parses objects sent as JSON; valid says json.Unmarshal
+// already read them (in an envelope).
+func parseRaws(raws []json.RawMessage, valid bool) parsed {
+	return parseAll(len(raws), func(i int) (Object, string, error) { return parseObject(raws[i], valid) })
 }
 
 // add vets the candidates, stamps those kept with date_added, strictly
@@ -723,7 +724,7 @@ const LocalPartner = "(local)"
 // rules, date_added and audit, the node owning what it writes. The status
 // is returned, not stored.
 func (s *Server) AddObjects(ctx context.Context, collection string, raws []json.RawMessage) (Status, error) {
-	return s.addLocal(ctx, collection, LocalPartner, func() parsed { return parseRaws(raws) })
+	return s.addLocal(ctx, collection, LocalPartner, func() parsed { return parseRaws(raws, false) })
 }
 
 // AddObjectsFrom adds objects the node pulled from a peer node (its
@@ -735,7 +736,7 @@ func (s *Server) AddObjectsFrom(ctx context.Context, collection, peer string, ra
 	if peer == "" || peer == LocalPartner {
 		return Status{}, fmt.Errorf("add to %s: %q cannot name a peer", collection, peer)
 	}
-	return s.addLocal(ctx, collection, peer, func() parsed { return parseRaws(raws) })
+	return s.addLocal(ctx, collection, peer, func() parsed { return parseRaws(raws, false) })
 }
 
 // AddPulledFrom is AddObjectsFrom for objects as a Client or Poller
