@@ -47,6 +47,7 @@ func FuzzDecodeHead(f *testing.F) {
 		`{"type":"indicator","spec_version":"2.1","id":"indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f","created":"2025-01-01T00:00:00Z","modified":"2025-01-02T00:00:00.123Z","object_marking_refs":["marking-definition--1"],"created_by_ref":"identity--8e","revoked":true,"pattern":"[a:b = '}]\"{']","x":{"y":[1,{"z":"]"}]}}`,
 		`{"Type":"a","TYPE":"b","id":null,"spec_version":null,"\u0063reated":"c","object_marking_refs":[1],"revoked":"yes","created_by_ref":5}`,
 		` { "type" : "ipv4-addr" , "x" : [ ] , "modified" : 5 } `,
+		`{"TYPE":"b","Id":"x","Spec_Version":"2.1","type":"a","\u0063reated":"c","CREATED_BY_REF":"i","revoked":null}`,
 		`{"type":5}`, `{"id":{"a":1}}`, `{}`, `[1]`, `{`, `null`, `{"a":tru}`, `{"type":"a",}`,
 	} {
 		f.Add([]byte(s))
