@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tracehound/tracehound/intel"
 )
@@ -315,36 +316,25 @@ func compact(b []byte) bool {
 	return true
 }
 
-// headFields are head's properties by name, each with what decodes it.
-var headFields = []struct {
-	name string
-	dst  func(h *head) any
-}{
-	{"type", func(h *head) any { return &h.Type }},
-	{"id", func(h *head) any { return &h.ID }},
-	{"spec_version", func(h *head) any { return &h.SpecVersion }},
-	{"created", func(h *head) any { return &h.Created }},
-	{"modified", func(h *head) any { return &h.Modified }},
-	{"object_marking_refs", func(h *head) any { return &h.Markings }},
-	{"revoked", func(h *head) any { return &h.Revoked }},
-	{"created_by_ref", func(h *head) any { return &h.CreatedByRef }},
-}
+// headFields are head's properties by name.
+var headFields = []string{"type", "id", "spec_version", "created", "modified", "object_marking_refs", "revoked", "created_by_ref"}
 
 // decodeHead decodes the head of an object as json.Unmarshal would, but
 // decodes only the eight properties it reads: an indicator's pattern,
 // name, description and every other property are stepped over, not
-// decoded, which is most of the cost. Where anything is wrong, the
-// error is json.Unmarshal's.
+// decoded, which is most of the cost, and the usual values (plain
+// strings, a list of them) are taken without encoding/json. Where
+// anything is wrong, the error is json.Unmarshal's.
 func decodeHead(raw []byte, valid bool, h *head) error {
 	if !valid && !json.Valid(raw) {
 		return json.Unmarshal(raw, h)
 	}
 	err := eachMember(raw, func(name, value []byte) error {
-		for _, f := range headFields {
+		for i, f := range headFields {
 			// encoding/json matches names case-insensitively too; the
 			// last member of a name wins.
-			if string(name) == f.name || bytes.EqualFold(name, []byte(f.name)) {
-				return json.Unmarshal(value, f.dst(h))
+			if string(name) == f || bytes.EqualFold(name, []byte(f)) {
+				return h.set(i, value)
 			}
 		}
 		return nil
@@ -354,6 +344,87 @@ func decodeHead(raw []byte, valid bool, h *head) error {
 		return json.Unmarshal(raw, h)
 	}
 	return nil
+}
+
+// set decodes value, valid JSON, into head field i (of headFields).
+func (h *head) set(i int, value []byte) error {
+	switch i {
+	case 0, 1:
+		dst := &h.Type
+		if i == 1 {
+			dst = &h.ID
+		}
+		if s, ok := plainString(value); ok {
+			*dst = s
+			return nil
+		}
+		return json.Unmarshal(value, dst)
+	case 2, 3, 4:
+		dst := []**string{&h.SpecVersion, &h.Created, &h.Modified}[i-2]
+		if s, ok := plainString(value); ok {
+			*dst = &s
+			return nil
+		}
+		return json.Unmarshal(value, dst)
+	case 5:
+		if ss, ok := plainStrings(value); ok {
+			h.Markings = ss
+			return nil
+		}
+		return json.Unmarshal(value, &h.Markings)
+	case 6:
+		h.Revoked = append(json.RawMessage(nil), value...)
+	case 7:
+		h.CreatedByRef = append(json.RawMessage(nil), value...)
+	}
+	return nil
+}
+
+// plainString returns the JSON string v if it needs no decoding: no
+// escape, and valid UTF-8 (encoding/json replaces invalid bytes).
+func plainString(v []byte) (string, bool) {
+	if len(v) < 2 || v[0] != '"' || v[len(v)-1] != '"' {
+		return "", false
+	}
+	s := v[1 : len(v)-1]
+	if bytes.IndexByte(s, '\\') >= 0 || !utf8.Valid(s) {
+		return "", false
+	}
+	return string(s), true
+}
+
+// plainStrings returns the JSON array v of plain strings.
+func plainStrings(v []byte) ([]string, bool) {
+	i := skipSpace(v, 0)
+	if i >= len(v) || v[i] != '[' {
+		return nil, false
+	}
+	out := []string{}
+	i = skipSpace(v, i+1)
+	if i < len(v) && v[i] == ']' {
+		return out, true
+	}
+	for i < len(v) {
+		end := stringEnd(v, i)
+		if v[i] != '"' || end > len(v) {
+			return nil, false
+		}
+		s, ok := plainString(v[i:end])
+		if !ok {
+			return nil, false
+		}
+		out = append(out, s)
+		i = skipSpace(v, end)
+		switch {
+		case i < len(v) && v[i] == ',':
+			i = skipSpace(v, i+1)
+		case i < len(v) && v[i] == ']':
+			return out, true
+		default:
+			return nil, false
+		}
+	}
+	return nil, false
 }
 
 var errNotObject = errors.New("not a JSON object")

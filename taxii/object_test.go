@@ -48,6 +48,7 @@ func FuzzDecodeHead(f *testing.F) {
 		`{"Type":"a","TYPE":"b","id":null,"spec_version":null,"\u0063reated":"c","object_marking_refs":[1],"revoked":"yes","created_by_ref":5}`,
 		` { "type" : "ipv4-addr" , "x" : [ ] , "modified" : 5 } `,
 		`{"TYPE":"b","Id":"x","Spec_Version":"2.1","type":"a","\u0063reated":"c","CREATED_BY_REF":"i","revoked":null}`,
+		"{\"type\":\"a\xff\",\"object_marking_refs\":[\"b\xfe\", \"\" ],\"id\":\"\\u00e9\"}",
 		`{"type":5}`, `{"id":{"a":1}}`, `{}`, `[1]`, `{`, `null`, `{"a":tru}`, `{"type":"a",}`,
 	} {
 		f.Add([]byte(s))
