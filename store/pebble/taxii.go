@@ -270,7 +270,7 @@ func seekSorted(r pebble.Reader, prefix []byte, keys [][]byte, fn func(i int, v 
 	}
 	defer it.Close()
 	for i, k := range keys {
-		ok := it.SeekGE(k) && bytes.Equal(it.Key(), k)
+		ok := seekForward(it, k, i > 0) && bytes.Equal(it.Key(), k)
 		var v []byte
 		if ok {
 			v = it.Value()
@@ -280,6 +280,20 @@ func seekSorted(r pebble.Reader, prefix []byte, keys [][]byte, fn func(i int, v 
 		}
 	}
 	return it.Error()
+}
+
+// seekForward positions it at the first key at or after k, as SeekGE
+// does, where keys are sought in increasing order (positioned: one was
+// sought before, and the iterator moved on from it only within keys
+// less than k). Where the iterator already stands at or after k, or ran
+// out, nothing lies between the key sought before and its position, so
+// it is where a seek would put it: most ids of a batch of new objects
+// fall in a gap another id of the batch already found, and cost no seek.
+func seekForward(it *pebble.Iterator, k []byte, positioned bool) bool {
+	if positioned && (!it.Valid() || bytes.Compare(k, it.Key()) <= 0) {
+		return it.Valid()
+	}
+	return it.SeekGE(k)
 }
 
 // sortedKeys returns prefix+s for each distinct s, sorted, and the
@@ -314,11 +328,11 @@ func taxiiIDStates(r pebble.Reader, coll string, ids []string) (map[string]*taxi
 	// An id holds no NUL, so prefixes sort as their ids do: each seek
 	// moves forward.
 	vp := slices.Clip(kp)
-	for _, id := range ids {
+	for i, id := range ids {
 		vp = append(append(vp[:len(kp)], id...), 0)
 		st := &taxiiIDState{}
 		out[id] = st
-		for valid := it.SeekGE(vp); valid && bytes.HasPrefix(it.Key(), vp); valid = it.Next() {
+		for valid := seekForward(it, vp, i > 0); valid && bytes.HasPrefix(it.Key(), vp); valid = it.Next() {
 			k, v := it.Key(), it.Value()
 			if len(k) != len(vp)+8 || len(v) != 8 {
 				return nil, errTAXIIRecord

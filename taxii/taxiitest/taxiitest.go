@@ -74,6 +74,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Run("StatusPruneBytes", func(t *testing.T) { testStatusPruneBytes(t, newStore(t)) })
 	t.Run("Owners", func(t *testing.T) { testOwners(t, newStore(t)) })
 	t.Run("WithinBatch", func(t *testing.T) { testWithinBatch(t, newStore(t)) })
+	t.Run("ManyIDs", func(t *testing.T) { testManyIDs(t, newStore(t)) })
 }
 
 func put(t *testing.T, st Store, id string) {
@@ -533,5 +534,55 @@ func testWithinBatch(t *testing.T, st Store) {
 	}
 	if p := query(t, st, "w", taxii.Filter{Versions: taxii.VersionFilter{All: true}}, 10); len(p.Objects) != 4 {
 		t.Errorf("a refused batch left %d objects", len(p.Objects)-4)
+	}
+}
+
+// testManyIDs checks the look-ups of many ids at once, stored ones among
+// new ones: the versions a batch skips, the owners, a match[id] query.
+func testManyIDs(t *testing.T, st Store) {
+	ctx := context.Background()
+	put(t, st, "m")
+	var old, all []taxii.Object
+	var ids []string
+	for n := range 100 {
+		o := Object(t, Indicator(n, Created()), at(n))
+		o.Owner = fmt.Sprintf("owner %d", n)
+		if n%3 == 0 || n%7 == 0 {
+			old = append(old, o)
+		}
+		ids = append(ids, o.ID)
+	}
+	add(t, st, "m", old...)
+	for n := range 100 {
+		o := Object(t, Indicator(n, Created()), at(200+n))
+		o.Owner = "other"
+		all = append(all, o)
+	}
+	if n := add(t, st, "m", all...); n != 100-len(old) {
+		t.Errorf("added %d, want %d", n, 100-len(old))
+	}
+	owners, err := st.TAXIIOwners(ctx, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for n, id := range ids {
+		want := "other"
+		if n%3 == 0 || n%7 == 0 {
+			want = fmt.Sprintf("owner %d", n)
+		}
+		if owners[id].Owner != want {
+			t.Errorf("owner of %d: %q, want %q", n, owners[id].Owner, want)
+		}
+	}
+	p := query(t, st, "m", taxii.Filter{IDs: append(ids, ID("indicator", 500)), Versions: taxii.VersionFilter{All: true}}, 1000)
+	if len(p.Objects) != 100 {
+		t.Errorf("match[id]: %d objects, want 100", len(p.Objects))
+	}
+	for _, o := range p.Objects {
+		var n int
+		fmt.Sscanf(o.ID[len(o.ID)-12:], "%x", &n)
+		if want := at(n); (n%3 == 0 || n%7 == 0) && !o.DateAdded.Equal(want) {
+			t.Errorf("%s added %v, want the first %v", o.ID, o.DateAdded, want)
+		}
 	}
 }
