@@ -160,11 +160,11 @@ func (n *Node) reloadOnChange(ctx context.Context) {
 		if v == nil {
 			continue
 		}
-		// A swap rebuilds the layer: its cost grows with every flag
-		// held, not with the change. While a large report streams in,
-		// chunk after chunk, updates are spaced so that swapping takes
-		// at most a fifth of the time; the last chunk is flagged at
-		// most four swaps' time later.
+		// A swap changes only the addresses touched, but copies the
+		// address map: while a large report streams in, chunk after
+		// chunk, updates are spaced so that swapping takes at most a
+		// fifth of the time; the last chunk is flagged at most four
+		// swaps' time later.
 		if wait := time.Until(nextSwap); wait > 0 {
 			select {
 			case <-ctx.Done():
@@ -177,12 +177,16 @@ func (n *Node) reloadOnChange(ctx context.Context) {
 		// layer is swapped under it too, so that the first load
 		// (Index) and an update never cross.
 		n.mu.Lock()
-		touched, stale, err := v.update(ctx)
+		changes, stale, err := v.update(ctx)
+		touched := len(changes)
 		if err == nil && !stale && touched > 0 {
 			// One swap for everything added since the last update: a
 			// page of a partner's report, however many objects it holds.
+			// A layer read from the screening snapshot is set whole.
 			t := time.Now()
-			n.index.SetIntel(v.entries())
+			if !n.index.ChangeIntel(changes) {
+				n.index.SetIntel(v.entries())
+			}
 			nextSwap = time.Now().Add(swapSpacing * time.Since(t))
 		}
 		n.mu.Unlock()
@@ -268,24 +272,24 @@ func newIntelView(n *Node) *intelView {
 var intelTypes = []string{intel.TypeIndicator, intel.TypeReport, intel.TypeMarkingDefinition}
 
 // update reads what was added to each collection since the view last
-// did, and returns how many addresses' flags changed. stale reports a
+// did, and returns the addresses whose flags changed. stale reports a
 // deletion since the view was read, or collections ordered otherwise: it
 // must be read again, and nothing was changed.
-func (v *intelView) update(ctx context.Context) (touchedAddrs int, stale bool, err error) {
+func (v *intelView) update(ctx context.Context) (changes []screen.IntelChange, stale bool, err error) {
 	n := v.n
 	del := n.tx.Deletions()
 	if v.loaded && del != v.deletions {
-		return 0, true, nil
+		return nil, true, nil
 	}
 	cols, err := n.db.TAXIICollections(ctx)
 	if err != nil {
-		return 0, false, err
+		return nil, false, err
 	}
 	// Flags are kept ordered by collection: a collection that came in
 	// before others reorders them, which the view does not follow.
 	for i, c := range cols {
 		if cv := v.cols[c.ID]; cv != nil && cv.order != i {
-			return 0, true, nil
+			return nil, true, nil
 		}
 	}
 	now := n.now()
@@ -303,7 +307,7 @@ func (v *intelView) update(ctx context.Context) (touchedAddrs int, stale bool, e
 		cv.order = i
 		objs, err := v.read(ctx, cv)
 		if err != nil {
-			return 0, false, err
+			return nil, false, err
 		}
 		for _, o := range objs {
 			if m, ok := o.(*intel.MarkingDefinition); ok {
@@ -332,15 +336,24 @@ func (v *intelView) update(ctx context.Context) (touchedAddrs int, stale bool, e
 	touched := map[chain.Key]bool{}
 	for cv, ids := range changed {
 		if err := v.reflag(ctx, cv, ids, now, touched); err != nil {
-			return 0, false, err
+			return nil, false, err
 		}
 	}
+	// Every flag of each address touched, as entries lists them: what
+	// ChangeIntel puts in place of the address's flags.
+	changes = make([]screen.IntelChange, 0, len(touched))
 	for k := range touched {
-		if len(v.byAddr[k]) == 0 {
+		fs := v.byAddr[k]
+		c := screen.IntelChange{Address: v.addrs[k], Flags: make([]screen.IntelFlag, len(fs))}
+		for i, f := range fs {
+			c.Flags[i] = f.flag
+		}
+		changes = append(changes, c)
+		if len(fs) == 0 {
 			delete(v.addrs, k)
 		}
 	}
-	return len(touched), false, nil
+	return changes, false, nil
 }
 
 // markingLevel is what a marking definition says, for noticing a change.
@@ -577,18 +590,20 @@ func (n *Node) receive(ctx context.Context, peer, inbox string, objs []taxii.Obj
 		}
 		errs[i] = err
 	})
-	raws := make([]json.RawMessage, 0, len(objs))
+	valid := make([]taxii.Object, 0, len(objs))
 	for i, o := range objs {
 		if errs[i] != nil {
 			n.log.Warn("intel: rejected object from peer", "peer", peer, "id", o.ID, "err", errs[i])
 			continue
 		}
-		raws = append(raws, o.Raw)
+		valid = append(valid, o)
 	}
-	if len(raws) == 0 {
+	if len(valid) == 0 {
 		return nil
 	}
-	st, err := n.tx.AddObjectsFrom(ctx, inbox, peer, raws)
+	// As the poller decoded them: the server checks what it needs
+	// without decoding them again.
+	st, err := n.tx.AddPulledFrom(ctx, inbox, peer, valid)
 	if err != nil {
 		return err
 	}

@@ -121,12 +121,16 @@ func TestIntelViewIncremental(t *testing.T) {
 			// arrives late, in the inbox.
 			add(inboxPrefix+"peer", red)
 		}
-		_, stale, err := v.update(ctx)
+		changes, stale, err := v.update(ctx)
 		must(t, err)
 		if stale {
 			t.Fatal("stale without a deletion")
 		}
-		idx.SetIntel(v.entries())
+		// Only the addresses the step touched are changed, as the
+		// running node does.
+		if !idx.ChangeIntel(changes) {
+			t.Fatal("the intel layer could not be changed in place")
+		}
 
 		whole := newIntelView(n)
 		_, _, err = whole.update(ctx)

@@ -85,6 +85,8 @@ type layer[T any] struct {
 	byRaw map[string][]chain.Key
 	file  *fileLayer[T]
 	meta  meta
+	// dead counts the items no key spans any more (see changeIntel).
+	dead int
 }
 
 // lookup is the in-memory look-up, the hot path: no error, no copy.
@@ -156,7 +158,7 @@ func (l *layer[T]) count() int {
 	case l.file != nil:
 		return l.file.items
 	}
-	return len(l.items)
+	return len(l.items) - l.dead
 }
 
 // mapped is the file the layer is read from, nil if in memory.
@@ -230,6 +232,9 @@ type Index struct {
 	sanctions atomic.Pointer[layer[Sanction]]
 	tags      atomic.Pointer[layer[Attribution]]
 	intel     atomic.Pointer[layer[IntelFlag]]
+	// intelMu orders the replacements of the intel layer: ChangeIntel
+	// derives the next from the current.
+	intelMu sync.Mutex
 	// onFault rebuilds the layers when their snapshot fails a check;
 	// faultMu makes concurrent look-ups that hit the fault wait for one
 	// rebuild.
@@ -385,7 +390,10 @@ func (x *Index) SetIntel(entries []IntelEntry) {
 	for _, e := range entries {
 		in = append(in, keyed[IntelFlag]{addr: e.Address, raw: e.Address.Value, item: e.Flag})
 	}
-	x.intel.Store(buildLayer(in))
+	l := buildLayer(in)
+	x.intelMu.Lock()
+	x.intel.Store(l)
+	x.intelMu.Unlock()
 	x.changed()
 }
 

@@ -335,7 +335,7 @@ func writeLayer[T any](w *snapWriter, name string, l *layer[T], c codec[T]) erro
 	tw := tableWriter{w: w}
 	var rec []byte
 	if l != nil {
-		f.keys, f.items = uint64(len(l.byKey)), uint64(len(l.items))
+		f.keys, f.items = uint64(len(l.byKey)), uint64(l.count())
 		for k, s := range l.byKey {
 			rec = appendKey(rec[:0], string(k.Chain), k.Value)
 			e.b = binary.AppendUvarint(rec, uint64(s.n))

@@ -133,7 +133,9 @@ func (s *Snapshot) Install(x *Index, which ...Layer) error {
 		case LayerIntel:
 			var y *layer[IntelFlag]
 			if y, err = installLayer(s, secIntel, intelCodec, mf.Versions.Intel, mf.Digests.Intel); err == nil {
+				x.intelMu.Lock()
 				x.intel.Store(y)
+				x.intelMu.Unlock()
 			}
 		default:
 			err = fmt.Errorf("no layer %d", l)

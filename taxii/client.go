@@ -295,10 +295,11 @@ func decodeEnvelope(r io.Reader, res *Result, chunk int, fn func([]Object) error
 				if err := dec.Decode(&raw); err != nil {
 					return fmt.Errorf("decode response: object %d: %w", i, err)
 				}
-				o, _, err := decodeObject(raw)
+				o, h, err := decodeObject(raw, true)
 				if err != nil {
 					return fmt.Errorf("object %d: %w", i, err)
 				}
+				o.parsed = &h
 				i++
 				if batch = append(batch, o); len(batch) == chunk {
 					if err := fn(batch); err != nil {

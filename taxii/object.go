@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tracehound/tracehound/intel"
 )
@@ -32,14 +33,15 @@ type head struct {
 // them, and a created_by_ref, if any, that is an identity's id. The caller
 // sets DateAdded (and Version, for objects without created or modified).
 func ParseObject(raw []byte) (Object, error) {
-	o, _, err := parseObject(raw)
+	o, _, err := parseObject(raw, false)
 	return o, err
 }
 
 // parseObject is ParseObject, also returning the canonical creator
-// ("" if none).
-func parseObject(raw []byte) (Object, string, error) {
-	o, h, err := parseVersioned(raw)
+// ("" if none). valid says raw is known to be valid JSON (a member of
+// an envelope json.Unmarshal read).
+func parseObject(raw []byte, valid bool) (Object, string, error) {
+	o, h, err := parseVersioned(raw, valid)
 	if err != nil {
 		return o, "", err
 	}
@@ -90,47 +92,71 @@ func jsonType(v []byte) string {
 	return "number"
 }
 
-func parseVersioned(raw []byte) (Object, head, error) {
-	o, h, err := decodeObject(raw)
+func parseVersioned(raw []byte, valid bool) (Object, head, error) {
+	o, h, err := decodeObject(raw, valid)
 	if err != nil {
 		return o, h, err
 	}
+	return o, h, checkHead(&o, h)
+}
+
+// checkHead holds a decoded object to what a collection needs to store
+// and version it.
+func checkHead(o *Object, h head) error {
 	if err := validTypeName(h.Type); err != nil {
-		return o, h, err
+		return err
 	}
 	if err := validID(h.ID, h.Type); err != nil {
-		return o, h, err
+		return err
 	}
 	sco := isSCO(h.Type, h.Created != nil)
 	if h.SpecVersion == nil && !sco {
-		return o, h, errors.New("spec_version is required")
+		return errors.New("spec_version is required")
 	}
 	if o.SpecVersion != "2.1" {
-		return o, h, fmt.Errorf("spec_version %q: only 2.1 is accepted", o.SpecVersion)
+		return fmt.Errorf("spec_version %q: only 2.1 is accepted", o.SpecVersion)
 	}
 	switch {
 	case sco:
 	case h.Type == "marking-definition":
 		if h.Created == nil {
-			return o, h, errors.New("created is required")
+			return errors.New("created is required")
 		}
 	default:
 		if h.Created == nil || h.Modified == nil {
-			return o, h, errors.New("created and modified are required")
+			return errors.New("created and modified are required")
 		}
 		if o.Modified.Before(o.Created) {
-			return o, h, errors.New("modified is before created")
+			return errors.New("modified is before created")
 		}
 	}
-	return o, h, nil
+	return nil
+}
+
+// reparse is parseObject for an object a client decoded: its kept head
+// is checked, not its JSON decoded again. An object without one (made
+// by hand) is parsed from its Raw.
+func reparse(o Object) (Object, string, error) {
+	h := o.parsed
+	if h == nil {
+		return parseObject(o.Raw, false)
+	}
+	// What the server sets or reads anew, as a fresh parse leaves it.
+	o.parsed, o.DateAdded, o.Owner, o.Claims, o.Revoked = nil, time.Time{}, "", nil, false
+	if err := checkHead(&o, *h); err != nil {
+		return o, "", err
+	}
+	creator, err := creatorOf(&o, *h)
+	return o, creator, err
 }
 
 // decodeObject reads the common properties without validating them
-// beyond their syntax: a client takes what a partner sends.
-func decodeObject(raw []byte) (Object, head, error) {
+// beyond their syntax: a client takes what a partner sends. valid says
+// raw is known to be valid JSON.
+func decodeObject(raw []byte, valid bool) (Object, head, error) {
 	var h head
 	var o Object
-	if err := json.Unmarshal(raw, &h); err != nil {
+	if err := decodeHead(raw, valid, &h); err != nil {
 		if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok && te.Field != "" {
 			return o, h, fmt.Errorf("property %s: wrong JSON type %s", te.Field, te.Value)
 		}
@@ -288,4 +314,226 @@ func compact(b []byte) bool {
 		}
 	}
 	return true
+}
+
+// headFields are head's properties by name.
+var headFields = []string{"type", "id", "spec_version", "created", "modified", "object_marking_refs", "revoked", "created_by_ref"}
+
+// decodeHead decodes the head of an object as json.Unmarshal would, but
+// decodes only the eight properties it reads: an indicator's pattern,
+// name, description and every other property are stepped over, not
+// decoded, which is most of the cost, and the usual values (plain
+// strings, a list of them) are taken without encoding/json. Where
+// anything is wrong, the error is json.Unmarshal's.
+func decodeHead(raw []byte, valid bool, h *head) error {
+	if !valid && !json.Valid(raw) {
+		return json.Unmarshal(raw, h)
+	}
+	err := eachMember(raw, func(name, value []byte) error {
+		for i, f := range headFields {
+			// encoding/json matches names case-insensitively too; the
+			// last member of a name wins.
+			if string(name) == f || bytes.EqualFold(name, []byte(f)) {
+				return h.set(i, value)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		*h = head{}
+		return json.Unmarshal(raw, h)
+	}
+	return nil
+}
+
+// set decodes value, valid JSON, into head field i (of headFields).
+func (h *head) set(i int, value []byte) error {
+	switch i {
+	case 0, 1:
+		dst := &h.Type
+		if i == 1 {
+			dst = &h.ID
+		}
+		if s, ok := plainString(value); ok {
+			*dst = s
+			return nil
+		}
+		return json.Unmarshal(value, dst)
+	case 2, 3, 4:
+		dst := []**string{&h.SpecVersion, &h.Created, &h.Modified}[i-2]
+		if s, ok := plainString(value); ok {
+			*dst = &s
+			return nil
+		}
+		return json.Unmarshal(value, dst)
+	case 5:
+		if ss, ok := plainStrings(value); ok {
+			h.Markings = ss
+			return nil
+		}
+		return json.Unmarshal(value, &h.Markings)
+	case 6:
+		h.Revoked = append(json.RawMessage(nil), value...)
+	case 7:
+		h.CreatedByRef = append(json.RawMessage(nil), value...)
+	}
+	return nil
+}
+
+// plainString returns the JSON string v if it needs no decoding: no
+// escape, and valid UTF-8 (encoding/json replaces invalid bytes).
+func plainString(v []byte) (string, bool) {
+	if len(v) < 2 || v[0] != '"' || v[len(v)-1] != '"' {
+		return "", false
+	}
+	s := v[1 : len(v)-1]
+	if bytes.IndexByte(s, '\\') >= 0 || !utf8.Valid(s) {
+		return "", false
+	}
+	return string(s), true
+}
+
+// plainStrings returns the JSON array v of plain strings.
+func plainStrings(v []byte) ([]string, bool) {
+	i := skipSpace(v, 0)
+	if i >= len(v) || v[i] != '[' {
+		return nil, false
+	}
+	out := []string{}
+	i = skipSpace(v, i+1)
+	if i < len(v) && v[i] == ']' {
+		return out, true
+	}
+	for i < len(v) {
+		end := stringEnd(v, i)
+		if v[i] != '"' || end > len(v) {
+			return nil, false
+		}
+		s, ok := plainString(v[i:end])
+		if !ok {
+			return nil, false
+		}
+		out = append(out, s)
+		i = skipSpace(v, end)
+		switch {
+		case i < len(v) && v[i] == ',':
+			i = skipSpace(v, i+1)
+		case i < len(v) && v[i] == ']':
+			return out, true
+		default:
+			return nil, false
+		}
+	}
+	return nil, false
+}
+
+var errNotObject = errors.New("not a JSON object")
+
+// eachMember calls fn with the name (unquoted; an escaped name is
+// decoded) and value bytes of each top-level member of the valid JSON
+// value b, stepping over nested values by their brackets and strings.
+func eachMember(b []byte, fn func(name, value []byte) error) error {
+	i := skipSpace(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return errNotObject
+	}
+	i = skipSpace(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		return nil
+	}
+	for {
+		if i >= len(b) || b[i] != '"' {
+			return errNotObject
+		}
+		end := stringEnd(b, i)
+		name := b[i+1 : end-1]
+		if bytes.IndexByte(name, '\\') >= 0 {
+			var s string
+			if err := json.Unmarshal(b[i:end], &s); err != nil {
+				return err
+			}
+			name = []byte(s)
+		}
+		i = skipSpace(b, end)
+		if i >= len(b) || b[i] != ':' {
+			return errNotObject
+		}
+		start := skipSpace(b, i+1)
+		end = valueEnd(b, start)
+		if end < 0 {
+			return errNotObject
+		}
+		if err := fn(name, b[start:end]); err != nil {
+			return err
+		}
+		i = skipSpace(b, end)
+		if i < len(b) && b[i] == ',' {
+			i = skipSpace(b, i+1)
+			continue
+		}
+		if i < len(b) && b[i] == '}' {
+			return nil
+		}
+		return errNotObject
+	}
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// stringEnd returns the index after the string that starts at b[i],
+// which must be '"'; len(b)+1 if it does not end.
+func stringEnd(b []byte, i int) int {
+	for i++; i < len(b); i++ {
+		switch b[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1
+		}
+	}
+	return len(b) + 1
+}
+
+// valueEnd returns the index after the value that starts at b[i], or -1.
+func valueEnd(b []byte, i int) int {
+	if i >= len(b) {
+		return -1
+	}
+	switch b[i] {
+	case '"':
+		if e := stringEnd(b, i); e <= len(b) {
+			return e
+		}
+		return -1
+	case '{', '[':
+		depth := 0
+		for ; i < len(b); i++ {
+			switch b[i] {
+			case '"':
+				if i = stringEnd(b, i) - 1; i >= len(b) {
+					return -1
+				}
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return i + 1
+				}
+			}
+		}
+		return -1
+	}
+	// A literal or number runs to the next delimiter.
+	for ; i < len(b); i++ {
+		switch b[i] {
+		case ',', '}', ']', ' ', '\t', '\n', '\r':
+			return i
+		}
+	}
+	return i
 }

@@ -548,7 +548,7 @@ func (s *Server) addObjects(w http.ResponseWriter, r *http.Request) {
 	}
 	body = nil
 
-	st, err := s.ingest(r.Context(), c.ID, partner, s.principal(r.Context(), partner), env.Objects)
+	st, err := s.ingest(r.Context(), c.ID, partner, s.principal(r.Context(), partner), parseRaws(env.Objects, true))
 	if err != nil {
 		s.internal(w, r, err)
 		return
@@ -568,9 +568,9 @@ func (s *Server) addObjects(w http.ResponseWriter, r *http.Request) {
 // ingest validates, vets, stores and audits the objects of one add
 // request by partner, written as principal, and returns its status.
 // Invalid and refused objects are failures; the others are kept.
-func (s *Server) ingest(ctx context.Context, collection, partner, principal string, raws []json.RawMessage) (Status, error) {
+func (s *Server) ingest(ctx context.Context, collection, partner, principal string, p parsed) (Status, error) {
 	now := s.cfg.Now()
-	st := Status{ID: newStatusID(), Status: "complete", RequestTimestamp: formatDateAdded(now), TotalCount: len(raws), Partner: partner, Created: now.UTC()}
+	st := Status{ID: newStatusID(), Status: "complete", RequestTimestamp: formatDateAdded(now), TotalCount: len(p.objs), Partner: partner, Created: now.UTC()}
 	fail := func(i int, o Object, err error) {
 		id := o.ID
 		if id == "" {
@@ -579,10 +579,9 @@ func (s *Server) ingest(ctx context.Context, collection, partner, principal stri
 		st.FailureCount++
 		s.note(&st.Failures, StatusDetail{ID: id, Version: versionOf(o), Message: err.Error()})
 	}
-	cands := make([]candidate, 0, len(raws))
-	parsed, creators, errs := parseAll(raws)
-	for i := range raws {
-		o, err := parsed[i], errs[i]
+	cands := make([]candidate, 0, len(p.objs))
+	for i := range p.objs {
+		o, err := p.objs[i], p.errs[i]
 		if err == nil {
 			err = s.checkClock(o, now)
 		}
@@ -598,11 +597,11 @@ func (s *Server) ingest(ctx context.Context, collection, partner, principal stri
 		// well as what it makes: they claim no identity, lest a relayed
 		// creator be bound to the node.
 		if partner != LocalPartner {
-			c.claims = claimsOf(o, creators[i])
+			c.claims = claimsOf(o, p.creators[i])
 		}
 		cands = append(cands, c)
 	}
-	parsed = nil
+	p = parsed{}
 	good, added, err := s.add(ctx, collection, principal, cands, fail)
 	if err != nil {
 		return Status{}, fmt.Errorf("add to %s: %w", collection, err)
@@ -637,27 +636,40 @@ func (s *Server) changed(ctx context.Context, collection string) {
 	}
 }
 
-// parseAll parses objects on every core, keeping their order: a large
-// bundle is mostly JSON decoding. creators are the canonical
-// created_by_refs.
-func parseAll(raws []json.RawMessage) (objs []Object, creators []string, errs []error) {
-	objs, creators, errs = make([]Object, len(raws)), make([]string, len(raws)), make([]error, len(raws))
+// parsed is a request's objects as parsed, with their canonical
+// created_by_refs and what is wrong with each.
+type parsed struct {
+	objs     []Object
+	creators []string
+	errs     []error
+}
+
+// parseAll parses n objects with parse on every core, keeping their
+// order: a large bundle is mostly JSON decoding.
+func parseAll(n int, parse func(i int) (Object, string, error)) parsed {
+	p := parsed{objs: make([]Object, n), creators: make([]string, n), errs: make([]error, n)}
 	workers := runtime.GOMAXPROCS(0)
-	if len(raws) < 256 {
+	if n < 256 {
 		workers = 1
 	}
-	chunk := (len(raws) + workers - 1) / workers
+	chunk := (n + workers - 1) / workers
 	var wg sync.WaitGroup
-	for lo := 0; lo < len(raws); lo += max(chunk, 1) {
-		hi := min(lo+chunk, len(raws))
+	for lo := 0; lo < n; lo += max(chunk, 1) {
+		hi := min(lo+chunk, n)
 		wg.Go(func() {
 			for i := lo; i < hi; i++ {
-				objs[i], creators[i], errs[i] = parseObject(raws[i])
+				p.objs[i], p.creators[i], p.errs[i] = parse(i)
 			}
 		})
 	}
 	wg.Wait()
-	return objs, creators, errs
+	return p
+}
+
+// parseRaws parses objects sent as JSON; valid says json.Unmarshal
+// already read them (in an envelope).
+func parseRaws(raws []json.RawMessage, valid bool) parsed {
+	return parseAll(len(raws), func(i int) (Object, string, error) { return parseObject(raws[i], valid) })
 }
 
 // add vets the candidates, stamps those kept with date_added, strictly
@@ -712,7 +724,7 @@ const LocalPartner = "(local)"
 // rules, date_added and audit, the node owning what it writes. The status
 // is returned, not stored.
 func (s *Server) AddObjects(ctx context.Context, collection string, raws []json.RawMessage) (Status, error) {
-	return s.addLocal(ctx, collection, LocalPartner, raws)
+	return s.addLocal(ctx, collection, LocalPartner, func() parsed { return parseRaws(raws, false) })
 }
 
 // AddObjectsFrom adds objects the node pulled from a peer node (its
@@ -724,16 +736,28 @@ func (s *Server) AddObjectsFrom(ctx context.Context, collection, peer string, ra
 	if peer == "" || peer == LocalPartner {
 		return Status{}, fmt.Errorf("add to %s: %q cannot name a peer", collection, peer)
 	}
-	return s.addLocal(ctx, collection, peer, raws)
+	return s.addLocal(ctx, collection, peer, func() parsed { return parseRaws(raws, false) })
 }
 
-func (s *Server) addLocal(ctx context.Context, collection, principal string, raws []json.RawMessage) (Status, error) {
+// AddPulledFrom is AddObjectsFrom for objects as a Client or Poller
+// returned them: each is held to the same checks, from what the client
+// decoded, without decoding its JSON again.
+func (s *Server) AddPulledFrom(ctx context.Context, collection, peer string, objs []Object) (Status, error) {
+	if peer == "" || peer == LocalPartner {
+		return Status{}, fmt.Errorf("add to %s: %q cannot name a peer", collection, peer)
+	}
+	return s.addLocal(ctx, collection, peer, func() parsed {
+		return parseAll(len(objs), func(i int) (Object, string, error) { return reparse(objs[i]) })
+	})
+}
+
+func (s *Server) addLocal(ctx context.Context, collection, principal string, parse func() parsed) (Status, error) {
 	if _, ok, err := s.cfg.Store.TAXIICollection(ctx, collection); err != nil {
 		return Status{}, fmt.Errorf("add to %s: %w", collection, err)
 	} else if !ok {
 		return Status{}, fmt.Errorf("add to %s: no such collection", collection)
 	}
-	return s.ingest(ctx, collection, principal, principal, raws)
+	return s.ingest(ctx, collection, principal, principal, parse())
 }
 
 func newStatusID() string {

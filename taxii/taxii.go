@@ -98,6 +98,11 @@ type Object struct {
 	// identity ids, in canonical form, that the version binds to it.
 	Owner  string
 	Claims []string
+
+	// parsed is the head the object was decoded with, kept by the client
+	// so that a server storing what was pulled (AddPulledFrom) checks it
+	// without decoding its JSON again.
+	parsed *head
 }
 
 // Versioned reports whether the object carries its own version

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
@@ -581,4 +582,107 @@ func TestDefaultStatusBounds(t *testing.T) {
 	if st.FailureCount != len(bad) || len(st.Failures) != taxii.DefaultStatusDetails {
 		t.Errorf("%d failures, %d kept", st.FailureCount, len(st.Failures))
 	}
+}
+
+// TestAddPulledFrom: objects as a client decoded them are held to the
+// same checks, owned and versioned the same, as their JSON sent to
+// AddObjectsFrom: valid and invalid ones, a revoked version, a creator
+// claimed, and an object made by hand rather than pulled.
+func TestAddPulledFrom(t *testing.T) {
+	c := taxiitest.Created()
+	other := taxiitest.ID("identity", 7)
+	raws := [][]byte{
+		identity(other, "Other"),
+		indicator(1, c, fmt.Sprintf(`"created_by_ref":%q`, other), intel.MarkingTLP1Green),
+		indicator(1, c.Add(time.Minute), `"revoked":true`, intel.MarkingTLP1Green),
+		indicator(1, c.Add(2*time.Minute), "", intel.MarkingTLP1Green), // revoked: no new version
+		indicator(2, c, `"created_by_ref":"indicator--6ba7b810-9dad-41d1-80b4-00c04fd430c8"`),
+		indicator(3, c, `"revoked":"yes"`),
+		indicator(4, c, fmt.Sprintf(`"created_by_ref":%q`, nodeID)), // forged
+		[]byte(`{"type":"ipv4-addr","spec_version":"2.0","id":"ipv4-addr--6ba7b810-9dad-41d1-80b4-00c04fd430c8"}`),
+		[]byte(`{"type":"indicator","spec_version":"2.1","id":"indicator--6ba7b810-9dad-41d1-80b4-00c04fd430c8","created":"2025-01-02T00:00:00Z","modified":"2025-01-01T00:00:00Z"}`),
+		[]byte(`{"type":"indicator","id":"indicator--6ba7b810-9dad-41d1-80b4-00c04fd430c9","created":"2025-01-02T00:00:00Z","modified":"2025-01-02T00:00:00Z"}`),
+		taxiitest.Observable(5),
+	}
+	body := string(envelope(raws...))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", taxii.MediaType)
+		w.Write([]byte(body))
+	}))
+	defer srv.Close()
+	var pulled []taxii.Object
+	if _, err := taxii.NewClient(srv.URL, "tracehound", "k", nil).ObjectsStream(context.Background(), "c", taxii.Query{}, 100, func(objs []taxii.Object) error {
+		pulled = append(pulled, objs...)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	byHand, err := taxii.ParseObject(taxiitest.Observable(6))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pulled = append(pulled, byHand)
+	raws = append(raws, taxiitest.Observable(6))
+
+	ctx := context.Background()
+	fromRaw, fromPulled := newTrustNode(t, nil), newTrustNode(t, nil)
+	jraws := make([]json.RawMessage, len(raws))
+	for i, r := range raws {
+		jraws[i] = r
+	}
+	want, err := fromRaw.taxii.AddObjectsFrom(ctx, "open", "bob", jraws)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := fromPulled.taxii.AddPulledFrom(ctx, "open", "bob", pulled)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want.SuccessCount != 5 || want.FailureCount != 7 {
+		t.Fatalf("from JSON: %d stored, %d failed: %+v", want.SuccessCount, want.FailureCount, want.Failures)
+	}
+	// An observable's version is its date_added: each node's own clock.
+	details := func(st taxii.Status) string {
+		var out []string
+		for _, d := range append(st.Successes, st.Failures...) {
+			if strings.HasPrefix(d.ID, "ipv4-addr--0") {
+				d.Version = "-"
+			}
+			out = append(out, fmt.Sprintf("%+v", d))
+		}
+		return strings.Join(out, "\n")
+	}
+	if g, w := details(got), details(want); g != w {
+		t.Errorf("pulled:\n%s\nwant\n%s", g, w)
+	}
+	stored := func(n *node) string {
+		p, err := n.store.TAXIIObjects(ctx, "open", taxii.Filter{Versions: taxii.VersionFilter{All: true}}, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, o := range p.Objects {
+			out = append(out, fmt.Sprintf("%s %s revoked=%v %s", o.ID, versionOf(o), o.Revoked, o.Raw))
+		}
+		ids := []string{taxiitest.ID("indicator", 1), other}
+		own, err := n.store.TAXIIOwners(ctx, ids)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bound, err := n.store.TAXIIIdentities(ctx, ids)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fmt.Sprint(out, own, bound)
+	}
+	if g, w := stored(fromPulled), stored(fromRaw); g != w {
+		t.Errorf("stored from pulled objects:\n%s\nwant\n%s", g, w)
+	}
+}
+
+func versionOf(o taxii.Object) string {
+	if !o.Versioned() {
+		return "-"
+	}
+	return taxii.FormatTimestamp(o.Version)
 }

@@ -243,30 +243,194 @@ func (d *DB) DeleteTAXIICollection(ctx context.Context, id string) error {
 	return nil
 }
 
-// lastTAXIIVersion returns the newest version of an object and its
-// date_added (µs), reading through r.
-func lastTAXIIVersion(r pebble.Reader, prefix []byte) (ver, da int64, ok bool, err error) {
+// taxiiIDState is what an add knows of one object id in a collection:
+// whether it has a version, the newest one's version and date_added,
+// and every version, so that a version sent again is skipped.
+type taxiiIDState struct {
+	exists        bool
+	lastVer, last int64
+	vers          []taxiiVersionEntry
+}
+
+func (s *taxiiIDState) has(ver int64) bool {
+	return slices.ContainsFunc(s.vers, func(e taxiiVersionEntry) bool { return e.ver == ver })
+}
+
+// seekSorted calls fn with the value stored under each of keys, which
+// must be sorted, and whether there is one, on one iterator over prefix
+// whose seeks only move forward: a batch of thousands of keys costs one
+// iterator, not one each.
+func seekSorted(r pebble.Reader, prefix []byte, keys [][]byte, fn func(i int, v []byte, ok bool) error) error {
+	if len(keys) == 0 {
+		return nil
+	}
 	it, err := r.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: kv.PrefixEnd(prefix)})
 	if err != nil {
-		return 0, 0, false, err
+		return err
 	}
-	if it.Last() {
-		k, v := it.Key(), it.Value()
-		if len(k) != len(prefix)+8 || len(v) != 8 {
-			it.Close()
-			return 0, 0, false, errTAXIIRecord
+	defer it.Close()
+	for i, k := range keys {
+		ok := seekForward(it, k, i > 0) && bytes.Equal(it.Key(), k)
+		var v []byte
+		if ok {
+			v = it.Value()
 		}
-		ver, da, ok = readTime(k[len(prefix):]), readTime(v), true
+		if err := fn(i, v, ok); err != nil {
+			return err
+		}
 	}
-	if err := it.Error(); err != nil {
-		it.Close()
-		return 0, 0, false, err
+	return it.Error()
+}
+
+// seekForward positions it at the first key at or after k, as SeekGE
+// does, where keys are sought in increasing order (positioned: one was
+// sought before, and the iterator moved on from it only within keys
+// less than k). Where the iterator already stands at or after k, or ran
+// out, nothing lies between the key sought before and its position, so
+// it is where a seek would put it: most ids of a batch of new objects
+// fall in a gap another id of the batch already found, and cost no seek.
+func seekForward(it *pebble.Iterator, k []byte, positioned bool) bool {
+	if positioned && (!it.Valid() || bytes.Compare(k, it.Key()) <= 0) {
+		return it.Valid()
 	}
-	return ver, da, ok, it.Close()
+	return it.SeekGE(k)
+}
+
+// sortedKeys returns prefix+s for each distinct s, sorted, and the
+// distinct strings in the same order.
+func sortedKeys(prefix string, ss []string) ([][]byte, []string) {
+	ss = slices.Clone(ss)
+	slices.Sort(ss)
+	ss = slices.Compact(ss)
+	keys := make([][]byte, len(ss))
+	for i, s := range ss {
+		keys[i] = []byte(prefix + s)
+	}
+	return keys, ss
+}
+
+// taxiiIDStates reads the stored versions of ids in a collection, in one
+// forward pass over its v range.
+func taxiiIDStates(r pebble.Reader, coll string, ids []string) (map[string]*taxiiIDState, error) {
+	ids = slices.Clone(ids)
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	out := make(map[string]*taxiiIDState, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	kp := taxiiKindPrefix(coll, kindVersion)
+	it, err := r.NewIter(&pebble.IterOptions{LowerBound: kp, UpperBound: kv.PrefixEnd(kp)})
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	// An id holds no NUL, so prefixes sort as their ids do: each seek
+	// moves forward.
+	vp := slices.Clip(kp)
+	for i, id := range ids {
+		vp = append(append(vp[:len(kp)], id...), 0)
+		st := &taxiiIDState{}
+		out[id] = st
+		for valid := seekForward(it, vp, i > 0); valid && bytes.HasPrefix(it.Key(), vp); valid = it.Next() {
+			k, v := it.Key(), it.Value()
+			if len(k) != len(vp)+8 || len(v) != 8 {
+				return nil, errTAXIIRecord
+			}
+			e := taxiiVersionEntry{readTime(k[len(vp):]), readTime(v)}
+			st.vers = append(st.vers, e)
+			// Versions are in key order: the last read is the newest.
+			st.exists, st.lastVer, st.last = true, e.ver, e.da
+		}
+	}
+	return out, it.Error()
+}
+
+// takenDates returns those of das (µs) a collection holds an object at.
+// A fresh batch is stamped after everything stored: one look at the
+// newest key settles it.
+func takenDates(r pebble.Reader, coll string, das []int64) (map[int64]bool, error) {
+	taken := map[int64]bool{}
+	if len(das) == 0 {
+		return taken, nil
+	}
+	prefix := taxiiKindPrefix(coll, kindDate)
+	it, err := r.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: kv.PrefixEnd(prefix)})
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	if !it.Last() {
+		return taken, it.Error()
+	}
+	if k := it.Key(); len(k) != len(prefix)+8 {
+		return nil, errTAXIIRecord
+	}
+	newest := readTime(it.Key()[len(prefix):])
+	sorted := slices.Clone(das)
+	slices.Sort(sorted)
+	if sorted[0] > newest {
+		return taken, nil
+	}
+	key := slices.Clip(prefix)
+	for _, da := range slices.Compact(sorted) {
+		if da > newest {
+			break
+		}
+		key = appendTime(key[:len(prefix)], da)
+		if it.SeekGE(key) && bytes.Equal(it.Key(), key) {
+			taken[da] = true
+		}
+	}
+	return taken, it.Error()
+}
+
+// taxiiOwnerState is the owner records and identity bindings an add
+// reads and writes, read for the whole batch in two forward passes and
+// then kept in memory as the batch changes them.
+type taxiiOwnerState struct {
+	owners map[string][]byte // by lower-cased id
+	bound  map[string]bool   // by lower-cased identity id
+}
+
+func readOwnerState(r pebble.Reader, objs []taxii.Object) (*taxiiOwnerState, error) {
+	var ids, claims []string
+	for i := range objs {
+		if objs[i].Owner == "" {
+			continue
+		}
+		ids = append(ids, strings.ToLower(objs[i].ID))
+		for _, c := range objs[i].Claims {
+			claims = append(claims, strings.ToLower(c))
+		}
+	}
+	s := &taxiiOwnerState{owners: make(map[string][]byte, len(ids)), bound: make(map[string]bool, len(claims))}
+	keys, ids := sortedKeys(taxiiOwners, ids)
+	err := seekSorted(r, []byte(taxiiOwners), keys, func(i int, v []byte, ok bool) error {
+		if ok {
+			s.owners[ids[i]] = bytes.Clone(v)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	keys, claims = sortedKeys(taxiiIdentities, claims)
+	err = seekSorted(r, []byte(taxiiIdentities), keys, func(i int, _ []byte, ok bool) error {
+		if ok {
+			s.bound[claims[i]] = true
+		}
+		return nil
+	})
+	return s, err
 }
 
 // AddTAXIIObjects stores object versions in one synced batch, skipping
-// those already stored (and unversioned objects whose id is).
+// those already stored (and unversioned objects whose id is). What the
+// batch must know of the store (the ids' versions, taken date_added,
+// owners and bindings) is read up front, one forward pass a key range
+// for the whole batch; what the batch itself adds (a bundle may carry one
+// object twice, or two versions of one) is kept in memory beside it.
 func (d *DB) AddTAXIIObjects(ctx context.Context, coll string, objs []taxii.Object) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
@@ -276,14 +440,34 @@ func (d *DB) AddTAXIIObjects(ctx context.Context, coll string, objs []taxii.Obje
 	} else if !ok {
 		return 0, fmt.Errorf("add TAXII objects: no collection %q", coll)
 	}
-	// An indexed batch reads its own writes: a bundle may carry one
-	// object twice, or two versions of one object. Sized up front: each
-	// object is written under three keys.
+	ids := make([]string, len(objs))
+	das := make([]int64, len(objs))
 	size := 0
 	for i := range objs {
-		size += 3*len(objs[i].Raw)/2 + 256
+		o := &objs[i]
+		if o.DateAdded.IsZero() || o.Version.IsZero() || o.DateAdded.Nanosecond()%1000 != 0 {
+			return 0, fmt.Errorf("add TAXII object %s: date_added must be set in whole microseconds, and the version set", o.ID)
+		}
+		ids[i], das[i] = o.ID, o.DateAdded.UnixMicro()
+		// Each object is written under four keys at most.
+		size += len(o.Raw) + 3*len(o.ID) + 256
 	}
-	b := d.db.NewIndexedBatchWithSize(size)
+	// One snapshot for every read, so that they agree with each other.
+	snap := d.db.NewSnapshot()
+	defer snap.Close()
+	states, err := taxiiIDStates(snap, coll, ids)
+	if err != nil {
+		return 0, fmt.Errorf("add TAXII objects to %s: %w", coll, err)
+	}
+	taken, err := takenDates(snap, coll, das)
+	if err != nil {
+		return 0, fmt.Errorf("add TAXII objects to %s: %w", coll, err)
+	}
+	own, err := readOwnerState(snap, objs)
+	if err != nil {
+		return 0, fmt.Errorf("add TAXII objects to %s: %w", coll, err)
+	}
+	b := d.db.NewBatchWithSize(size)
 	defer b.Close()
 	added := 0
 	var rec []byte
@@ -294,59 +478,44 @@ func (d *DB) AddTAXIIObjects(ctx context.Context, coll string, objs []taxii.Obje
 			}
 		}
 		o := &objs[i]
-		if o.DateAdded.IsZero() || o.Version.IsZero() || o.DateAdded.Nanosecond()%1000 != 0 {
-			return 0, fmt.Errorf("add TAXII object %s: date_added must be set in whole microseconds, and the version set", o.ID)
-		}
-		vp := taxiiVersionPrefix(coll, o.ID)
-		lastVer, lastDA, exists, err := lastTAXIIVersion(b, vp)
-		if err != nil {
-			return 0, fmt.Errorf("add TAXII object %s: %w", o.ID, err)
-		}
-		if exists && !o.Versioned() {
+		st := states[o.ID]
+		if st.exists && !o.Versioned() {
 			continue
 		}
 		ver := o.Version.UnixNano()
-		vk := appendTime(slices.Clip(vp), ver)
-		if exists {
-			_, closer, err := b.Get(vk)
-			if err == nil {
-				closer.Close()
-				continue
-			}
-			if !errors.Is(err, pebble.ErrNotFound) {
-				return 0, fmt.Errorf("add TAXII object %s: %w", o.ID, err)
-			}
+		if st.exists && st.has(ver) {
+			continue
 		}
-		da := o.DateAdded.UnixMicro()
-		dk := taxiiDateKey(coll, kindDate, da)
+		da := das[i]
 		// date_added orders the collection: a second object at one
 		// instant would overwrite the first.
-		if _, closer, err := b.Get(dk); err == nil {
-			closer.Close()
+		if taken[da] {
 			return 0, fmt.Errorf("add TAXII object %s: date_added %s is taken", o.ID, o.DateAdded.Format(time.RFC3339Nano))
-		} else if !errors.Is(err, pebble.ErrNotFound) {
-			return 0, fmt.Errorf("add TAXII object %s: %w", o.ID, err)
 		}
+		taken[da] = true
 		rec = appendTAXIIRecord(rec[:0], o)
-		if err := b.Set(dk, rec, nil); err != nil {
+		if err := b.Set(taxiiDateKey(coll, kindDate, da), rec, nil); err != nil {
 			return 0, err
 		}
-		if err := b.Set(vk, appendTime(nil, da), nil); err != nil {
+		if err := b.Set(appendTime(taxiiVersionPrefix(coll, o.ID), ver), appendTime(nil, da), nil); err != nil {
 			return 0, err
 		}
-		if err := ownTAXIIObject(b, o); err != nil {
+		if err := own.add(b, o); err != nil {
 			return 0, fmt.Errorf("add TAXII object %s: %w", o.ID, err)
 		}
-		if !exists || ver > lastVer {
+		if !st.exists || ver > st.lastVer {
 			if err := b.Set(taxiiDateKey(coll, kindLast, da), nil, nil); err != nil {
 				return 0, err
 			}
-			if exists {
-				if err := b.Delete(taxiiDateKey(coll, kindLast, lastDA), nil); err != nil {
+			if st.exists {
+				if err := b.Delete(taxiiDateKey(coll, kindLast, st.last), nil); err != nil {
 					return 0, err
 				}
 			}
+			st.lastVer, st.last = ver, da
 		}
+		st.exists = true
+		st.vers = append(st.vers, taxiiVersionEntry{ver, da})
 		added++
 	}
 	if added == 0 {
@@ -358,92 +527,96 @@ func (d *DB) AddTAXIIObjects(ctx context.Context, coll string, objs []taxii.Obje
 	return added, nil
 }
 
-// ownTAXIIObject records, in the batch that adds a version, what the
-// version says of its id's owner and of the identities it claims (see
-// taxii.Store).
-func ownTAXIIObject(b *pebble.Batch, o *taxii.Object) error {
+// add records, in the batch that adds a version, what the version says
+// of its id's owner and of the identities it claims (see taxii.Store).
+func (s *taxiiOwnerState) add(b *pebble.Batch, o *taxii.Object) error {
 	if o.Owner == "" {
 		return nil
 	}
-	wk := []byte(taxiiOwners + strings.ToLower(o.ID))
-	v, closer, err := b.Get(wk)
-	switch {
-	case errors.Is(err, pebble.ErrNotFound):
-		rec := []byte{0}
+	k := strings.ToLower(o.ID)
+	switch rec, ok := s.owners[k]; {
+	case !ok:
+		rec = []byte{0}
 		if o.Revoked {
 			rec[0] = 1
 		}
-		if err := b.Set(wk, append(rec, o.Owner...), nil); err != nil {
+		rec = append(rec, o.Owner...)
+		if err := b.Set([]byte(taxiiOwners+k), rec, nil); err != nil {
 			return err
 		}
-	case err != nil:
-		return err
-	default:
-		revoked := len(v) > 0 && v[0]&1 != 0
-		rec := bytes.Clone(v)
-		closer.Close()
-		if o.Revoked && !revoked && len(rec) > 0 {
-			rec[0] |= 1
-			if err := b.Set(wk, rec, nil); err != nil {
-				return err
-			}
+		s.owners[k] = rec
+	case o.Revoked && len(rec) > 0 && rec[0]&1 == 0:
+		rec[0] |= 1
+		if err := b.Set([]byte(taxiiOwners+k), rec, nil); err != nil {
+			return err
 		}
 	}
 	for _, c := range o.Claims {
-		ik := []byte(taxiiIdentities + strings.ToLower(c))
-		_, closer, err := b.Get(ik)
-		switch {
-		case errors.Is(err, pebble.ErrNotFound):
-			if err := b.Set(ik, []byte(o.Owner), nil); err != nil {
-				return err
-			}
-		case err != nil:
-			return err
-		default:
-			closer.Close()
+		c = strings.ToLower(c)
+		if s.bound[c] {
+			continue
 		}
+		if err := b.Set([]byte(taxiiIdentities+c), []byte(o.Owner), nil); err != nil {
+			return err
+		}
+		s.bound[c] = true
 	}
 	return nil
 }
 
-// TAXIIOwners returns the owners of those of ids that have one.
+// TAXIIOwners returns the owners of those of ids that have one, read in
+// one forward pass.
 func (d *DB) TAXIIOwners(ctx context.Context, ids []string) (map[string]taxii.Ownership, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	lower := make([]string, len(ids))
+	for i, id := range ids {
+		lower[i] = strings.ToLower(id)
+	}
+	keys, lower := sortedKeys(taxiiOwners, lower)
 	out := map[string]taxii.Ownership{}
-	for _, id := range ids {
-		if err := ctx.Err(); err != nil {
-			return nil, err
+	err := seekSorted(d.db, []byte(taxiiOwners), keys, func(i int, v []byte, ok bool) error {
+		if i%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
 		}
-		k := strings.ToLower(id)
-		v, ok, err := d.get([]byte(taxiiOwners + k))
-		if err != nil {
-			return nil, fmt.Errorf("owner of %s: %w", id, err)
+		switch {
+		case !ok:
+		case len(v) < 1:
+			return fmt.Errorf("owner of %s: %w", lower[i], errTAXIIRecord)
+		default:
+			out[lower[i]] = taxii.Ownership{Owner: string(v[1:]), Revoked: v[0]&1 != 0}
 		}
-		if !ok {
-			continue
-		}
-		if len(v) < 1 {
-			return nil, fmt.Errorf("owner of %s: %w", id, errTAXIIRecord)
-		}
-		out[k] = taxii.Ownership{Owner: string(v[1:]), Revoked: v[0]&1 != 0}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("owners: %w", err)
 	}
 	return out, nil
 }
 
-// TAXIIIdentities returns the principals the identity ids are bound to.
+// TAXIIIdentities returns the principals the identity ids are bound to,
+// read in one forward pass.
 func (d *DB) TAXIIIdentities(ctx context.Context, ids []string) (map[string]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	lower := make([]string, len(ids))
+	for i, id := range ids {
+		lower[i] = strings.ToLower(id)
+	}
+	keys, lower := sortedKeys(taxiiIdentities, lower)
 	out := map[string]string{}
-	for _, id := range ids {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		k := strings.ToLower(id)
-		v, ok, err := d.get([]byte(taxiiIdentities + k))
-		if err != nil {
-			return nil, fmt.Errorf("binding of %s: %w", id, err)
-		}
+	err := seekSorted(d.db, []byte(taxiiIdentities), keys, func(i int, v []byte, ok bool) error {
 		if ok {
-			out[k] = string(v)
+			out[lower[i]] = string(v)
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("identity bindings: %w", err)
 	}
 	return out, nil
 }
@@ -639,20 +812,21 @@ func taxiiObjectsByID(ctx context.Context, snap *pebble.Snapshot, coll string, f
 	if !f.AddedAfter.IsZero() {
 		after = f.AddedAfter.UnixMicro()
 	}
-	seen := make(map[string]bool, len(f.IDs))
-	for _, id := range f.IDs {
-		if seen[id] {
-			continue
-		}
-		seen[id] = true
-		if err := ctx.Err(); err != nil {
-			return p, err
-		}
-		vs, err := taxiiVersionEntries(snap, coll, id)
-		if err != nil {
-			return p, err
-		}
+	// Every id's versions in one forward pass: a batch asking for
+	// thousands of ids costs one iterator, not one each.
+	states, err := taxiiIDStates(snap, coll, f.IDs)
+	if err != nil {
+		return p, err
+	}
+	n := 0
+	for _, st := range states {
+		vs := st.vers
 		for i, e := range vs {
+			if n++; n%4096 == 0 {
+				if err := ctx.Err(); err != nil {
+					return p, err
+				}
+			}
 			if e.da <= after || !f.Versions.Match(time.Unix(0, e.ver).UTC(), i == 0, i == len(vs)-1) {
 				continue
 			}

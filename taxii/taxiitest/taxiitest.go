@@ -73,6 +73,8 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Run("StatusPrune", func(t *testing.T) { testStatusPrune(t, newStore(t)) })
 	t.Run("StatusPruneBytes", func(t *testing.T) { testStatusPruneBytes(t, newStore(t)) })
 	t.Run("Owners", func(t *testing.T) { testOwners(t, newStore(t)) })
+	t.Run("WithinBatch", func(t *testing.T) { testWithinBatch(t, newStore(t)) })
+	t.Run("ManyIDs", func(t *testing.T) { testManyIDs(t, newStore(t)) })
 }
 
 func put(t *testing.T, st Store, id string) {
@@ -484,5 +486,103 @@ func testOwners(t *testing.T, st Store) {
 	}
 	if owners, err := st.TAXIIOwners(ctx, nil); err != nil || len(owners) != 0 {
 		t.Errorf("no ids: %v %v", owners, err)
+	}
+}
+
+// testWithinBatch checks that one batch sees its own writes: versions of
+// one object out of order, a version twice, a date_added twice, an
+// owner and a binding written by an earlier object of the batch.
+func testWithinBatch(t *testing.T, st Store) {
+	ctx := context.Background()
+	put(t, st, "w")
+	t1, t2, t3 := Created().Add(time.Minute), Created().Add(2*time.Minute), Created().Add(3*time.Minute)
+	first := Object(t, Indicator(1, t2), at(1))
+	first.Owner, first.Claims = "alice", []string{ID("identity", 1)}
+	older := Object(t, Indicator(1, t1), at(2))
+	older.Owner, older.Claims = "bob", []string{ID("identity", 1), ID("identity", 2)}
+	newest := Object(t, Indicator(1, t3), at(3))
+	newest.Owner, newest.Revoked = "bob", true
+	twice := Object(t, Indicator(1, t2), at(4))
+	sco := Object(t, Observable(5), at(5))
+	scoAgain := Object(t, Observable(5), at(6))
+	if n := add(t, st, "w", first, older, newest, twice, sco, scoAgain); n != 4 {
+		t.Fatalf("added %d, want 4", n)
+	}
+	var got []string
+	for _, o := range query(t, st, "w", taxii.Filter{}, 10).Objects {
+		got = append(got, fmt.Sprintf("%s@%s", o.Type, o.DateAdded.Format(".000000")))
+	}
+	if want := "[indicator@.000003 ipv4-addr@.000005]"; fmt.Sprint(got) != want {
+		t.Errorf("last versions %v, want %s", got, want)
+	}
+	p := query(t, st, "w", taxii.Filter{Versions: taxii.VersionFilter{First: true}, Types: []string{"indicator"}}, 10)
+	if len(p.Objects) != 1 || !p.Objects[0].Version.Equal(t1) {
+		t.Errorf("first version: %+v", p.Objects)
+	}
+	owners, err := st.TAXIIOwners(ctx, []string{ID("indicator", 1)})
+	if err != nil || owners[ID("indicator", 1)] != (taxii.Ownership{Owner: "alice", Revoked: true}) {
+		t.Errorf("owner: %v %v", owners, err)
+	}
+	ids, err := st.TAXIIIdentities(ctx, []string{ID("identity", 1), ID("identity", 2)})
+	if got, want := fmt.Sprint(ids), fmt.Sprintf("map[%s:alice %s:bob]", ID("identity", 1), ID("identity", 2)); err != nil || got != want {
+		t.Errorf("identities %s %v, want %s", got, err, want)
+	}
+	// Two new objects at one date_added: the batch is refused whole.
+	clash := []taxii.Object{Object(t, Indicator(7, t1), at(7)), Object(t, Indicator(8, t1), at(8)), Object(t, Indicator(9, t1), at(8))}
+	if _, err := st.AddTAXIIObjects(ctx, "w", clash); err == nil {
+		t.Error("two objects were added at one date_added")
+	}
+	if p := query(t, st, "w", taxii.Filter{Versions: taxii.VersionFilter{All: true}}, 10); len(p.Objects) != 4 {
+		t.Errorf("a refused batch left %d objects", len(p.Objects)-4)
+	}
+}
+
+// testManyIDs checks the look-ups of many ids at once, stored ones among
+// new ones: the versions a batch skips, the owners, a match[id] query.
+func testManyIDs(t *testing.T, st Store) {
+	ctx := context.Background()
+	put(t, st, "m")
+	var old, all []taxii.Object
+	var ids []string
+	for n := range 100 {
+		o := Object(t, Indicator(n, Created()), at(n))
+		o.Owner = fmt.Sprintf("owner %d", n)
+		if n%3 == 0 || n%7 == 0 {
+			old = append(old, o)
+		}
+		ids = append(ids, o.ID)
+	}
+	add(t, st, "m", old...)
+	for n := range 100 {
+		o := Object(t, Indicator(n, Created()), at(200+n))
+		o.Owner = "other"
+		all = append(all, o)
+	}
+	if n := add(t, st, "m", all...); n != 100-len(old) {
+		t.Errorf("added %d, want %d", n, 100-len(old))
+	}
+	owners, err := st.TAXIIOwners(ctx, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for n, id := range ids {
+		want := "other"
+		if n%3 == 0 || n%7 == 0 {
+			want = fmt.Sprintf("owner %d", n)
+		}
+		if owners[id].Owner != want {
+			t.Errorf("owner of %d: %q, want %q", n, owners[id].Owner, want)
+		}
+	}
+	p := query(t, st, "m", taxii.Filter{IDs: append(ids, ID("indicator", 500)), Versions: taxii.VersionFilter{All: true}}, 1000)
+	if len(p.Objects) != 100 {
+		t.Errorf("match[id]: %d objects, want 100", len(p.Objects))
+	}
+	for _, o := range p.Objects {
+		var n int
+		fmt.Sscanf(o.ID[len(o.ID)-12:], "%x", &n)
+		if want := at(n); (n%3 == 0 || n%7 == 0) && !o.DateAdded.Equal(want) {
+			t.Errorf("%s added %v, want the first %v", o.ID, o.DateAdded, want)
+		}
 	}
 }
