@@ -14,7 +14,6 @@ import (
 	"github.com/tracehound/tracehound/chain"
 	"github.com/tracehound/tracehound/detect/exposure"
 	"github.com/tracehound/tracehound/screen"
-	"github.com/tracehound/tracehound/store/graph"
 	"github.com/tracehound/tracehound/store/pebble"
 	"github.com/tracehound/tracehound/tags"
 )
@@ -318,7 +317,7 @@ func BenchmarkExposureRebuild(b *testing.B) {
 			a := flowAddr(id)
 			id++
 			src.added[a] = exposure.Bit(tags.Hack)
-			st, err := e.AddSources(ctx, graphPostings{g}, map[string]exposure.Mask{a: exposure.Bit(tags.Hack)}, src)
+			st, err := e.AddSources(ctx, exposure.GraphPostings{G: g, C: chain.Ethereum}, map[string]exposure.Mask{a: exposure.Bit(tags.Hack)}, src)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -338,16 +337,4 @@ type addedSources struct {
 
 func (s addedSources) Mask(c chain.Chain, a string) exposure.Mask {
 	return s.base.Mask(c, a) | s.added[a]
-}
-
-// graphPostings reads the graph as the node's quick pass does.
-type graphPostings struct{ g *graph.Store }
-
-func (r graphPostings) Postings(ctx context.Context, addr string, asset chain.Asset, through uint64, fn func(chain.Posting) bool) error {
-	return r.g.Postings(ctx, chain.Ethereum, addr, chain.PostingQuery{Oldest: true}, func(p chain.Posting) bool {
-		if p.Block > through || (asset != exposure.AnyAsset && p.Asset != asset) {
-			return true
-		}
-		return fn(p)
-	})
 }

@@ -538,7 +538,7 @@ func (x *exposures) addSources(ctx context.Context) error {
 			continue
 		}
 		start := time.Now()
-		st, err := eng.AddSources(ctx, graphPostings{g: x.n.db.Graph(), c: c}, added, screen.MaskSources(now))
+		st, err := eng.AddSources(ctx, exposure.GraphPostings{G: x.n.db.Graph(), C: c}, added, screen.MaskSources(now))
 		if err != nil {
 			return fmt.Errorf("exposure: new %s sources: %w", c, err)
 		}
@@ -553,24 +553,4 @@ func (x *exposures) addSources(ctx context.Context) error {
 		x.n.screeningChanged(ctx)
 	}
 	return nil
-}
-
-// graphPostings reads an address's postings from the transfer graph, for
-// exposure.Engine.AddSources.
-type graphPostings struct {
-	g interface {
-		Postings(ctx context.Context, c chain.Chain, addr string, q chain.PostingQuery, fn func(chain.Posting) bool) error
-	}
-	c chain.Chain
-}
-
-func (r graphPostings) Postings(ctx context.Context, addr string, asset chain.Asset, through uint64, fn func(chain.Posting) bool) error {
-	return r.g.Postings(ctx, r.c, addr, chain.PostingQuery{Oldest: true}, func(p chain.Posting) bool {
-		// Blocks the engine has not applied yet wait for the advance
-		// that applies them.
-		if p.Block > through || (asset != exposure.AnyAsset && p.Asset != asset) {
-			return true
-		}
-		return fn(p)
-	})
 }

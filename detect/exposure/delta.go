@@ -173,6 +173,31 @@ func (d *delta) source(addr string, m Mask) error {
 // AnyAsset asks a PostingReader for the postings of every asset.
 const AnyAsset chain.Asset = "*"
 
+// ChainPostings is the transfer graph as the store reads it: an
+// address's postings on a chain, by query.
+type ChainPostings interface {
+	Postings(ctx context.Context, c chain.Chain, addr string, q chain.PostingQuery, fn func(chain.Posting) bool) error
+}
+
+// GraphPostings reads chain C's postings from G for AddSources.
+type GraphPostings struct {
+	G ChainPostings
+	C chain.Chain
+}
+
+// Postings gives addr's postings in asset, oldest first, up to block
+// through.
+func (r GraphPostings) Postings(ctx context.Context, addr string, asset chain.Asset, through uint64, fn func(chain.Posting) bool) error {
+	return r.G.Postings(ctx, r.C, addr, chain.PostingQuery{Oldest: true}, func(p chain.Posting) bool {
+		// Blocks the engine has not applied yet wait for the advance
+		// that applies them.
+		if p.Block > through || (asset != AnyAsset && p.Asset != asset) {
+			return true
+		}
+		return fn(p)
+	})
+}
+
 // arrive records taint of cat arriving at to by posting p (seen from its
 // sender), and follows the address if it may pass it on.
 func (d *delta) arrive(p chain.Posting, to string, cat, hop uint8, amt chain.Amount, from, source string) error {
