@@ -320,6 +320,11 @@ type segment struct {
 	// global maps the segment's asset ids to the traversal's.
 	global []uint32
 
+	// tails holds the outgoing summaries of busy lists, read once: the
+	// segment never changes.
+	tailMu sync.Mutex
+	tails  map[uint32]outTail
+
 	refs    atomic.Int64 // one for the set holding it, one per snapshot
 	unmapMu sync.Mutex
 	unmap   func() error
@@ -482,6 +487,60 @@ func (s *segment) list(id uint32) []byte {
 	}
 	i := uint64(s.rank[id>>6]) + uint64(bits.OnesCount64(w&(bit-1)))
 	return s.postings[s.offsets[i]:s.offsets[i+1]]
+}
+
+// outTail summarises an address's outgoing postings in a segment: how
+// many, and the newest run of them paid to one counterparty.
+type outTail struct {
+	outs, run int
+	peer      uint32
+}
+
+// busyList is the list length, in bytes, from which a segment keeps an
+// address's outTail rather than skim the list again: a few hundred
+// postings.
+const busyList = 4 << 10
+
+// outTail returns address id's outgoing summary in the segment.
+func (s *segment) outTail(id uint32) (outTail, error) {
+	b := s.list(id)
+	busy := len(b) >= busyList
+	if busy {
+		s.tailMu.Lock()
+		t, ok := s.tails[id]
+		s.tailMu.Unlock()
+		if ok {
+			return t, nil
+		}
+	}
+	var t outTail
+	r := postReader{b: b}
+	for {
+		peer, out, ok, err := r.skim()
+		if err != nil {
+			return outTail{}, fmt.Errorf("segment %s: %w", s.name, err)
+		}
+		if !ok {
+			break
+		}
+		if !out {
+			continue
+		}
+		if t.outs++; t.run > 0 && peer == t.peer {
+			t.run++
+		} else {
+			t.peer, t.run = peer, 1
+		}
+	}
+	if busy {
+		s.tailMu.Lock()
+		if s.tails == nil {
+			s.tails = make(map[uint32]outTail)
+		}
+		s.tails[id] = t
+		s.tailMu.Unlock()
+	}
+	return t, nil
 }
 
 // addrEnc returns the stored encoding of an address the segment

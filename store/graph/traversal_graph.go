@@ -54,25 +54,91 @@ func (t *Traversal) SolePayee(ctx context.Context, c chain.Chain, addr string, m
 	if !found {
 		return "", 0, false, true, nil
 	}
-	var buf [32]uint32
-	peers, err := s.outPeers(id, buf[:0])
+	peer, n, mixed, err := s.solePayee(id, max)
 	if err != nil {
 		return "", 0, false, false, fmt.Errorf("sole payee of %s: %w", addr, err)
 	}
-	var peer uint32
+	if n == 0 {
+		return "", 0, false, true, nil
+	}
+	return s.Address(peer), n, mixed, true, nil
+}
+
+// solePayee answers SolePayee for address id: newest first, the deltas
+// (the newest blocks), then the segments from the newest, each by its
+// summary of outgoing transfers, so that a busy address (a hot wallet,
+// whose list is millions of postings) is not read whole each time the
+// heuristic asks whether it pays one address only.
+func (s *Snapshot) solePayee(id uint32, max int) (peer uint32, n int, mixed bool, err error) {
+	if !s.ordered {
+		peers, err := s.outPeers(id, nil)
+		if err != nil {
+			return 0, 0, false, err
+		}
+		peer, n, mixed = solePayeeOf(peers, max)
+		return peer, n, mixed, nil
+	}
+	set := false
+	// take folds in a run of k outgoing transfers to p, newest first,
+	// then (if broken) one to another address; it reports whether the
+	// answer is known.
+	take := func(p uint32, k int, broken bool) bool {
+		if k > 0 {
+			if !set {
+				peer, set = p, true
+			}
+			if p != peer {
+				n++
+				mixed = true
+				return true
+			}
+			if n+k >= max {
+				n = max
+				return true
+			}
+			n += k
+		}
+		if broken {
+			n++
+			mixed = true
+			return true
+		}
+		return false
+	}
+	var buf []Post
+	for i := len(s.deltas) - 1; i >= 0; i-- {
+		buf = s.deltas[i].appendPosts(buf[:0], id)
+		for j := len(buf) - 1; j >= 0; j-- {
+			if !buf[j].In && take(buf[j].Peer, 1, false) {
+				return peer, n, mixed, nil
+			}
+		}
+	}
+	for i := len(s.segs) - 1; i >= 0; i-- {
+		t, err := s.segs[i].outTail(id)
+		if err != nil {
+			return 0, 0, false, err
+		}
+		if t.outs > 0 && take(t.peer, t.run, t.run < t.outs) {
+			return peer, n, mixed, nil
+		}
+	}
+	return peer, n, mixed, nil
+}
+
+// solePayeeOf is solePayee over a list of outgoing counterparties,
+// oldest first.
+func solePayeeOf(peers []uint32, max int) (peer uint32, n int, mixed bool) {
 	for i := len(peers) - 1; i >= 0 && n < max; i-- {
 		n++
 		switch {
 		case n == 1:
 			peer = peers[i]
 		case peers[i] != peer:
-			return s.Address(peer), n, true, true, nil
+			return peer, n, true
 		}
 	}
-	if n == 0 {
-		return "", 0, false, true, nil
-	}
-	return s.Address(peer), n, false, true, nil
+	return peer, n, false
 }
 
 // outPeers is the counterparties of address id's outgoing postings,

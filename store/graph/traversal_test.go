@@ -128,6 +128,44 @@ func checkSnapshot(t *testing.T, st *Store, tr *Traversal, addrs []string) {
 		if !slices.Equal(got, want) {
 			t.Fatalf("%s: traversal\n%s\nstore\n%s", a, strings.Join(got, "\n"), strings.Join(want, "\n"))
 		}
+		checkSolePayee(t, st, s, a, id)
+	}
+}
+
+// checkSolePayee compares the snapshot's answer to the deposit
+// heuristic's question with the store's newest outgoing transfers.
+func checkSolePayee(t *testing.T, st *Store, s *Snapshot, a string, id uint32) {
+	t.Helper()
+	for _, max := range []int{1, 2, 3, 5, 65, 1 << 20} {
+		var (
+			to    string
+			n     int
+			mixed bool
+		)
+		err := st.Postings(context.Background(), chain.Ethereum, a, PostingQuery{Outgoing: true, Limit: max}, func(p Posting) bool {
+			n++
+			if n == 1 {
+				to = p.Counterparty
+			} else if p.Counterparty != to {
+				mixed = true
+				return false
+			}
+			return true
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		peer, gn, gmixed, err := s.solePayee(id, max)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := ""
+		if gn > 0 {
+			got = s.Address(peer)
+		}
+		if got != to || gn != n || gmixed != mixed {
+			t.Fatalf("%s: sole payee of the newest %d: %q %d mixed %v, store %q %d mixed %v", a, max, got, gn, gmixed, to, n, mixed)
+		}
 	}
 }
 
@@ -209,6 +247,78 @@ func TestTraversalDeltaSegmentsCompact(t *testing.T) {
 		t.Fatalf("%d segments after compaction", n)
 	}
 	checkSnapshot(t, st.Store, tr, addrs)
+}
+
+// TestSolePayeeBusy checks the kept summaries of busy lists: a hot
+// wallet taking thousands of deposits and paying one address, then
+// another, across segments and the delta.
+func TestSolePayeeBusy(t *testing.T) {
+	ctx := context.Background()
+	st := openTest(t, t.TempDir())
+	defer st.Close()
+	tr, err := st.Traversal(ctx, TraversalOptions{MergeInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	hot, a, b := "0x"+strings.Repeat("1", 40), "0x"+strings.Repeat("2", 40), "0x"+strings.Repeat("3", 40)
+	block := func(h int, payee string) *chain.Block {
+		ts := time.Unix(1_700_000_000+int64(h)*12, 0).UTC()
+		bl := &chain.Block{Chain: chain.Ethereum, Height: uint64(h), Hash: fmt.Sprintf("0x%064x", h), Time: ts}
+		for i := range 40 {
+			th := fmt.Sprintf("0x%064x", h<<8|i)
+			from, to := fmt.Sprintf("0x%040x", 0xdead00+h*40+i), hot
+			if i == 39 {
+				from, to = hot, payee
+			}
+			bl.Txs = append(bl.Txs, chain.Tx{Hash: th, Index: i, From: from, Transfers: []chain.Transfer{{Chain: chain.Ethereum, Tx: th,
+				Kind: chain.KindNative, Block: uint64(h), Time: ts, From: from, To: to, Amount: chain.NewAmount(uint64(1000 + i))}}})
+		}
+		return bl
+	}
+	h := 1
+	write := func(n int, payee string) {
+		var bs []*chain.Block
+		for range n {
+			bs = append(bs, block(h, payee))
+			h++
+		}
+		if err := st.WriteBlocks(ctx, chain.Ethereum, "t", bs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(100, a) // 4,000 postings of the hot wallet: a busy list
+	if err := tr.Merge(ctx); err != nil {
+		t.Fatal(err)
+	}
+	addrs := []string{hot, a, b}
+	checkSnapshot(t, st.Store, tr, addrs)
+	checkSnapshot(t, st.Store, tr, addrs) // from the kept summaries
+	write(100, b)
+	write(2, a) // the newest run, broken by the payments to b before it
+	if err := tr.Merge(ctx); err != nil {
+		t.Fatal(err)
+	}
+	checkSnapshot(t, st.Store, tr, addrs)
+	write(3, a) // in the delta
+	checkSnapshot(t, st.Store, tr, addrs)
+	s, err := tr.Snapshot(ctx, chain.Ethereum)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Release()
+	id, _ := s.AddressID(hot)
+	kept := 0
+	for _, seg := range s.segs {
+		seg.tailMu.Lock()
+		if _, ok := seg.tails[id]; ok {
+			kept++
+		}
+		seg.tailMu.Unlock()
+	}
+	if kept == 0 {
+		t.Fatal("no segment kept the hot wallet's summary")
+	}
 }
 
 func TestTraversalBulkLoadSegments(t *testing.T) {
