@@ -320,11 +320,6 @@ type segment struct {
 	// global maps the segment's asset ids to the traversal's.
 	global []uint32
 
-	// tails holds the outgoing summaries of busy lists, read once: the
-	// segment never changes.
-	tailMu sync.Mutex
-	tails  map[uint32]outTail
-
 	refs    atomic.Int64 // one for the set holding it, one per snapshot
 	unmapMu sync.Mutex
 	unmap   func() error
@@ -496,25 +491,10 @@ type outTail struct {
 	peer      uint32
 }
 
-// busyList is the list length, in bytes, from which a segment keeps an
-// address's outTail rather than skim the list again: a few hundred
-// postings.
-const busyList = 4 << 10
-
 // outTail returns address id's outgoing summary in the segment.
 func (s *segment) outTail(id uint32) (outTail, error) {
-	b := s.list(id)
-	busy := len(b) >= busyList
-	if busy {
-		s.tailMu.Lock()
-		t, ok := s.tails[id]
-		s.tailMu.Unlock()
-		if ok {
-			return t, nil
-		}
-	}
 	var t outTail
-	r := postReader{b: b}
+	r := postReader{b: s.list(id)}
 	for {
 		peer, out, ok, err := r.skim()
 		if err != nil {
@@ -531,14 +511,6 @@ func (s *segment) outTail(id uint32) (outTail, error) {
 		} else {
 			t.peer, t.run = peer, 1
 		}
-	}
-	if busy {
-		s.tailMu.Lock()
-		if s.tails == nil {
-			s.tails = make(map[uint32]outTail)
-		}
-		s.tails[id] = t
-		s.tailMu.Unlock()
 	}
 	return t, nil
 }

@@ -54,6 +54,12 @@ func (t *Traversal) SolePayee(ctx context.Context, c chain.Chain, addr string, m
 	if !found {
 		return "", 0, false, true, nil
 	}
+	if s.listBytes(id) >= busyList {
+		// A busy address (a hot wallet: millions of postings) is read
+		// newest first from the store, which stops at max: a segment's
+		// list is in key order and would be read whole.
+		return t.d.solePayee(ctx, c, addr, max)
+	}
 	peer, n, mixed, err := s.solePayee(id, max)
 	if err != nil {
 		return "", 0, false, false, fmt.Errorf("sole payee of %s: %w", addr, err)
@@ -62,6 +68,36 @@ func (t *Traversal) SolePayee(ctx context.Context, c chain.Chain, addr string, m
 		return "", 0, false, true, nil
 	}
 	return s.Address(peer), n, mixed, true, nil
+}
+
+// busyList is the length, in bytes of its segments' lists, from which an
+// address counts as busy: a few hundred postings.
+const busyList = 4 << 10
+
+// listBytes is the size of address id's lists in the segments.
+func (s *Snapshot) listBytes(id uint32) int {
+	n := 0
+	for _, seg := range s.segs {
+		n += len(seg.list(id))
+	}
+	return n
+}
+
+// solePayee answers SolePayee from the store's postings, newest first.
+func (d *Store) solePayee(ctx context.Context, c chain.Chain, addr string, max int) (to string, n int, mixed, ok bool, err error) {
+	err = d.Postings(ctx, c, addr, PostingQuery{Outgoing: true, Limit: max}, func(p Posting) bool {
+		if n++; n == 1 {
+			to = p.Counterparty
+		} else if p.Counterparty != to {
+			mixed = true
+			return false
+		}
+		return true
+	})
+	if err != nil {
+		return "", 0, false, false, fmt.Errorf("sole payee of %s: %w", addr, err)
+	}
+	return to, n, mixed, true, nil
 }
 
 // solePayee answers SolePayee for address id: newest first, the deltas
