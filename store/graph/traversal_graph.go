@@ -38,8 +38,8 @@ func (t *Traversal) SpentBy(ctx context.Context, c chain.Chain, op chain.OutPoin
 }
 
 // SolePayee reads addr's outgoing transfers, newest first, up to max of
-// them, and reports the address they pay if it is one (mixed if not)
-// and how many it read: the deposit-address heuristic's question, asked
+// them, and reports the address they pay if it is one (mixed, and no
+// address, if not) and how many it read: the deposit-address heuristic's question, asked
 // of every address a trace reaches. It reads the chain's latest
 // snapshot (the one the running trace took); ok is false if there is
 // none.
@@ -64,10 +64,12 @@ func (t *Traversal) SolePayee(ctx context.Context, c chain.Chain, addr string, m
 	if err != nil {
 		return "", 0, false, false, fmt.Errorf("sole payee of %s: %w", addr, err)
 	}
-	if n == 0 {
-		return "", 0, false, true, nil
+	if n == 0 || mixed {
+		// The name of a mixed payee's first peer would go unused: the
+		// trace asks this of ten thousand addresses, most of them mixed.
+		return "", n, mixed, true, nil
 	}
-	return s.Address(peer), n, mixed, true, nil
+	return s.Address(peer), n, false, true, nil
 }
 
 // busyList is the length, in bytes of its segments' lists, from which an
@@ -96,6 +98,9 @@ func (d *Store) solePayee(ctx context.Context, c chain.Chain, addr string, max i
 	})
 	if err != nil {
 		return "", 0, false, false, fmt.Errorf("sole payee of %s: %w", addr, err)
+	}
+	if mixed {
+		to = ""
 	}
 	return to, n, mixed, true, nil
 }

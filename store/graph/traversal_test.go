@@ -163,6 +163,9 @@ func checkSolePayee(t *testing.T, st *Store, s *Snapshot, a string, id uint32) {
 		if gn > 0 {
 			got = s.Address(peer)
 		}
+		if mixed {
+			got, to = "", "" // the first peer of a mixed payee is not part of the answer
+		}
 		if got != to || gn != n || gmixed != mixed {
 			t.Fatalf("%s: sole payee of the newest %d: %q %d mixed %v, store %q %d mixed %v", a, max, got, gn, gmixed, to, n, mixed)
 		}
