@@ -12,20 +12,26 @@ cd "$(dirname "$0")/.."
 dir="${BENCH_DIR:-$(mktemp -d /work/bench.XXXXXX)}"
 port="${BENCH_PORT:-18080}"
 pgbin="${BENCH_PG:-/usr/lib/postgresql/15/bin}"
-only="${BENCH_ONLY:-screening imports ingest graph trace intel detect transfers codecs freeze}"
+only="${BENCH_ONLY:-screening ingest graph trace intel detect transfers codecs freeze}"
 failed=()
 cleanup() { [ -z "${BENCH_DIR:-}" ] && rm -rf "$dir"; }
 trap cleanup EXIT
 
 want() { [[ " $only " == *" $1 "* ]]; }
 run() {
-	local name="$1"
+	local name="$1" out
 	shift
 	echo "== $name: $*"
-	if ! "$@"; then
+	out=$(mktemp)
+	if ! "$@" 2>&1 | tee "$out"; then
 		echo "!! $name failed"
 		failed+=("$name")
+	elif [ "$1 $2" = "go test" ] && ! grep -q '^Benchmark' "$out"; then
+		# A renamed or moved benchmark matches nothing and passes.
+		echo "!! $name ran no benchmark"
+		failed+=("$name")
 	fi
+	rm -f "$out"
 }
 
 if want screening; then
@@ -45,7 +51,21 @@ if want screening; then
 		./bin/httpbench -url "http://127.0.0.1:$port" -key "$key" -mode single -c 16 -d 8s
 		if command -v wrk >/dev/null; then
 			wrk -t1 -c8 -d8s --latency -H "Authorization: Bearer $key" "http://127.0.0.1:$port/v1/addresses/auto/0x28c6c06298d514db089934071355e5743bf21d60"
-		fi'
+		fi
+		kill -INT "$pid" 2>/dev/null || true
+		wait "$pid" || true
+		trap - EXIT
+		echo "== abuse: slow clients and large batches against a server of its own, same store"
+		go build -o bin/abuse ./bench/abuse
+		abuse=(./bin/abuse -bin bin/tracehound -data "$data" -addr "127.0.0.1:$((port + 1))")
+		# 3,000 slow bodies from one address, then 16 batches of 100,000
+		"${abuse[@]}"
+		# 3,000 slow headers from 12 addresses, under the per-address cap
+		"${abuse[@]}" -sources 12 -mode headers -batches 0
+		# the batches under a soft memory limit
+		"${abuse[@]}" -slow 0 -memlimit 800MiB
+		echo "== start-up from the screening snapshot, same store"
+		go run ./bench/startup -bin bin/tracehound -data "$data" -runs 5'
 fi
 if want ingest; then
 	run "raw Bitcoin file" go test ./bench -run '^$' -bench IngestBlockFile -benchtime 5x
@@ -63,7 +83,9 @@ if want trace; then
 fi
 if want intel; then
 	run "intel: publish to flag" go test ./cmd/tracehound -run '^$' -bench PublishToFlag -benchtime 30x
-	run "intel: 100,000 indicators" go test ./cmd/tracehound -run '^$' -bench IntelIngest100k -benchtime 3x
+	run "intel: 100,000 indicators" go test ./node -run '^$' -bench IntelIngest100k -benchtime 3x
+	run "sharing at scale: 10,000 addresses in one report" go test ./bench -run '^$' -bench 'PublishReport/10000$' -benchtime 3x
+	run "sharing at scale: 100,000 addresses in one report" go test ./bench -run '^$' -bench 'PublishReport/100000$' -benchtime 1x -timeout 30m
 	run "TAXII paging" go test ./store/pebble -run '^$' -bench 'TAXIIPaging|TAXIIServe' -benchtime 1x
 fi
 if want detect; then
@@ -85,14 +107,3 @@ if [ "${#failed[@]}" -gt 0 ]; then
 	exit 1
 fi
 
-echo "== abuse: slow clients and large batches against a server of its own on 127.0.0.1:$((port + 1)), same store"
-kill -INT "$pid" 2>/dev/null || true
-wait "$pid" || true
-go build -o bin/abuse ./bench/abuse
-abuse=(./bin/abuse -bin bin/tracehound -data "$data" -addr "127.0.0.1:$((port + 1))")
-# 3,000 slow bodies from one address, then 16 batches of 100,000
-"${abuse[@]}"
-# 3,000 slow headers from 12 addresses, under the per-address cap
-"${abuse[@]}" -sources 12 -mode headers -batches 0
-# the batches under a soft memory limit
-"${abuse[@]}" -slow 0 -memlimit 800MiB
