@@ -213,8 +213,7 @@ func (n *names) str(b []byte) string {
 func (n *names) addr(id uint32) string {
 	if n.snap != nil {
 		if id < extAddr {
-			var buf [96]byte
-			return n.str(n.snap.AppendAddress(buf[:0], id))
+			return n.snap.Address(id)
 		}
 		id -= extAddr
 	}

@@ -369,10 +369,17 @@ func (p *Post) Time() time.Time { return time.Unix(p.Unix, 0).UTC() }
 // Entries hold their strings, so that their memory is not reused. Reads
 // take no lock: a trace's two labelling goroutines ask at once.
 type nameCache struct {
-	ent  [4096]atomic.Pointer[nameEntry] // by where the string is
-	byID [4096]atomic.Pointer[nameEntry] // by id: the names asked for again (hot wallets)
+	ent  [nameSlots]atomic.Pointer[nameEntry] // by where the string is
+	byID [nameSlots]atomic.Pointer[nameEntry] // by id: the names asked for again
 	gen  atomic.Uint64
 }
+
+// nameBits sizes the name cache: 65,536 slots each way, room for the
+// ten thousand addresses a large trace names, its next run finding them.
+const (
+	nameBits  = 16
+	nameSlots = 1 << nameBits
+)
 
 type nameEntry struct {
 	s   string
@@ -383,10 +390,10 @@ type nameEntry struct {
 
 func nameSlot(s string) uint64 {
 	p := uint64(uintptr(unsafe.Pointer(unsafe.StringData(s))))
-	return (p >> 4 * 0x9e3779b97f4a7c15) >> 52
+	return (p >> 4 * 0x9e3779b97f4a7c15) >> (64 - nameBits)
 }
 
-func idSlot(id uint32) uint64 { return (uint64(id) * 0x9e3779b97f4a7c15) >> 52 }
+func idSlot(id uint32) uint64 { return (uint64(id) * 0x9e3779b97f4a7c15) >> (64 - nameBits) }
 
 func (n *nameCache) put(c chain.Chain, s string, id uint32) {
 	if s == "" {
