@@ -30,6 +30,7 @@ import (
 	"github.com/tracehound/tracehound/chain/registry"
 	"github.com/tracehound/tracehound/sanctions"
 	"github.com/tracehound/tracehound/screen"
+	"github.com/tracehound/tracehound/store/graph"
 	"github.com/tracehound/tracehound/store/pebble"
 	"github.com/tracehound/tracehound/taxii"
 	"github.com/tracehound/tracehound/trace"
@@ -76,10 +77,16 @@ type Node struct {
 	snap    snapshotState
 	storeID string
 
-	// graph serves traces: the store with recently traced addresses'
-	// transfers kept in memory. An ingest in the same process drops the
-	// histories each batch changes (see graphChanged).
+	// graph serves traces: the traversal layout of the store (or the
+	// store itself until the traversal opens, or if it cannot), with
+	// recently traced addresses' transfers kept in memory where it is the
+	// store. An ingest in the same process drops the histories each batch
+	// changes (see graphChanged).
 	graph atomic.Pointer[trace.CachedGraph]
+	// trav is the traversal layout, opened by the first trace; travMu
+	// serialises the opening.
+	travMu sync.Mutex
+	trav   atomic.Pointer[graph.Traversal]
 	// traces are recent results by id, for their freeze requests.
 	traces *traceResults
 	// watches keeps the live traces and their alerts.
@@ -166,6 +173,14 @@ func (n *Node) Close() error {
 		n.log.Error("screening snapshot not saved", "err", err)
 	}
 	n.snap.close()
+	// The traversal's merges write to the store: they stop before it closes.
+	n.travMu.Lock()
+	if t := n.trav.Load(); t != nil {
+		if err := t.Close(); err != nil {
+			n.log.Error("traversal layout not closed", "err", err)
+		}
+	}
+	n.travMu.Unlock()
 	if err := n.db.Close(); err != nil {
 		return fmt.Errorf("close store: %w", err)
 	}
@@ -439,12 +454,46 @@ func (n *Node) SaveSnapshot(ctx context.Context, force bool) error {
 	return nil
 }
 
-// traceGraph is the graph traces read now.
-func (n *Node) traceGraph() *trace.CachedGraph { return n.graph.Load() }
+// traceGraph is the graph traces read now: the traversal layout, opened
+// on first use, so that commands that trace nothing (screening, imports)
+// do not pay for checking its segments.
+func (n *Node) traceGraph(ctx context.Context) *trace.CachedGraph {
+	if n.trav.Load() == nil {
+		n.openTraversal(ctx)
+	}
+	return n.graph.Load()
+}
+
+// openTraversal opens the store's traversal layout and has traces read
+// it. Where it cannot be opened, traces read the store, which holds the
+// same transfers and is slower to walk: that is said, and the next trace
+// tries again.
+func (n *Node) openTraversal(ctx context.Context) {
+	n.travMu.Lock()
+	defer n.travMu.Unlock()
+	if n.trav.Load() != nil {
+		return
+	}
+	start := time.Now()
+	t, err := n.db.Graph().Traversal(ctx, graph.TraversalOptions{Logf: func(format string, args ...any) {
+		n.log.Warn(fmt.Sprintf(format, args...))
+	}})
+	if err != nil {
+		n.log.Error("traversal layout not opened: traces read the store", "err", err)
+		return
+	}
+	n.trav.Store(t)
+	n.refreshGraph()
+	n.log.Info("traversal layout opened", "elapsed", time.Since(start).Round(time.Millisecond).String())
+}
 
 // refreshGraph drops every cached posting.
 func (n *Node) refreshGraph() {
-	n.graph.Store(trace.NewCachedGraph(n.db.Graph(), traceCacheBudget))
+	var g trace.Graph = n.db.Graph()
+	if t := n.trav.Load(); t != nil {
+		g = t
+	}
+	n.graph.Store(trace.NewCachedGraph(g, traceCacheBudget))
 }
 
 // graphChanged keeps the trace cache true to the store as an ingest
@@ -455,7 +504,7 @@ func (n *Node) graphChanged(c chain.Chain) func(addrs []string, all bool) {
 		if all {
 			n.refreshGraph()
 		} else {
-			n.traceGraph().Forget(c, addrs)
+			n.graph.Load().Forget(c, addrs)
 		}
 		n.exp.graphChanged(c, all)
 	}

@@ -86,9 +86,9 @@ func (n *Node) labels(ctx context.Context, c chain.Chain, noCluster bool) (trace
 	switch {
 	case noCluster:
 	case c == chain.Bitcoin:
-		l = &cluster.MultiInput{Graph: n.traceGraph(), Base: l}
+		l = &cluster.MultiInput{Graph: n.traceGraph(ctx), Base: l}
 	default:
-		l = &cluster.Deposits{Graph: n.traceGraph(), Base: l}
+		l = &cluster.Deposits{Graph: n.traceGraph(ctx), Base: l}
 	}
 	return l, nil
 }
@@ -137,7 +137,7 @@ func (n *Node) trace(ctx context.Context, req trace.Request) (*trace.Result, err
 	if err := n.checkTrace(ctx, &req); err != nil {
 		return nil, err
 	}
-	res, err := trace.Run(ctx, n.traceGraph(), req.Seeds, req.Options)
+	res, err := trace.Run(ctx, n.traceGraph(ctx), req.Seeds, req.Options)
 	if err != nil {
 		return nil, err
 	}
@@ -160,7 +160,7 @@ func (n *Node) TraceBack(ctx context.Context, req trace.Request) (*trace.BackRes
 	case len(req.Seeds) != 1 || req.Seeds[0].Address == "" || req.Seeds[0].Tx != "":
 		err = inputErr(fmt.Errorf("a backward trace starts from one address"))
 	default:
-		res, err = trace.Back(ctx, n.traceGraph(), req.Seeds[0], req.Options)
+		res, err = trace.Back(ctx, n.traceGraph(ctx), req.Seeds[0], req.Options)
 	}
 	detail := traceDetail(req)
 	detail["direction"] = "backward"

@@ -49,7 +49,7 @@ func (n *Node) AddWatch(ctx context.Context, name string, req trace.Request, sha
 			return watch.Watch{}, nil, err
 		}
 	}
-	found, err := n.watches.Add(ctx, actor(ctx), &w, n.traceGraph(), req.Labels, n.now())
+	found, err := n.watches.Add(ctx, actor(ctx), &w, n.traceGraph(ctx), req.Labels, n.now())
 	if errors.Is(err, watch.ErrExists) {
 		return watch.Watch{}, nil, &api.ConflictError{Err: err}
 	}
@@ -124,7 +124,7 @@ func (n *Node) CheckWatches(ctx context.Context, c chain.Chain) ([]watch.Alert, 
 	if err != nil {
 		return nil, err
 	}
-	alerts, err := n.watches.CheckAll(ctx, n.traceGraph(), func(w *watch.Watch) trace.Labeler {
+	alerts, err := n.watches.CheckAll(ctx, n.traceGraph(ctx), func(w *watch.Watch) trace.Labeler {
 		if w.NoCluster {
 			return plain
 		}

@@ -281,9 +281,8 @@ func (s *Snapshot) AppendTx(b []byte, r TxRef) []byte {
 	if !ok {
 		return b
 	}
-	if s.c != chain.Bitcoin {
-		b = append(b, "0x"...)
-	}
+	// As the store spells it: Bitcoin's and Tron's bare, others with 0x.
+	b = append(b, hashPrefix(s.c)...)
 	return appendHex(b, h)
 }
 

@@ -1,0 +1,86 @@
+package node
+
+import (
+	"context"
+	"reflect"
+	"testing"
+
+	"github.com/tracehound/tracehound/chain"
+	"github.com/tracehound/tracehound/cluster"
+	"github.com/tracehound/tracehound/trace"
+)
+
+// A node's traces walk the traversal layout, opened by the first trace,
+// and find what the store itself gives: the same nodes, transfers and
+// endpoints, with the deposit heuristic reading the layout too.
+func TestTraceReadsTraversal(t *testing.T) {
+	ctx := context.Background()
+	n, err := Open(ctx, Config{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	truth, _, err := n.SimulateCross(ctx, Simulation{Seed: 5, Background: 3_000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.trav.Load() != nil {
+		t.Fatal("the traversal layout was opened before any trace")
+	}
+	o := trace.Options{Chain: chain.Ethereum, Model: trace.Haircut, MaxHops: 40}
+	seeds := []trace.Seed{{Tx: truth.TheftTx}}
+	got, err := n.Trace(ctx, trace.Request{Seeds: seeds, Options: o})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := n.trav.Load()
+	if tr == nil {
+		t.Fatal("a trace left the traversal layout closed")
+	}
+	if g := n.traceGraph(ctx); g == nil {
+		t.Fatal("no trace graph")
+	}
+	// The same trace read from the store alone, with the same labels.
+	base, err := n.labels(ctx, chain.Ethereum, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.Labels = &cluster.Deposits{Graph: n.db.Graph(), Base: base}
+	want, err := trace.Run(ctx, n.db.Graph(), seeds, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Nodes) == 0 || len(got.Endpoints) == 0 {
+		t.Fatalf("trace found %d nodes, %d endpoints", len(got.Nodes), len(got.Endpoints))
+	}
+	for i := range min(len(got.Nodes), len(want.Nodes)) {
+		if !reflect.DeepEqual(got.Nodes[i], want.Nodes[i]) {
+			t.Errorf("node %d: %+v, store %+v", i, got.Nodes[i], want.Nodes[i])
+			break
+		}
+	}
+	for i := range min(len(got.Edges), len(want.Edges)) {
+		if !reflect.DeepEqual(got.Edges[i], want.Edges[i]) {
+			t.Errorf("edge %d: %+v, store %+v", i, got.Edges[i], want.Edges[i])
+			break
+		}
+	}
+	for i := range min(len(got.Endpoints), len(want.Endpoints)) {
+		if !reflect.DeepEqual(got.Endpoints[i], want.Endpoints[i]) {
+			t.Errorf("endpoint %d: %+v, store %+v", i, got.Endpoints[i], want.Endpoints[i])
+			break
+		}
+	}
+	if !reflect.DeepEqual(got.Nodes, want.Nodes) || !reflect.DeepEqual(got.Edges, want.Edges) || !reflect.DeepEqual(got.Endpoints, want.Endpoints) {
+		t.Fatalf("through the traversal: %d nodes, %d edges, %d endpoints; from the store: %d, %d, %d",
+			len(got.Nodes), len(got.Edges), len(got.Endpoints), len(want.Nodes), len(want.Edges), len(want.Endpoints))
+	}
+	s, err := tr.Snapshot(ctx, chain.Ethereum)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Release()
+	if _, ok := s.AddressID(got.Nodes[0].Address); !ok {
+		t.Fatalf("the traversal does not know %s, which the trace reached", got.Nodes[0].Address)
+	}
+}
