@@ -75,7 +75,7 @@ func (s *RPCSource) watch(ctx context.Context, conn *websocket.Conn, out chan ui
 		if conn != nil {
 			s.readHeads(ctx, conn, out)
 			conn = nil
-			if s.cfg.HeadPoll < 0 {
+			if s.cfg.HeadPoll < 0 || ctx.Err() != nil {
 				return
 			}
 			announce = true

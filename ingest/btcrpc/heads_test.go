@@ -3,10 +3,13 @@ package btcrpc
 import (
 	"context"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -433,5 +436,32 @@ func TestWSURL(t *testing.T) {
 		if got, err := s.wsURL(); err != nil || got != want {
 			t.Errorf("%s: %s, %v; want %s", in, got, err, want)
 		}
+	}
+}
+
+// TestWatchHeadsTLS: btcd serves its RPC, /ws included, over TLS with its
+// own certificate: the WebSocket trusts CAFile as the requests do, and
+// no other certificate.
+func TestWatchHeadsTLS(t *testing.T) {
+	n := &headsNode{height: 4, ws: true}
+	srv := httptest.NewTLSServer(n)
+	t.Cleanup(srv.Close)
+	t.Cleanup(n.breakWS)
+	ca := filepath.Join(t.TempDir(), "rpc.cert")
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := headsSource(t, srv.URL, RPCConfig{CAFile: ca, HeadPoll: -1})
+	heads, err := s.WatchHeads(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := n.mine(); next(t, heads, 5*time.Second) != h {
+		t.Fatal("block not announced over wss")
+	}
+	untrusted := headsSource(t, srv.URL, RPCConfig{HeadPoll: -1})
+	untrusted.checked = true
+	if _, err := untrusted.subscribe(t.Context()); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Fatalf("untrusted certificate: %v", err)
 	}
 }
