@@ -38,8 +38,8 @@ const (
 // From btcd it hears of blocks on its WebSocket endpoint (/ws on the RPC
 // address, with the same credentials and certificate) through
 // notifyblocks' blockconnected notifications, the moment btcd connects
-// them. From a node without one (Bitcoin Core answers /ws with an HTTP
-// error), or with RPCConfig.NoWebSocket, it asks for the best block hash
+// them. From a node without one (Bitcoin Core answers /ws with HTTP
+// 404), or with RPCConfig.NoWebSocket, it asks for the best block hash
 // every RPCConfig.HeadPoll. If the WebSocket breaks (btcd restarts),
 // WatchHeads polls, tries the WebSocket again every minute, and
 // announces the head on every switch so that no block is missed in
@@ -151,7 +151,7 @@ func (s *RPCSource) subscribe(ctx context.Context) (*websocket.Conn, error) {
 	conn, resp, err := d.DialContext(dctx, endpoint, hdr)
 	if err != nil {
 		if resp != nil {
-			// Core: 405, the JSON-RPC server takes only POST.
+			// Core: 404, its JSON-RPC server is at / and /wallet/.
 			return nil, fmt.Errorf("btc rpc %s: websocket: HTTP %s", s.url, resp.Status)
 		}
 		return nil, fmt.Errorf("btc rpc %s: websocket: %w", s.url, err)

@@ -25,7 +25,8 @@ import (
 // HTTP POST (getblockhash 0 for the network check, getblockcount,
 // getbestblockhash) and, as btcd, a WebSocket at /ws that answers
 // notifyblocks and then sends blockconnected and filteredblockconnected
-// for each block mined. Without ws it answers /ws as Bitcoin Core does.
+// for each block mined. Without ws it answers /ws as Bitcoin Core does:
+// 404.
 type headsNode struct {
 	mu        sync.Mutex
 	height    uint64
@@ -62,7 +63,7 @@ func (n *headsNode) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.Method != http.MethodPost {
-		// Core's answer to anything but a POST, /ws included.
+		// Core's answer to anything but a POST at /.
 		http.Error(w, "JSONRPC server handles only POST requests", http.StatusMethodNotAllowed)
 		return
 	}
@@ -103,7 +104,8 @@ func (n *headsNode) serveWS(w http.ResponseWriter, r *http.Request) {
 	ws, notifyErr := n.ws, n.notifyErr
 	n.mu.Unlock()
 	if !ws {
-		http.Error(w, "JSONRPC server handles only POST requests", http.StatusMethodNotAllowed)
+		// Core's: its JSON-RPC server is at / and /wallet/ only.
+		http.NotFound(w, r)
 		return
 	}
 	conn, err := (&websocket.Upgrader{}).Upgrade(w, r, nil)
