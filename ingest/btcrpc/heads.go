@@ -21,6 +21,11 @@ const DefaultHeadPoll = 250 * time.Millisecond
 // block notifications when RPCConfig.HeadPoll is negative.
 var ErrNoSubscriptions = errors.New("the node sends no block notifications")
 
+// errNoWebSocket is a node that answered the WebSocket handshake with
+// "not found" or "method not allowed": it has none (Bitcoin Core), and
+// asking again would be answered the same.
+var errNoWebSocket = errors.New("the node serves no WebSocket")
+
 const (
 	// subscribeTimeout bounds the WebSocket handshake and notifyblocks'
 	// answer, and each request of the head poll.
@@ -40,10 +45,10 @@ const (
 // notifyblocks' blockconnected notifications, the moment btcd connects
 // them. From a node without one (Bitcoin Core answers /ws with HTTP
 // 404), or with RPCConfig.NoWebSocket, it asks for the best block hash
-// every RPCConfig.HeadPoll. If the WebSocket breaks (btcd restarts),
-// WatchHeads polls, tries the WebSocket again every minute, and
-// announces the head on every switch so that no block is missed in
-// between. With a negative HeadPoll there is no poll: an error wrapping
+// every RPCConfig.HeadPoll. If the WebSocket breaks or cannot be opened
+// (btcd restarts), WatchHeads polls, tries the WebSocket again every
+// minute, and announces the head on every switch so that no block is
+// missed in between. With a negative HeadPoll there is no poll: an error wrapping
 // ErrNoSubscriptions if the node sends no notifications, and a channel
 // that closes when they break. A reader that falls behind gets the
 // latest head, not every one.
@@ -60,17 +65,19 @@ func (s *RPCSource) WatchHeads(ctx context.Context) (<-chan uint64, error) {
 		return nil, fmt.Errorf("btc rpc %s: %w (%v)", s.url, ErrNoSubscriptions, wsErr)
 	}
 	out := make(chan uint64, 1)
-	go s.watch(ctx, conn, out)
+	go s.watch(ctx, conn, !s.cfg.NoWebSocket && !errors.Is(wsErr, errNoWebSocket), out)
 	return out, nil
 }
 
 // watch feeds out from the WebSocket while it lasts and from the poll
-// otherwise, until ctx ends.
-func (s *RPCSource) watch(ctx context.Context, conn *websocket.Conn, out chan uint64) {
+// otherwise, until ctx ends. With retryWS, a WebSocket that failed is
+// tried again every wsRetry.
+func (s *RPCSource) watch(ctx context.Context, conn *websocket.Conn, retryWS bool, out chan uint64) {
 	defer close(out)
-	// A first poll announces nothing: the reader looks at the head
-	// as it subscribes. After a switch it announces what it finds.
-	announce := false
+	// The poll's last best block hash. Its first answer announces
+	// nothing, for the reader looks at the head as it subscribes; after
+	// the WebSocket it announces what it finds.
+	last, announce := "", false
 	for ctx.Err() == nil {
 		if conn != nil {
 			s.readHeads(ctx, conn, out)
@@ -78,17 +85,18 @@ func (s *RPCSource) watch(ctx context.Context, conn *websocket.Conn, out chan ui
 			if s.cfg.HeadPoll < 0 || ctx.Err() != nil {
 				return
 			}
-			announce = true
+			last, announce = "", true
 		}
 		retry := time.Time{} // never
-		if !s.cfg.NoWebSocket {
+		if retryWS {
 			retry = time.Now().Add(s.wsRetry)
 		}
-		s.pollHeads(ctx, out, retry, announce)
+		last = s.pollHeads(ctx, out, retry, last, announce)
 		if ctx.Err() != nil {
 			return
 		}
-		if c, err := s.subscribe(ctx); err == nil {
+		c, err := s.subscribe(ctx)
+		if err == nil {
 			conn = c
 			// A block may have come between the last poll and the
 			// subscription.
@@ -96,7 +104,7 @@ func (s *RPCSource) watch(ctx context.Context, conn *websocket.Conn, out chan ui
 				send(out, h)
 			}
 		}
-		announce = true
+		retryWS = !errors.Is(err, errNoWebSocket)
 	}
 }
 
@@ -151,7 +159,10 @@ func (s *RPCSource) subscribe(ctx context.Context) (*websocket.Conn, error) {
 	conn, resp, err := d.DialContext(dctx, endpoint, hdr)
 	if err != nil {
 		if resp != nil {
-			// Core: 404, its JSON-RPC server is at / and /wallet/.
+			if resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusMethodNotAllowed {
+				// Core: 404, its JSON-RPC server is at / and /wallet/.
+				return nil, fmt.Errorf("btc rpc %s: websocket: HTTP %s: %w", s.url, resp.Status, errNoWebSocket)
+			}
 			return nil, fmt.Errorf("btc rpc %s: websocket: HTTP %s", s.url, resp.Status)
 		}
 		return nil, fmt.Errorf("btc rpc %s: websocket: %w", s.url, err)
@@ -278,12 +289,12 @@ func (s *RPCSource) readHeads(ctx context.Context, conn *websocket.Conn, out cha
 }
 
 // pollHeads asks for the best block hash every HeadPoll and announces
-// the head when it changes (and on the first answer if announce is set),
-// until ctx ends or, unless it is zero, until is past.
-func (s *RPCSource) pollHeads(ctx context.Context, out chan uint64, until time.Time, announce bool) {
+// the head when it differs from last (on the first answer too only if
+// last is empty and announce is set), until ctx ends or, unless it is
+// zero, until is past. It returns the last hash it saw.
+func (s *RPCSource) pollHeads(ctx context.Context, out chan uint64, until time.Time, last string, announce bool) string {
 	t := time.NewTicker(s.cfg.HeadPoll)
 	defer t.Stop()
-	last := ""
 	for {
 		var best string
 		if err := s.callOnce(ctx, "getbestblockhash", &best); err == nil && best != last {
@@ -298,11 +309,11 @@ func (s *RPCSource) pollHeads(ctx context.Context, out chan uint64, until time.T
 		// own requests fail. Keep asking.
 		select {
 		case <-ctx.Done():
-			return
+			return last
 		case <-t.C:
 		}
 		if !until.IsZero() && time.Now().After(until) {
-			return
+			return last
 		}
 	}
 }

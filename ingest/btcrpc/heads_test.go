@@ -32,10 +32,12 @@ type headsNode struct {
 	height    uint64
 	branch    int  // changes every hash above the fork, for reorgs
 	ws        bool // serve /ws
+	wsDown    bool // answer /ws 503, as btcd going down or starting
 	notifyErr bool // answer notifyblocks with an error
 	conns     []*websocket.Conn
 
 	polls, wsConns atomic.Int64
+	wsAsks         atomic.Int64 // requests to /ws, answered or not
 }
 
 func (n *headsNode) hash(height uint64) string {
@@ -59,6 +61,7 @@ func (n *headsNode) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.URL.Path == "/ws" {
+		n.wsAsks.Add(1)
 		n.serveWS(w, r)
 		return
 	}
@@ -101,8 +104,12 @@ func (n *headsNode) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (n *headsNode) serveWS(w http.ResponseWriter, r *http.Request) {
 	n.mu.Lock()
-	ws, notifyErr := n.ws, n.notifyErr
+	ws, down, notifyErr := n.ws, n.wsDown, n.notifyErr
 	n.mu.Unlock()
+	if down {
+		http.Error(w, "shutting down", http.StatusServiceUnavailable)
+		return
+	}
 	if !ws {
 		// Core's: its JSON-RPC server is at / and /wallet/ only.
 		http.NotFound(w, r)
@@ -172,12 +179,12 @@ func (n *headsNode) reorg() uint64 {
 	return n.height
 }
 
-// breakWS drops every WebSocket and serves /ws no more, as a btcd going
+// breakWS drops every WebSocket and refuses new ones, as a btcd going
 // down does.
 func (n *headsNode) breakWS() {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	n.ws = false
+	n.wsDown = true
 	for _, c := range n.conns {
 		c.Close()
 	}
@@ -280,6 +287,7 @@ func TestWatchHeadsWebSocket(t *testing.T) {
 func TestWatchHeadsCore(t *testing.T) {
 	n := &headsNode{height: 10}
 	s := headsSource(t, n.serve(t), RPCConfig{HeadPoll: 5 * time.Millisecond})
+	s.wsRetry = 5 * time.Millisecond
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	heads, err := s.WatchHeads(ctx)
@@ -301,6 +309,10 @@ func TestWatchHeadsCore(t *testing.T) {
 	}
 	if n.polls.Load() < 5 {
 		t.Errorf("%d polls", n.polls.Load())
+	}
+	// Core has no WebSocket, and will have none: asked once.
+	if a := n.wsAsks.Load(); a != 1 {
+		t.Errorf("/ws asked %d times, want once", a)
 	}
 	cancel()
 	closes(t, heads)
@@ -366,9 +378,18 @@ func TestWatchHeadsBreak(t *testing.T) {
 	if h := n.mine(); next(t, heads, 5*time.Second) != h {
 		t.Fatal("block 13 not announced by the poll")
 	}
-	// btcd is back: the watcher subscribes again.
+	// While btcd is down the watcher tries the WebSocket again, and
+	// again; then btcd is back and it subscribes again.
+	asks := n.wsAsks.Load()
+	for deadline := time.Now().Add(10 * time.Second); n.wsAsks.Load() < asks+2; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the WebSocket was not tried again")
+		}
+	}
+	// Nothing new meanwhile, nothing announced.
+	quiet(t, heads, 20*time.Millisecond)
 	n.mu.Lock()
-	n.ws = true
+	n.wsDown = false
 	n.mu.Unlock()
 	for deadline := time.Now().Add(10 * time.Second); n.subscribers() == 0; time.Sleep(time.Millisecond) {
 		if time.Now().After(deadline) {
