@@ -96,6 +96,12 @@ func (s *Source) latest(ctx context.Context) (string, uint64, error) {
 	if err != nil {
 		return "", 0, err
 	}
+	return decodeHead(body)
+}
+
+// decodeHead reads a block's id and height from getblock's or
+// getnowblock's answer, and checks that the id names the height.
+func decodeHead(body []byte) (string, uint64, error) {
 	var b struct {
 		BlockID string `json:"blockID"`
 		Header  struct {
