@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"strings"
@@ -68,6 +69,9 @@ type RPCConfig struct {
 	// poll off: WatchHeads then fails with ErrNoSubscriptions without
 	// notifications, and the follower polls at its own interval.
 	HeadPoll time.Duration
+	// Log, if set, hears how WatchHeads learns of blocks: notifications
+	// or the poll, and each switch between them.
+	Log *slog.Logger
 }
 
 // RPCError is an error the node answered with.
@@ -127,6 +131,9 @@ func NewRPCSource(cfg RPCConfig) (*RPCSource, error) {
 	}
 	if cfg.HeadPoll == 0 {
 		cfg.HeadPoll = DefaultHeadPoll
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = cfg.Concurrency

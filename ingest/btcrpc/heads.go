@@ -64,6 +64,11 @@ func (s *RPCSource) WatchHeads(ctx context.Context) (<-chan uint64, error) {
 	if conn == nil && s.cfg.HeadPoll < 0 {
 		return nil, fmt.Errorf("btc rpc %s: %w (%v)", s.url, ErrNoSubscriptions, wsErr)
 	}
+	if conn != nil {
+		s.cfg.Log.Info("btc heads: btcd block notifications", "source", s.ID())
+	} else {
+		s.cfg.Log.Info("btc heads: no block notifications; polling the best block hash", "source", s.ID(), "every", s.cfg.HeadPoll.String(), "reason", wsErr)
+	}
 	out := make(chan uint64, 1)
 	go s.watch(ctx, conn, !s.cfg.NoWebSocket && !errors.Is(wsErr, errNoWebSocket), out)
 	return out, nil
@@ -85,6 +90,7 @@ func (s *RPCSource) watch(ctx context.Context, conn *websocket.Conn, retryWS boo
 			if s.cfg.HeadPoll < 0 || ctx.Err() != nil {
 				return
 			}
+			s.cfg.Log.Warn("btc heads: block notifications broke; polling the best block hash", "source", s.ID(), "every", s.cfg.HeadPoll.String())
 			last, announce = "", true
 		}
 		retry := time.Time{} // never
@@ -98,6 +104,7 @@ func (s *RPCSource) watch(ctx context.Context, conn *websocket.Conn, retryWS boo
 		c, err := s.subscribe(ctx)
 		if err == nil {
 			conn = c
+			s.cfg.Log.Info("btc heads: btcd block notifications again", "source", s.ID())
 			// A block may have come between the last poll and the
 			// subscription.
 			if h, err := s.headOnce(ctx); err == nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -357,7 +358,8 @@ func TestWatchHeadsNoWebSocket(t *testing.T) {
 // and announces the head it finds.
 func TestWatchHeadsBreak(t *testing.T) {
 	n := &headsNode{height: 10, ws: true}
-	s := headsSource(t, n.serve(t), RPCConfig{HeadPoll: 5 * time.Millisecond})
+	var logged logBuffer
+	s := headsSource(t, n.serve(t), RPCConfig{HeadPoll: 5 * time.Millisecond, Log: slog.New(slog.NewTextHandler(&logged, nil))})
 	s.wsRetry = 50 * time.Millisecond
 	heads, err := s.WatchHeads(t.Context())
 	if err != nil {
@@ -407,6 +409,31 @@ func TestWatchHeadsBreak(t *testing.T) {
 	if p := n.polls.Load(); p != polls {
 		t.Errorf("%d polls after subscribing again", p-polls)
 	}
+	// The operator hears of each switch.
+	log := logged.String()
+	for _, want := range []string{"btcd block notifications", "notifications broke; polling", "notifications again"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("log has no %q:\n%s", want, log)
+		}
+	}
+}
+
+// logBuffer collects log lines from several goroutines.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // TestWatchHeadsBreakNoPoll: without the poll, a broken WebSocket closes
