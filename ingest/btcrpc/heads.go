@@ -48,10 +48,10 @@ const (
 // every RPCConfig.HeadPoll. If the WebSocket breaks or cannot be opened
 // (btcd restarts), WatchHeads polls, tries the WebSocket again every
 // minute, and announces the head on every switch so that no block is
-// missed in between. With a negative HeadPoll there is no poll: an error wrapping
-// ErrNoSubscriptions if the node sends no notifications, and a channel
-// that closes when they break. A reader that falls behind gets the
-// latest head, not every one.
+// missed in between. With a negative HeadPoll there is no poll: an error
+// wrapping ErrNoSubscriptions if the node sends no notifications, and a
+// channel that closes when they break. A reader that falls behind gets
+// the latest head, not every one.
 func (s *RPCSource) WatchHeads(ctx context.Context) (<-chan uint64, error) {
 	if err := s.checkNetwork(ctx); err != nil {
 		return nil, err
