@@ -165,3 +165,19 @@ func TestRunNodeHeadsBeforeSubscribing(t *testing.T) {
 	stored := follow(t, watching{l}, time.Hour)
 	waitStored(t, stored, 3, 30*time.Second)
 }
+
+// TestRunNodeHeadsCoalesced: a watcher that announces only the latest of
+// several new blocks (a reader fell behind, or a poll saw two at once)
+// still has every block stored.
+func TestRunNodeHeadsCoalesced(t *testing.T) {
+	sub := make(chan uint64, 1)
+	l := &liveChain{all: branch(7, 7, "").blocks, shown: 3, subs: []chan uint64{sub}}
+	stored := follow(t, watching{l}, time.Hour)
+	waitStored(t, stored, 2, 30*time.Second)
+	l.mine()
+	l.mine()
+	sub <- l.mine()
+	for h := uint64(3); h <= 5; h++ {
+		waitStored(t, stored, h, 30*time.Second)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"strings"
@@ -58,6 +59,19 @@ type RPCConfig struct {
 	Backoff time.Duration
 	// Timeout bounds one HTTP request (default 2 minutes).
 	Timeout time.Duration
+
+	// NoWebSocket keeps WatchHeads off btcd's WebSocket notifications:
+	// it polls the best block hash instead, as it does for Core.
+	NoWebSocket bool
+	// HeadPoll is how often WatchHeads asks a node that sends no block
+	// notifications (Bitcoin Core, or btcd with NoWebSocket) for its best
+	// block hash (default 250 ms: one small request). Negative turns the
+	// poll off: WatchHeads then fails with ErrNoSubscriptions without
+	// notifications, and the follower polls at its own interval.
+	HeadPoll time.Duration
+	// Log, if set, hears how WatchHeads learns of blocks: notifications
+	// or the poll, and each switch between them.
+	Log *slog.Logger
 }
 
 // RPCError is an error the node answered with.
@@ -75,6 +89,10 @@ type RPCSource struct {
 	cfg    RPCConfig
 	url    string
 	client *http.Client
+	tls    *tls.Config // for https and wss; nil for the defaults
+	// wsRetry is how long WatchHeads polls after a WebSocket attempt
+	// failed before it tries the WebSocket again.
+	wsRetry time.Duration
 
 	mu      sync.Mutex
 	checked bool // the node's genesis block matched Params
@@ -111,6 +129,12 @@ func NewRPCSource(cfg RPCConfig) (*RPCSource, error) {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 2 * time.Minute
 	}
+	if cfg.HeadPoll == 0 {
+		cfg.HeadPoll = DefaultHeadPoll
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = cfg.Concurrency
 	if cfg.CAFile != "" {
@@ -124,7 +148,7 @@ func NewRPCSource(cfg RPCConfig) (*RPCSource, error) {
 		}
 		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	}
-	return &RPCSource{cfg: cfg, url: url, client: &http.Client{Transport: tr}}, nil
+	return &RPCSource{cfg: cfg, url: url, client: &http.Client{Transport: tr}, tls: tr.TLSClientConfig, wsRetry: time.Minute}, nil
 }
 
 // Chain is chain.Bitcoin.
@@ -426,16 +450,9 @@ func (s *RPCSource) post(ctx context.Context, body []byte, reqs []request) ([]re
 		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	user, pass := s.cfg.User, s.cfg.Pass
-	if s.cfg.CookieFile != "" {
-		c, err := os.ReadFile(s.cfg.CookieFile)
-		if err != nil {
-			return nil, &transientError{fmt.Errorf("cookie: %w", err)}
-		}
-		var ok bool
-		if user, pass, ok = strings.Cut(strings.TrimSpace(string(c)), ":"); !ok {
-			return nil, fmt.Errorf("cookie %s: not user:password", s.cfg.CookieFile)
-		}
+	user, pass, err := s.credentials()
+	if err != nil {
+		return nil, err
 	}
 	if user != "" || pass != "" {
 		req.SetBasicAuth(user, pass)
@@ -470,6 +487,24 @@ func (s *RPCSource) post(ctx context.Context, body []byte, reqs []request) ([]re
 		return nil, fmt.Errorf("HTTP %s: %s", resp.Status, snippet(data))
 	}
 	return nil, &transientError{perr}
+}
+
+// credentials are the user and password to send: the cookie's, read
+// afresh, or the configured ones.
+func (s *RPCSource) credentials() (user, pass string, err error) {
+	if s.cfg.CookieFile == "" {
+		return s.cfg.User, s.cfg.Pass, nil
+	}
+	c, err := os.ReadFile(s.cfg.CookieFile)
+	if err != nil {
+		// The node may be writing a new one as it restarts.
+		return "", "", &transientError{fmt.Errorf("cookie: %w", err)}
+	}
+	user, pass, ok := strings.Cut(strings.TrimSpace(string(c)), ":")
+	if !ok {
+		return "", "", fmt.Errorf("cookie %s: not user:password", s.cfg.CookieFile)
+	}
+	return user, pass, nil
 }
 
 // rpcInWarmup is Core's error code while it loads its indexes at start.

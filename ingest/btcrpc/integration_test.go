@@ -33,7 +33,7 @@ type wallet struct {
 	script []byte
 }
 
-func newWallet(t *testing.T, kind string) *wallet {
+func newWallet(t testing.TB, kind string) *wallet {
 	t.Helper()
 	key, err := btcec.NewPrivateKey()
 	if err != nil {

@@ -3,6 +3,8 @@ package tron
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
+	"strconv"
 	"testing"
 
 	"github.com/tracehound/tracehound/chain"
@@ -74,6 +76,32 @@ func FuzzMapBlock(f *testing.F) {
 					t.Fatalf("tx %s: internal transfer of %q", tx.Hash, tr.Asset)
 				}
 			}
+		}
+	})
+}
+
+// FuzzDecodeHead reads arbitrary answers as the latest block's header.
+// What it accepts has an id of 64 lower-case hex digits that names the
+// height read, and the two, encoded again as java-tron does, read the
+// same.
+func FuzzDecodeHead(f *testing.F) {
+	f.Add([]byte(child))
+	f.Add([]byte(genesis))
+	f.Add(readFile(f, "getblockbynum-43811922.json"))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		id, h, err := decodeHead(body)
+		if err != nil {
+			return
+		}
+		if !isHash(id) {
+			t.Fatalf("id %q", id)
+		}
+		if got, err := strconv.ParseUint(id[:16], 16, 64); err != nil || got != h {
+			t.Fatalf("id %s names %d, height %d", id, got, h)
+		}
+		again := fmt.Appendf(nil, `{"blockID":%q,"block_header":{"raw_data":{"number":%d}}}`, id, h)
+		if id2, h2, err := decodeHead(again); err != nil || id2 != id || h2 != h {
+			t.Fatalf("%s reads %s %d %v", again, id2, h2, err)
 		}
 	})
 }

@@ -53,6 +53,7 @@ const (
 	DefaultRetries     = 5
 	DefaultBackoff     = 200 * time.Millisecond
 	DefaultTimeout     = 2 * time.Minute
+	DefaultHeadPoll    = 250 * time.Millisecond
 	// MaxBatchSize is the most blocks java-tron's getblockbylimitnext
 	// answers in one call.
 	MaxBatchSize = 100
@@ -88,6 +89,11 @@ type SourceOptions struct {
 	APIKey string
 	// Client, if set, makes the requests.
 	Client *http.Client
+	// HeadPoll is how often WatchHeads asks for the latest block while a
+	// new one is due (default 250 ms); after one it waits most of a
+	// block interval (3 s) first. Negative turns WatchHeads off: the
+	// follower polls at its own interval.
+	HeadPoll time.Duration
 }
 
 func (o *SourceOptions) defaults() error {
@@ -110,6 +116,9 @@ func (o *SourceOptions) defaults() error {
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = DefaultTimeout
+	}
+	if o.HeadPoll == 0 {
+		o.HeadPoll = DefaultHeadPoll
 	}
 	if o.Client == nil {
 		o.Client = &http.Client{Transport: &http.Transport{
@@ -142,6 +151,11 @@ type Source struct {
 	// noLimitNext is set once the node is found to refuse
 	// getblockbylimitnext; blocks are then read one by one.
 	noLimitNext atomic.Bool
+	// noGetBlock is set once the node is found to lack getblock (older
+	// java-tron): WatchHeads then asks getnowblock.
+	noGetBlock atomic.Bool
+	// blockInterval is the chain's time between blocks.
+	blockInterval time.Duration
 
 	requests, retries atomic.Uint64
 	wait, decode      atomic.Int64
@@ -159,7 +173,7 @@ func NewSource(ctx context.Context, rawURL string, opts SourceOptions) (*Source,
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("tron source %s: want an http or https URL of a java-tron node's HTTP API (port 8090 by default)", node)
 	}
-	s := &Source{base: strings.TrimRight(rawURL, "/"), node: node, opts: opts}
+	s := &Source{base: strings.TrimRight(rawURL, "/"), node: node, opts: opts, blockInterval: BlockInterval}
 	genesis, err := s.HashAt(ctx, 0)
 	if err != nil {
 		return nil, fmt.Errorf("tron source %s: %w", node, err)

@@ -58,10 +58,12 @@ type node struct {
 	head   uint64
 	// fail, if set, may answer a request instead; it returns false to let
 	// it through.
-	fail     atomic.Pointer[failFunc]
-	noLimit  bool // answer 404 to getblockbylimitnext
-	requests atomic.Int64
-	byMethod sync.Map
+	fail    atomic.Pointer[failFunc]
+	noLimit bool // answer 404 to getblockbylimitnext
+	// noGetBlock answers 404 to getblock, as a node older than it does.
+	noGetBlock bool
+	requests   atomic.Int64
+	byMethod   sync.Map
 }
 
 func newNode(t testing.TB) *node {
@@ -106,6 +108,14 @@ func (n *node) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer n.mu.Unlock()
 	switch method {
 	case "getnowblock":
+		w.Write(n.blocks[n.head])
+	case "getblock":
+		// Without id_or_num, the latest block; the test blocks above
+		// the recorded one have no transactions to leave out.
+		if n.noGetBlock || !strings.Contains(string(body), `"detail":false`) {
+			http.NotFound(w, r)
+			return
+		}
 		w.Write(n.blocks[n.head])
 	case "getblockbynum":
 		if b, ok := n.blocks[args.Num]; ok {
