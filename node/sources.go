@@ -47,6 +47,9 @@ func (n *Node) OpenChainNode(ctx context.Context, cn ChainNode) (src ingest.Node
 		}
 		cfg := cn.Btc
 		cfg.URL, cfg.Params = cn.URL, params
+		if cfg.Log == nil {
+			cfg.Log = n.log.With("chain", string(cn.Chain))
+		}
 		s, err := btcrpc.NewRPCSource(cfg)
 		if err != nil {
 			return nil, nil, "", err
