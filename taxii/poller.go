@@ -24,6 +24,13 @@ type PollerConfig struct {
 	// it, so a failure or a restart hands the page over again: Handle
 	// should be idempotent (it is when it stores by id and version).
 	Handle func(ctx context.Context, objs []Object) error
+	// Flush, if set, ends each page: complete when Handle took every
+	// chunk of it and the answer ended well, so that a handler may
+	// gather a page's chunks (checking each as it arrives) and act on
+	// the page at once; not complete when the page failed, to discard
+	// what was gathered. The cursor moves past a page only once
+	// Flush(ctx, true) returned nil.
+	Flush func(ctx context.Context, complete bool) error
 	// Interval is the wait between passes (default 5 minutes).
 	Interval time.Duration
 	// PageSize is the limit asked for (default DefaultMaxPageSize; the
@@ -200,7 +207,14 @@ func (p *Poller) page(ctx context.Context, q Query) (Result, int, error) {
 	close(chunks)
 	if herr := <-done; herr != nil {
 		// The stream stopped because Handle failed: that is the cause.
-		return res, handled, herr
+		err = herr
+	}
+	if p.cfg.Flush != nil {
+		if err != nil {
+			_ = p.cfg.Flush(ctx, false)
+		} else if err = p.cfg.Flush(ctx, true); err != nil {
+			err = fmt.Errorf("flush %d objects: %w", handled, err)
+		}
 	}
 	return res, handled, err
 }

@@ -289,6 +289,63 @@ func TestPollerChunks(t *testing.T) {
 	}
 }
 
+// TestPollerFlush: Flush ends each page, told whether every chunk of it
+// was handled; the cursor moves past a page only once Flush(true)
+// returned nil, so that a handler acting on a whole page at its end
+// loses nothing when it fails.
+func TestPollerFlush(t *testing.T) {
+	ctx := context.Background()
+	a := newNode(t, nil)
+	a.post("shared", greens(0, 12)...)
+	cl := taxii.NewClient(a.srv.URL, "tracehound", a.keys["carol"], a.srv.Client())
+	cursors := taxii.NewMemStore()
+	var gathered []taxii.Object
+	var flushes []bool
+	handleFails, flushFails := true, true
+	p, err := taxii.NewPoller(taxii.PollerConfig{Client: cl, Peer: "a", Collection: "shared", Cursors: cursors, Chunk: 5,
+		Handle: func(_ context.Context, objs []taxii.Object) error {
+			if handleFails && len(gathered) > 0 {
+				handleFails = false
+				return errors.New("disk full")
+			}
+			gathered = append(gathered, objs...)
+			return nil
+		},
+		Flush: func(_ context.Context, complete bool) error {
+			flushes = append(flushes, complete)
+			n := len(gathered)
+			gathered = nil
+			if complete && n != 12 {
+				t.Errorf("flushed a page of %d objects, want 12", n)
+			}
+			if complete && flushFails {
+				flushFails = false
+				return errors.New("store failed")
+			}
+			return nil
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []string{"disk full", "store failed"} {
+		if _, err := p.Poll(ctx); err == nil || !strings.Contains(err.Error(), want) {
+			t.Fatalf("pass %d: %v, want %q", i, err, want)
+		}
+		if cur, _ := cursors.TAXIICursor(ctx, "a", "shared"); !cur.AddedAfter.IsZero() || cur.Next != "" {
+			t.Fatalf("pass %d: the cursor moved past a page not flushed: %+v", i, cur)
+		}
+	}
+	if n, err := p.Poll(ctx); err != nil || n != 12 {
+		t.Fatalf("third pass: %d %v", n, err)
+	}
+	if cur, _ := cursors.TAXIICursor(ctx, "a", "shared"); cur.AddedAfter.IsZero() {
+		t.Error("the cursor did not move past the flushed page")
+	}
+	if !slices.Equal(flushes, []bool{false, true, true}) {
+		t.Errorf("flushes %v, want [false true true]", flushes)
+	}
+}
+
 // TestClientStream: the envelope's members may come in any order, and
 // unknown ones are skipped; a broken object fails the request.
 func TestClientStream(t *testing.T) {
