@@ -680,17 +680,47 @@ func peerHTTPClient(p pebble.Peer) (*http.Client, error) {
 }
 
 // pulledPage gathers a page of a peer's objects as the poller hands
-// its chunks over, each validated against STIX 2.1 as it arrives, and
-// at the end of the page flags and stores the valid ones at once.
+// its chunks over and, at the end of the page, flags and stores them.
+// Only indicators, reports and marking definitions make flags: they are
+// validated against STIX 2.1 as they arrive, flagged and stored first;
+// the rest of the page (wallets, relationships, the identities and sets
+// around them) is validated and stored after, off the path to the flag.
 type pulledPage struct {
 	n           *Node
 	peer, inbox string
-	objs        []taxii.Object
-	decoded     []intel.Object
+	// flags are the valid objects that make flags, decoded beside them.
+	flags   []taxii.Object
+	decoded []intel.Object
+	// rest are the page's other objects, not yet validated.
+	rest []taxii.Object
 }
 
-// handle validates a chunk and keeps its valid objects, decoded.
+// makesFlags says whether objects of a type are read for flags
+// (intelTypes).
+func makesFlags(typ string) bool {
+	return typ == intel.TypeIndicator || typ == intel.TypeReport || typ == intel.TypeMarkingDefinition
+}
+
+// handle validates a chunk's objects that make flags, keeping the valid
+// ones decoded, and keeps the others for later.
 func (p *pulledPage) handle(_ context.Context, objs []taxii.Object) error {
+	var now []taxii.Object
+	for _, o := range objs {
+		if makesFlags(o.Type) {
+			now = append(now, o)
+		} else {
+			p.rest = append(p.rest, o)
+		}
+	}
+	valid, decoded := p.validate(now)
+	p.flags = append(p.flags, valid...)
+	p.decoded = append(p.decoded, decoded...)
+	return nil
+}
+
+// validate decodes and validates objects on every core, returning the
+// valid ones and their decoding; the others are logged.
+func (p *pulledPage) validate(objs []taxii.Object) ([]taxii.Object, []intel.Object) {
 	decoded := make([]intel.Object, len(objs))
 	errs := make([]error, len(objs))
 	parallel(len(objs), func(i int) {
@@ -700,29 +730,41 @@ func (p *pulledPage) handle(_ context.Context, objs []taxii.Object) error {
 		}
 		decoded[i], errs[i] = obj, err
 	})
+	valid := objs[:0:0]
+	out := decoded[:0]
 	for i, o := range objs {
 		if errs[i] != nil {
 			p.n.log.Warn("intel: rejected object from peer", "peer", p.peer, "id", o.ID, "err", errs[i])
 			continue
 		}
-		p.objs = append(p.objs, o)
-		p.decoded = append(p.decoded, decoded[i])
+		valid = append(valid, o)
+		out = append(out, decoded[i])
 	}
-	return nil
+	return valid, out
 }
 
-// flush stores the page's valid objects, flagging them first; a page
-// that failed is dropped (the poller asks for it again).
+// flush flags and stores the page's objects that make flags, then
+// validates and stores the rest; a page that failed is dropped (the
+// poller asks for it again, as it does when flush fails).
 func (p *pulledPage) flush(ctx context.Context, complete bool) error {
-	objs, decoded := p.objs, p.decoded
-	p.objs, p.decoded = nil, nil
-	if !complete || len(objs) == 0 {
+	flags, decoded, rest := p.flags, p.decoded, p.rest
+	p.flags, p.decoded, p.rest = nil, nil, nil
+	if !complete {
 		return nil
 	}
-	return p.n.receive(ctx, p.peer, p.inbox, objs, decoded)
+	if len(flags) > 0 {
+		if err := p.n.receive(ctx, p.peer, p.inbox, flags, decoded); err != nil {
+			return err
+		}
+	}
+	if rest, _ = p.validate(rest); len(rest) == 0 {
+		return nil
+	}
+	return p.n.receive(ctx, p.peer, p.inbox, rest, nil)
 }
 
-// receive keeps a peer's valid objects (decoded beside them) in its
+// receive keeps a peer's valid objects (those making flags decoded
+// beside them) in its
 // inbox, owned by the peer (idempotently: by id and version); the
 // server's ownership rules refuse what claims to be this node's or
 // another's. What the server keeps is flagged in screening before it is
@@ -733,8 +775,9 @@ func (p *pulledPage) flush(ctx context.Context, complete bool) error {
 // store, dropping the flags of what was not stored.
 func (n *Node) receive(ctx context.Context, peer, inbox string, objs []taxii.Object, decoded []intel.Object) error {
 	var flagged *intelView
-	st, err := n.tx.AddPulledFromHooks(ctx, inbox, peer, objs, taxii.PulledHooks{
-		Vetted: func(kept []int) error {
+	var hooks taxii.PulledHooks
+	if decoded != nil {
+		hooks = taxii.PulledHooks{Vetted: func(kept []int) error {
 			// Flags come from indicators and reports only; marking
 			// definitions stop the flag-first path (flagPulled).
 			in := make([]intel.Object, 0, len(kept))
@@ -749,13 +792,25 @@ func (n *Node) receive(ctx context.Context, peer, inbox string, objs []taxii.Obj
 				return f()
 			}
 			return nil
-		},
-		Stored: func(prev time.Time, stored []taxii.Object) {
+		}, Stored: func(prev time.Time, stored []taxii.Object) {
 			if flagged != nil {
 				n.pulledStored(flagged, inbox, prev, stored)
 			}
-		},
-	})
+		}}
+	}
+	if decoded == nil {
+		// Nothing of the batch makes flags: a view current up to it is
+		// current past it.
+		hooks.Stored = func(prev time.Time, stored []taxii.Object) {
+			n.intel.mu.Lock()
+			v := n.intel.v
+			n.intel.mu.Unlock()
+			if v != nil {
+				n.pulledStored(v, inbox, prev, stored)
+			}
+		}
+	}
+	st, err := n.tx.AddPulledFromHooks(ctx, inbox, peer, objs, hooks)
 	if err != nil {
 		if flagged != nil {
 			n.dropIntelView(flagged)
