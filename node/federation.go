@@ -255,23 +255,35 @@ func (n *Node) loadIntelView(ctx context.Context) *intelView {
 // update after the store takes them then). The objects passed STIX
 // validation and the server's checks (AddPulledFromHooks' Vetted).
 func (n *Node) flagPulled(ctx context.Context, inbox string, objs []intel.Object) *intelView {
+	return n.flagFirst(ctx, inbox, objs, "")
+}
+
+// flagFirst puts the flags of objects about to be stored in a collection
+// in the intelligence layer, as flagPulled does; owner, if set, is who
+// flags them (the server's checks made it theirs), else the view reads
+// it as it does for stored objects.
+func (n *Node) flagFirst(ctx context.Context, collection string, objs []intel.Object, owner string) *intelView {
 	n.intel.mu.Lock()
 	defer n.intel.mu.Unlock()
 	v := n.intel.v
 	if v == nil || !v.loaded || v.deletions != n.tx.Deletions() {
 		return nil
 	}
-	cv := v.cols[inbox]
+	cv := v.cols[collection]
 	if cv == nil {
 		return nil
 	}
 	for _, o := range objs {
-		if _, ok := o.(*intel.MarkingDefinition); ok {
-			return nil
+		// A marking the view holds already, saying the same, changes no
+		// flag; another may change any.
+		if m, ok := o.(*intel.MarkingDefinition); ok {
+			if old := v.markings[m.ID]; old == nil || !slices.Equal(markingLevel(old), markingLevel(m)) {
+				return nil
+			}
 		}
 	}
 	touched := map[chain.Key]bool{}
-	if err := v.reflag(ctx, cv, cv.flags.Add(objs), n.now(), touched); err != nil {
+	if err := v.reflag(ctx, cv, cv.flags.Add(objs), n.now(), owner, touched); err != nil {
 		// The view took the objects but not their flags: read it again.
 		n.log.Error("flag a peer's objects; reading intel again", "err", err)
 		n.intel.v = nil
@@ -421,7 +433,7 @@ func (v *intelView) update(ctx context.Context) (changes []screen.IntelChange, s
 	}
 	touched := map[chain.Key]bool{}
 	for cv, ids := range changed {
-		if err := v.reflag(ctx, cv, ids, now, touched); err != nil {
+		if err := v.reflag(ctx, cv, ids, now, "", touched); err != nil {
 			return nil, false, err
 		}
 	}
@@ -488,7 +500,8 @@ func (v *intelView) read(ctx context.Context, cv *colView) ([]intel.Object, erro
 
 // reflag recomputes the flags of a collection's indicators ids and puts
 // them on their addresses, noting every address whose flags changed.
-func (v *intelView) reflag(ctx context.Context, cv *colView, ids []string, now time.Time, touched map[chain.Key]bool) error {
+// owner, if set, is who flagged them all; else flagOwners says.
+func (v *intelView) reflag(ctx context.Context, cv *colView, ids []string, now time.Time, owner string, touched map[chain.Key]bool) error {
 	ids = uniqueStrings(ids)
 	flags := make([][]intel.Flag, len(ids))
 	var all []intel.Flag
@@ -496,9 +509,17 @@ func (v *intelView) reflag(ctx context.Context, cv *colView, ids []string, now t
 		flags[i] = cv.flags.Flags(id, now, v.markings)
 		all = append(all, flags[i]...)
 	}
-	owners, err := v.n.flagOwners(ctx, cv, all)
-	if err != nil {
-		return err
+	var owners map[string]string
+	if owner != "" {
+		owners = make(map[string]string, len(all))
+		for _, f := range all {
+			owners[f.Indicator] = owner
+		}
+	} else {
+		var err error
+		if owners, err = v.n.flagOwners(ctx, cv, all); err != nil {
+			return err
+		}
 	}
 	for i, id := range ids {
 		for _, e := range cv.entries[id] {
@@ -775,9 +796,9 @@ func (p *pulledPage) flush(ctx context.Context, complete bool) error {
 // store, dropping the flags of what was not stored.
 func (n *Node) receive(ctx context.Context, peer, inbox string, objs []taxii.Object, decoded []intel.Object) error {
 	var flagged *intelView
-	var hooks taxii.PulledHooks
+	var hooks taxii.AddHooks
 	if decoded != nil {
-		hooks = taxii.PulledHooks{Vetted: func(kept []int) error {
+		hooks = taxii.AddHooks{Vetted: func(kept []int) error {
 			// Flags come from indicators and reports only; marking
 			// definitions stop the flag-first path (flagPulled).
 			in := make([]intel.Object, 0, len(kept))

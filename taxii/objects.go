@@ -568,7 +568,7 @@ func (s *Server) addObjects(w http.ResponseWriter, r *http.Request) {
 // ingest validates, vets, stores and audits the objects of one add
 // request by partner, written as principal, and returns its status.
 // Invalid and refused objects are failures; the others are kept.
-func (s *Server) ingest(ctx context.Context, collection, partner, principal string, p parsed, h *PulledHooks) (Status, error) {
+func (s *Server) ingest(ctx context.Context, collection, partner, principal string, p parsed, h *AddHooks) (Status, error) {
 	now := s.cfg.Now()
 	st := Status{ID: newStatusID(), Status: "complete", RequestTimestamp: formatDateAdded(now), TotalCount: len(p.objs), Partner: partner, Created: now.UTC()}
 	fail := func(i int, o Object, err error) {
@@ -678,7 +678,7 @@ func parseRaws(raws []json.RawMessage, valid bool) parsed {
 // reader paging by date_added can pass an object before it is committed,
 // and each request's ownership checks see every write before it. It
 // returns the objects kept and how many were new.
-func (s *Server) add(ctx context.Context, collection, principal string, cands []candidate, fail func(int, Object, error), h *PulledHooks) ([]Object, int, error) {
+func (s *Server) add(ctx context.Context, collection, principal string, cands []candidate, fail func(int, Object, error), h *AddHooks) ([]Object, int, error) {
 	if len(cands) == 0 {
 		return nil, 0, nil
 	}
@@ -733,7 +733,14 @@ const LocalPartner = "(local)"
 // rules, date_added and audit, the node owning what it writes. The status
 // is returned, not stored.
 func (s *Server) AddObjects(ctx context.Context, collection string, raws []json.RawMessage) (Status, error) {
-	return s.addLocal(ctx, collection, LocalPartner, func() parsed { return parseRaws(raws, false) }, nil)
+	return s.AddObjectsHooks(ctx, collection, raws, AddHooks{})
+}
+
+// AddObjectsHooks is AddObjects, calling h's hooks, if set, on the
+// objects kept: a node flags what it publishes in its own screening as
+// it stores it, rather than reading it back.
+func (s *Server) AddObjectsHooks(ctx context.Context, collection string, raws []json.RawMessage, h AddHooks) (Status, error) {
+	return s.addLocal(ctx, collection, LocalPartner, func() parsed { return parseRaws(raws, false) }, &h)
 }
 
 // AddObjectsFrom adds objects the node pulled from a peer node (its
@@ -752,15 +759,16 @@ func (s *Server) AddObjectsFrom(ctx context.Context, collection, peer string, ra
 // returned them: each is held to the same checks, from what the client
 // decoded, without decoding its JSON again.
 func (s *Server) AddPulledFrom(ctx context.Context, collection, peer string, objs []Object) (Status, error) {
-	return s.AddPulledFromHooks(ctx, collection, peer, objs, PulledHooks{})
+	return s.AddPulledFromHooks(ctx, collection, peer, objs, AddHooks{})
 }
 
-// PulledHooks let the caller of AddPulledFromHooks act on a batch between
+// AddHooks let the caller of AddPulledFromHooks or AddObjectsHooks act
+// on a batch between
 // the checks and the store, under the server's write lock: no other
 // write to any collection comes between the checks, the hooks and the
 // commit, so what Vetted is handed is exactly what is then stored, held
 // to every rule a stored object is.
-type PulledHooks struct {
+type AddHooks struct {
 	// Vetted receives the indexes, into the objects given, of those that
 	// passed every check (validity, clock, ownership, identity claims)
 	// and are about to be stored, in order; nothing is stored and its
@@ -777,7 +785,7 @@ type PulledHooks struct {
 // objects kept: a node flags a peer's intelligence in screening in
 // Vetted, before the store, so that a large report is flagged without
 // waiting for its write.
-func (s *Server) AddPulledFromHooks(ctx context.Context, collection, peer string, objs []Object, h PulledHooks) (Status, error) {
+func (s *Server) AddPulledFromHooks(ctx context.Context, collection, peer string, objs []Object, h AddHooks) (Status, error) {
 	if peer == "" || peer == LocalPartner {
 		return Status{}, fmt.Errorf("add to %s: %q cannot name a peer", collection, peer)
 	}
@@ -786,7 +794,7 @@ func (s *Server) AddPulledFromHooks(ctx context.Context, collection, peer string
 	}, &h)
 }
 
-func (s *Server) addLocal(ctx context.Context, collection, principal string, parse func() parsed, h *PulledHooks) (Status, error) {
+func (s *Server) addLocal(ctx context.Context, collection, principal string, parse func() parsed, h *AddHooks) (Status, error) {
 	if _, ok, err := s.cfg.Store.TAXIICollection(ctx, collection); err != nil {
 		return Status{}, fmt.Errorf("add to %s: %w", collection, err)
 	} else if !ok {

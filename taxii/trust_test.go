@@ -685,7 +685,7 @@ func TestAddPulledFrom(t *testing.T) {
 	// once committed.
 	hooked := newTrustNode(t, nil)
 	refuse := errors.New("crashed")
-	if _, err := hooked.taxii.AddPulledFromHooks(ctx, "open", "bob", pulled, taxii.PulledHooks{Vetted: func([]int) error { return refuse }}); !errors.Is(err, refuse) {
+	if _, err := hooked.taxii.AddPulledFromHooks(ctx, "open", "bob", pulled, taxii.AddHooks{Vetted: func([]int) error { return refuse }}); !errors.Is(err, refuse) {
 		t.Fatalf("a failing Vetted: %v", err)
 	}
 	if p, err := hooked.store.TAXIIObjects(ctx, "open", taxii.Filter{}, 100); err != nil || len(p.Objects) != 0 {
@@ -693,7 +693,7 @@ func TestAddPulledFrom(t *testing.T) {
 	}
 	var vetted, committed []string
 	var prev time.Time
-	got, err = hooked.taxii.AddPulledFromHooks(ctx, "open", "bob", pulled, taxii.PulledHooks{
+	got, err = hooked.taxii.AddPulledFromHooks(ctx, "open", "bob", pulled, taxii.AddHooks{
 		Vetted: func(kept []int) error {
 			for _, i := range kept {
 				vetted = append(vetted, pulled[i].ID+" "+versionOf(pulled[i]))
