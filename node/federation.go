@@ -764,15 +764,23 @@ func (p *pulledPage) validate(objs []taxii.Object) ([]taxii.Object, []intel.Obje
 	return valid, out
 }
 
-// flush flags and stores the page's objects that make flags, then
-// validates and stores the rest; a page that failed is dropped (the
-// poller asks for it again, as it does when flush fails).
-func (p *pulledPage) flush(ctx context.Context, complete bool) error {
+// flush takes the page gathered and, in the background, flags and
+// stores its objects that make flags, then validates and stores the
+// rest, while the poller fetches the next page; a page that failed is
+// dropped (the poller asks for it again, as it does when the work
+// fails).
+func (p *pulledPage) flush(ctx context.Context, complete bool) (func() error, error) {
 	flags, decoded, rest := p.flags, p.decoded, p.rest
 	p.flags, p.decoded, p.rest = nil, nil, nil
 	if !complete {
-		return nil
+		return nil, nil
 	}
+	done := make(chan error, 1)
+	go func() { done <- p.store(ctx, flags, decoded, rest) }()
+	return func() error { return <-done }, nil
+}
+
+func (p *pulledPage) store(ctx context.Context, flags []taxii.Object, decoded []intel.Object, rest []taxii.Object) error {
 	if len(flags) > 0 {
 		if err := p.n.receive(ctx, p.peer, p.inbox, flags, decoded); err != nil {
 			return err

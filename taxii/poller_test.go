@@ -311,7 +311,7 @@ func TestPollerFlush(t *testing.T) {
 			gathered = append(gathered, objs...)
 			return nil
 		},
-		Flush: func(_ context.Context, complete bool) error {
+		Flush: func(_ context.Context, complete bool) (func() error, error) {
 			flushes = append(flushes, complete)
 			n := len(gathered)
 			gathered = nil
@@ -320,9 +320,9 @@ func TestPollerFlush(t *testing.T) {
 			}
 			if complete && flushFails {
 				flushFails = false
-				return errors.New("store failed")
+				return func() error { return errors.New("store failed") }, nil
 			}
-			return nil
+			return nil, nil
 		}})
 	if err != nil {
 		t.Fatal(err)
@@ -343,6 +343,50 @@ func TestPollerFlush(t *testing.T) {
 	}
 	if !slices.Equal(flushes, []bool{false, true, true}) {
 		t.Errorf("flushes %v, want [false true true]", flushes)
+	}
+}
+
+// TestPollerFlushOverlaps: a page's flush may go on while the next page
+// is fetched and handled; its wait comes before the next flush, and the
+// cursor moves past a page only after its wait.
+func TestPollerFlushOverlaps(t *testing.T) {
+	ctx := context.Background()
+	a := newNode(t, nil)
+	a.post("shared", greens(0, 12)...)
+	cl := taxii.NewClient(a.srv.URL, "tracehound", a.keys["carol"], a.srv.Client())
+	cursors := taxii.NewMemStore()
+	var events []string
+	pages := 0
+	p, err := taxii.NewPoller(taxii.PollerConfig{Client: cl, Peer: "a", Collection: "shared", Cursors: cursors, PageSize: 5,
+		Handle: func(context.Context, []taxii.Object) error {
+			events = append(events, "h")
+			return nil
+		},
+		Flush: func(_ context.Context, complete bool) (func() error, error) {
+			pages++
+			page := pages
+			events = append(events, "f")
+			before, _ := cursors.TAXIICursor(ctx, "a", "shared")
+			return func() error {
+				events = append(events, "w")
+				// The cursor has not moved past this page before its wait.
+				if now, _ := cursors.TAXIICursor(ctx, "a", "shared"); now != before {
+					t.Errorf("page %d: the cursor moved before its wait: %+v, was %+v", page, now, before)
+				}
+				return nil
+			}, nil
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := p.Poll(ctx); err != nil || n != 12 {
+		t.Fatalf("poll: %d %v", n, err)
+	}
+	if got := strings.Join(events, ""); got != "hfhwfhwfw" {
+		t.Errorf("events %s, want hfhwfhwfw (each page handled while the last one's flush is at work)", got)
+	}
+	if cur, _ := cursors.TAXIICursor(ctx, "a", "shared"); cur.AddedAfter.IsZero() || cur.Next != "" {
+		t.Errorf("the cursor after the pass: %+v", cur)
 	}
 }
 
