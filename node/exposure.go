@@ -31,9 +31,12 @@ type exposures struct {
 	err  error
 	// dirty asks the rebuilder for a new set.
 	dirty chan struct{}
-	// spacing is how many times its own duration a rebuild waits before
-	// the next (rebuildSpacing).
+	// spacing is how many times its own duration (with the snapshot
+	// written after it) a rebuild waits before the next (rebuildSpacing).
 	spacing int
+	// settle is how long the sources must stay unchanged before a
+	// rebuild starts (rebuildSettle).
+	settle time.Duration
 }
 
 // rebuildSpacing spaces the rebuilds: a rebuild replays the whole graph,
@@ -44,6 +47,14 @@ type exposures struct {
 // its watches first. Added sources show at once through the quick pass;
 // the rebuild that reconciles them then takes at most a fifth of the time.
 const rebuildSpacing = 4
+
+// rebuildSettle is the quiet a rebuild waits for after a change, and
+// rebuildMaxDefer the longest it waits for it: changes that keep coming
+// still get a rebuild now and then.
+const (
+	rebuildSettle   = time.Second
+	rebuildMaxDefer = 30 * time.Second
+)
 
 // engineSet is the engines of one build.
 type engineSet struct {
@@ -66,7 +77,7 @@ type engineSet struct {
 }
 
 func newExposures(n *Node) *exposures {
-	return &exposures{n: n, dirty: make(chan struct{}, 1), spacing: rebuildSpacing}
+	return &exposures{n: n, dirty: make(chan struct{}, 1), spacing: rebuildSpacing, settle: rebuildSettle}
 }
 
 // Exposure answers screening: the address's exposure on its chain, nil
@@ -424,23 +435,42 @@ func (x *exposures) rebuildOnChange(ctx context.Context) {
 		default:
 		}
 		x.quickPass(ctx)
-		for wait := time.Until(next); wait > 0; wait = time.Until(next) {
+		// The rebuild and the snapshot after it wait for the changes to
+		// settle (a partner's report lands page after page, each page a
+		// change), at most rebuildMaxDefer after the first, and for the
+		// spacing after the last rebuild: they read every source held,
+		// and must not take the cores the changes themselves need.
+		first, last := time.Now(), time.Now()
+		for {
+			at := last.Add(x.settle)
+			if limit := first.Add(rebuildMaxDefer); at.After(limit) {
+				at = limit
+			}
+			if next.After(at) {
+				at = next
+			}
+			wait := time.Until(at)
+			if wait <= 0 {
+				break
+			}
 			select {
 			case <-ctx.Done():
 				return
 			case <-time.After(wait):
 			case <-x.dirty:
+				last = time.Now()
 				x.quickPass(ctx)
 			}
 		}
 		start := time.Now()
 		err := x.rebuild(ctx)
-		next = time.Now().Add(time.Duration(x.spacing) * time.Since(start))
 		if err != nil && !errors.Is(err, context.Canceled) {
+			next = time.Now().Add(time.Duration(x.spacing) * time.Since(start))
 			x.n.log.Error("exposure rebuild failed; screening keeps the previous exposure", "err", err)
 			continue
 		}
 		x.save(ctx)
+		next = time.Now().Add(time.Duration(x.spacing) * time.Since(start))
 	}
 }
 

@@ -132,19 +132,33 @@ const swapSpacing = 4
 // valid_until when nothing else changes.
 const intelExpiryCheck = time.Minute
 
+// liveIntel is the view the intelligence layer was last set from, nil
+// while none is current (not yet read, or to be read again).
+type liveIntel struct {
+	mu sync.Mutex
+	v  *intelView
+	// afterFlag, if set, runs between flagging a peer's objects and
+	// storing them; an error stores nothing, as a crash there would.
+	afterFlag func() error
+}
+
 // reloadOnChange keeps the intelligence layer current until ctx ends. It
 // holds a view of every collection's flags and, on each change, reads
 // only what was added since (by date_added) and swaps the flags of the
 // addresses that changed in one go, so that a large report is indexed at
 // the pace it is stored rather than re-read whole for each page of it. A
-// deletion rebuilds the view from the store.
+// deletion rebuilds the view from the store. A peer's objects are
+// flagged through the same view before they are stored (flagPulled),
+// which moves its cursor past them once they are.
 func (n *Node) reloadOnChange(ctx context.Context) {
 	tick := time.NewTicker(intelExpiryCheck)
 	defer tick.Stop()
-	var v *intelView
 	var nextSwap time.Time
 	reread := false // the first read is what Index loaded: no change
 	for {
+		n.intel.mu.Lock()
+		v := n.intel.v
+		n.intel.mu.Unlock()
 		if v == nil {
 			if v = n.loadIntelView(ctx); v != nil && reread {
 				n.screeningChanged(ctx)
@@ -177,6 +191,13 @@ func (n *Node) reloadOnChange(ctx context.Context) {
 		// layer is swapped under it too, so that the first load
 		// (Index) and an update never cross.
 		n.mu.Lock()
+		n.intel.mu.Lock()
+		if n.intel.v != v {
+			// Dropped by a failed store of flagged objects: read again.
+			n.intel.mu.Unlock()
+			n.mu.Unlock()
+			continue
+		}
 		changes, stale, err := v.update(ctx)
 		touched := len(changes)
 		if err == nil && !stale && touched > 0 {
@@ -189,15 +210,16 @@ func (n *Node) reloadOnChange(ctx context.Context) {
 			}
 			nextSwap = time.Now().Add(swapSpacing * time.Since(t))
 		}
+		if err != nil || stale {
+			n.intel.v = nil
+		}
+		n.intel.mu.Unlock()
 		n.mu.Unlock()
 		switch {
 		case err != nil:
 			if ctx.Err() == nil {
 				n.log.Error("update intel; reading it again", "err", err)
 			}
-			v = nil
-		case stale:
-			v = nil
 		case touched > 0:
 			n.log.Debug("intel updated", "addresses", touched, "elapsed", time.Since(start).String())
 			n.screeningChanged(ctx)
@@ -211,6 +233,8 @@ func (n *Node) loadIntelView(ctx context.Context) *intelView {
 	start := time.Now()
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	n.intel.mu.Lock()
+	defer n.intel.mu.Unlock()
 	v := newIntelView(n)
 	if _, _, err := v.update(ctx); err != nil {
 		if ctx.Err() == nil {
@@ -219,8 +243,82 @@ func (n *Node) loadIntelView(ctx context.Context) *intelView {
 		return nil
 	}
 	n.index.SetIntel(v.entries())
+	n.intel.v = v
 	n.log.Debug("intel loaded", "addresses", len(v.byAddr), "elapsed", time.Since(start).String())
 	return v
+}
+
+// flagPulled puts the flags of a peer's objects, about to be stored in
+// its inbox, in the intelligence layer at once, in one swap, and returns
+// the view that took them, nil if none did (no view is current, or the
+// objects bring a marking definition, which may change any flag: the
+// update after the store takes them then). The objects passed STIX
+// validation and the server's checks (AddPulledFromHooks' Vetted).
+func (n *Node) flagPulled(ctx context.Context, inbox string, objs []intel.Object) *intelView {
+	return n.flagFirst(ctx, inbox, objs, "")
+}
+
+// flagFirst puts the flags of objects about to be stored in a collection
+// in the intelligence layer, as flagPulled does; owner, if set, is who
+// flags them (the server's checks made it theirs), else the view reads
+// it as it does for stored objects.
+func (n *Node) flagFirst(ctx context.Context, collection string, objs []intel.Object, owner string) *intelView {
+	n.intel.mu.Lock()
+	defer n.intel.mu.Unlock()
+	v := n.intel.v
+	if v == nil || !v.loaded || v.deletions != n.tx.Deletions() {
+		return nil
+	}
+	cv := v.cols[collection]
+	if cv == nil {
+		return nil
+	}
+	for _, o := range objs {
+		// A marking the view holds already, saying the same, changes no
+		// flag; another may change any.
+		if m, ok := o.(*intel.MarkingDefinition); ok {
+			if old := v.markings[m.ID]; old == nil || !slices.Equal(markingLevel(old), markingLevel(m)) {
+				return nil
+			}
+		}
+	}
+	touched := map[chain.Key]bool{}
+	if err := v.reflag(ctx, cv, cv.flags.Add(objs), n.now(), owner, touched); err != nil {
+		// The view took the objects but not their flags: read it again.
+		n.log.Error("flag a peer's objects; reading intel again", "err", err)
+		n.intel.v = nil
+		n.intelChanged()
+		return nil
+	}
+	if changes := v.changes(touched); len(changes) > 0 && !n.index.ChangeIntel(changes) {
+		n.index.SetIntel(v.entries())
+	}
+	return v
+}
+
+// pulledStored moves the cursor of the view that flagged a peer's
+// objects past them once they are stored, if it had read the inbox up to
+// them: the update that follows the store then has nothing to read again.
+func (n *Node) pulledStored(v *intelView, inbox string, prev time.Time, stored []taxii.Object) {
+	n.intel.mu.Lock()
+	defer n.intel.mu.Unlock()
+	if n.intel.v != v || len(stored) == 0 {
+		return
+	}
+	if cv := v.cols[inbox]; cv != nil && cv.after.Equal(prev) {
+		cv.after = stored[len(stored)-1].DateAdded
+	}
+}
+
+// dropIntelView has the intelligence layer read again from the store:
+// the view flagged objects that were then not stored.
+func (n *Node) dropIntelView(v *intelView) {
+	n.intel.mu.Lock()
+	if n.intel.v == v {
+		n.intel.v = nil
+	}
+	n.intel.mu.Unlock()
+	n.intelChanged()
 }
 
 // intelView is what the intelligence layer holds, kept by the node so
@@ -335,13 +433,17 @@ func (v *intelView) update(ctx context.Context) (changes []screen.IntelChange, s
 	}
 	touched := map[chain.Key]bool{}
 	for cv, ids := range changed {
-		if err := v.reflag(ctx, cv, ids, now, touched); err != nil {
+		if err := v.reflag(ctx, cv, ids, now, "", touched); err != nil {
 			return nil, false, err
 		}
 	}
-	// Every flag of each address touched, as entries lists them: what
-	// ChangeIntel puts in place of the address's flags.
-	changes = make([]screen.IntelChange, 0, len(touched))
+	return v.changes(touched), false, nil
+}
+
+// changes lists every flag of each address touched, as entries lists
+// them: what ChangeIntel puts in place of the address's flags.
+func (v *intelView) changes(touched map[chain.Key]bool) []screen.IntelChange {
+	changes := make([]screen.IntelChange, 0, len(touched))
 	for k := range touched {
 		fs := v.byAddr[k]
 		c := screen.IntelChange{Address: v.addrs[k], Flags: make([]screen.IntelFlag, len(fs))}
@@ -353,7 +455,7 @@ func (v *intelView) update(ctx context.Context) (changes []screen.IntelChange, s
 			delete(v.addrs, k)
 		}
 	}
-	return changes, false, nil
+	return changes
 }
 
 // markingLevel is what a marking definition says, for noticing a change.
@@ -368,6 +470,18 @@ func markingLevel(m *intel.MarkingDefinition) []intel.TLP {
 // read returns the objects flags are read from that were added to a
 // collection since the view last read it, decoded, and moves its cursor.
 func (v *intelView) read(ctx context.Context, cv *colView) ([]intel.Object, error) {
+	// Every object added up to the collection's last date_added now is
+	// committed (the server stamps and stores under one lock): the view
+	// is current through it once it has read them, whatever their type.
+	through, err := v.n.db.TAXIILastAdded(ctx, cv.id)
+	if err != nil {
+		return nil, fmt.Errorf("load intel of %s: %w", cv.id, err)
+	}
+	defer func() {
+		if through.After(cv.after) {
+			cv.after = through
+		}
+	}()
 	var raws []taxii.Object
 	for {
 		page, err := v.n.db.TAXIIObjects(ctx, cv.id, taxii.Filter{AddedAfter: cv.after, Versions: taxii.VersionFilter{Last: true}, Types: intelTypes}, 10_000)
@@ -386,7 +500,8 @@ func (v *intelView) read(ctx context.Context, cv *colView) ([]intel.Object, erro
 
 // reflag recomputes the flags of a collection's indicators ids and puts
 // them on their addresses, noting every address whose flags changed.
-func (v *intelView) reflag(ctx context.Context, cv *colView, ids []string, now time.Time, touched map[chain.Key]bool) error {
+// owner, if set, is who flagged them all; else flagOwners says.
+func (v *intelView) reflag(ctx context.Context, cv *colView, ids []string, now time.Time, owner string, touched map[chain.Key]bool) error {
 	ids = uniqueStrings(ids)
 	flags := make([][]intel.Flag, len(ids))
 	var all []intel.Flag
@@ -394,9 +509,17 @@ func (v *intelView) reflag(ctx context.Context, cv *colView, ids []string, now t
 		flags[i] = cv.flags.Flags(id, now, v.markings)
 		all = append(all, flags[i]...)
 	}
-	owners, err := v.n.flagOwners(ctx, cv, all)
-	if err != nil {
-		return err
+	var owners map[string]string
+	if owner != "" {
+		owners = make(map[string]string, len(all))
+		for _, f := range all {
+			owners[f.Indicator] = owner
+		}
+	} else {
+		var err error
+		if owners, err = v.n.flagOwners(ctx, cv, all); err != nil {
+			return err
+		}
 	}
 	for i, id := range ids {
 		for _, e := range cv.entries[id] {
@@ -519,6 +642,7 @@ func (n *Node) pollers(ctx context.Context, every time.Duration) ([]*taxii.Polle
 		if err != nil {
 			return nil, fmt.Errorf("peer %s: %w", p.Name, err)
 		}
+		pg := &pulledPage{n: n, peer: p.Name, inbox: inbox}
 		poller, err := taxii.NewPoller(taxii.PollerConfig{
 			Client:     peerClient(p, hc),
 			Peer:       p.Name,
@@ -527,9 +651,8 @@ func (n *Node) pollers(ctx context.Context, every time.Duration) ([]*taxii.Polle
 			Interval:   every,
 			MinBackoff: every,
 			Logger:     n.log,
-			Handle: func(ctx context.Context, objs []taxii.Object) error {
-				return n.receive(ctx, p.Name, inbox, objs)
-			},
+			Handle:     pg.handle,
+			Flush:      pg.flush,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("peer %s: %w", p.Name, err)
@@ -577,35 +700,154 @@ func peerHTTPClient(p pebble.Peer) (*http.Client, error) {
 	return &http.Client{Timeout: 30 * time.Second, Transport: tr}, nil
 }
 
-// receive validates a peer's objects against STIX 2.1 and keeps the
-// valid ones in the peer's inbox, owned by the peer (idempotently: by id
-// and version); the server's ownership rules refuse what claims to be
-// this node's. The intelligence layer is rebuilt through OnChange.
-func (n *Node) receive(ctx context.Context, peer, inbox string, objs []taxii.Object) error {
+// pulledPage gathers a page of a peer's objects as the poller hands
+// its chunks over and, at the end of the page, flags and stores them.
+// Only indicators, reports and marking definitions make flags: they are
+// validated against STIX 2.1 as they arrive, flagged and stored first;
+// the rest of the page (wallets, relationships, the identities and sets
+// around them) is validated and stored after, off the path to the flag.
+type pulledPage struct {
+	n           *Node
+	peer, inbox string
+	// flags are the valid objects that make flags, decoded beside them.
+	flags   []taxii.Object
+	decoded []intel.Object
+	// rest are the page's other objects, not yet validated.
+	rest []taxii.Object
+}
+
+// makesFlags says whether objects of a type are read for flags
+// (intelTypes).
+func makesFlags(typ string) bool {
+	return typ == intel.TypeIndicator || typ == intel.TypeReport || typ == intel.TypeMarkingDefinition
+}
+
+// handle validates a chunk's objects that make flags, keeping the valid
+// ones decoded, and keeps the others for later.
+func (p *pulledPage) handle(_ context.Context, objs []taxii.Object) error {
+	var now []taxii.Object
+	for _, o := range objs {
+		if makesFlags(o.Type) {
+			now = append(now, o)
+		} else {
+			p.rest = append(p.rest, o)
+		}
+	}
+	valid, decoded := p.validate(now)
+	p.flags = append(p.flags, valid...)
+	p.decoded = append(p.decoded, decoded...)
+	return nil
+}
+
+// validate decodes and validates objects on every core, returning the
+// valid ones and their decoding; the others are logged.
+func (p *pulledPage) validate(objs []taxii.Object) ([]taxii.Object, []intel.Object) {
+	decoded := make([]intel.Object, len(objs))
 	errs := make([]error, len(objs))
 	parallel(len(objs), func(i int) {
 		obj, err := intel.DecodeObject(objs[i].Raw)
 		if err == nil {
 			err = intel.Validate(obj)
 		}
-		errs[i] = err
+		decoded[i], errs[i] = obj, err
 	})
-	valid := make([]taxii.Object, 0, len(objs))
+	valid := objs[:0:0]
+	out := decoded[:0]
 	for i, o := range objs {
 		if errs[i] != nil {
-			n.log.Warn("intel: rejected object from peer", "peer", peer, "id", o.ID, "err", errs[i])
+			p.n.log.Warn("intel: rejected object from peer", "peer", p.peer, "id", o.ID, "err", errs[i])
 			continue
 		}
 		valid = append(valid, o)
+		out = append(out, decoded[i])
 	}
-	if len(valid) == 0 {
+	return valid, out
+}
+
+// flush takes the page gathered and, in the background, flags and
+// stores its objects that make flags, then validates and stores the
+// rest, while the poller fetches the next page; a page that failed is
+// dropped (the poller asks for it again, as it does when the work
+// fails).
+func (p *pulledPage) flush(ctx context.Context, complete bool) (func() error, error) {
+	flags, decoded, rest := p.flags, p.decoded, p.rest
+	p.flags, p.decoded, p.rest = nil, nil, nil
+	if !complete {
+		return nil, nil
+	}
+	done := make(chan error, 1)
+	go func() { done <- p.store(ctx, flags, decoded, rest) }()
+	return func() error { return <-done }, nil
+}
+
+func (p *pulledPage) store(ctx context.Context, flags []taxii.Object, decoded []intel.Object, rest []taxii.Object) error {
+	if len(flags) > 0 {
+		if err := p.n.receive(ctx, p.peer, p.inbox, flags, decoded); err != nil {
+			return err
+		}
+	}
+	if rest, _ = p.validate(rest); len(rest) == 0 {
 		return nil
 	}
-	// As the poller decoded them: the server checks what it needs
-	// without decoding them again.
-	st, err := n.tx.AddPulledFrom(ctx, inbox, peer, valid)
+	return p.n.receive(ctx, p.peer, p.inbox, rest, nil)
+}
+
+// receive keeps a peer's valid objects (those making flags decoded
+// beside them) in its
+// inbox, owned by the peer (idempotently: by id and version); the
+// server's ownership rules refuse what claims to be this node's or
+// another's. What the server keeps is flagged in screening before it is
+// stored: a large report shows in screening without waiting for its
+// write. The poller's cursor moves past the objects only once they are
+// stored, so that a crash in between loses nothing: they are pulled
+// again. A failed store has the intelligence layer read again from the
+// store, dropping the flags of what was not stored.
+func (n *Node) receive(ctx context.Context, peer, inbox string, objs []taxii.Object, decoded []intel.Object) error {
+	var flagged *intelView
+	var hooks taxii.AddHooks
+	if decoded != nil {
+		hooks = taxii.AddHooks{Vetted: func(kept []int) error {
+			// Flags come from indicators and reports only; marking
+			// definitions stop the flag-first path (flagPulled).
+			in := make([]intel.Object, 0, len(kept))
+			for _, i := range kept {
+				switch decoded[i].(type) {
+				case *intel.Indicator, *intel.Report, *intel.MarkingDefinition:
+					in = append(in, decoded[i])
+				}
+			}
+			flagged = n.flagPulled(ctx, inbox, in)
+			if f := n.intel.afterFlag; f != nil {
+				return f()
+			}
+			return nil
+		}, Stored: func(prev time.Time, stored []taxii.Object) {
+			if flagged != nil {
+				n.pulledStored(flagged, inbox, prev, stored)
+			}
+		}}
+	}
+	if decoded == nil {
+		// Nothing of the batch makes flags: a view current up to it is
+		// current past it.
+		hooks.Stored = func(prev time.Time, stored []taxii.Object) {
+			n.intel.mu.Lock()
+			v := n.intel.v
+			n.intel.mu.Unlock()
+			if v != nil {
+				n.pulledStored(v, inbox, prev, stored)
+			}
+		}
+	}
+	st, err := n.tx.AddPulledFromHooks(ctx, inbox, peer, objs, hooks)
 	if err != nil {
+		if flagged != nil {
+			n.dropIntelView(flagged)
+		}
 		return err
+	}
+	if flagged != nil {
+		n.screeningChanged(ctx)
 	}
 	if st.FailureCount > 0 {
 		n.log.Warn("intel: peer objects not stored", "peer", peer, "failures", st.FailureCount, "first", st.Failures[0].Message)

@@ -97,6 +97,10 @@ type Node struct {
 	tx *taxii.Server
 	// intelDirty signals that shared intelligence awaits indexing.
 	intelDirty chan struct{}
+	// intel is the intelligence layer's view, shared by the loop that
+	// keeps it current with the store and the pollers, which flag a
+	// peer's objects before they store them.
+	intel liveIntel
 	// mu serialises imports: each replaces a whole index layer.
 	mu sync.Mutex
 	// alerts fans watch alerts out to their reporters (webhook, SSE).

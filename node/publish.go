@@ -33,20 +33,28 @@ type Publication struct {
 // Objects makes the publication's STIX objects. The creator is the
 // node's identity unless p names another organisation.
 func (n *Node) Objects(ctx context.Context, p Publication) ([]json.RawMessage, error) {
-	var creator *intel.Identity
-	if p.Creator != "" {
-		creator = intel.IdentityFor(p.Creator)
-	} else {
-		me, ok, err := n.db.NodeIdentity(ctx)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			return nil, inputErr(errNoIdentity)
-		}
-		creator = me
+	creator, err := n.creator(ctx, p)
+	if err != nil {
+		return nil, err
 	}
-	return p.objects(creator, n.now())
+	raws, _, err := p.objects(creator, n.now())
+	return raws, err
+}
+
+// creator is the identity a publication is made by: the organisation
+// it names, else the node's.
+func (n *Node) creator(ctx context.Context, p Publication) (*intel.Identity, error) {
+	if p.Creator != "" {
+		return intel.IdentityFor(p.Creator), nil
+	}
+	me, ok, err := n.db.NodeIdentity(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, inputErr(errNoIdentity)
+	}
+	return me, nil
 }
 
 // RemoteObjects makes the publication's STIX objects for a node reached
@@ -56,35 +64,72 @@ func RemoteObjects(p Publication, now time.Time) ([]json.RawMessage, error) {
 	if p.Creator == "" {
 		return nil, inputErr(errors.New("name the creator: the publishing node's organisation"))
 	}
-	return p.objects(intel.IdentityFor(p.Creator), now)
+	raws, _, err := p.objects(intel.IdentityFor(p.Creator), now)
+	return raws, err
 }
 
-func (p Publication) objects(creator *intel.Identity, now time.Time) ([]json.RawMessage, error) {
+// objects makes the publication's STIX objects, as JSON and as made.
+func (p Publication) objects(creator *intel.Identity, now time.Time) ([]json.RawMessage, []intel.Object, error) {
 	if p.Collection == "" || p.Name == "" {
-		return nil, inputErr(errors.New("a publication needs a collection and a name"))
+		return nil, nil, inputErr(errors.New("a publication needs a collection and a name"))
 	}
 	objs, err := intel.Publish(intel.Publication{Creator: creator, Name: p.Name, Description: p.Description,
 		TLP: p.TLP, Actor: p.Actor, ActorAliases: p.Aliases, Incident: p.Incident, Victim: p.Victim, Addresses: p.Addresses, Now: now})
 	if err != nil {
-		return nil, inputErr(err)
+		return nil, nil, inputErr(err)
 	}
 	raws := make([]json.RawMessage, len(objs))
 	for i, o := range objs {
 		if raws[i], err = json.Marshal(o); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	return raws, nil
+	return raws, objs, nil
 }
 
 // Publish stores a publication's objects in one of the node's
 // collections, as the node: validated, held to the TLP policy, audited.
+//
+// The publication is flagged in the node's own screening as it is
+// stored, from the objects as made, rather than read back after.
 func (n *Node) Publish(ctx context.Context, p Publication) (taxii.Status, error) {
-	raws, err := n.Objects(ctx, p)
+	creator, err := n.creator(ctx, p)
 	if err != nil {
 		return taxii.Status{}, err
 	}
-	return n.AddObjects(ctx, p.Collection, raws)
+	raws, objs, err := p.objects(creator, n.now())
+	if err != nil {
+		return taxii.Status{}, err
+	}
+	if err := n.checkCollection(ctx, p.Collection); err != nil {
+		return taxii.Status{}, err
+	}
+	var flagged *intelView
+	st, err := n.tx.AddObjectsHooks(ctx, p.Collection, raws, taxii.AddHooks{
+		Vetted: func(kept []int) error {
+			in := make([]intel.Object, 0, len(kept))
+			for _, i := range kept {
+				if makesFlags(objs[i].ObjectType()) {
+					in = append(in, objs[i])
+				}
+			}
+			// The server's checks made what it keeps the node's.
+			flagged = n.flagFirst(ctx, p.Collection, in, "this node")
+			return nil
+		},
+		Stored: func(prev time.Time, stored []taxii.Object) {
+			if flagged != nil {
+				n.pulledStored(flagged, p.Collection, prev, stored)
+			}
+		},
+	})
+	if err != nil && flagged != nil {
+		n.dropIntelView(flagged)
+	}
+	if err == nil && flagged != nil {
+		n.screeningChanged(ctx)
+	}
+	return st, err
 }
 
 // AddObjects adds STIX objects to one of the node's collections as the

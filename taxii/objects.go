@@ -548,7 +548,7 @@ func (s *Server) addObjects(w http.ResponseWriter, r *http.Request) {
 	}
 	body = nil
 
-	st, err := s.ingest(r.Context(), c.ID, partner, s.principal(r.Context(), partner), parseRaws(env.Objects, true))
+	st, err := s.ingest(r.Context(), c.ID, partner, s.principal(r.Context(), partner), parseRaws(env.Objects, true), nil)
 	if err != nil {
 		s.internal(w, r, err)
 		return
@@ -568,7 +568,7 @@ func (s *Server) addObjects(w http.ResponseWriter, r *http.Request) {
 // ingest validates, vets, stores and audits the objects of one add
 // request by partner, written as principal, and returns its status.
 // Invalid and refused objects are failures; the others are kept.
-func (s *Server) ingest(ctx context.Context, collection, partner, principal string, p parsed) (Status, error) {
+func (s *Server) ingest(ctx context.Context, collection, partner, principal string, p parsed, h *AddHooks) (Status, error) {
 	now := s.cfg.Now()
 	st := Status{ID: newStatusID(), Status: "complete", RequestTimestamp: formatDateAdded(now), TotalCount: len(p.objs), Partner: partner, Created: now.UTC()}
 	fail := func(i int, o Object, err error) {
@@ -602,7 +602,7 @@ func (s *Server) ingest(ctx context.Context, collection, partner, principal stri
 		cands = append(cands, c)
 	}
 	p = parsed{}
-	good, added, err := s.add(ctx, collection, principal, cands, fail)
+	good, added, err := s.add(ctx, collection, principal, cands, fail, h)
 	if err != nil {
 		return Status{}, fmt.Errorf("add to %s: %w", collection, err)
 	}
@@ -678,15 +678,20 @@ func parseRaws(raws []json.RawMessage, valid bool) parsed {
 // reader paging by date_added can pass an object before it is committed,
 // and each request's ownership checks see every write before it. It
 // returns the objects kept and how many were new.
-func (s *Server) add(ctx context.Context, collection, principal string, cands []candidate, fail func(int, Object, error)) ([]Object, int, error) {
+func (s *Server) add(ctx context.Context, collection, principal string, cands []candidate, fail func(int, Object, error), h *AddHooks) ([]Object, int, error) {
 	if len(cands) == 0 {
 		return nil, 0, nil
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	objs, err := s.vet(ctx, collection, principal, cands, fail)
+	objs, kept, err := s.vet(ctx, collection, principal, cands, fail)
 	if err != nil || len(objs) == 0 {
 		return nil, 0, err
+	}
+	if h != nil && h.Vetted != nil {
+		if err := h.Vetted(kept); err != nil {
+			return nil, 0, err
+		}
 	}
 	last, ok := s.last[collection]
 	if !ok {
@@ -695,6 +700,7 @@ func (s *Server) add(ctx context.Context, collection, principal string, cands []
 			return nil, 0, err
 		}
 	}
+	prev := last
 	for i := range objs {
 		t := s.cfg.Now().UTC().Truncate(time.Microsecond)
 		if !t.After(last) {
@@ -711,6 +717,9 @@ func (s *Server) add(ctx context.Context, collection, principal string, cands []
 	}
 	s.last[collection] = last
 	s.markings.added(objs)
+	if h != nil && h.Stored != nil {
+		h.Stored(prev, objs)
+	}
 	return objs, n, nil
 }
 
@@ -724,7 +733,14 @@ const LocalPartner = "(local)"
 // rules, date_added and audit, the node owning what it writes. The status
 // is returned, not stored.
 func (s *Server) AddObjects(ctx context.Context, collection string, raws []json.RawMessage) (Status, error) {
-	return s.addLocal(ctx, collection, LocalPartner, func() parsed { return parseRaws(raws, false) })
+	return s.AddObjectsHooks(ctx, collection, raws, AddHooks{})
+}
+
+// AddObjectsHooks is AddObjects, calling h's hooks, if set, on the
+// objects kept: a node flags what it publishes in its own screening as
+// it stores it, rather than reading it back.
+func (s *Server) AddObjectsHooks(ctx context.Context, collection string, raws []json.RawMessage, h AddHooks) (Status, error) {
+	return s.addLocal(ctx, collection, LocalPartner, func() parsed { return parseRaws(raws, false) }, &h)
 }
 
 // AddObjectsFrom adds objects the node pulled from a peer node (its
@@ -736,28 +752,55 @@ func (s *Server) AddObjectsFrom(ctx context.Context, collection, peer string, ra
 	if peer == "" || peer == LocalPartner {
 		return Status{}, fmt.Errorf("add to %s: %q cannot name a peer", collection, peer)
 	}
-	return s.addLocal(ctx, collection, peer, func() parsed { return parseRaws(raws, false) })
+	return s.addLocal(ctx, collection, peer, func() parsed { return parseRaws(raws, false) }, nil)
 }
 
 // AddPulledFrom is AddObjectsFrom for objects as a Client or Poller
 // returned them: each is held to the same checks, from what the client
 // decoded, without decoding its JSON again.
 func (s *Server) AddPulledFrom(ctx context.Context, collection, peer string, objs []Object) (Status, error) {
+	return s.AddPulledFromHooks(ctx, collection, peer, objs, AddHooks{})
+}
+
+// AddHooks let the caller of AddPulledFromHooks or AddObjectsHooks act
+// on a batch between
+// the checks and the store, under the server's write lock: no other
+// write to any collection comes between the checks, the hooks and the
+// commit, so what Vetted is handed is exactly what is then stored, held
+// to every rule a stored object is.
+type AddHooks struct {
+	// Vetted receives the indexes, into the objects given, of those that
+	// passed every check (validity, clock, ownership, identity claims)
+	// and are about to be stored, in order; nothing is stored and its
+	// error is returned if it fails. It must not write to the server.
+	Vetted func(kept []int) error
+	// Stored receives them once committed, stamped with their
+	// date_added, and prev, the collection's last date_added before
+	// them: a reader current through prev is now current through the
+	// last of them if it took them in.
+	Stored func(prev time.Time, stored []Object)
+}
+
+// AddPulledFromHooks is AddPulledFrom, calling h's hooks, if set, on the
+// objects kept: a node flags a peer's intelligence in screening in
+// Vetted, before the store, so that a large report is flagged without
+// waiting for its write.
+func (s *Server) AddPulledFromHooks(ctx context.Context, collection, peer string, objs []Object, h AddHooks) (Status, error) {
 	if peer == "" || peer == LocalPartner {
 		return Status{}, fmt.Errorf("add to %s: %q cannot name a peer", collection, peer)
 	}
 	return s.addLocal(ctx, collection, peer, func() parsed {
 		return parseAll(len(objs), func(i int) (Object, string, error) { return reparse(objs[i]) })
-	})
+	}, &h)
 }
 
-func (s *Server) addLocal(ctx context.Context, collection, principal string, parse func() parsed) (Status, error) {
+func (s *Server) addLocal(ctx context.Context, collection, principal string, parse func() parsed, h *AddHooks) (Status, error) {
 	if _, ok, err := s.cfg.Store.TAXIICollection(ctx, collection); err != nil {
 		return Status{}, fmt.Errorf("add to %s: %w", collection, err)
 	} else if !ok {
 		return Status{}, fmt.Errorf("add to %s: no such collection", collection)
 	}
-	return s.ingest(ctx, collection, principal, principal, parse())
+	return s.ingest(ctx, collection, principal, principal, parse(), h)
 }
 
 func newStatusID() string {

@@ -24,6 +24,17 @@ type PollerConfig struct {
 	// it, so a failure or a restart hands the page over again: Handle
 	// should be idempotent (it is when it stores by id and version).
 	Handle func(ctx context.Context, objs []Object) error
+	// Flush, if set, ends each page: complete when Handle took every
+	// chunk of it and the answer ended well, so that a handler may
+	// gather a page's chunks (checking each as it arrives) and act on
+	// the page at once; not complete when the page failed, to discard
+	// what was gathered. A complete page's work may go on after Flush
+	// returns, as long as Flush has taken what Handle gathered: the
+	// poller then asks for the next page, whose chunks Handle takes
+	// meanwhile, and calls wait, if not nil, before it flushes the next
+	// page or ends the pass. The cursor moves past a page only once
+	// Flush returned no error and wait returned nil.
+	Flush func(ctx context.Context, complete bool) (wait func() error, err error)
 	// Interval is the wait between passes (default 5 minutes).
 	Interval time.Duration
 	// PageSize is the limit asked for (default DefaultMaxPageSize; the
@@ -117,20 +128,47 @@ func (p *Poller) Poll(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("poll %s/%s: read cursor: %w", p.cfg.Peer, p.cfg.Collection, err)
 	}
+	// The page whose flush may still be at work, and the cursor past it
+	// if it moves.
+	var wait func() error
+	var done *Cursor
+	settle := func() error {
+		if wait == nil {
+			return nil
+		}
+		w, c := wait, done
+		wait, done = nil, nil
+		if err := w(); err != nil {
+			return fmt.Errorf("poll %s/%s: flush: %w", p.cfg.Peer, p.cfg.Collection, err)
+		}
+		if c == nil {
+			return nil
+		}
+		return p.putCursor(ctx, *c)
+	}
 	total := 0
 	for {
 		q := Query{AddedAfter: cur.AddedAfter, Limit: p.cfg.PageSize, Next: cur.Next}
 		res, n, err := p.page(ctx, q)
 		total += n
+		if serr := settle(); serr != nil {
+			p.flush(ctx, false)
+			return total, serr
+		}
 		if err != nil && cur.Next != "" && StatusCode(err) == http.StatusBadRequest {
 			// The partner no longer knows its token: resume after the
 			// last object handed over instead.
+			p.flush(ctx, false)
 			p.log.InfoContext(ctx, "taxii next token refused, resuming from date_added", "last", cur.Last)
 			cur = Cursor{AddedAfter: cur.Last, Last: cur.Last}
 			continue
 		}
 		if err != nil {
+			p.flush(ctx, false)
 			return total, fmt.Errorf("poll %s/%s: %w", p.cfg.Peer, p.cfg.Collection, err)
+		}
+		if wait, err = p.flush(ctx, true); err != nil {
+			return total, fmt.Errorf("poll %s/%s: flush %d objects: %w", p.cfg.Peer, p.cfg.Collection, n, err)
 		}
 		next := cur
 		if res.DateAddedLast.After(next.Last) {
@@ -149,20 +187,42 @@ func (p *Poller) Poll(ctx context.Context) (int, error) {
 			next = Cursor{AddedAfter: next.Last, Last: next.Last}
 		}
 		if !next.equal(cur) {
-			if err := p.cfg.Cursors.PutTAXIICursor(ctx, p.cfg.Peer, p.cfg.Collection, next); err != nil {
-				return total, fmt.Errorf("poll %s/%s: store cursor: %w", p.cfg.Peer, p.cfg.Collection, err)
-			}
+			done = &next
 		}
 		if !res.More {
-			return total, nil
+			return total, settle()
 		}
 		if next.equal(cur) {
 			// More, but neither a token nor a date to go on: stop rather
 			// than ask for the same page forever.
+			if err := settle(); err != nil {
+				return total, err
+			}
 			return total, fmt.Errorf("poll %s/%s: the partner says there is more but gives no way to page", p.cfg.Peer, p.cfg.Collection)
 		}
 		cur = next
 	}
+}
+
+// flush ends a page through Flush, if set: a wait that always succeeds
+// when there is none.
+func (p *Poller) flush(ctx context.Context, complete bool) (func() error, error) {
+	if p.cfg.Flush == nil {
+		return func() error { return nil }, nil
+	}
+	wait, err := p.cfg.Flush(ctx, complete)
+	if err == nil && wait == nil {
+		wait = func() error { return nil }
+	}
+	return wait, err
+}
+
+// putCursor stores the cursor past a page handed over.
+func (p *Poller) putCursor(ctx context.Context, c Cursor) error {
+	if err := p.cfg.Cursors.PutTAXIICursor(ctx, p.cfg.Peer, p.cfg.Collection, c); err != nil {
+		return fmt.Errorf("poll %s/%s: store cursor: %w", p.cfg.Peer, p.cfg.Collection, err)
+	}
+	return nil
 }
 
 // page fetches one page, decoding it as it arrives and handing its

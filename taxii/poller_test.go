@@ -289,6 +289,107 @@ func TestPollerChunks(t *testing.T) {
 	}
 }
 
+// TestPollerFlush: Flush ends each page, told whether every chunk of it
+// was handled; the cursor moves past a page only once Flush(true)
+// returned nil, so that a handler acting on a whole page at its end
+// loses nothing when it fails.
+func TestPollerFlush(t *testing.T) {
+	ctx := context.Background()
+	a := newNode(t, nil)
+	a.post("shared", greens(0, 12)...)
+	cl := taxii.NewClient(a.srv.URL, "tracehound", a.keys["carol"], a.srv.Client())
+	cursors := taxii.NewMemStore()
+	var gathered []taxii.Object
+	var flushes []bool
+	handleFails, flushFails := true, true
+	p, err := taxii.NewPoller(taxii.PollerConfig{Client: cl, Peer: "a", Collection: "shared", Cursors: cursors, Chunk: 5,
+		Handle: func(_ context.Context, objs []taxii.Object) error {
+			if handleFails && len(gathered) > 0 {
+				handleFails = false
+				return errors.New("disk full")
+			}
+			gathered = append(gathered, objs...)
+			return nil
+		},
+		Flush: func(_ context.Context, complete bool) (func() error, error) {
+			flushes = append(flushes, complete)
+			n := len(gathered)
+			gathered = nil
+			if complete && n != 12 {
+				t.Errorf("flushed a page of %d objects, want 12", n)
+			}
+			if complete && flushFails {
+				flushFails = false
+				return func() error { return errors.New("store failed") }, nil
+			}
+			return nil, nil
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []string{"disk full", "store failed"} {
+		if _, err := p.Poll(ctx); err == nil || !strings.Contains(err.Error(), want) {
+			t.Fatalf("pass %d: %v, want %q", i, err, want)
+		}
+		if cur, _ := cursors.TAXIICursor(ctx, "a", "shared"); !cur.AddedAfter.IsZero() || cur.Next != "" {
+			t.Fatalf("pass %d: the cursor moved past a page not flushed: %+v", i, cur)
+		}
+	}
+	if n, err := p.Poll(ctx); err != nil || n != 12 {
+		t.Fatalf("third pass: %d %v", n, err)
+	}
+	if cur, _ := cursors.TAXIICursor(ctx, "a", "shared"); cur.AddedAfter.IsZero() {
+		t.Error("the cursor did not move past the flushed page")
+	}
+	if !slices.Equal(flushes, []bool{false, true, true}) {
+		t.Errorf("flushes %v, want [false true true]", flushes)
+	}
+}
+
+// TestPollerFlushOverlaps: a page's flush may go on while the next page
+// is fetched and handled; its wait comes before the next flush, and the
+// cursor moves past a page only after its wait.
+func TestPollerFlushOverlaps(t *testing.T) {
+	ctx := context.Background()
+	a := newNode(t, nil)
+	a.post("shared", greens(0, 12)...)
+	cl := taxii.NewClient(a.srv.URL, "tracehound", a.keys["carol"], a.srv.Client())
+	cursors := taxii.NewMemStore()
+	var events []string
+	pages := 0
+	p, err := taxii.NewPoller(taxii.PollerConfig{Client: cl, Peer: "a", Collection: "shared", Cursors: cursors, PageSize: 5,
+		Handle: func(context.Context, []taxii.Object) error {
+			events = append(events, "h")
+			return nil
+		},
+		Flush: func(_ context.Context, complete bool) (func() error, error) {
+			pages++
+			page := pages
+			events = append(events, "f")
+			before, _ := cursors.TAXIICursor(ctx, "a", "shared")
+			return func() error {
+				events = append(events, "w")
+				// The cursor has not moved past this page before its wait.
+				if now, _ := cursors.TAXIICursor(ctx, "a", "shared"); now != before {
+					t.Errorf("page %d: the cursor moved before its wait: %+v, was %+v", page, now, before)
+				}
+				return nil
+			}, nil
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := p.Poll(ctx); err != nil || n != 12 {
+		t.Fatalf("poll: %d %v", n, err)
+	}
+	if got := strings.Join(events, ""); got != "hfhwfhwfw" {
+		t.Errorf("events %s, want hfhwfhwfw (each page handled while the last one's flush is at work)", got)
+	}
+	if cur, _ := cursors.TAXIICursor(ctx, "a", "shared"); cur.AddedAfter.IsZero() || cur.Next != "" {
+		t.Errorf("the cursor after the pass: %+v", cur)
+	}
+}
+
 // TestClientStream: the envelope's members may come in any order, and
 // unknown ones are skipped; a broken object fails the request.
 func TestClientStream(t *testing.T) {

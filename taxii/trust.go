@@ -108,11 +108,12 @@ func (s *Server) checkClock(o Object, now time.Time) error {
 
 // vet applies the ownership and identity rules to the candidates of one
 // request by principal, holding the write lock, and returns the objects
-// to store with Owner and Claims set. Refusals go to fail.
-func (s *Server) vet(ctx context.Context, collection, principal string, cands []candidate, fail func(i int, o Object, err error)) ([]Object, error) {
+// to store with Owner and Claims set, and the candidates' indexes of
+// them. Refusals go to fail.
+func (s *Server) vet(ctx context.Context, collection, principal string, cands []candidate, fail func(i int, o Object, err error)) ([]Object, []int, error) {
 	me, err := s.nodeIdentity(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	ids := make([]string, 0, len(cands))
 	var claimed []string
@@ -125,15 +126,15 @@ func (s *Server) vet(ctx context.Context, collection, principal string, cands []
 	}
 	owners, err := s.cfg.Store.TAXIIOwners(ctx, ids)
 	if err != nil {
-		return nil, fmt.Errorf("owners: %w", err)
+		return nil, nil, fmt.Errorf("owners: %w", err)
 	}
 	bound, err := s.cfg.Store.TAXIIIdentities(ctx, claimed)
 	if err != nil {
-		return nil, fmt.Errorf("identities: %w", err)
+		return nil, nil, fmt.Errorf("identities: %w", err)
 	}
 	if me != "" && bound[me] != LocalPartner {
 		if err := s.cfg.Store.BindTAXIIIdentity(ctx, me, LocalPartner); err != nil {
-			return nil, fmt.Errorf("bind the node's identity: %w", err)
+			return nil, nil, fmt.Errorf("bind the node's identity: %w", err)
 		}
 		bound[me] = LocalPartner
 	}
@@ -151,7 +152,7 @@ func (s *Server) vet(ctx context.Context, collection, principal string, cands []
 	if len(look) > 0 {
 		p, err := s.cfg.Store.TAXIIObjects(ctx, collection, Filter{IDs: look, Versions: VersionFilter{All: true}}, 1<<30)
 		if err != nil {
-			return nil, fmt.Errorf("stored versions: %w", err)
+			return nil, nil, fmt.Errorf("stored versions: %w", err)
 		}
 		for _, o := range p.Objects {
 			k := ownerKey(o.ID)
@@ -168,10 +169,12 @@ func (s *Server) vet(ctx context.Context, collection, principal string, cands []
 	}
 
 	good := make([]Object, 0, len(cands))
+	kept := make([]int, 0, len(cands))
 	for _, c := range cands {
 		o := c.obj
 		if fixedTLP(o) {
 			good = append(good, o)
+			kept = append(kept, c.index)
 			continue
 		}
 		if err := s.checkClaims(o, c.claims, principal, me, bound); err != nil {
@@ -203,8 +206,9 @@ func (s *Server) vet(ctx context.Context, collection, principal string, cands []
 		own.Revoked = own.Revoked || o.Revoked
 		owners[k] = own
 		good = append(good, o)
+		kept = append(kept, c.index)
 	}
-	return good, nil
+	return good, kept, nil
 }
 
 // checkClaims refuses an object claiming an identity bound to another

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -677,6 +678,56 @@ func TestAddPulledFrom(t *testing.T) {
 	}
 	if g, w := stored(fromPulled), stored(fromRaw); g != w {
 		t.Errorf("stored from pulled objects:\n%s\nwant\n%s", g, w)
+	}
+
+	// The hooks see exactly what is stored: Vetted the objects kept,
+	// before the store (a failure there stores nothing), Stored the same
+	// once committed.
+	hooked := newTrustNode(t, nil)
+	refuse := errors.New("crashed")
+	if _, err := hooked.taxii.AddPulledFromHooks(ctx, "open", "bob", pulled, taxii.AddHooks{Vetted: func([]int) error { return refuse }}); !errors.Is(err, refuse) {
+		t.Fatalf("a failing Vetted: %v", err)
+	}
+	if p, err := hooked.store.TAXIIObjects(ctx, "open", taxii.Filter{}, 100); err != nil || len(p.Objects) != 0 {
+		t.Fatalf("stored after Vetted failed: %d %v", len(p.Objects), err)
+	}
+	var vetted, committed []string
+	var prev time.Time
+	got, err = hooked.taxii.AddPulledFromHooks(ctx, "open", "bob", pulled, taxii.AddHooks{
+		Vetted: func(kept []int) error {
+			for _, i := range kept {
+				vetted = append(vetted, pulled[i].ID+" "+versionOf(pulled[i]))
+			}
+			return nil
+		},
+		Stored: func(p time.Time, objs []taxii.Object) {
+			prev = p
+			for _, o := range objs {
+				committed = append(committed, o.ID+" "+versionOf(o))
+			}
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var succeeded []string
+	for _, d := range got.Successes {
+		succeeded = append(succeeded, d.ID+" "+d.Version)
+	}
+	// An observable's version is its date_added, set after Vetted.
+	unversion := func(s []string) string {
+		for i, v := range s {
+			if strings.HasPrefix(v, "ipv4-addr--") {
+				s[i] = v[:strings.IndexByte(v, ' ')]
+			}
+		}
+		return strings.Join(s, "\n")
+	}
+	if v, c, w := unversion(vetted), unversion(committed), unversion(succeeded); v != w || c != w {
+		t.Errorf("vetted:\n%s\ncommitted:\n%s\nwant the successes:\n%s", v, c, w)
+	}
+	if !prev.IsZero() {
+		t.Errorf("prev %s, want zero: the collection was empty", prev)
 	}
 }
 
