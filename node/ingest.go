@@ -72,6 +72,8 @@ func (n *Node) Ingest(ctx context.Context, in Ingest) (ingest.Stats, error) {
 	// A bulk load's batches reach the store after Changed has seen
 	// them: exposure catches up with what the load stored.
 	n.exp.graphChanged(in.Chain, false)
+	// A trace run meanwhile may have read it half-written: none is kept.
+	n.memo.Clear()
 	if wa != nil && err == nil {
 		err = wa.finish(ctx)
 	}

@@ -89,6 +89,9 @@ type Node struct {
 	trav   atomic.Pointer[graph.Traversal]
 	// traces are recent results by id, for their freeze requests.
 	traces *traceResults
+	// memo answers a trace asked again while the graph and the screening
+	// index stay as they were; any change to either clears it.
+	memo *trace.Memo
 	// watches keeps the live traces and their alerts.
 	watches *watch.Service
 	// tx is the node's one TAXII server: partners' requests and what the
@@ -117,6 +120,11 @@ type Node struct {
 // traceCacheBudget is the postings the trace cache holds: about 160 MB,
 // and at most 450 MB of the strings they refer to.
 const traceCacheBudget = 2_000_000
+
+// traceMemoEntries is the traces whose results the node keeps for the
+// same question asked again: a result of ten thousand addresses holds a
+// few megabytes.
+const traceMemoEntries = 16
 
 // Open opens the store in cfg.DataDir. The screening index is loaded on
 // first use; serving loads it before it listens.
@@ -154,6 +162,7 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 		keys:       auth.NewKeyring(keys),
 		index:      screen.NewIndex(p, cfg.Policy),
 		traces:     newTraceResults(),
+		memo:       trace.NewMemo(traceMemoEntries),
 		intelDirty: make(chan struct{}, 1),
 	}
 	n.exp = newExposures(n)
@@ -374,6 +383,8 @@ func (n *Node) sourceVersions(ctx context.Context) (screen.Versions, error) {
 // named by the sources' versions now: the reload that replaced it ran
 // under n.mu, so no import changed the store since it read it.
 func (n *Node) indexChanged() {
+	// Traces are labelled from the index.
+	n.memo.Clear()
 	n.snap.dirty.Store(true)
 	have := n.index.Versions()
 	if have.Sanctions != "" && have.Tags != "" {
@@ -493,6 +504,7 @@ func (n *Node) openTraversal(ctx context.Context) {
 
 // refreshGraph drops every cached posting.
 func (n *Node) refreshGraph() {
+	n.memo.Clear()
 	var g trace.Graph = n.db.Graph()
 	if t := n.trav.Load(); t != nil {
 		g = t
@@ -508,6 +520,7 @@ func (n *Node) graphChanged(c chain.Chain) func(addrs []string, all bool) {
 		if all {
 			n.refreshGraph()
 		} else {
+			n.memo.Clear()
 			n.graph.Load().Forget(c, addrs)
 		}
 		n.exp.graphChanged(c, all)

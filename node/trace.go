@@ -137,6 +137,15 @@ func (n *Node) trace(ctx context.Context, req trace.Request) (*trace.Result, err
 	if err := n.checkTrace(ctx, &req); err != nil {
 		return nil, err
 	}
+	key, memo := trace.MemoKey(req.Seeds, req.Options, req.NoCluster)
+	if memo {
+		if res, extra, ok := n.memo.Get(key); ok {
+			ev, _ := extra.(report.Evidence)
+			res.ID = n.traces.put(res, ev, n.now())
+			return res, nil
+		}
+	}
+	gen := n.memo.Generation()
 	res, err := trace.Run(ctx, n.traceGraph(ctx), req.Seeds, req.Options)
 	if err != nil {
 		return nil, err
@@ -146,6 +155,9 @@ func (n *Node) trace(ctx context.Context, req trace.Request) (*trace.Result, err
 	}
 	// The deposit addresses' sweeps are the freeze requests' evidence.
 	ev, _ := req.Labels.(report.Evidence)
+	if memo {
+		n.memo.Put(gen, key, res, ev)
+	}
 	res.ID = n.traces.put(res, ev, n.now())
 	return res, nil
 }

@@ -84,3 +84,66 @@ func TestTraceReadsTraversal(t *testing.T) {
 		t.Fatalf("the traversal does not know %s, which the trace reached", got.Nodes[0].Address)
 	}
 }
+
+// The same trace asked again of an unchanged graph is answered from the
+// memo, under a new id and with the deposit evidence of the first; a
+// change to the graph or to the screening index clears the memo.
+func TestTraceMemo(t *testing.T) {
+	ctx := context.Background()
+	n, err := Open(ctx, Config{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	truth, _, err := n.SimulateCross(ctx, Simulation{Seed: 5, Background: 3_000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := trace.Request{Seeds: []trace.Seed{{Tx: truth.TheftTx}}, Options: trace.Options{Chain: chain.Ethereum, Model: trace.Haircut, MaxHops: 40}}
+	first, err := n.Trace(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.memo.Len() != 1 {
+		t.Fatalf("%d results kept after a trace, want 1", n.memo.Len())
+	}
+	again, err := n.Trace(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.ID == "" || again.ID == first.ID {
+		t.Fatalf("the trace asked again has id %q, the first %q", again.ID, first.ID)
+	}
+	f, a := *first, *again
+	f.ID, a.ID = "", ""
+	if !reflect.DeepEqual(f, a) {
+		t.Fatal("the trace asked again differs from the first")
+	}
+	if n.traces.evidence(first.ID) == nil || !reflect.DeepEqual(n.traces.evidence(first.ID), n.traces.evidence(again.ID)) {
+		t.Fatal("the trace asked again lost the first's deposit evidence")
+	}
+	// Another question is another result.
+	poison := req
+	poison.Model = trace.Poison
+	if _, err := n.Trace(ctx, poison); err != nil {
+		t.Fatal(err)
+	}
+	if n.memo.Len() != 2 {
+		t.Fatalf("%d results kept after two questions, want 2", n.memo.Len())
+	}
+	n.graphChanged(chain.Ethereum)([]string{first.Nodes[0].Address}, false)
+	if n.memo.Len() != 0 {
+		t.Fatal("an ingest left traces kept")
+	}
+	if _, err := n.Trace(ctx, req); err != nil {
+		t.Fatal(err)
+	}
+	idx, err := n.Index(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx.SetTags(nil)
+	if n.memo.Len() != 0 {
+		t.Fatal("new attributions left traces kept")
+	}
+}
