@@ -494,7 +494,9 @@ func (n *Node) openTraversal(ctx context.Context) {
 		n.log.Warn(fmt.Sprintf(format, args...))
 	}})
 	if err != nil {
-		n.log.Error("traversal layout not opened: traces read the store", "err", err)
+		if ctx.Err() == nil {
+			n.log.Error("traversal layout not opened: traces read the store", "err", err)
+		}
 		return
 	}
 	n.trav.Store(t)

@@ -169,6 +169,14 @@ func (n *Node) Serve(ctx context.Context, c ServeConfig) error {
 		}
 	}
 
+	// The traversal layout opens in the background (its segments'
+	// checksums take a while on a large store), so that the first trace
+	// does not wait for it and readiness does not either.
+	n.actor(&g, gctx, func(ctx context.Context) {
+		n.openTraversal(ctx)
+		<-ctx.Done()
+	})
+
 	st := idx.Stats()
 	scheme := "http"
 	if c.TLSCert != "" {

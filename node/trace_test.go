@@ -4,6 +4,7 @@ import (
 	"context"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/tracehound/tracehound/chain"
 	"github.com/tracehound/tracehound/cluster"
@@ -145,5 +146,27 @@ func TestTraceMemo(t *testing.T) {
 	idx.SetTags(nil)
 	if n.memo.Len() != 0 {
 		t.Fatal("new attributions left traces kept")
+	}
+}
+
+// A serving node opens the traversal layout in the background once
+// ready, so that its first trace does not wait for the segments' checks.
+func TestServeOpensTraversal(t *testing.T) {
+	ctx := context.Background()
+	n, err := Open(ctx, Config{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	if _, _, err := n.SimulateCross(ctx, Simulation{Seed: 5, Background: 1_000}); err != nil {
+		t.Fatal(err)
+	}
+	serveNode(t, n, "")
+	deadline := time.Now().Add(30 * time.Second)
+	for n.trav.Load() == nil {
+		if time.Now().After(deadline) {
+			t.Fatal("the traversal layout was not opened 30 s after serving began")
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
