@@ -354,7 +354,7 @@ func measure(ctx context.Context, dir string, w *workload, runs int, diskCold, v
 		ms(median(warmCPU)), float64(ms1.TotalAlloc-ms0.TotalAlloc)/1e6/float64(runs), float64(ms1.NumGC-ms0.NumGC)/float64(runs))
 	fmt.Printf("with the trace cache: haircut warm median %s (min %s, max %s), poison %s\n",
 		ms(median(res.Cached)), ms(slices.Min(res.Cached)), ms(slices.Max(res.Cached)), ms(median(res.CachedPoison)))
-	fmt.Printf("the same trace asked again (the node's memo of results): median %s, max %s\n", ms(median(res.Again)), ms(slices.Max(res.Again)))
+	fmt.Printf("the same trace asked again (the node's memo of results): median %s, max %s\n", median(res.Again), slices.Max(res.Again))
 	if diskCold {
 		if err := tr.DropPageCache(); err != nil {
 			log.Fatal(err)
