@@ -86,6 +86,12 @@ func (d *Store) Blocks(ctx context.Context, c chain.Chain, from, to uint64, fn f
 			}
 			txKey = append(txKey[:txBase], th...)
 			v, ok, err := d.getTxAt(gens, txKey, b.Height)
+			if err == nil && !ok {
+				// Generations merged since they were read.
+				if gens, err = readGenerations(d.db, c); err == nil {
+					v, ok, err = d.getTxAt(gens, txKey, b.Height)
+				}
+			}
 			if err != nil {
 				return err
 			}

@@ -572,6 +572,14 @@ func (l *BulkLoader) Flush(ctx context.Context) error {
 			return fmt.Errorf("bulk load %s: blocks stored; %w", l.c, err)
 		}
 	}
+	// Each commit adds a generation; a look-up by hash probes them all.
+	gens, err := readGenerations(l.d.db, l.c)
+	if err == nil && len(gens) > maxGenerations {
+		_, err = l.d.MergeGenerations(ctx, l.c, keepGenerations)
+	}
+	if err != nil {
+		return fmt.Errorf("bulk load %s: blocks stored; %w", l.c, err)
+	}
 	return nil
 }
 

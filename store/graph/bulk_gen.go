@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"slices"
 
 	"github.com/cockroachdb/pebble/v2"
 
@@ -156,7 +157,8 @@ func (d *Store) getTx(key []byte) ([]byte, bool, error) {
 	if end < 4 {
 		return v, ok, nil
 	}
-	gens, err := readGenerations(d.db, chain.Chain(key[4:end]))
+	c := chain.Chain(key[4:end])
+	gens, err := readGenerations(d.db, c)
 	if err != nil || len(gens) == 0 {
 		return v, ok, err
 	}
@@ -166,22 +168,41 @@ func (d *Store) getTx(key []byte) ([]byte, bool, error) {
 			return nil, false, err
 		}
 	}
+	for {
+		gv, found, err := d.getGenTx(gens, key, ok, at)
+		if err != nil || found {
+			return gv, found, err
+		}
+		// A merge of generations between the read of their records and
+		// the look-ups removes the ranges looked in: look again in the
+		// ranges that replaced them.
+		again, err := readGenerations(d.db, c)
+		if err != nil {
+			return nil, false, err
+		}
+		if slices.Equal(again, gens) {
+			return v, ok, nil
+		}
+		gens = again
+	}
+}
+
+// getGenTx looks for a transaction in the generations, the newest first,
+// skipping those no newer than block at if after.
+func (d *Store) getGenTx(gens []generation, key []byte, after bool, at uint64) ([]byte, bool, error) {
 	var gk []byte
 	for i := len(gens) - 1; i >= 0; i-- {
 		g := &gens[i]
-		if g.last < g.first || ok && g.last <= at {
+		if g.last < g.first || after && g.last <= at {
 			continue
 		}
 		gk = genKeyOf(gk[:0], key, g.n)
 		gv, found, err := d.getMain(gk)
-		if err != nil {
-			return nil, false, err
-		}
-		if found {
-			return gv, true, nil
+		if err != nil || found {
+			return gv, found, err
 		}
 	}
-	return v, ok, nil
+	return nil, false, nil
 }
 
 // getTxAt reads the record of a transaction of block h, from the

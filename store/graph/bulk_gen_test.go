@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -151,6 +152,33 @@ func TestGenerationsReadAsOneStore(t *testing.T) {
 	if got, want := genState(t, d, 50), genState(t, ref, 50); got != want {
 		t.Fatalf("store in generations differs from batches:\n%s\nwant\n%s", got, want)
 	}
+	// Merged into fewer: the same reads, the replaced ranges gone.
+	n, err := d.MergeGenerations(ctx, chain.Ethereum, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	merged := generationsOf(t, d)
+	if n != 4 || len(merged) != 5 {
+		t.Fatalf("merged %d, left %+v", n, merged)
+	}
+	for _, g := range gens {
+		if !slices.ContainsFunc(merged, func(m generation) bool { return m.n == g.n }) {
+			for _, prefix := range []string{gGenPost, gGenTx} {
+				lo := genKey(prefix, chain.Ethereum, g.n)
+				it, err := d.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: prefixEnd(lo)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if it.First() {
+					t.Errorf("key %q of merged generation %d left", it.Key(), g.n)
+				}
+				it.Close()
+			}
+		}
+	}
+	if got, want := genState(t, d, 50), genState(t, ref, 50); got != want {
+		t.Fatalf("merged generations differ from batches:\n%s\nwant\n%s", got, want)
+	}
 	// Into the middle of a generation (blocks 35-40), then across two.
 	for _, h := range []uint64{37, 26} {
 		for _, s := range []*Store{ref, d} {
@@ -162,7 +190,7 @@ func TestGenerationsReadAsOneStore(t *testing.T) {
 			t.Fatalf("rolled back to %d: store in generations differs from batches:\n%s\nwant\n%s", h, got, want)
 		}
 	}
-	if g := generationsOf(t, d); len(g) != 4 || g[3].last != 26 {
+	if g := generationsOf(t, d); len(g) == 0 || g[len(g)-1].last != 26 {
 		t.Errorf("generations after the rollback to 26: %+v", g)
 	}
 	// The same heights again, other blocks: in batches, then a load.
@@ -278,5 +306,23 @@ func TestGenerationCrashBeforeIngest(t *testing.T) {
 	}
 	if got, want := genState(t, d, 30), genState(t, ref, 30); got != want {
 		t.Fatalf("resumed load differs from batches:\n%s\nwant\n%s", got, want)
+	}
+}
+
+// TestGenerationsMergedWhenMany: a load of many commits keeps the
+// chain's generations bounded and reads as batches do.
+func TestGenerationsMergedWhenMany(t *testing.T) {
+	all := genBlocks(1, 45)
+	ref := openGraph(t)
+	if err := ref.WriteBlocks(context.Background(), chain.Ethereum, "test", all); err != nil {
+		t.Fatal(err)
+	}
+	d := openGraph(t)
+	bulkLoad(t, d, BulkOptions{MaxBlocks: 1, BatchBytes: -1}, all)
+	if gens := generationsOf(t, d); len(gens) > maxGenerations || len(gens) < keepGenerations {
+		t.Errorf("%d generations after 45 commits", len(gens))
+	}
+	if got, want := genState(t, d, 45), genState(t, ref, 45); got != want {
+		t.Fatalf("store in merged generations differs from batches:\n%s\nwant\n%s", got, want)
 	}
 }
