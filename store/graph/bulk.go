@@ -625,6 +625,9 @@ func (l *BulkLoader) commit(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("bulk load %s blocks %d-%d: %w", l.c, first, l.last, err)
 	}
+	if err := upgradeGraphFormat(l.d.db); err != nil {
+		return fmt.Errorf("bulk load %s blocks %d-%d: %w", l.c, first, l.last, err)
+	}
 	if err := l.d.db.Ingest(ctx, paths); err != nil {
 		return fmt.Errorf("bulk load %s blocks %d-%d: ingest: %w", l.c, first, l.last, err)
 	}

@@ -369,6 +369,38 @@ func TestGraphFormatRefused(t *testing.T) {
 			t.Errorf("%s: open gave %v, want ErrGraphFormat", c.name, err)
 		}
 	}
+	// A store of format 3 is read, and marked format 4 by its first
+	// generation.
+	dir3 := t.TempDir()
+	d3, err := openDir(ctx, dir3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d3.WriteBlocks(ctx, chain.Ethereum, "test", viewBlocks(chain.Ethereum, "0x00000000000000000000000000000000000000a1", 3)); err != nil {
+		t.Fatal(err)
+	}
+	if err := d3.db.Set([]byte(keyGraphFormat), []byte{3}, pebble.Sync); err != nil {
+		t.Fatal(err)
+	}
+	d3.Close()
+	if d3, err = openDir(ctx, dir3); err != nil {
+		t.Fatalf("format 3 refused: %v", err)
+	}
+	l, err := d3.NewBulkLoader(ctx, chain.Ethereum, "test", BulkOptions{BatchBytes: -1, NoTraversal: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := viewBlocks(chain.Ethereum, "0x00000000000000000000000000000000000000a1", 6)[3:]
+	if err := l.WriteBlocks(ctx, next); err != nil {
+		t.Fatal(err)
+	}
+	if err := errors.Join(l.Flush(ctx), l.Close()); err != nil {
+		t.Fatal(err)
+	}
+	if v, ok, err := d3.get([]byte(keyGraphFormat)); err != nil || !ok || !bytes.Equal(v, []byte{4}) {
+		t.Errorf("format record after a generation %v %v %v", v, ok, err)
+	}
+	d3.Close()
 	// A store without a graph (sanctions only, say) takes the new format.
 	dir := t.TempDir()
 	d, err := openDir(ctx, dir)
