@@ -2,6 +2,7 @@ package graph
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"fmt"
 	"slices"
@@ -64,7 +65,9 @@ func genAddrKey(c chain.Chain, n uint32, addr string) []byte {
 	return appendAddr(genKey(gGenPost, c, n), addr)
 }
 
-// readGenerations returns the chain's generations in r, oldest first.
+// readGenerations returns the chain's generations in r in the order of
+// their numbers, which is that of their blocks until a merge (see
+// readGenerationsByBlock).
 func readGenerations(r pebble.Reader, c chain.Chain) ([]generation, error) {
 	it, err := r.NewIter(genBounds(c))
 	if err != nil {
@@ -158,7 +161,7 @@ func (d *Store) getTx(key []byte) ([]byte, bool, error) {
 		return v, ok, nil
 	}
 	c := chain.Chain(key[4:end])
-	gens, err := readGenerations(d.db, c)
+	gens, err := readGenerationsByBlock(d.db, c)
 	if err != nil || len(gens) == 0 {
 		return v, ok, err
 	}
@@ -176,7 +179,7 @@ func (d *Store) getTx(key []byte) ([]byte, bool, error) {
 		// A merge of generations between the read of their records and
 		// the look-ups removes the ranges looked in: look again in the
 		// ranges that replaced them.
-		again, err := readGenerations(d.db, c)
+		again, err := readGenerationsByBlock(d.db, c)
 		if err != nil {
 			return nil, false, err
 		}
@@ -187,8 +190,18 @@ func (d *Store) getTx(key []byte) ([]byte, bool, error) {
 	}
 }
 
-// getGenTx looks for a transaction in the generations, the newest first,
-// skipping those no newer than block at if after.
+// readGenerationsByBlock returns the chain's generations in the order of
+// their blocks. A merged generation is numbered past every other, so
+// the order of the numbers is not that of the blocks once one is merged.
+func readGenerationsByBlock(r pebble.Reader, c chain.Chain) ([]generation, error) {
+	gens, err := readGenerations(r, c)
+	slices.SortFunc(gens, func(a, b generation) int { return cmp.Compare(a.first, b.first) })
+	return gens, err
+}
+
+// getGenTx looks for a transaction in the generations, in the order of
+// their blocks, that of the latest blocks first, skipping those no newer
+// than block at if after.
 func (d *Store) getGenTx(gens []generation, key []byte, after bool, at uint64) ([]byte, bool, error) {
 	var gk []byte
 	for i := len(gens) - 1; i >= 0; i-- {

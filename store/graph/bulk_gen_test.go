@@ -326,3 +326,48 @@ func TestGenerationsMergedWhenMany(t *testing.T) {
 		t.Fatalf("store in merged generations differs from batches:\n%s\nwant\n%s", got, want)
 	}
 }
+
+// TestGenerationTxRepeatedAfterMerge: a hash in two generations (as
+// Bitcoin repeated two coinbase transactions) reads as its later block's,
+// as in g/x/, also once a merge has numbered the generation of the
+// earlier block past that of the later one.
+func TestGenerationTxRepeatedAfterMerge(t *testing.T) {
+	ctx := context.Background()
+	all := genBlocks(1, 20)
+	dup := "0x" + strings.Repeat("ab", 32)
+	for _, h := range []int{3, 12} {
+		tx := &all[h-1].Txs[0]
+		tx.Hash = dup
+		for k := range tx.Transfers {
+			tx.Transfers[k].Tx = dup
+		}
+	}
+	ref := openGraph(t)
+	if err := ref.WriteBlocks(ctx, chain.Ethereum, "test", all); err != nil {
+		t.Fatal(err)
+	}
+	want, ok, err := ref.Tx(ctx, chain.Ethereum, dup)
+	if err != nil || !ok || want.Block != 12 {
+		t.Fatalf("batch store reads %s as %+v %v %v, want block 12", dup, want, ok, err)
+	}
+	d := openGraph(t)
+	bulkLoad(t, d, BulkOptions{MaxBlocks: 5, BatchBytes: -1}, all)
+	gens := generationsOf(t, d)
+	if len(gens) != 4 {
+		t.Fatalf("generations %+v", gens)
+	}
+	if got, ok, err := d.Tx(ctx, chain.Ethereum, dup); err != nil || !ok || got.Block != want.Block {
+		t.Errorf("before the merge %s reads as %+v %v %v, want block %d", dup, got, ok, err, want.Block)
+	}
+	// The two oldest merged: their blocks (with block 3) now in the
+	// generation of the highest number.
+	if err := d.mergeGenerations(ctx, chain.Ethereum, gens, 0, 2); err != nil {
+		t.Fatal(err)
+	}
+	if g := generationsOf(t, d); len(g) != 3 || !g[len(g)-1].holds(3) {
+		t.Fatalf("generations after the merge %+v", g)
+	}
+	if got, ok, err := d.Tx(ctx, chain.Ethereum, dup); err != nil || !ok || got.Block != want.Block {
+		t.Errorf("after the merge %s reads as %+v %v %v, want block %d", dup, got, ok, err, want.Block)
+	}
+}
