@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/objstorage/objstorageprovider"
@@ -37,7 +38,9 @@ func (d *Store) MergeGenerations(ctx context.Context, c chain.Chain, keep int) (
 	keep = max(keep, 1)
 	merged := 0
 	for {
-		gens, err := readGenerations(d.db, c)
+		// In the order of their blocks: a merged generation is numbered
+		// past the others, and its neighbours are those of its blocks.
+		gens, err := readGenerationsByBlock(d.db, c)
 		if err != nil {
 			return merged, err
 		}
@@ -87,18 +90,21 @@ func contiguous(gens []generation) bool {
 // genBytes estimates the disk space of the generations' keys.
 func (d *Store) genBytes(c chain.Chain, gens []generation) (uint64, error) {
 	var total uint64
-	for _, prefix := range []string{gGenPost, gGenTx} {
-		lo, hi := genKey(prefix, c, gens[0].n), prefixEnd(genKey(prefix, c, gens[len(gens)-1].n))
-		n, err := d.db.EstimateDiskUsage(lo, hi)
-		if err != nil {
-			return 0, err
+	for _, g := range gens {
+		for _, prefix := range []string{gGenPost, gGenTx} {
+			lo := genKey(prefix, c, g.n)
+			n, err := d.db.EstimateDiskUsage(lo, prefixEnd(lo))
+			if err != nil {
+				return 0, err
+			}
+			total += n
 		}
-		total += n
 	}
 	return total, nil
 }
 
-// mergeGenerations replaces gens[i:j] with one generation.
+// mergeGenerations replaces gens[i:j] with one generation; gens are in
+// the order of their blocks.
 func (d *Store) mergeGenerations(ctx context.Context, c chain.Chain, gens []generation, i, j int) error {
 	tmp, err := os.MkdirTemp(d.dir, bulkDirPrefix)
 	if err != nil {
@@ -106,9 +112,12 @@ func (d *Store) mergeGenerations(ctx context.Context, c chain.Chain, gens []gene
 	}
 	defer os.RemoveAll(tmp)
 	sel := gens[i:j]
-	// Past every number in use and the one after the newest, so that the
-	// new range does not touch the removed ones' ends.
-	n := gens[len(gens)-1].n + 2
+	// Past every number in use and the one after the highest, so that
+	// the new range does not touch the removed ones' ends.
+	var n uint32
+	for _, g := range gens {
+		n = max(n, g.n+2)
+	}
 	g := generation{n: n, first: sel[0].first, last: sel[len(sel)-1].last, minTime: sel[0].minTime, maxTime: sel[0].maxTime}
 	for _, s := range sel {
 		g.minTime, g.maxTime = min(g.minTime, s.minTime), max(g.maxTime, s.maxTime)
@@ -143,14 +152,24 @@ func (d *Store) mergeGenerations(ctx context.Context, c chain.Chain, gens []gene
 }
 
 // writeGenRemoval writes a table that removes the keys of prefix in the
-// generations sel, and with prefix gGen records g.
+// generations sel, and with prefix gGen records g. The numbers of sel
+// need not follow one another: each is removed on its own, in key order.
 func writeGenRemoval(path string, wo sstable.WriterOptions, c chain.Chain, prefix string, sel []generation, g generation) error {
 	f, err := vfs.Default.Create(path, vfs.WriteCategoryUnspecified)
 	if err != nil {
 		return err
 	}
 	tw := sstable.NewWriter(objstorageprovider.NewFileWritable(f), wo)
-	err = tw.DeleteRange(genKey(prefix, c, sel[0].n), prefixEnd(genKey(prefix, c, sel[len(sel)-1].n)))
+	ns := make([]uint32, 0, len(sel))
+	for _, s := range sel {
+		ns = append(ns, s.n)
+	}
+	slices.Sort(ns)
+	for _, n := range ns {
+		if err = tw.DeleteRange(genKey(prefix, c, n), prefixEnd(genKey(prefix, c, n))); err != nil {
+			break
+		}
+	}
 	if err == nil && prefix == gGen {
 		err = tw.Set(genKey(gGen, c, g.n), g.encode())
 	}
@@ -160,9 +179,10 @@ func writeGenRemoval(path string, wo sstable.WriterOptions, c chain.Chain, prefi
 	return syncFile(path)
 }
 
-// mergeRanges writes the keys of prefix in the generations sel, merged in
-// key order, as keys of the range that starts with to. A key in two (a
-// transaction hash Bitcoin repeated) keeps the newer generation's value.
+// mergeRanges writes the keys of prefix in the generations sel (in the
+// order of their blocks), merged in key order, as keys of the range that
+// starts with to. A key in two (a transaction hash Bitcoin repeated)
+// keeps the value of the later block's generation.
 func mergeRanges(ctx context.Context, r pebble.Reader, c chain.Chain, prefix string, sel []generation, to []byte, sink *tableSink) error {
 	var h genHeap
 	defer func() {

@@ -370,4 +370,49 @@ func TestGenerationTxRepeatedAfterMerge(t *testing.T) {
 	if got, ok, err := d.Tx(ctx, chain.Ethereum, dup); err != nil || !ok || got.Block != want.Block {
 		t.Errorf("after the merge %s reads as %+v %v %v, want block %d", dup, got, ok, err, want.Block)
 	}
+	// All in one: the merge keeps the later block's record.
+	if _, err := d.MergeGenerations(ctx, chain.Ethereum, 1); err != nil {
+		t.Fatal(err)
+	}
+	if g := generationsOf(t, d); len(g) != 1 {
+		t.Fatalf("generations after merging all %+v", g)
+	}
+	if got, ok, err := d.Tx(ctx, chain.Ethereum, dup); err != nil || !ok || got.Block != want.Block {
+		t.Errorf("merged into one, %s reads as %+v %v %v, want block %d", dup, got, ok, err, want.Block)
+	}
+}
+
+// TestGenerationsMergedAgain: a merged generation, numbered past the
+// others, is merged again with the generations of its neighbouring
+// blocks, so that merges fold the chain's history as a whole rather than
+// leave merged generations between the others, each a barrier.
+func TestGenerationsMergedAgain(t *testing.T) {
+	ctx := context.Background()
+	all := genBlocks(1, 35)
+	ref := openGraph(t)
+	if err := ref.WriteBlocks(ctx, chain.Ethereum, "test", all); err != nil {
+		t.Fatal(err)
+	}
+	d := openGraph(t)
+	bulkLoad(t, d, BulkOptions{MaxBlocks: 5, BatchBytes: -1}, all[:30])
+	gens := generationsOf(t, d)
+	if len(gens) != 6 {
+		t.Fatalf("generations %+v", gens)
+	}
+	// The two oldest merged, numbered past the others; then a commit
+	// whose blocks follow those of the generation numbered before it.
+	if err := d.mergeGenerations(ctx, chain.Ethereum, gens, 0, 2); err != nil {
+		t.Fatal(err)
+	}
+	bulkLoad(t, d, BulkOptions{MaxBlocks: 5, BatchBytes: -1}, all[30:])
+	n, err := d.MergeGenerations(ctx, chain.Ethereum, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := generationsOf(t, d); len(g) != 1 || g[0].first != 1 || g[0].last != 35 || n != 6 {
+		t.Fatalf("merged %d into %+v, want the 6 generations into one of blocks 1-35", n, g)
+	}
+	if got, want := genState(t, d, 35), genState(t, ref, 35); got != want {
+		t.Fatalf("merged generations differ from batches:\n%s\nwant\n%s", got, want)
+	}
 }
