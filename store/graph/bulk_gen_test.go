@@ -2,8 +2,11 @@ package graph
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -415,4 +418,48 @@ func TestGenerationsMergedAgain(t *testing.T) {
 	if got, want := genState(t, d, 35), genState(t, ref, 35); got != want {
 		t.Fatalf("merged generations differ from batches:\n%s\nwant\n%s", got, want)
 	}
+}
+
+// TestSegmentRebuiltFromGenerations: a traversal segment of bulk-loaded
+// blocks, refused as damaged, is rebuilt from the generations that hold
+// them.
+func TestSegmentRebuiltFromGenerations(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	st := openTest(t, dir)
+	l, err := st.NewBulkLoader(ctx, chain.Ethereum, "t", BulkOptions{MaxBlocks: 20, BatchBytes: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := errors.Join(l.WriteBlocks(ctx, randomBlocks(5, 1, 60)), l.Flush(ctx), l.Close()); err != nil {
+		t.Fatal(err)
+	}
+	if g := generationsOf(t, st.Store); len(g) != 3 {
+		t.Fatalf("generations %+v, want 3", g)
+	}
+	st.Close()
+	files := segFiles(t, dir)
+	if len(files) != 3 {
+		t.Fatalf("segments %v", files)
+	}
+	b, err := os.ReadFile(files[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[segHeaderSize+len(b[segHeaderSize:])/3] ^= 0x40
+	if err := os.WriteFile(files[1], b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	st = openTest(t, dir)
+	defer st.Close()
+	var lg logs
+	tr, err := st.Traversal(ctx, TraversalOptions{MergeInterval: -1, Logf: lg.logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	if !lg.has(filepath.Base(files[1]), "refused", "rebuilt") {
+		t.Fatalf("damaged segment not refused by name: %q", lg.l)
+	}
+	checkSnapshot(t, st.Store, tr, poolAddrs())
 }
