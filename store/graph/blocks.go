@@ -48,6 +48,10 @@ func (d *Store) Blocks(ctx context.Context, c chain.Chain, from, to uint64, fn f
 		return err
 	}
 	defer it.Close()
+	gens, err := readGenerations(d.db, c)
+	if err != nil {
+		return err
+	}
 	base := len(chainKey(gBlock, c))
 	txKey := chainKey(gTx, c)
 	txBase := len(txKey)
@@ -81,7 +85,13 @@ func (d *Store) Blocks(ctx context.Context, c chain.Chain, from, to uint64, fn f
 				return fmt.Errorf("read %s block %d: %w", c, b.Height, errCorrupt)
 			}
 			txKey = append(txKey[:txBase], th...)
-			v, ok, err := d.get(txKey)
+			v, ok, err := d.getTxAt(gens, txKey, b.Height)
+			if err == nil && !ok {
+				// Generations merged since they were read.
+				if gens, err = readGenerations(d.db, c); err == nil {
+					v, ok, err = d.getTxAt(gens, txKey, b.Height)
+				}
+			}
 			if err != nil {
 				return err
 			}

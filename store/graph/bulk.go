@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -99,6 +100,8 @@ type BulkLoader struct {
 	blocks   int
 	last     uint64 // their last block
 	lastHash []byte
+	// The earliest and latest of their times, for their generation.
+	minTime, maxTime int64
 	// Their effect on Bitcoin's unspent outputs, which the stored index
 	// shows only once they are committed.
 	created map[chain.OutPoint]chain.Output
@@ -235,6 +238,7 @@ func (l *BulkLoader) resetChunk() {
 // be written or abandoned.
 func (l *BulkLoader) resetCommit() {
 	l.blocks, l.lastHash = 0, nil
+	l.minTime, l.maxTime = math.MaxInt64, math.MinInt64
 	l.created = make(map[chain.OutPoint]chain.Output)
 	l.spent = make(map[chain.OutPoint]bool)
 	for _, rs := range l.runs {
@@ -293,6 +297,7 @@ func (l *BulkLoader) WriteBlocks(ctx context.Context, blocks []*chain.Block) err
 		}
 		l.blocks++
 		l.last, l.lastHash = blk.Height, h
+		l.minTime, l.maxTime = min(l.minTime, blk.Time.Unix()), max(l.maxTime, blk.Time.Unix())
 		switch {
 		case l.commitDue():
 			if err := l.Flush(ctx); err != nil {
@@ -567,6 +572,14 @@ func (l *BulkLoader) Flush(ctx context.Context) error {
 			return fmt.Errorf("bulk load %s: blocks stored; %w", l.c, err)
 		}
 	}
+	// Each commit adds a generation; a look-up by hash probes them all.
+	gens, err := readGenerations(l.d.db, l.c)
+	if err == nil && len(gens) > maxGenerations {
+		_, err = l.d.MergeGenerations(ctx, l.c, keepGenerations)
+	}
+	if err != nil {
+		return fmt.Errorf("bulk load %s: blocks stored; %w", l.c, err)
+	}
 	return nil
 }
 
@@ -595,13 +608,24 @@ func (l *BulkLoader) commit(ctx context.Context) error {
 		l.committed()
 		return nil
 	}
-	paths, err := l.writeTables(ctx)
+	// The tables' postings and transactions go into a generation of
+	// their own, recorded in the same ingestion.
+	gens, err := readGenerations(l.d.db, l.c)
+	if err != nil {
+		return fmt.Errorf("bulk load %s blocks %d-%d: %w", l.c, first, l.last, err)
+	}
+	g := generation{n: nextGeneration(gens), first: first, last: l.last, minTime: l.minTime, maxTime: l.maxTime}
+	l.w.set(genKey(gGen, l.c, g.n), g.encode())
+	paths, err := l.writeTables(ctx, g.n)
 	defer func() {
 		for _, p := range paths {
 			os.Remove(p)
 		}
 	}()
 	if err != nil {
+		return fmt.Errorf("bulk load %s blocks %d-%d: %w", l.c, first, l.last, err)
+	}
+	if err := upgradeGraphFormat(l.d.db); err != nil {
 		return fmt.Errorf("bulk load %s blocks %d-%d: %w", l.c, first, l.last, err)
 	}
 	if err := l.d.db.Ingest(ctx, paths); err != nil {
@@ -621,23 +645,19 @@ func (l *BulkLoader) committed() {
 // writeTables writes the blocks since the last commit as tables in key
 // order: the runs merged with the chunk in memory. Each key range is
 // written on its own goroutine.
-func (l *BulkLoader) writeTables(ctx context.Context) ([]string, error) {
-	// Into a chain the store does not hold yet, the tables go to the last
-	// level and are written as it is, compressed; otherwise they go to L0
-	// at worst, which compactions rewrite, and are written as the upper
-	// levels are.
-	level := 0
-	if !l.hasTip {
-		level = len(l.d.opts.Levels) - 1
-	}
-	wo := l.d.opts.MakeWriterOptions(level, l.d.db.TableFormat())
+func (l *BulkLoader) writeTables(ctx context.Context, gen uint32) ([]string, error) {
+	// The generation's tables, most of the bytes, go to the last level
+	// and are written as it is, compressed; so do the blocks', which
+	// follow the stored ones. The totals' and the tip's overlap what the
+	// store holds and are rewritten by the compactions anyway.
+	wo := l.d.opts.MakeWriterOptions(len(l.d.opts.Levels)-1, l.d.db.TableFormat())
 	var (
 		sinks [bulkRanges]tableSink
 		errs  [bulkRanges]error
 		wg    sync.WaitGroup
 	)
 	for i := range sinks {
-		sinks[i].dir, sinks[i].prefix, sinks[i].wo = l.tmp, fmt.Sprintf("%d-", i), wo
+		sinks[i].dir, sinks[i].prefix, sinks[i].wo, sinks[i].gen = l.tmp, fmt.Sprintf("%d-", i), wo, gen
 	}
 	// The last chunk is merged from memory, sorted while the chunk before
 	// it may still be written as runs. The other buffer is idle until the

@@ -563,6 +563,11 @@ type tableSink struct {
 	tw          *sstable.Writer
 	size        int
 	kind        byte
+	// gen, if set, is the generation the commit writes postings and
+	// transactions in (see bulk_gen.go): their keys are rewritten into
+	// its range, in the same order.
+	gen  uint32
+	kbuf []byte
 	// Tables are synced on goroutines of their own, so that the merge
 	// goes on while the disk catches up; syncs waits for them.
 	syncs   sync.WaitGroup
@@ -576,6 +581,10 @@ type noSync struct{ vfs.File }
 func (noSync) Sync() error { return nil }
 
 func (s *tableSink) add(kind opKind, k, v []byte) error {
+	if s.gen != 0 && inGeneration(k) {
+		s.kbuf = genKeyOf(s.kbuf[:0], k, s.gen)
+		k = s.kbuf
+	}
 	if s.tw != nil && (s.size >= bulkTableBytes || k[2] != s.kind) {
 		if err := s.close(); err != nil {
 			return err

@@ -369,6 +369,67 @@ func TestGraphFormatRefused(t *testing.T) {
 			t.Errorf("%s: open gave %v, want ErrGraphFormat", c.name, err)
 		}
 	}
+	// A store of format 3 is read, and marked format 4 by its first
+	// generation.
+	dir3 := t.TempDir()
+	d3, err := openDir(ctx, dir3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all6 := viewBlocks(chain.Ethereum, "0x00000000000000000000000000000000000000a1", 6)
+	if err := d3.WriteBlocks(ctx, chain.Ethereum, "test", all6[:3]); err != nil {
+		t.Fatal(err)
+	}
+	if err := d3.db.Set([]byte(keyGraphFormat), []byte{3}, pebble.Sync); err != nil {
+		t.Fatal(err)
+	}
+	d3.Close()
+	if d3, err = openDir(ctx, dir3); err != nil {
+		t.Fatalf("format 3 refused: %v", err)
+	}
+	l, err := d3.NewBulkLoader(ctx, chain.Ethereum, "test", BulkOptions{BatchBytes: -1, NoTraversal: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.WriteBlocks(ctx, all6[3:]); err != nil {
+		t.Fatal(err)
+	}
+	if err := errors.Join(l.Flush(ctx), l.Close()); err != nil {
+		t.Fatal(err)
+	}
+	if v, ok, err := d3.get([]byte(keyGraphFormat)); err != nil || !ok || !bytes.Equal(v, []byte{4}) {
+		t.Errorf("format record after a generation %v %v %v", v, ok, err)
+	}
+	d3.Close()
+	// Reopened as format 4, it reads the blocks of format 3 and the
+	// generation's as a store written in batches alone does.
+	if d3, err = openDir(ctx, dir3); err != nil {
+		t.Fatalf("upgraded store refused: %v", err)
+	}
+	if g := generationsOf(t, d3.Store); len(g) != 1 || g[0].first != 4 || g[0].last != 6 {
+		t.Errorf("generations of the upgraded store %+v", g)
+	}
+	ref := openGraph(t)
+	if err := ref.WriteBlocks(ctx, chain.Ethereum, "test", all6); err != nil {
+		t.Fatal(err)
+	}
+	postings := func(s *Store) []Posting {
+		var ps []Posting
+		if err := s.Postings(ctx, chain.Ethereum, "0x00000000000000000000000000000000000000a1", PostingQuery{}, func(p Posting) bool {
+			ps = append(ps, p)
+			return true
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return ps
+	}
+	if got, want := postings(d3.Store), postings(ref); len(want) == 0 || !reflect.DeepEqual(got, want) {
+		t.Errorf("upgraded store reads %d postings %+v, want %d %+v", len(got), got, len(want), want)
+	}
+	if got, want := genState(t, d3.Store, 6), genState(t, ref, 6); got != want {
+		t.Errorf("upgraded store differs from batches:\n%s\nwant\n%s", got, want)
+	}
+	d3.Close()
 	// A store without a graph (sanctions only, say) takes the new format.
 	dir := t.TempDir()
 	d, err := openDir(ctx, dir)

@@ -9,6 +9,17 @@ import (
 // domains' metadata.
 const prefixMeta = "m/"
 
-func (d *Store) get(key []byte) ([]byte, bool, error) { return kv.Get(d.db, key) }
+// get reads one key. A transaction record (g/x/) not in g/x/ is looked
+// for in the chain's generations (see bulk_gen.go), so that every reader
+// of transactions by hash sees bulk-loaded ones.
+func (d *Store) get(key []byte) ([]byte, bool, error) {
+	if len(key) > len(gTx) && string(key[:len(gTx)]) == gTx {
+		return d.getTx(key)
+	}
+	return d.getMain(key)
+}
+
+// getMain reads one key as it is.
+func (d *Store) getMain(key []byte) ([]byte, bool, error) { return kv.Get(d.db, key) }
 
 func prefixEnd(prefix []byte) []byte { return kv.PrefixEnd(prefix) }

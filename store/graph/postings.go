@@ -1,9 +1,14 @@
 package graph
 
 import (
+	"bytes"
+	"cmp"
 	"context"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"math"
+	"slices"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -154,69 +159,214 @@ func decodePosting(v *PostingView, k, val []byte) error {
 // first unless q.Oldest), incoming and outgoing interleaved, until fn
 // returns false, the limit is reached or the range ends. It reuses one
 // view for every posting: fn must copy what it keeps.
+//
+// The postings are in g/a/ and in the bulk loads' generations (see
+// bulk_gen.go), merged in key order. A generation is opened only once
+// the next posting could be one of its own, by the times of its blocks:
+// the most recent transfers of an address read the newest generation or
+// two, not all of them.
 func (d *Store) PostingViews(ctx context.Context, c chain.Chain, addr string, q PostingQuery, fn func(*PostingView) bool) error {
 	if !q.Incoming && !q.Outgoing {
 		q.Incoming, q.Outgoing = true, true
 	}
-	base := addrKey(gPost, c, addr)
-	opts := pebble.IterOptions{LowerBound: base, UpperBound: prefixEnd(base)}
+	var since, until uint64 = 0, math.MaxUint64
 	if !q.Since.IsZero() {
-		opts.LowerBound = binaryAppendU64(append([]byte(nil), base...), uint64(max(q.Since.Unix(), 0)))
+		since = uint64(max(q.Since.Unix(), 0))
 	}
 	if !q.Until.IsZero() {
-		opts.UpperBound = binaryAppendU64(append([]byte(nil), base...), uint64(max(q.Until.Unix(), 0)))
+		until = uint64(max(q.Until.Unix(), 0))
 	}
-	// One direction: the other's postings are skipped by their key's
-	// last byte, without reading their values.
-	if !q.Incoming || !q.Outgoing {
-		skip := byte(postingIn)
-		if !q.Outgoing {
-			skip = postingOut
-		}
-		opts.SkipPoint = func(k []byte) bool { return len(k) > 0 && k[len(k)-1] == skip }
-	}
-	it, err := d.db.NewIter(&opts)
+	// One iterator reads the generations' records; the others are its
+	// clones, so that every range is read as of one moment.
+	root, err := d.db.NewIter(genBounds(c))
 	if err != nil {
 		return fmt.Errorf("read postings of %s: %w", addr, err)
 	}
-	v := PostingView{Chain: c, Address: addr}
-	var ok bool
-	if q.Oldest {
-		ok = it.First()
-	} else {
-		ok = it.Last()
+	gens, err := scanGenerations(root, c)
+	if err != nil {
+		root.Close()
+		return fmt.Errorf("read postings of %s: %w", addr, err)
 	}
-	for n := 0; ok; {
+	m := postMerge{q: q, since: since, until: until, root: root}
+	defer m.close()
+	// Generations that can hold postings of the window, in the order
+	// they may be needed.
+	for i := range gens {
+		g := &gens[i]
+		if g.last >= g.first && uint64(max(g.maxTime, 0)) >= since && uint64(max(g.minTime, 0)) < until {
+			m.pending = append(m.pending, g)
+		}
+	}
+	if q.Oldest {
+		slices.SortFunc(m.pending, func(a, b *generation) int { return cmp.Compare(a.minTime, b.minTime) })
+	} else {
+		slices.SortFunc(m.pending, func(a, b *generation) int { return cmp.Compare(b.maxTime, a.maxTime) })
+	}
+	m.root = nil // a source from here on, closed as one
+	if err := m.open(root, addrKey(gPost, c, addr)); err != nil {
+		return fmt.Errorf("read postings of %s: %w", addr, err)
+	}
+	v := PostingView{Chain: c, Address: addr}
+	for n := 0; ; {
 		if n%1024 == 0 {
 			if err := ctx.Err(); err != nil {
-				it.Close()
 				return err
 			}
 		}
-		k := it.Key()
-		if len(k) < len(base) {
-			it.Close()
-			return fmt.Errorf("read postings of %s: %w", addr, errCorrupt)
+		s, err := m.next(c, addr)
+		if err != nil {
+			return fmt.Errorf("read postings of %s: %w", addr, err)
 		}
-		if err := decodePosting(&v, k[len(base):], it.Value()); err != nil {
-			it.Close()
+		if s == nil {
+			break
+		}
+		k := s.it.Key()
+		if err := decodePosting(&v, k[s.base:], s.it.Value()); err != nil {
 			return fmt.Errorf("read postings of %s: %w", addr, err)
 		}
 		n++
 		if !fn(&v) || (q.Limit > 0 && n >= q.Limit) {
 			break
 		}
-		if q.Oldest {
-			ok = it.Next()
-		} else {
-			ok = it.Prev()
+		if err := m.advance(s); err != nil {
+			return fmt.Errorf("read postings of %s: %w", addr, err)
 		}
 	}
-	if err := it.Error(); err != nil {
-		it.Close()
-		return fmt.Errorf("read postings of %s: %w", addr, err)
+	return m.close()
+}
+
+// postMerge merges an address's postings from g/a/ and the generations.
+type postMerge struct {
+	q            PostingQuery
+	since, until uint64
+	root         *pebble.Iterator // until it becomes g/a/'s source
+	srcs         []*postSource    // opened
+	pending      []*generation    // not yet opened, in the order they may be needed
+	closed       bool
+}
+
+// postSource is one range's iterator, positioned on its next posting
+// unless done.
+type postSource struct {
+	it   *pebble.Iterator
+	base int // the length of the address's prefix in the range
+	done bool
+}
+
+// open adds the range of postings that start with base, read through it
+// (the root, repositioned) or a clone of the root.
+func (m *postMerge) open(it *pebble.Iterator, base []byte) error {
+	opts := &pebble.IterOptions{LowerBound: base, UpperBound: prefixEnd(base)}
+	if m.since > 0 {
+		opts.LowerBound = binaryAppendU64(slices.Clip(base), m.since)
 	}
-	return it.Close()
+	if m.until < math.MaxUint64 {
+		opts.UpperBound = binaryAppendU64(slices.Clip(base), m.until)
+	}
+	// One direction: the other's postings are skipped by their key's
+	// last byte, without reading their values.
+	if !m.q.Incoming || !m.q.Outgoing {
+		skip := byte(postingIn)
+		if !m.q.Outgoing {
+			skip = postingOut
+		}
+		opts.SkipPoint = func(k []byte) bool { return len(k) > 0 && k[len(k)-1] == skip }
+	}
+	if it == nil {
+		var err error
+		if it, err = m.srcs[0].it.Clone(pebble.CloneOptions{IterOptions: opts}); err != nil {
+			return err
+		}
+	} else {
+		it.SetOptions(opts)
+	}
+	s := &postSource{it: it, base: len(base)}
+	m.srcs = append(m.srcs, s)
+	var ok bool
+	if m.q.Oldest {
+		ok = it.First()
+	} else {
+		ok = it.Last()
+	}
+	return m.settle(s, ok)
+}
+
+// settle records whether s has a posting, checking its key.
+func (m *postMerge) settle(s *postSource, ok bool) error {
+	if !ok {
+		s.done = true
+		return s.it.Error()
+	}
+	if len(s.it.Key()) < s.base+8 {
+		return errCorrupt
+	}
+	return nil
+}
+
+func (m *postMerge) advance(s *postSource) error {
+	if m.q.Oldest {
+		return m.settle(s, s.it.Next())
+	}
+	return m.settle(s, s.it.Prev())
+}
+
+// before reports whether a's posting comes before b's in the read's
+// order.
+func (m *postMerge) before(a, b *postSource) bool {
+	c := bytes.Compare(a.it.Key()[a.base:], b.it.Key()[b.base:])
+	if m.q.Oldest {
+		return c < 0
+	}
+	return c > 0
+}
+
+// mayPrecede reports whether generation g may hold a posting before s's.
+func (m *postMerge) mayPrecede(g *generation, s *postSource) bool {
+	t := binary.BigEndian.Uint64(s.it.Key()[s.base:])
+	if m.q.Oldest {
+		return uint64(max(g.minTime, 0)) <= t
+	}
+	return uint64(max(g.maxTime, 0)) >= t
+}
+
+// next returns the source whose posting comes next, or nil at the end,
+// opening the generations that may hold it.
+func (m *postMerge) next(c chain.Chain, addr string) (*postSource, error) {
+	var best *postSource
+	for _, s := range m.srcs {
+		if !s.done && (best == nil || m.before(s, best)) {
+			best = s
+		}
+	}
+	for len(m.pending) > 0 && (best == nil || m.mayPrecede(m.pending[0], best)) {
+		g := m.pending[0]
+		m.pending = m.pending[1:]
+		if err := m.open(nil, genAddrKey(c, g.n, addr)); err != nil {
+			return nil, err
+		}
+		if s := m.srcs[len(m.srcs)-1]; !s.done && (best == nil || m.before(s, best)) {
+			best = s
+		}
+	}
+	return best, nil
+}
+
+// close closes the iterators, once.
+func (m *postMerge) close() error {
+	if m.closed {
+		return nil
+	}
+	m.closed = true
+	var err error
+	if m.root != nil {
+		err = m.root.Close()
+	}
+	for _, s := range m.srcs {
+		if cerr := s.it.Close(); err == nil {
+			err = cerr
+		}
+	}
+	return err
 }
 
 // Postings is PostingViews for callers that keep what they read: each

@@ -32,6 +32,10 @@ func (d *Store) Rollback(ctx context.Context, c chain.Chain, height uint64) (int
 	}
 	b := d.db.NewIndexedBatch()
 	defer b.Close()
+	gens, err := readGenerations(d.db, c)
+	if err != nil {
+		return 0, err
+	}
 	// touched maps each address the removed blocks touched to the fees
 	// it paid in them.
 	touched := make(map[string]chain.Amount)
@@ -40,13 +44,29 @@ func (d *Store) Rollback(ctx context.Context, c chain.Chain, height uint64) (int
 		if err := ctx.Err(); err != nil {
 			return 0, err
 		}
-		if err := d.rollbackBlock(b, c, h, touched); err != nil {
+		if err := d.rollbackBlock(b, gens, c, h, touched); err != nil {
 			return 0, fmt.Errorf("roll back %s block %d: %w", c, h, err)
 		}
 		removed++
 	}
+	// The generations that held removed blocks end at height, or go.
+	for i := range gens {
+		g := &gens[i]
+		switch {
+		case g.last <= height:
+			continue
+		case g.first > height:
+			err = b.Delete(genKey(gGen, c, g.n), nil)
+		default:
+			g.last = height
+			err = b.Set(genKey(gGen, c, g.n), g.encode(), nil)
+		}
+		if err != nil {
+			return 0, err
+		}
+	}
 	for addr, fees := range touched {
-		if err := d.recomputeTotals(ctx, b, c, addr, fees); err != nil {
+		if err := d.recomputeTotals(ctx, b, gens, c, addr, fees); err != nil {
 			return 0, err
 		}
 	}
@@ -59,7 +79,16 @@ func (d *Store) Rollback(ctx context.Context, c chain.Chain, height uint64) (int
 	return removed, nil
 }
 
-func (d *Store) rollbackBlock(b *pebble.Batch, c chain.Chain, h uint64, touched map[string]chain.Amount) error {
+func (d *Store) rollbackBlock(b *pebble.Batch, gens []generation, c chain.Chain, h uint64, touched map[string]chain.Amount) error {
+	// The block's postings and transactions are in its generation's
+	// range if a bulk load ingested it.
+	g, inGen := genOf(gens, h)
+	key := func(k []byte) []byte {
+		if inGen {
+			return genKeyOf(nil, k, g.n)
+		}
+		return k
+	}
 	bk := blockKey(c, h)
 	v, ok, err := d.get(bk)
 	if err != nil {
@@ -74,8 +103,8 @@ func (d *Store) rollbackBlock(b *pebble.Batch, c chain.Chain, h uint64, touched 
 	n := bd.uvar()
 	for i := uint64(0); i < n && bd.err == nil; i++ {
 		th := append([]byte(nil), bd.raw(32)...)
-		tk := append(chainKey(gTx, c), th...)
-		tv, ok, err := d.get(tk)
+		tk := key(append(chainKey(gTx, c), th...))
+		tv, ok, err := d.getMain(tk)
 		if err != nil {
 			return err
 		}
@@ -93,7 +122,7 @@ func (d *Store) rollbackBlock(b *pebble.Batch, c chain.Chain, h uint64, touched 
 			if _, ok := touched[addr]; !ok {
 				touched[addr] = chain.Amount{}
 			}
-			return b.Delete(postingKey(nil, c, addr, ts, h, uint32(r.Index), kind, pos, dir), nil)
+			return b.Delete(key(postingKey(nil, c, addr, ts, h, uint32(r.Index), kind, pos, dir)), nil)
 		}
 		for _, t := range r.Transfers {
 			if err := del(postingOut, t.From, t.Kind, t.Pos); err != nil {
@@ -166,30 +195,35 @@ func (d *Store) scriptOfSpent(c chain.Chain, in chain.Input) string {
 // recomputeTotals rebuilds an address's totals from its postings as the
 // batch sees them; fees, which have no postings, are the stored fees less
 // those paid in the removed blocks.
-func (d *Store) recomputeTotals(ctx context.Context, b *pebble.Batch, c chain.Chain, addr string, feesRemoved chain.Amount) error {
+func (d *Store) recomputeTotals(ctx context.Context, b *pebble.Batch, gens []generation, c chain.Chain, addr string, feesRemoved chain.Amount) error {
 	t := &totals{}
-	base := addrKey(gPost, c, addr)
-	it, err := b.NewIter(&pebble.IterOptions{LowerBound: base, UpperBound: prefixEnd(base)})
-	if err != nil {
-		return err
+	bases := [][]byte{addrKey(gPost, c, addr)}
+	for _, g := range gens {
+		bases = append(bases, genAddrKey(c, g.n, addr))
 	}
-	for it.First(); it.Valid(); it.Next() {
-		k := it.Key()
-		kd := dec{b: k[len(base):]}
-		ts := int64(kd.u64())
-		vd := dec{b: it.Value()}
-		vd.raw(32)
-		vd.addrRaw()
-		asset := chain.Asset(vd.addr())
-		amt := vd.amount()
-		if kd.err != nil || vd.err != nil {
-			it.Close()
-			return fmt.Errorf("recompute totals of %s: %w", addr, errCorrupt)
+	for _, base := range bases {
+		it, err := b.NewIter(&pebble.IterOptions{LowerBound: base, UpperBound: prefixEnd(base)})
+		if err != nil {
+			return err
 		}
-		t.add(asset, amt, k[len(k)-1] == postingIn, ts)
-	}
-	if err := it.Close(); err != nil {
-		return err
+		for it.First(); it.Valid(); it.Next() {
+			k := it.Key()
+			kd := dec{b: k[len(base):]}
+			ts := int64(kd.u64())
+			vd := dec{b: it.Value()}
+			vd.raw(32)
+			vd.addrRaw()
+			asset := chain.Asset(vd.addr())
+			amt := vd.amount()
+			if kd.err != nil || vd.err != nil {
+				it.Close()
+				return fmt.Errorf("recompute totals of %s: %w", addr, errCorrupt)
+			}
+			t.add(asset, amt, k[len(k)-1] == postingIn, ts)
+		}
+		if err := it.Close(); err != nil {
+			return err
+		}
 	}
 	if err := ctx.Err(); err != nil {
 		return err

@@ -431,9 +431,22 @@ func (d *Store) readBlock(ctx context.Context, c chain.Chain, h uint64) (*chain.
 	if !isZero(parent) {
 		blk.Parent = hashString(c, parent)
 	}
+	// The block's transactions are in g/x/ or in the one generation
+	// that holds it.
+	gens, err := readGenerations(d.db, c)
+	if err != nil {
+		return nil, fmt.Errorf("read %s block %d: %w", c, h, err)
+	}
 	for range n {
 		th := bd.raw(32)
-		tv, ok, err := d.get(append(chainKey(gTx, c), th...))
+		key := append(chainKey(gTx, c), th...)
+		tv, ok, err := d.getTxAt(gens, key, h)
+		if err == nil && !ok {
+			// Generations merged since they were read.
+			if gens, err = readGenerations(d.db, c); err == nil {
+				tv, ok, err = d.getTxAt(gens, key, h)
+			}
+		}
 		if err != nil {
 			return nil, fmt.Errorf("read %s block %d: %w", c, h, err)
 		}
