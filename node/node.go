@@ -121,10 +121,14 @@ type Node struct {
 // and at most 450 MB of the strings they refer to.
 const traceCacheBudget = 2_000_000
 
-// traceMemoEntries is the traces whose results the node keeps for the
-// same question asked again: a result of ten thousand addresses holds a
-// few megabytes.
-const traceMemoEntries = 16
+// traceMemoEntries and traceMemoItems bound the results the node keeps
+// for the same question asked again: sixteen traces, with 500,000 nodes
+// and edges together (about 150 MB; a trace of ten thousand addresses
+// has about 40,000).
+const (
+	traceMemoEntries = 16
+	traceMemoItems   = 500_000
+)
 
 // Open opens the store in cfg.DataDir. The screening index is loaded on
 // first use; serving loads it before it listens.
@@ -162,7 +166,7 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 		keys:       auth.NewKeyring(keys),
 		index:      screen.NewIndex(p, cfg.Policy),
 		traces:     newTraceResults(),
-		memo:       trace.NewMemo(traceMemoEntries),
+		memo:       trace.NewMemo(traceMemoEntries, traceMemoItems),
 		intelDirty: make(chan struct{}, 1),
 	}
 	n.exp = newExposures(n)

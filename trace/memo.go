@@ -19,22 +19,32 @@ import (
 // change happened is not kept (Put with the generation read before the
 // trace began).
 type Memo struct {
-	mu      sync.Mutex
-	max     int
-	gen     uint64
-	entries map[string]*list.Element
-	order   *list.List // most recently used first
+	mu       sync.Mutex
+	max      int
+	maxItems int
+	items    int // nodes and edges of the results kept
+	gen      uint64
+	entries  map[string]*list.Element
+	order    *list.List // most recently used first
 }
 
 type memoEntry struct {
 	key   string
 	res   *Result
 	extra any
+	items int
 }
 
-// NewMemo keeps up to entries results.
-func NewMemo(entries int) *Memo {
-	return &Memo{max: max(entries, 1), entries: make(map[string]*list.Element), order: list.New()}
+// NewMemo keeps up to entries results holding together up to items
+// nodes and edges (a few hundred bytes each), so that a few traces of
+// the largest size do not hold the memory of hundreds of small ones.
+func NewMemo(entries, items int) *Memo {
+	return &Memo{max: max(entries, 1), maxItems: max(items, 1), entries: make(map[string]*list.Element), order: list.New()}
+}
+
+// size is what a result counts against the memo's budget.
+func size(r *Result) int {
+	return len(r.Nodes) + len(r.Edges) + len(r.Endpoints) + len(r.Candidates)
 }
 
 // MemoKey is the question a trace answers, as the memo's key: the
@@ -92,23 +102,29 @@ func (m *Memo) Get(key string) (*Result, any, bool) {
 }
 
 // Put keeps a result computed at generation gen, unless the memo was
-// cleared since. The memo keeps a shallow copy, as Get gives: the
+// cleared since or the result alone is larger than the budget. The memo keeps a shallow copy, as Get gives: the
 // caller may name and append to its result, not change its elements.
 func (m *Memo) Put(gen uint64, key string, res *Result, extra any) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if gen != m.gen {
+	items := size(res)
+	if gen != m.gen || items > m.maxItems {
 		return
 	}
 	if el, ok := m.entries[key]; ok {
-		m.order.Remove(el)
+		m.remove(el)
 	}
-	m.entries[key] = m.order.PushFront(&memoEntry{key: key, res: clipped(res), extra: extra})
-	for m.order.Len() > m.max {
-		old := m.order.Back()
-		m.order.Remove(old)
-		delete(m.entries, old.Value.(*memoEntry).key)
+	m.entries[key] = m.order.PushFront(&memoEntry{key: key, res: clipped(res), extra: extra, items: items})
+	m.items += items
+	for m.order.Len() > m.max || m.items > m.maxItems {
+		m.remove(m.order.Back())
 	}
+}
+
+func (m *Memo) remove(el *list.Element) {
+	e := m.order.Remove(el).(*memoEntry)
+	delete(m.entries, e.key)
+	m.items -= e.items
 }
 
 // Clear drops every result: the graph or the labels changed.
@@ -118,6 +134,7 @@ func (m *Memo) Clear() {
 	m.gen++
 	clear(m.entries)
 	m.order.Init()
+	m.items = 0
 }
 
 // Len is the number of results kept.

@@ -7,7 +7,7 @@ import (
 )
 
 func TestMemo(t *testing.T) {
-	m := NewMemo(2)
+	m := NewMemo(2, 100)
 	res := &Result{ID: "a", Chain: chain.Ethereum, Nodes: make([]Node, 1, 8), Warnings: make([]string, 0, 4)}
 	gen := m.Generation()
 	m.Put(gen, "q1", res, "ev1")
@@ -43,6 +43,17 @@ func TestMemo(t *testing.T) {
 	}
 	if _, _, ok := m.Get("q1"); !ok {
 		t.Fatal("a result used since was dropped")
+	}
+	// The budget of nodes and edges: a result larger than it is not
+	// kept, and one that fills it drops the others.
+	gen = m.Generation()
+	m.Put(gen, "big", &Result{Nodes: make([]Node, 101)}, nil)
+	if _, _, ok := m.Get("big"); ok {
+		t.Fatal("a result larger than the budget was kept")
+	}
+	m.Put(gen, "full", &Result{Nodes: make([]Node, 60), Edges: make([]Edge, 40)}, nil)
+	if m.Len() != 1 {
+		t.Fatalf("%d results kept beside one that fills the budget", m.Len())
 	}
 }
 

@@ -328,7 +328,7 @@ func measure(ctx context.Context, dir string, w *workload, runs int, diskCold, v
 	res.Cached = repeat(cg, trace.Haircut)
 	res.CachedPoison = repeat(cg, trace.Poison)
 	// As the node asks: the question's key, the memo, the walk on a miss.
-	memo := trace.NewMemo(16)
+	memo := trace.NewMemo(16, 500_000)
 	asked := func() time.Duration {
 		o := trace.Options{Chain: chain.Ethereum, Model: trace.Haircut, MaxHops: 6, MinAmount: chain.NewAmount(dust)}
 		t := time.Now()
