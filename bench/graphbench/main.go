@@ -184,11 +184,30 @@ func main() {
 		// in the upper levels that compactions must still merge.
 		debt := db.Graph().CompactionDebt()
 		fmt.Printf("write: %d transfers in %s (%.0f/s) until all were readable; compaction debt then %d MB\n", written, wall.Round(time.Millisecond), float64(written)/wall.Seconds(), debt>>20)
+		// Pebble leaves some debt at rest (its estimate counts L0 and the
+		// upper levels' bytes while every level's score is under 1, when
+		// it starts no compaction): waiting for it to fall would never
+		// end, so the wait ends when it falls or the tree is at rest.
 		for db.Graph().CompactionDebt() > uint64(*debtMax)<<20 {
-			time.Sleep(100 * time.Millisecond)
+			called := time.Now()
+			active, err := db.Graph().Settle(ctx)
+			if err != nil {
+				log.Fatal(err)
+			}
+			if debt := db.Graph().CompactionDebt(); debt > uint64(*debtMax)<<20 {
+				// At rest since the last compaction seen, not since the
+				// second of quiet that made sure of it.
+				wall = called.Add(active).Sub(start)
+				fmt.Printf("write: at rest %s after the start (the last compaction's end) with compaction debt %d MB, over %d MB: %.0f transfers/s including the compactions\n",
+					wall.Round(time.Millisecond), debt>>20, *debtMax, float64(written)/wall.Seconds())
+				fmt.Print(db.Graph().LSM())
+				break
+			}
 		}
-		wall = time.Since(start)
-		fmt.Printf("write: compaction debt under %d MB %s after the start: %.0f transfers/s including it\n", *debtMax, wall.Round(time.Millisecond), float64(written)/wall.Seconds())
+		if db.Graph().CompactionDebt() <= uint64(*debtMax)<<20 {
+			wall = time.Since(start)
+			fmt.Printf("write: compaction debt under %d MB %s after the start: %.0f transfers/s including it\n", *debtMax, wall.Round(time.Millisecond), float64(written)/wall.Seconds())
+		}
 	}
 	fmt.Printf("write: %d transfers in %s: %.0f transfers/s until all were readable\n",
 		written, wall.Round(time.Millisecond), float64(written)/wall.Seconds())
