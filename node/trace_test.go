@@ -8,6 +8,7 @@ import (
 
 	"github.com/tracehound/tracehound/chain"
 	"github.com/tracehound/tracehound/cluster"
+	"github.com/tracehound/tracehound/sim"
 	"github.com/tracehound/tracehound/trace"
 )
 
@@ -16,15 +17,7 @@ import (
 // endpoints, with the deposit heuristic reading the layout too.
 func TestTraceReadsTraversal(t *testing.T) {
 	ctx := context.Background()
-	n, err := Open(ctx, Config{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer n.Close()
-	truth, _, err := n.SimulateCross(ctx, Simulation{Seed: 5, Background: 3_000})
-	if err != nil {
-		t.Fatal(err)
-	}
+	n, truth := simulatedNode(t, 3_000)
 	if n.trav.Load() != nil {
 		t.Fatal("the traversal layout was opened before any trace")
 	}
@@ -91,15 +84,7 @@ func TestTraceReadsTraversal(t *testing.T) {
 // change to the graph or to the screening index clears the memo.
 func TestTraceMemo(t *testing.T) {
 	ctx := context.Background()
-	n, err := Open(ctx, Config{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer n.Close()
-	truth, _, err := n.SimulateCross(ctx, Simulation{Seed: 5, Background: 3_000})
-	if err != nil {
-		t.Fatal(err)
-	}
+	n, truth := simulatedNode(t, 3_000)
 	req := trace.Request{Seeds: []trace.Seed{{Tx: truth.TheftTx}}, Options: trace.Options{Chain: chain.Ethereum, Model: trace.Haircut, MaxHops: 40}}
 	first, err := n.Trace(ctx, req)
 	if err != nil {
@@ -152,15 +137,7 @@ func TestTraceMemo(t *testing.T) {
 // A serving node opens the traversal layout in the background once
 // ready, so that its first trace does not wait for the segments' checks.
 func TestServeOpensTraversal(t *testing.T) {
-	ctx := context.Background()
-	n, err := Open(ctx, Config{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer n.Close()
-	if _, _, err := n.SimulateCross(ctx, Simulation{Seed: 5, Background: 1_000}); err != nil {
-		t.Fatal(err)
-	}
+	n, _ := simulatedNode(t, 1_000)
 	serveNode(t, n, "")
 	deadline := time.Now().Add(30 * time.Second)
 	for n.trav.Load() == nil {
@@ -169,4 +146,21 @@ func TestServeOpensTraversal(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// simulatedNode is a node on a new store holding a simulated theft
+// across chains among background transfers, closed when the test ends.
+func simulatedNode(t *testing.T, background int) (*Node, *sim.CrossTruth) {
+	t.Helper()
+	ctx := context.Background()
+	n, err := Open(ctx, Config{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Close() })
+	truth, _, err := n.SimulateCross(ctx, Simulation{Seed: 5, Background: background})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n, truth
 }

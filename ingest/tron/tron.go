@@ -213,20 +213,9 @@ func (s *Source) Head(ctx context.Context) (uint64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("tron head: %w", err)
 	}
-	var b struct {
-		BlockID string `json:"blockID"`
-		Header  struct {
-			Raw struct {
-				Number uint64 `json:"number"`
-			} `json:"raw_data"`
-		} `json:"block_header"`
-	}
-	if err := json.Unmarshal(body, &b); err != nil {
+	_, h, err := decodeHead(body)
+	if err != nil {
 		return 0, fmt.Errorf("tron head: getnowblock: %w", err)
-	}
-	h, err := idHeight(b.BlockID)
-	if err != nil || h != b.Header.Raw.Number {
-		return 0, fmt.Errorf("tron head: getnowblock answered block id %q for block %d", b.BlockID, b.Header.Raw.Number)
 	}
 	return h, nil
 }
