@@ -137,7 +137,7 @@ func (n *Node) IntelFeed(ctx context.Context, limit int) ([]api.FeedItem, error)
 			case owners[o.ObjectID()].Owner != "" && owners[o.ObjectID()].Owner != taxii.LocalPartner:
 				it.Partner, it.Received = owners[o.ObjectID()].Owner, true
 			default:
-				it.Partner = "this node"
+				it.Partner = ownFlags
 			}
 			out = append(out, it)
 		}

@@ -148,7 +148,7 @@ type liveIntel struct {
 // addresses that changed in one go, so that a large report is indexed at
 // the pace it is stored rather than re-read whole for each page of it. A
 // deletion rebuilds the view from the store. A peer's objects are
-// flagged through the same view before they are stored (flagPulled),
+// flagged through the same view before they are stored (flagFirst),
 // which moves its cursor past them once they are.
 func (n *Node) reloadOnChange(ctx context.Context) {
 	tick := time.NewTicker(intelExpiryCheck)
@@ -248,20 +248,17 @@ func (n *Node) loadIntelView(ctx context.Context) *intelView {
 	return v
 }
 
-// flagPulled puts the flags of a peer's objects, about to be stored in
-// its inbox, in the intelligence layer at once, in one swap, and returns
-// the view that took them, nil if none did (no view is current, or the
-// objects bring a marking definition, which may change any flag: the
-// update after the store takes them then). The objects passed STIX
-// validation and the server's checks (AddPulledFromHooks' Vetted).
-func (n *Node) flagPulled(ctx context.Context, inbox string, objs []intel.Object) *intelView {
-	return n.flagFirst(ctx, inbox, objs, "")
-}
+// ownFlags names the node itself as who flagged its own indicators.
+const ownFlags = "this node"
 
 // flagFirst puts the flags of objects about to be stored in a collection
-// in the intelligence layer, as flagPulled does; owner, if set, is who
-// flags them (the server's checks made it theirs), else the view reads
-// it as it does for stored objects.
+// in the intelligence layer at once, in one swap, and returns the view
+// that took them, nil if none did (no view is current, or the objects
+// bring a marking definition, which may change any flag: the update
+// after the store takes them then). The objects passed STIX validation
+// and the server's checks (AddHooks' Vetted). owner, if set, is who
+// flags them (the server's checks made them theirs), else the view
+// reads it as it does for stored objects.
 func (n *Node) flagFirst(ctx context.Context, collection string, objs []intel.Object, owner string) *intelView {
 	n.intel.mu.Lock()
 	defer n.intel.mu.Unlock()
@@ -319,6 +316,59 @@ func (n *Node) dropIntelView(v *intelView) {
 	}
 	n.intel.mu.Unlock()
 	n.intelChanged()
+}
+
+// flagging has a TAXII server's store of objects flagged first: what
+// its checks keep is flagged before it is written (flagFirst), the view
+// moves past it once written, and a failed store has the layer read
+// again from the store, dropping the flags of what was not stored.
+type flagging struct {
+	n          *Node
+	collection string
+	// owner is as flagFirst's.
+	owner string
+	// objs are the objects decoded, by their index in the store's batch.
+	objs []intel.Object
+	// after, if set, runs between the flagging and the store; an error
+	// stores nothing, as a crash there would.
+	after   func() error
+	flagged *intelView
+}
+
+// hooks are the store's hooks that flag first.
+func (f *flagging) hooks(ctx context.Context) taxii.AddHooks {
+	return taxii.AddHooks{
+		Vetted: func(kept []int) error {
+			in := make([]intel.Object, 0, len(kept))
+			for _, i := range kept {
+				if makesFlags(f.objs[i].ObjectType()) {
+					in = append(in, f.objs[i])
+				}
+			}
+			f.flagged = f.n.flagFirst(ctx, f.collection, in, f.owner)
+			if f.after != nil {
+				return f.after()
+			}
+			return nil
+		},
+		Stored: func(prev time.Time, stored []taxii.Object) {
+			if f.flagged != nil {
+				f.n.pulledStored(f.flagged, f.collection, prev, stored)
+			}
+		},
+	}
+}
+
+// done follows the store, err its outcome: screening hears of the flags
+// kept, or the view that took them is read again.
+func (f *flagging) done(ctx context.Context, err error) {
+	switch {
+	case f.flagged == nil:
+	case err != nil:
+		f.n.dropIntelView(f.flagged)
+	default:
+		f.n.screeningChanged(ctx)
+	}
 }
 
 // intelView is what the intelligence layer holds, kept by the node so
@@ -613,7 +663,7 @@ func (n *Node) flagOwners(ctx context.Context, cv *colView, flags []intel.Flag) 
 		// is in upper case is still its writer's, not the node's.
 		o, ok := own[strings.ToLower(f.Indicator)]
 		if !ok || o.Owner == taxii.LocalPartner || o.Owner == "" {
-			out[f.Indicator] = "this node"
+			out[f.Indicator] = ownFlags
 		} else {
 			out[f.Indicator] = o.Owner
 		}
@@ -793,41 +843,20 @@ func (p *pulledPage) store(ctx context.Context, flags []taxii.Object, decoded []
 }
 
 // receive keeps a peer's valid objects (those making flags decoded
-// beside them) in its
-// inbox, owned by the peer (idempotently: by id and version); the
-// server's ownership rules refuse what claims to be this node's or
-// another's. What the server keeps is flagged in screening before it is
-// stored: a large report shows in screening without waiting for its
-// write. The poller's cursor moves past the objects only once they are
-// stored, so that a crash in between loses nothing: they are pulled
-// again. A failed store has the intelligence layer read again from the
-// store, dropping the flags of what was not stored.
+// beside them) in its inbox, owned by the peer (idempotently: by id and
+// version); the server's ownership rules refuse what claims to be this
+// node's or another's. What the server keeps is flagged in screening
+// before it is stored (flagging): a large report shows in screening
+// without waiting for its write. The poller's cursor moves past the
+// objects only once they are stored, so that a crash in between loses
+// nothing: they are pulled again.
 func (n *Node) receive(ctx context.Context, peer, inbox string, objs []taxii.Object, decoded []intel.Object) error {
-	var flagged *intelView
 	var hooks taxii.AddHooks
+	var f *flagging
 	if decoded != nil {
-		hooks = taxii.AddHooks{Vetted: func(kept []int) error {
-			// Flags come from indicators and reports only; marking
-			// definitions stop the flag-first path (flagPulled).
-			in := make([]intel.Object, 0, len(kept))
-			for _, i := range kept {
-				switch decoded[i].(type) {
-				case *intel.Indicator, *intel.Report, *intel.MarkingDefinition:
-					in = append(in, decoded[i])
-				}
-			}
-			flagged = n.flagPulled(ctx, inbox, in)
-			if f := n.intel.afterFlag; f != nil {
-				return f()
-			}
-			return nil
-		}, Stored: func(prev time.Time, stored []taxii.Object) {
-			if flagged != nil {
-				n.pulledStored(flagged, inbox, prev, stored)
-			}
-		}}
-	}
-	if decoded == nil {
+		f = &flagging{n: n, collection: inbox, objs: decoded, after: n.intel.afterFlag}
+		hooks = f.hooks(ctx)
+	} else {
 		// Nothing of the batch makes flags: a view current up to it is
 		// current past it.
 		hooks.Stored = func(prev time.Time, stored []taxii.Object) {
@@ -840,14 +869,11 @@ func (n *Node) receive(ctx context.Context, peer, inbox string, objs []taxii.Obj
 		}
 	}
 	st, err := n.tx.AddPulledFromHooks(ctx, inbox, peer, objs, hooks)
-	if err != nil {
-		if flagged != nil {
-			n.dropIntelView(flagged)
-		}
-		return err
+	if f != nil {
+		f.done(ctx, err)
 	}
-	if flagged != nil {
-		n.screeningChanged(ctx)
+	if err != nil {
+		return err
 	}
 	if st.FailureCount > 0 {
 		n.log.Warn("intel: peer objects not stored", "peer", peer, "failures", st.FailureCount, "first", st.Failures[0].Message)

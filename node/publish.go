@@ -104,31 +104,10 @@ func (n *Node) Publish(ctx context.Context, p Publication) (taxii.Status, error)
 	if err := n.checkCollection(ctx, p.Collection); err != nil {
 		return taxii.Status{}, err
 	}
-	var flagged *intelView
-	st, err := n.tx.AddObjectsHooks(ctx, p.Collection, raws, taxii.AddHooks{
-		Vetted: func(kept []int) error {
-			in := make([]intel.Object, 0, len(kept))
-			for _, i := range kept {
-				if makesFlags(objs[i].ObjectType()) {
-					in = append(in, objs[i])
-				}
-			}
-			// The server's checks made what it keeps the node's.
-			flagged = n.flagFirst(ctx, p.Collection, in, "this node")
-			return nil
-		},
-		Stored: func(prev time.Time, stored []taxii.Object) {
-			if flagged != nil {
-				n.pulledStored(flagged, p.Collection, prev, stored)
-			}
-		},
-	})
-	if err != nil && flagged != nil {
-		n.dropIntelView(flagged)
-	}
-	if err == nil && flagged != nil {
-		n.screeningChanged(ctx)
-	}
+	// The server's checks make what it keeps the node's.
+	f := &flagging{n: n, collection: p.Collection, owner: ownFlags, objs: objs}
+	st, err := n.tx.AddObjectsHooks(ctx, p.Collection, raws, f.hooks(ctx))
+	f.done(ctx, err)
 	return st, err
 }
 

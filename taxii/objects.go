@@ -763,11 +763,10 @@ func (s *Server) AddPulledFrom(ctx context.Context, collection, peer string, obj
 }
 
 // AddHooks let the caller of AddPulledFromHooks or AddObjectsHooks act
-// on a batch between
-// the checks and the store, under the server's write lock: no other
-// write to any collection comes between the checks, the hooks and the
-// commit, so what Vetted is handed is exactly what is then stored, held
-// to every rule a stored object is.
+// on a batch between the checks and the store, under the server's write
+// lock: no other write to any collection comes between the checks, the
+// hooks and the commit, so what Vetted is handed is exactly what is then
+// stored, held to every rule a stored object is.
 type AddHooks struct {
 	// Vetted receives the indexes, into the objects given, of those that
 	// passed every check (validity, clock, ownership, identity claims)

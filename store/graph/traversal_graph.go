@@ -39,8 +39,8 @@ func (t *Traversal) SpentBy(ctx context.Context, c chain.Chain, op chain.OutPoin
 
 // SolePayee reads addr's outgoing transfers, newest first, up to max of
 // them, and reports the address they pay if it is one (mixed, and no
-// address, if not) and how many it read: the deposit-address heuristic's question, asked
-// of every address a trace reaches. It reads the chain's latest
+// address, if not) and how many it read: the deposit-address
+// heuristic's question, asked of every address a trace reaches. It reads the chain's latest
 // snapshot (the one the running trace took); ok is false if there is
 // none.
 func (t *Traversal) SolePayee(ctx context.Context, c chain.Chain, addr string, max int) (to string, n int, mixed, ok bool, err error) {
