@@ -209,13 +209,10 @@ func (s *Source) Stats() SourceStats {
 
 // Head is the height of the node's latest block.
 func (s *Source) Head(ctx context.Context) (uint64, error) {
-	body, err := s.post(ctx, "getnowblock", nil)
+	// The latest header, not the whole block getnowblock would send.
+	_, h, err := s.latest(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("tron head: %w", err)
-	}
-	_, h, err := decodeHead(body)
-	if err != nil {
-		return 0, fmt.Errorf("tron head: getnowblock: %w", err)
 	}
 	return h, nil
 }
